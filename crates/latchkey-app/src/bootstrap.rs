@@ -1,0 +1,249 @@
+//! First start of a tenant: signing keys, default scopes, the protected
+//! default clients (SPEC §2.3) and the bootstrap admin user, written in one
+//! transaction. A second start (or a second node racing the first) writes
+//! nothing and reveals no secret.
+
+use latchkey_core::{
+    Client, ClientConfig, ClientId, ClientStatus, ClientType, GrantType, ScopeSet, SigningAlg, TenantId,
+    TenantSettings, TokenEndpointAuthMethod,
+};
+use latchkey_crypto::password;
+use latchkey_store::{KeyPurpose, ScopeRecord, TenantBootstrap, TenantRecord, UserRecord};
+use serde_json::json;
+
+use crate::admin::Actor;
+use crate::keys::new_key_record;
+use crate::{App, AppError};
+
+/// Client id of the admin API client.
+pub const ADMIN_CLIENT_ID: &str = "latchkey-admin";
+/// Client id of the console.
+pub const CONSOLE_CLIENT_ID: &str = "latchkey-console";
+/// Client id of the CLI's device login.
+pub const CLI_CLIENT_ID: &str = "latchkey-cli";
+/// Username of the bootstrap administrator.
+pub const ADMIN_USERNAME: &str = "admin";
+
+/// Scopes every tenant starts with, with their consent-page descriptions.
+pub const DEFAULT_SCOPES: &[(&str, &str)] = &[
+    ("openid", "Sign you in and know who you are"),
+    ("profile", "See your name and profile"),
+    ("email", "See your email address"),
+    ("offline_access", "Stay signed in when you are away"),
+    ("admin", "Manage this Latchkey tenant"),
+    ("admin:read", "Read this Latchkey tenant's configuration"),
+    ("users:read", "Read users (directory synchronisation)"),
+    ("users:write", "Create and change users (directory synchronisation)"),
+];
+
+/// Secrets supplied by the environment instead of generated.
+#[derive(Debug, Default, Clone)]
+pub struct BootstrapSecrets {
+    pub admin_password: Option<String>,
+    pub admin_client_secret: Option<String>,
+}
+
+/// What the first start created; the caller prints it once.
+#[derive(Clone)]
+pub struct InitialCredentials {
+    pub admin_username: String,
+    /// `None` when the password came from the environment (not echoed).
+    pub admin_password: Option<String>,
+    pub admin_client_id: String,
+    /// `None` when the secret came from the environment (not echoed).
+    pub admin_client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for InitialCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InitialCredentials(****)")
+    }
+}
+
+const KEY_CHECK: &[u8] = b"latchkey master key check";
+
+fn default_client(tenant: &TenantId, id: &str, name: &str, t: ClientType, config: ClientConfig, now: i64) -> Client {
+    Client {
+        tenant: tenant.clone(),
+        client_id: ClientId::parse(id).unwrap_or_else(|_| unreachable_id()),
+        name: name.to_owned(),
+        description: String::new(),
+        client_type: t,
+        status: ClientStatus::Active,
+        protected: true,
+        managed_by: None,
+        created_at: now,
+        updated_at: now,
+        created_by: "latchkey".to_owned(),
+        last_used_at: None,
+        revision: 1,
+        config,
+    }
+}
+
+#[allow(clippy::panic)] // the ids are constants checked by a test
+fn unreachable_id() -> ClientId {
+    panic!("default client ids are valid")
+}
+
+impl App {
+    /// Creates the default tenant on first start.
+    ///
+    /// Returns the credentials to print once, or `None` when the tenant
+    /// already existed (then it checks the master key opens its data).
+    ///
+    /// # Errors
+    /// `Internal` when an existing installation was created with another
+    /// master key; `Validation` for a supplied secret or password that is too short.
+    pub async fn bootstrap_default_tenant(
+        &self,
+        secrets: BootstrapSecrets,
+    ) -> Result<Option<InitialCredentials>, AppError> {
+        let tenant = TenantId::default_tenant();
+        if let Some(existing) = self.store.get_tenant(&tenant).await? {
+            self.envelope.open(&existing.key_check, tenant.as_str().as_bytes()).map_err(|_| {
+                AppError::Internal(
+                    "the master key does not match this database: start with the master key it was created with".into(),
+                )
+            })?;
+            return Ok(None);
+        }
+        let now = self.now();
+        let issuer = self.issuer_for(&tenant);
+
+        // Keys: ES256 for access tokens, RS256 for ID tokens (OIDC default).
+        let envelope = &self.envelope;
+        let keys = vec![
+            new_key_record(envelope, &tenant, SigningAlg::Es256, KeyPurpose::AccessToken, now)?,
+            new_key_record(envelope, &tenant, SigningAlg::Rs256, KeyPurpose::IdToken, now)?,
+        ];
+
+        let scopes = DEFAULT_SCOPES
+            .iter()
+            .map(|(n, d)| ScopeRecord {
+                name: (*n).to_owned(),
+                description: (*d).to_owned(),
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+
+        // latchkey-admin: client_credentials with scope admin.
+        let admin_generated = secrets.admin_client_secret.is_none();
+        let (admin_secret, admin_secret_rec) = self.new_secret(secrets.admin_client_secret)?;
+        let admin = default_client(
+            &tenant,
+            ADMIN_CLIENT_ID,
+            "Admin API",
+            ClientType::M2m,
+            ClientConfig {
+                grant_types: vec![GrantType::ClientCredentials],
+                token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+                scopes: ScopeSet::parse_param("admin admin:read").unwrap_or_default(),
+                ..ClientConfig::default()
+            },
+            now,
+        );
+        let console = default_client(
+            &tenant,
+            CONSOLE_CLIENT_ID,
+            "Admin Console",
+            ClientType::Spa,
+            ClientConfig {
+                grant_types: vec![GrantType::AuthorizationCode],
+                response_types: vec!["code".into()],
+                token_endpoint_auth_method: TokenEndpointAuthMethod::None,
+                redirect_uris: vec![format!("{issuer}/console/callback")],
+                post_logout_redirect_uris: vec![format!("{issuer}/console/")],
+                scopes: ScopeSet::parse_param("openid profile email admin admin:read").unwrap_or_default(),
+                require_pkce: true,
+                ..ClientConfig::default()
+            },
+            now,
+        );
+        let cli = default_client(
+            &tenant,
+            CLI_CLIENT_ID,
+            "Command Line",
+            ClientType::Device,
+            ClientConfig {
+                grant_types: vec![GrantType::DeviceCode, GrantType::RefreshToken],
+                token_endpoint_auth_method: TokenEndpointAuthMethod::None,
+                scopes: ScopeSet::parse_param("openid offline_access admin admin:read").unwrap_or_default(),
+                ..ClientConfig::default()
+            },
+            now,
+        );
+
+        // The bootstrap administrator (argon2id off the async workers).
+        let password_generated = secrets.admin_password.is_none();
+        let password_text = match secrets.admin_password {
+            Some(p) if p.chars().count() < 12 => {
+                return Err(AppError::field(
+                    "admin_password",
+                    "the bootstrap admin password must be at least 12 characters",
+                ));
+            }
+            Some(p) => p,
+            None => self.random_id(18),
+        };
+        let mut salt = [0u8; 16];
+        self.rng.fill(&mut salt);
+        let cost = self.options.password_cost;
+        let pw = password_text.clone();
+        let password_hash = tokio::task::spawn_blocking(move || password::hash(&pw, &salt, cost))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let user = UserRecord {
+            user_id: format!("usr_{}", self.random_id(12)),
+            username: ADMIN_USERNAME.to_owned(),
+            email: None,
+            display_name: "Administrator".to_owned(),
+            password_hash,
+            status: "active".to_owned(),
+            roles: vec!["owner".to_owned()],
+            created_at: now,
+            updated_at: now,
+        };
+
+        let key_check =
+            self.envelope.seal(KEY_CHECK, tenant.as_str().as_bytes()).map_err(|e| AppError::Internal(e.to_string()))?;
+        let audit = vec![self.audit_record(
+            &Actor::system(),
+            "tenant.bootstrap",
+            "tenant",
+            tenant.as_str(),
+            json!({
+                "clients": { "before": null, "after": [ADMIN_CLIENT_ID, CONSOLE_CLIENT_ID, CLI_CLIENT_ID] },
+                "users": { "before": null, "after": [ADMIN_USERNAME] },
+                "secrets": { "before": null, "after": [{ "id": admin_secret_rec.secret_id, "hint": admin_secret_rec.hint }] }
+            }),
+        )];
+        let bundle = TenantBootstrap {
+            tenant: TenantRecord {
+                tenant_id: tenant.clone(),
+                display_name: "Default".to_owned(),
+                status: "active".to_owned(),
+                settings: TenantSettings::default(),
+                key_check,
+                created_at: now,
+            },
+            keys,
+            scopes,
+            clients: vec![(admin, vec![admin_secret_rec]), (console, Vec::new()), (cli, Vec::new())],
+            users: vec![user],
+            audit,
+        };
+        if !self.store.bootstrap_tenant(&bundle).await? {
+            // Another node created it first: nothing of ours was written.
+            return Ok(None);
+        }
+        Ok(Some(InitialCredentials {
+            admin_username: ADMIN_USERNAME.to_owned(),
+            admin_password: password_generated.then_some(password_text),
+            admin_client_id: ADMIN_CLIENT_ID.to_owned(),
+            admin_client_secret: admin_generated.then(|| admin_secret.expose().to_owned()),
+        }))
+    }
+}

@@ -1,0 +1,176 @@
+//! Client authentication at the token, introspection and revocation
+//! endpoints (RFC 6749 §2.3, SPEC §3).
+//!
+//! A client must use exactly the method it registered. Unknown client, wrong
+//! secret, expired secret and disabled client all get the same answer, so
+//! the response is no oracle. Failures are counted per client and source
+//! address; past the limit the caller gets 429 with `Retry-After`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use latchkey_core::{Client, ClientId, TokenEndpointAuthMethod, TokenError, UnixTime};
+use latchkey_crypto::secret::{SECRET_PREFIX, handle_checksum_ok};
+
+use crate::App;
+use crate::tenants::TenantContext;
+
+/// Credentials as the request presented them.
+#[derive(Clone)]
+pub enum PresentedAuth {
+    /// HTTP Basic (`client_secret_basic`), already form-url-decoded.
+    Basic { client_id: String, secret: String },
+    /// `client_id` and `client_secret` in the form body.
+    Post { client_id: String, secret: String },
+    /// Only `client_id` (public clients).
+    None { client_id: String },
+}
+
+impl std::fmt::Debug for PresentedAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, id) = match self {
+            Self::Basic { client_id, .. } => ("basic", client_id),
+            Self::Post { client_id, .. } => ("post", client_id),
+            Self::None { client_id } => ("none", client_id),
+        };
+        write!(f, "PresentedAuth::{kind}({id})")
+    }
+}
+
+impl PresentedAuth {
+    #[must_use]
+    pub fn client_id(&self) -> &str {
+        match self {
+            Self::Basic { client_id, .. } | Self::Post { client_id, .. } | Self::None { client_id } => client_id,
+        }
+    }
+
+    fn method(&self) -> TokenEndpointAuthMethod {
+        match self {
+            Self::Basic { .. } => TokenEndpointAuthMethod::ClientSecretBasic,
+            Self::Post { .. } => TokenEndpointAuthMethod::ClientSecretPost,
+            Self::None { .. } => TokenEndpointAuthMethod::None,
+        }
+    }
+
+    fn secret(&self) -> Option<&str> {
+        match self {
+            Self::Basic { secret, .. } | Self::Post { secret, .. } => Some(secret),
+            Self::None { .. } => None,
+        }
+    }
+}
+
+/// A client that proved who it is.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedClient {
+    pub client: Client,
+    /// The secret that matched, for usage tracking.
+    pub secret_id: Option<String>,
+}
+
+const WINDOW_SECONDS: i64 = 300;
+const MAX_FAILURES: u32 = 50;
+
+/// Counts failed authentications per (tenant, client id, source address).
+/// In memory, per node: a bound on guessing, not an accounting system.
+#[derive(Debug, Default)]
+pub struct FailureLimiter {
+    map: Mutex<HashMap<String, (UnixTime, u32)>>,
+}
+
+impl FailureLimiter {
+    fn key(tenant: &str, client_id: &str, source: Option<&str>) -> String {
+        format!("{tenant}\u{0}{client_id}\u{0}{}", source.unwrap_or("-"))
+    }
+
+    /// Seconds to wait, when the caller is over the limit.
+    fn blocked(&self, key: &str, now: UnixTime) -> Option<u32> {
+        let map = self.map.lock().ok()?;
+        let (start, count) = map.get(key)?;
+        let left = start + WINDOW_SECONDS - now;
+        (left > 0 && *count >= MAX_FAILURES).then(|| u32::try_from(left).unwrap_or(1))
+    }
+
+    fn record_failure(&self, key: String, now: UnixTime) {
+        let Ok(mut map) = self.map.lock() else { return };
+        if map.len() > 100_000 {
+            map.retain(|_, (start, _)| *start + WINDOW_SECONDS > now);
+        }
+        let entry = map.entry(key).or_insert((now, 0));
+        if entry.0 + WINDOW_SECONDS <= now {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+    }
+}
+
+fn failed() -> TokenError {
+    TokenError::invalid_client("client authentication failed")
+}
+
+impl App {
+    /// Authenticates the calling client.
+    ///
+    /// # Errors
+    /// `invalid_client` (401) for any failure, with `retry_after` set when the
+    /// caller is over the failure limit; `temporarily_unavailable` when the
+    /// database is down.
+    pub async fn authenticate_client(
+        &self,
+        ctx: &TenantContext,
+        auth: &PresentedAuth,
+        source: Option<&str>,
+    ) -> Result<AuthenticatedClient, TokenError> {
+        let now = self.now();
+        let key = FailureLimiter::key(ctx.id.as_str(), auth.client_id(), source);
+        if let Some(wait) = self.limiter.blocked(&key, now) {
+            return Err(TokenError::slowed_down(wait));
+        }
+        match self.check_credentials(ctx, auth, now).await {
+            Ok(c) => Ok(c),
+            Err(e) if e.code == latchkey_core::TokenErrorCode::InvalidClient => {
+                self.limiter.record_failure(key, now);
+                self.metrics.client_auth_failures.inc();
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn check_credentials(
+        &self,
+        ctx: &TenantContext,
+        auth: &PresentedAuth,
+        now: UnixTime,
+    ) -> Result<AuthenticatedClient, TokenError> {
+        let id = ClientId::parse(auth.client_id()).map_err(|_| failed())?;
+        // A generated secret with a broken checksum cannot match: no lookup.
+        if let Some(s) = auth.secret() {
+            if s.starts_with(SECRET_PREFIX) && !handle_checksum_ok(SECRET_PREFIX, s) {
+                return Err(failed());
+            }
+        }
+        let (client, secrets) = self
+            .store
+            .get_client_with_secrets(&ctx.id, &id)
+            .await
+            .map_err(|_| TokenError::unavailable())?
+            .ok_or_else(failed)?;
+        if !client.is_active() || client.config.token_endpoint_auth_method != auth.method() {
+            return Err(failed());
+        }
+        let secret_id = match auth.secret() {
+            None => None,
+            Some(presented) => {
+                let matched = secrets
+                    .iter()
+                    .filter(|s| s.is_valid_at(now))
+                    .find(|s| self.hasher.verify(presented, &s.secret_hash))
+                    .ok_or_else(failed)?;
+                Some(matched.secret_id.clone())
+            }
+        };
+        Ok(AuthenticatedClient { client, secret_id })
+    }
+}

@@ -1,0 +1,41 @@
+//! Errors of the admin services, mapped to problem+json by the web layer.
+
+use latchkey_core::FieldError;
+use latchkey_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    /// No or bad credentials (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("storage unavailable")]
+    Unavailable,
+    /// A bug or corrupt data: logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => Self::Conflict(format!("a resource with this {what} already exists")),
+            StoreError::Unavailable(_) => Self::Unavailable,
+            StoreError::Internal(m) => Self::Internal(m),
+        }
+    }
+}
+
+impl AppError {
+    #[must_use]
+    pub fn field(field: &str, message: &str) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+}

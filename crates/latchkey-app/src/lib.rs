@@ -1,0 +1,131 @@
+//! Application services: load → decide (core) → persist in one transaction
+//! → audit. The admin API, the console and the CLI all call these services.
+//!
+//! **Architecture invariant:** this is the only layer that owns the clock
+//! ([`Clock`]) and randomness ([`Rng`]); the core gets both as parameters.
+//! No type from the web framework appears here.
+
+use std::sync::Arc;
+
+use latchkey_crypto::{Envelope, MasterKey, SecretHasher};
+use latchkey_store::Store;
+
+pub mod admin;
+pub mod bootstrap;
+pub mod client_auth;
+mod clock;
+pub mod error;
+pub mod keys;
+pub mod metrics;
+mod rng;
+pub mod tenants;
+pub mod tokens;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::AppError;
+pub use rng::{OsRng, Rng};
+
+/// Settings the services need from the configuration.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// The public base URL; the default tenant's issuer.
+    pub public_url: String,
+    /// argon2id cost for user passwords.
+    pub password_cost: latchkey_crypto::password::PasswordCost,
+}
+
+/// The application: every service hangs off this, shared behind an `Arc`.
+pub struct App {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) rng: Arc<dyn Rng>,
+    pub(crate) hasher: SecretHasher,
+    pub(crate) envelope: Envelope,
+    pub(crate) options: AppOptions,
+    pub(crate) tenants: tenants::Tenants,
+    pub(crate) token_writer: tokens::writer::TokenWriter,
+    pub(crate) limiter: client_auth::FailureLimiter,
+    pub metrics: metrics::Metrics,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("store", &self.store.backend())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Builds the application. Must be called inside a Tokio runtime (it
+    /// starts the opaque-token writer task).
+    ///
+    /// # Errors
+    /// When the master key cannot produce its subkeys.
+    pub fn new(
+        store: Arc<dyn Store>,
+        master: &MasterKey,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+        options: AppOptions,
+    ) -> Result<Arc<Self>, AppError> {
+        let envelope = master.envelope().map_err(|e| AppError::Internal(e.to_string()))?;
+        let hasher = SecretHasher::new(&master.derive("client-secret-hmac"));
+        let token_writer = tokens::writer::TokenWriter::start(store.clone());
+        let options = AppOptions { public_url: options.public_url.trim_end_matches('/').to_owned(), ..options };
+        Ok(Arc::new(Self {
+            store,
+            clock,
+            rng,
+            hasher,
+            envelope,
+            tenants: tenants::Tenants::default(),
+            token_writer,
+            limiter: client_auth::FailureLimiter::default(),
+            metrics: metrics::Metrics::default(),
+            options,
+        }))
+    }
+
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    #[must_use]
+    pub fn now(&self) -> latchkey_core::UnixTime {
+        self.clock.now()
+    }
+
+    #[must_use]
+    pub fn options(&self) -> &AppOptions {
+        &self.options
+    }
+
+    /// `true` when the database answers.
+    pub async fn ready(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+
+    /// A random, URL-safe identifier with `bytes` bytes of entropy.
+    pub(crate) fn random_id(&self, bytes: usize) -> String {
+        let mut buf = vec![0u8; bytes];
+        self.rng.fill(&mut buf);
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+    }
+
+    /// A prefixed, checksummed random handle (`lks_…`, `lkat_…`).
+    pub(crate) fn random_handle(&self, prefix: &str) -> Result<String, AppError> {
+        let mut buf = [0u8; latchkey_crypto::secret::RANDOM_BYTES];
+        self.rng.fill(&mut buf);
+        latchkey_crypto::secret::new_handle(prefix, &buf)
+            .ok_or_else(|| AppError::Internal("random source returned too few usable bytes".into()))
+    }
+
+    /// An event id that sorts by time: hex seconds + random suffix.
+    pub(crate) fn event_id(&self) -> String {
+        format!("{:012x}-{}", self.now(), self.random_id(9))
+    }
+}

@@ -1,0 +1,94 @@
+//! Per-tenant context: issuer, policy and key ring, cached in memory and
+//! reloaded from the database (periodically, and when a token names a key
+//! this node has not seen, so keys rotated by another node are picked up).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use latchkey_core::{TenantId, TenantSettings};
+
+use crate::keys::KeyRing;
+use crate::{App, AppError};
+
+#[derive(Debug)]
+pub struct TenantContext {
+    pub id: TenantId,
+    pub issuer: String,
+    pub settings: TenantSettings,
+    pub keys: KeyRing,
+    /// When this context was loaded.
+    pub loaded_at: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct Tenants {
+    map: RwLock<HashMap<TenantId, Arc<TenantContext>>>,
+}
+
+impl App {
+    /// The issuer of a tenant: the public URL for `default`, `{url}/t/{tenant}` otherwise.
+    #[must_use]
+    pub fn issuer_for(&self, tenant: &TenantId) -> String {
+        if *tenant == TenantId::default_tenant() {
+            self.options.public_url.clone()
+        } else {
+            format!("{}/t/{tenant}", self.options.public_url)
+        }
+    }
+
+    /// The tenant's context, from memory when loaded.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown tenant; `Unavailable` when the database is down.
+    pub async fn tenant(&self, id: &TenantId) -> Result<Arc<TenantContext>, AppError> {
+        if let Some(ctx) = self.tenants.map.read().ok().and_then(|m| m.get(id).cloned()) {
+            return Ok(ctx);
+        }
+        self.reload_tenant(id).await
+    }
+
+    /// Loads (or reloads) a tenant's context from the database.
+    ///
+    /// # Errors
+    /// As [`App::tenant`]; `Internal` when its keys cannot be decrypted.
+    pub async fn reload_tenant(&self, id: &TenantId) -> Result<Arc<TenantContext>, AppError> {
+        let rec = self.store.get_tenant(id).await?.ok_or(AppError::NotFound)?;
+        if rec.status != "active" {
+            return Err(AppError::NotFound);
+        }
+        let records = self.store.list_signing_keys(id).await?;
+        let keys = KeyRing::load(&self.envelope, id, &records)?;
+        let ctx = Arc::new(TenantContext {
+            id: id.clone(),
+            issuer: self.issuer_for(id),
+            settings: rec.settings,
+            keys,
+            loaded_at: self.now(),
+        });
+        if let Ok(mut m) = self.tenants.map.write() {
+            m.insert(id.clone(), ctx.clone());
+        }
+        Ok(ctx)
+    }
+
+    /// Reloads the tenant when a token names a key id it does not know and
+    /// the cached context is older than a few seconds (bounded reloads).
+    pub(crate) async fn tenant_knowing_kid(&self, ctx: Arc<TenantContext>, kid: Option<&str>) -> Arc<TenantContext> {
+        match kid {
+            Some(k) if !ctx.keys.verifier().knows(k) && self.now() - ctx.loaded_at >= 5 => {
+                self.reload_tenant(&ctx.id).await.unwrap_or(ctx)
+            }
+            _ => ctx,
+        }
+    }
+
+    /// Reloads every cached tenant (called periodically by the server).
+    pub async fn refresh_tenants(&self) {
+        let ids: Vec<TenantId> = self.tenants.map.read().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        for id in ids {
+            if let Err(e) = self.reload_tenant(&id).await {
+                tracing::warn!(tenant = %id, error = %e, "tenant reload failed");
+            }
+        }
+    }
+}

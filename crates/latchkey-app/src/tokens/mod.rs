@@ -1,0 +1,295 @@
+//! The token, introspection and revocation services.
+//!
+//! Token path: authenticate the client (one database read), let the core
+//! decide the grant, then sign a JWT with a pre-parsed key (no write) or
+//! store an opaque handle through the group-commit writer (one shared write).
+
+pub mod writer;
+
+use latchkey_core::token::{self, ClientCredentialsRequest, Issuance};
+use latchkey_core::{AccessTokenClaims, AccessTokenFormat, GrantType, ScopeSet, TokenError, UnixTime};
+use latchkey_crypto::{jws, secret::token_hash};
+use latchkey_store::{ClientState, OpaqueTokenRecord};
+use serde::Serialize;
+
+use crate::App;
+use crate::client_auth::PresentedAuth;
+use crate::metrics::IssueLabels;
+use crate::tenants::TenantContext;
+
+/// Prefix of opaque access tokens.
+pub const OPAQUE_PREFIX: &str = "lkat_";
+
+/// The parameters of a token request, as strings (already checked for
+/// duplicates by the web layer).
+#[derive(Debug, Default, Clone)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub scope: Option<String>,
+    pub resource: Option<String>,
+}
+
+/// RFC 6749 §5.1 success response.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// RFC 7662 §2.2 response. Inactive tokens carry nothing but `active`.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub details: Option<IntrospectionDetails>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IntrospectionDetails {
+    pub scope: String,
+    pub client_id: String,
+    pub sub: String,
+    pub aud: String,
+    pub iss: String,
+    pub exp: UnixTime,
+    pub iat: UnixTime,
+    pub jti: String,
+    pub token_type: &'static str,
+}
+
+/// Grant types this build of the token endpoint serves (advertised in
+/// discovery, and nothing else).
+pub const SUPPORTED_GRANTS: &[GrantType] = &[GrantType::ClientCredentials];
+
+fn parse_grant(s: Option<&str>) -> Result<GrantType, TokenError> {
+    let s = s.filter(|s| !s.is_empty()).ok_or_else(|| TokenError::invalid_request("grant_type is required"))?;
+    s.parse::<GrantType>()
+        .ok()
+        .filter(|g| SUPPORTED_GRANTS.contains(g))
+        .ok_or_else(|| TokenError::unsupported_grant_type("this grant type is not supported"))
+}
+
+impl App {
+    /// The token endpoint (RFC 6749 §3.2).
+    ///
+    /// # Errors
+    /// An RFC 6749 §5.2 error.
+    pub async fn token(
+        &self,
+        ctx: &TenantContext,
+        auth: &PresentedAuth,
+        req: &TokenRequest,
+        source: Option<&str>,
+    ) -> Result<TokenResponse, TokenError> {
+        let grant = parse_grant(req.grant_type.as_deref())?;
+        let authed = self.authenticate_client(ctx, auth, source).await?;
+        match grant {
+            GrantType::ClientCredentials => {
+                if authed.client.config.is_public() {
+                    return Err(TokenError::unauthorized_client("public clients cannot use client_credentials"));
+                }
+                let requested = match req.scope.as_deref() {
+                    Some(s) => Some(ScopeSet::parse_param(s).map_err(|e| TokenError::invalid_scope(&e.message))?),
+                    None => None,
+                };
+                let allowed = authed.client.config.scopes.clone();
+                let issuance = token::client_credentials(ClientCredentialsRequest {
+                    client: &authed.client,
+                    allowed_scope: &allowed,
+                    requested_scope: requested.as_ref(),
+                    resource: req.resource.as_deref().filter(|r| !r.is_empty()),
+                    issuer: &ctx.issuer,
+                    settings: &ctx.settings,
+                    now: self.now(),
+                    jti: self.random_id(16),
+                })?;
+                self.issue(ctx, issuance, grant).await
+            }
+            _ => Err(TokenError::unsupported_grant_type("this grant type is not supported")),
+        }
+    }
+
+    async fn issue(&self, ctx: &TenantContext, i: Issuance, grant: GrantType) -> Result<TokenResponse, TokenError> {
+        let access_token = match i.format {
+            AccessTokenFormat::Jwt => {
+                let key = ctx.keys.access_key().map_err(|_| TokenError::unavailable())?;
+                let payload = serde_json::to_vec(&i.claims).map_err(|_| TokenError::unavailable())?;
+                jws::sign(key, "at+jwt", &payload).map_err(|_| TokenError::unavailable())?
+            }
+            AccessTokenFormat::Opaque => {
+                let handle = self.random_handle(OPAQUE_PREFIX).map_err(|_| TokenError::unavailable())?;
+                let rec = OpaqueTokenRecord {
+                    token_hash: token_hash(&handle),
+                    jti: i.claims.jti.clone(),
+                    client_id: i.claims.client_id.clone(),
+                    subject: i.claims.sub.clone(),
+                    audience: i.claims.aud.clone(),
+                    scope: i.claims.scope.clone(),
+                    issued_at: i.claims.iat,
+                    expires_at: i.claims.exp,
+                    revoked_at: None,
+                };
+                self.token_writer.write(ctx.id.clone(), rec).await.map_err(|()| TokenError::unavailable())?;
+                handle
+            }
+        };
+        let format = match i.format {
+            AccessTokenFormat::Jwt => "jwt",
+            AccessTokenFormat::Opaque => "opaque",
+        };
+        self.metrics
+            .tokens_issued
+            .get_or_create(&IssueLabels { grant_type: grant.as_str().to_owned(), format: format.to_owned() })
+            .inc();
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: i.expires_in,
+            scope: (!i.scope.is_empty()).then(|| i.scope.to_string()),
+        })
+    }
+
+    /// Reads an access token of this tenant, JWT or opaque, and says whether
+    /// it is active now: signature, expiry, revocation and the state of its
+    /// client (disabled or deleted clients' tokens are inactive at once).
+    ///
+    /// # Errors
+    /// `temporarily_unavailable` when the database cannot answer.
+    pub async fn read_access_token(
+        &self,
+        ctx: &TenantContext,
+        token: &str,
+    ) -> Result<Option<AccessTokenClaims>, TokenError> {
+        let now = self.now();
+        if token.starts_with(OPAQUE_PREFIX) {
+            if !latchkey_crypto::secret::handle_checksum_ok(OPAQUE_PREFIX, token) {
+                return Ok(None);
+            }
+            let found = self
+                .store
+                .find_access_token(&ctx.id, &token_hash(token))
+                .await
+                .map_err(|_| TokenError::unavailable())?;
+            let Some((rec, state)) = found else { return Ok(None) };
+            if rec.revoked_at.is_some() || rec.expires_at <= now || state != ClientState::Active {
+                return Ok(None);
+            }
+            return Ok(Some(AccessTokenClaims {
+                iss: ctx.issuer.clone(),
+                sub: rec.subject,
+                aud: rec.audience,
+                client_id: rec.client_id,
+                scope: rec.scope,
+                exp: rec.expires_at,
+                iat: rec.issued_at,
+                jti: rec.jti,
+            }));
+        }
+        let Some(claims) = self.verify_jwt(ctx, token).await else { return Ok(None) };
+        if claims.exp <= now || claims.iss != ctx.issuer {
+            return Ok(None);
+        }
+        let (state, revoked) = self
+            .store
+            .jwt_state(&ctx.id, &claims.client_id, &claims.jti)
+            .await
+            .map_err(|_| TokenError::unavailable())?;
+        Ok((state == ClientState::Active && !revoked).then_some(claims))
+    }
+
+    /// Verifies a JWT access token's signature and type; no state checks.
+    async fn verify_jwt(&self, ctx: &TenantContext, token: &str) -> Option<AccessTokenClaims> {
+        if token.len() > 16 * 1024 {
+            return None;
+        }
+        let kid = jws::peek_kid(token);
+        let ctx_owned;
+        let ctx = if kid.as_deref().is_some_and(|k| !ctx.keys.verifier().knows(k)) {
+            ctx_owned = self.tenant_knowing_kid(self.tenant(&ctx.id).await.ok()?, kid.as_deref()).await;
+            &*ctx_owned
+        } else {
+            ctx
+        };
+        let (typ, payload) = ctx.keys.verifier().verify(token).ok()?;
+        if typ.as_deref() != Some("at+jwt") {
+            return None;
+        }
+        serde_json::from_slice(&payload).ok()
+    }
+
+    /// Token introspection (RFC 7662). The caller authenticates as a client
+    /// of the tenant.
+    ///
+    /// # Errors
+    /// `invalid_client` when the caller fails to authenticate.
+    pub async fn introspect(
+        &self,
+        ctx: &TenantContext,
+        auth: &PresentedAuth,
+        token: &str,
+        source: Option<&str>,
+    ) -> Result<Introspection, TokenError> {
+        let caller = self.authenticate_client(ctx, auth, source).await?;
+        if caller.client.config.is_public() {
+            return Err(TokenError::invalid_client("public clients cannot introspect tokens"));
+        }
+        self.metrics.introspections.inc();
+        let Some(c) = self.read_access_token(ctx, token).await? else { return Ok(Introspection::default()) };
+        Ok(Introspection {
+            active: true,
+            details: Some(IntrospectionDetails {
+                scope: c.scope,
+                client_id: c.client_id,
+                sub: c.sub,
+                aud: c.aud,
+                iss: c.iss,
+                exp: c.exp,
+                iat: c.iat,
+                jti: c.jti,
+                token_type: "Bearer",
+            }),
+        })
+    }
+
+    /// Token revocation (RFC 7009). A client revokes only its own tokens;
+    /// anything else (unknown, foreign, already revoked) still answers 200.
+    /// A storage fault is never reported as success.
+    ///
+    /// # Errors
+    /// `invalid_client` when the caller fails to authenticate;
+    /// `temporarily_unavailable` (503) when the revocation could not be stored.
+    pub async fn revoke(
+        &self,
+        ctx: &TenantContext,
+        auth: &PresentedAuth,
+        token: &str,
+        source: Option<&str>,
+    ) -> Result<(), TokenError> {
+        let caller = self.authenticate_client(ctx, auth, source).await?;
+        self.metrics.revocations.inc();
+        let caller_id = caller.client.client_id.as_str();
+        let now = self.now();
+        if token.starts_with(OPAQUE_PREFIX) {
+            self.store
+                .revoke_access_token(&ctx.id, &token_hash(token), caller_id, now)
+                .await
+                .map_err(|_| TokenError::unavailable())?;
+            return Ok(());
+        }
+        if let Some(claims) = self.verify_jwt(ctx, token).await {
+            if claims.client_id == caller_id && claims.exp > now {
+                self.store
+                    .revoke_jti(&ctx.id, &claims.jti, caller_id, claims.exp, now)
+                    .await
+                    .map_err(|_| TokenError::unavailable())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,271 @@
+//! The client model (SPEC §2.1).
+//!
+//! `Client` is the stored record: identity and bookkeeping columns plus a
+//! `ClientConfig` holding every protocol setting. Rules that decide whether a
+//! configuration is acceptable live beside the types they constrain.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::grant::{GrantType, TokenEndpointAuthMethod};
+use crate::ids::{ClientId, TenantId};
+use crate::scope::ScopeSet;
+use crate::token::UnixTime;
+
+/// The preset a client was created from (SPEC §2.2); informative afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientType {
+    /// Machine to machine: client_credentials with a secret.
+    M2m,
+    /// Server-side web application: code + refresh with a secret.
+    Web,
+    /// Single-page or native app: code + PKCE, no secret.
+    Spa,
+    /// Hybrid: `code id_token` from the front channel.
+    Hybrid,
+    /// Device or CLI: device code, no secret.
+    Device,
+    /// Provisioning connector: client_credentials with `users:*` scopes.
+    Connector,
+    /// Full control over every field.
+    Custom,
+}
+
+impl ClientType {
+    pub const ALL: [Self; 7] =
+        [Self::M2m, Self::Web, Self::Spa, Self::Hybrid, Self::Device, Self::Connector, Self::Custom];
+
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::M2m => "m2m",
+            Self::Web => "web",
+            Self::Spa => "spa",
+            Self::Hybrid => "hybrid",
+            Self::Device => "device",
+            Self::Connector => "connector",
+            Self::Custom => "custom",
+        }
+    }
+}
+
+impl fmt::Display for ClientType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ClientType {
+    type Err = crate::grant::UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s).ok_or(crate::grant::UnknownValue)
+    }
+}
+
+/// `active` clients obtain tokens; `disabled` ones get `invalid_client` and
+/// their tokens stop working at introspection and userinfo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientStatus {
+    Active,
+    Disabled,
+}
+
+impl ClientStatus {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "disabled" => Some(Self::Disabled),
+            _ => None,
+        }
+    }
+}
+
+/// Access tokens as RFC 9068 JWTs (the default) or as opaque handles that
+/// only introspection can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessTokenFormat {
+    #[default]
+    Jwt,
+    Opaque,
+}
+
+/// Refresh-token rotation settings (SPEC §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RefreshTokenPolicy {
+    pub rotate: bool,
+    /// Seconds during which a just-rotated token may be presented again.
+    pub reuse_grace_seconds: u32,
+}
+
+impl Default for RefreshTokenPolicy {
+    fn default() -> Self {
+        Self { rotate: true, reuse_grace_seconds: 0 }
+    }
+}
+
+/// RFC 7591 descriptive metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientMetadata {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+}
+
+/// Every protocol setting of a client. Stored as one document so that a new
+/// setting needs no schema change on either database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClientConfig {
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub grant_types: Vec<GrantType>,
+    pub response_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub allowed_cors_origins: Vec<String>,
+    pub scopes: ScopeSet,
+    pub security_classes: Vec<String>,
+    pub audiences: Vec<String>,
+    pub access_token_lifetime: Option<u32>,
+    pub refresh_token_lifetime: Option<u32>,
+    pub id_token_lifetime: Option<u32>,
+    pub access_token_format: AccessTokenFormat,
+    pub require_pkce: bool,
+    pub require_consent: bool,
+    pub allowed_groups: Vec<String>,
+    pub refresh_token_policy: RefreshTokenPolicy,
+    /// A JWK Set document for `private_key_jwt`, as JSON text.
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub metadata: ClientMetadata,
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+            grant_types: Vec::new(),
+            response_types: Vec::new(),
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            allowed_cors_origins: Vec::new(),
+            scopes: ScopeSet::default(),
+            security_classes: Vec::new(),
+            audiences: Vec::new(),
+            access_token_lifetime: None,
+            refresh_token_lifetime: None,
+            id_token_lifetime: None,
+            access_token_format: AccessTokenFormat::Jwt,
+            require_pkce: true,
+            require_consent: false,
+            allowed_groups: Vec::new(),
+            refresh_token_policy: RefreshTokenPolicy::default(),
+            jwks: None,
+            jwks_uri: None,
+            metadata: ClientMetadata::default(),
+            labels: BTreeMap::new(),
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Public clients hold no secret and authenticate with `none`.
+    #[must_use]
+    pub fn is_public(&self) -> bool {
+        self.token_endpoint_auth_method == TokenEndpointAuthMethod::None
+    }
+}
+
+/// A stored client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub tenant: TenantId,
+    pub client_id: ClientId,
+    pub name: String,
+    pub description: String,
+    pub client_type: ClientType,
+    pub status: ClientStatus,
+    /// Default clients: changing or deleting one needs an explicit force.
+    pub protected: bool,
+    /// Set when the client came from a declarative file.
+    pub managed_by: Option<String>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+    pub created_by: String,
+    pub last_used_at: Option<UnixTime>,
+    /// Bumped on every write; the admin API's ETag.
+    pub revision: i64,
+    pub config: ClientConfig,
+}
+
+impl Client {
+    #[must_use]
+    pub fn is_active(&self) -> bool {
+        self.status == ClientStatus::Active
+    }
+}
+
+impl ClientType {
+    /// The defaults a preset fills in (SPEC §2.2); the caller may change
+    /// any of them before the client is saved.
+    #[must_use]
+    pub fn preset(self) -> ClientConfig {
+        use GrantType::{AuthorizationCode, ClientCredentials, DeviceCode, RefreshToken};
+        use TokenEndpointAuthMethod::{ClientSecretBasic, None as NoAuth};
+        let (grants, auth, response_types): (Vec<GrantType>, _, &[&str]) = match self {
+            Self::M2m | Self::Connector => (vec![ClientCredentials], ClientSecretBasic, &[]),
+            Self::Web => (vec![AuthorizationCode, RefreshToken], ClientSecretBasic, &["code"]),
+            Self::Spa => (vec![AuthorizationCode, RefreshToken], NoAuth, &["code"]),
+            Self::Hybrid => (vec![AuthorizationCode, RefreshToken], ClientSecretBasic, &["code id_token"]),
+            Self::Device => (vec![DeviceCode, RefreshToken], NoAuth, &[]),
+            Self::Custom => (Vec::new(), ClientSecretBasic, &[]),
+        };
+        let mut config = ClientConfig {
+            token_endpoint_auth_method: auth,
+            grant_types: grants,
+            response_types: response_types.iter().map(|s| (*s).to_owned()).collect(),
+            ..ClientConfig::default()
+        };
+        if self == Self::Connector {
+            config.scopes = ScopeSet::parse_param("users:read users:write").unwrap_or_default();
+        }
+        config
+    }
+
+    /// One line on when to use the preset, for the console and the CLI.
+    #[must_use]
+    pub const fn summary(self) -> &'static str {
+        match self {
+            Self::M2m => "Machine to machine: backend services and jobs; gets a secret.",
+            Self::Web => "Web application: server-side app with redirect URIs; gets a secret.",
+            Self::Spa => "Single-page or native app: PKCE, no secret.",
+            Self::Hybrid => "Hybrid: the ID token comes from the front channel (code id_token); gets a secret.",
+            Self::Device => "Device or CLI: input-constrained devices and command-line tools; no secret.",
+            Self::Connector => "Provisioning connector: directory synchronisation with users:read and users:write.",
+            Self::Custom => "Custom: full control over every field.",
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Error enums. Every OAuth error a client sees is a variant of one of these.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Error codes of the token, introspection and revocation endpoints
+/// (RFC 6749 §5.2, RFC 7009 §2.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenErrorCode {
+    /// "The request is missing a required parameter, includes an unsupported
+    /// parameter value (other than grant type), repeats a parameter, includes
+    /// multiple credentials, utilizes more than one mechanism for
+    /// authenticating the client, or is otherwise malformed."
+    InvalidRequest,
+    /// "Client authentication failed (e.g., unknown client, no client
+    /// authentication included, or unsupported authentication method)."
+    InvalidClient,
+    /// "The provided authorization grant ... or refresh token is invalid,
+    /// expired, revoked, does not match the redirection URI used in the
+    /// authorization request, or was issued to another client."
+    InvalidGrant,
+    /// "The authenticated client is not authorized to use this authorization
+    /// grant type."
+    UnauthorizedClient,
+    /// "The authorization grant type is not supported by the authorization
+    /// server."
+    UnsupportedGrantType,
+    /// "The requested scope is invalid, unknown, malformed, or exceeds the
+    /// scope granted by the resource owner."
+    InvalidScope,
+    /// RFC 8707 §2: the requested resource is invalid or not allowed.
+    InvalidTarget,
+    /// RFC 7009 §2.2.1: "The authorization server does not support the
+    /// revocation of the presented token type."
+    UnsupportedTokenType,
+    /// The server cannot answer now (storage unavailable). Sent with 503 so a
+    /// client never mistakes a fault for success (RFC 7009 §2.2.1).
+    TemporarilyUnavailable,
+}
+
+impl TokenErrorCode {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+}
+
+impl fmt::Display for TokenErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A token-endpoint error: the RFC code and a human description.
+///
+/// The description is restricted to the characters RFC 6749 §5.2 allows
+/// (%x20-21 / %x23-5B / %x5D-7E); anything else is replaced with a space, so
+/// no request input can smuggle quotes, backslashes or line breaks into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenError {
+    pub code: TokenErrorCode,
+    description: String,
+    /// Set when the caller is being slowed down: answered with 429 and
+    /// `Retry-After` (SPEC §11).
+    pub retry_after: Option<u32>,
+}
+
+impl TokenError {
+    #[must_use]
+    pub fn new(code: TokenErrorCode, description: &str) -> Self {
+        let description = description
+            .chars()
+            .map(|c| match c {
+                '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e' => c,
+                _ => ' ',
+            })
+            .collect();
+        Self { code, description, retry_after: None }
+    }
+
+    #[must_use]
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    #[must_use]
+    pub fn invalid_request(d: &str) -> Self {
+        Self::new(TokenErrorCode::InvalidRequest, d)
+    }
+    #[must_use]
+    pub fn invalid_client(d: &str) -> Self {
+        Self::new(TokenErrorCode::InvalidClient, d)
+    }
+    #[must_use]
+    pub fn invalid_grant(d: &str) -> Self {
+        Self::new(TokenErrorCode::InvalidGrant, d)
+    }
+    #[must_use]
+    pub fn invalid_scope(d: &str) -> Self {
+        Self::new(TokenErrorCode::InvalidScope, d)
+    }
+    #[must_use]
+    pub fn unauthorized_client(d: &str) -> Self {
+        Self::new(TokenErrorCode::UnauthorizedClient, d)
+    }
+    #[must_use]
+    pub fn unsupported_grant_type(d: &str) -> Self {
+        Self::new(TokenErrorCode::UnsupportedGrantType, d)
+    }
+    /// Too many failed attempts: try again after `seconds`.
+    #[must_use]
+    pub fn slowed_down(seconds: u32) -> Self {
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(TokenErrorCode::InvalidClient, "too many failed attempts; retry later")
+        }
+    }
+
+    #[must_use]
+    pub fn unavailable() -> Self {
+        Self::new(TokenErrorCode::TemporarilyUnavailable, "the server cannot complete the request now; retry later")
+    }
+}
+
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.description)
+    }
+}
+
+impl std::error::Error for TokenError {}
+
+/// A validation failure of one field, for per-field error lists
+/// (RFC 9457 problem details on the admin API, inline messages in the console).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    #[must_use]
+    pub fn new(field: &str, message: &str) -> Self {
+        Self { field: field.to_owned(), message: message.to_owned() }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,27 @@
+//! Latchkey's pure core.
+//!
+//! Value types that are valid by construction (parse, don't validate), the
+//! rules that decide what a request may obtain, and the RFC error enums every
+//! client-visible OAuth error is a variant of.
+//!
+//! **Architecture invariant:** this crate performs no I/O, reads no clock,
+//! draws no randomness and has no async code. Time (`now`) and random bytes
+//! are parameters; the application layer owns both.
+
+pub mod client;
+pub mod error;
+pub mod grant;
+pub mod ids;
+pub mod scope;
+pub mod tenant;
+pub mod token;
+
+pub use client::{AccessTokenFormat, Client, ClientStatus, ClientType};
+pub use client::{ClientConfig, RefreshTokenPolicy};
+pub use error::{FieldError, TokenError, TokenErrorCode};
+pub use grant::{GrantType, TokenEndpointAuthMethod};
+pub use ids::{ClientId, TenantId};
+pub use scope::{Scope, ScopeSet};
+pub use tenant::TenantSettings;
+pub use token::SigningAlg;
+pub use token::{AccessTokenClaims, Lifetime, LifetimeSource, UnixTime};

@@ -1,0 +1,171 @@
+//! Token decisions: what a grant yields, for how long, with which claims.
+//!
+//! Pure functions over the client, the tenant policy and the request. The
+//! caller supplies `now` and the random `jti`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::client::{AccessTokenFormat, Client};
+use crate::error::TokenError;
+use crate::grant::GrantType;
+use crate::scope::ScopeSet;
+use crate::tenant::{MIN_TOKEN_LIFETIME, TenantSettings};
+
+/// Seconds since the Unix epoch.
+pub type UnixTime = i64;
+
+/// JWS algorithms Latchkey signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SigningAlg {
+    #[serde(rename = "ES256")]
+    Es256,
+    #[serde(rename = "RS256")]
+    Rs256,
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+}
+
+impl SigningAlg {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+}
+
+/// Where an effective lifetime comes from, so the API can say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LifetimeSource {
+    Client,
+    Tenant,
+}
+
+/// An effective lifetime in seconds and where it comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Lifetime {
+    pub seconds: u32,
+    pub source: LifetimeSource,
+}
+
+impl Lifetime {
+    /// The client's own value when set, the tenant default otherwise; always
+    /// clamped into `[60, max]` so a policy tightened after a client was
+    /// saved still holds.
+    #[must_use]
+    pub fn effective(client_value: Option<u32>, tenant_default: u32, tenant_max: u32) -> Self {
+        let (raw, source) = match client_value {
+            Some(v) => (v, LifetimeSource::Client),
+            None => (tenant_default, LifetimeSource::Tenant),
+        };
+        Self { seconds: raw.clamp(MIN_TOKEN_LIFETIME, tenant_max.max(MIN_TOKEN_LIFETIME)), source }
+    }
+}
+
+/// The claims of a JWT access token (RFC 9068 §2.2). The opaque format keeps
+/// the same data server-side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub scope: String,
+    pub exp: UnixTime,
+    pub iat: UnixTime,
+    pub jti: String,
+}
+
+/// What the token endpoint should issue for a grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuance {
+    pub claims: AccessTokenClaims,
+    pub scope: ScopeSet,
+    pub format: AccessTokenFormat,
+    pub expires_in: u32,
+}
+
+/// Inputs of a client_credentials request, after client authentication.
+#[derive(Debug)]
+pub struct ClientCredentialsRequest<'a> {
+    pub client: &'a Client,
+    /// The union of the client's scopes and its security classes' scopes.
+    pub allowed_scope: &'a ScopeSet,
+    /// `None` when the request carried no `scope`.
+    pub requested_scope: Option<&'a ScopeSet>,
+    /// RFC 8707 `resource`, when given.
+    pub resource: Option<&'a str>,
+    pub issuer: &'a str,
+    pub settings: &'a TenantSettings,
+    pub now: UnixTime,
+    pub jti: String,
+}
+
+/// Scopes that only make sense with a user; never granted by default to a
+/// machine client.
+const USER_ONLY_SCOPES: [&str; 2] = ["openid", "offline_access"];
+
+/// Decides a client_credentials grant (RFC 6749 §4.4).
+///
+/// # Errors
+/// `unauthorized_client` when the client may not use the grant,
+/// `invalid_scope` when it asks for scopes it was not given,
+/// `invalid_target` when the resource is not one of its audiences.
+pub fn client_credentials(req: ClientCredentialsRequest<'_>) -> Result<Issuance, TokenError> {
+    let client = req.client;
+    if !client.config.grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(TokenError::unauthorized_client("this client is not allowed to use the client_credentials grant"));
+    }
+    let scope = match req.requested_scope {
+        Some(asked) if !asked.is_empty() => {
+            if !asked.is_subset(req.allowed_scope) {
+                let missing = asked.difference(req.allowed_scope).join(" ");
+                return Err(TokenError::invalid_scope(&format!("scope not allowed for this client: {missing}")));
+            }
+            asked.clone()
+        }
+        _ => {
+            let mut s = req.allowed_scope.clone();
+            s.retain(|x| !USER_ONLY_SCOPES.contains(&x.as_str()));
+            s
+        }
+    };
+    let aud = audience(client, req.resource, req.issuer)?;
+    let lifetime = Lifetime::effective(
+        client.config.access_token_lifetime,
+        req.settings.default_access_token_lifetime,
+        req.settings.max_access_token_lifetime,
+    );
+    let claims = AccessTokenClaims {
+        iss: req.issuer.to_owned(),
+        sub: client.client_id.as_str().to_owned(),
+        aud,
+        client_id: client.client_id.as_str().to_owned(),
+        scope: scope.to_string(),
+        exp: req.now + i64::from(lifetime.seconds),
+        iat: req.now,
+        jti: req.jti,
+    };
+    Ok(Issuance { claims, scope, format: client.config.access_token_format, expires_in: lifetime.seconds })
+}
+
+/// RFC 8707: a requested resource must be one of the client's audiences; with
+/// none requested the first audience is used, and a client without audiences
+/// gets the issuer (RFC 9068 requires an `aud`).
+fn audience(client: &Client, resource: Option<&str>, issuer: &str) -> Result<String, TokenError> {
+    match resource {
+        Some(r) if client.config.audiences.iter().any(|a| a == r) => Ok(r.to_owned()),
+        Some(_) => Err(TokenError::new(
+            crate::error::TokenErrorCode::InvalidTarget,
+            "the requested resource is not an audience of this client",
+        )),
+        None => Ok(client.config.audiences.first().map_or_else(|| issuer.to_owned(), Clone::clone)),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,73 @@
+use super::*;
+use crate::jws;
+
+fn key(alg: SigningAlg) -> SigningKey {
+    SigningKey::from_pkcs8(alg, &generate_pkcs8(alg).unwrap()).unwrap()
+}
+
+/// Our JWS must verify with an independent JOSE implementation (jsonwebtoken)
+/// using only the published JWK.
+#[test]
+fn signatures_verify_with_jsonwebtoken_from_the_public_jwk() {
+    for (alg, jwt_alg) in [
+        (SigningAlg::Es256, jsonwebtoken::Algorithm::ES256),
+        (SigningAlg::Rs256, jsonwebtoken::Algorithm::RS256),
+        (SigningAlg::EdDsa, jsonwebtoken::Algorithm::EdDSA),
+    ] {
+        let k = key(alg);
+        let token = jws::sign(&k, "at+jwt", br#"{"sub":"x","exp":4102444800,"aud":"a"}"#).unwrap();
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(k.public_jwk().clone()).unwrap();
+        let dk = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+        let mut v = jsonwebtoken::Validation::new(jwt_alg);
+        v.set_audience(&["a"]);
+        let data = jsonwebtoken::decode::<serde_json::Value>(&token, &dk, &v).unwrap();
+        assert_eq!(data.claims["sub"], "x");
+        assert_eq!(data.header.kid.as_deref(), Some(k.kid()));
+        assert_eq!(data.header.typ.as_deref(), Some("at+jwt"));
+    }
+}
+
+#[test]
+fn public_jwk_has_no_private_members() {
+    for alg in [SigningAlg::Es256, SigningAlg::Rs256, SigningAlg::EdDsa] {
+        let jwk = key(alg).public_jwk().clone();
+        for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+            assert!(jwk.get(private).is_none(), "{alg:?} leaks {private}");
+        }
+    }
+}
+
+#[test]
+fn kid_is_the_rfc7638_thumbprint_and_stable_across_loads() {
+    let der = generate_pkcs8(SigningAlg::Es256).unwrap();
+    let a = SigningKey::from_pkcs8(SigningAlg::Es256, &der).unwrap();
+    let b = SigningKey::from_pkcs8(SigningAlg::Es256, &der).unwrap();
+    assert_eq!(a.kid(), b.kid());
+    assert_eq!(a.kid().len(), 43);
+    assert_ne!(a.kid(), key(SigningAlg::Es256).kid());
+}
+
+#[test]
+fn verifier_accepts_own_tokens_and_rejects_tampering_and_alg_swaps() {
+    let k = key(SigningAlg::Es256);
+    let mut v = jws::Verifier::default();
+    v.add(&k);
+    let t = jws::sign(&k, "at+jwt", b"{\"a\":1}").unwrap();
+    let (typ, payload) = v.verify(&t).unwrap();
+    assert_eq!(typ.as_deref(), Some("at+jwt"));
+    assert_eq!(payload, b"{\"a\":1}");
+
+    // Payload swapped: signature no longer matches.
+    let parts: Vec<&str> = t.split('.').collect();
+    let forged = format!("{}.{}.{}", parts[0], crate::b64::encode(b"{\"a\":2}"), parts[2]);
+    assert_eq!(v.verify(&forged), Err(jws::JwsError::BadSignature));
+
+    // Header claiming another algorithm (or none) for the same kid.
+    for alg in ["none", "HS256", "RS256"] {
+        let h = crate::b64::encode(format!(r#"{{"alg":"{alg}","kid":"{}"}}"#, k.kid()));
+        let forged = format!("{h}.{}.{}", parts[1], parts[2]);
+        assert_eq!(v.verify(&forged), Err(jws::JwsError::AlgMismatch), "{alg}");
+    }
+    assert_eq!(v.verify("a.b"), Err(jws::JwsError::Malformed));
+    assert_eq!(v.verify(&jws::sign(&key(SigningAlg::Es256), "x", b"{}").unwrap()), Err(jws::JwsError::UnknownKey));
+}

@@ -1,0 +1,78 @@
+use super::*;
+
+fn random(seed: u8) -> [u8; RANDOM_BYTES] {
+    let mut r = [0u8; RANDOM_BYTES];
+    for (i, b) in r.iter_mut().enumerate() {
+        *b = seed.wrapping_mul(31).wrapping_add(u8::try_from(i).unwrap().wrapping_mul(97));
+    }
+    r
+}
+
+#[test]
+fn generated_secret_has_prefix_length_and_valid_checksum() {
+    let s = generate_client_secret(&random(7)).unwrap();
+    assert!(s.expose().starts_with("lks_"));
+    assert_eq!(s.expose().len(), 4 + 43 + 6);
+    assert!(handle_checksum_ok(SECRET_PREFIX, s.expose()));
+}
+
+#[test]
+fn checksum_catches_a_changed_character() {
+    let s = generate_client_secret(&random(9)).unwrap();
+    let mut bad = s.expose().to_owned().into_bytes();
+    bad[10] = if bad[10] == b'a' { b'b' } else { b'a' };
+    assert!(!handle_checksum_ok(SECRET_PREFIX, std::str::from_utf8(&bad).unwrap()));
+    assert!(!handle_checksum_ok(SECRET_PREFIX, "lks_short"));
+    assert!(!handle_checksum_ok("lkat_", s.expose()));
+}
+
+#[test]
+fn hmac_verifies_only_the_right_secret_and_key() {
+    let h = SecretHasher::new(&[1; 32]);
+    let s = generate_client_secret(&random(3)).unwrap();
+    let stored = h.hash(&s);
+    assert!(h.verify(s.expose(), &stored));
+    assert!(!h.verify("lks_wrong", &stored));
+    assert!(!SecretHasher::new(&[2; 32]).verify(s.expose(), &stored));
+    // The stored form never contains the plaintext.
+    assert!(!stored.windows(8).any(|w| s.expose().as_bytes().windows(8).any(|x| x == w)));
+}
+
+#[test]
+fn debug_output_never_shows_the_secret() {
+    let s = ClientSecret::from_plaintext("super-secret-value-0123456789abcdef".into());
+    assert_eq!(format!("{s:?}"), "ClientSecret(****)");
+    assert_eq!(s.hint(), "cdef");
+}
+
+#[test]
+fn rejection_sampling_is_uniform_enough_and_needs_no_more_than_given() {
+    assert!(random_base62(&[255; 64], 43).is_none());
+    let s = random_base62(&(0..=63).collect::<Vec<u8>>(), 43).unwrap();
+    assert_eq!(&s[..3], "012");
+}
+
+#[test]
+fn envelope_round_trip_and_binding() {
+    let mk = crate::MasterKey::from_bytes([5; 32]);
+    let env = mk.envelope().unwrap();
+    let sealed = env.seal(b"private key", b"tenant/kid").unwrap();
+    assert_eq!(env.open(&sealed, b"tenant/kid").unwrap(), b"private key");
+    assert!(env.open(&sealed, b"other/kid").is_err());
+    let other = crate::MasterKey::from_bytes([6; 32]).envelope().unwrap();
+    assert!(other.open(&sealed, b"tenant/kid").is_err());
+    assert_ne!(mk.derive("secret-hash"), mk.derive("envelope"));
+    let text = mk.to_base64();
+    assert_eq!(crate::MasterKey::parse(&text).unwrap().derive("x"), mk.derive("x"));
+    assert!(crate::MasterKey::parse("too short").is_err());
+}
+
+#[test]
+fn password_hash_round_trip() {
+    let cost = crate::password::PasswordCost { memory_kib: 1024, iterations: 1 };
+    let h = crate::password::hash("correct horse", &[9; 16], cost).unwrap();
+    assert!(h.starts_with("$argon2id$"));
+    assert!(crate::password::verify("correct horse", &h));
+    assert!(!crate::password::verify("wrong", &h));
+    assert!(!crate::password::verify("x", "not a phc string"));
+}

@@ -1,0 +1,136 @@
+-- Latchkey schema, PostgreSQL. Every table carries tenant_id (SPEC §1).
+-- Times are Unix seconds (BIGINT); lists and settings are JSON text.
+
+CREATE TABLE tenants (
+    tenant_id     TEXT PRIMARY KEY NOT NULL,
+    display_name  TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    settings      TEXT NOT NULL,
+    key_check     BYTEA NOT NULL,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL
+);
+
+CREATE TABLE clients (
+    tenant_id     TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+    client_id     TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    name_lower    TEXT NOT NULL,
+    description   TEXT NOT NULL,
+    client_type   TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    protected     BOOLEAN NOT NULL,
+    managed_by    TEXT,
+    created_at    BIGINT NOT NULL,
+    updated_at    BIGINT NOT NULL,
+    created_by    TEXT NOT NULL,
+    last_used_at  BIGINT,
+    revision      BIGINT NOT NULL,
+    config        TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, client_id)
+);
+CREATE UNIQUE INDEX clients_name_unique ON clients (tenant_id, name_lower);
+CREATE INDEX clients_by_created ON clients (tenant_id, created_at, client_id);
+
+CREATE TABLE client_secrets (
+    tenant_id     TEXT NOT NULL,
+    client_id     TEXT NOT NULL,
+    secret_id     TEXT NOT NULL,
+    secret_hash   BYTEA NOT NULL,
+    sealed_secret BYTEA,
+    hint          TEXT NOT NULL,
+    label         TEXT,
+    created_at    BIGINT NOT NULL,
+    expires_at    BIGINT,
+    last_used_at  BIGINT,
+    PRIMARY KEY (tenant_id, client_id, secret_id),
+    FOREIGN KEY (tenant_id, client_id) REFERENCES clients (tenant_id, client_id) ON DELETE CASCADE
+);
+
+CREATE TABLE signing_keys (
+    tenant_id      TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+    kid            TEXT NOT NULL,
+    alg            TEXT NOT NULL,
+    purpose        TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    sealed_private BYTEA NOT NULL,
+    public_jwk     TEXT NOT NULL,
+    created_at     BIGINT NOT NULL,
+    activated_at   BIGINT,
+    retired_at     BIGINT,
+    PRIMARY KEY (tenant_id, kid)
+);
+
+CREATE TABLE access_tokens (
+    tenant_id   TEXT NOT NULL,
+    token_hash  BYTEA NOT NULL,
+    jti         TEXT NOT NULL,
+    client_id   TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    audience    TEXT NOT NULL,
+    scope       TEXT NOT NULL,
+    issued_at   BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    revoked_at  BIGINT,
+    PRIMARY KEY (tenant_id, token_hash)
+);
+CREATE INDEX access_tokens_by_client ON access_tokens (tenant_id, client_id);
+CREATE INDEX access_tokens_by_expiry ON access_tokens (expires_at);
+
+CREATE TABLE revoked_jtis (
+    tenant_id   TEXT NOT NULL,
+    jti         TEXT NOT NULL,
+    client_id   TEXT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    revoked_at  BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, jti)
+);
+
+CREATE TABLE scopes (
+    tenant_id    TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    updated_at   BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, name)
+);
+
+CREATE TABLE users (
+    tenant_id      TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+    user_id        TEXT NOT NULL,
+    username       TEXT NOT NULL,
+    username_lower TEXT NOT NULL,
+    email          TEXT,
+    display_name   TEXT NOT NULL,
+    password_hash  TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    created_at     BIGINT NOT NULL,
+    updated_at     BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, user_id)
+);
+CREATE UNIQUE INDEX users_username_unique ON users (tenant_id, username_lower);
+
+CREATE TABLE role_assignments (
+    tenant_id  TEXT NOT NULL,
+    user_id    TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, user_id, role),
+    FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, user_id) ON DELETE CASCADE
+);
+
+CREATE TABLE audit_events (
+    tenant_id    TEXT NOT NULL,
+    event_id     TEXT NOT NULL,
+    occurred_at  BIGINT NOT NULL,
+    actor        TEXT NOT NULL,
+    actor_type   TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    target_type  TEXT NOT NULL,
+    target_id    TEXT NOT NULL,
+    source_ip    TEXT,
+    request_id   TEXT,
+    changes      TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, event_id)
+);
+CREATE INDEX audit_events_by_time ON audit_events (tenant_id, occurred_at, event_id);
+CREATE INDEX audit_events_by_target ON audit_events (tenant_id, target_type, target_id, occurred_at);

@@ -1,0 +1,346 @@
+//! The storage conformance suite: the behaviour both adapters must share.
+//!
+//! Each case takes a freshly migrated, empty store. `tests/conformance.rs`
+//! runs every case on the backend of the test run; `scripts/test.sh` runs
+//! the suite on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support: failing loudly is the point
+
+use std::sync::Arc;
+
+use latchkey_core::{
+    Client, ClientConfig, ClientId, ClientStatus, ClientType, GrantType, ScopeSet, SigningAlg, TenantId, TenantSettings,
+};
+
+use crate::{
+    AuditRecord, ClientState, KeyPurpose, OpaqueTokenRecord, ScopeRecord, SecretRecord, SigningKeyRecord, Store,
+    StoreError, TenantBootstrap, TenantRecord, UserRecord,
+};
+
+fn tenant(name: &str) -> TenantId {
+    TenantId::parse(name).unwrap()
+}
+
+pub fn audit(action: &str, target: &str) -> AuditRecord {
+    let n = next();
+    AuditRecord {
+        event_id: format!("ev-{n:08}-{action}-{target}"),
+        occurred_at: 1_000 + i64::try_from(n).unwrap(),
+        actor: "tester".into(),
+        actor_type: "user".into(),
+        action: action.into(),
+        target_type: "client".into(),
+        target_id: target.into(),
+        source_ip: Some("127.0.0.1".into()),
+        request_id: Some("req-1".into()),
+        changes: "{}".into(),
+    }
+}
+
+fn next() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+pub fn client(t: &TenantId, id: &str, name: &str, created_at: i64) -> Client {
+    Client {
+        tenant: t.clone(),
+        client_id: ClientId::parse(id).unwrap(),
+        name: name.into(),
+        description: format!("{name} description"),
+        client_type: ClientType::M2m,
+        status: ClientStatus::Active,
+        protected: false,
+        managed_by: None,
+        created_at,
+        updated_at: created_at,
+        created_by: "tester".into(),
+        last_used_at: None,
+        revision: 1,
+        config: ClientConfig {
+            grant_types: vec![GrantType::ClientCredentials],
+            scopes: ScopeSet::parse_param("api:read").unwrap(),
+            ..ClientConfig::default()
+        },
+    }
+}
+
+fn secret(id: &str) -> SecretRecord {
+    SecretRecord {
+        secret_id: id.into(),
+        secret_hash: vec![7; 32],
+        sealed_secret: None,
+        hint: "abcd".into(),
+        label: Some("ci".into()),
+        created_at: 1_000,
+        expires_at: None,
+        last_used_at: None,
+    }
+}
+
+fn bootstrap(t: &TenantId) -> TenantBootstrap {
+    TenantBootstrap {
+        tenant: TenantRecord {
+            tenant_id: t.clone(),
+            display_name: t.to_string(),
+            status: "active".into(),
+            settings: TenantSettings::default(),
+            key_check: vec![1, 2, 3],
+            created_at: 1_000,
+        },
+        keys: vec![SigningKeyRecord {
+            kid: format!("kid-{t}"),
+            alg: SigningAlg::Es256,
+            purpose: KeyPurpose::AccessToken,
+            status: "active".into(),
+            sealed_private: vec![9; 48],
+            public_jwk: "{}".into(),
+            created_at: 1_000,
+            activated_at: Some(1_000),
+            retired_at: None,
+        }],
+        scopes: vec![ScopeRecord {
+            name: "api:read".into(),
+            description: "Read".into(),
+            created_at: 1_000,
+            updated_at: 1_000,
+        }],
+        clients: vec![(client(t, "boot-client", "Boot Client", 1_000), vec![secret("s1")])],
+        users: vec![UserRecord {
+            user_id: format!("u-{t}"),
+            username: "Admin".into(),
+            email: Some("admin@example.com".into()),
+            display_name: "Administrator".into(),
+            password_hash: "$argon2id$stub".into(),
+            status: "active".into(),
+            roles: vec!["owner".into()],
+            created_at: 1_000,
+            updated_at: 1_000,
+        }],
+        audit: vec![audit("tenant.bootstrap", t.as_str())],
+    }
+}
+
+async fn with_tenant(store: &dyn Store, name: &str) -> TenantId {
+    let t = tenant(name);
+    assert!(store.bootstrap_tenant(&bootstrap(&t)).await.unwrap());
+    t
+}
+
+fn token(hash: u8, client_id: &str, expires_at: i64) -> OpaqueTokenRecord {
+    OpaqueTokenRecord {
+        token_hash: vec![hash; 32],
+        jti: format!("jti-{hash}"),
+        client_id: client_id.into(),
+        subject: client_id.into(),
+        audience: "https://issuer".into(),
+        scope: "api:read".into(),
+        issued_at: 1_000,
+        expires_at,
+        revoked_at: None,
+    }
+}
+
+pub async fn migrate_is_idempotent(store: Arc<dyn Store>) {
+    store.migrate().await.unwrap();
+    store.migrate().await.unwrap();
+    store.ping().await.unwrap();
+}
+
+pub async fn bootstrap_writes_once(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    // A second bootstrap changes nothing, even with different content.
+    let mut again = bootstrap(&t);
+    again.tenant.display_name = "changed".into();
+    again.clients[0].0.name = "Other".into();
+    assert!(!store.bootstrap_tenant(&again).await.unwrap());
+    let rec = store.get_tenant(&t).await.unwrap().unwrap();
+    assert_eq!(rec.display_name, "acme");
+    assert_eq!(rec.key_check, vec![1, 2, 3]);
+    assert_eq!(rec.settings, TenantSettings::default());
+    let c = store.get_client(&t, &ClientId::parse("boot-client").unwrap()).await.unwrap().unwrap();
+    assert_eq!(c.name, "Boot Client");
+    assert_eq!(store.list_signing_keys(&t).await.unwrap().len(), 1);
+    let u = store.get_user_by_username(&t, "admin").await.unwrap().unwrap();
+    assert_eq!(u.roles, vec!["owner".to_owned()]);
+    assert_eq!(store.list_audit(&t, 10).await.unwrap().len(), 1);
+}
+
+pub async fn concurrent_bootstrap_creates_exactly_one(store: Arc<dyn Store>) {
+    let t = tenant("race");
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let s = store.clone();
+        let b = bootstrap(&t);
+        tasks.push(tokio::spawn(async move { s.bootstrap_tenant(&b).await.unwrap() }));
+    }
+    let mut created = 0;
+    for task in tasks {
+        if task.await.unwrap() {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 1);
+    assert_eq!(store.list_signing_keys(&t).await.unwrap().len(), 1);
+}
+
+pub async fn client_round_trip_with_secrets(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let mut c = client(&t, "svc-1", "Billing Service", 2_000);
+    c.config.labels.insert("team".into(), "payments".into());
+    c.config.access_token_lifetime = Some(600);
+    store.insert_client(&c, &[secret("a"), secret("b")], &audit("client.create", "svc-1")).await.unwrap();
+    let (got, secrets) = store.get_client_with_secrets(&t, &c.client_id).await.unwrap().unwrap();
+    assert_eq!(got, c);
+    assert_eq!(secrets.len(), 2);
+    assert_eq!(secrets[0].secret_hash, vec![7; 32]);
+    assert_eq!(secrets[0].label.as_deref(), Some("ci"));
+    assert!(store.get_client(&t, &ClientId::parse("nope").unwrap()).await.unwrap().is_none());
+}
+
+pub async fn client_names_and_ids_are_unique_per_tenant(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let other = with_tenant(&*store, "other").await;
+    store.insert_client(&client(&t, "svc-1", "Billing", 2_000), &[], &audit("c", "1")).await.unwrap();
+    let dup_name = store.insert_client(&client(&t, "svc-2", "BILLING", 2_000), &[], &audit("c", "2")).await;
+    assert!(matches!(dup_name, Err(StoreError::Conflict(_))), "{dup_name:?}");
+    let dup_id = store.insert_client(&client(&t, "svc-1", "Other", 2_000), &[], &audit("c", "3")).await;
+    assert!(matches!(dup_id, Err(StoreError::Conflict(_))), "{dup_id:?}");
+    // The failed inserts left no audit event behind.
+    let actions: Vec<String> = store.list_audit(&t, 50).await.unwrap().into_iter().map(|a| a.target_id).collect();
+    assert!(!actions.contains(&"2".to_owned()) && !actions.contains(&"3".to_owned()));
+    // The same id and name are free in another tenant.
+    store.insert_client(&client(&other, "svc-1", "Billing", 2_000), &[], &audit("c", "4")).await.unwrap();
+}
+
+pub async fn list_clients_pages_by_cursor(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    for i in 0..25 {
+        let c = client(&t, &format!("c{i:02}"), &format!("Client {i:02}"), 2_000 + i64::from(i / 5));
+        store.insert_client(&c, &[], &audit("c", &format!("{i}"))).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.list_clients(&t, cursor.clone(), 10).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        let last = page.last().unwrap();
+        cursor = Some((last.created_at, last.client_id.to_string()));
+        seen.extend(page.into_iter().map(|c| c.client_id.to_string()));
+    }
+    // 25 created + the bootstrap client, each exactly once, in creation order.
+    assert_eq!(seen.len(), 26);
+    let mut dedup = seen.clone();
+    dedup.dedup();
+    assert_eq!(dedup, seen);
+    assert_eq!(seen[0], "boot-client");
+}
+
+pub async fn disable_and_delete(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let c = client(&t, "svc", "Svc", 2_000);
+    store.insert_client(&c, &[secret("a")], &audit("c", "svc")).await.unwrap();
+    store.insert_access_tokens(&t, &[token(1, "svc", 9_999)]).await.unwrap();
+
+    assert!(
+        store.set_client_status(&t, &c.client_id, ClientStatus::Disabled, 3_000, &audit("d", "svc")).await.unwrap()
+    );
+    let got = store.get_client(&t, &c.client_id).await.unwrap().unwrap();
+    assert_eq!(got.status, ClientStatus::Disabled);
+    assert_eq!(got.revision, 2);
+    assert_eq!(got.updated_at, 3_000);
+    let (_, state) = store.find_access_token(&t, &[1; 32]).await.unwrap().unwrap();
+    assert_eq!(state, ClientState::Disabled);
+
+    assert!(store.delete_client(&t, &c.client_id, &audit("x", "svc")).await.unwrap());
+    assert!(!store.delete_client(&t, &c.client_id, &audit("x", "svc")).await.unwrap());
+    assert!(store.get_client_with_secrets(&t, &c.client_id).await.unwrap().is_none());
+    assert!(store.find_access_token(&t, &[1; 32]).await.unwrap().is_none());
+    assert_eq!(store.jwt_state(&t, "svc", "j").await.unwrap(), (ClientState::Missing, false));
+}
+
+pub async fn opaque_tokens_batch_find_revoke(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    store.insert_client(&client(&t, "svc", "Svc", 2_000), &[], &audit("c", "svc")).await.unwrap();
+    let batch: Vec<_> = (0..150).map(|i| token(i, "svc", 9_999)).collect();
+    store.insert_access_tokens(&t, &batch).await.unwrap();
+    let (rec, state) = store.find_access_token(&t, &[42; 32]).await.unwrap().unwrap();
+    assert_eq!(rec, token(42, "svc", 9_999));
+    assert_eq!(state, ClientState::Active);
+
+    // Only the owning client may revoke.
+    assert!(!store.revoke_access_token(&t, &[42; 32], "someone-else", 5_000).await.unwrap());
+    assert!(store.revoke_access_token(&t, &[42; 32], "svc", 5_000).await.unwrap());
+    assert!(!store.revoke_access_token(&t, &[42; 32], "svc", 5_001).await.unwrap());
+    let (rec, _) = store.find_access_token(&t, &[42; 32]).await.unwrap().unwrap();
+    assert_eq!(rec.revoked_at, Some(5_000));
+    assert!(store.find_access_token(&t, &[250; 32]).await.unwrap().is_none());
+}
+
+pub async fn jwt_revocation_and_purge(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    store.insert_client(&client(&t, "svc", "Svc", 2_000), &[], &audit("c", "svc")).await.unwrap();
+    assert_eq!(store.jwt_state(&t, "svc", "j1").await.unwrap(), (ClientState::Active, false));
+    store.revoke_jti(&t, "j1", "svc", 5_000, 1_000).await.unwrap();
+    store.revoke_jti(&t, "j1", "svc", 5_000, 1_001).await.unwrap(); // idempotent
+    assert_eq!(store.jwt_state(&t, "svc", "j1").await.unwrap(), (ClientState::Active, true));
+
+    store.insert_access_tokens(&t, &[token(1, "svc", 4_000), token(2, "svc", 6_000)]).await.unwrap();
+    assert_eq!(store.purge_expired(5_500).await.unwrap(), 2); // token 1 and jti j1
+    assert!(store.find_access_token(&t, &[1; 32]).await.unwrap().is_none());
+    assert!(store.find_access_token(&t, &[2; 32]).await.unwrap().is_some());
+    assert_eq!(store.jwt_state(&t, "svc", "j1").await.unwrap(), (ClientState::Active, false));
+}
+
+pub async fn tenant_isolation(store: Arc<dyn Store>) {
+    let a = with_tenant(&*store, "tenant-a").await;
+    let b = with_tenant(&*store, "tenant-b").await;
+    let c = client(&a, "only-in-a", "A", 2_000);
+    store.insert_client(&c, &[secret("s")], &audit("c", "a")).await.unwrap();
+    store.insert_access_tokens(&a, &[token(9, "only-in-a", 9_999)]).await.unwrap();
+    store.revoke_jti(&a, "jti-a", "only-in-a", 9_999, 1_000).await.unwrap();
+
+    assert!(store.get_client(&b, &c.client_id).await.unwrap().is_none());
+    assert!(store.get_client_with_secrets(&b, &c.client_id).await.unwrap().is_none());
+    assert!(store.find_access_token(&b, &[9; 32]).await.unwrap().is_none());
+    assert!(!store.revoke_access_token(&b, &[9; 32], "only-in-a", 5_000).await.unwrap());
+    assert_eq!(store.jwt_state(&b, "only-in-a", "jti-a").await.unwrap(), (ClientState::Missing, false));
+    assert!(!store.set_client_status(&b, &c.client_id, ClientStatus::Disabled, 1, &audit("d", "a")).await.unwrap());
+    assert!(!store.delete_client(&b, &c.client_id, &audit("x", "a")).await.unwrap());
+    assert!(store.list_clients(&b, None, 100).await.unwrap().iter().all(|x| x.tenant == b));
+    assert!(store.get_user_by_username(&b, "admin").await.unwrap().unwrap().user_id.ends_with("tenant-b"));
+    assert!(store.list_signing_keys(&b).await.unwrap().iter().all(|k| k.kid == "kid-tenant-b"));
+    assert!(store.list_audit(&b, 100).await.unwrap().iter().all(|e| e.target_id != "a"));
+    // Tenant A's objects are all still there.
+    assert!(store.get_client(&a, &c.client_id).await.unwrap().is_some());
+    assert!(store.find_access_token(&a, &[9; 32]).await.unwrap().unwrap().0.revoked_at.is_none());
+}
+
+pub async fn scopes_keys_and_audit(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let s = ScopeRecord { name: "billing:write".into(), description: "Write".into(), created_at: 1, updated_at: 1 };
+    store.insert_scope(&t, &s, &audit("scope.create", "billing:write")).await.unwrap();
+    let dup = store.insert_scope(&t, &s, &audit("scope.create", "again")).await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))));
+    let names: Vec<_> = store.list_scopes(&t).await.unwrap().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, vec!["api:read".to_owned(), "billing:write".to_owned()]);
+
+    let mut k = bootstrap(&t).keys.remove(0);
+    k.kid = "second".into();
+    k.alg = SigningAlg::Rs256;
+    k.purpose = KeyPurpose::IdToken;
+    k.created_at = 2_000;
+    store.insert_signing_key(&t, &k).await.unwrap();
+    let keys = store.list_signing_keys(&t).await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[1].alg, SigningAlg::Rs256);
+    assert_eq!(keys[1].purpose, KeyPurpose::IdToken);
+    assert_eq!(keys[1].sealed_private, vec![9; 48]);
+
+    let events = store.list_audit(&t, 10).await.unwrap();
+    assert_eq!(events.len(), 2, "one per successful mutation");
+    assert_eq!(events[0].action, "scope.create");
+    assert_eq!(events[0].source_ip.as_deref(), Some("127.0.0.1"));
+}

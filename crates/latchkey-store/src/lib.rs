@@ -1,0 +1,350 @@
+//! The storage port and its two adapters.
+//!
+//! [`Store`] is the one interface the application layer sees. It is composed
+//! of small capability traits (tenants, clients, keys, tokens, scopes, users,
+//! audit). Both adapters run the same SQL text (sqlx binds `$N` on SQLite
+//! too); the only per-backend code is connecting, migrations and how a write
+//! transaction begins (`BEGIN IMMEDIATE` on SQLite).
+//!
+//! **Architecture invariant:** only this crate knows SQL, and every method
+//! takes the tenant: no query can reach another tenant's rows.
+//! The [`conformance`] suite is the contract both adapters must pass.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use latchkey_core::{Client, ClientId, ClientStatus, TenantId, TenantSettings, UnixTime};
+
+pub mod conformance;
+mod postgres;
+mod sql;
+mod sqlite;
+pub mod testing;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// What can go wrong in storage, as the application needs to tell it apart.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated (e.g. a client name already in use).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// The database cannot be reached or is overloaded: answer 503, retry.
+    #[error("storage unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// Anything else: a bug or corrupt data. Logged, never shown to clients.
+    #[error("storage error: {0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    pub(crate) fn from_sqlx(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                Self::Conflict(if db.message().contains("name") { "name" } else { "id" })
+            }
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => Self::Conflict("reference"),
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_) => Self::Unavailable(e),
+            sqlx::Error::Database(db) if is_transient(db.code().as_deref()) => Self::Unavailable(e),
+            _ => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+/// SQLite BUSY/LOCKED and PostgreSQL connection/availability classes.
+fn is_transient(code: Option<&str>) -> bool {
+    matches!(code, Some("5" | "6" | "517" | "261" | "262"))
+        || code.is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A tenant as stored.
+#[derive(Debug, Clone)]
+pub struct TenantRecord {
+    pub tenant_id: TenantId,
+    pub display_name: String,
+    pub status: String,
+    pub settings: TenantSettings,
+    /// A value sealed with the master key at creation, to detect a node
+    /// started with the wrong master key before it serves anything.
+    pub key_check: Vec<u8>,
+    pub created_at: UnixTime,
+}
+
+/// A client secret as stored: never the plaintext (see ADR 0003).
+#[derive(Debug, Clone)]
+pub struct SecretRecord {
+    pub secret_id: String,
+    pub secret_hash: Vec<u8>,
+    /// Envelope-encrypted plaintext, only for `client_secret_jwt`.
+    pub sealed_secret: Option<Vec<u8>>,
+    pub hint: String,
+    pub label: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: Option<UnixTime>,
+    pub last_used_at: Option<UnixTime>,
+}
+
+impl SecretRecord {
+    #[must_use]
+    pub fn is_valid_at(&self, now: UnixTime) -> bool {
+        self.expires_at.is_none_or(|e| now < e)
+    }
+}
+
+/// What a signing key is used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyPurpose {
+    AccessToken,
+    IdToken,
+}
+
+impl KeyPurpose {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AccessToken => "access_token",
+            Self::IdToken => "id_token",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "access_token" => Some(Self::AccessToken),
+            "id_token" => Some(Self::IdToken),
+            _ => None,
+        }
+    }
+}
+
+/// A signing key as stored: the private part sealed with the master key.
+#[derive(Debug, Clone)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub alg: latchkey_core::SigningAlg,
+    pub purpose: KeyPurpose,
+    /// `next` (published, not yet used), `active` or `retired` (published
+    /// until every token it signed has expired).
+    pub status: String,
+    pub sealed_private: Vec<u8>,
+    pub public_jwk: String,
+    pub created_at: UnixTime,
+    pub activated_at: Option<UnixTime>,
+    pub retired_at: Option<UnixTime>,
+}
+
+/// An opaque access token: only its SHA-256 is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpaqueTokenRecord {
+    pub token_hash: Vec<u8>,
+    pub jti: String,
+    pub client_id: String,
+    pub subject: String,
+    pub audience: String,
+    pub scope: String,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// What introspection needs to know about a token's client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientState {
+    Active,
+    Disabled,
+    Missing,
+}
+
+impl From<Option<ClientStatus>> for ClientState {
+    fn from(s: Option<ClientStatus>) -> Self {
+        match s {
+            Some(ClientStatus::Active) => Self::Active,
+            Some(ClientStatus::Disabled) => Self::Disabled,
+            None => Self::Missing,
+        }
+    }
+}
+
+/// A scope of the tenant's catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeRecord {
+    pub name: String,
+    pub description: String,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// A user (password as an argon2id PHC string).
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub user_id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: String,
+    pub password_hash: String,
+    pub status: String,
+    pub roles: Vec<String>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// One audit event: who did what to which object, with the field diff.
+/// Secrets appear only as id and hint (the app layer builds `changes`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub event_id: String,
+    pub occurred_at: UnixTime,
+    pub actor: String,
+    pub actor_type: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub source_ip: Option<String>,
+    pub request_id: Option<String>,
+    /// JSON object: `{ field: { "before": …, "after": … } }`.
+    pub changes: String,
+}
+
+/// Everything the first start of a tenant creates, written atomically.
+#[derive(Debug, Clone)]
+pub struct TenantBootstrap {
+    pub tenant: TenantRecord,
+    pub keys: Vec<SigningKeyRecord>,
+    pub scopes: Vec<ScopeRecord>,
+    pub clients: Vec<(Client, Vec<SecretRecord>)>,
+    pub users: Vec<UserRecord>,
+    pub audit: Vec<AuditRecord>,
+}
+
+#[async_trait]
+pub trait TenantRepo {
+    /// Writes the whole bundle in one transaction if the tenant does not
+    /// exist yet. Returns `false` (and writes nothing) when it exists, also
+    /// when another node created it concurrently.
+    async fn bootstrap_tenant(&self, b: &TenantBootstrap) -> Result<bool>;
+    async fn get_tenant(&self, tenant: &TenantId) -> Result<Option<TenantRecord>>;
+}
+
+#[async_trait]
+pub trait ClientRepo {
+    /// # Errors
+    /// `Conflict` when the id or the name is taken in this tenant.
+    async fn insert_client(&self, client: &Client, secrets: &[SecretRecord], audit: &AuditRecord) -> Result<()>;
+    async fn get_client(&self, tenant: &TenantId, id: &ClientId) -> Result<Option<Client>>;
+    /// The client and its secrets, for client authentication.
+    async fn get_client_with_secrets(
+        &self,
+        tenant: &TenantId,
+        id: &ClientId,
+    ) -> Result<Option<(Client, Vec<SecretRecord>)>>;
+    /// Clients in creation order after the given `(created_at, client_id)` cursor.
+    async fn list_clients(
+        &self,
+        tenant: &TenantId,
+        after: Option<(UnixTime, String)>,
+        limit: u32,
+    ) -> Result<Vec<Client>>;
+    /// Sets the status. Returns `false` when there is no such client.
+    async fn set_client_status(
+        &self,
+        tenant: &TenantId,
+        id: &ClientId,
+        status: ClientStatus,
+        now: UnixTime,
+        audit: &AuditRecord,
+    ) -> Result<bool>;
+    /// Deletes the client with its secrets and opaque tokens. Returns `false`
+    /// when there is no such client.
+    async fn delete_client(&self, tenant: &TenantId, id: &ClientId, audit: &AuditRecord) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait KeyRepo {
+    async fn insert_signing_key(&self, tenant: &TenantId, key: &SigningKeyRecord) -> Result<()>;
+    async fn list_signing_keys(&self, tenant: &TenantId) -> Result<Vec<SigningKeyRecord>>;
+}
+
+#[async_trait]
+pub trait TokenRepo {
+    /// Stores a batch of opaque tokens in one transaction.
+    async fn insert_access_tokens(&self, tenant: &TenantId, batch: &[OpaqueTokenRecord]) -> Result<()>;
+    /// The token with the current state of its client.
+    async fn find_access_token(
+        &self,
+        tenant: &TenantId,
+        token_hash: &[u8],
+    ) -> Result<Option<(OpaqueTokenRecord, ClientState)>>;
+    /// Revokes an opaque token if it belongs to `client_id`. Returns whether
+    /// a token was revoked.
+    async fn revoke_access_token(
+        &self,
+        tenant: &TenantId,
+        token_hash: &[u8],
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<bool>;
+    /// Records a revoked JWT id until the token would have expired.
+    async fn revoke_jti(
+        &self,
+        tenant: &TenantId,
+        jti: &str,
+        client_id: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<()>;
+    /// For a JWT: the state of its client and whether its `jti` is revoked,
+    /// in one round trip.
+    async fn jwt_state(&self, tenant: &TenantId, client_id: &str, jti: &str) -> Result<(ClientState, bool)>;
+    /// Deletes tokens and revocation records that expired before `before`.
+    async fn purge_expired(&self, before: UnixTime) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait ScopeRepo {
+    async fn insert_scope(&self, tenant: &TenantId, scope: &ScopeRecord, audit: &AuditRecord) -> Result<()>;
+    async fn list_scopes(&self, tenant: &TenantId) -> Result<Vec<ScopeRecord>>;
+}
+
+#[async_trait]
+pub trait UserRepo {
+    async fn get_user_by_username(&self, tenant: &TenantId, username: &str) -> Result<Option<UserRecord>>;
+}
+
+#[async_trait]
+pub trait AuditRepo {
+    /// Newest first.
+    async fn list_audit(&self, tenant: &TenantId, limit: u32) -> Result<Vec<AuditRecord>>;
+}
+
+/// The whole storage port.
+#[async_trait]
+pub trait Store:
+    TenantRepo + ClientRepo + KeyRepo + TokenRepo + ScopeRepo + UserRepo + AuditRepo + Send + Sync + std::fmt::Debug
+{
+    /// Applies pending migrations (safe when several nodes start at once).
+    async fn migrate(&self) -> Result<()>;
+    /// A cheap round trip, for `/readyz`.
+    async fn ping(&self) -> Result<()>;
+    /// Which backend this is, for logs and metrics.
+    fn backend(&self) -> &'static str;
+}
+
+/// Connects to `sqlite://…` or `postgres://…`.
+///
+/// # Errors
+/// When the URL names no supported database or the connection fails.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        Err(StoreError::Internal("database URL must start with sqlite: or postgres:".into()))
+    }
+}

@@ -1,0 +1,722 @@
+//! The SQL shared by both adapters.
+//!
+//! `impl_repos!(Store, Database)` implements every capability trait for one
+//! adapter. The SQL text is the same for SQLite and PostgreSQL (sqlx binds
+//! `$N` on both); what differs lives in the adapter: connecting, migrations
+//! and `begin_write` (SQLite needs `BEGIN IMMEDIATE` for read-then-write).
+
+use latchkey_core::{Client, ClientConfig, ClientId, ClientStatus, ClientType, SigningAlg, TenantId};
+
+use crate::{KeyPurpose, Result, StoreError};
+
+pub(crate) const CLIENT_COLUMNS: &str = "tenant_id, client_id, name, description, client_type, status, protected, \
+     managed_by, created_at, updated_at, created_by, last_used_at, revision, config";
+
+/// Builds a `Client` from its columns.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn client_from_parts(
+    tenant: &str,
+    client_id: &str,
+    name: String,
+    description: String,
+    client_type: &str,
+    status: &str,
+    protected: bool,
+    managed_by: Option<String>,
+    times: (i64, i64, Option<i64>),
+    created_by: String,
+    revision: i64,
+    config: &str,
+) -> Result<Client> {
+    let bad = |what: &str| StoreError::Internal(format!("stored client has an invalid {what}"));
+    let config: ClientConfig = serde_json::from_str(config).map_err(|_| bad("config"))?;
+    Ok(Client {
+        tenant: TenantId::parse(tenant).map_err(|_| bad("tenant"))?,
+        client_id: ClientId::parse(client_id).map_err(|_| bad("client_id"))?,
+        name,
+        description,
+        client_type: client_type.parse::<ClientType>().map_err(|_| bad("type"))?,
+        status: ClientStatus::parse(status).ok_or_else(|| bad("status"))?,
+        protected,
+        managed_by,
+        created_at: times.0,
+        updated_at: times.1,
+        created_by,
+        last_used_at: times.2,
+        revision,
+        config,
+    })
+}
+
+pub(crate) fn config_json(c: &Client) -> Result<String> {
+    serde_json::to_string(&c.config).map_err(|e| StoreError::Internal(e.to_string()))
+}
+
+pub(crate) fn parse_alg(s: &str) -> Result<SigningAlg> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| StoreError::Internal(format!("stored key has unknown alg {s}")))
+}
+
+pub(crate) fn parse_purpose(s: &str) -> Result<KeyPurpose> {
+    KeyPurpose::parse(s).ok_or_else(|| StoreError::Internal(format!("stored key has unknown purpose {s}")))
+}
+
+macro_rules! impl_repos {
+    ($store:ident, $db:ty) => {
+      mod repos {
+        use super::$store;
+        use async_trait::async_trait;
+        use latchkey_core::{Client, ClientId, ClientStatus, TenantId, UnixTime};
+        use sqlx::Row;
+
+        use crate::sql::{CLIENT_COLUMNS, client_from_parts, config_json, parse_alg, parse_purpose};
+        use crate::{
+            AuditRecord, AuditRepo, ClientRepo, ClientState, KeyRepo, OpaqueTokenRecord, Result, ScopeRecord,
+            ScopeRepo, SecretRecord, SigningKeyRecord, StoreError, TenantBootstrap, TenantRecord, TenantRepo,
+            TokenRepo, UserRecord, UserRepo,
+        };
+
+        type Tx = sqlx::Transaction<'static, $db>;
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        fn e(err: sqlx::Error) -> StoreError {
+            StoreError::from_sqlx(err)
+        }
+
+        fn client_from_row(r: &DbRow) -> Result<Client> {
+            client_from_parts(
+                &r.try_get::<String, _>("tenant_id").map_err(e)?,
+                &r.try_get::<String, _>("client_id").map_err(e)?,
+                r.try_get("name").map_err(e)?,
+                r.try_get("description").map_err(e)?,
+                &r.try_get::<String, _>("client_type").map_err(e)?,
+                &r.try_get::<String, _>("status").map_err(e)?,
+                r.try_get("protected").map_err(e)?,
+                r.try_get("managed_by").map_err(e)?,
+                (
+                    r.try_get("created_at").map_err(e)?,
+                    r.try_get("updated_at").map_err(e)?,
+                    r.try_get("last_used_at").map_err(e)?,
+                ),
+                r.try_get("created_by").map_err(e)?,
+                r.try_get("revision").map_err(e)?,
+                &r.try_get::<String, _>("config").map_err(e)?,
+            )
+        }
+
+        fn secret_from_row(r: &DbRow) -> Result<SecretRecord> {
+            Ok(SecretRecord {
+                secret_id: r.try_get("secret_id").map_err(e)?,
+                secret_hash: r.try_get("secret_hash").map_err(e)?,
+                sealed_secret: r.try_get("sealed_secret").map_err(e)?,
+                hint: r.try_get("hint").map_err(e)?,
+                label: r.try_get("label").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                expires_at: r.try_get("expires_at").map_err(e)?,
+                last_used_at: r.try_get("last_used_at").map_err(e)?,
+            })
+        }
+
+        fn key_from_row(r: &DbRow) -> Result<SigningKeyRecord> {
+            Ok(SigningKeyRecord {
+                kid: r.try_get("kid").map_err(e)?,
+                alg: parse_alg(&r.try_get::<String, _>("alg").map_err(e)?)?,
+                purpose: parse_purpose(&r.try_get::<String, _>("purpose").map_err(e)?)?,
+                status: r.try_get("status").map_err(e)?,
+                sealed_private: r.try_get("sealed_private").map_err(e)?,
+                public_jwk: r.try_get("public_jwk").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                activated_at: r.try_get("activated_at").map_err(e)?,
+                retired_at: r.try_get("retired_at").map_err(e)?,
+            })
+        }
+
+        fn audit_from_row(r: &DbRow) -> Result<AuditRecord> {
+            Ok(AuditRecord {
+                event_id: r.try_get("event_id").map_err(e)?,
+                occurred_at: r.try_get("occurred_at").map_err(e)?,
+                actor: r.try_get("actor").map_err(e)?,
+                actor_type: r.try_get("actor_type").map_err(e)?,
+                action: r.try_get("action").map_err(e)?,
+                target_type: r.try_get("target_type").map_err(e)?,
+                target_id: r.try_get("target_id").map_err(e)?,
+                source_ip: r.try_get("source_ip").map_err(e)?,
+                request_id: r.try_get("request_id").map_err(e)?,
+                changes: r.try_get("changes").map_err(e)?,
+            })
+        }
+
+        fn client_state(status: Option<String>) -> ClientState {
+            ClientState::from(status.as_deref().and_then(ClientStatus::parse))
+        }
+
+        async fn insert_audit(tx: &mut Tx, tenant: &str, a: &AuditRecord) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO audit_events (tenant_id, event_id, occurred_at, actor, actor_type, action, \
+                 target_type, target_id, source_ip, request_id, changes) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(tenant)
+            .bind(&a.event_id)
+            .bind(a.occurred_at)
+            .bind(&a.actor)
+            .bind(&a.actor_type)
+            .bind(&a.action)
+            .bind(&a.target_type)
+            .bind(&a.target_id)
+            .bind(&a.source_ip)
+            .bind(&a.request_id)
+            .bind(&a.changes)
+            .execute(&mut **tx)
+            .await
+            .map_err(e)?;
+            Ok(())
+        }
+
+        async fn insert_client_tx(tx: &mut Tx, c: &Client, secrets: &[SecretRecord]) -> Result<()> {
+            let tenant = c.tenant.as_str();
+            sqlx::query(
+                "INSERT INTO clients (tenant_id, client_id, name, name_lower, description, client_type, status, \
+                 protected, managed_by, created_at, updated_at, created_by, last_used_at, revision, config) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            )
+            .bind(tenant)
+            .bind(c.client_id.as_str())
+            .bind(&c.name)
+            .bind(c.name.to_lowercase())
+            .bind(&c.description)
+            .bind(c.client_type.as_str())
+            .bind(c.status.as_str())
+            .bind(c.protected)
+            .bind(&c.managed_by)
+            .bind(c.created_at)
+            .bind(c.updated_at)
+            .bind(&c.created_by)
+            .bind(c.last_used_at)
+            .bind(c.revision)
+            .bind(config_json(c)?)
+            .execute(&mut **tx)
+            .await
+            .map_err(e)?;
+            for s in secrets {
+                sqlx::query(
+                    "INSERT INTO client_secrets (tenant_id, client_id, secret_id, secret_hash, sealed_secret, \
+                     hint, label, created_at, expires_at, last_used_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(tenant)
+                .bind(c.client_id.as_str())
+                .bind(&s.secret_id)
+                .bind(&s.secret_hash)
+                .bind(&s.sealed_secret)
+                .bind(&s.hint)
+                .bind(&s.label)
+                .bind(s.created_at)
+                .bind(s.expires_at)
+                .bind(s.last_used_at)
+                .execute(&mut **tx)
+                .await
+                .map_err(e)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_key_tx(tx: &mut Tx, tenant: &str, k: &SigningKeyRecord) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO signing_keys (tenant_id, kid, alg, purpose, status, sealed_private, public_jwk, \
+                 created_at, activated_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(tenant)
+            .bind(&k.kid)
+            .bind(k.alg.as_str())
+            .bind(k.purpose.as_str())
+            .bind(&k.status)
+            .bind(&k.sealed_private)
+            .bind(&k.public_jwk)
+            .bind(k.created_at)
+            .bind(k.activated_at)
+            .bind(k.retired_at)
+            .execute(&mut **tx)
+            .await
+            .map_err(e)?;
+            Ok(())
+        }
+
+        async fn insert_scope_tx(tx: &mut Tx, tenant: &str, s: &ScopeRecord) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO scopes (tenant_id, name, description, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(tenant)
+            .bind(&s.name)
+            .bind(&s.description)
+            .bind(s.created_at)
+            .bind(s.updated_at)
+            .execute(&mut **tx)
+            .await
+            .map_err(e)?;
+            Ok(())
+        }
+
+        #[async_trait]
+        impl TenantRepo for $store {
+            async fn bootstrap_tenant(&self, b: &TenantBootstrap) -> Result<bool> {
+                let t = &b.tenant;
+                let tenant = t.tenant_id.as_str();
+                let settings =
+                    serde_json::to_string(&t.settings).map_err(|err| StoreError::Internal(err.to_string()))?;
+                let mut tx = self.begin_write().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO tenants (tenant_id, display_name, status, settings, key_check, created_at, \
+                     updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (tenant_id) DO NOTHING",
+                )
+                .bind(tenant)
+                .bind(&t.display_name)
+                .bind(&t.status)
+                .bind(settings)
+                .bind(&t.key_check)
+                .bind(t.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                if inserted == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                for k in &b.keys {
+                    insert_key_tx(&mut tx, tenant, k).await?;
+                }
+                for s in &b.scopes {
+                    insert_scope_tx(&mut tx, tenant, s).await?;
+                }
+                for (c, secrets) in &b.clients {
+                    insert_client_tx(&mut tx, c, secrets).await?;
+                }
+                for u in &b.users {
+                    sqlx::query(
+                        "INSERT INTO users (tenant_id, user_id, username, username_lower, email, display_name, \
+                         password_hash, status, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(tenant)
+                    .bind(&u.user_id)
+                    .bind(&u.username)
+                    .bind(u.username.to_lowercase())
+                    .bind(&u.email)
+                    .bind(&u.display_name)
+                    .bind(&u.password_hash)
+                    .bind(&u.status)
+                    .bind(u.created_at)
+                    .bind(u.updated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
+                    for role in &u.roles {
+                        sqlx::query("INSERT INTO role_assignments (tenant_id, user_id, role) VALUES ($1, $2, $3)")
+                            .bind(tenant)
+                            .bind(&u.user_id)
+                            .bind(role)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(e)?;
+                    }
+                }
+                for a in &b.audit {
+                    insert_audit(&mut tx, tenant, a).await?;
+                }
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn get_tenant(&self, tenant: &TenantId) -> Result<Option<TenantRecord>> {
+                let row = sqlx::query(
+                    "SELECT tenant_id, display_name, status, settings, key_check, created_at \
+                     FROM tenants WHERE tenant_id = $1",
+                )
+                .bind(tenant.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(e)?;
+                let Some(r) = row else { return Ok(None) };
+                let settings: String = r.try_get("settings").map_err(e)?;
+                Ok(Some(TenantRecord {
+                    tenant_id: tenant.clone(),
+                    display_name: r.try_get("display_name").map_err(e)?,
+                    status: r.try_get("status").map_err(e)?,
+                    settings: serde_json::from_str(&settings)
+                        .map_err(|_| StoreError::Internal("stored tenant settings are invalid".into()))?,
+                    key_check: r.try_get("key_check").map_err(e)?,
+                    created_at: r.try_get("created_at").map_err(e)?,
+                }))
+            }
+        }
+
+        #[async_trait]
+        impl ClientRepo for $store {
+            async fn insert_client(&self, c: &Client, secrets: &[SecretRecord], audit: &AuditRecord) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                insert_client_tx(&mut tx, c, secrets).await?;
+                insert_audit(&mut tx, c.tenant.as_str(), audit).await?;
+                tx.commit().await.map_err(e)
+            }
+
+            async fn get_client(&self, tenant: &TenantId, id: &ClientId) -> Result<Option<Client>> {
+                let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE tenant_id = $1 AND client_id = $2");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(e)?;
+                row.as_ref().map(client_from_row).transpose()
+            }
+
+            async fn get_client_with_secrets(
+                &self,
+                tenant: &TenantId,
+                id: &ClientId,
+            ) -> Result<Option<(Client, Vec<SecretRecord>)>> {
+                let Some(client) = self.get_client(tenant, id).await? else { return Ok(None) };
+                let rows = sqlx::query(
+                    "SELECT secret_id, secret_hash, sealed_secret, hint, label, created_at, expires_at, \
+                     last_used_at FROM client_secrets WHERE tenant_id = $1 AND client_id = $2 \
+                     ORDER BY created_at, secret_id",
+                )
+                .bind(tenant.as_str())
+                .bind(id.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+                let secrets = rows.iter().map(secret_from_row).collect::<Result<Vec<_>>>()?;
+                Ok(Some((client, secrets)))
+            }
+
+            async fn list_clients(
+                &self,
+                tenant: &TenantId,
+                after: Option<(UnixTime, String)>,
+                limit: u32,
+            ) -> Result<Vec<Client>> {
+                let (at, id) = after.unwrap_or((i64::MIN, String::new()));
+                let sql = format!(
+                    "SELECT {CLIENT_COLUMNS} FROM clients WHERE tenant_id = $1 \
+                     AND (created_at > $2 OR (created_at = $2 AND client_id > $3)) \
+                     ORDER BY created_at, client_id LIMIT $4"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant.as_str())
+                    .bind(at)
+                    .bind(id)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(e)?;
+                rows.iter().map(client_from_row).collect()
+            }
+
+            async fn set_client_status(
+                &self,
+                tenant: &TenantId,
+                id: &ClientId,
+                status: ClientStatus,
+                now: UnixTime,
+                audit: &AuditRecord,
+            ) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE clients SET status = $3, updated_at = $4, revision = revision + 1 \
+                     WHERE tenant_id = $1 AND client_id = $2",
+                )
+                .bind(tenant.as_str())
+                .bind(id.as_str())
+                .bind(status.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn delete_client(&self, tenant: &TenantId, id: &ClientId, audit: &AuditRecord) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query("DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM access_tokens WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+        }
+
+        #[async_trait]
+        impl KeyRepo for $store {
+            async fn insert_signing_key(&self, tenant: &TenantId, key: &SigningKeyRecord) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                insert_key_tx(&mut tx, tenant.as_str(), key).await?;
+                tx.commit().await.map_err(e)
+            }
+
+            async fn list_signing_keys(&self, tenant: &TenantId) -> Result<Vec<SigningKeyRecord>> {
+                let rows = sqlx::query(
+                    "SELECT kid, alg, purpose, status, sealed_private, public_jwk, created_at, activated_at, \
+                     retired_at FROM signing_keys WHERE tenant_id = $1 ORDER BY created_at, kid",
+                )
+                .bind(tenant.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+                rows.iter().map(key_from_row).collect()
+            }
+        }
+
+        #[async_trait]
+        impl TokenRepo for $store {
+            async fn insert_access_tokens(&self, tenant: &TenantId, batch: &[OpaqueTokenRecord]) -> Result<()> {
+                if batch.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.begin_write().await?;
+                // Multi-row inserts of at most 64 rows (10 binds each) stay
+                // well under both databases' bind limits.
+                for chunk in batch.chunks(64) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO access_tokens (tenant_id, token_hash, jti, client_id, subject, audience, \
+                         scope, issued_at, expires_at, revoked_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, t| {
+                        b.push_bind(tenant.as_str())
+                            .push_bind(t.token_hash.clone())
+                            .push_bind(t.jti.clone())
+                            .push_bind(t.client_id.clone())
+                            .push_bind(t.subject.clone())
+                            .push_bind(t.audience.clone())
+                            .push_bind(t.scope.clone())
+                            .push_bind(t.issued_at)
+                            .push_bind(t.expires_at)
+                            .push_bind(t.revoked_at);
+                    });
+                    qb.build().execute(&mut *tx).await.map_err(e)?;
+                }
+                tx.commit().await.map_err(e)
+            }
+
+            async fn find_access_token(
+                &self,
+                tenant: &TenantId,
+                token_hash: &[u8],
+            ) -> Result<Option<(OpaqueTokenRecord, ClientState)>> {
+                let row = sqlx::query(
+                    "SELECT t.jti, t.client_id, t.subject, t.audience, t.scope, t.issued_at, t.expires_at, \
+                     t.revoked_at, c.status AS client_status FROM access_tokens t \
+                     LEFT JOIN clients c ON c.tenant_id = t.tenant_id AND c.client_id = t.client_id \
+                     WHERE t.tenant_id = $1 AND t.token_hash = $2",
+                )
+                .bind(tenant.as_str())
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(e)?;
+                let Some(r) = row else { return Ok(None) };
+                let rec = OpaqueTokenRecord {
+                    token_hash: token_hash.to_vec(),
+                    jti: r.try_get("jti").map_err(e)?,
+                    client_id: r.try_get("client_id").map_err(e)?,
+                    subject: r.try_get("subject").map_err(e)?,
+                    audience: r.try_get("audience").map_err(e)?,
+                    scope: r.try_get("scope").map_err(e)?,
+                    issued_at: r.try_get("issued_at").map_err(e)?,
+                    expires_at: r.try_get("expires_at").map_err(e)?,
+                    revoked_at: r.try_get("revoked_at").map_err(e)?,
+                };
+                Ok(Some((rec, client_state(r.try_get("client_status").map_err(e)?))))
+            }
+
+            async fn revoke_access_token(
+                &self,
+                tenant: &TenantId,
+                token_hash: &[u8],
+                client_id: &str,
+                now: UnixTime,
+            ) -> Result<bool> {
+                let n = sqlx::query(
+                    "UPDATE access_tokens SET revoked_at = $4 WHERE tenant_id = $1 AND token_hash = $2 \
+                     AND client_id = $3 AND revoked_at IS NULL",
+                )
+                .bind(tenant.as_str())
+                .bind(token_hash)
+                .bind(client_id)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                Ok(n > 0)
+            }
+
+            async fn revoke_jti(
+                &self,
+                tenant: &TenantId,
+                jti: &str,
+                client_id: &str,
+                expires_at: UnixTime,
+                now: UnixTime,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO revoked_jtis (tenant_id, jti, client_id, expires_at, revoked_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, jti) DO NOTHING",
+                )
+                .bind(tenant.as_str())
+                .bind(jti)
+                .bind(client_id)
+                .bind(expires_at)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(e)?;
+                Ok(())
+            }
+
+            async fn jwt_state(&self, tenant: &TenantId, client_id: &str, jti: &str) -> Result<(ClientState, bool)> {
+                let row = sqlx::query(
+                    "SELECT (SELECT status FROM clients WHERE tenant_id = $1 AND client_id = $2) AS client_status, \
+                     (SELECT COUNT(*) FROM revoked_jtis WHERE tenant_id = $1 AND jti = $3) AS revoked",
+                )
+                .bind(tenant.as_str())
+                .bind(client_id)
+                .bind(jti)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(e)?;
+                let revoked: i64 = row.try_get("revoked").map_err(e)?;
+                Ok((client_state(row.try_get("client_status").map_err(e)?), revoked > 0))
+            }
+
+            async fn purge_expired(&self, before: UnixTime) -> Result<u64> {
+                let a = sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                let b = sqlx::query("DELETE FROM revoked_jtis WHERE expires_at < $1")
+                    .bind(before)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                Ok(a + b)
+            }
+        }
+
+        #[async_trait]
+        impl ScopeRepo for $store {
+            async fn insert_scope(&self, tenant: &TenantId, scope: &ScopeRecord, audit: &AuditRecord) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                insert_scope_tx(&mut tx, tenant.as_str(), scope).await?;
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                tx.commit().await.map_err(e)
+            }
+
+            async fn list_scopes(&self, tenant: &TenantId) -> Result<Vec<ScopeRecord>> {
+                let rows = sqlx::query(
+                    "SELECT name, description, created_at, updated_at FROM scopes WHERE tenant_id = $1 ORDER BY name",
+                )
+                .bind(tenant.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(ScopeRecord {
+                            name: r.try_get("name").map_err(e)?,
+                            description: r.try_get("description").map_err(e)?,
+                            created_at: r.try_get("created_at").map_err(e)?,
+                            updated_at: r.try_get("updated_at").map_err(e)?,
+                        })
+                    })
+                    .collect()
+            }
+        }
+
+        #[async_trait]
+        impl UserRepo for $store {
+            async fn get_user_by_username(&self, tenant: &TenantId, username: &str) -> Result<Option<UserRecord>> {
+                let row = sqlx::query(
+                    "SELECT user_id, username, email, display_name, password_hash, status, created_at, updated_at \
+                     FROM users WHERE tenant_id = $1 AND username_lower = $2",
+                )
+                .bind(tenant.as_str())
+                .bind(username.to_lowercase())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(e)?;
+                let Some(r) = row else { return Ok(None) };
+                let user_id: String = r.try_get("user_id").map_err(e)?;
+                let roles = sqlx::query(
+                    "SELECT role FROM role_assignments WHERE tenant_id = $1 AND user_id = $2 ORDER BY role",
+                )
+                .bind(tenant.as_str())
+                .bind(&user_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?
+                .iter()
+                .map(|r| r.try_get::<String, _>("role").map_err(e))
+                .collect::<Result<Vec<_>>>()?;
+                Ok(Some(UserRecord {
+                    user_id,
+                    username: r.try_get("username").map_err(e)?,
+                    email: r.try_get("email").map_err(e)?,
+                    display_name: r.try_get("display_name").map_err(e)?,
+                    password_hash: r.try_get("password_hash").map_err(e)?,
+                    status: r.try_get("status").map_err(e)?,
+                    roles,
+                    created_at: r.try_get("created_at").map_err(e)?,
+                    updated_at: r.try_get("updated_at").map_err(e)?,
+                }))
+            }
+        }
+
+        #[async_trait]
+        impl AuditRepo for $store {
+            async fn list_audit(&self, tenant: &TenantId, limit: u32) -> Result<Vec<AuditRecord>> {
+                let rows = sqlx::query(
+                    "SELECT event_id, occurred_at, actor, actor_type, action, target_type, target_id, source_ip, \
+                     request_id, changes FROM audit_events WHERE tenant_id = $1 \
+                     ORDER BY occurred_at DESC, event_id DESC LIMIT $2",
+                )
+                .bind(tenant.as_str())
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+                rows.iter().map(audit_from_row).collect()
+            }
+        }
+      }
+    };
+}
+
+pub(crate) use impl_repos;

@@ -1,0 +1,52 @@
+//! Runs the storage conformance suite on the backend of this test run
+//! (`LATCHKEY_TEST_BACKEND`, see `scripts/test.sh`).
+
+use std::sync::Arc;
+
+use latchkey_store::testing::TestDb;
+use latchkey_store::{Store, conformance};
+
+async fn fresh() -> (TestDb, Arc<dyn Store>) {
+    let db = TestDb::new().await;
+    let store = latchkey_store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    (db, store)
+}
+
+macro_rules! cases {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let (_db, store) = fresh().await;
+            conformance::$name(store).await;
+        }
+    )*};
+}
+
+cases!(
+    migrate_is_idempotent,
+    bootstrap_writes_once,
+    concurrent_bootstrap_creates_exactly_one,
+    client_round_trip_with_secrets,
+    client_names_and_ids_are_unique_per_tenant,
+    list_clients_pages_by_cursor,
+    disable_and_delete,
+    opaque_tokens_batch_find_revoke,
+    jwt_revocation_and_purge,
+    tenant_isolation,
+    scopes_keys_and_audit,
+);
+
+/// Migrations are added for both databases in the same change.
+#[test]
+fn migration_folders_match() {
+    let list = |b: &str| {
+        let mut v: Vec<String> = std::fs::read_dir(format!("{}/migrations/{b}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(list("sqlite"), list("postgres"));
+}

@@ -1,0 +1,125 @@
+//! Error responses: RFC 6749 §5.2 JSON on the protocol endpoints, RFC 9457
+//! problem+json on the admin API. Internal details are logged, never sent.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_app::AppError;
+use latchkey_core::{FieldError, TokenError, TokenErrorCode};
+use serde::Serialize;
+
+/// `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1).
+pub(crate) fn no_store(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    r
+}
+
+#[derive(Serialize)]
+struct OAuthErrorBody<'a> {
+    error: &'static str,
+    error_description: &'a str,
+}
+
+/// A protocol error, rendered per RFC 6749 §5.2.
+#[derive(Debug)]
+pub(crate) struct OAuthError(pub TokenError);
+
+impl From<TokenError> for OAuthError {
+    fn from(e: TokenError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let status = match (e.retry_after, e.code) {
+            (Some(_), _) => StatusCode::TOO_MANY_REQUESTS,
+            (None, TokenErrorCode::InvalidClient) => StatusCode::UNAUTHORIZED,
+            (None, TokenErrorCode::TemporarilyUnavailable) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let body = OAuthErrorBody { error: e.code.as_str(), error_description: e.description() };
+        let mut r = no_store((status, Json(body)).into_response());
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"latchkey\", charset=\"UTF-8\""),
+            );
+        }
+        if let Some(s) = e.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        r
+    }
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Serialize)]
+pub(crate) struct Problem {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    title: &'static str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<FieldError>,
+}
+
+impl Problem {
+    pub(crate) fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Self {
+        Self { kind: "about:blank", title, status: status.as_u16(), detail: detail.into(), errors: Vec::new() }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut r = (status, Json(&self)).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"latchkey\""));
+        }
+        no_store(r)
+    }
+}
+
+impl From<AppError> for Problem {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::NotFound => Self::new(StatusCode::NOT_FOUND, "Not Found", "no such resource in this tenant"),
+            AppError::Unauthorized(m) => Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", m),
+            AppError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, "Forbidden", m),
+            AppError::Conflict(m) => Self::new(StatusCode::CONFLICT, "Conflict", m),
+            AppError::Validation(errors) => Self {
+                errors,
+                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "Validation failed", "one or more fields are invalid")
+            },
+            AppError::Unavailable => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable",
+                "the database is not reachable; retry later",
+            ),
+            AppError::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", "an internal error occurred")
+            }
+        }
+    }
+}
+
+/// 404 for every path we do not serve.
+pub(crate) async fn not_found() -> Response {
+    Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such endpoint").into_response()
+}
+
+/// A panic is a bug: answer 500 with no detail, log it.
+pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", "an internal error occurred")
+        .into_response()
+}

@@ -1,0 +1,74 @@
+//! The HTTP layer: thin axum routers over the application services.
+//!
+//! **Architecture invariant:** only this crate knows HTTP. Handlers parse
+//! the request into service inputs, call one service, and map the result to
+//! a response; no handler talks to the store.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
+use latchkey_app::App;
+use prometheus_client::registry::Registry;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+mod admin_api;
+mod discovery;
+mod error;
+mod form;
+mod health;
+mod http_metrics;
+mod oauth;
+mod tenant;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+#[allow(missing_debug_implementations)] // holds the metrics registry, which has no useful Debug
+pub struct AppState {
+    pub app: Arc<App>,
+    registry: Arc<Registry>,
+    http: Arc<http_metrics::HttpMetrics>,
+}
+
+/// Largest request body any endpoint reads (the OAuth endpoints stop at 64 KiB).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// The whole HTTP surface of one node.
+pub fn router(app: Arc<App>) -> Router {
+    let mut registry = Registry::default();
+    app.metrics.register(&mut registry);
+    let http = Arc::new(http_metrics::HttpMetrics::default());
+    http.register(&mut registry);
+    let state = AppState { app, registry: Arc::new(registry), http };
+
+    let issuer_routes =
+        Router::new().merge(discovery::routes()).merge(oauth::routes()).nest("/api/v1", admin_api::routes());
+
+    Router::new()
+        .merge(issuer_routes.clone())
+        .nest("/t/{tenant}", issuer_routes)
+        .merge(health::routes())
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::track))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+            HeaderName::from_static("x-latchkey-secret"),
+        ]))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+        .with_state(state)
+}

@@ -1,0 +1,88 @@
+//! Configuration: defaults, then `latchkey.toml`, then `LATCHKEY_*`
+//! environment variables (the environment wins). SPEC §9.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Public base URL: the default tenant's issuer. Default `http://{listen}`.
+    pub public_url: Option<String>,
+    /// Where the SQLite database, the master key file and the initial
+    /// credentials live.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` (default: `{data_dir}/latchkey.db`) or `postgres://…`.
+    pub database_url: Option<String>,
+    /// 32 bytes, base64 or hex. Default: `{data_dir}/master.key`, generated
+    /// on first start.
+    pub master_key: Option<String>,
+    /// `text` or `json`.
+    pub log_format: String,
+    /// A tracing filter, e.g. `info` or `latchkey=debug`.
+    pub log_level: String,
+    /// The bootstrap admin user's password (first start only).
+    pub bootstrap_admin_password: Option<String>,
+    /// The `latchkey-admin` client's secret (first start only).
+    pub bootstrap_admin_secret: Option<String>,
+    /// argon2id memory cost in KiB (default 19456, the OWASP minimum).
+    pub password_hash_memory_kib: u32,
+    /// argon2id iterations (default 2).
+    pub password_hash_iterations: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            data_dir: PathBuf::from("latchkey-data"),
+            database_url: None,
+            master_key: None,
+            log_format: "text".into(),
+            log_level: "info".into(),
+            bootstrap_admin_password: None,
+            bootstrap_admin_secret: None,
+            password_hash_memory_kib: 19 * 1024,
+            password_hash_iterations: 2,
+        }
+    }
+}
+
+impl Config {
+    /// Loads the configuration. `file` defaults to `./latchkey.toml` when it exists.
+    ///
+    /// # Errors
+    /// When the file or an environment variable does not parse.
+    pub fn load(file: Option<&Path>) -> Result<Self> {
+        let mut fig = Figment::from(Serialized::defaults(Self::default()));
+        match file {
+            Some(f) => {
+                anyhow::ensure!(f.exists(), "configuration file {} does not exist", f.display());
+                fig = fig.merge(Toml::file(f));
+            }
+            None if Path::new("latchkey.toml").exists() => fig = fig.merge(Toml::file("latchkey.toml")),
+            None => {}
+        }
+        fig = fig.merge(Env::prefixed("LATCHKEY_").ignore(&["server", "client_id", "client_secret"]));
+        let c: Self = fig.extract().context("invalid configuration")?;
+        anyhow::ensure!(c.log_format == "text" || c.log_format == "json", "log_format must be text or json");
+        Ok(c)
+    }
+
+    #[must_use]
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen)).trim_end_matches('/').to_owned()
+    }
+
+    #[must_use]
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("latchkey.db").display()))
+    }
+}

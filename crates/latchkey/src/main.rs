@@ -1,0 +1,59 @@
+//! `latchkey`: the server and its command line (SPEC §6).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod config;
+mod serve;
+mod token_cmd;
+
+#[derive(Parser)]
+#[command(
+    name = "latchkey",
+    version,
+    about = "A self-hosted OAuth 2.0 and OpenID Connect server built around client management"
+)]
+struct Cli {
+    /// Configuration file (default: ./latchkey.toml when present).
+    #[arg(long, global = true, env = "LATCHKEY_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server (creates the data directory and default tenant on first start).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Fetch a token with client_credentials from a running server (for testing).
+    Token(token_cmd::TokenArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("latchkey: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Serve => serve::serve(cli.config.as_deref()).await,
+            Command::Migrate => serve::migrate(cli.config.as_deref()).await,
+            Command::Token(args) => token_cmd::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("latchkey: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

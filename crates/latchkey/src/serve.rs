@@ -1,0 +1,186 @@
+//! The composition root: configuration → store → services → HTTP.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use latchkey_app::bootstrap::{BootstrapSecrets, InitialCredentials};
+use latchkey_app::{App, AppOptions, OsRng, Rng, SystemClock};
+use latchkey_core::TenantId;
+use latchkey_crypto::MasterKey;
+use latchkey_crypto::password::PasswordCost;
+
+use crate::config::Config;
+
+fn init_logging(c: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&c.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if c.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn uses_data_dir(c: &Config) -> bool {
+    c.database_url().starts_with("sqlite:") || c.master_key.is_none()
+}
+
+/// Writes `contents` to a new file readable by the owner only.
+fn write_private(path: &Path, contents: &str) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+/// The master key from the configuration, or from `{data_dir}/master.key`
+/// (generated with mode 0600 on first start).
+fn master_key(c: &Config) -> Result<MasterKey> {
+    if let Some(text) = &c.master_key {
+        return MasterKey::parse(text).context("LATCHKEY_MASTER_KEY");
+    }
+    let path = c.data_dir.join("master.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        return MasterKey::parse(&text).with_context(|| format!("{} is not a valid master key", path.display()));
+    }
+    let mut bytes = [0u8; 32];
+    OsRng.fill(&mut bytes);
+    let key = MasterKey::from_bytes(bytes);
+    write_private(&path, &format!("{}\n", key.to_base64()))?;
+    tracing::info!(path = %path.display(), "generated a new master key; back it up: without it the data cannot be read");
+    Ok(key)
+}
+
+async fn connect(c: &Config) -> Result<Arc<dyn latchkey_store::Store>> {
+    if uses_data_dir(c) {
+        std::fs::create_dir_all(&c.data_dir)
+            .with_context(|| format!("cannot create the data directory {}", c.data_dir.display()))?;
+    }
+    let url = c.database_url();
+    let store =
+        latchkey_store::connect(&url).await.with_context(|| format!("cannot open the database ({})", redact(&url)))?;
+    store.migrate().await.context("database migration failed")?;
+    Ok(store)
+}
+
+/// A database URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+pub async fn migrate(file: Option<&Path>) -> Result<()> {
+    let c = Config::load(file)?;
+    init_logging(&c);
+    connect(&c).await?;
+    println!("migrations applied to {}", redact(&c.database_url()));
+    Ok(())
+}
+
+fn print_credentials(c: &Config, creds: &InitialCredentials) -> Result<()> {
+    let mut text = String::from("# Latchkey initial credentials (shown once; keep them safe, then delete this file)\n");
+    if let Some(p) = &creds.admin_password {
+        text.push_str(&format!("admin_username = {}\nadmin_password = {p}\n", creds.admin_username));
+    }
+    if let Some(s) = &creds.admin_client_secret {
+        text.push_str(&format!("admin_client_id = {}\nadmin_client_secret = {s}\n", creds.admin_client_id));
+    }
+    if creds.admin_password.is_none() && creds.admin_client_secret.is_none() {
+        return Ok(());
+    }
+    let path = c.data_dir.join("initial-credentials");
+    std::fs::create_dir_all(&c.data_dir)?;
+    write_private(&path, &text)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "\n==================== Latchkey bootstrap ====================")?;
+    if let Some(p) = &creds.admin_password {
+        writeln!(out, "  Admin user:       {} / {p}", creds.admin_username)?;
+    }
+    if let Some(s) = &creds.admin_client_secret {
+        writeln!(out, "  Admin API client: {}:{s}", creds.admin_client_id)?;
+    }
+    writeln!(out, "  Shown once; also written to {} (mode 0600).", path.display())?;
+    writeln!(out, "=============================================================\n")?;
+    out.flush()?;
+    Ok(())
+}
+
+pub async fn serve(file: Option<&Path>) -> Result<()> {
+    let c = Config::load(file)?;
+    init_logging(&c);
+    let store = connect(&c).await?;
+    let master = master_key(&c)?;
+    let options = AppOptions {
+        public_url: c.public_url(),
+        password_cost: PasswordCost { memory_kib: c.password_hash_memory_kib, iterations: c.password_hash_iterations },
+    };
+    let app = App::new(store, &master, Arc::new(SystemClock), Arc::new(OsRng), options)?;
+    let secrets = BootstrapSecrets {
+        admin_password: c.bootstrap_admin_password.clone(),
+        admin_client_secret: c.bootstrap_admin_secret.clone(),
+    };
+    if let Some(creds) = app.bootstrap_default_tenant(secrets).await? {
+        print_credentials(&c, &creds)?;
+    }
+    // Load (and so check) the default tenant's keys before serving.
+    app.tenant(&TenantId::default_tenant()).await.context("cannot load the default tenant")?;
+
+    let maintenance = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            maintenance.refresh_tenants().await;
+            let cutoff = maintenance.now() - 3600;
+            if let Err(e) = maintenance.store().purge_expired(cutoff).await {
+                tracing::warn!(error = %e, "purging expired tokens failed");
+            }
+        }
+    });
+
+    let listener =
+        tokio::net::TcpListener::bind(&c.listen).await.with_context(|| format!("cannot listen on {}", c.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, issuer = %c.public_url(), backend = app.store().backend(), "latchkey is serving");
+    let router = latchkey_web::router(app);
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await
+        .context("server error")?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# THE test command (CI runs it through .ci/run). Runs the whole workspace test
+# suite twice, once per storage backend, against one throwaway PostgreSQL
+# cluster, then any extra suites. Every pass runs even if an earlier one failed;
+# the exit status is non-zero if any failed. Last line of output:
+#   test.sh: N passed, M failed
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+banner() { printf '\n==== %s ====\n' "$*"; }
+
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+
+summary() { echo "test.sh: $PASSED passed, $FAILED failed"; }
+
+# Cheap pre-steps (fmt, build) fail fast: no point running suites after them.
+fail_fast() {
+  echo "test.sh: $1 failed; not running the test suites" >&2
+  FAILED=$((FAILED + 1))
+  summary
+  exit 1
+}
+
+# run_suite NAME CMD...: run one suite, record the outcome, never abort the script.
+run_suite() {
+  local name="$1"; shift
+  local rc=0
+  banner "suite: $name"
+  "$@" || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    PASSED=$((PASSED + 1))
+    echo "---- suite $name: ok"
+  else
+    FAILED=$((FAILED + 1))
+    FAILED_NAMES+=("$name")
+    echo "---- suite $name: FAILED (exit $rc)"
+  fi
+}
+
+# --- tools -------------------------------------------------------------------
+command -v cargo >/dev/null || { echo "test.sh: cargo not found" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "test.sh: python3 not found (pg-cluster.sh needs it)" >&2; exit 2; }
+# nextest is preferred (parallel per test, filter expressions); plain cargo test
+# is the fallback on machines without it.
+if cargo nextest --version >/dev/null 2>&1; then
+  USE_NEXTEST=1
+else
+  USE_NEXTEST=0
+  echo "test.sh: cargo-nextest not found; falling back to cargo test" >&2
+fi
+
+# test_pass BACKEND: one full run of the workspace tests with that backend.
+# Tests named *pg_only* only make sense against PostgreSQL: skip them for sqlite.
+test_pass() {
+  local backend="$1"
+  if [ "$USE_NEXTEST" = 1 ]; then
+    local filter=()
+    [ "$backend" = sqlite ] && filter=(-E 'not test(/pg_only/)')
+    LATCHKEY_TEST_BACKEND="$backend" cargo nextest run --workspace --no-fail-fast "${filter[@]}"
+  else
+    local skip=()
+    [ "$backend" = sqlite ] && skip=(--skip pg_only)
+    LATCHKEY_TEST_BACKEND="$backend" cargo test --workspace --no-fail-fast -- "${skip[@]}"
+  fi
+}
+
+# --- PostgreSQL --------------------------------------------------------------
+# One cluster for both passes (tests create their own databases/schemas in it).
+# shellcheck source=scripts/pg-cluster.sh
+. "$REPO/scripts/pg-cluster.sh"
+# EXIT covers normal exit, `exit 1` and set -e failures; INT/TERM are turned
+# into an exit so that the EXIT trap runs exactly once.
+trap 'pg_stop || true' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+banner "starting throwaway PostgreSQL"
+pg_start || { echo "test.sh: could not start PostgreSQL" >&2; exit 2; }
+export LATCHKEY_TEST_PG_URL LATCHKEY_TEST_PG_DIR
+echo "LATCHKEY_TEST_PG_URL=$LATCHKEY_TEST_PG_URL"
+
+# --- fmt + build (once, shared by both passes) -------------------------------
+banner "cargo fmt --check"
+cargo fmt --all -- --check || fail_fast "cargo fmt --check"
+
+banner "cargo build --workspace --all-targets"
+cargo build --workspace --all-targets || fail_fast "cargo build"
+
+# --- test passes -------------------------------------------------------------
+run_suite "tests (sqlite backend)" test_pass sqlite
+run_suite "tests (postgres backend)" test_pass postgres
+
+# Hook for suites that need more than cargo (browser, schemathesis, ...).
+if [ -x "$REPO/scripts/test-extra.sh" ]; then
+  run_suite "extra (scripts/test-extra.sh)" "$REPO/scripts/test-extra.sh"
+fi
+
+banner "summary"
+for n in "${FAILED_NAMES[@]+"${FAILED_NAMES[@]}"}"; do echo "failed: $n"; done
+summary
+[ "$FAILED" -eq 0 ]
