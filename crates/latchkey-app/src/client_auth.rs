@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use latchkey_core::{Client, ClientId, TokenEndpointAuthMethod, TokenError, UnixTime};
-use latchkey_crypto::secret::{SECRET_PREFIX, handle_checksum_ok};
+use latchkey_crypto::secret::{SECRET_PREFIX, looks_generated_but_corrupt};
 
 use crate::App;
 use crate::tenants::TenantContext;
@@ -146,10 +146,8 @@ impl App {
     ) -> Result<AuthenticatedClient, TokenError> {
         let id = ClientId::parse(auth.client_id()).map_err(|_| failed())?;
         // A generated secret with a broken checksum cannot match: no lookup.
-        if let Some(s) = auth.secret() {
-            if s.starts_with(SECRET_PREFIX) && !handle_checksum_ok(SECRET_PREFIX, s) {
-                return Err(failed());
-            }
+        if auth.secret().is_some_and(|s| looks_generated_but_corrupt(SECRET_PREFIX, s)) {
+            return Err(failed());
         }
         let (client, secrets) = self
             .store

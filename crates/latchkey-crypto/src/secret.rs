@@ -92,6 +92,17 @@ pub fn new_handle(prefix: &str, random: &[u8; RANDOM_BYTES]) -> Option<String> {
     Some(format!("{prefix}{body}{check}"))
 }
 
+/// Whether `s` has exactly the shape of a generated handle (prefix, 43 + 6
+/// alphanumerics) but a checksum that does not match: a typo or a forgery
+/// that can be refused before any lookup. Other shapes (imported secrets)
+/// return `false`.
+#[must_use]
+pub fn looks_generated_but_corrupt(prefix: &str, s: &str) -> bool {
+    s.strip_prefix(prefix)
+        .is_some_and(|rest| rest.len() == BODY_LEN + CHECK_LEN && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && !handle_checksum_ok(prefix, s)
+}
+
 /// Whether `s` has the shape of a handle with this prefix and a correct checksum.
 #[must_use]
 pub fn handle_checksum_ok(prefix: &str, s: &str) -> bool {

@@ -22,25 +22,26 @@ struct OAuthErrorBody<'a> {
     error_description: &'a str,
 }
 
-/// A protocol error, rendered per RFC 6749 §5.2.
+/// A protocol error, rendered per RFC 6749 §5.2. The status follows from
+/// the code unless set explicitly (413 for an oversized body, 405).
 #[derive(Debug)]
-pub(crate) struct OAuthError(pub TokenError);
+pub(crate) struct OAuthError(pub TokenError, pub Option<StatusCode>);
 
 impl From<TokenError> for OAuthError {
     fn from(e: TokenError) -> Self {
-        Self(e)
+        Self(e, None)
     }
 }
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let e = self.0;
-        let status = match (e.retry_after, e.code) {
+        let status = self.1.unwrap_or(match (e.retry_after, e.code) {
             (Some(_), _) => StatusCode::TOO_MANY_REQUESTS,
             (None, TokenErrorCode::InvalidClient) => StatusCode::UNAUTHORIZED,
             (None, TokenErrorCode::TemporarilyUnavailable) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
-        };
+        });
         let body = OAuthErrorBody { error: e.code.as_str(), error_description: e.description() };
         let mut r = no_store((status, Json(body)).into_response());
         if status == StatusCode::UNAUTHORIZED {

@@ -91,15 +91,39 @@ impl FromRequest<AppState> for OAuthForm {
             return Err(TokenError::invalid_request("the body must be application/x-www-form-urlencoded").into());
         }
         let headers = req.headers().clone();
-        let body = axum::body::to_bytes(req.into_body(), MAX_FORM)
-            .await
-            .map_err(|_| TokenError::invalid_request("the request body is too large (at most 64 KiB)"))?;
         let _ = state;
-        let form = Form::parse(&Bytes::from(body))?;
+        let body = read_limited(req.into_body()).await?;
+        let form = Form::parse(&body)?;
         form.check_no_repeats()?;
         let auth = client_auth(&headers, &form);
         Ok(Self { form, auth, source })
     }
+}
+
+/// Reads at most 64 KiB. A larger body is read on (and thrown away) up to
+/// 8 MiB so the client, still sending, receives the 413 instead of a reset.
+async fn read_limited(body: axum::body::Body) -> Result<Bytes, OAuthError> {
+    use futures_util::StreamExt;
+    const DRAIN: usize = 8 * 1024 * 1024;
+    let too_large = || {
+        OAuthError(
+            TokenError::invalid_request("the request body is too large (at most 64 KiB)"),
+            Some(axum::http::StatusCode::PAYLOAD_TOO_LARGE),
+        )
+    };
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| TokenError::invalid_request("the request body could not be read"))?;
+        seen += chunk.len();
+        if seen <= MAX_FORM {
+            buf.extend_from_slice(&chunk);
+        } else if seen > DRAIN {
+            return Err(too_large());
+        }
+    }
+    if seen > MAX_FORM { Err(too_large()) } else { Ok(Bytes::from(buf)) }
 }
 
 fn bad_basic() -> TokenError {

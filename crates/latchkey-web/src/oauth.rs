@@ -21,8 +21,11 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 async fn method_not_allowed() -> Response {
-    let mut r = OAuthError(TokenError::invalid_request("this endpoint accepts POST only")).into_response();
-    *r.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    let mut r = OAuthError(
+        TokenError::invalid_request("this endpoint accepts POST only"),
+        Some(axum::http::StatusCode::METHOD_NOT_ALLOWED),
+    )
+    .into_response();
     r.headers_mut().insert(axum::http::header::ALLOW, axum::http::HeaderValue::from_static("POST"));
     r
 }

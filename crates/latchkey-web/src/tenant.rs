@@ -33,8 +33,8 @@ impl IntoResponse for NoTenant {
 impl NoTenant {
     pub(crate) fn into_oauth(self) -> OAuthError {
         match self.0 {
-            AppError::NotFound => OAuthError(TokenError::invalid_request("no such tenant")),
-            _ => OAuthError(TokenError::unavailable()),
+            AppError::NotFound => TokenError::invalid_request("no such tenant").into(),
+            _ => TokenError::unavailable().into(),
         }
     }
 }

@@ -37,6 +37,21 @@ pub struct Config {
     pub password_hash_iterations: u32,
 }
 
+/// Every configuration key, as `LATCHKEY_{KEY}` in the environment.
+pub const KEYS: [&str; 11] = [
+    "listen",
+    "public_url",
+    "data_dir",
+    "database_url",
+    "master_key",
+    "log_format",
+    "log_level",
+    "bootstrap_admin_password",
+    "bootstrap_admin_secret",
+    "password_hash_memory_kib",
+    "password_hash_iterations",
+];
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -70,15 +85,18 @@ impl Config {
             None if Path::new("latchkey.toml").exists() => fig = fig.merge(Toml::file("latchkey.toml")),
             None => {}
         }
-        fig = fig.merge(Env::prefixed("LATCHKEY_").ignore(&["server", "client_id", "client_secret"]));
+        // Only our own keys: other LATCHKEY_* variables (the CLI's, the test
+        // suite's) are not configuration.
+        fig = fig.merge(Env::prefixed("LATCHKEY_").only(&KEYS));
         let c: Self = fig.extract().context("invalid configuration")?;
         anyhow::ensure!(c.log_format == "text" || c.log_format == "json", "log_format must be text or json");
         Ok(c)
     }
 
+    /// The configured public URL, or `http://{bound address}`.
     #[must_use]
-    pub fn public_url(&self) -> String {
-        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen)).trim_end_matches('/').to_owned()
+    pub fn public_url(&self, bound: std::net::SocketAddr) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{bound}")).trim_end_matches('/').to_owned()
     }
 
     #[must_use]

@@ -123,10 +123,15 @@ fn print_credentials(c: &Config, creds: &InitialCredentials) -> Result<()> {
 pub async fn serve(file: Option<&Path>) -> Result<()> {
     let c = Config::load(file)?;
     init_logging(&c);
+    // Bind first: with port 0 the public URL follows the port we got.
+    let listener =
+        tokio::net::TcpListener::bind(&c.listen).await.with_context(|| format!("cannot listen on {}", c.listen))?;
+    let addr = listener.local_addr()?;
+    let public_url = c.public_url(addr);
     let store = connect(&c).await?;
     let master = master_key(&c)?;
     let options = AppOptions {
-        public_url: c.public_url(),
+        public_url: public_url.clone(),
         password_cost: PasswordCost { memory_kib: c.password_hash_memory_kib, iterations: c.password_hash_iterations },
     };
     let app = App::new(store, &master, Arc::new(SystemClock), Arc::new(OsRng), options)?;
@@ -154,10 +159,7 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
         }
     });
 
-    let listener =
-        tokio::net::TcpListener::bind(&c.listen).await.with_context(|| format!("cannot listen on {}", c.listen))?;
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, issuer = %c.public_url(), backend = app.store().backend(), "latchkey is serving");
+    tracing::info!(%addr, issuer = %public_url, backend = app.store().backend(), "latchkey is serving");
     let router = latchkey_web::router(app);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown())

@@ -76,3 +76,15 @@ fn password_hash_round_trip() {
     assert!(!crate::password::verify("wrong", &h));
     assert!(!crate::password::verify("x", "not a phc string"));
 }
+
+#[test]
+fn only_generated_shapes_are_checked_before_lookup() {
+    let s = generate_client_secret(&random(11)).unwrap();
+    assert!(!looks_generated_but_corrupt(SECRET_PREFIX, s.expose()));
+    let mut bad = s.expose().to_owned();
+    bad.replace_range(5..6, if &bad[5..6] == "a" { "b" } else { "a" });
+    assert!(looks_generated_but_corrupt(SECRET_PREFIX, &bad));
+    // Imported secrets of other shapes are never refused by this check.
+    assert!(!looks_generated_but_corrupt(SECRET_PREFIX, "lks_imported_secret_of_another_length_0123"));
+    assert!(!looks_generated_but_corrupt(SECRET_PREFIX, "plain-imported-secret-0123456789abcdef"));
+}

@@ -1,0 +1,67 @@
+//! First start prints the bootstrap credentials once; a second start
+//! changes nothing and prints no secret.
+
+use serde_json::Value;
+
+use crate::harness::*;
+
+fn credential(text: &str, key: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+        .unwrap_or_else(|| panic!("{key} missing in:\n{text}"))
+        .trim()
+        .to_owned()
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn first_start_prints_credentials_once_second_start_changes_nothing() {
+    let install = Install::new().await;
+    let opts = Opts { generated_secrets: true, ..Opts::default() };
+    let s = Server::start_with(&install, &opts).await;
+    let jwks_before: Value = http().get(s.url("/oauth2/jwks")).send().await.unwrap().json().await.unwrap();
+    let (stdout, logs) = s.stop().await;
+
+    let file = install.dir.path().join("data/initial-credentials");
+    let text = std::fs::read_to_string(&file).unwrap();
+    #[cfg(unix)]
+    assert_eq!(mode(&file), 0o600);
+    let secret = credential(&text, "admin_client_secret");
+    let password = credential(&text, "admin_password");
+    assert!(secret.starts_with("lks_"));
+    assert!(stdout.contains(&secret) && stdout.contains(&password), "printed once on stdout");
+    assert!(!logs.contains(&secret) && !logs.contains(&password), "never in the logs");
+
+    let s = Server::start_with(&install, &opts).await;
+    let jwks_after: Value = http().get(s.url("/oauth2/jwks")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(jwks_before, jwks_after, "no new keys on a second start");
+    let (status, body) =
+        post_basic(&s.url("/oauth2/token"), "latchkey-admin", &secret, &[("grant_type", "client_credentials")]).await;
+    assert_eq!(status, 200, "the first start's secret still works: {body}");
+    let (stdout, logs) = s.stop().await;
+    assert!(!stdout.contains("lks_") && !logs.contains("lks_"), "second start printed a secret:\n{stdout}\n{logs}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text, "credentials file untouched");
+}
+
+#[tokio::test]
+async fn master_key_file_is_private_and_a_wrong_key_refuses_to_start() {
+    let install = Install::new().await;
+    // No LATCHKEY_MASTER_KEY: the server generates master.key in the data dir.
+    let s = Server::start_with(&install, &Opts { master_key: Some(String::new()), ..Opts::default() }).await;
+    drop(s);
+    let key_file = install.dir.path().join("data/master.key");
+    assert!(key_file.exists());
+    #[cfg(unix)]
+    assert_eq!(mode(&key_file), 0o600);
+
+    let other = "HxwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgEAAAA=";
+    let failed = Server::try_start(&install, &Opts { master_key: Some(other.into()), ..Opts::default() }).await;
+    let Err(f) = failed else { panic!("a server with the wrong master key must not start") };
+    assert!(!f.status.success());
+    assert!(f.stderr.contains("master key"), "{}", f.stderr);
+}

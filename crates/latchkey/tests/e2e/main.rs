@@ -1,0 +1,11 @@
+//! Black-box tests: the real `latchkey` binary on a random port, a temporary
+//! data directory and a fresh database on the backend of this test run
+//! (`LATCHKEY_TEST_BACKEND`), driven over real sockets by client libraries
+//! Latchkey's authors did not write (the `oauth2` crate, `jsonwebtoken`).
+
+mod bad_input;
+mod bootstrap;
+mod client_credentials;
+mod durability;
+mod harness;
+mod multi_node;
