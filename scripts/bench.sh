@@ -140,6 +140,9 @@ stop_peer_runner() {
 }
 cleanup() {
   local peer_log
+  # Finish cleaning up even if the terminal or the pipe reading our output is gone
+  # (a write would raise SIGPIPE) or the user presses Ctrl-C again.
+  trap '' PIPE INT TERM HUP
   stop_peer_runner
   stop_tree "$LK_PID"
   [ -n "$LK_DATA" ] && rm -rf "$LK_DATA"
@@ -151,6 +154,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 command -v curl >/dev/null || { echo "curl not found" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "python3 not found" >&2; exit 2; }
@@ -307,7 +311,7 @@ bench_latchkey() {
   api_post /api/v1/scopes '{"name":"api:read","description":"Benchmark scope"}' >/dev/null
   opaque_id=$(api_post /api/v1/clients "{\"name\":\"bench-opaque\",\"type\":\"m2m\",\"scopes\":[\"api:read\"],\"access_token_format\":\"opaque\",\"secret\":\"$BENCH_SECRET\"}" | json_field client_id)
   jwt_id=$(api_post /api/v1/clients "{\"name\":\"bench-jwt\",\"type\":\"m2m\",\"scopes\":[\"api:read\"],\"access_token_format\":\"jwt\",\"secret\":\"$BENCH_SECRET\"}" | json_field client_id)
-  [ -n "$opaque_id" ] && [ -n "$jwt_id" ] || { echo "client creation returned no client_id"; exit 1; }
+  if [ -z "$opaque_id" ] || [ -z "$jwt_id" ]; then echo "client creation returned no client_id"; exit 1; fi
   echo "   clients: opaque=$opaque_id jwt=$jwt_id"
 
   # --- sanity: both clients get a token of the expected shape

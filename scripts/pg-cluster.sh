@@ -23,7 +23,8 @@ _pg_log() { echo "pg-cluster: $*" >&2; }
 # (highest version), then PATH. Prints nothing when there is none.
 _pg_bindir() {
   local d
-  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+  # (an unmatched glob stays literal and fails the -x test)
+  for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V -r); do
     [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && { echo "$d"; return 0; }
   done
   d="$(command -v initdb 2>/dev/null || true)"

@@ -2,7 +2,8 @@
 # THE test command (CI runs it through .ci/run). Runs the whole workspace test
 # suite twice, once per storage backend, against one throwaway PostgreSQL
 # cluster, then any extra suites. Every pass runs even if an earlier one failed;
-# the exit status is non-zero if any failed. Last line of output:
+# the exit status is non-zero if any failed. Last line of output counts the
+# tests of every pass (and suites that report no count as one each):
 #   test.sh: N passed, M failed
 set -euo pipefail
 
@@ -14,13 +15,39 @@ banner() { printf '\n==== %s ====\n' "$*"; }
 PASSED=0
 FAILED=0
 FAILED_NAMES=()
+# Test counts, summed over the passes from the runners' own summaries.
+TESTS_PASSED=0
+TESTS_FAILED=0
 
-summary() { echo "test.sh: $PASSED passed, $FAILED failed"; }
+summary() { echo "test.sh: $TESTS_PASSED passed, $TESTS_FAILED failed"; }
+
+# add_counts LOGFILE: add nextest's "N tests run: X passed, Y failed" (or
+# cargo test's "test result: ... X passed; Y failed") from a pass's output.
+add_counts() {
+  local p f
+  read -r p f < <(python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1], errors="replace").read()
+p = f = 0
+m = re.findall(r"tests run: (\d+) passed(?:, (\d+) failed)?", text)
+if m:
+    for a, b in m:
+        p += int(a); f += int(b or 0)
+else:
+    for a, b in re.findall(r"test result: \w+\. (\d+) passed; (\d+) failed", text):
+        p += int(a); f += int(b)
+print(p, f)
+PY
+)
+  TESTS_PASSED=$((TESTS_PASSED + p))
+  TESTS_FAILED=$((TESTS_FAILED + f))
+}
 
 # Cheap pre-steps (fmt, build) fail fast: no point running suites after them.
 fail_fast() {
   echo "test.sh: $1 failed; not running the test suites" >&2
   FAILED=$((FAILED + 1))
+  TESTS_FAILED=$((TESTS_FAILED + 1))
   summary
   exit 1
 }
@@ -28,9 +55,19 @@ fail_fast() {
 # run_suite NAME CMD...: run one suite, record the outcome, never abort the script.
 run_suite() {
   local name="$1"; shift
-  local rc=0
+  local rc=0 log
+  log="$(mktemp -t latchkey-suite.XXXXXX)"
   banner "suite: $name"
-  "$@" || rc=$?
+  "$@" 2>&1 | tee "$log" || rc=$?
+  local before=$((TESTS_PASSED + TESTS_FAILED))
+  add_counts "$log"
+  rm -f "$log"
+  # A suite that reports no count of its own counts as one test.
+  if [ $((TESTS_PASSED + TESTS_FAILED)) -eq "$before" ]; then
+    if [ "$rc" -eq 0 ]; then TESTS_PASSED=$((TESTS_PASSED + 1)); else TESTS_FAILED=$((TESTS_FAILED + 1)); fi
+  elif [ "$rc" -ne 0 ] && [ "$TESTS_FAILED" -eq 0 ]; then
+    TESTS_FAILED=$((TESTS_FAILED + 1))
+  fi
   if [ "$rc" -eq 0 ]; then
     PASSED=$((PASSED + 1))
     echo "---- suite $name: ok"
@@ -100,5 +137,6 @@ fi
 
 banner "summary"
 for n in "${FAILED_NAMES[@]+"${FAILED_NAMES[@]}"}"; do echo "failed: $n"; done
+echo "suites: $PASSED passed, $FAILED failed"
 summary
 [ "$FAILED" -eq 0 ]

@@ -214,7 +214,7 @@ impl App {
             "tenant.bootstrap",
             "tenant",
             tenant.as_str(),
-            json!({
+            &json!({
                 "clients": { "before": null, "after": [ADMIN_CLIENT_ID, CONSOLE_CLIENT_ID, CLI_CLIENT_ID] },
                 "users": { "before": null, "after": [ADMIN_USERNAME] },
                 "secrets": { "before": null, "after": [{ "id": admin_secret_rec.secret_id, "hint": admin_secret_rec.hint }] }

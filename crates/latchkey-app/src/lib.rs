@@ -68,12 +68,12 @@ impl App {
         master: &MasterKey,
         clock: Arc<dyn Clock>,
         rng: Arc<dyn Rng>,
-        options: AppOptions,
+        options: &AppOptions,
     ) -> Result<Arc<Self>, AppError> {
         let envelope = master.envelope().map_err(|e| AppError::Internal(e.to_string()))?;
         let hasher = SecretHasher::new(&master.derive("client-secret-hmac"));
         let token_writer = tokens::writer::TokenWriter::start(store.clone());
-        let options = AppOptions { public_url: options.public_url.trim_end_matches('/').to_owned(), ..options };
+        let options = AppOptions { public_url: options.public_url.trim_end_matches('/').to_owned(), ..options.clone() };
         Ok(Arc::new(Self {
             store,
             clock,

@@ -1,5 +1,6 @@
 //! Runs the storage conformance suite on the backend of this test run
 //! (`LATCHKEY_TEST_BACKEND`, see `scripts/test.sh`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 use std::sync::Arc;
 

@@ -50,10 +50,10 @@ impl IntoResponse for OAuthError {
                 HeaderValue::from_static("Basic realm=\"latchkey\", charset=\"UTF-8\""),
             );
         }
-        if let Some(s) = e.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let Some(s) = e.retry_after
+            && let Ok(v) = HeaderValue::from_str(&s.to_string())
+        {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
         }
         r
     }

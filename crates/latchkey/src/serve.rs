@@ -134,7 +134,7 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
         public_url: public_url.clone(),
         password_cost: PasswordCost { memory_kib: c.password_hash_memory_kib, iterations: c.password_hash_iterations },
     };
-    let app = App::new(store, &master, Arc::new(SystemClock), Arc::new(OsRng), options)?;
+    let app = App::new(store, &master, Arc::new(SystemClock), Arc::new(OsRng), &options)?;
     let secrets = BootstrapSecrets {
         admin_password: c.bootstrap_admin_password.clone(),
         admin_client_secret: c.bootstrap_admin_secret.clone(),

@@ -217,8 +217,12 @@ impl App {
         }
         // Every scope must exist in the catalogue.
         let catalogue = self.store.list_scopes(&ctx.id).await?;
-        let unknown: Vec<&str> =
-            config.scopes.iter().map(|s| s.as_str()).filter(|s| !catalogue.iter().any(|c| c.name == *s)).collect();
+        let unknown: Vec<&str> = config
+            .scopes
+            .iter()
+            .map(latchkey_core::Scope::as_str)
+            .filter(|s| !catalogue.iter().any(|c| c.name == *s))
+            .collect();
         if !unknown.is_empty() {
             errors.push(FieldError::new("scopes", &format!("unknown scopes: {}", unknown.join(", "))));
         }
@@ -273,7 +277,7 @@ impl App {
         let view = ClientView::new(client.clone(), &records, ctx);
         let after = serde_json::to_value(&view).unwrap_or_default();
         let audit =
-            self.audit_record(actor, "client.create", "client", client.client_id.as_str(), diff(&json!({}), &after));
+            self.audit_record(actor, "client.create", "client", client.client_id.as_str(), &diff(&json!({}), &after));
         self.store.insert_client(&client, &records, &audit).await.map_err(|e| match AppError::from(e) {
             AppError::Conflict(_) => {
                 AppError::Conflict("a client with this name or client_id already exists in this tenant".into())
@@ -337,7 +341,7 @@ impl App {
         }
         let changes = json!({ "status": { "before": before.status, "after": status } });
         let action = if status == ClientStatus::Active { "client.enable" } else { "client.disable" };
-        let audit = self.audit_record(actor, action, "client", client_id, changes);
+        let audit = self.audit_record(actor, action, "client", client_id, &changes);
         let id = ClientId::parse(client_id).map_err(|_| AppError::NotFound)?;
         if !self.store.set_client_status(&ctx.id, &id, status, self.now(), &audit).await? {
             return Err(AppError::NotFound);
@@ -364,7 +368,7 @@ impl App {
             ));
         }
         let before_json = serde_json::to_value(&before).unwrap_or_default();
-        let audit = self.audit_record(actor, "client.delete", "client", client_id, diff(&before_json, &Value::Null));
+        let audit = self.audit_record(actor, "client.delete", "client", client_id, &diff(&before_json, &Value::Null));
         let id = ClientId::parse(client_id).map_err(|_| AppError::NotFound)?;
         if self.store.delete_client(&ctx.id, &id, &audit).await? { Ok(()) } else { Err(AppError::NotFound) }
     }

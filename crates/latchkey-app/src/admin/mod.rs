@@ -76,7 +76,7 @@ impl App {
         action: &str,
         target_type: &str,
         target_id: &str,
-        changes: Value,
+        changes: &Value,
     ) -> AuditRecord {
         AuditRecord {
             event_id: self.event_id(),

@@ -44,7 +44,7 @@ impl App {
             ScopeRecord { name: name.to_string(), description: new.description, created_at: now, updated_at: now };
         let view = ScopeView::from(rec.clone());
         let after = serde_json::to_value(&view).unwrap_or_default();
-        let audit = self.audit_record(actor, "scope.create", "scope", &rec.name, diff(&serde_json::json!({}), &after));
+        let audit = self.audit_record(actor, "scope.create", "scope", &rec.name, &diff(&serde_json::json!({}), &after));
         self.store.insert_scope(&ctx.id, &rec, &audit).await.map_err(|e| match AppError::from(e) {
             AppError::Conflict(_) => AppError::Conflict(format!("the scope {} already exists", rec.name)),
             other => other,

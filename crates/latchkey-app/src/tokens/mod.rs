@@ -279,13 +279,14 @@ impl App {
                 .map_err(|_| TokenError::unavailable())?;
             return Ok(());
         }
-        if let Some(claims) = self.verify_jwt(ctx, token).await {
-            if claims.client_id == caller_id && claims.exp > now {
-                self.store
-                    .revoke_jti(&ctx.id, &claims.jti, caller_id, claims.exp, now)
-                    .await
-                    .map_err(|_| TokenError::unavailable())?;
-            }
+        if let Some(claims) = self.verify_jwt(ctx, token).await
+            && claims.client_id == caller_id
+            && claims.exp > now
+        {
+            self.store
+                .revoke_jti(&ctx.id, &claims.jti, caller_id, claims.exp, now)
+                .await
+                .map_err(|_| TokenError::unavailable())?;
         }
         Ok(())
     }

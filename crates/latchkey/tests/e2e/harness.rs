@@ -127,10 +127,10 @@ impl Server {
         let wait = async {
             while let Ok(Some(line)) = lines.next_line().await {
                 logs.lock().unwrap().push(line.clone());
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    if v["fields"]["message"] == "latchkey is serving" {
-                        return Some(v["fields"]["addr"].as_str().unwrap().to_owned());
-                    }
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && v["fields"]["message"] == "latchkey is serving"
+                {
+                    return Some(v["fields"]["addr"].as_str().unwrap().to_owned());
                 }
             }
             None

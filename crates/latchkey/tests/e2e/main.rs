@@ -2,6 +2,7 @@
 //! data directory and a fresh database on the backend of this test run
 //! (`LATCHKEY_TEST_BACKEND`), driven over real sockets by client libraries
 //! Latchkey's authors did not write (the `oauth2` crate, `jsonwebtoken`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 mod bad_input;
 mod bootstrap;
