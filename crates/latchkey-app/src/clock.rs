@@ -31,6 +31,12 @@ impl ManualClock {
     pub fn advance(&self, seconds: i64) {
         self.0.fetch_add(seconds, Ordering::SeqCst);
     }
+
+    /// The current value, without going through the `Clock` trait.
+    #[must_use]
+    pub fn now_for_test(&self) -> UnixTime {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 impl Clock for ManualClock {

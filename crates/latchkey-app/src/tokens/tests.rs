@@ -1,1 +1,202 @@
+//! Service-level tests on the real database of the test run, with a
+//! `ManualClock`: time moves only when a test says so.
 
+use std::sync::Arc;
+
+use latchkey_core::{ClientId, ClientStatus, TenantId, TokenErrorCode};
+use latchkey_crypto::MasterKey;
+use latchkey_crypto::password::PasswordCost;
+use latchkey_store::testing::TestDb;
+
+use crate::admin::Actor;
+use crate::admin::clients::NewClient;
+use crate::admin::scopes::NewScope;
+use crate::bootstrap::BootstrapSecrets;
+use crate::client_auth::PresentedAuth;
+use crate::tenants::TenantContext;
+use crate::tokens::TokenRequest;
+use crate::{App, AppOptions, ManualClock, OsRng};
+
+const ADMIN_SECRET: &str = "test-admin-secret-0123456789abcdefghij";
+const START: i64 = 1_800_000_000;
+
+struct World {
+    _db: TestDb,
+    app: Arc<App>,
+    clock: Arc<ManualClock>,
+    ctx: Arc<TenantContext>,
+}
+
+async fn world() -> World {
+    let db = TestDb::new().await;
+    let store = latchkey_store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let clock = Arc::new(ManualClock::new(START));
+    let options = AppOptions {
+        public_url: "https://issuer.test/".into(),
+        password_cost: PasswordCost { memory_kib: 1024, iterations: 1 },
+    };
+    let app = App::new(store, &MasterKey::from_bytes([7; 32]), clock.clone(), Arc::new(OsRng), &options).unwrap();
+    let creds = app
+        .bootstrap_default_tenant(BootstrapSecrets {
+            admin_password: Some("a-long-enough-password".into()),
+            admin_client_secret: Some(ADMIN_SECRET.into()),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(creds.admin_client_secret.is_none(), "secrets given by env are not echoed");
+    let ctx = app.tenant(&TenantId::default_tenant()).await.unwrap();
+    World { _db: db, app, clock, ctx }
+}
+
+fn admin() -> PresentedAuth {
+    PresentedAuth::Basic { client_id: "latchkey-admin".into(), secret: ADMIN_SECRET.into() }
+}
+
+fn cc() -> TokenRequest {
+    TokenRequest { grant_type: Some("client_credentials".into()), ..TokenRequest::default() }
+}
+
+async fn m2m(w: &World, format: &str) -> (String, String) {
+    let actor = Actor::system();
+    let _ = w.app.create_scope(&w.ctx, &actor, NewScope { name: "api:read".into(), description: String::new() }).await;
+    let new: NewClient = serde_json::from_value(serde_json::json!({
+        "name": format!("svc {format}"), "type": "m2m", "scopes": ["api:read"], "access_token_format": format,
+        "access_token_lifetime": 120
+    }))
+    .unwrap();
+    let c = w.app.create_client(&w.ctx, &actor, new).await.unwrap();
+    (c.client.client_id, c.client_secret.unwrap())
+}
+
+#[tokio::test]
+async fn issuer_has_no_trailing_slash_and_bootstrap_is_idempotent() {
+    let w = world().await;
+    assert_eq!(w.ctx.issuer, "https://issuer.test");
+    let again = w.app.bootstrap_default_tenant(BootstrapSecrets::default()).await.unwrap();
+    assert!(again.is_none(), "a second bootstrap creates nothing and reveals nothing");
+}
+
+#[tokio::test]
+async fn tokens_expire_with_the_clock() {
+    let w = world().await;
+    for format in ["jwt", "opaque"] {
+        let (id, secret) = m2m(&w, format).await;
+        let auth = PresentedAuth::Basic { client_id: id, secret };
+        let t = w.app.token(&w.ctx, &auth, &cc(), None).await.unwrap();
+        assert_eq!(t.expires_in, 120);
+        let claims = w.app.read_access_token(&w.ctx, &t.access_token).await.unwrap().unwrap();
+        assert_eq!(claims.exp, w.clock.now_for_test() + 120);
+        w.clock.advance(119);
+        assert!(w.app.read_access_token(&w.ctx, &t.access_token).await.unwrap().is_some(), "{format} valid at 119 s");
+        w.clock.advance(1);
+        assert!(w.app.read_access_token(&w.ctx, &t.access_token).await.unwrap().is_none(), "{format} dead at 120 s");
+    }
+}
+
+#[tokio::test]
+async fn an_expired_secret_no_longer_authenticates() {
+    let w = world().await;
+    let (id, secret) = m2m(&w, "jwt").await;
+    // Give the secret an expiry through the store, as rotation with a grace period will.
+    let client_id = ClientId::parse(&id).unwrap();
+    let (client, mut secrets) = w.app.store.get_client_with_secrets(&w.ctx.id, &client_id).await.unwrap().unwrap();
+    let audit = w.app.audit_record(&Actor::system(), "client.delete", "client", &id, &serde_json::json!({}));
+    w.app.store.delete_client(&w.ctx.id, &client_id, &audit).await.unwrap();
+    secrets[0].expires_at = Some(START + 60);
+    let audit = w.app.audit_record(&Actor::system(), "client.create", "client", &id, &serde_json::json!({}));
+    w.app.store.insert_client(&client, &secrets, &audit).await.unwrap();
+
+    let auth = PresentedAuth::Basic { client_id: id, secret };
+    assert!(w.app.token(&w.ctx, &auth, &cc(), None).await.is_ok());
+    w.clock.advance(60);
+    let e = w.app.token(&w.ctx, &auth, &cc(), None).await.unwrap_err();
+    assert_eq!(e.code, TokenErrorCode::InvalidClient);
+}
+
+#[tokio::test]
+async fn failures_are_slowed_per_client_and_source_until_the_window_ends() {
+    let w = world().await;
+    let wrong = PresentedAuth::Basic { client_id: "latchkey-admin".into(), secret: "not-the-secret".into() };
+    for _ in 0..50 {
+        let e = w.app.token(&w.ctx, &wrong, &cc(), Some("10.0.0.1")).await.unwrap_err();
+        assert_eq!((e.code, e.retry_after), (TokenErrorCode::InvalidClient, None));
+    }
+    let e = w.app.token(&w.ctx, &admin(), &cc(), Some("10.0.0.1")).await.unwrap_err();
+    assert_eq!(e.retry_after, Some(300));
+    // Another address is not locked out by the attacker.
+    assert!(w.app.token(&w.ctx, &admin(), &cc(), Some("10.0.0.2")).await.is_ok());
+    w.clock.advance(299);
+    assert_eq!(w.app.token(&w.ctx, &admin(), &cc(), Some("10.0.0.1")).await.unwrap_err().retry_after, Some(1));
+    w.clock.advance(1);
+    assert!(w.app.token(&w.ctx, &admin(), &cc(), Some("10.0.0.1")).await.is_ok());
+}
+
+#[tokio::test]
+async fn many_concurrent_opaque_tokens_share_commits_and_all_introspect() {
+    let w = world().await;
+    let (id, secret) = m2m(&w, "opaque").await;
+    let auth = PresentedAuth::Basic { client_id: id, secret };
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let (app, ctx, auth) = (w.app.clone(), w.ctx.clone(), auth.clone());
+        tasks.push(tokio::spawn(async move { app.token(&ctx, &auth, &cc(), None).await.unwrap().access_token }));
+    }
+    let mut tokens = Vec::new();
+    for t in tasks {
+        tokens.push(t.await.unwrap());
+    }
+    let unique: std::collections::HashSet<_> = tokens.iter().collect();
+    assert_eq!(unique.len(), 200);
+    for t in &tokens {
+        let i = w.app.introspect(&w.ctx, &auth, t, None).await.unwrap();
+        assert!(i.active);
+    }
+}
+
+#[tokio::test]
+async fn admin_actor_needs_an_admin_scope_and_read_only_cannot_write() {
+    let w = world().await;
+    let read =
+        w.app.token(&w.ctx, &admin(), &TokenRequest { scope: Some("admin:read".into()), ..cc() }, None).await.unwrap();
+    let actor = w.app.admin_actor(&w.ctx, Some(&read.access_token), None, None).await.unwrap();
+    assert!(!actor.can_write);
+    let new = NewScope { name: "x".into(), description: String::new() };
+    assert!(matches!(w.app.create_scope(&w.ctx, &actor, new).await, Err(crate::AppError::Forbidden(_))));
+    let (id, secret) = m2m(&w, "jwt").await;
+    let plain =
+        w.app.token(&w.ctx, &PresentedAuth::Basic { client_id: id.clone(), secret }, &cc(), None).await.unwrap();
+    assert!(matches!(
+        w.app.admin_actor(&w.ctx, Some(&plain.access_token), None, None).await,
+        Err(crate::AppError::Forbidden(_))
+    ));
+    assert!(matches!(w.app.admin_actor(&w.ctx, None, None, None).await, Err(crate::AppError::Unauthorized(_))));
+    // Disabling the admin client kills its admin tokens at once.
+    let write =
+        w.app.token(&w.ctx, &admin(), &TokenRequest { scope: Some("admin".into()), ..cc() }, None).await.unwrap();
+    let a = w.app.admin_actor(&w.ctx, Some(&write.access_token), None, None).await.unwrap();
+    w.app.set_client_status(&w.ctx, &a, &id, ClientStatus::Disabled, false).await.unwrap();
+    w.app.set_client_status(&w.ctx, &a, "latchkey-admin", ClientStatus::Disabled, true).await.unwrap();
+    assert!(matches!(
+        w.app.admin_actor(&w.ctx, Some(&write.access_token), None, None).await,
+        Err(crate::AppError::Unauthorized(_))
+    ));
+}
+
+#[tokio::test]
+async fn lifetime_outside_tenant_bounds_is_a_field_error() {
+    let w = world().await;
+    for (lifetime, ok) in [(59, false), (60, true), (3600, true), (3601, false)] {
+        let new: NewClient = serde_json::from_value(serde_json::json!({
+            "name": format!("lifetime {lifetime}"), "type": "m2m", "access_token_lifetime": lifetime
+        }))
+        .unwrap();
+        let r = w.app.create_client(&w.ctx, &Actor::system(), new).await;
+        match (r, ok) {
+            (Ok(c), true) => assert_eq!(c.client.effective_access_token_lifetime.seconds, lifetime),
+            (Err(crate::AppError::Validation(e)), false) => assert_eq!(e[0].field, "access_token_lifetime"),
+            (other, _) => panic!("{lifetime}: {other:?}"),
+        }
+    }
+}
