@@ -149,12 +149,9 @@ impl App {
         if auth.secret().is_some_and(|s| looks_generated_but_corrupt(SECRET_PREFIX, s)) {
             return Err(failed());
         }
-        let (client, secrets) = self
-            .store
-            .get_client_with_secrets(&ctx.id, &id)
-            .await
-            .map_err(|_| TokenError::unavailable())?
-            .ok_or_else(failed)?;
+        let cached =
+            self.client_for_auth(&ctx.id, &id).await.map_err(|_| TokenError::unavailable())?.ok_or_else(failed)?;
+        let (client, secrets) = (&cached.0, &cached.1);
         if !client.is_active() || client.config.token_endpoint_auth_method != auth.method() {
             return Err(failed());
         }
@@ -169,6 +166,6 @@ impl App {
                 Some(matched.secret_id.clone())
             }
         };
-        Ok(AuthenticatedClient { client, secret_id })
+        Ok(AuthenticatedClient { client: client.clone(), secret_id })
     }
 }

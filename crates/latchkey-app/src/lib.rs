@@ -13,6 +13,7 @@ use latchkey_store::Store;
 pub mod admin;
 pub mod bootstrap;
 pub mod client_auth;
+pub mod client_cache;
 mod clock;
 pub mod error;
 pub mod keys;
@@ -43,8 +44,11 @@ pub struct App {
     pub(crate) envelope: Envelope,
     pub(crate) options: AppOptions,
     pub(crate) tenants: tenants::Tenants,
-    pub(crate) token_writer: tokens::writer::TokenWriter,
+    /// Seals opaque access tokens (its own subkey of the master key).
+    pub(crate) opaque: Envelope,
     pub(crate) limiter: client_auth::FailureLimiter,
+    pub(crate) clients: client_cache::ClientCache,
+    pub(crate) revocations: tokens::state::LazyIndex,
     pub metrics: metrics::Metrics,
 }
 
@@ -58,8 +62,7 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// Builds the application. Must be called inside a Tokio runtime (it
-    /// starts the opaque-token writer task).
+    /// Builds the application.
     ///
     /// # Errors
     /// When the master key cannot produce its subkeys.
@@ -72,7 +75,7 @@ impl App {
     ) -> Result<Arc<Self>, AppError> {
         let envelope = master.envelope().map_err(|e| AppError::Internal(e.to_string()))?;
         let hasher = SecretHasher::new(&master.derive("client-secret-hmac"));
-        let token_writer = tokens::writer::TokenWriter::start(store.clone());
+        let opaque = master.envelope_for("opaque-access-token").map_err(|e| AppError::Internal(e.to_string()))?;
         let options = AppOptions { public_url: options.public_url.trim_end_matches('/').to_owned(), ..options.clone() };
         Ok(Arc::new(Self {
             store,
@@ -81,8 +84,10 @@ impl App {
             hasher,
             envelope,
             tenants: tenants::Tenants::default(),
-            token_writer,
+            opaque,
             limiter: client_auth::FailureLimiter::default(),
+            clients: client_cache::ClientCache::default(),
+            revocations: tokens::state::LazyIndex::new(),
             metrics: metrics::Metrics::default(),
             options,
         }))
@@ -114,14 +119,6 @@ impl App {
         self.rng.fill(&mut buf);
         use base64::Engine;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
-    }
-
-    /// A prefixed, checksummed random handle (`lks_…`, `lkat_…`).
-    pub(crate) fn random_handle(&self, prefix: &str) -> Result<String, AppError> {
-        let mut buf = [0u8; latchkey_crypto::secret::RANDOM_BYTES];
-        self.rng.fill(&mut buf);
-        latchkey_crypto::secret::new_handle(prefix, &buf)
-            .ok_or_else(|| AppError::Internal("random source returned too few usable bytes".into()))
     }
 
     /// An event id that sorts by time: hex seconds + random suffix.

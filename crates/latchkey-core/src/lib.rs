@@ -12,6 +12,7 @@ pub mod client;
 pub mod error;
 pub mod grant;
 pub mod ids;
+pub mod redirect;
 pub mod scope;
 pub mod tenant;
 pub mod token;

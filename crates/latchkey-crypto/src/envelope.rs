@@ -87,7 +87,16 @@ impl MasterKey {
     /// # Errors
     /// Never in practice; the AEAD key has the right length by construction.
     pub fn envelope(&self) -> Result<Envelope, EnvelopeError> {
-        let key = RandomizedNonceKey::new(&AES_256_GCM, &self.derive("envelope")).map_err(|_| EnvelopeError::Seal)?;
+        self.envelope_for("envelope")
+    }
+
+    /// An envelope under the subkey of another purpose (e.g. opaque tokens),
+    /// so data of one purpose can never be opened as another's.
+    ///
+    /// # Errors
+    /// Never in practice; the AEAD key has the right length by construction.
+    pub fn envelope_for(&self, purpose: &str) -> Result<Envelope, EnvelopeError> {
+        let key = RandomizedNonceKey::new(&AES_256_GCM, &self.derive(purpose)).map_err(|_| EnvelopeError::Seal)?;
         Ok(Envelope { key })
     }
 }

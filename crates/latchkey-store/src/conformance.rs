@@ -12,8 +12,8 @@ use latchkey_core::{
 };
 
 use crate::{
-    AuditRecord, ClientState, KeyPurpose, OpaqueTokenRecord, ScopeRecord, SecretRecord, SigningKeyRecord, Store,
-    StoreError, TenantBootstrap, TenantRecord, UserRecord,
+    AuditRecord, ClientState, KeyPurpose, ScopeRecord, SecretRecord, SigningKeyRecord, Store, StoreError,
+    TenantBootstrap, TenantRecord, UserRecord,
 };
 
 fn tenant(name: &str) -> TenantId {
@@ -127,20 +127,6 @@ async fn with_tenant(store: &dyn Store, name: &str) -> TenantId {
     t
 }
 
-fn token(hash: u8, client_id: &str, expires_at: i64) -> OpaqueTokenRecord {
-    OpaqueTokenRecord {
-        token_hash: vec![hash; 32],
-        jti: format!("jti-{hash}"),
-        client_id: client_id.into(),
-        subject: client_id.into(),
-        audience: "https://issuer".into(),
-        scope: "api:read".into(),
-        issued_at: 1_000,
-        expires_at,
-        revoked_at: None,
-    }
-}
-
 pub async fn migrate_is_idempotent(store: Arc<dyn Store>) {
     store.migrate().await.unwrap();
     store.migrate().await.unwrap();
@@ -242,7 +228,7 @@ pub async fn disable_and_delete(store: Arc<dyn Store>) {
     let t = with_tenant(&*store, "acme").await;
     let c = client(&t, "svc", "Svc", 2_000);
     store.insert_client(&c, &[secret("a")], &audit("c", "svc")).await.unwrap();
-    store.insert_access_tokens(&t, &[token(1, "svc", 9_999)]).await.unwrap();
+    assert_eq!(store.jwt_state(&t, "svc", "j").await.unwrap(), (ClientState::Active, false));
 
     assert!(
         store.set_client_status(&t, &c.client_id, ClientStatus::Disabled, 3_000, &audit("d", "svc")).await.unwrap()
@@ -251,32 +237,12 @@ pub async fn disable_and_delete(store: Arc<dyn Store>) {
     assert_eq!(got.status, ClientStatus::Disabled);
     assert_eq!(got.revision, 2);
     assert_eq!(got.updated_at, 3_000);
-    let (_, state) = store.find_access_token(&t, &[1; 32]).await.unwrap().unwrap();
-    assert_eq!(state, ClientState::Disabled);
+    assert_eq!(store.jwt_state(&t, "svc", "j").await.unwrap(), (ClientState::Disabled, false));
 
     assert!(store.delete_client(&t, &c.client_id, &audit("x", "svc")).await.unwrap());
     assert!(!store.delete_client(&t, &c.client_id, &audit("x", "svc")).await.unwrap());
     assert!(store.get_client_with_secrets(&t, &c.client_id).await.unwrap().is_none());
-    assert!(store.find_access_token(&t, &[1; 32]).await.unwrap().is_none());
     assert_eq!(store.jwt_state(&t, "svc", "j").await.unwrap(), (ClientState::Missing, false));
-}
-
-pub async fn opaque_tokens_batch_find_revoke(store: Arc<dyn Store>) {
-    let t = with_tenant(&*store, "acme").await;
-    store.insert_client(&client(&t, "svc", "Svc", 2_000), &[], &audit("c", "svc")).await.unwrap();
-    let batch: Vec<_> = (0..150).map(|i| token(i, "svc", 9_999)).collect();
-    store.insert_access_tokens(&t, &batch).await.unwrap();
-    let (rec, state) = store.find_access_token(&t, &[42; 32]).await.unwrap().unwrap();
-    assert_eq!(rec, token(42, "svc", 9_999));
-    assert_eq!(state, ClientState::Active);
-
-    // Only the owning client may revoke.
-    assert!(!store.revoke_access_token(&t, &[42; 32], "someone-else", 5_000).await.unwrap());
-    assert!(store.revoke_access_token(&t, &[42; 32], "svc", 5_000).await.unwrap());
-    assert!(!store.revoke_access_token(&t, &[42; 32], "svc", 5_001).await.unwrap());
-    let (rec, _) = store.find_access_token(&t, &[42; 32]).await.unwrap().unwrap();
-    assert_eq!(rec.revoked_at, Some(5_000));
-    assert!(store.find_access_token(&t, &[250; 32]).await.unwrap().is_none());
 }
 
 pub async fn jwt_revocation_and_purge(store: Arc<dyn Store>) {
@@ -287,11 +253,13 @@ pub async fn jwt_revocation_and_purge(store: Arc<dyn Store>) {
     store.revoke_jti(&t, "j1", "svc", 5_000, 1_001).await.unwrap(); // idempotent
     assert_eq!(store.jwt_state(&t, "svc", "j1").await.unwrap(), (ClientState::Active, true));
 
-    store.insert_access_tokens(&t, &[token(1, "svc", 4_000), token(2, "svc", 6_000)]).await.unwrap();
-    assert_eq!(store.purge_expired(5_500).await.unwrap(), 2); // token 1 and jti j1
-    assert!(store.find_access_token(&t, &[1; 32]).await.unwrap().is_none());
-    assert!(store.find_access_token(&t, &[2; 32]).await.unwrap().is_some());
+    store.revoke_jti(&t, "j2", "svc", 6_000, 1_000).await.unwrap();
+    let mut listed = store.list_revoked_jtis(5_500).await.unwrap();
+    listed.sort();
+    assert_eq!(listed, vec![("acme".to_owned(), "j2".to_owned(), 6_000)]);
+    assert_eq!(store.purge_expired(5_500).await.unwrap(), 1, "only j1 expired");
     assert_eq!(store.jwt_state(&t, "svc", "j1").await.unwrap(), (ClientState::Active, false));
+    assert_eq!(store.jwt_state(&t, "svc", "j2").await.unwrap(), (ClientState::Active, true));
 }
 
 pub async fn tenant_isolation(store: Arc<dyn Store>) {
@@ -299,13 +267,10 @@ pub async fn tenant_isolation(store: Arc<dyn Store>) {
     let b = with_tenant(&*store, "tenant-b").await;
     let c = client(&a, "only-in-a", "A", 2_000);
     store.insert_client(&c, &[secret("s")], &audit("c", "a")).await.unwrap();
-    store.insert_access_tokens(&a, &[token(9, "only-in-a", 9_999)]).await.unwrap();
     store.revoke_jti(&a, "jti-a", "only-in-a", 9_999, 1_000).await.unwrap();
 
     assert!(store.get_client(&b, &c.client_id).await.unwrap().is_none());
     assert!(store.get_client_with_secrets(&b, &c.client_id).await.unwrap().is_none());
-    assert!(store.find_access_token(&b, &[9; 32]).await.unwrap().is_none());
-    assert!(!store.revoke_access_token(&b, &[9; 32], "only-in-a", 5_000).await.unwrap());
     assert_eq!(store.jwt_state(&b, "only-in-a", "jti-a").await.unwrap(), (ClientState::Missing, false));
     assert!(!store.set_client_status(&b, &c.client_id, ClientStatus::Disabled, 1, &audit("d", "a")).await.unwrap());
     assert!(!store.delete_client(&b, &c.client_id, &audit("x", "a")).await.unwrap());
@@ -315,7 +280,7 @@ pub async fn tenant_isolation(store: Arc<dyn Store>) {
     assert!(store.list_audit(&b, 100).await.unwrap().iter().all(|e| e.target_id != "a"));
     // Tenant A's objects are all still there.
     assert!(store.get_client(&a, &c.client_id).await.unwrap().is_some());
-    assert!(store.find_access_token(&a, &[9; 32]).await.unwrap().unwrap().0.revoked_at.is_none());
+    assert_eq!(store.jwt_state(&a, "only-in-a", "jti-a").await.unwrap(), (ClientState::Active, true));
 }
 
 pub async fn scopes_keys_and_audit(store: Arc<dyn Store>) {

@@ -139,20 +139,6 @@ pub struct SigningKeyRecord {
     pub retired_at: Option<UnixTime>,
 }
 
-/// An opaque access token: only its SHA-256 is kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpaqueTokenRecord {
-    pub token_hash: Vec<u8>,
-    pub jti: String,
-    pub client_id: String,
-    pub subject: String,
-    pub audience: String,
-    pub scope: String,
-    pub issued_at: UnixTime,
-    pub expires_at: UnixTime,
-    pub revoked_at: Option<UnixTime>,
-}
-
 /// What introspection needs to know about a token's client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientState {
@@ -272,24 +258,7 @@ pub trait KeyRepo {
 
 #[async_trait]
 pub trait TokenRepo {
-    /// Stores a batch of opaque tokens in one transaction.
-    async fn insert_access_tokens(&self, tenant: &TenantId, batch: &[OpaqueTokenRecord]) -> Result<()>;
-    /// The token with the current state of its client.
-    async fn find_access_token(
-        &self,
-        tenant: &TenantId,
-        token_hash: &[u8],
-    ) -> Result<Option<(OpaqueTokenRecord, ClientState)>>;
-    /// Revokes an opaque token if it belongs to `client_id`. Returns whether
-    /// a token was revoked.
-    async fn revoke_access_token(
-        &self,
-        tenant: &TenantId,
-        token_hash: &[u8],
-        client_id: &str,
-        now: UnixTime,
-    ) -> Result<bool>;
-    /// Records a revoked JWT id until the token would have expired.
+    /// Records a revoked access token's id until the token would have expired.
     async fn revoke_jti(
         &self,
         tenant: &TenantId,
@@ -298,10 +267,13 @@ pub trait TokenRepo {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> Result<()>;
-    /// For a JWT: the state of its client and whether its `jti` is revoked,
-    /// in one round trip.
+    /// For an access token: the state of its client and whether its `jti`
+    /// is revoked, in one round trip.
     async fn jwt_state(&self, tenant: &TenantId, client_id: &str, jti: &str) -> Result<(ClientState, bool)>;
-    /// Deletes tokens and revocation records that expired before `before`.
+    /// Every revocation record of tokens still valid at `now`, as
+    /// `(tenant, jti, expires_at)` (to build an in-memory index).
+    async fn list_revoked_jtis(&self, now: UnixTime) -> Result<Vec<(String, String, UnixTime)>>;
+    /// Deletes revocation records of tokens that expired before `before`.
     async fn purge_expired(&self, before: UnixTime) -> Result<u64>;
 }
 
@@ -322,13 +294,25 @@ pub trait AuditRepo {
     async fn list_audit(&self, tenant: &TenantId, limit: u32) -> Result<Vec<AuditRecord>>;
 }
 
+/// Change notifications between nodes: every mutation of a cached object
+/// publishes `kind:tenant/id` in its transaction (PostgreSQL `NOTIFY`); each
+/// node drops the named cache entry. SQLite is single-node: no stream.
+pub type Invalidations = futures_util::stream::BoxStream<'static, Result<String>>;
+
 /// The whole storage port.
 #[async_trait]
 pub trait Store:
     TenantRepo + ClientRepo + KeyRepo + TokenRepo + ScopeRepo + UserRepo + AuditRepo + Send + Sync + std::fmt::Debug
 {
+    /// A stream of invalidation messages from other nodes, or `None` where
+    /// there can be no other node.
+    async fn invalidations(&self) -> Result<Option<Invalidations>>;
     /// Applies pending migrations (safe when several nodes start at once).
     async fn migrate(&self) -> Result<()>;
+    /// `true` when this process is by construction the only writer (SQLite:
+    /// single node). Then in-memory indexes kept up to date by this process
+    /// are exact, and the services may answer from them.
+    fn is_exclusive(&self) -> bool;
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> Result<()>;
     /// Which backend this is, for logs and metrics.

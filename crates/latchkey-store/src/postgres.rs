@@ -11,6 +11,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use crate::sql::impl_repos;
 use crate::{Store, StoreError};
 
+/// The `LISTEN`/`NOTIFY` channel for cache invalidations.
+const CHANNEL: &str = "latchkey_invalidate";
+
 /// Migrations, embedded in the binary; numbers match `migrations/sqlite`.
 pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
     &[(1, "initial", include_str!("../migrations/postgres/0001_initial.sql"))];
@@ -36,6 +39,18 @@ impl PgStore {
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Postgres>, StoreError> {
         self.pool.begin().await.map_err(StoreError::from_sqlx)
+    }
+
+    /// Publishes an invalidation; delivered to every node when the
+    /// transaction commits, and not at all if it rolls back.
+    async fn notify(tx: &mut sqlx::Transaction<'static, Postgres>, payload: &str) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(payload)
+            .execute(&mut **tx)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::from_sqlx)
     }
 }
 
@@ -66,6 +81,19 @@ impl Store for PgStore {
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn is_exclusive(&self) -> bool {
+        false
+    }
+
+    async fn invalidations(&self) -> Result<Option<crate::Invalidations>, StoreError> {
+        use futures_util::StreamExt;
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await.map_err(StoreError::from_sqlx)?;
+        listener.listen(CHANNEL).await.map_err(StoreError::from_sqlx)?;
+        let stream =
+            listener.into_stream().map(|n| n.map(|n| n.payload().to_owned()).map_err(StoreError::from_sqlx)).boxed();
+        Ok(Some(stream))
     }
 }
 

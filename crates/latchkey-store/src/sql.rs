@@ -71,7 +71,7 @@ macro_rules! impl_repos {
 
         use crate::sql::{CLIENT_COLUMNS, client_from_parts, config_json, parse_alg, parse_purpose};
         use crate::{
-            AuditRecord, AuditRepo, ClientRepo, ClientState, KeyRepo, OpaqueTokenRecord, Result, ScopeRecord,
+            AuditRecord, AuditRepo, ClientRepo, ClientState, KeyRepo, Result, ScopeRecord,
             ScopeRepo, SecretRecord, SigningKeyRecord, StoreError, TenantBootstrap, TenantRecord, TenantRepo,
             TokenRepo, UserRecord, UserRepo,
         };
@@ -358,6 +358,7 @@ macro_rules! impl_repos {
                 let mut tx = self.begin_write().await?;
                 insert_client_tx(&mut tx, c, secrets).await?;
                 insert_audit(&mut tx, c.tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("client:{}/{}", c.tenant, c.client_id)).await?;
                 tx.commit().await.map_err(e)
             }
 
@@ -441,6 +442,7 @@ macro_rules! impl_repos {
                     return Ok(false);
                 }
                 insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("client:{tenant}/{id}")).await?;
                 tx.commit().await.map_err(e)?;
                 Ok(true)
             }
@@ -458,13 +460,8 @@ macro_rules! impl_repos {
                     tx.rollback().await.map_err(e)?;
                     return Ok(false);
                 }
-                sqlx::query("DELETE FROM access_tokens WHERE tenant_id = $1 AND client_id = $2")
-                    .bind(tenant.as_str())
-                    .bind(id.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(e)?;
                 insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("client:{tenant}/{id}")).await?;
                 tx.commit().await.map_err(e)?;
                 Ok(true)
             }
@@ -493,88 +490,6 @@ macro_rules! impl_repos {
 
         #[async_trait]
         impl TokenRepo for $store {
-            async fn insert_access_tokens(&self, tenant: &TenantId, batch: &[OpaqueTokenRecord]) -> Result<()> {
-                if batch.is_empty() {
-                    return Ok(());
-                }
-                let mut tx = self.begin_write().await?;
-                // Multi-row inserts of at most 64 rows (10 binds each) stay
-                // well under both databases' bind limits.
-                for chunk in batch.chunks(64) {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO access_tokens (tenant_id, token_hash, jti, client_id, subject, audience, \
-                         scope, issued_at, expires_at, revoked_at) ",
-                    );
-                    qb.push_values(chunk, |mut b, t| {
-                        b.push_bind(tenant.as_str())
-                            .push_bind(t.token_hash.clone())
-                            .push_bind(t.jti.clone())
-                            .push_bind(t.client_id.clone())
-                            .push_bind(t.subject.clone())
-                            .push_bind(t.audience.clone())
-                            .push_bind(t.scope.clone())
-                            .push_bind(t.issued_at)
-                            .push_bind(t.expires_at)
-                            .push_bind(t.revoked_at);
-                    });
-                    qb.build().execute(&mut *tx).await.map_err(e)?;
-                }
-                tx.commit().await.map_err(e)
-            }
-
-            async fn find_access_token(
-                &self,
-                tenant: &TenantId,
-                token_hash: &[u8],
-            ) -> Result<Option<(OpaqueTokenRecord, ClientState)>> {
-                let row = sqlx::query(
-                    "SELECT t.jti, t.client_id, t.subject, t.audience, t.scope, t.issued_at, t.expires_at, \
-                     t.revoked_at, c.status AS client_status FROM access_tokens t \
-                     LEFT JOIN clients c ON c.tenant_id = t.tenant_id AND c.client_id = t.client_id \
-                     WHERE t.tenant_id = $1 AND t.token_hash = $2",
-                )
-                .bind(tenant.as_str())
-                .bind(token_hash)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(e)?;
-                let Some(r) = row else { return Ok(None) };
-                let rec = OpaqueTokenRecord {
-                    token_hash: token_hash.to_vec(),
-                    jti: r.try_get("jti").map_err(e)?,
-                    client_id: r.try_get("client_id").map_err(e)?,
-                    subject: r.try_get("subject").map_err(e)?,
-                    audience: r.try_get("audience").map_err(e)?,
-                    scope: r.try_get("scope").map_err(e)?,
-                    issued_at: r.try_get("issued_at").map_err(e)?,
-                    expires_at: r.try_get("expires_at").map_err(e)?,
-                    revoked_at: r.try_get("revoked_at").map_err(e)?,
-                };
-                Ok(Some((rec, client_state(r.try_get("client_status").map_err(e)?))))
-            }
-
-            async fn revoke_access_token(
-                &self,
-                tenant: &TenantId,
-                token_hash: &[u8],
-                client_id: &str,
-                now: UnixTime,
-            ) -> Result<bool> {
-                let n = sqlx::query(
-                    "UPDATE access_tokens SET revoked_at = $4 WHERE tenant_id = $1 AND token_hash = $2 \
-                     AND client_id = $3 AND revoked_at IS NULL",
-                )
-                .bind(tenant.as_str())
-                .bind(token_hash)
-                .bind(client_id)
-                .bind(now)
-                .execute(&self.pool)
-                .await
-                .map_err(e)?
-                .rows_affected();
-                Ok(n > 0)
-            }
-
             async fn revoke_jti(
                 &self,
                 tenant: &TenantId,
@@ -613,20 +528,31 @@ macro_rules! impl_repos {
                 Ok((client_state(row.try_get("client_status").map_err(e)?), revoked > 0))
             }
 
+            async fn list_revoked_jtis(&self, now: UnixTime) -> Result<Vec<(String, String, UnixTime)>> {
+                let rows = sqlx::query("SELECT tenant_id, jti, expires_at FROM revoked_jtis WHERE expires_at > $1")
+                    .bind(now)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(e)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            r.try_get("tenant_id").map_err(e)?,
+                            r.try_get("jti").map_err(e)?,
+                            r.try_get("expires_at").map_err(e)?,
+                        ))
+                    })
+                    .collect()
+            }
+
             async fn purge_expired(&self, before: UnixTime) -> Result<u64> {
-                let a = sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
+                let n = sqlx::query("DELETE FROM revoked_jtis WHERE expires_at < $1")
                     .bind(before)
                     .execute(&self.pool)
                     .await
                     .map_err(e)?
                     .rows_affected();
-                let b = sqlx::query("DELETE FROM revoked_jtis WHERE expires_at < $1")
-                    .bind(before)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(e)?
-                    .rows_affected();
-                Ok(a + b)
+                Ok(n)
             }
         }
 

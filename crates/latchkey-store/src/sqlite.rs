@@ -53,6 +53,12 @@ impl SqliteStore {
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
         self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from_sqlx)
     }
+
+    /// Single node: nobody to notify.
+    #[allow(clippy::unused_async)] // same signature as the PostgreSQL adapter's
+    async fn notify(_: &mut sqlx::Transaction<'static, Sqlite>, _: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 fn migrator() -> Migrator {
@@ -78,6 +84,14 @@ impl Store for SqliteStore {
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn is_exclusive(&self) -> bool {
+        true
+    }
+
+    async fn invalidations(&self) -> Result<Option<crate::Invalidations>, StoreError> {
+        Ok(None)
     }
 }
 

@@ -32,7 +32,6 @@ cases!(
     client_names_and_ids_are_unique_per_tenant,
     list_clients_pages_by_cursor,
     disable_and_delete,
-    opaque_tokens_batch_find_revoke,
     jwt_revocation_and_purge,
     tenant_isolation,
     scopes_keys_and_audit,

@@ -90,12 +90,12 @@ impl FromRequest<AppState> for OAuthForm {
         if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
             return Err(TokenError::invalid_request("the body must be application/x-www-form-urlencoded").into());
         }
-        let headers = req.headers().clone();
         let _ = state;
-        let body = read_limited(req.into_body()).await?;
+        let (parts, body) = req.into_parts();
+        let body = read_limited(body).await?;
         let form = Form::parse(&body)?;
         form.check_no_repeats()?;
-        let auth = client_auth(&headers, &form);
+        let auth = client_auth(&parts.headers, &form);
         Ok(Self { form, auth, source })
     }
 }

@@ -1,9 +1,8 @@
 //! Resolves the tenant a request addresses: `/t/{tenant}/…` or the default.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -43,10 +42,10 @@ impl FromRequestParts<AppState> for Tenant {
     type Rejection = NoTenant;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let params: Option<Path<HashMap<String, String>>> =
-            Path::<HashMap<String, String>>::from_request_parts(parts, state).await.ok();
-        let id = match params.as_ref().and_then(|p| p.get("tenant")) {
-            Some(t) => TenantId::parse(t).map_err(|_| NoTenant(AppError::NotFound))?,
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state).await.ok();
+        let named = params.and_then(|p| p.iter().find(|(k, _)| *k == "tenant").map(|(_, v)| v.to_owned()));
+        let id = match named {
+            Some(t) => TenantId::parse(&t).map_err(|_| NoTenant(AppError::NotFound))?,
             None => TenantId::default_tenant(),
         };
         state.app.tenant(&id).await.map(Tenant).map_err(NoTenant)

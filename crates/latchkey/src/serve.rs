@@ -145,6 +145,7 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
     // Load (and so check) the default tenant's keys before serving.
     app.tenant(&TenantId::default_tenant()).await.context("cannot load the default tenant")?;
 
+    tokio::spawn(app.clone().follow_invalidations());
     let maintenance = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -152,8 +153,7 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
         loop {
             tick.tick().await;
             maintenance.refresh_tenants().await;
-            let cutoff = maintenance.now() - 3600;
-            if let Err(e) = maintenance.store().purge_expired(cutoff).await {
+            if let Err(e) = maintenance.purge_expired().await {
                 tracing::warn!(error = %e, "purging expired tokens failed");
             }
         }

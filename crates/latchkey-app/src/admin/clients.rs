@@ -278,7 +278,9 @@ impl App {
         let after = serde_json::to_value(&view).unwrap_or_default();
         let audit =
             self.audit_record(actor, "client.create", "client", client.client_id.as_str(), &diff(&json!({}), &after));
-        self.store.insert_client(&client, &records, &audit).await.map_err(|e| match AppError::from(e) {
+        let inserted = self.store.insert_client(&client, &records, &audit).await;
+        self.clients.invalidate(&ctx.id, &client.client_id);
+        inserted.map_err(|e| match AppError::from(e) {
             AppError::Conflict(_) => {
                 AppError::Conflict("a client with this name or client_id already exists in this tenant".into())
             }
@@ -343,7 +345,9 @@ impl App {
         let action = if status == ClientStatus::Active { "client.enable" } else { "client.disable" };
         let audit = self.audit_record(actor, action, "client", client_id, &changes);
         let id = ClientId::parse(client_id).map_err(|_| AppError::NotFound)?;
-        if !self.store.set_client_status(&ctx.id, &id, status, self.now(), &audit).await? {
+        let changed = self.store.set_client_status(&ctx.id, &id, status, self.now(), &audit).await?;
+        self.clients.invalidate(&ctx.id, &id);
+        if !changed {
             return Err(AppError::NotFound);
         }
         self.get_client(ctx, client_id).await
@@ -370,7 +374,9 @@ impl App {
         let before_json = serde_json::to_value(&before).unwrap_or_default();
         let audit = self.audit_record(actor, "client.delete", "client", client_id, &diff(&before_json, &Value::Null));
         let id = ClientId::parse(client_id).map_err(|_| AppError::NotFound)?;
-        if self.store.delete_client(&ctx.id, &id, &audit).await? { Ok(()) } else { Err(AppError::NotFound) }
+        let deleted = self.store.delete_client(&ctx.id, &id, &audit).await?;
+        self.clients.invalidate(&ctx.id, &id);
+        if deleted { Ok(()) } else { Err(AppError::NotFound) }
     }
 }
 

@@ -1,15 +1,20 @@
 //! The token, introspection and revocation services.
 //!
-//! Token path: authenticate the client (one database read), let the core
-//! decide the grant, then sign a JWT with a pre-parsed key (no write) or
-//! store an opaque handle through the group-commit writer (one shared write).
+//! Token path: authenticate the client (cached, no database round trip),
+//! let the core decide the grant, then either sign a JWT with a pre-parsed
+//! key or seal an opaque token. Neither writes anything: both formats carry
+//! their claims, and both are checked the same way at introspection
+//! (signature or seal, expiry, revoked `jti`, the client's current state).
+//! See ADR 0002.
 
-pub mod writer;
-
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_core::token::{self, ClientCredentialsRequest, Issuance};
 use latchkey_core::{AccessTokenClaims, AccessTokenFormat, GrantType, ScopeSet, TokenError, UnixTime};
-use latchkey_crypto::{jws, secret::token_hash};
-use latchkey_store::{ClientState, OpaqueTokenRecord};
+use latchkey_crypto::jws;
+use latchkey_store::ClientState;
+
+pub(crate) mod state;
 use serde::Serialize;
 
 use crate::App;
@@ -119,22 +124,7 @@ impl App {
                 let payload = serde_json::to_vec(&i.claims).map_err(|_| TokenError::unavailable())?;
                 jws::sign(key, "at+jwt", &payload).map_err(|_| TokenError::unavailable())?
             }
-            AccessTokenFormat::Opaque => {
-                let handle = self.random_handle(OPAQUE_PREFIX).map_err(|_| TokenError::unavailable())?;
-                let rec = OpaqueTokenRecord {
-                    token_hash: token_hash(&handle),
-                    jti: i.claims.jti.clone(),
-                    client_id: i.claims.client_id.clone(),
-                    subject: i.claims.sub.clone(),
-                    audience: i.claims.aud.clone(),
-                    scope: i.claims.scope.clone(),
-                    issued_at: i.claims.iat,
-                    expires_at: i.claims.exp,
-                    revoked_at: None,
-                };
-                self.token_writer.write(ctx.id.clone(), rec).await.map_err(|()| TokenError::unavailable())?;
-                handle
-            }
+            AccessTokenFormat::Opaque => self.seal_opaque(ctx, &i.claims).ok_or_else(TokenError::unavailable)?,
         };
         let format = match i.format {
             AccessTokenFormat::Jwt => "jwt",
@@ -152,9 +142,33 @@ impl App {
         })
     }
 
+    /// `lkat_` + base64url(AES-256-GCM(claims)), bound to the tenant by the
+    /// associated data; unreadable and unforgeable without the master key.
+    fn seal_opaque(&self, ctx: &TenantContext, claims: &AccessTokenClaims) -> Option<String> {
+        let plain = serde_json::to_vec(claims).ok()?;
+        let sealed = self.opaque.seal(&plain, opaque_aad(ctx).as_bytes()).ok()?;
+        Some(format!("{OPAQUE_PREFIX}{}", URL_SAFE_NO_PAD.encode(sealed)))
+    }
+
+    fn open_opaque(&self, ctx: &TenantContext, token: &str) -> Option<AccessTokenClaims> {
+        let body = token.strip_prefix(OPAQUE_PREFIX)?;
+        if body.len() > 8 * 1024 {
+            return None;
+        }
+        let sealed = URL_SAFE_NO_PAD.decode(body).ok()?;
+        let plain = self.opaque.open(&sealed, opaque_aad(ctx).as_bytes()).ok()?;
+        serde_json::from_slice(&plain).ok()
+    }
+
+    /// The claims of a well-formed token of this tenant (signature or seal
+    /// checked), active or not.
+    async fn decode_access_token(&self, ctx: &TenantContext, token: &str) -> Option<AccessTokenClaims> {
+        if token.starts_with(OPAQUE_PREFIX) { self.open_opaque(ctx, token) } else { self.verify_jwt(ctx, token).await }
+    }
+
     /// Reads an access token of this tenant, JWT or opaque, and says whether
-    /// it is active now: signature, expiry, revocation and the state of its
-    /// client (disabled or deleted clients' tokens are inactive at once).
+    /// it is active now: signature or seal, expiry, revocation and the state
+    /// of its client (disabled or deleted clients' tokens are inactive at once).
     ///
     /// # Errors
     /// `temporarily_unavailable` when the database cannot answer.
@@ -164,39 +178,12 @@ impl App {
         token: &str,
     ) -> Result<Option<AccessTokenClaims>, TokenError> {
         let now = self.now();
-        if token.starts_with(OPAQUE_PREFIX) {
-            if !latchkey_crypto::secret::handle_checksum_ok(OPAQUE_PREFIX, token) {
-                return Ok(None);
-            }
-            let found = self
-                .store
-                .find_access_token(&ctx.id, &token_hash(token))
-                .await
-                .map_err(|_| TokenError::unavailable())?;
-            let Some((rec, state)) = found else { return Ok(None) };
-            if rec.revoked_at.is_some() || rec.expires_at <= now || state != ClientState::Active {
-                return Ok(None);
-            }
-            return Ok(Some(AccessTokenClaims {
-                iss: ctx.issuer.clone(),
-                sub: rec.subject,
-                aud: rec.audience,
-                client_id: rec.client_id,
-                scope: rec.scope,
-                exp: rec.expires_at,
-                iat: rec.issued_at,
-                jti: rec.jti,
-            }));
-        }
-        let Some(claims) = self.verify_jwt(ctx, token).await else { return Ok(None) };
+        let Some(claims) = self.decode_access_token(ctx, token).await else { return Ok(None) };
         if claims.exp <= now || claims.iss != ctx.issuer {
             return Ok(None);
         }
-        let (state, revoked) = self
-            .store
-            .jwt_state(&ctx.id, &claims.client_id, &claims.jti)
-            .await
-            .map_err(|_| TokenError::unavailable())?;
+        let (state, revoked) =
+            self.token_state(&ctx.id, &claims.client_id, &claims.jti).await.map_err(|_| TokenError::unavailable())?;
         Ok((state == ClientState::Active && !revoked).then_some(claims))
     }
 
@@ -272,24 +259,20 @@ impl App {
         self.metrics.revocations.inc();
         let caller_id = caller.client.client_id.as_str();
         let now = self.now();
-        if token.starts_with(OPAQUE_PREFIX) {
-            self.store
-                .revoke_access_token(&ctx.id, &token_hash(token), caller_id, now)
-                .await
-                .map_err(|_| TokenError::unavailable())?;
-            return Ok(());
-        }
-        if let Some(claims) = self.verify_jwt(ctx, token).await
+        if let Some(claims) = self.decode_access_token(ctx, token).await
             && claims.client_id == caller_id
             && claims.exp > now
         {
-            self.store
-                .revoke_jti(&ctx.id, &claims.jti, caller_id, claims.exp, now)
+            self.record_revocation(&ctx.id, &claims.jti, caller_id, claims.exp)
                 .await
                 .map_err(|_| TokenError::unavailable())?;
         }
         Ok(())
     }
+}
+
+fn opaque_aad(ctx: &TenantContext) -> String {
+    format!("lkat/v1/{}", ctx.id)
 }
 
 #[cfg(test)]

@@ -61,22 +61,7 @@ CREATE TABLE signing_keys (
     PRIMARY KEY (tenant_id, kid)
 );
 
-CREATE TABLE access_tokens (
-    tenant_id   TEXT NOT NULL,
-    token_hash  BYTEA NOT NULL,
-    jti         TEXT NOT NULL,
-    client_id   TEXT NOT NULL,
-    subject     TEXT NOT NULL,
-    audience    TEXT NOT NULL,
-    scope       TEXT NOT NULL,
-    issued_at   BIGINT NOT NULL,
-    expires_at  BIGINT NOT NULL,
-    revoked_at  BIGINT,
-    PRIMARY KEY (tenant_id, token_hash)
-);
-CREATE INDEX access_tokens_by_client ON access_tokens (tenant_id, client_id);
-CREATE INDEX access_tokens_by_expiry ON access_tokens (expires_at);
-
+-- Revoked access tokens (JWT and opaque alike), by jti, until they expire.
 CREATE TABLE revoked_jtis (
     tenant_id   TEXT NOT NULL,
     jti         TEXT NOT NULL,
@@ -85,6 +70,7 @@ CREATE TABLE revoked_jtis (
     revoked_at  BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, jti)
 );
+CREATE INDEX revoked_jtis_by_expiry ON revoked_jtis (expires_at);
 
 CREATE TABLE scopes (
     tenant_id    TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,

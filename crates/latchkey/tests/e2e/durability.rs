@@ -7,7 +7,9 @@ use crate::harness::*;
 #[tokio::test]
 async fn revocation_survives_kill_9() {
     let install = Install::new().await;
-    let s = Server::start(&install).await;
+    // The issuer stays the same across restarts, as in any real deployment.
+    let opts = Opts { public_url: Some("http://latchkey.test".into()), ..Opts::default() };
+    let s = Server::start_with(&install, &opts).await;
     create_scope(&s, "api:read").await;
     let c = create_client(
         &s,
@@ -32,7 +34,7 @@ async fn revocation_survives_kill_9() {
     // Killed right after the acknowledgements: no graceful shutdown.
     s.kill9().await;
 
-    let s = Server::start(&install).await;
+    let s = Server::start_with(&install, &opts).await;
     assert_eq!(introspect(&s, &id, &secret, &revoked).await, json!({"active": false}));
     assert_eq!(introspect(&s, &id, &secret, &jwt).await, json!({"active": false}));
     // The token that was issued (and acknowledged) but not revoked survived too.

@@ -39,6 +39,26 @@ async fn pg_only_two_nodes_share_tokens_keys_and_revocations() {
     assert_eq!(revoke(&a, id, secret, opaque).await, 200);
     assert_eq!(introspect(&b, id, secret, opaque).await, json!({"active": false}));
 
+    // Disabling a client on A: its tokens are inactive on B at once (B reads
+    // client state from the database), and B's client cache hears of it
+    // through NOTIFY. Bounded by request count, not by sleeping.
+    let (_, body) = post_basic(&b.url("/oauth2/token"), id, secret, &[("grant_type", "client_credentials")]).await;
+    let live = body["access_token"].as_str().unwrap().to_owned();
+    let admin = admin_token(&a, "admin").await;
+    let r = http().post(a.url(&format!("/api/v1/clients/{id}/disable"))).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(introspect(&b, "latchkey-admin", ADMIN_SECRET, &live).await, json!({"active": false}));
+    let mut refused = false;
+    for _ in 0..2000 {
+        let (status, _) =
+            post_basic(&b.url("/oauth2/token"), id, secret, &[("grant_type", "client_credentials")]).await;
+        if status == 401 {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "node B kept issuing tokens to a client disabled on node A");
+
     // Both nodes bootstrapped one tenant: exactly one ES256 + one RS256 key.
     let jwks: serde_json::Value = http().get(b.url("/oauth2/jwks")).send().await.unwrap().json().await.unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);

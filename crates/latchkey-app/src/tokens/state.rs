@@ -1,0 +1,116 @@
+//! Is an access token's `jti` revoked, and is its client still active?
+//!
+//! On a store shared by several nodes (PostgreSQL) this is one database
+//! round trip, so a revocation or a disable on any node counts at once
+//! everywhere. On an exclusive store (SQLite: one node, this process the
+//! only writer) the answer comes from memory: a revocation index loaded once
+//! and updated by every revocation this process commits, and the client
+//! cache, which every client mutation invalidates before it returns.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use latchkey_core::{ClientId, TenantId, UnixTime};
+use latchkey_store::{ClientState, StoreError};
+use tokio::sync::OnceCell;
+
+use crate::App;
+
+/// Revoked token ids with their expiry, per tenant.
+#[derive(Debug, Default)]
+pub struct RevocationIndex {
+    map: RwLock<HashMap<(TenantId, String), UnixTime>>,
+}
+
+impl RevocationIndex {
+    fn contains(&self, tenant: &TenantId, jti: &str) -> bool {
+        // The common case, nothing revoked at all, allocates nothing.
+        self.map.read().is_ok_and(|m| !m.is_empty() && m.contains_key(&(tenant.clone(), jti.to_owned())))
+    }
+
+    fn insert(&self, tenant: &TenantId, jti: &str, expires_at: UnixTime) {
+        if let Ok(mut m) = self.map.write() {
+            m.insert((tenant.clone(), jti.to_owned()), expires_at);
+        }
+    }
+
+    pub(crate) fn purge(&self, now: UnixTime) {
+        if let Ok(mut m) = self.map.write() {
+            m.retain(|_, exp| *exp > now);
+        }
+    }
+}
+
+/// Set on exclusive stores only; loaded on first use.
+pub(crate) type LazyIndex = OnceCell<RevocationIndex>;
+
+impl App {
+    async fn revocation_index(&self) -> Result<Option<&RevocationIndex>, StoreError> {
+        if !self.store.is_exclusive() {
+            return Ok(None);
+        }
+        let index = self
+            .revocations
+            .get_or_try_init(|| async {
+                let index = RevocationIndex::default();
+                for (tenant, jti, exp) in self.store.list_revoked_jtis(self.now()).await? {
+                    if let Ok(t) = TenantId::parse(&tenant) {
+                        index.insert(&t, &jti, exp);
+                    }
+                }
+                Ok::<_, StoreError>(index)
+            })
+            .await?;
+        Ok(Some(index))
+    }
+
+    /// The state of a token's client and whether its `jti` is revoked.
+    pub(crate) async fn token_state(
+        &self,
+        tenant: &TenantId,
+        client_id: &str,
+        jti: &str,
+    ) -> Result<(ClientState, bool), StoreError> {
+        let Some(index) = self.revocation_index().await? else {
+            return self.store.jwt_state(tenant, client_id, jti).await;
+        };
+        let revoked = index.contains(tenant, jti);
+        let state = match ClientId::parse(client_id) {
+            Err(_) => ClientState::Missing,
+            Ok(id) => match self.client_for_auth(tenant, &id).await? {
+                None => ClientState::Missing,
+                Some(c) if c.0.is_active() => ClientState::Active,
+                Some(_) => ClientState::Disabled,
+            },
+        };
+        Ok((state, revoked))
+    }
+
+    /// Records a revocation in the database and, on exclusive stores, in
+    /// the index (after the write succeeded, never before).
+    pub(crate) async fn record_revocation(
+        &self,
+        tenant: &TenantId,
+        jti: &str,
+        client_id: &str,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.store.revoke_jti(tenant, jti, client_id, expires_at, self.now()).await?;
+        if let Some(index) = self.revocation_index().await? {
+            index.insert(tenant, jti, expires_at);
+        }
+        Ok(())
+    }
+
+    /// Drops expired revocation records (database and index).
+    ///
+    /// # Errors
+    /// When the database cannot be reached.
+    pub async fn purge_expired(&self) -> Result<u64, StoreError> {
+        let now = self.now();
+        if let Some(index) = self.revocations.get() {
+            index.purge(now);
+        }
+        self.store.purge_expired(now).await
+    }
+}
