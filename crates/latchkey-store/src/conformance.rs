@@ -309,3 +309,209 @@ pub async fn scopes_keys_and_audit(store: Arc<dyn Store>) {
     assert_eq!(events[0].action, "scope.create");
     assert_eq!(events[0].source_ip.as_deref(), Some("127.0.0.1"));
 }
+
+pub async fn search_filters_sorts_and_pages(store: Arc<dyn Store>) {
+    use crate::{ClientQuery, ClientSort, SortKey};
+    let t = with_tenant(&*store, "acme").await;
+    for (i, (name, kind, grant, label)) in [
+        ("Alpha Billing", ClientType::M2m, GrantType::ClientCredentials, "team=payments"),
+        ("beta web", ClientType::Web, GrantType::AuthorizationCode, "team=web"),
+        ("Gamma_100% tool", ClientType::M2m, GrantType::ClientCredentials, "team=payments"),
+        ("delta", ClientType::Device, GrantType::DeviceCode, "env=prod"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut c = client(&t, &format!("id-{i}"), name, 2_000 + i64::try_from(i).unwrap());
+        c.client_type = kind;
+        c.config.grant_types = vec![grant];
+        let (k, v) = label.split_once('=').unwrap();
+        c.config.labels.insert(k.into(), v.into());
+        store.insert_client(&c, &[], &audit("c", name)).await.unwrap();
+    }
+    let names = |v: Vec<Client>| v.into_iter().map(|c| c.name).collect::<Vec<_>>();
+    let q = |f: fn(&mut ClientQuery)| {
+        let mut q = ClientQuery { limit: 100, ..ClientQuery::default() };
+        f(&mut q);
+        q
+    };
+    let run = |query: ClientQuery| {
+        let store = store.clone();
+        let t = t.clone();
+        async move { names(store.search_clients(&t, &query, 10_000).await.unwrap()) }
+    };
+    assert_eq!(run(q(|q| q.q = Some("BILLING".into()))).await, vec!["Alpha Billing"]);
+    // '%' and '_' in the search are literal characters, not wildcards.
+    assert_eq!(run(q(|q| q.q = Some("100%".into()))).await, vec!["Gamma_100% tool"]);
+    assert_eq!(run(q(|q| q.q = Some("ma%1".into()))).await, Vec::<String>::new(), "% is literal");
+    assert_eq!(run(q(|q| q.q = Some("gamma_1".into()))).await, vec!["Gamma_100% tool"]);
+    assert_eq!(run(q(|q| q.q = Some("alph_".into()))).await, Vec::<String>::new(), "_ is literal");
+    assert_eq!(run(q(|q| q.q = Some("ID-3".into()))).await, vec!["delta"], "search covers client_id");
+    assert_eq!(run(q(|q| q.client_type = Some("web".into()))).await, vec!["beta web"]);
+    assert_eq!(run(q(|q| q.grant_type = Some("client_credentials".into()))).await.len(), 3, "with the boot client");
+    assert_eq!(run(q(|q| q.grant_type = Some("client".into()))).await.len(), 0, "whole grant names only");
+    assert_eq!(run(q(|q| q.label = Some("team=payments".into()))).await.len(), 2);
+    assert_eq!(
+        run(q(|q| q.sort = ClientSort::NameAsc)).await,
+        vec!["Alpha Billing", "beta web", "Boot Client", "delta", "Gamma_100% tool"]
+    );
+    assert_eq!(run(q(|q| q.sort = ClientSort::CreatedDesc)).await[0], "delta");
+    // Keyset paging by name, descending: two pages of two, then the rest.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .search_clients(
+                &t,
+                &ClientQuery { sort: ClientSort::NameDesc, after: after.clone(), limit: 2, ..ClientQuery::default() },
+                0,
+            )
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some((SortKey::Text(last.name.to_lowercase()), last.client_id.to_string()));
+        seen.extend(page.into_iter().map(|c| c.name));
+    }
+    assert_eq!(seen, vec!["Gamma_100% tool", "delta", "Boot Client", "beta web", "Alpha Billing"]);
+    // Usage and secret expiry filters.
+    store
+        .record_usage(&[crate::Usage { tenant: t.clone(), client_id: "id-0".into(), secret_id: None, at: 9_000 }])
+        .await
+        .unwrap();
+    let unused = run(q(|q| q.unused_since = Some(8_000))).await;
+    assert!(!unused.contains(&"Alpha Billing".to_owned()) && unused.contains(&"beta web".to_owned()));
+    let mut s = secret("exp");
+    s.expires_at = Some(5_000);
+    assert!(store.add_secret(&t, &ClientId::parse("id-1").unwrap(), &s, 5, 1_000, &audit("s", "1")).await.unwrap());
+    assert_eq!(run(q(|q| q.secret_expires_between = Some((4_000, 6_000)))).await, vec!["beta web"]);
+    assert!(run(q(|q| q.secret_expires_between = Some((5_000, 6_000)))).await.is_empty());
+}
+
+pub async fn update_checks_revision(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let mut c = client(&t, "svc", "Svc", 2_000);
+    store.insert_client(&c, &[], &audit("c", "svc")).await.unwrap();
+    c.name = "Renamed".into();
+    c.config.grant_types = vec![GrantType::AuthorizationCode];
+    c.updated_at = 3_000;
+    assert!(store.update_client(&c, 1, &audit("u", "svc")).await.unwrap());
+    let got = store.get_client(&t, &c.client_id).await.unwrap().unwrap();
+    assert_eq!((got.name.as_str(), got.revision, got.updated_at), ("Renamed", 2, 3_000));
+    assert_eq!(got.config.grant_types, vec![GrantType::AuthorizationCode]);
+    // A stale revision changes nothing and writes no audit event.
+    let before = store.list_audit(&t, 100).await.unwrap().len();
+    c.name = "Stale".into();
+    assert!(!store.update_client(&c, 1, &audit("u", "stale")).await.unwrap());
+    assert_eq!(store.get_client(&t, &c.client_id).await.unwrap().unwrap().name, "Renamed");
+    assert_eq!(store.list_audit(&t, 100).await.unwrap().len(), before);
+    // Renaming onto another client's name (any case) is a conflict.
+    store.insert_client(&client(&t, "other", "Other", 2_000), &[], &audit("c", "o")).await.unwrap();
+    c.name = "OTHER".into();
+    assert!(matches!(store.update_client(&c, 2, &audit("u", "x")).await, Err(StoreError::Conflict(_))));
+}
+
+pub async fn secrets_limit_expiry_and_usage(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let c = client(&t, "svc", "Svc", 2_000);
+    store.insert_client(&c, &[secret("s0")], &audit("c", "svc")).await.unwrap();
+    for i in 1..5 {
+        assert!(
+            store.add_secret(&t, &c.client_id, &secret(&format!("s{i}")), 5, 1_000, &audit("a", "svc")).await.unwrap()
+        );
+    }
+    assert!(!store.add_secret(&t, &c.client_id, &secret("s5"), 5, 1_000, &audit("a", "svc")).await.unwrap(), "max 5");
+    store.expire_secrets(&t, &c.client_id, &["s0".into(), "s1".into()], 1_500, &audit("e", "svc")).await.unwrap();
+    // Expired secrets make room again (and are removed then).
+    assert!(store.add_secret(&t, &c.client_id, &secret("s5"), 5, 2_000, &audit("a", "svc")).await.unwrap());
+    let (got, secrets) = store.get_client_with_secrets(&t, &c.client_id).await.unwrap().unwrap();
+    let ids: Vec<_> = secrets.iter().map(|s| s.secret_id.as_str()).collect();
+    assert_eq!(ids, vec!["s2", "s3", "s4", "s5"]);
+    assert_eq!(got.revision, 1 + 4 + 1 + 1, "every secret change bumps the revision");
+    // Usage only moves forward.
+    let u = |at| crate::Usage { tenant: t.clone(), client_id: "svc".into(), secret_id: Some("s2".into()), at };
+    store.record_usage(&[u(5_000), u(4_000)]).await.unwrap();
+    let (got, secrets) = store.get_client_with_secrets(&t, &c.client_id).await.unwrap().unwrap();
+    assert_eq!(got.last_used_at, Some(5_000));
+    assert_eq!(secrets[0].last_used_at, Some(5_000));
+}
+
+pub async fn scopes_and_classes_crud_and_references(store: Arc<dyn Store>) {
+    use crate::SecurityClassRecord;
+    let t = with_tenant(&*store, "acme").await;
+    let mut s = ScopeRecord { name: "billing:write".into(), description: "Write".into(), created_at: 1, updated_at: 1 };
+    store.insert_scope(&t, &s, &audit("s", "b")).await.unwrap();
+    s.description = "Write invoices".into();
+    s.updated_at = 2;
+    assert!(store.update_scope(&t, &s, &audit("s", "b")).await.unwrap());
+    let got = store.list_scopes(&t).await.unwrap().into_iter().find(|x| x.name == "billing:write").unwrap();
+    assert_eq!(got.description, "Write invoices");
+    let class = SecurityClassRecord {
+        name: "billing".into(),
+        description: "Billing services".into(),
+        scopes: vec!["billing:write".into()],
+        created_at: 1,
+        updated_at: 1,
+    };
+    store.insert_class(&t, &class, &audit("k", "billing")).await.unwrap();
+    assert!(matches!(store.insert_class(&t, &class, &audit("k", "again")).await, Err(StoreError::Conflict(_))));
+    let mut c = client(&t, "svc", "Svc", 2_000);
+    c.config.security_classes = vec!["billing".into()];
+    store.insert_client(&c, &[], &audit("c", "svc")).await.unwrap();
+    assert_eq!(store.clients_referencing(&t, "security_classes", "billing").await.unwrap(), vec!["svc".to_owned()]);
+    assert_eq!(
+        store.clients_referencing(&t, "scopes", "api:read").await.unwrap(),
+        vec!["boot-client".to_owned(), "svc".to_owned()]
+    );
+    assert!(store.clients_referencing(&t, "scopes", "billing").await.unwrap().is_empty(), "exact names only");
+    let mut updated = class.clone();
+    updated.scopes = vec![];
+    assert!(store.update_class(&t, &updated, &audit("k", "u")).await.unwrap());
+    assert_eq!(store.list_classes(&t).await.unwrap()[0].scopes, Vec::<String>::new());
+    assert!(store.delete_class(&t, "billing", &audit("k", "d")).await.unwrap());
+    assert!(!store.delete_class(&t, "billing", &audit("k", "d2")).await.unwrap());
+    assert!(store.delete_scope(&t, "billing:write", &audit("s", "d")).await.unwrap());
+    assert!(!store.update_scope(&t, &s, &audit("s", "u")).await.unwrap());
+}
+
+pub async fn audit_search_filters_and_pages(store: Arc<dyn Store>) {
+    use crate::AuditQuery;
+    let t = with_tenant(&*store, "acme").await;
+    for i in 0..6 {
+        let mut a = audit(if i % 2 == 0 { "client.update" } else { "scope.create" }, &format!("t{}", i % 3));
+        a.actor = if i < 3 { "alice".into() } else { "bob".into() };
+        store
+            .insert_scope(
+                &t,
+                &ScopeRecord { name: format!("s{i}"), description: String::new(), created_at: 1, updated_at: 1 },
+                &a,
+            )
+            .await
+            .unwrap();
+    }
+    let q = |f: fn(&mut AuditQuery)| {
+        let mut q = AuditQuery { limit: 100, ..AuditQuery::default() };
+        f(&mut q);
+        q
+    };
+    assert_eq!(store.search_audit(&t, &q(|q| q.actor = Some("bob".into()))).await.unwrap().len(), 3);
+    assert_eq!(store.search_audit(&t, &q(|q| q.action = Some("client.update".into()))).await.unwrap().len(), 3);
+    assert_eq!(store.search_audit(&t, &q(|q| q.target_id = Some("t0".into()))).await.unwrap().len(), 2);
+    let all = store.search_audit(&t, &q(|_| {})).await.unwrap();
+    assert_eq!(all.len(), 7, "six scopes and the bootstrap event");
+    assert!(all.windows(2).all(|w| (w[0].occurred_at, &w[0].event_id) >= (w[1].occurred_at, &w[1].event_id)));
+    let first = store.search_audit(&t, &AuditQuery { limit: 3, ..AuditQuery::default() }).await.unwrap();
+    let last = first.last().unwrap();
+    let rest = store
+        .search_audit(
+            &t,
+            &AuditQuery {
+                limit: 100,
+                before: Some((last.occurred_at, last.event_id.clone())),
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.len() + rest.len(), 7);
+    assert_eq!(rest[0].event_id, all[3].event_id);
+}

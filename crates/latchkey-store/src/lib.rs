@@ -197,6 +197,76 @@ pub struct AuditRecord {
     pub changes: String,
 }
 
+/// A named bundle of scopes assigned to clients (SPEC §1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityClassRecord {
+    pub name: String,
+    pub description: String,
+    pub scopes: Vec<String>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+/// Orders of the client list. Each has a keyset cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientSort {
+    #[default]
+    CreatedAsc,
+    CreatedDesc,
+    NameAsc,
+    NameDesc,
+    LastUsedDesc,
+}
+
+/// Where a page starts: the sort key of the last row seen and its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortKey {
+    Int(i64),
+    Text(String),
+}
+
+/// A search over a tenant's clients. Every filter is optional.
+#[derive(Debug, Clone, Default)]
+pub struct ClientQuery {
+    /// Case-insensitive substring of name, client id or description.
+    pub q: Option<String>,
+    pub client_type: Option<String>,
+    pub grant_type: Option<String>,
+    pub status: Option<String>,
+    /// `key=value`.
+    pub label: Option<String>,
+    /// Not used since this time (never used counts from creation).
+    pub unused_since: Option<UnixTime>,
+    /// Has a secret expiring between `.0` and `.1`.
+    pub secret_expires_between: Option<(UnixTime, UnixTime)>,
+    pub sort: ClientSort,
+    pub after: Option<(SortKey, String)>,
+    pub limit: u32,
+}
+
+/// A search over a tenant's audit log, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<UnixTime>,
+    pub until: Option<UnixTime>,
+    /// `(occurred_at, event_id)` of the last event seen.
+    pub before: Option<(UnixTime, String)>,
+    pub limit: u32,
+}
+
+/// One observed use of a client (and the secret it used).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    pub tenant: TenantId,
+    pub client_id: String,
+    pub secret_id: Option<String>,
+    pub at: UnixTime,
+}
+
 /// Everything the first start of a tenant creates, written atomically.
 #[derive(Debug, Clone)]
 pub struct TenantBootstrap {
@@ -236,6 +306,39 @@ pub trait ClientRepo {
         after: Option<(UnixTime, String)>,
         limit: u32,
     ) -> Result<Vec<Client>>;
+    /// A filtered, sorted page of clients.
+    async fn search_clients(&self, tenant: &TenantId, query: &ClientQuery, now: UnixTime) -> Result<Vec<Client>>;
+    /// Replaces a client's stored fields if its revision is still
+    /// `expected_revision` (the revision is then bumped). Returns `false`
+    /// when the client is gone or was changed meanwhile.
+    async fn update_client(&self, client: &Client, expected_revision: i64, audit: &AuditRecord) -> Result<bool>;
+    /// Adds a secret if the client then has at most `max_valid` unexpired
+    /// secrets. Expired secrets are deleted first. Returns `false` when the
+    /// limit would be exceeded or the client is gone.
+    async fn add_secret(
+        &self,
+        tenant: &TenantId,
+        id: &ClientId,
+        secret: &SecretRecord,
+        max_valid: usize,
+        now: UnixTime,
+        audit: &AuditRecord,
+    ) -> Result<bool>;
+    /// Sets `expires_at` of the given secrets (rotation grace, revocation),
+    /// and bumps the client's revision.
+    async fn expire_secrets(
+        &self,
+        tenant: &TenantId,
+        id: &ClientId,
+        secret_ids: &[String],
+        at: UnixTime,
+        audit: &AuditRecord,
+    ) -> Result<()>;
+    /// Records usage (batched by the caller): `last_used_at` of clients and
+    /// secrets only ever moves forward.
+    async fn record_usage(&self, usage: &[Usage]) -> Result<()>;
+    /// Ids of clients whose scopes or security classes name `value`.
+    async fn clients_referencing(&self, tenant: &TenantId, field: &str, value: &str) -> Result<Vec<String>>;
     /// Sets the status. Returns `false` when there is no such client.
     async fn set_client_status(
         &self,
@@ -281,6 +384,16 @@ pub trait TokenRepo {
 pub trait ScopeRepo {
     async fn insert_scope(&self, tenant: &TenantId, scope: &ScopeRecord, audit: &AuditRecord) -> Result<()>;
     async fn list_scopes(&self, tenant: &TenantId) -> Result<Vec<ScopeRecord>>;
+    /// Returns `false` when there is no such scope.
+    async fn update_scope(&self, tenant: &TenantId, scope: &ScopeRecord, audit: &AuditRecord) -> Result<bool>;
+    /// Returns `false` when there is no such scope.
+    async fn delete_scope(&self, tenant: &TenantId, name: &str, audit: &AuditRecord) -> Result<bool>;
+    async fn insert_class(&self, tenant: &TenantId, class: &SecurityClassRecord, audit: &AuditRecord) -> Result<()>;
+    async fn list_classes(&self, tenant: &TenantId) -> Result<Vec<SecurityClassRecord>>;
+    /// Returns `false` when there is no such class.
+    async fn update_class(&self, tenant: &TenantId, class: &SecurityClassRecord, audit: &AuditRecord) -> Result<bool>;
+    /// Returns `false` when there is no such class.
+    async fn delete_class(&self, tenant: &TenantId, name: &str, audit: &AuditRecord) -> Result<bool>;
 }
 
 #[async_trait]
@@ -292,6 +405,8 @@ pub trait UserRepo {
 pub trait AuditRepo {
     /// Newest first.
     async fn list_audit(&self, tenant: &TenantId, limit: u32) -> Result<Vec<AuditRecord>>;
+    /// Newest first, filtered.
+    async fn search_audit(&self, tenant: &TenantId, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
 }
 
 /// Change notifications between nodes: every mutation of a cached object

@@ -52,6 +52,47 @@ pub(crate) fn config_json(c: &Client) -> Result<String> {
     serde_json::to_string(&c.config).map_err(|e| StoreError::Internal(e.to_string()))
 }
 
+/// `' grant1 grant2 '`: a `LIKE '% grant %'` finds one grant exactly.
+pub(crate) fn grants_text(c: &Client) -> String {
+    let mut s = String::from(" ");
+    for g in &c.config.grant_types {
+        s.push_str(g.as_str());
+        s.push(' ');
+    }
+    s
+}
+
+/// `' key=value key2=value2 '` (labels never contain spaces).
+pub(crate) fn labels_text(c: &Client) -> String {
+    let mut s = String::from(" ");
+    for (k, v) in &c.config.labels {
+        s.push_str(k);
+        s.push('=');
+        s.push_str(v);
+        s.push(' ');
+    }
+    s
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub(crate) fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether a client's config lists `value` under `field` (`scopes` or
+/// `security_classes`), checked on the parsed document.
+pub(crate) fn config_references(config: &str, field: &str, value: &str) -> bool {
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(config) else { return false };
+    doc.get(field).and_then(|v| v.as_array()).is_some_and(|a| a.iter().any(|x| x.as_str() == Some(value)))
+}
+
 pub(crate) fn parse_alg(s: &str) -> Result<SigningAlg> {
     serde_json::from_value(serde_json::Value::String(s.to_owned()))
         .map_err(|_| StoreError::Internal(format!("stored key has unknown alg {s}")))
@@ -69,8 +110,12 @@ macro_rules! impl_repos {
         use latchkey_core::{Client, ClientId, ClientStatus, TenantId, UnixTime};
         use sqlx::Row;
 
-        use crate::sql::{CLIENT_COLUMNS, client_from_parts, config_json, parse_alg, parse_purpose};
+        use crate::sql::{
+            CLIENT_COLUMNS, client_from_parts, config_json, config_references, grants_text, labels_text, like_escape,
+            parse_alg, parse_purpose,
+        };
         use crate::{
+            AuditQuery, ClientQuery, ClientSort, SecurityClassRecord, SortKey, Usage,
             AuditRecord, AuditRepo, ClientRepo, ClientState, KeyRepo, Result, ScopeRecord,
             ScopeRepo, SecretRecord, SigningKeyRecord, StoreError, TenantBootstrap, TenantRecord, TenantRepo,
             TokenRepo, UserRecord, UserRepo,
@@ -177,8 +222,9 @@ macro_rules! impl_repos {
             let tenant = c.tenant.as_str();
             sqlx::query(
                 "INSERT INTO clients (tenant_id, client_id, name, name_lower, description, client_type, status, \
-                 protected, managed_by, created_at, updated_at, created_by, last_used_at, revision, config) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                 protected, managed_by, created_at, updated_at, created_by, last_used_at, revision, config, \
+                 grant_types, labels) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             )
             .bind(tenant)
             .bind(c.client_id.as_str())
@@ -195,6 +241,8 @@ macro_rules! impl_repos {
             .bind(c.last_used_at)
             .bind(c.revision)
             .bind(config_json(c)?)
+            .bind(grants_text(c))
+            .bind(labels_text(c))
             .execute(&mut **tx)
             .await
             .map_err(e)?;
@@ -465,6 +513,260 @@ macro_rules! impl_repos {
                 tx.commit().await.map_err(e)?;
                 Ok(true)
             }
+
+            async fn search_clients(&self, tenant: &TenantId, query: &ClientQuery, now: UnixTime) -> Result<Vec<Client>> {
+                let _ = now;
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE tenant_id = "));
+                qb.push_bind(tenant.as_str().to_owned());
+                if let Some(q) = query.q.as_deref().filter(|q| !q.is_empty()) {
+                    let pat = format!("%{}%", like_escape(&q.to_lowercase()));
+                    qb.push(" AND (name_lower LIKE ").push_bind(pat.clone()).push(" ESCAPE '\\'");
+                    qb.push(" OR lower(client_id) LIKE ").push_bind(pat.clone()).push(" ESCAPE '\\'");
+                    qb.push(" OR lower(description) LIKE ").push_bind(pat).push(" ESCAPE '\\')");
+                }
+                if let Some(t) = &query.client_type {
+                    qb.push(" AND client_type = ").push_bind(t.clone());
+                }
+                if let Some(st) = &query.status {
+                    qb.push(" AND status = ").push_bind(st.clone());
+                }
+                if let Some(g) = &query.grant_type {
+                    qb.push(" AND grant_types LIKE ").push_bind(format!("% {} %", like_escape(g))).push(" ESCAPE '\\'");
+                }
+                if let Some(l) = &query.label {
+                    qb.push(" AND labels LIKE ").push_bind(format!("% {} %", like_escape(l))).push(" ESCAPE '\\'");
+                }
+                if let Some(since) = query.unused_since {
+                    qb.push(" AND COALESCE(last_used_at, created_at) < ").push_bind(since);
+                }
+                if let Some((from, to)) = query.secret_expires_between {
+                    qb.push(
+                        " AND EXISTS (SELECT 1 FROM client_secrets s WHERE s.tenant_id = clients.tenant_id \
+                         AND s.client_id = clients.client_id AND s.expires_at > ",
+                    )
+                    .push_bind(from)
+                    .push(" AND s.expires_at <= ")
+                    .push_bind(to)
+                    .push(")");
+                }
+                let (key_expr, desc) = match query.sort {
+                    ClientSort::CreatedAsc => ("created_at", false),
+                    ClientSort::CreatedDesc => ("created_at", true),
+                    ClientSort::NameAsc => ("name_lower", false),
+                    ClientSort::NameDesc => ("name_lower", true),
+                    ClientSort::LastUsedDesc => ("COALESCE(last_used_at, 0)", true),
+                };
+                if let Some((key, id)) = &query.after {
+                    let op = if desc { "<" } else { ">" };
+                    qb.push(format!(" AND ({key_expr} {op} "));
+                    match key {
+                        SortKey::Int(v) => qb.push_bind(*v),
+                        SortKey::Text(v) => qb.push_bind(v.clone()),
+                    };
+                    qb.push(format!(" OR ({key_expr} = "));
+                    match key {
+                        SortKey::Int(v) => qb.push_bind(*v),
+                        SortKey::Text(v) => qb.push_bind(v.clone()),
+                    };
+                    qb.push(format!(" AND client_id {op} ")).push_bind(id.clone()).push("))");
+                }
+                let dir = if desc { "DESC" } else { "ASC" };
+                qb.push(format!(" ORDER BY {key_expr} {dir}, client_id {dir} LIMIT ")).push_bind(i64::from(query.limit));
+                let rows = qb.build().fetch_all(&self.pool).await.map_err(e)?;
+                rows.iter().map(client_from_row).collect()
+            }
+
+            async fn update_client(&self, c: &Client, expected_revision: i64, audit: &AuditRecord) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE clients SET name = $3, name_lower = $4, description = $5, client_type = $6, status = $7, \
+                     protected = $8, managed_by = $9, updated_at = $10, revision = revision + 1, config = $11, \
+                     grant_types = $12, labels = $13 \
+                     WHERE tenant_id = $1 AND client_id = $2 AND revision = $14",
+                )
+                .bind(c.tenant.as_str())
+                .bind(c.client_id.as_str())
+                .bind(&c.name)
+                .bind(c.name.to_lowercase())
+                .bind(&c.description)
+                .bind(c.client_type.as_str())
+                .bind(c.status.as_str())
+                .bind(c.protected)
+                .bind(&c.managed_by)
+                .bind(c.updated_at)
+                .bind(config_json(c)?)
+                .bind(grants_text(c))
+                .bind(labels_text(c))
+                .bind(expected_revision)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, c.tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("client:{}/{}", c.tenant, c.client_id)).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn add_secret(
+                &self,
+                tenant: &TenantId,
+                id: &ClientId,
+                secret: &SecretRecord,
+                max_valid: usize,
+                now: UnixTime,
+                audit: &AuditRecord,
+            ) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let bumped = sqlx::query(
+                    "UPDATE clients SET revision = revision + 1, updated_at = $3 WHERE tenant_id = $1 AND client_id = $2",
+                )
+                .bind(tenant.as_str())
+                .bind(id.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                if bumped == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "DELETE FROM client_secrets WHERE tenant_id = $1 AND client_id = $2 \
+                     AND expires_at IS NOT NULL AND expires_at <= $3",
+                )
+                .bind(tenant.as_str())
+                .bind(id.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
+                let valid: i64 = sqlx::query("SELECT COUNT(*) AS n FROM client_secrets WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(e)?
+                    .try_get("n")
+                    .map_err(e)?;
+                if usize::try_from(valid).unwrap_or(usize::MAX) >= max_valid {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO client_secrets (tenant_id, client_id, secret_id, secret_hash, sealed_secret, \
+                     hint, label, created_at, expires_at, last_used_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(tenant.as_str())
+                .bind(id.as_str())
+                .bind(&secret.secret_id)
+                .bind(&secret.secret_hash)
+                .bind(&secret.sealed_secret)
+                .bind(&secret.hint)
+                .bind(&secret.label)
+                .bind(secret.created_at)
+                .bind(secret.expires_at)
+                .bind(secret.last_used_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("client:{tenant}/{id}")).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn expire_secrets(
+                &self,
+                tenant: &TenantId,
+                id: &ClientId,
+                secret_ids: &[String],
+                at: UnixTime,
+                audit: &AuditRecord,
+            ) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                for sid in secret_ids {
+                    sqlx::query(
+                        "UPDATE client_secrets SET expires_at = $4 WHERE tenant_id = $1 AND client_id = $2 \
+                         AND secret_id = $3",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .bind(sid)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
+                }
+                sqlx::query("UPDATE clients SET revision = revision + 1 WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("client:{tenant}/{id}")).await?;
+                tx.commit().await.map_err(e)
+            }
+
+            async fn record_usage(&self, usage: &[Usage]) -> Result<()> {
+                if usage.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.begin_write().await?;
+                for u in usage {
+                    sqlx::query(
+                        "UPDATE clients SET last_used_at = $3 WHERE tenant_id = $1 AND client_id = $2 \
+                         AND (last_used_at IS NULL OR last_used_at < $3)",
+                    )
+                    .bind(u.tenant.as_str())
+                    .bind(&u.client_id)
+                    .bind(u.at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
+                    if let Some(sid) = &u.secret_id {
+                        sqlx::query(
+                            "UPDATE client_secrets SET last_used_at = $4 WHERE tenant_id = $1 AND client_id = $2 \
+                             AND secret_id = $3 AND (last_used_at IS NULL OR last_used_at < $4)",
+                        )
+                        .bind(u.tenant.as_str())
+                        .bind(&u.client_id)
+                        .bind(sid)
+                        .bind(u.at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(e)?;
+                    }
+                }
+                tx.commit().await.map_err(e)
+            }
+
+            async fn clients_referencing(&self, tenant: &TenantId, field: &str, value: &str) -> Result<Vec<String>> {
+                let rows = sqlx::query(
+                    "SELECT client_id, config FROM clients WHERE tenant_id = $1 AND config LIKE $2 ESCAPE '\\' \
+                     ORDER BY client_id",
+                )
+                .bind(tenant.as_str())
+                .bind(format!("%\"{}\"%", like_escape(value)))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+                let mut out = Vec::new();
+                for r in &rows {
+                    let config: String = r.try_get("config").map_err(e)?;
+                    if config_references(&config, field, value) {
+                        out.push(r.try_get("client_id").map_err(e)?);
+                    }
+                }
+                Ok(out)
+            }
         }
 
         #[async_trait]
@@ -584,6 +886,134 @@ macro_rules! impl_repos {
                     })
                     .collect()
             }
+
+            async fn update_scope(&self, tenant: &TenantId, scope: &ScopeRecord, audit: &AuditRecord) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query("UPDATE scopes SET description = $3, updated_at = $4 WHERE tenant_id = $1 AND name = $2")
+                    .bind(tenant.as_str())
+                    .bind(&scope.name)
+                    .bind(&scope.description)
+                    .bind(scope.updated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn delete_scope(&self, tenant: &TenantId, name: &str, audit: &AuditRecord) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query("DELETE FROM scopes WHERE tenant_id = $1 AND name = $2")
+                    .bind(tenant.as_str())
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn insert_class(&self, tenant: &TenantId, c: &SecurityClassRecord, audit: &AuditRecord) -> Result<()> {
+                let scopes = serde_json::to_string(&c.scopes).map_err(|err| StoreError::Internal(err.to_string()))?;
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO security_classes (tenant_id, name, description, scopes, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(tenant.as_str())
+                .bind(&c.name)
+                .bind(&c.description)
+                .bind(scopes)
+                .bind(c.created_at)
+                .bind(c.updated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("classes:{tenant}")).await?;
+                tx.commit().await.map_err(e)
+            }
+
+            async fn list_classes(&self, tenant: &TenantId) -> Result<Vec<SecurityClassRecord>> {
+                let rows = sqlx::query(
+                    "SELECT name, description, scopes, created_at, updated_at FROM security_classes \
+                     WHERE tenant_id = $1 ORDER BY name",
+                )
+                .bind(tenant.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+                rows.iter()
+                    .map(|r| {
+                        let scopes: String = r.try_get("scopes").map_err(e)?;
+                        Ok(SecurityClassRecord {
+                            name: r.try_get("name").map_err(e)?,
+                            description: r.try_get("description").map_err(e)?,
+                            scopes: serde_json::from_str(&scopes)
+                                .map_err(|_| StoreError::Internal("stored class scopes are invalid".into()))?,
+                            created_at: r.try_get("created_at").map_err(e)?,
+                            updated_at: r.try_get("updated_at").map_err(e)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn update_class(&self, tenant: &TenantId, c: &SecurityClassRecord, audit: &AuditRecord) -> Result<bool> {
+                let scopes = serde_json::to_string(&c.scopes).map_err(|err| StoreError::Internal(err.to_string()))?;
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE security_classes SET description = $3, scopes = $4, updated_at = $5 \
+                     WHERE tenant_id = $1 AND name = $2",
+                )
+                .bind(tenant.as_str())
+                .bind(&c.name)
+                .bind(&c.description)
+                .bind(scopes)
+                .bind(c.updated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("classes:{tenant}")).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn delete_class(&self, tenant: &TenantId, name: &str, audit: &AuditRecord) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query("DELETE FROM security_classes WHERE tenant_id = $1 AND name = $2")
+                    .bind(tenant.as_str())
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("classes:{tenant}")).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
         }
 
         #[async_trait]
@@ -638,6 +1068,37 @@ macro_rules! impl_repos {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(e)?;
+                rows.iter().map(audit_from_row).collect()
+            }
+
+            async fn search_audit(&self, tenant: &TenantId, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT event_id, occurred_at, actor, actor_type, action, target_type, target_id, source_ip, \
+                     request_id, changes FROM audit_events WHERE tenant_id = ",
+                );
+                qb.push_bind(tenant.as_str().to_owned());
+                for (col, val) in [
+                    ("target_type", &q.target_type),
+                    ("target_id", &q.target_id),
+                    ("actor", &q.actor),
+                    ("action", &q.action),
+                ] {
+                    if let Some(v) = val {
+                        qb.push(format!(" AND {col} = ")).push_bind(v.clone());
+                    }
+                }
+                if let Some(since) = q.since {
+                    qb.push(" AND occurred_at >= ").push_bind(since);
+                }
+                if let Some(until) = q.until {
+                    qb.push(" AND occurred_at < ").push_bind(until);
+                }
+                if let Some((at, id)) = &q.before {
+                    qb.push(" AND (occurred_at < ").push_bind(*at).push(" OR (occurred_at = ").push_bind(*at);
+                    qb.push(" AND event_id < ").push_bind(id.clone()).push("))");
+                }
+                qb.push(" ORDER BY occurred_at DESC, event_id DESC LIMIT ").push_bind(i64::from(q.limit));
+                let rows = qb.build().fetch_all(&self.pool).await.map_err(e)?;
                 rows.iter().map(audit_from_row).collect()
             }
         }

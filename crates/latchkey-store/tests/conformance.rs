@@ -35,6 +35,11 @@ cases!(
     jwt_revocation_and_purge,
     tenant_isolation,
     scopes_keys_and_audit,
+    search_filters_sorts_and_pages,
+    update_checks_revision,
+    secrets_limit_expiry_and_usage,
+    scopes_and_classes_crud_and_references,
+    audit_search_filters_and_pages,
 );
 
 /// Migrations are added for both databases in the same change.

@@ -27,10 +27,14 @@ CREATE TABLE clients (
     last_used_at  BIGINT,
     revision      BIGINT NOT NULL,
     config        TEXT NOT NULL,
+    -- Denormalised from config for filtering: ' grant1 grant2 ', ' k=v k2=v2 '.
+    grant_types   TEXT NOT NULL,
+    labels        TEXT NOT NULL,
     PRIMARY KEY (tenant_id, client_id)
 );
 CREATE UNIQUE INDEX clients_name_unique ON clients (tenant_id, name_lower);
 CREATE INDEX clients_by_created ON clients (tenant_id, created_at, client_id);
+CREATE INDEX clients_by_last_used ON clients (tenant_id, last_used_at, client_id);
 
 CREATE TABLE client_secrets (
     tenant_id     TEXT NOT NULL,
@@ -81,6 +85,16 @@ CREATE TABLE scopes (
     PRIMARY KEY (tenant_id, name)
 );
 
+CREATE TABLE security_classes (
+    tenant_id    TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    scopes       TEXT NOT NULL,
+    created_at   BIGINT NOT NULL,
+    updated_at   BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, name)
+);
+
 CREATE TABLE users (
     tenant_id      TEXT NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
     user_id        TEXT NOT NULL,
@@ -120,3 +134,4 @@ CREATE TABLE audit_events (
 );
 CREATE INDEX audit_events_by_time ON audit_events (tenant_id, occurred_at, event_id);
 CREATE INDEX audit_events_by_target ON audit_events (tenant_id, target_type, target_id, occurred_at);
+CREATE INDEX audit_events_by_actor ON audit_events (tenant_id, actor, occurred_at);
