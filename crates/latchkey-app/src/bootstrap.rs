@@ -130,7 +130,8 @@ impl App {
 
         // latchkey-admin: client_credentials with scope admin.
         let admin_generated = secrets.admin_client_secret.is_none();
-        let (admin_secret, admin_secret_rec) = self.new_secret(secrets.admin_client_secret)?;
+        let (admin_secret, admin_secret_rec) =
+            self.new_secret(secrets.admin_client_secret, Some("bootstrap".into()), None)?;
         let admin = default_client(
             &tenant,
             ADMIN_CLIENT_ID,

@@ -65,6 +65,8 @@ impl PresentedAuth {
 #[derive(Debug, Clone)]
 pub struct AuthenticatedClient {
     pub client: Client,
+    /// The union of its scopes and its security classes' scopes.
+    pub allowed_scope: latchkey_core::ScopeSet,
     /// The secret that matched, for usage tracking.
     pub secret_id: Option<String>,
 }
@@ -151,7 +153,7 @@ impl App {
         }
         let cached =
             self.client_for_auth(&ctx.id, &id).await.map_err(|_| TokenError::unavailable())?.ok_or_else(failed)?;
-        let (client, secrets) = (&cached.0, &cached.1);
+        let (client, secrets) = (&cached.client, &cached.secrets);
         if !client.is_active() || client.config.token_endpoint_auth_method != auth.method() {
             return Err(failed());
         }
@@ -166,6 +168,7 @@ impl App {
                 Some(matched.secret_id.clone())
             }
         };
-        Ok(AuthenticatedClient { client: client.clone(), secret_id })
+        self.usage.record(&ctx.id, client.client_id.as_str(), secret_id.as_deref(), now);
+        Ok(AuthenticatedClient { client: client.clone(), allowed_scope: cached.allowed_scope.clone(), secret_id })
     }
 }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use latchkey_core::{Client, ClientId, TenantId, UnixTime};
+use latchkey_core::{Client, ClientId, ScopeSet, TenantId, UnixTime};
 use latchkey_store::{SecretRecord, StoreError};
 
 use crate::App;
@@ -25,7 +25,16 @@ pub const TTL: i64 = 30;
 /// Entries kept at most; past it the cache starts over.
 const MAX_ENTRIES: usize = 100_000;
 
-pub type CachedClient = Arc<(Client, Vec<SecretRecord>)>;
+/// A client ready for authentication and token decisions.
+#[derive(Debug)]
+pub struct ClientEntry {
+    pub client: Client,
+    pub secrets: Vec<SecretRecord>,
+    /// The client's scopes and its security classes' scopes.
+    pub allowed_scope: ScopeSet,
+}
+
+pub type CachedClient = Arc<ClientEntry>;
 
 #[derive(Debug, Default)]
 pub struct ClientCache {
@@ -80,8 +89,18 @@ impl App {
             return Ok(Some(c));
         }
         let generation = self.clients.generation.load(Ordering::SeqCst);
-        let Some(loaded) = self.store.get_client_with_secrets(tenant, id).await? else { return Ok(None) };
-        let value = Arc::new(loaded);
+        let Some((client, secrets)) = self.store.get_client_with_secrets(tenant, id).await? else { return Ok(None) };
+        let mut allowed_scope = client.config.scopes.clone();
+        if !client.config.security_classes.is_empty() {
+            for class in self.store.list_classes(tenant).await? {
+                if client.config.security_classes.contains(&class.name) {
+                    for s in class.scopes.iter().filter_map(|s| latchkey_core::Scope::parse(s).ok()) {
+                        allowed_scope.insert(s);
+                    }
+                }
+            }
+        }
+        let value = Arc::new(ClientEntry { client, secrets, allowed_scope });
         self.clients.insert_if_unchanged(key, value.clone(), now, generation);
         Ok(Some(value))
     }

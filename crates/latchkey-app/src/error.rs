@@ -16,6 +16,12 @@ pub enum AppError {
     Validation(Vec<FieldError>),
     #[error("{0}")]
     Forbidden(String),
+    /// `If-Match` named a revision that is no longer current (412).
+    #[error("the resource was changed since it was read (now at revision {0})")]
+    PreconditionFailed(i64),
+    /// The request is not well-formed for this resource (400).
+    #[error("{0}")]
+    BadRequest(String),
     #[error("storage unavailable")]
     Unavailable,
     /// A bug or corrupt data: logged, never shown.

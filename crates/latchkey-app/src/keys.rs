@@ -117,3 +117,41 @@ impl KeyRing {
         &self.jwks
     }
 }
+
+/// A signing key as the admin API shows it (public part only).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyView {
+    pub kid: String,
+    pub alg: &'static str,
+    pub purpose: &'static str,
+    pub status: String,
+    pub created_at: i64,
+    pub activated_at: Option<i64>,
+    pub retired_at: Option<i64>,
+    pub public_jwk: serde_json::Value,
+}
+
+impl crate::App {
+    /// The tenant's signing keys, public parts only.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    pub async fn list_keys(&self, ctx: &crate::tenants::TenantContext) -> Result<Vec<KeyView>, AppError> {
+        Ok(self
+            .store
+            .list_signing_keys(&ctx.id)
+            .await?
+            .into_iter()
+            .map(|k| KeyView {
+                kid: k.kid,
+                alg: k.alg.as_str(),
+                purpose: k.purpose.as_str(),
+                status: k.status,
+                created_at: k.created_at,
+                activated_at: k.activated_at,
+                retired_at: k.retired_at,
+                public_jwk: serde_json::from_str(&k.public_jwk).unwrap_or(serde_json::Value::Null),
+            })
+            .collect())
+    }
+}

@@ -21,6 +21,7 @@ pub mod metrics;
 mod rng;
 pub mod tenants;
 pub mod tokens;
+pub mod usage;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AppError;
@@ -49,6 +50,8 @@ pub struct App {
     pub(crate) limiter: client_auth::FailureLimiter,
     pub(crate) clients: client_cache::ClientCache,
     pub(crate) revocations: tokens::state::LazyIndex,
+    pub(crate) usage: usage::UsageRecorder,
+    event_seq: std::sync::atomic::AtomicU32,
     pub metrics: metrics::Metrics,
 }
 
@@ -88,6 +91,8 @@ impl App {
             limiter: client_auth::FailureLimiter::default(),
             clients: client_cache::ClientCache::default(),
             revocations: tokens::state::LazyIndex::new(),
+            usage: usage::UsageRecorder::default(),
+            event_seq: std::sync::atomic::AtomicU32::new(0),
             metrics: metrics::Metrics::default(),
             options,
         }))
@@ -121,8 +126,10 @@ impl App {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
     }
 
-    /// An event id that sorts by time: hex seconds + random suffix.
+    /// An event id that sorts by time, then by order of creation in this
+    /// process: hex seconds, a per-process sequence, a random suffix.
     pub(crate) fn event_id(&self) -> String {
-        format!("{:012x}-{}", self.now(), self.random_id(9))
+        let seq = self.event_seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{:012x}{seq:08x}-{}", self.now(), self.random_id(6))
     }
 }

@@ -96,6 +96,12 @@ impl From<AppError> for Problem {
             AppError::Unauthorized(m) => Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", m),
             AppError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, "Forbidden", m),
             AppError::Conflict(m) => Self::new(StatusCode::CONFLICT, "Conflict", m),
+            AppError::PreconditionFailed(rev) => Self::new(
+                StatusCode::PRECONDITION_FAILED,
+                "Precondition Failed",
+                format!("the resource was changed since you read it (now at revision {rev}); read it again and retry"),
+            ),
+            AppError::BadRequest(m) => Self::new(StatusCode::BAD_REQUEST, "Bad Request", m),
             AppError::Validation(errors) => Self {
                 errors,
                 ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "Validation failed", "one or more fields are invalid")

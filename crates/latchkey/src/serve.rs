@@ -146,6 +146,16 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
     app.tenant(&TenantId::default_tenant()).await.context("cannot load the default tenant")?;
 
     tokio::spawn(app.clone().follow_invalidations());
+    let usage = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            if let Err(e) = usage.flush_usage().await {
+                tracing::warn!(error = %e, "recording client usage failed");
+            }
+        }
+    });
     let maintenance = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));

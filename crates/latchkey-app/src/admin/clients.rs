@@ -1,23 +1,25 @@
-//! Client management: create, read, list, enable/disable, delete.
+//! Client management: create, read, search, update, enable/disable, delete.
+//!
+//! Create and update share one path: the request's fields are applied as a
+//! JSON merge patch (RFC 7396) to a configuration document (the preset for
+//! a create, the stored client for an update), and the result is checked by
+//! the core rules as a whole — so the policy is always evaluated on the new
+//! state, whatever the write path.
 
+use latchkey_core::rules::{check_config, check_identity};
 use latchkey_core::token::Lifetime;
-use latchkey_core::{
-    AccessTokenFormat, Client, ClientConfig, ClientId, ClientStatus, ClientType, FieldError, GrantType, ScopeSet,
-    TokenEndpointAuthMethod,
-};
-use latchkey_crypto::ClientSecret;
-use latchkey_crypto::secret::{MIN_IMPORTED_LEN, SECRET_PREFIX};
-use latchkey_store::SecretRecord;
+use latchkey_core::{Client, ClientConfig, ClientId, ClientStatus, ClientType, FieldError};
+use latchkey_store::{ClientQuery, ClientSort, SecretRecord, SortKey};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::{Actor, diff};
 use crate::tenants::TenantContext;
 use crate::{App, AppError};
 
-/// A client to create. Unset fields take the preset's defaults.
+/// A client to create. Besides the identity fields, any configuration field
+/// of [`ClientConfig`] may be given; unset ones take the preset's defaults.
 #[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 pub struct NewClient {
     pub name: String,
     #[serde(default)]
@@ -28,18 +30,15 @@ pub struct NewClient {
     pub client_id: Option<String>,
     /// An existing secret to import (at least 32 characters).
     pub secret: Option<String>,
-    pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
-    pub grant_types: Option<Vec<GrantType>>,
-    pub scopes: Option<Vec<String>>,
-    pub audiences: Option<Vec<String>>,
-    pub access_token_format: Option<AccessTokenFormat>,
-    pub access_token_lifetime: Option<u32>,
-    #[serde(default)]
-    pub labels: std::collections::BTreeMap<String, String>,
+    /// Set by declarative apply.
+    pub managed_by: Option<String>,
+    /// Configuration fields, as in the client view.
+    #[serde(flatten)]
+    pub config: Map<String, Value>,
 }
 
 /// Secret metadata: never the secret or its hash.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SecretView {
     pub id: String,
     pub label: Option<String>,
@@ -62,8 +61,16 @@ impl From<&SecretRecord> for SecretView {
     }
 }
 
-/// A client as the admin API shows it: every field, the effective
-/// lifetime and where it comes from, and secret metadata.
+/// Effective lifetimes and where each comes from.
+#[derive(Debug, Clone, Serialize)]
+pub struct EffectiveLifetimes {
+    pub access_token: Lifetime,
+    pub refresh_token: Lifetime,
+    pub id_token: Lifetime,
+}
+
+/// A client as the admin API shows it: every field, the effective lifetimes
+/// and where they come from, and secret metadata.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClientView {
     pub client_id: String,
@@ -77,6 +84,9 @@ pub struct ClientView {
     #[serde(flatten)]
     pub config: ClientConfig,
     pub effective_access_token_lifetime: Lifetime,
+    pub effective_lifetimes: EffectiveLifetimes,
+    /// Said openly: the secret (if any) is stored as an HMAC, never readable.
+    pub secret_storage: &'static str,
     pub created_at: i64,
     pub updated_at: i64,
     pub created_by: String,
@@ -86,13 +96,23 @@ pub struct ClientView {
 }
 
 impl ClientView {
-    fn new(c: Client, secrets: &[SecretRecord], ctx: &TenantContext) -> Self {
+    pub(crate) fn new(c: Client, secrets: &[SecretRecord], ctx: &TenantContext) -> Self {
         let s = &ctx.settings;
-        let lifetime = Lifetime::effective(
-            c.config.access_token_lifetime,
-            s.default_access_token_lifetime,
-            s.max_access_token_lifetime,
-        );
+        let cfg = &c.config;
+        let lifetimes = EffectiveLifetimes {
+            access_token: Lifetime::effective(
+                cfg.access_token_lifetime,
+                s.default_access_token_lifetime,
+                s.max_access_token_lifetime,
+            ),
+            refresh_token: Lifetime::effective(
+                cfg.refresh_token_lifetime,
+                s.default_refresh_token_lifetime,
+                s.max_refresh_token_lifetime,
+            ),
+            id_token: Lifetime::effective(cfg.id_token_lifetime, s.default_id_token_lifetime, s.max_id_token_lifetime),
+        };
+        let secret_storage = if cfg.is_public() { "none (public client)" } else { "hmac-sha256" };
         Self {
             client_id: c.client_id.to_string(),
             name: c.name,
@@ -101,8 +121,10 @@ impl ClientView {
             status: c.status,
             protected: c.protected,
             managed_by: c.managed_by,
+            effective_access_token_lifetime: lifetimes.access_token,
+            effective_lifetimes: lifetimes,
+            secret_storage,
             config: c.config,
-            effective_access_token_lifetime: lifetime,
             created_at: c.created_at,
             updated_at: c.updated_at,
             created_by: c.created_by,
@@ -110,6 +132,22 @@ impl ClientView {
             revision: c.revision,
             secrets: secrets.iter().map(SecretView::from).collect(),
         }
+    }
+
+    /// The view as audit material: every field, secrets as id and hint only.
+    pub(crate) fn audit_doc(&self) -> Value {
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Some(m) = v.as_object_mut() {
+            for volatile in
+                ["revision", "updated_at", "last_used_at", "effective_lifetimes", "effective_access_token_lifetime"]
+            {
+                m.remove(volatile);
+            }
+            let secrets: Vec<Value> =
+                self.secrets.iter().map(|s| json!({"id": s.id, "hint": s.hint, "expires_at": s.expires_at})).collect();
+            m.insert("secrets".into(), Value::Array(secrets));
+        }
+        v
     }
 }
 
@@ -121,121 +159,147 @@ pub struct CreatedClient {
     pub client_secret: Option<String>,
 }
 
-fn validate_name(name: &str, errors: &mut Vec<FieldError>) {
-    let n = name.trim().chars().count();
-    if n == 0 || n > 200 {
-        errors.push(FieldError::new("name", "must be 1-200 characters"));
+/// An update's result; a secret appears only when the update made a public
+/// client confidential (it then needs one, shown once).
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdatedClient {
+    #[serde(flatten)]
+    pub client: ClientView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+/// RFC 7396 JSON merge patch.
+pub(crate) fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Map::new());
+            }
+            if let Value::Object(t) = target {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                    }
+                }
+            }
+        }
+        other => *target = other.clone(),
     }
 }
 
+/// Applies configuration fields to a configuration. Unknown fields and
+/// values of the wrong shape are field errors.
+pub(crate) fn apply_config_fields(base: &ClientConfig, fields: &Map<String, Value>) -> Result<ClientConfig, AppError> {
+    let mut doc = serde_json::to_value(base).map_err(|e| AppError::Internal(e.to_string()))?;
+    let known: Vec<String> = doc.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    let mut errors: Vec<FieldError> =
+        fields.keys().filter(|k| !known.contains(k)).map(|k| FieldError::new(k, "unknown field")).collect();
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    merge_patch(&mut doc, &Value::Object(fields.clone()));
+    serde_json::from_value(doc).map_err(|_| {
+        // Find the offending field(s) by trying each alone.
+        for (k, v) in fields {
+            if let Err(e) = serde_json::from_value::<ClientConfig>(json!({ k: v })) {
+                let msg = e.to_string();
+                let msg = msg.split(" at line").next().unwrap_or(&msg).to_owned();
+                errors.push(FieldError::new(k, &msg));
+            }
+        }
+        if errors.is_empty() {
+            errors.push(FieldError::new("config", "the configuration is not valid"));
+        }
+        AppError::Validation(errors)
+    })
+}
+
 impl App {
-    /// Builds a secret record for `secret`, or generates one.
-    pub(crate) fn new_secret(&self, imported: Option<String>) -> Result<(ClientSecret, SecretRecord), AppError> {
-        let secret = match imported {
-            Some(s) if s.chars().count() < MIN_IMPORTED_LEN => {
-                return Err(AppError::field("secret", "an imported secret must be at least 32 characters"));
+    /// Scopes and classes named by a configuration must exist.
+    pub(crate) async fn check_references(
+        &self,
+        ctx: &TenantContext,
+        c: &ClientConfig,
+    ) -> Result<Vec<FieldError>, AppError> {
+        let mut errors = Vec::new();
+        let scopes = self.store.list_scopes(&ctx.id).await?;
+        let unknown: Vec<&str> = c
+            .scopes
+            .iter()
+            .map(latchkey_core::Scope::as_str)
+            .filter(|s| !scopes.iter().any(|x| x.name == *s))
+            .collect();
+        if !unknown.is_empty() {
+            errors.push(FieldError::new(
+                "scopes",
+                &format!("not in this tenant's scope catalogue: {}", unknown.join(", ")),
+            ));
+        }
+        if !c.security_classes.is_empty() {
+            let classes = self.store.list_classes(&ctx.id).await?;
+            let unknown: Vec<&str> = c
+                .security_classes
+                .iter()
+                .map(String::as_str)
+                .filter(|s| !classes.iter().any(|x| x.name == *s))
+                .collect();
+            if !unknown.is_empty() {
+                errors.push(FieldError::new(
+                    "security_classes",
+                    &format!("no such security class: {}", unknown.join(", ")),
+                ));
             }
-            Some(s) if s.chars().any(char::is_control) => {
-                return Err(AppError::field("secret", "a secret must not contain control characters"));
-            }
-            Some(s) => ClientSecret::from_plaintext(s),
-            None => {
-                let mut r = [0u8; latchkey_crypto::secret::RANDOM_BYTES];
-                self.rng.fill(&mut r);
-                latchkey_crypto::secret::generate_client_secret(&r)
-                    .ok_or_else(|| AppError::Internal("random source returned too few usable bytes".into()))?
-            }
-        };
-        let rec = SecretRecord {
-            secret_id: format!("sec_{}", self.random_id(9)),
-            secret_hash: self.hasher.hash(&secret),
-            sealed_secret: None,
-            hint: secret.hint(),
-            label: None,
-            created_at: self.now(),
-            expires_at: None,
-            last_used_at: None,
-        };
-        Ok((secret, rec))
+        }
+        Ok(errors)
     }
 
-    /// Validates and builds a client from a creation request (no I/O but the
-    /// scope catalogue lookup).
+    /// Every check a client must pass before it is written.
+    async fn validate_client(
+        &self,
+        ctx: &TenantContext,
+        name: &str,
+        description: &str,
+        c: &ClientConfig,
+    ) -> Result<(), AppError> {
+        let mut errors = Vec::new();
+        check_identity(name, description, &mut errors);
+        errors.extend(check_config(c, &ctx.settings));
+        errors.extend(self.check_references(ctx, c).await?);
+        if errors.is_empty() { Ok(()) } else { Err(AppError::Validation(errors)) }
+    }
+
+    /// Validates and builds a client from a creation request.
     pub(crate) async fn build_client(
         &self,
         ctx: &TenantContext,
         actor: &Actor,
         new: &NewClient,
     ) -> Result<Client, AppError> {
-        let mut errors = Vec::new();
-        validate_name(&new.name, &mut errors);
-        if new.description.chars().count() > 2000 {
-            errors.push(FieldError::new("description", "must be at most 2000 characters"));
-        }
         let client_type = new.client_type.unwrap_or(ClientType::Custom);
-        let mut config = client_type.preset();
-        if let Some(m) = new.token_endpoint_auth_method {
-            config.token_endpoint_auth_method = m;
+        let mut preset = client_type.preset();
+        // Derive response types from the grants unless given.
+        if !new.config.contains_key("response_types")
+            && preset.response_types.is_empty()
+            && new
+                .config
+                .get("grant_types")
+                .and_then(Value::as_array)
+                .is_some_and(|g| g.iter().any(|x| x == "authorization_code"))
+        {
+            preset.response_types = vec!["code".into()];
         }
-        if let Some(g) = &new.grant_types {
-            config.grant_types.clone_from(g);
-        }
-        if let Some(f) = new.access_token_format {
-            config.access_token_format = f;
-        }
-        if let Some(a) = &new.audiences {
-            config.audiences.clone_from(a);
-        }
-        config.labels.clone_from(&new.labels);
-        config.access_token_lifetime = new.access_token_lifetime;
-        if let Some(scopes) = &new.scopes {
-            match ScopeSet::parse_param(&scopes.join(" ")) {
-                Ok(s) => config.scopes = s,
-                Err(e) => errors.push(FieldError::new("scopes", &e.message)),
-            }
-        }
-        if config.grant_types.is_empty() {
-            errors.push(FieldError::new("grant_types", "choose at least one grant type"));
-        }
-        if config.is_public() && config.grant_types.contains(&GrantType::ClientCredentials) {
-            errors.push(FieldError::new("grant_types", "public clients cannot use client_credentials"));
-        }
-        if config.grant_types.iter().any(|g| g.is_legacy()) && !ctx.settings.legacy_grants_enabled {
-            errors.push(FieldError::new("grant_types", "legacy grants are disabled in this tenant's settings"));
-        }
-        if let Some(l) = new.access_token_lifetime {
-            let max = ctx.settings.max_access_token_lifetime;
-            if !(latchkey_core::tenant::MIN_TOKEN_LIFETIME..=max).contains(&l) {
-                errors.push(FieldError::new(
-                    "access_token_lifetime",
-                    &format!("must be between 60 and {max} seconds (the tenant's maximum)"),
-                ));
-            }
-        }
+        let config = apply_config_fields(&preset, &new.config)?;
+        self.validate_client(ctx, &new.name, &new.description, &config).await?;
         if config.is_public() && new.secret.is_some() {
-            errors.push(FieldError::new("secret", "public clients have no secret"));
-        }
-        // Every scope must exist in the catalogue.
-        let catalogue = self.store.list_scopes(&ctx.id).await?;
-        let unknown: Vec<&str> = config
-            .scopes
-            .iter()
-            .map(latchkey_core::Scope::as_str)
-            .filter(|s| !catalogue.iter().any(|c| c.name == *s))
-            .collect();
-        if !unknown.is_empty() {
-            errors.push(FieldError::new("scopes", &format!("unknown scopes: {}", unknown.join(", "))));
+            return Err(AppError::field("secret", "public clients have no secret"));
         }
         let client_id = match &new.client_id {
-            Some(id) => ClientId::parse(id).map_err(|e| {
-                errors.push(e);
-            }),
-            None => ClientId::parse(&self.random_id(18)).map_err(|_| ()),
+            Some(id) => ClientId::parse(id).map_err(|e| AppError::Validation(vec![e]))?,
+            None => ClientId::parse(&self.random_id(18)).map_err(|e| AppError::Internal(e.to_string()))?,
         };
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
-        let client_id = client_id.map_err(|()| AppError::Internal("generated client id is invalid".into()))?;
         let now = self.now();
         Ok(Client {
             tenant: ctx.id.clone(),
@@ -245,7 +309,7 @@ impl App {
             client_type,
             status: ClientStatus::Active,
             protected: false,
-            managed_by: None,
+            managed_by: new.managed_by.clone().filter(|m| !m.is_empty()),
             created_at: now,
             updated_at: now,
             created_by: actor.id.clone(),
@@ -269,15 +333,19 @@ impl App {
         actor.require_write()?;
         let client = self.build_client(ctx, actor, &new).await?;
         let (secret, records) = if client.config.token_endpoint_auth_method.uses_secret() {
-            let (s, r) = self.new_secret(new.secret)?;
+            let (s, r) = self.new_secret(new.secret, None, self.max_age_expiry(ctx, None))?;
             (Some(s), vec![r])
         } else {
             (None, Vec::new())
         };
         let view = ClientView::new(client.clone(), &records, ctx);
-        let after = serde_json::to_value(&view).unwrap_or_default();
-        let audit =
-            self.audit_record(actor, "client.create", "client", client.client_id.as_str(), &diff(&json!({}), &after));
+        let audit = self.audit_record(
+            actor,
+            "client.create",
+            "client",
+            client.client_id.as_str(),
+            &diff(&json!({}), &view.audit_doc()),
+        );
         let inserted = self.store.insert_client(&client, &records, &audit).await;
         self.clients.invalidate(&ctx.id, &client.client_id);
         inserted.map_err(|e| match AppError::from(e) {
@@ -289,40 +357,171 @@ impl App {
         Ok(CreatedClient { client: view, client_secret: secret.map(|s| s.expose().to_owned()) })
     }
 
+    pub(crate) async fn load_client(
+        &self,
+        ctx: &TenantContext,
+        client_id: &str,
+    ) -> Result<(Client, Vec<SecretRecord>), AppError> {
+        let id = ClientId::parse(client_id).map_err(|_| AppError::NotFound)?;
+        self.store.get_client_with_secrets(&ctx.id, &id).await?.ok_or(AppError::NotFound)
+    }
+
     /// # Errors
     /// `NotFound` when there is no such client in this tenant.
     pub async fn get_client(&self, ctx: &TenantContext, client_id: &str) -> Result<ClientView, AppError> {
-        let id = ClientId::parse(client_id).map_err(|_| AppError::NotFound)?;
-        let (c, secrets) = self.store.get_client_with_secrets(&ctx.id, &id).await?.ok_or(AppError::NotFound)?;
+        let (c, secrets) = self.load_client(ctx, client_id).await?;
         Ok(ClientView::new(c, &secrets, ctx))
     }
 
-    /// One page of clients in creation order, and the cursor of the next.
+    /// Updates a client with a merge patch of its fields.
+    ///
+    /// `if_match` is the revision the caller last saw (412 when stale).
+    /// Protected and declaratively managed clients need `force`.
     ///
     /// # Errors
-    /// `Validation` for a malformed cursor.
-    pub async fn list_clients(
+    /// `Validation`, `Conflict`, `PreconditionFailed`, `Forbidden`, `NotFound`.
+    pub async fn update_client(
         &self,
         ctx: &TenantContext,
-        cursor: Option<&str>,
-        limit: u32,
-    ) -> Result<(Vec<ClientView>, Option<String>), AppError> {
-        let limit = limit.clamp(1, 500);
-        let after = match cursor {
-            None | Some("") => None,
-            Some(c) => {
-                Some(decode_cursor(c).ok_or_else(|| AppError::field("cursor", "not a cursor this server issued"))?)
+        actor: &Actor,
+        client_id: &str,
+        patch: &Map<String, Value>,
+        if_match: Option<i64>,
+        force: bool,
+    ) -> Result<UpdatedClient, AppError> {
+        actor.require_write()?;
+        let (current, secrets) = self.load_client(ctx, client_id).await?;
+        if let Some(rev) = if_match
+            && rev != current.revision
+        {
+            return Err(AppError::PreconditionFailed(current.revision));
+        }
+        if current.protected && !force {
+            return Err(AppError::Forbidden(
+                "this is a protected default client: repeat with force to change it".into(),
+            ));
+        }
+        let sets_managed = patch.contains_key("managed_by");
+        if current.managed_by.is_some() && !force && !sets_managed {
+            return Err(AppError::Forbidden(
+                "this client is managed by a declarative file; the next apply would undo a manual change: repeat with force".into(),
+            ));
+        }
+        let mut next = current.clone();
+        let mut config_fields = Map::new();
+        for (k, v) in patch {
+            match k.as_str() {
+                "name" => {
+                    let name = v.as_str().ok_or_else(|| AppError::field("name", "must be a string"))?;
+                    next.name = name.trim().to_owned();
+                }
+                "description" => next.description = v.as_str().map(str::to_owned).unwrap_or_default(),
+                "managed_by" => next.managed_by = v.as_str().map(str::to_owned).filter(|s| !s.is_empty()),
+                "type" => {
+                    next.client_type = serde_json::from_value(v.clone())
+                        .map_err(|_| AppError::field("type", "unknown client type"))?;
+                }
+                "client_id" | "status" | "protected" | "created_at" | "updated_at" | "created_by" | "revision"
+                | "secrets" | "last_used_at" => {
+                    return Err(AppError::field(k, "cannot be changed here"));
+                }
+                _ => {
+                    config_fields.insert(k.clone(), v.clone());
+                }
             }
+        }
+        next.config = apply_config_fields(&current.config, &config_fields)?;
+        self.validate_client(ctx, &next.name, &next.description, &next.config).await?;
+        next.updated_at = self.now();
+        let before = ClientView::new(current.clone(), &secrets, ctx);
+        let became_confidential = current.config.is_public() && !next.config.is_public();
+        let became_public = !current.config.is_public() && next.config.is_public();
+        let after = ClientView::new(next.clone(), &secrets, ctx);
+        let audit = self.audit_record(
+            actor,
+            "client.update",
+            "client",
+            client_id,
+            &diff(&before.audit_doc(), &after.audit_doc()),
+        );
+        let written = self.store.update_client(&next, current.revision, &audit).await;
+        self.clients.invalidate(&ctx.id, &current.client_id);
+        if !written.map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => AppError::field("name", "another client of this tenant already has this name"),
+            other => other,
+        })? {
+            let now_rev = self.load_client(ctx, client_id).await.map(|(c, _)| c.revision).unwrap_or(current.revision);
+            return Err(AppError::PreconditionFailed(now_rev));
+        }
+        let mut client_secret = None;
+        if became_confidential {
+            let (created, _) = self.add_secret_internal(ctx, actor, client_id, None, None, None).await?;
+            client_secret = Some(created);
+        }
+        if became_public && !secrets.is_empty() {
+            let ids: Vec<String> = secrets.iter().map(|s| s.secret_id.clone()).collect();
+            self.expire_secret_ids(ctx, actor, client_id, &ids, self.now(), "client.secrets_revoked").await?;
+        }
+        Ok(UpdatedClient { client: self.get_client(ctx, client_id).await?, client_secret })
+    }
+
+    /// One page of clients, filtered and sorted, with the cursor of the next.
+    ///
+    /// # Errors
+    /// `Validation` for a malformed cursor or filter.
+    pub async fn search_clients(
+        &self,
+        ctx: &TenantContext,
+        p: &ClientSearch,
+    ) -> Result<(Vec<ClientView>, Option<String>), AppError> {
+        let limit = p.limit.unwrap_or(50).clamp(1, 500);
+        let sort = match p.sort.as_deref().unwrap_or("created_at") {
+            "created_at" => ClientSort::CreatedAsc,
+            "-created_at" => ClientSort::CreatedDesc,
+            "name" => ClientSort::NameAsc,
+            "-name" => ClientSort::NameDesc,
+            "-last_used_at" | "last_used_at" => ClientSort::LastUsedDesc,
+            _ => return Err(AppError::field("sort", "one of created_at, -created_at, name, -name, last_used_at")),
         };
-        let page = self.store.list_clients(&ctx.id, after, limit + 1).await?;
+        let now = self.now();
+        let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
+            None => None,
+            Some(c) => Some(
+                decode_cursor(c, sort)
+                    .ok_or_else(|| AppError::field("cursor", "not a cursor this server issued for this sort"))?,
+            ),
+        };
+        if let Some(t) = &p.client_type
+            && t.parse::<ClientType>().is_err()
+        {
+            return Err(AppError::field("type", "unknown client type"));
+        }
+        if let Some(st) = &p.status
+            && ClientStatus::parse(st).is_none()
+        {
+            return Err(AppError::field("status", "active or disabled"));
+        }
+        let query = ClientQuery {
+            q: p.q.clone().filter(|q| !q.trim().is_empty()).map(|q| q.trim().to_owned()),
+            client_type: p.client_type.clone(),
+            grant_type: p.grant_type.clone(),
+            status: p.status.clone(),
+            label: p.label.clone(),
+            unused_since: p.unused_days.map(|d| now - i64::from(d) * 86_400),
+            secret_expires_between: p.secret_expires_within_days.map(|d| (now, now + i64::from(d) * 86_400)),
+            sort,
+            after,
+            limit: limit + 1,
+        };
+        let page = self.store.search_clients(&ctx.id, &query, now).await?;
         let more = page.len() > limit as usize;
         let items: Vec<Client> = page.into_iter().take(limit as usize).collect();
-        let next = if more { items.last().map(|c| encode_cursor(c.created_at, c.client_id.as_str())) } else { None };
+        let next = if more { items.last().map(|c| encode_cursor(c, sort)) } else { None };
         Ok((items.into_iter().map(|c| ClientView::new(c, &[], ctx)).collect(), next))
     }
 
-    /// Enables or disables a client. Disabling takes effect at once: its
-    /// tokens stop introspecting as active and it cannot obtain new ones.
+    /// Enables or disables a client, at once: a disabled client's tokens
+    /// stop introspecting as active and it cannot obtain new ones.
     ///
     /// # Errors
     /// `NotFound`, `Forbidden` (read-only caller, or a protected client without `force`).
@@ -353,7 +552,8 @@ impl App {
         self.get_client(ctx, client_id).await
     }
 
-    /// Deletes a client, its secrets and its tokens, at once.
+    /// Deletes a client with its secrets, at once: every token it holds
+    /// becomes inactive.
     ///
     /// # Errors
     /// `NotFound`, `Forbidden` (read-only caller, or a protected client without `force`).
@@ -371,28 +571,81 @@ impl App {
                 "this is a protected default client: repeat with force to delete it".into(),
             ));
         }
-        let before_json = serde_json::to_value(&before).unwrap_or_default();
-        let audit = self.audit_record(actor, "client.delete", "client", client_id, &diff(&before_json, &Value::Null));
+        let audit =
+            self.audit_record(actor, "client.delete", "client", client_id, &diff(&before.audit_doc(), &Value::Null));
         let id = ClientId::parse(client_id).map_err(|_| AppError::NotFound)?;
         let deleted = self.store.delete_client(&ctx.id, &id, &audit).await?;
         self.clients.invalidate(&ctx.id, &id);
         if deleted { Ok(()) } else { Err(AppError::NotFound) }
     }
+
+    /// "Would this redirect URI match?" — the same matcher as the authorize endpoint.
+    ///
+    /// # Errors
+    /// `NotFound`.
+    pub async fn test_redirect(
+        &self,
+        ctx: &TenantContext,
+        client_id: &str,
+        candidate: &str,
+    ) -> Result<latchkey_core::redirect::MatchExplanation, AppError> {
+        let (c, _) = self.load_client(ctx, client_id).await?;
+        let parents = &ctx.settings.approved_wildcard_parents;
+        let registered: Vec<_> = c
+            .config
+            .redirect_uris
+            .iter()
+            .filter_map(|u| latchkey_core::redirect::RedirectUri::parse(u, parents).ok())
+            .collect();
+        Ok(latchkey_core::redirect::explain_match(&registered, candidate))
+    }
 }
 
-fn encode_cursor(created_at: i64, id: &str) -> String {
+/// Query parameters of the client list.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ClientSearch {
+    pub q: Option<String>,
+    #[serde(rename = "type")]
+    pub client_type: Option<String>,
+    pub grant_type: Option<String>,
+    pub status: Option<String>,
+    pub label: Option<String>,
+    pub unused_days: Option<u32>,
+    pub secret_expires_within_days: Option<u32>,
+    pub sort: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+fn sort_key(c: &Client, sort: ClientSort) -> SortKey {
+    match sort {
+        ClientSort::CreatedAsc | ClientSort::CreatedDesc => SortKey::Int(c.created_at),
+        ClientSort::NameAsc | ClientSort::NameDesc => SortKey::Text(c.name.to_lowercase()),
+        ClientSort::LastUsedDesc => SortKey::Int(c.last_used_at.unwrap_or(0)),
+    }
+}
+
+fn encode_cursor(c: &Client, sort: ClientSort) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{created_at}:{id}"))
+    let key = match sort_key(c, sort) {
+        SortKey::Int(v) => format!("i{v}"),
+        SortKey::Text(t) => format!("t{t}"),
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}\u{0}{key}", c.client_id))
 }
 
-fn decode_cursor(c: &str) -> Option<(i64, String)> {
+fn decode_cursor(c: &str, sort: ClientSort) -> Option<(SortKey, String)> {
     use base64::Engine;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
     let s = String::from_utf8(raw).ok()?;
-    let (t, id) = s.split_once(':')?;
+    let (id, key) = s.split_once('\u{0}')?;
     ClientId::parse(id).ok()?;
-    Some((t.parse().ok()?, id.to_owned()))
+    let key = match (key.split_at_checked(1)?, sort) {
+        (("i", v), ClientSort::CreatedAsc | ClientSort::CreatedDesc | ClientSort::LastUsedDesc) => {
+            SortKey::Int(v.parse().ok()?)
+        }
+        (("t", v), ClientSort::NameAsc | ClientSort::NameDesc) => SortKey::Text(v.to_owned()),
+        _ => return None,
+    };
+    Some((key, id.to_owned()))
 }
-
-/// The prefix every generated secret carries (re-exported for the API docs).
-pub const GENERATED_SECRET_PREFIX: &str = SECRET_PREFIX;

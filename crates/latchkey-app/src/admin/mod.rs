@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod scopes;
+pub mod secrets;
 
 use latchkey_store::AuditRecord;
 use serde_json::{Map, Value};
@@ -128,14 +129,46 @@ pub struct AuditView {
 }
 
 impl App {
-    /// Newest audit events first.
+    /// Newest audit events first, filtered; with the cursor of the next page.
     ///
     /// # Errors
-    /// `Unavailable` when the database is down.
-    pub async fn list_audit(&self, ctx: &TenantContext, limit: u32) -> Result<Vec<AuditView>, AppError> {
-        let rows = self.store.list_audit(&ctx.id, limit.clamp(1, 500)).await?;
-        Ok(rows
-            .into_iter()
+    /// `Validation` for a malformed cursor; `Unavailable` when the database is down.
+    pub async fn search_audit(
+        &self,
+        ctx: &TenantContext,
+        p: &AuditSearch,
+    ) -> Result<(Vec<AuditView>, Option<String>), AppError> {
+        let limit = p.limit.unwrap_or(50).clamp(1, 500);
+        let before = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
+            None => None,
+            Some(c) => {
+                let (t, id) =
+                    c.split_once('.').ok_or_else(|| AppError::field("cursor", "not a cursor this server issued"))?;
+                Some((
+                    t.parse().map_err(|_| AppError::field("cursor", "not a cursor this server issued"))?,
+                    id.to_owned(),
+                ))
+            }
+        };
+        let q = latchkey_store::AuditQuery {
+            target_type: p.target_type.clone(),
+            target_id: p.target_id.clone(),
+            actor: p.actor.clone(),
+            action: p.action.clone(),
+            since: p.since,
+            until: p.until,
+            before,
+            limit: limit + 1,
+        };
+        let rows = self.store.search_audit(&ctx.id, &q).await?;
+        let more = rows.len() > limit as usize;
+        let items: Vec<AuditView> = Self::audit_views(rows.into_iter().take(limit as usize).collect());
+        let next = if more { items.last().map(|e| format!("{}.{}", e.occurred_at, e.id)) } else { None };
+        Ok((items, next))
+    }
+
+    fn audit_views(rows: Vec<latchkey_store::AuditRecord>) -> Vec<AuditView> {
+        rows.into_iter()
             .map(|r| AuditView {
                 id: r.event_id,
                 occurred_at: r.occurred_at,
@@ -148,6 +181,19 @@ impl App {
                 request_id: r.request_id,
                 changes: serde_json::from_str(&r.changes).unwrap_or(Value::Null),
             })
-            .collect())
+            .collect()
     }
+}
+
+/// Filters of the audit log.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct AuditSearch {
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
 }

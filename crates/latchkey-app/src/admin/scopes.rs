@@ -1,21 +1,31 @@
-//! The scopes catalogue.
+//! The scopes catalogue and security classes (SPEC §1). A client may
+//! request the union of its own scopes and its classes' scopes. Deleting a
+//! scope or class still in use is refused, naming its users.
 
 use latchkey_core::Scope;
-use latchkey_store::ScopeRecord;
+use latchkey_store::{ScopeRecord, SecurityClassRecord};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use super::{Actor, diff};
 use crate::tenants::TenantContext;
 use crate::{App, AppError};
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewScope {
     pub name: String,
     #[serde(default)]
     pub description: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopePatch {
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ScopeView {
     pub name: String,
     pub description: String,
@@ -29,22 +39,71 @@ impl From<ScopeRecord> for ScopeView {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewClass {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassPatch {
+    pub description: Option<String>,
+    pub scopes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ClassView {
+    pub name: String,
+    pub description: String,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<SecurityClassRecord> for ClassView {
+    fn from(r: SecurityClassRecord) -> Self {
+        Self {
+            name: r.name,
+            description: r.description,
+            scopes: r.scopes,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+fn check_description(d: &str) -> Result<(), AppError> {
+    if d.chars().count() > 500 || d.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(AppError::field("description", "at most 500 characters, no control characters"));
+    }
+    Ok(())
+}
+
+fn in_use(what: &str, name: &str, users: &[String]) -> AppError {
+    let shown: Vec<&str> = users.iter().take(10).map(String::as_str).collect();
+    let more = users.len().saturating_sub(10);
+    let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+    AppError::Conflict(format!("the {what} {name} is still used by {}{tail}; remove it there first", shown.join(", ")))
+}
+
 impl App {
     /// # Errors
-    /// `Validation` for a malformed name or over-long description, `Conflict`
-    /// when it exists, `Forbidden` for read-only callers.
+    /// `Validation`, `Conflict` when it exists, `Forbidden` for read-only callers.
     pub async fn create_scope(&self, ctx: &TenantContext, actor: &Actor, new: NewScope) -> Result<ScopeView, AppError> {
         actor.require_write()?;
         let name = Scope::parse(&new.name).map_err(|e| AppError::field("name", &e.message))?;
-        if new.description.chars().count() > 500 {
-            return Err(AppError::field("description", "must be at most 500 characters"));
-        }
+        check_description(&new.description)?;
         let now = self.now();
         let rec =
             ScopeRecord { name: name.to_string(), description: new.description, created_at: now, updated_at: now };
         let view = ScopeView::from(rec.clone());
         let after = serde_json::to_value(&view).unwrap_or_default();
-        let audit = self.audit_record(actor, "scope.create", "scope", &rec.name, &diff(&serde_json::json!({}), &after));
+        let audit = self.audit_record(actor, "scope.create", "scope", &rec.name, &diff(&json!({}), &after));
         self.store.insert_scope(&ctx.id, &rec, &audit).await.map_err(|e| match AppError::from(e) {
             AppError::Conflict(_) => AppError::Conflict(format!("the scope {} already exists", rec.name)),
             other => other,
@@ -56,5 +115,203 @@ impl App {
     /// `Unavailable` when the database is down.
     pub async fn list_scopes(&self, ctx: &TenantContext) -> Result<Vec<ScopeView>, AppError> {
         Ok(self.store.list_scopes(&ctx.id).await?.into_iter().map(ScopeView::from).collect())
+    }
+
+    /// # Errors
+    /// `NotFound`.
+    pub async fn get_scope(&self, ctx: &TenantContext, name: &str) -> Result<ScopeView, AppError> {
+        self.list_scopes(ctx).await?.into_iter().find(|s| s.name == name).ok_or(AppError::NotFound)
+    }
+
+    /// # Errors
+    /// `NotFound`, `Validation`, `Forbidden`.
+    pub async fn update_scope(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        name: &str,
+        patch: ScopePatch,
+    ) -> Result<ScopeView, AppError> {
+        actor.require_write()?;
+        check_description(&patch.description)?;
+        let before = self.get_scope(ctx, name).await?;
+        let rec = ScopeRecord {
+            name: before.name.clone(),
+            description: patch.description,
+            created_at: before.created_at,
+            updated_at: self.now(),
+        };
+        let after = ScopeView::from(rec.clone());
+        let changes =
+            diff(&serde_json::to_value(&before).unwrap_or_default(), &serde_json::to_value(&after).unwrap_or_default());
+        let audit = self.audit_record(actor, "scope.update", "scope", name, &changes);
+        if !self.store.update_scope(&ctx.id, &rec, &audit).await? {
+            return Err(AppError::NotFound);
+        }
+        Ok(after)
+    }
+
+    /// Deletes a scope nobody uses.
+    ///
+    /// # Errors
+    /// `Conflict` naming the clients and classes still using it; `NotFound`.
+    pub async fn delete_scope(&self, ctx: &TenantContext, actor: &Actor, name: &str) -> Result<(), AppError> {
+        actor.require_write()?;
+        let before = self.get_scope(ctx, name).await?;
+        let mut users: Vec<String> = self
+            .store
+            .clients_referencing(&ctx.id, "scopes", name)
+            .await?
+            .into_iter()
+            .map(|c| format!("client {c}"))
+            .collect();
+        users.extend(
+            self.store
+                .list_classes(&ctx.id)
+                .await?
+                .into_iter()
+                .filter(|c| c.scopes.iter().any(|s| s == name))
+                .map(|c| format!("security class {}", c.name)),
+        );
+        if !users.is_empty() {
+            return Err(in_use("scope", name, &users));
+        }
+        let audit = self.audit_record(
+            actor,
+            "scope.delete",
+            "scope",
+            name,
+            &diff(&serde_json::to_value(&before).unwrap_or_default(), &Value::Null),
+        );
+        if self.store.delete_scope(&ctx.id, name, &audit).await? { Ok(()) } else { Err(AppError::NotFound) }
+    }
+
+    async fn check_class_scopes(&self, ctx: &TenantContext, scopes: &[String]) -> Result<(), AppError> {
+        let catalogue = self.store.list_scopes(&ctx.id).await?;
+        let unknown: Vec<&str> =
+            scopes.iter().map(String::as_str).filter(|s| !catalogue.iter().any(|c| c.name == *s)).collect();
+        if unknown.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::field("scopes", &format!("not in this tenant's scope catalogue: {}", unknown.join(", "))))
+        }
+    }
+
+    /// # Errors
+    /// `Validation`, `Conflict`, `Forbidden`.
+    pub async fn create_class(&self, ctx: &TenantContext, actor: &Actor, new: NewClass) -> Result<ClassView, AppError> {
+        actor.require_write()?;
+        let ok = !new.name.is_empty()
+            && new.name.len() <= 100
+            && new
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@'));
+        if !ok {
+            return Err(AppError::field("name", "1-100 characters of letters, digits and . _ - / : @"));
+        }
+        check_description(&new.description)?;
+        self.check_class_scopes(ctx, &new.scopes).await?;
+        let now = self.now();
+        let mut scopes = new.scopes;
+        scopes.sort();
+        scopes.dedup();
+        let rec = SecurityClassRecord {
+            name: new.name,
+            description: new.description,
+            scopes,
+            created_at: now,
+            updated_at: now,
+        };
+        let view = ClassView::from(rec.clone());
+        let audit = self.audit_record(
+            actor,
+            "class.create",
+            "security_class",
+            &rec.name,
+            &diff(&json!({}), &serde_json::to_value(&view).unwrap_or_default()),
+        );
+        let r = self.store.insert_class(&ctx.id, &rec, &audit).await;
+        self.clients.clear();
+        r.map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => AppError::Conflict(format!("the security class {} already exists", rec.name)),
+            other => other,
+        })?;
+        Ok(view)
+    }
+
+    /// # Errors
+    /// `Unavailable`.
+    pub async fn list_classes(&self, ctx: &TenantContext) -> Result<Vec<ClassView>, AppError> {
+        Ok(self.store.list_classes(&ctx.id).await?.into_iter().map(ClassView::from).collect())
+    }
+
+    /// # Errors
+    /// `NotFound`.
+    pub async fn get_class(&self, ctx: &TenantContext, name: &str) -> Result<ClassView, AppError> {
+        self.list_classes(ctx).await?.into_iter().find(|c| c.name == name).ok_or(AppError::NotFound)
+    }
+
+    /// # Errors
+    /// `NotFound`, `Validation`, `Forbidden`.
+    pub async fn update_class(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        name: &str,
+        patch: ClassPatch,
+    ) -> Result<ClassView, AppError> {
+        actor.require_write()?;
+        let before = self.get_class(ctx, name).await?;
+        let description = patch.description.unwrap_or_else(|| before.description.clone());
+        check_description(&description)?;
+        let mut scopes = patch.scopes.unwrap_or_else(|| before.scopes.clone());
+        self.check_class_scopes(ctx, &scopes).await?;
+        scopes.sort();
+        scopes.dedup();
+        let rec = SecurityClassRecord {
+            name: before.name.clone(),
+            description,
+            scopes,
+            created_at: before.created_at,
+            updated_at: self.now(),
+        };
+        let after = ClassView::from(rec.clone());
+        let changes =
+            diff(&serde_json::to_value(&before).unwrap_or_default(), &serde_json::to_value(&after).unwrap_or_default());
+        let audit = self.audit_record(actor, "class.update", "security_class", name, &changes);
+        let r = self.store.update_class(&ctx.id, &rec, &audit).await;
+        self.clients.clear();
+        if !r? {
+            return Err(AppError::NotFound);
+        }
+        Ok(after)
+    }
+
+    /// # Errors
+    /// `Conflict` naming the clients still in the class; `NotFound`.
+    pub async fn delete_class(&self, ctx: &TenantContext, actor: &Actor, name: &str) -> Result<(), AppError> {
+        actor.require_write()?;
+        let before = self.get_class(ctx, name).await?;
+        let users: Vec<String> = self
+            .store
+            .clients_referencing(&ctx.id, "security_classes", name)
+            .await?
+            .into_iter()
+            .map(|c| format!("client {c}"))
+            .collect();
+        if !users.is_empty() {
+            return Err(in_use("security class", name, &users));
+        }
+        let audit = self.audit_record(
+            actor,
+            "class.delete",
+            "security_class",
+            name,
+            &diff(&serde_json::to_value(&before).unwrap_or_default(), &Value::Null),
+        );
+        let r = self.store.delete_class(&ctx.id, name, &audit).await;
+        self.clients.clear();
+        if r? { Ok(()) } else { Err(AppError::NotFound) }
     }
 }

@@ -100,7 +100,7 @@ impl App {
                     Some(s) => Some(ScopeSet::parse_param(s).map_err(|e| TokenError::invalid_scope(&e.message))?),
                     None => None,
                 };
-                let allowed = authed.client.config.scopes.clone();
+                let allowed = authed.allowed_scope.clone();
                 let issuance = token::client_credentials(ClientCredentialsRequest {
                     client: &authed.client,
                     allowed_scope: &allowed,

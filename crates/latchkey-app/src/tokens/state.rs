@@ -79,7 +79,7 @@ impl App {
             Err(_) => ClientState::Missing,
             Ok(id) => match self.client_for_auth(tenant, &id).await? {
                 None => ClientState::Missing,
-                Some(c) if c.0.is_active() => ClientState::Active,
+                Some(c) if c.client.is_active() => ClientState::Active,
                 Some(_) => ClientState::Disabled,
             },
         };

@@ -7,6 +7,7 @@
 mod bad_input;
 mod bootstrap;
 mod client_credentials;
+mod clients_api;
 mod durability;
 mod harness;
 mod multi_node;

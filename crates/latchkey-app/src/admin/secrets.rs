@@ -1,0 +1,251 @@
+//! The client-secret lifecycle (SPEC §3): add, rotate with a grace period,
+//! revoke one, list. Secrets are generated (or imported, ≥ 32 characters),
+//! shown once, kept as an HMAC; at most [`MAX_SECRETS`] valid at a time.
+
+use latchkey_core::ClientId;
+use latchkey_crypto::ClientSecret;
+use latchkey_crypto::secret::MIN_IMPORTED_LEN;
+use latchkey_store::SecretRecord;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::Actor;
+use super::clients::SecretView;
+use crate::tenants::TenantContext;
+use crate::{App, AppError};
+
+/// Valid secrets a client may hold at once.
+pub const MAX_SECRETS: usize = 5;
+/// Longest rotation grace period: 30 days.
+pub const MAX_GRACE_SECONDS: i64 = 30 * 86_400;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddSecret {
+    pub label: Option<String>,
+    pub expires_in_days: Option<u32>,
+    /// Import an existing secret instead of generating one.
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecret {
+    /// Seconds the old secrets stay valid; 0 revokes them now (a
+    /// compromised secret).
+    #[serde(default)]
+    pub grace_seconds: i64,
+    pub label: Option<String>,
+}
+
+/// A new secret, shown this once.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewSecret {
+    pub secret: SecretView,
+    pub client_secret: String,
+    /// Secrets that now expire (rotation only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expiring: Vec<SecretView>,
+}
+
+impl App {
+    /// The expiry the tenant's maximum secret age imposes, combined with a
+    /// requested lifetime in days.
+    pub(crate) fn max_age_expiry(&self, ctx: &TenantContext, days: Option<u32>) -> Option<i64> {
+        let now = self.now();
+        let requested = days.map(|d| now + i64::from(d) * 86_400);
+        let max = ctx.settings.secret_max_age_days.map(|d| now + i64::from(d) * 86_400);
+        match (requested, max) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Builds a secret record for an imported secret, or generates one.
+    pub(crate) fn new_secret(
+        &self,
+        imported: Option<String>,
+        label: Option<String>,
+        expires_at: Option<i64>,
+    ) -> Result<(ClientSecret, SecretRecord), AppError> {
+        let secret = match imported {
+            Some(s) if s.chars().count() < MIN_IMPORTED_LEN => {
+                return Err(AppError::field("secret", "an imported secret must be at least 32 characters"));
+            }
+            Some(s) if s.chars().any(char::is_control) || s.len() > 512 => {
+                return Err(AppError::field(
+                    "secret",
+                    "a secret is at most 512 characters, without control characters",
+                ));
+            }
+            Some(s) => ClientSecret::from_plaintext(s),
+            None => {
+                let mut r = [0u8; latchkey_crypto::secret::RANDOM_BYTES];
+                self.rng.fill(&mut r);
+                latchkey_crypto::secret::generate_client_secret(&r)
+                    .ok_or_else(|| AppError::Internal("random source returned too few usable bytes".into()))?
+            }
+        };
+        if label.as_ref().is_some_and(|l| l.chars().count() > 100 || l.chars().any(char::is_control)) {
+            return Err(AppError::field("label", "at most 100 characters"));
+        }
+        let rec = SecretRecord {
+            secret_id: format!("sec_{}", self.random_id(9)),
+            secret_hash: self.hasher.hash(&secret),
+            sealed_secret: None,
+            hint: secret.hint(),
+            label,
+            created_at: self.now(),
+            expires_at,
+            last_used_at: None,
+        };
+        Ok((secret, rec))
+    }
+
+    /// Adds a secret; returns its plaintext and record.
+    pub(crate) async fn add_secret_internal(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        client_id: &str,
+        imported: Option<String>,
+        label: Option<String>,
+        days: Option<u32>,
+    ) -> Result<(String, SecretRecord), AppError> {
+        let (secret, rec) = self.new_secret(imported, label, self.max_age_expiry(ctx, days))?;
+        let id = ClientId::parse(client_id).map_err(|_| AppError::NotFound)?;
+        let changes = json!({ "secrets": { "before": null, "after": { "id": rec.secret_id, "hint": rec.hint, "expires_at": rec.expires_at } } });
+        let audit = self.audit_record(actor, "client.secret_add", "client", client_id, &changes);
+        let added = self.store.add_secret(&ctx.id, &id, &rec, MAX_SECRETS, self.now(), &audit).await?;
+        self.clients.invalidate(&ctx.id, &id);
+        if !added {
+            return Err(AppError::Conflict(format!(
+                "a client holds at most {MAX_SECRETS} valid secrets: revoke one first (or rotate with grace 0)"
+            )));
+        }
+        Ok((secret.expose().to_owned(), rec))
+    }
+
+    async fn confidential(&self, ctx: &TenantContext, client_id: &str) -> Result<Vec<SecretRecord>, AppError> {
+        let (c, secrets) = self.load_client(ctx, client_id).await?;
+        if c.config.is_public() {
+            return Err(AppError::Conflict("public clients have no secrets".into()));
+        }
+        Ok(secrets)
+    }
+
+    /// Adds a secret to a confidential client.
+    ///
+    /// # Errors
+    /// `NotFound`, `Conflict` (public client, or already 5 valid secrets), `Validation`.
+    pub async fn add_secret(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        client_id: &str,
+        req: AddSecret,
+    ) -> Result<NewSecret, AppError> {
+        actor.require_write()?;
+        self.confidential(ctx, client_id).await?;
+        let (plain, rec) =
+            self.add_secret_internal(ctx, actor, client_id, req.secret, req.label, req.expires_in_days).await?;
+        Ok(NewSecret { secret: SecretView::from(&rec), client_secret: plain, expiring: Vec::new() })
+    }
+
+    /// Rotates: a new secret, and every currently valid secret expires after
+    /// the grace period (0 = now: "Generate New Secret" for a compromised one).
+    ///
+    /// # Errors
+    /// As [`App::add_secret`]; `Validation` for a grace out of range.
+    pub async fn rotate_secret(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        client_id: &str,
+        req: RotateSecret,
+    ) -> Result<NewSecret, AppError> {
+        actor.require_write()?;
+        if !(0..=MAX_GRACE_SECONDS).contains(&req.grace_seconds) {
+            return Err(AppError::field("grace_seconds", "between 0 and 2592000 (30 days)"));
+        }
+        let now = self.now();
+        let old: Vec<SecretRecord> =
+            self.confidential(ctx, client_id).await?.into_iter().filter(|s| s.is_valid_at(now)).collect();
+        // Expire first when the grace is 0 (frees a slot); otherwise add first.
+        let until = now + req.grace_seconds;
+        let ids: Vec<String> = old.iter().map(|s| s.secret_id.clone()).collect();
+        let expiring = |ids: &[String]| -> Vec<SecretView> {
+            old.iter()
+                .filter(|s| ids.contains(&s.secret_id))
+                .map(|s| SecretView {
+                    expires_at: Some(s.expires_at.map_or(until, |e| e.min(until))),
+                    ..SecretView::from(s)
+                })
+                .collect()
+        };
+        if req.grace_seconds == 0 && !ids.is_empty() {
+            self.expire_secret_ids(ctx, actor, client_id, &ids, until, "client.secret_rotate").await?;
+        }
+        let (plain, rec) = self.add_secret_internal(ctx, actor, client_id, None, req.label, None).await?;
+        if req.grace_seconds > 0 && !ids.is_empty() {
+            let later: Vec<String> =
+                old.iter().filter(|s| s.expires_at.is_none_or(|e| e > until)).map(|s| s.secret_id.clone()).collect();
+            if !later.is_empty() {
+                self.expire_secret_ids(ctx, actor, client_id, &later, until, "client.secret_rotate").await?;
+            }
+        }
+        Ok(NewSecret { secret: SecretView::from(&rec), client_secret: plain, expiring: expiring(&ids) })
+    }
+
+    /// Revokes (expires now) one secret. The last valid secret of an active
+    /// confidential client cannot be revoked: disable the client first, or rotate.
+    ///
+    /// # Errors
+    /// `NotFound`, `Conflict`.
+    pub async fn revoke_secret(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        client_id: &str,
+        secret_id: &str,
+    ) -> Result<(), AppError> {
+        actor.require_write()?;
+        let (c, secrets) = self.load_client(ctx, client_id).await?;
+        let now = self.now();
+        let target = secrets.iter().find(|s| s.secret_id == secret_id).ok_or(AppError::NotFound)?;
+        if !target.is_valid_at(now) {
+            return Ok(());
+        }
+        let valid = secrets.iter().filter(|s| s.is_valid_at(now)).count();
+        if valid == 1 && c.is_active() && !c.config.is_public() {
+            return Err(AppError::Conflict(
+                "this is the client's last valid secret: rotate to replace it, or disable the client first".into(),
+            ));
+        }
+        self.expire_secret_ids(ctx, actor, client_id, &[secret_id.to_owned()], now, "client.secret_revoke").await
+    }
+
+    pub(crate) async fn expire_secret_ids(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        client_id: &str,
+        ids: &[String],
+        at: i64,
+        action: &str,
+    ) -> Result<(), AppError> {
+        let id = ClientId::parse(client_id).map_err(|_| AppError::NotFound)?;
+        let changes = json!({ "secrets": { "expire": ids, "expires_at": at } });
+        let audit = self.audit_record(actor, action, "client", client_id, &changes);
+        let r = self.store.expire_secrets(&ctx.id, &id, ids, at, &audit).await;
+        self.clients.invalidate(&ctx.id, &id);
+        Ok(r?)
+    }
+
+    /// # Errors
+    /// `NotFound`.
+    pub async fn list_secrets(&self, ctx: &TenantContext, client_id: &str) -> Result<Vec<SecretView>, AppError> {
+        let (_, secrets) = self.load_client(ctx, client_id).await?;
+        Ok(secrets.iter().map(SecretView::from).collect())
+    }
+}
