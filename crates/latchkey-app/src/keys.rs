@@ -90,6 +90,11 @@ impl KeyRing {
         Ok(Self { access, id_token, verifier, jwks })
     }
 
+    #[cfg(test)]
+    pub(crate) fn empty_for_test() -> Self {
+        Self { access: None, id_token: None, verifier: Verifier::default(), jwks: String::new() }
+    }
+
     /// The key that signs access tokens.
     ///
     /// # Errors
@@ -120,6 +125,7 @@ impl KeyRing {
 
 /// A signing key as the admin API shows it (public part only).
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyView {
     pub kid: String,
     pub alg: &'static str,

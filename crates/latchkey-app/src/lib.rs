@@ -23,6 +23,9 @@ pub mod tenants;
 pub mod tokens;
 pub mod usage;
 
+#[cfg(test)]
+pub(crate) mod test_world;
+
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AppError;
 pub use rng::{OsRng, Rng};

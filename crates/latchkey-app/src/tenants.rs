@@ -20,6 +20,20 @@ pub struct TenantContext {
     pub loaded_at: i64,
 }
 
+#[cfg(test)]
+impl TenantContext {
+    /// A copy whose policy a test may change.
+    pub(crate) fn clone_for_test(&self) -> Self {
+        Self {
+            id: self.id.clone(),
+            issuer: self.issuer.clone(),
+            settings: self.settings.clone(),
+            keys: crate::keys::KeyRing::empty_for_test(),
+            loaded_at: self.loaded_at,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Tenants {
     map: RwLock<HashMap<TenantId, Arc<TenantContext>>>,

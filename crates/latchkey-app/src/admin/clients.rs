@@ -20,6 +20,7 @@ use crate::{App, AppError};
 /// A client to create. Besides the identity fields, any configuration field
 /// of [`ClientConfig`] may be given; unset ones take the preset's defaults.
 #[derive(Debug, Clone, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewClient {
     pub name: String,
     #[serde(default)]
@@ -39,6 +40,7 @@ pub struct NewClient {
 
 /// Secret metadata: never the secret or its hash.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecretView {
     pub id: String,
     pub label: Option<String>,
@@ -63,6 +65,7 @@ impl From<&SecretRecord> for SecretView {
 
 /// Effective lifetimes and where each comes from.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EffectiveLifetimes {
     pub access_token: Lifetime,
     pub refresh_token: Lifetime,
@@ -72,6 +75,7 @@ pub struct EffectiveLifetimes {
 /// A client as the admin API shows it: every field, the effective lifetimes
 /// and where they come from, and secret metadata.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientView {
     pub client_id: String,
     pub name: String,
@@ -153,6 +157,7 @@ impl ClientView {
 
 /// The response to a create: the client, and its secret exactly once.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedClient {
     #[serde(flatten)]
     pub client: ClientView,
@@ -162,6 +167,7 @@ pub struct CreatedClient {
 /// An update's result; a secret appears only when the update made a public
 /// client confidential (it then needs one, shown once).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdatedClient {
     #[serde(flatten)]
     pub client: ClientView,
@@ -603,6 +609,7 @@ impl App {
 
 /// Query parameters of the client list.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 pub struct ClientSearch {
     pub q: Option<String>,
     #[serde(rename = "type")]

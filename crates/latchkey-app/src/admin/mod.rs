@@ -5,6 +5,9 @@ pub mod clients;
 pub mod scopes;
 pub mod secrets;
 
+#[cfg(test)]
+mod tests;
+
 use latchkey_store::AuditRecord;
 use serde_json::{Map, Value};
 
@@ -115,6 +118,7 @@ pub fn diff(before: &Value, after: &Value) -> Value {
 
 /// An audit event as the API shows it.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditView {
     pub id: String,
     pub occurred_at: i64,
@@ -187,6 +191,7 @@ impl App {
 
 /// Filters of the audit log.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 pub struct AuditSearch {
     pub target_type: Option<String>,
     pub target_id: Option<String>,

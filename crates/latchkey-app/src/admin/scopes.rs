@@ -12,6 +12,7 @@ use crate::tenants::TenantContext;
 use crate::{App, AppError};
 
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewScope {
     pub name: String,
@@ -20,12 +21,14 @@ pub struct NewScope {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScopePatch {
     pub description: String,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScopeView {
     pub name: String,
     pub description: String,
@@ -40,6 +43,7 @@ impl From<ScopeRecord> for ScopeView {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewClass {
     pub name: String,
@@ -50,6 +54,7 @@ pub struct NewClass {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClassPatch {
     pub description: Option<String>,
@@ -57,6 +62,7 @@ pub struct ClassPatch {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClassView {
     pub name: String,
     pub description: String,

@@ -20,6 +20,7 @@ pub const MAX_SECRETS: usize = 5;
 pub const MAX_GRACE_SECONDS: i64 = 30 * 86_400;
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddSecret {
     pub label: Option<String>,
@@ -29,6 +30,7 @@ pub struct AddSecret {
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RotateSecret {
     /// Seconds the old secrets stay valid; 0 revokes them now (a
@@ -40,6 +42,7 @@ pub struct RotateSecret {
 
 /// A new secret, shown this once.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewSecret {
     pub secret: SecretView,
     pub client_secret: String,

@@ -1,74 +1,16 @@
 //! Service-level tests on the real database of the test run, with a
 //! `ManualClock`: time moves only when a test says so.
 
-use std::sync::Arc;
-
-use latchkey_core::{ClientId, ClientStatus, TenantId, TokenErrorCode};
-use latchkey_crypto::MasterKey;
-use latchkey_crypto::password::PasswordCost;
-use latchkey_store::testing::TestDb;
+use latchkey_core::{ClientId, ClientStatus, TokenErrorCode};
 
 use crate::admin::Actor;
 use crate::admin::clients::NewClient;
 use crate::admin::scopes::NewScope;
 use crate::bootstrap::BootstrapSecrets;
 use crate::client_auth::PresentedAuth;
-use crate::tenants::TenantContext;
 use crate::tokens::TokenRequest;
-use crate::{App, AppOptions, ManualClock, OsRng};
 
-const ADMIN_SECRET: &str = "test-admin-secret-0123456789abcdefghij";
-const START: i64 = 1_800_000_000;
-
-struct World {
-    _db: TestDb,
-    app: Arc<App>,
-    clock: Arc<ManualClock>,
-    ctx: Arc<TenantContext>,
-}
-
-async fn world() -> World {
-    let db = TestDb::new().await;
-    let store = latchkey_store::connect(&db.url).await.unwrap();
-    store.migrate().await.unwrap();
-    let clock = Arc::new(ManualClock::new(START));
-    let options = AppOptions {
-        public_url: "https://issuer.test/".into(),
-        password_cost: PasswordCost { memory_kib: 1024, iterations: 1 },
-    };
-    let app = App::new(store, &MasterKey::from_bytes([7; 32]), clock.clone(), Arc::new(OsRng), &options).unwrap();
-    let creds = app
-        .bootstrap_default_tenant(BootstrapSecrets {
-            admin_password: Some("a-long-enough-password".into()),
-            admin_client_secret: Some(ADMIN_SECRET.into()),
-        })
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(creds.admin_client_secret.is_none(), "secrets given by env are not echoed");
-    let ctx = app.tenant(&TenantId::default_tenant()).await.unwrap();
-    World { _db: db, app, clock, ctx }
-}
-
-fn admin() -> PresentedAuth {
-    PresentedAuth::Basic { client_id: "latchkey-admin".into(), secret: ADMIN_SECRET.into() }
-}
-
-fn cc() -> TokenRequest {
-    TokenRequest { grant_type: Some("client_credentials".into()), ..TokenRequest::default() }
-}
-
-async fn m2m(w: &World, format: &str) -> (String, String) {
-    let actor = Actor::system();
-    let _ = w.app.create_scope(&w.ctx, &actor, NewScope { name: "api:read".into(), description: String::new() }).await;
-    let new: NewClient = serde_json::from_value(serde_json::json!({
-        "name": format!("svc {format}"), "type": "m2m", "scopes": ["api:read"], "access_token_format": format,
-        "access_token_lifetime": 120
-    }))
-    .unwrap();
-    let c = w.app.create_client(&w.ctx, &actor, new).await.unwrap();
-    (c.client.client_id, c.client_secret.unwrap())
-}
+use crate::test_world::{START, admin, cc, m2m, world};
 
 #[tokio::test]
 async fn issuer_has_no_trailing_slash_and_bootstrap_is_idempotent() {
