@@ -241,6 +241,8 @@ pub async fn disable_and_delete(store: Arc<dyn Store>) {
 
     assert!(store.delete_client(&t, &c.client_id, &audit("x", "svc")).await.unwrap());
     assert!(!store.delete_client(&t, &c.client_id, &audit("x", "svc")).await.unwrap());
+    let find = crate::ClientQuery { q: Some("svc description".into()), limit: 10, ..crate::ClientQuery::default() };
+    assert!(store.search_clients(&t, &find, 0).await.unwrap().is_empty(), "deleted clients leave the search index");
     assert!(store.get_client_with_secrets(&t, &c.client_id).await.unwrap().is_none());
     assert_eq!(store.jwt_state(&t, "svc", "j").await.unwrap(), (ClientState::Missing, false));
 }
@@ -398,6 +400,10 @@ pub async fn update_checks_revision(store: Arc<dyn Store>) {
     let got = store.get_client(&t, &c.client_id).await.unwrap().unwrap();
     assert_eq!((got.name.as_str(), got.revision, got.updated_at), ("Renamed", 2, 3_000));
     assert_eq!(got.config.grant_types, vec![GrantType::AuthorizationCode]);
+    // The search index follows the rename.
+    let find = |q: &str| crate::ClientQuery { q: Some(q.into()), limit: 10, ..crate::ClientQuery::default() };
+    assert_eq!(store.search_clients(&t, &find("renamed"), 0).await.unwrap().len(), 1);
+    assert!(store.search_clients(&t, &find("svc"), 0).await.unwrap().iter().all(|c| c.name != "Svc"));
     // A stale revision changes nothing and writes no audit event.
     let before = store.list_audit(&t, 100).await.unwrap().len();
     c.name = "Stale".into();

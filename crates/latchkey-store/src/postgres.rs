@@ -41,6 +41,12 @@ impl PgStore {
         self.pool.begin().await.map_err(StoreError::from_sqlx)
     }
 
+    /// Substring search through the trigram GIN index on the same expression.
+    fn push_text_search(qb: &mut sqlx::QueryBuilder<Postgres>, needle: &str) {
+        qb.push(" AND (name_lower || ' ' || lower(client_id) || ' ' || lower(description)) LIKE ")
+            .push_bind(format!("%{}%", crate::sql::like_escape(needle)));
+    }
+
     /// Publishes an invalidation; delivered to every node when the
     /// transaction commits, and not at all if it rolls back.
     async fn notify(tx: &mut sqlx::Transaction<'static, Postgres>, payload: &str) -> Result<(), StoreError> {

@@ -519,10 +519,16 @@ macro_rules! impl_repos {
                 let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE tenant_id = "));
                 qb.push_bind(tenant.as_str().to_owned());
                 if let Some(q) = query.q.as_deref().filter(|q| !q.is_empty()) {
-                    let pat = format!("%{}%", like_escape(&q.to_lowercase()));
-                    qb.push(" AND (name_lower LIKE ").push_bind(pat.clone()).push(" ESCAPE '\\'");
-                    qb.push(" OR lower(client_id) LIKE ").push_bind(pat.clone()).push(" ESCAPE '\\'");
-                    qb.push(" OR lower(description) LIKE ").push_bind(pat).push(" ESCAPE '\\')");
+                    let needle = q.to_lowercase();
+                    if needle.contains(['%', '_', '\\']) {
+                        // LIKE metacharacters: escaped LIKE over the columns (no index).
+                        let pat = format!("%{}%", like_escape(&needle));
+                        qb.push(" AND (name_lower LIKE ").push_bind(pat.clone()).push(" ESCAPE '\\'");
+                        qb.push(" OR lower(client_id) LIKE ").push_bind(pat.clone()).push(" ESCAPE '\\'");
+                        qb.push(" OR lower(description) LIKE ").push_bind(pat).push(" ESCAPE '\\')");
+                    } else {
+                        $store::push_text_search(&mut qb, &needle);
+                    }
                 }
                 if let Some(t) = &query.client_type {
                     qb.push(" AND client_type = ").push_bind(t.clone());

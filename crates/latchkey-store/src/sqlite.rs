@@ -54,6 +54,15 @@ impl SqliteStore {
         self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from_sqlx)
     }
 
+    /// Substring search through the FTS5 trigram index. Patterns shorter
+    /// than three characters cannot use a trigram index; SQLite then scans
+    /// the (small) index table, which is still correct.
+    fn push_text_search(qb: &mut sqlx::QueryBuilder<Sqlite>, needle: &str) {
+        qb.push(" AND rowid IN (SELECT rowid FROM clients_search WHERE search_text LIKE ")
+            .push_bind(format!("%{needle}%"))
+            .push(")");
+    }
+
     /// Single node: nobody to notify.
     #[allow(clippy::unused_async)] // same signature as the PostgreSQL adapter's
     async fn notify(_: &mut sqlx::Transaction<'static, Sqlite>, _: &str) -> Result<(), StoreError> {

@@ -36,6 +36,12 @@ CREATE UNIQUE INDEX clients_name_unique ON clients (tenant_id, name_lower);
 CREATE INDEX clients_by_created ON clients (tenant_id, created_at, client_id);
 CREATE INDEX clients_by_last_used ON clients (tenant_id, last_used_at, client_id);
 
+-- Substring search over name, client id and description: a trigram GIN
+-- index (pg_trgm is a trusted extension: a database owner may create it).
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX clients_search ON clients
+    USING gin ((name_lower || ' ' || lower(client_id) || ' ' || lower(description)) gin_trgm_ops);
+
 CREATE TABLE client_secrets (
     tenant_id     TEXT NOT NULL,
     client_id     TEXT NOT NULL,

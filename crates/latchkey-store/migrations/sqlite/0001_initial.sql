@@ -36,6 +36,22 @@ CREATE UNIQUE INDEX clients_name_unique ON clients (tenant_id, name_lower);
 CREATE INDEX clients_by_created ON clients (tenant_id, created_at, client_id);
 CREATE INDEX clients_by_last_used ON clients (tenant_id, last_used_at, client_id);
 
+-- Substring search over name, client id and description: an FTS5 trigram
+-- index kept in step by triggers (its rowid is the client row's rowid).
+CREATE VIRTUAL TABLE clients_search USING fts5 (search_text, tokenize = 'trigram');
+CREATE TRIGGER clients_search_insert AFTER INSERT ON clients BEGIN
+    INSERT INTO clients_search (rowid, search_text)
+    VALUES (new.rowid, new.name_lower || ' ' || lower(new.client_id) || ' ' || lower(new.description));
+END;
+CREATE TRIGGER clients_search_delete AFTER DELETE ON clients BEGIN
+    DELETE FROM clients_search WHERE rowid = old.rowid;
+END;
+CREATE TRIGGER clients_search_update AFTER UPDATE OF name_lower, description ON clients BEGIN
+    UPDATE clients_search
+    SET search_text = new.name_lower || ' ' || lower(new.client_id) || ' ' || lower(new.description)
+    WHERE rowid = old.rowid;
+END;
+
 CREATE TABLE client_secrets (
     tenant_id     TEXT NOT NULL,
     client_id     TEXT NOT NULL,
