@@ -204,6 +204,7 @@ impl App {
             password_hash,
             status: "active".to_owned(),
             roles: vec!["owner".to_owned()],
+            groups: Vec::new(),
             created_at: now,
             updated_at: now,
         };

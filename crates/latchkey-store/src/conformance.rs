@@ -114,6 +114,7 @@ fn bootstrap(t: &TenantId) -> TenantBootstrap {
             password_hash: "$argon2id$stub".into(),
             status: "active".into(),
             roles: vec!["owner".into()],
+            groups: vec!["admins".into()],
             created_at: 1_000,
             updated_at: 1_000,
         }],
@@ -520,4 +521,43 @@ pub async fn audit_search_filters_and_pages(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(first.len() + rest.len(), 7);
     assert_eq!(rest[0].event_id, all[3].event_id);
+}
+
+pub async fn users_crud_roles_groups(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let mut u = bootstrap(&t).users.remove(0);
+    u.user_id = "u-2".into();
+    u.username = "Grace.Hopper".into();
+    u.roles = vec!["viewer".into()];
+    u.groups = vec!["navy".into(), "compilers".into()];
+    store.insert_user(&t, &u, &audit("user.create", "u-2")).await.unwrap();
+    let mut dup = u.clone();
+    dup.user_id = "u-3".into();
+    dup.username = "grace.HOPPER".into();
+    assert!(matches!(store.insert_user(&t, &dup, &audit("user.create", "u-3")).await, Err(StoreError::Conflict(_))));
+    let got = store.get_user(&t, "u-2").await.unwrap().unwrap();
+    assert_eq!(
+        (got.roles.clone(), got.groups.clone()),
+        (vec!["viewer".to_owned()], vec!["compilers".to_owned(), "navy".to_owned()])
+    );
+    assert_eq!(store.get_user_by_username(&t, "GRACE.hopper").await.unwrap().unwrap().user_id, "u-2");
+    let mut changed = got.clone();
+    changed.roles = vec!["tenant-admin".into()];
+    changed.groups = vec![];
+    changed.status = "disabled".into();
+    changed.password_hash = "$argon2id$new".into();
+    assert!(store.update_user(&t, &changed, &audit("user.update", "u-2")).await.unwrap());
+    let got = store.get_user(&t, "u-2").await.unwrap().unwrap();
+    assert_eq!(
+        (got.roles, got.groups, got.status.as_str(), got.password_hash.as_str()),
+        (vec!["tenant-admin".to_owned()], vec![], "disabled", "$argon2id$new")
+    );
+    let page = store.list_users(&t, None, None, 1).await.unwrap();
+    assert_eq!(page[0].username, "Admin");
+    let rest = store.list_users(&t, None, Some("admin"), 10).await.unwrap();
+    assert_eq!(rest.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), vec!["Grace.Hopper"]);
+    assert_eq!(store.list_users(&t, Some("hop"), None, 10).await.unwrap().len(), 1);
+    let other = with_tenant(&*store, "other").await;
+    assert!(store.get_user(&other, "u-2").await.unwrap().is_none());
+    assert!(!store.update_user(&other, &changed, &audit("user.update", "x")).await.unwrap());
 }

@@ -176,6 +176,7 @@ pub struct UserRecord {
     pub password_hash: String,
     pub status: String,
     pub roles: Vec<String>,
+    pub groups: Vec<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
@@ -399,6 +400,21 @@ pub trait ScopeRepo {
 #[async_trait]
 pub trait UserRepo {
     async fn get_user_by_username(&self, tenant: &TenantId, username: &str) -> Result<Option<UserRecord>>;
+    async fn get_user(&self, tenant: &TenantId, user_id: &str) -> Result<Option<UserRecord>>;
+    /// # Errors
+    /// `Conflict` when the username is taken (case-insensitively).
+    async fn insert_user(&self, tenant: &TenantId, user: &UserRecord, audit: &AuditRecord) -> Result<()>;
+    /// Users by username after the given one.
+    async fn list_users(
+        &self,
+        tenant: &TenantId,
+        q: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>>;
+    /// Replaces email, display name, status, password hash, roles and groups.
+    /// Returns `false` when there is no such user.
+    async fn update_user(&self, tenant: &TenantId, user: &UserRecord, audit: &AuditRecord) -> Result<bool>;
 }
 
 #[async_trait]

@@ -40,6 +40,7 @@ cases!(
     secrets_limit_expiry_and_usage,
     scopes_and_classes_crud_and_references,
     audit_search_filters_and_pages,
+    users_crud_roles_groups,
 );
 
 /// Migrations are added for both databases in the same change.

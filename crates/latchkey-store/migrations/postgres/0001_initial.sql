@@ -124,6 +124,14 @@ CREATE TABLE role_assignments (
     FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, user_id) ON DELETE CASCADE
 );
 
+CREATE TABLE user_groups (
+    tenant_id   TEXT NOT NULL,
+    user_id     TEXT NOT NULL,
+    group_name  TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, user_id, group_name),
+    FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, user_id) ON DELETE CASCADE
+);
+
 CREATE TABLE audit_events (
     tenant_id    TEXT NOT NULL,
     event_id     TEXT NOT NULL,
