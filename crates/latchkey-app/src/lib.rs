@@ -129,6 +129,15 @@ impl App {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
     }
 
+    /// A generated client id: 24 base62 characters (143 bits), so it never
+    /// starts with '-' or needs quoting anywhere.
+    pub(crate) fn random_client_id(&self) -> Result<String, AppError> {
+        let mut buf = [0u8; 48];
+        self.rng.fill(&mut buf);
+        latchkey_crypto::secret::random_base62(&buf, 24)
+            .ok_or_else(|| AppError::Internal("random source returned too few usable bytes".into()))
+    }
+
     /// An event id that sorts by time, then by order of creation in this
     /// process: hex seconds, a per-process sequence, a random suffix.
     pub(crate) fn event_id(&self) -> String {

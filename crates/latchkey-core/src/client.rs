@@ -16,6 +16,7 @@ use crate::token::UnixTime;
 
 /// The preset a client was created from (SPEC §2.2); informative afterwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClientType {
     /// Machine to machine: client_credentials with a secret.
@@ -68,6 +69,7 @@ impl std::str::FromStr for ClientType {
 /// `active` clients obtain tokens; `disabled` ones get `invalid_client` and
 /// their tokens stop working at introspection and userinfo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClientStatus {
     Active,
@@ -96,6 +98,7 @@ impl ClientStatus {
 /// Access tokens as RFC 9068 JWTs (the default) or as opaque handles that
 /// only introspection can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AccessTokenFormat {
     #[default]
@@ -105,6 +108,7 @@ pub enum AccessTokenFormat {
 
 /// Refresh-token rotation settings (SPEC §2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct RefreshTokenPolicy {
     pub rotate: bool,
@@ -120,6 +124,7 @@ impl Default for RefreshTokenPolicy {
 
 /// RFC 7591 descriptive metadata.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ClientMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -137,6 +142,7 @@ pub struct ClientMetadata {
 /// Every protocol setting of a client. Stored as one document so that a new
 /// setting needs no schema change on either database.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ClientConfig {
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,

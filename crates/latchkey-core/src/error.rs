@@ -7,6 +7,7 @@ use serde::Serialize;
 /// Error codes of the token, introspection and revocation endpoints
 /// (RFC 6749 §5.2, RFC 7009 §2.2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenErrorCode {
     /// "The request is missing a required parameter, includes an unsupported
@@ -145,6 +146,7 @@ impl std::error::Error for TokenError {}
 /// A validation failure of one field, for per-field error lists
 /// (RFC 9457 problem details on the admin API, inline messages in the console).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub message: String,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// OAuth grant types (RFC 6749, RFC 8628, RFC 8693). `Password` and
 /// `Implicit` are legacy: off unless the tenant allows legacy grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum GrantType {
     #[serde(rename = "authorization_code")]
     AuthorizationCode,
@@ -71,6 +72,7 @@ impl fmt::Display for GrantType {
 
 /// How a client authenticates at the token endpoint (RFC 7591 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TokenEndpointAuthMethod {
     ClientSecretBasic,

@@ -194,6 +194,7 @@ pub fn find_match<'a>(registered: &'a [RedirectUri], candidate: &str) -> Option<
 
 /// The answer of the "would this URI match?" tester (SPEC §2.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MatchExplanation {
     pub matches: bool,
     /// The registered URI that matched.

@@ -142,5 +142,26 @@ impl fmt::Display for ScopeSet {
     }
 }
 
+/// On the wire a scope set is a JSON array of distinct scope tokens.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ScopeSet {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+        let token = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(Scope::MAX_LEN))
+            .pattern(Some(r"^[\x21\x23-\x5B\x5D-\x7E]+$"));
+        ArrayBuilder::new()
+            .items(token)
+            .unique_items(true)
+            .description(Some("A set of scope tokens (RFC 6749 §3.3); order is irrelevant."))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ScopeSet {}
+
 #[cfg(test)]
 mod tests;

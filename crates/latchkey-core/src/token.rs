@@ -38,6 +38,7 @@ impl SigningAlg {
 
 /// Where an effective lifetime comes from, so the API can say it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LifetimeSource {
     Client,
@@ -46,6 +47,7 @@ pub enum LifetimeSource {
 
 /// An effective lifetime in seconds and where it comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Lifetime {
     pub seconds: u32,
     pub source: LifetimeSource,

@@ -12,18 +12,24 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use latchkey_app::admin::clients::{ClientSearch, NewClient};
-use latchkey_app::admin::scopes::{ClassPatch, NewClass, NewScope, ScopePatch};
-use latchkey_app::admin::secrets::{AddSecret, RotateSecret};
-use latchkey_app::admin::{Actor, AuditSearch};
+use latchkey_app::admin::clients::{ClientSearch, ClientView, CreatedClient, NewClient, SecretView, UpdatedClient};
+use latchkey_app::admin::scopes::{ClassPatch, ClassView, NewClass, NewScope, ScopePatch, ScopeView};
+use latchkey_app::admin::secrets::{AddSecret, NewSecret, RotateSecret};
+use latchkey_app::admin::{Actor, AuditSearch, AuditView};
+use latchkey_app::keys::KeyView;
 use latchkey_app::tenants::TenantContext;
-use latchkey_core::ClientStatus;
+use latchkey_core::{ClientConfig, ClientStatus, ClientType};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::error::{Problem, no_store};
+use crate::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed, Unauthorized, UnsupportedMediaType,
+    ValidationFailed,
+};
 use crate::tenant::{Source, Tenant};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -42,13 +48,15 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/security-classes/{name}", get(get_class).patch(update_class).delete(delete_class))
         .route("/audit-events", get(list_audit))
         .route("/keys", get(list_keys))
+        .merge(crate::admin_users::routes())
+        .route("/openapi.json", get(crate::openapi::openapi_json))
         .fallback(crate::error::not_found)
 }
 
 /// The tenant and the authenticated caller of an admin request.
 pub(crate) struct Admin {
-    ctx: Arc<TenantContext>,
-    actor: Actor,
+    pub(crate) ctx: Arc<TenantContext>,
+    pub(crate) actor: Actor,
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -104,11 +112,11 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     }
 }
 
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, Problem> {
+pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, Problem> {
     q.map(|Query(v)| v).map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "Bad query", e.body_text()))
 }
 
-fn ok<T: Serialize>(status: StatusCode, body: &T) -> Response {
+pub(crate) fn ok<T: Serialize>(status: StatusCode, body: &T) -> Response {
     no_store((status, Json(body)).into_response())
 }
 
@@ -134,21 +142,109 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, Problem> {
     inner.parse().map(Some).map_err(|_| bad())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ForceQuery {
+    /// Needed to change a protected default client or a declaratively managed one.
     #[serde(default)]
     force: bool,
 }
 
+/// A page of clients.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ClientPage {
+    items: Vec<ClientView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+/// A page of audit events.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AuditPage {
+    items: Vec<AuditView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SecretList {
+    items: Vec<SecretView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ScopeList {
+    items: Vec<ScopeView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ClassList {
+    items: Vec<ClassView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct KeyList {
+    items: Vec<KeyView>,
+}
+
+/// A JSON merge patch (RFC 7396) of a client: the identity fields below and
+/// any field of `ClientConfig`; `null` resets a field to its default. The
+/// server's bookkeeping fields (`client_id`, `status`, `revision`, …) cannot
+/// be patched. (Documentation only: the handler takes the patch as a map.)
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ClientPatch {
+    name: Option<String>,
+    description: Option<String>,
+    #[serde(rename = "type")]
+    client_type: Option<ClientType>,
+    managed_by: Option<String>,
+    #[serde(flatten)]
+    config: ClientConfig,
+}
+
+/// Lists clients, filtered and sorted, one page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/clients", tag = "clients",
+    params(ClientSearch),
+    responses(
+        (status = 200, description = "One page of clients (without secret metadata)", body = ClientPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = ValidationFailed),
+    ),
+    security(("bearer" = ["admin:read"]))
+)]
 async fn list_clients(
     State(s): State<AppState>,
     a: Admin,
     q: Result<Query<ClientSearch>, QueryRejection>,
 ) -> Result<Response, Problem> {
-    let (items, next) = s.app.search_clients(&a.ctx, &query(q)?).await?;
-    Ok(ok(StatusCode::OK, &json!({ "items": items, "next_cursor": next })))
+    let (items, next_cursor) = s.app.search_clients(&a.ctx, &query(q)?).await?;
+    Ok(ok(StatusCode::OK, &ClientPage { items, next_cursor }))
 }
 
+/// Creates a client.
+///
+/// Any field of `ClientConfig` may be given; unset ones take the defaults of the
+/// preset named by `type`. A confidential client gets a secret, returned in
+/// `client_secret` this once.
+#[utoipa::path(
+    post, path = "/api/v1/clients", tag = "clients",
+    request_body(content = NewClient, content_type = "application/json",
+        example = json!({"name": "Billing service", "type": "m2m", "description": "Nightly invoicing job"})),
+    responses(
+        (status = 201, description = "The client, with its secret shown once", body = CreatedClient, headers(("ETag" = String, description = "The client's revision, quoted: send it back in `If-Match`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn create_client(
     State(s): State<AppState>,
     a: Admin,
@@ -160,12 +256,53 @@ async fn create_client(
     Ok(with_etag(ok(StatusCode::CREATED, &created), rev))
 }
 
+/// Reads one client: every field, effective lifetimes and secret metadata.
+#[utoipa::path(
+    get, path = "/api/v1/clients/{client_id}", tag = "clients",
+    params(("client_id" = String, Path, description = "The client's `client_id`")),
+    responses(
+        (status = 200, description = "The client", body = ClientView, headers(("ETag" = String, description = "The client's revision, quoted: send it back in `If-Match`"))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+    security(("bearer" = ["admin:read"]))
+)]
 async fn get_client(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
     let c = s.app.get_client(&a.ctx, &id).await?;
     let rev = c.revision;
     Ok(with_etag(ok(StatusCode::OK, &c), rev))
 }
 
+/// Updates a client with a JSON merge patch (RFC 7396) of its fields.
+///
+/// `null` resets a field to its default. With `If-Match`, a stale revision gets
+/// 412. Protected and declaratively managed clients need `force=true`.
+#[utoipa::path(
+    patch, path = "/api/v1/clients/{client_id}", tag = "clients",
+    params(
+        ("client_id" = String, Path, description = "The client's `client_id`"),
+        ForceQuery,
+        ("If-Match" = Option<String>, Header, nullable = false, description = "The `ETag` last read, e.g. `\"3\"`; `*` or absent: no precondition"),
+    ),
+    request_body(content(
+        (ClientPatch = "application/merge-patch+json", example = json!({"description": "Nightly invoicing and reminders", "labels": {"team": "billing"}})),
+        (ClientPatch = "application/json", example = json!({"access_token_lifetime": 900})),
+    )),
+    responses(
+        (status = 200, description = "The updated client; `client_secret` only when it became confidential", body = UpdatedClient, headers(("ETag" = String, description = "The client's revision, quoted: send it back in `If-Match`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 412, response = PreconditionFailed),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn update_client(
     State(s): State<AppState>,
     a: Admin,
@@ -182,6 +319,19 @@ async fn update_client(
     Ok(with_etag(ok(StatusCode::OK, &updated), rev))
 }
 
+/// Deletes a client and its secrets; its tokens stop working at once.
+#[utoipa::path(
+    delete, path = "/api/v1/clients/{client_id}", tag = "clients",
+    params(("client_id" = String, Path, description = "The client's `client_id`"), ForceQuery),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn delete_client(
     State(s): State<AppState>,
     a: Admin,
@@ -198,6 +348,19 @@ async fn set_status(s: &AppState, a: &Admin, id: &str, force: bool, status: Clie
     Ok(with_etag(ok(StatusCode::OK, &c), rev))
 }
 
+/// Disables a client: it gets `invalid_client` and its tokens stop introspecting as active.
+#[utoipa::path(
+    post, path = "/api/v1/clients/{client_id}/disable", tag = "clients",
+    params(("client_id" = String, Path, description = "The client's `client_id`"), ForceQuery),
+    responses(
+        (status = 200, description = "The client, now disabled", body = ClientView, headers(("ETag" = String, description = "The client's revision, quoted: send it back in `If-Match`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn disable_client(
     State(s): State<AppState>,
     a: Admin,
@@ -207,6 +370,19 @@ async fn disable_client(
     set_status(&s, &a, &id, query(q)?.force, ClientStatus::Disabled).await
 }
 
+/// Enables a disabled client.
+#[utoipa::path(
+    post, path = "/api/v1/clients/{client_id}/enable", tag = "clients",
+    params(("client_id" = String, Path, description = "The client's `client_id`"), ForceQuery),
+    responses(
+        (status = 200, description = "The client, now active", body = ClientView, headers(("ETag" = String, description = "The client's revision, quoted: send it back in `If-Match`"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn enable_client(
     State(s): State<AppState>,
     a: Admin,
@@ -216,10 +392,42 @@ async fn enable_client(
     set_status(&s, &a, &id, query(q)?.force, ClientStatus::Active).await
 }
 
+/// Lists a client's secrets: metadata only, never a secret or its hash.
+#[utoipa::path(
+    get, path = "/api/v1/clients/{client_id}/secrets", tag = "secrets",
+    params(("client_id" = String, Path, description = "The client's `client_id`")),
+    responses(
+        (status = 200, description = "The client's secrets, expired ones included", body = SecretList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+    security(("bearer" = ["admin:read"]))
+)]
 async fn list_secrets(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &json!({ "items": s.app.list_secrets(&a.ctx, &id).await? })))
+    Ok(ok(StatusCode::OK, &SecretList { items: s.app.list_secrets(&a.ctx, &id).await? }))
 }
 
+/// Adds a secret to a confidential client (generated, or imported).
+///
+/// A client holds at most 5 valid secrets.
+#[utoipa::path(
+    post, path = "/api/v1/clients/{client_id}/secrets", tag = "secrets",
+    params(("client_id" = String, Path, description = "The client's `client_id`")),
+    request_body(content = AddSecret, content_type = "application/json", example = json!({"label": "ci", "expires_in_days": 90})),
+    responses(
+        (status = 201, description = "The new secret, shown this once", body = NewSecret),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn add_secret(
     State(s): State<AppState>,
     a: Admin,
@@ -230,6 +438,26 @@ async fn add_secret(
     Ok(ok(StatusCode::CREATED, &s.app.add_secret(&a.ctx, &a.actor, &id, req).await?))
 }
 
+/// Rotates: a new secret, and every valid secret expires after the grace period.
+///
+/// `grace_seconds: 0` revokes the old secrets at once (a compromised secret).
+#[utoipa::path(
+    post, path = "/api/v1/clients/{client_id}/secrets/rotate", tag = "secrets",
+    params(("client_id" = String, Path, description = "The client's `client_id`")),
+    request_body(content = RotateSecret, content_type = "application/json", example = json!({"grace_seconds": 3600, "label": "rotated"})),
+    responses(
+        (status = 201, description = "The new secret, shown this once, and the secrets now expiring", body = NewSecret),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn rotate_secret(
     State(s): State<AppState>,
     a: Admin,
@@ -240,6 +468,22 @@ async fn rotate_secret(
     Ok(ok(StatusCode::CREATED, &s.app.rotate_secret(&a.ctx, &a.actor, &id, req).await?))
 }
 
+/// Revokes one secret now.
+///
+/// The last valid secret of an active confidential client cannot be revoked:
+/// rotate, or disable the client first.
+#[utoipa::path(
+    delete, path = "/api/v1/clients/{client_id}/secrets/{secret_id}", tag = "secrets",
+    params(("client_id" = String, Path, description = "The client's `client_id`"), ("secret_id" = String, Path, description = "The secret's `id`")),
+    responses(
+        (status = 204, description = "Revoked (or already expired)"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn revoke_secret(
     State(s): State<AppState>,
     a: Admin,
@@ -249,12 +493,29 @@ async fn revoke_secret(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TestRedirect {
+pub(crate) struct TestRedirect {
+    /// The redirect URI a client would send.
     uri: String,
 }
 
+/// Would this redirect URI match? The same matcher as the authorization endpoint, with the reason.
+#[utoipa::path(
+    post, path = "/api/v1/clients/{client_id}/test-redirect", tag = "clients",
+    params(("client_id" = String, Path, description = "The client's `client_id`")),
+    request_body(content = TestRedirect, content_type = "application/json", example = json!({"uri": "http://127.0.0.1:8400/callback"})),
+    responses(
+        (status = 200, description = "Whether it matches, which registered URI matched, and why", body = latchkey_core::redirect::MatchExplanation),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+    ),
+    security(("bearer" = ["admin:read"]))
+)]
 async fn test_redirect(
     State(s): State<AppState>,
     a: Admin,
@@ -265,10 +526,36 @@ async fn test_redirect(
     Ok(ok(StatusCode::OK, &s.app.test_redirect(&a.ctx, &id, &req.uri).await?))
 }
 
+/// Lists the tenant's scope catalogue.
+#[utoipa::path(
+    get, path = "/api/v1/scopes", tag = "scopes",
+    responses(
+        (status = 200, description = "Every scope", body = ScopeList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ),
+    security(("bearer" = ["admin:read"]))
+)]
 async fn list_scopes(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &json!({ "items": s.app.list_scopes(&a.ctx).await? })))
+    Ok(ok(StatusCode::OK, &ScopeList { items: s.app.list_scopes(&a.ctx).await? }))
 }
 
+/// Adds a scope to the catalogue.
+#[utoipa::path(
+    post, path = "/api/v1/scopes", tag = "scopes",
+    request_body(content = NewScope, content_type = "application/json", example = json!({"name": "invoices:read", "description": "Read invoices"})),
+    responses(
+        (status = 201, description = "The scope", body = ScopeView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn create_scope(
     State(s): State<AppState>,
     a: Admin,
@@ -278,10 +565,39 @@ async fn create_scope(
     Ok(ok(StatusCode::CREATED, &s.app.create_scope(&a.ctx, &a.actor, new).await?))
 }
 
+/// Reads one scope.
+#[utoipa::path(
+    get, path = "/api/v1/scopes/{name}", tag = "scopes",
+    params(("name" = String, Path, description = "The scope token")),
+    responses(
+        (status = 200, description = "The scope", body = ScopeView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+    security(("bearer" = ["admin:read"]))
+)]
 async fn get_scope(State(s): State<AppState>, a: Admin, Path(name): Path<String>) -> Result<Response, Problem> {
     Ok(ok(StatusCode::OK, &s.app.get_scope(&a.ctx, &name).await?))
 }
 
+/// Changes a scope's description.
+#[utoipa::path(
+    patch, path = "/api/v1/scopes/{name}", tag = "scopes",
+    params(("name" = String, Path, description = "The scope token")),
+    request_body(content = ScopePatch, content_type = "application/json", example = json!({"description": "Read invoices and credit notes"})),
+    responses(
+        (status = 200, description = "The scope", body = ScopeView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn update_scope(
     State(s): State<AppState>,
     a: Admin,
@@ -292,15 +608,54 @@ async fn update_scope(
     Ok(ok(StatusCode::OK, &s.app.update_scope(&a.ctx, &a.actor, &name, p).await?))
 }
 
+/// Deletes a scope that no client or security class uses.
+#[utoipa::path(
+    delete, path = "/api/v1/scopes/{name}", tag = "scopes",
+    params(("name" = String, Path, description = "The scope token")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn delete_scope(State(s): State<AppState>, a: Admin, Path(name): Path<String>) -> Result<Response, Problem> {
     s.app.delete_scope(&a.ctx, &a.actor, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Lists the security classes: named bundles of scopes that clients can join.
+#[utoipa::path(
+    get, path = "/api/v1/security-classes", tag = "security-classes",
+    responses(
+        (status = 200, description = "Every security class", body = ClassList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ),
+    security(("bearer" = ["admin:read"]))
+)]
 async fn list_classes(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &json!({ "items": s.app.list_classes(&a.ctx).await? })))
+    Ok(ok(StatusCode::OK, &ClassList { items: s.app.list_classes(&a.ctx).await? }))
 }
 
+/// Creates a security class.
+#[utoipa::path(
+    post, path = "/api/v1/security-classes", tag = "security-classes",
+    request_body(content = NewClass, content_type = "application/json", example = json!({"name": "finance", "description": "Finance back-office services", "scopes": []})),
+    responses(
+        (status = 201, description = "The security class", body = ClassView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn create_class(
     State(s): State<AppState>,
     a: Admin,
@@ -310,10 +665,39 @@ async fn create_class(
     Ok(ok(StatusCode::CREATED, &s.app.create_class(&a.ctx, &a.actor, new).await?))
 }
 
+/// Reads one security class.
+#[utoipa::path(
+    get, path = "/api/v1/security-classes/{name}", tag = "security-classes",
+    params(("name" = String, Path, description = "The class name")),
+    responses(
+        (status = 200, description = "The security class", body = ClassView),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    ),
+    security(("bearer" = ["admin:read"]))
+)]
 async fn get_class(State(s): State<AppState>, a: Admin, Path(name): Path<String>) -> Result<Response, Problem> {
     Ok(ok(StatusCode::OK, &s.app.get_class(&a.ctx, &name).await?))
 }
 
+/// Changes a security class's description or scopes; absent fields stay.
+#[utoipa::path(
+    patch, path = "/api/v1/security-classes/{name}", tag = "security-classes",
+    params(("name" = String, Path, description = "The class name")),
+    request_body(content = ClassPatch, content_type = "application/json", example = json!({"description": "Finance and accounting services"})),
+    responses(
+        (status = 200, description = "The security class", body = ClassView),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn update_class(
     State(s): State<AppState>,
     a: Admin,
@@ -324,20 +708,56 @@ async fn update_class(
     Ok(ok(StatusCode::OK, &s.app.update_class(&a.ctx, &a.actor, &name, p).await?))
 }
 
+/// Deletes a security class no client belongs to.
+#[utoipa::path(
+    delete, path = "/api/v1/security-classes/{name}", tag = "security-classes",
+    params(("name" = String, Path, description = "The class name")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+    security(("bearer" = ["admin"]))
+)]
 async fn delete_class(State(s): State<AppState>, a: Admin, Path(name): Path<String>) -> Result<Response, Problem> {
     s.app.delete_class(&a.ctx, &a.actor, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// Lists audit events, newest first, filtered; one page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/audit-events", tag = "audit",
+    params(AuditSearch),
+    responses(
+        (status = 200, description = "One page of audit events", body = AuditPage),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = ValidationFailed),
+    ),
+    security(("bearer" = ["admin:read"]))
+)]
 async fn list_audit(
     State(s): State<AppState>,
     a: Admin,
     q: Result<Query<AuditSearch>, QueryRejection>,
 ) -> Result<Response, Problem> {
-    let (items, next) = s.app.search_audit(&a.ctx, &query(q)?).await?;
-    Ok(ok(StatusCode::OK, &json!({ "items": items, "next_cursor": next })))
+    let (items, next_cursor) = s.app.search_audit(&a.ctx, &query(q)?).await?;
+    Ok(ok(StatusCode::OK, &AuditPage { items, next_cursor }))
 }
 
+/// Lists the tenant's signing keys (public parts only).
+#[utoipa::path(
+    get, path = "/api/v1/keys", tag = "keys",
+    responses(
+        (status = 200, description = "Every signing key, retired ones included", body = KeyList),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ),
+    security(("bearer" = ["admin:read"]))
+)]
 async fn list_keys(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &json!({ "items": s.app.list_keys(&a.ctx).await? })))
+    Ok(ok(StatusCode::OK, &KeyList { items: s.app.list_keys(&a.ctx).await? }))
 }

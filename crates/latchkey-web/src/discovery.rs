@@ -17,13 +17,50 @@ use crate::tenant::Tenant;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/.well-known/openid-configuration", get(metadata))
-        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route("/.well-known/oauth-authorization-server", get(oauth_metadata))
         .route("/oauth2/jwks", get(jwks))
 }
 
 const CLIENT_AUTH: [&str; 2] = ["client_secret_basic", "client_secret_post"];
 
-async fn metadata(State(s): State<AppState>, Tenant(ctx): Tenant) -> Result<Response, Problem> {
+/// Server metadata as published (documentation only: built with `json!`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ServerMetadata {
+    issuer: String,
+    jwks_uri: String,
+    token_endpoint: String,
+    introspection_endpoint: String,
+    revocation_endpoint: String,
+    grant_types_supported: Vec<String>,
+    response_types_supported: Vec<String>,
+    token_endpoint_auth_methods_supported: Vec<String>,
+    introspection_endpoint_auth_methods_supported: Vec<String>,
+    revocation_endpoint_auth_methods_supported: Vec<String>,
+    scopes_supported: Vec<String>,
+    subject_types_supported: Vec<String>,
+    id_token_signing_alg_values_supported: Vec<String>,
+    access_token_signing_alg_values_supported: Vec<String>,
+}
+
+/// A JWK Set (RFC 7517 §5). Documentation only.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct JwkSet {
+    /// The public keys; each a JWK with `kid`, `alg` and `use`.
+    #[schema(value_type = Vec<Object>)]
+    keys: Vec<()>,
+}
+
+/// OpenID Connect discovery document (OIDC Discovery 1.0 §4).
+#[utoipa::path(
+    get, path = "/.well-known/openid-configuration", tag = "oauth",
+    responses(
+        (status = 200, description = "The issuer's metadata", body = ServerMetadata),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn metadata(State(s): State<AppState>, Tenant(ctx): Tenant) -> Result<Response, Problem> {
     let iss = &ctx.issuer;
     let scopes: Vec<String> = s.app.list_scopes(&ctx).await?.into_iter().map(|x| x.name).collect();
     let grants: Vec<&str> = SUPPORTED_GRANTS.iter().map(|g| g.as_str()).collect();
@@ -49,7 +86,24 @@ async fn metadata(State(s): State<AppState>, Tenant(ctx): Tenant) -> Result<Resp
     Ok(r)
 }
 
-async fn jwks(Tenant(ctx): Tenant) -> Response {
+/// OAuth 2.0 authorization server metadata (RFC 8414): the same document.
+#[utoipa::path(
+    get, path = "/.well-known/oauth-authorization-server", tag = "oauth",
+    responses(
+        (status = 200, description = "The issuer's metadata", body = ServerMetadata),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn oauth_metadata(s: State<AppState>, t: Tenant) -> Result<Response, Problem> {
+    metadata(s, t).await
+}
+
+/// The issuer's public signing keys.
+#[utoipa::path(
+    get, path = "/oauth2/jwks", tag = "oauth",
+    responses((status = 200, description = "The JWK Set", body = JwkSet, content_type = "application/jwk-set+json"))
+)]
+pub(crate) async fn jwks(Tenant(ctx): Tenant) -> Response {
     let mut r = ctx.keys.jwks_json().to_owned().into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jwk-set+json"));

@@ -16,9 +16,13 @@ pub(crate) fn no_store(mut r: Response) -> Response {
     r
 }
 
-#[derive(Serialize)]
-struct OAuthErrorBody<'a> {
+/// An RFC 6749 §5.2 error response.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = OAuthErrorResponse)]
+pub(crate) struct OAuthErrorBody<'a> {
+    #[schema(value_type = latchkey_core::TokenErrorCode)]
     error: &'static str,
+    /// Human-readable detail, for the developer; never localised.
     error_description: &'a str,
 }
 
@@ -60,13 +64,17 @@ impl IntoResponse for OAuthError {
 }
 
 /// RFC 9457 problem details.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Problem {
+    /// Always `about:blank`: the status and title say what happened.
     #[serde(rename = "type")]
     kind: &'static str,
     title: &'static str,
+    /// The HTTP status code, repeated.
     status: u16,
+    /// What went wrong and what to do about it.
     detail: String,
+    /// Per-field validation errors (422 only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     errors: Vec<FieldError>,
 }

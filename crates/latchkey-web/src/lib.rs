@@ -16,12 +16,14 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 mod admin_api;
+mod admin_users;
 mod discovery;
 mod error;
 mod form;
 mod health;
 mod http_metrics;
 mod oauth;
+pub mod openapi;
 mod tenant;
 
 /// Shared state of every handler.
@@ -51,6 +53,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(issuer_routes.clone())
         .nest("/t/{tenant}", issuer_routes)
         .merge(health::routes())
+        .merge(openapi::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -9,7 +9,7 @@ use latchkey_app::tokens::TokenRequest;
 use latchkey_core::TokenError;
 
 use crate::AppState;
-use crate::error::{OAuthError, no_store};
+use crate::error::{OAuthError, OAuthErrorBody, no_store};
 use crate::form::OAuthForm;
 use crate::tenant::{NoTenant, Tenant};
 
@@ -18,6 +18,68 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/oauth2/token", post(token).fallback(method_not_allowed))
         .route("/oauth2/introspect", post(introspect).fallback(method_not_allowed))
         .route("/oauth2/revoke", post(revoke).fallback(method_not_allowed))
+}
+
+/// A token request (RFC 6749 §4.4). Documentation only: the handler parses
+/// the form strictly itself (no repeated parameters, empty means absent).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct TokenForm {
+    grant_type: ServedGrant,
+    /// Space-delimited scopes; absent: every scope the client may have.
+    #[schema(nullable = false)]
+    scope: Option<String>,
+    /// RFC 8707 resource indicator: one of the client's audiences.
+    #[schema(nullable = false)]
+    resource: Option<String>,
+    /// With client_secret_post (or a public client).
+    #[schema(nullable = false)]
+    client_id: Option<String>,
+    /// client_secret_post only; never in the URL.
+    #[schema(nullable = false)]
+    client_secret: Option<String>,
+}
+
+/// The grant types this build's token endpoint serves (`SUPPORTED_GRANTS`;
+/// a test keeps the two equal). Others get `unsupported_grant_type`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) enum ServedGrant {
+    #[serde(rename = "client_credentials")]
+    ClientCredentials,
+}
+
+/// An introspection (RFC 7662) or revocation (RFC 7009) request.
+/// Documentation only.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct TokenOperationForm {
+    /// The token.
+    token: String,
+    /// `access_token` or `refresh_token`; a hint only.
+    #[schema(nullable = false)]
+    token_type_hint: Option<String>,
+    #[schema(nullable = false)]
+    client_id: Option<String>,
+    #[schema(nullable = false)]
+    client_secret: Option<String>,
+}
+
+/// RFC 7662 §2.2: an inactive (unknown, expired, revoked, foreign) token
+/// yields `{"active": false}` and nothing else. Documentation only.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct IntrospectionResponse {
+    active: bool,
+    scope: Option<String>,
+    client_id: Option<String>,
+    sub: Option<String>,
+    aud: Option<String>,
+    iss: Option<String>,
+    exp: Option<i64>,
+    iat: Option<i64>,
+    jti: Option<String>,
+    token_type: Option<String>,
 }
 
 async fn method_not_allowed() -> Response {
@@ -30,7 +92,22 @@ async fn method_not_allowed() -> Response {
     r
 }
 
-async fn token(
+/// Token endpoint (RFC 6749 §3.2).
+#[utoipa::path(
+    post, path = "/oauth2/token", tag = "oauth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded",
+        example = json!({"grant_type": "client_credentials", "scope": "admin:read"})),
+    responses(
+        (status = 200, description = "An access token", body = latchkey_app::tokens::TokenResponse),
+        (status = 400, description = "Malformed request, or a request the client may not make (RFC 6749 §5.2)", body = OAuthErrorBody),
+        (status = 401, description = "Client authentication failed", body = OAuthErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 405, description = "Only POST is accepted", body = OAuthErrorBody, headers(("Allow" = String))),
+        (status = 413, description = "The body is larger than 64 KiB", body = OAuthErrorBody),
+        (status = 429, description = "Too many failed authentications: retry later", body = OAuthErrorBody, headers(("Retry-After" = u32))),
+    ),
+    security(("client_basic" = []), ())
+)]
+pub(crate) async fn token(
     State(s): State<AppState>,
     tenant: Result<Tenant, NoTenant>,
     req: Result<OAuthForm, OAuthError>,
@@ -52,7 +129,21 @@ fn token_param(f: &crate::form::Form) -> Result<String, OAuthError> {
     Ok(f.single("token")?.ok_or_else(|| TokenError::invalid_request("the token parameter is required"))?.to_owned())
 }
 
-async fn introspect(
+/// Token introspection (RFC 7662).
+#[utoipa::path(
+    post, path = "/oauth2/introspect", tag = "oauth",
+    request_body(content = TokenOperationForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Whether the token is active, and its claims when it is", body = IntrospectionResponse),
+        (status = 400, description = "Malformed request, or a request the client may not make (RFC 6749 §5.2)", body = OAuthErrorBody),
+        (status = 401, description = "Client authentication failed", body = OAuthErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 405, description = "Only POST is accepted", body = OAuthErrorBody, headers(("Allow" = String))),
+        (status = 413, description = "The body is larger than 64 KiB", body = OAuthErrorBody),
+        (status = 429, description = "Too many failed authentications: retry later", body = OAuthErrorBody, headers(("Retry-After" = u32))),
+    ),
+    security(("client_basic" = []), ())
+)]
+pub(crate) async fn introspect(
     State(s): State<AppState>,
     tenant: Result<Tenant, NoTenant>,
     req: Result<OAuthForm, OAuthError>,
@@ -66,7 +157,21 @@ async fn introspect(
     Ok(no_store(Json(resp).into_response()))
 }
 
-async fn revoke(
+/// Token revocation (RFC 7009): answers 200 whether or not the token was valid.
+#[utoipa::path(
+    post, path = "/oauth2/revoke", tag = "oauth",
+    request_body(content = TokenOperationForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or there was nothing to revoke"),
+        (status = 400, description = "Malformed request, or a request the client may not make (RFC 6749 §5.2)", body = OAuthErrorBody),
+        (status = 401, description = "Client authentication failed", body = OAuthErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 405, description = "Only POST is accepted", body = OAuthErrorBody, headers(("Allow" = String))),
+        (status = 413, description = "The body is larger than 64 KiB", body = OAuthErrorBody),
+        (status = 429, description = "Too many failed authentications: retry later", body = OAuthErrorBody, headers(("Retry-After" = u32))),
+    ),
+    security(("client_basic" = []), ())
+)]
+pub(crate) async fn revoke(
     State(s): State<AppState>,
     tenant: Result<Tenant, NoTenant>,
     req: Result<OAuthForm, OAuthError>,

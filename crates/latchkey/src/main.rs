@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod cli;
 mod config;
 mod serve;
 mod token_cmd;
@@ -19,6 +20,12 @@ struct Cli {
     /// Configuration file (default: ./latchkey.toml when present).
     #[arg(long, global = true, env = "LATCHKEY_CONFIG")]
     config: Option<PathBuf>,
+    /// Server base URL, for the commands that talk to a running server.
+    #[arg(long, global = true, env = "LATCHKEY_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// Tenant to manage (default: the default tenant).
+    #[arg(long, global = true, env = "LATCHKEY_TENANT")]
+    tenant: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -31,6 +38,8 @@ enum Command {
     Migrate,
     /// Fetch a token with client_credentials from a running server (for testing).
     Token(token_cmd::TokenArgs),
+    #[command(flatten)]
+    Admin(cli::Command),
 }
 
 fn main() -> ExitCode {
@@ -46,13 +55,16 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve => serve::serve(cli.config.as_deref()).await,
             Command::Migrate => serve::migrate(cli.config.as_deref()).await,
-            Command::Token(args) => token_cmd::run(args).await,
+            Command::Token(args) => token_cmd::run(args, &cli.server).await,
+            Command::Admin(cmd) => cli::run(cmd, &cli.server, cli.tenant.as_deref()).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("latchkey: {e:#}");
+            // One line: error chains and server messages never span lines.
+            let msg = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
+            eprintln!("latchkey: {msg}");
             ExitCode::from(1)
         }
     }

@@ -5,9 +5,6 @@ use clap::Args;
 
 #[derive(Args)]
 pub struct TokenArgs {
-    /// Server base URL (the issuer).
-    #[arg(long, env = "LATCHKEY_SERVER", default_value = "http://127.0.0.1:8080")]
-    server: String,
     #[arg(long, env = "LATCHKEY_CLIENT_ID")]
     client_id: String,
     #[arg(long, env = "LATCHKEY_CLIENT_SECRET", hide_env_values = true)]
@@ -23,7 +20,8 @@ pub struct TokenArgs {
     raw: bool,
 }
 
-pub async fn run(a: TokenArgs) -> Result<()> {
+/// `server` is the global `--server` option (`LATCHKEY_SERVER`).
+pub async fn run(a: TokenArgs, server: &str) -> Result<()> {
     let mut form = vec![("grant_type", "client_credentials".to_owned())];
     if !a.scope.is_empty() {
         form.push(("scope", a.scope.join(" ")));
@@ -34,13 +32,13 @@ pub async fn run(a: TokenArgs) -> Result<()> {
     let enc = |s: &str| -> String { form_urlencoded::byte_serialize(s.as_bytes()).collect() };
     let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(&form).finish();
     let resp = reqwest::Client::new()
-        .post(format!("{}/oauth2/token", a.server.trim_end_matches('/')))
+        .post(format!("{}/oauth2/token", server.trim_end_matches('/')))
         .basic_auth(enc(&a.client_id), Some(enc(&a.client_secret)))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)
         .send()
         .await
-        .with_context(|| format!("cannot reach {}", a.server))?;
+        .with_context(|| format!("cannot reach {server}"))?;
     let status = resp.status();
     let json: serde_json::Value = resp.json().await.context("the server answered with something other than JSON")?;
     if !status.is_success() {

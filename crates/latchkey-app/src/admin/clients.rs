@@ -35,6 +35,7 @@ pub struct NewClient {
     pub managed_by: Option<String>,
     /// Configuration fields, as in the client view.
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = ClientConfig))]
     pub config: Map<String, Value>,
 }
 
@@ -96,7 +97,9 @@ pub struct ClientView {
     pub created_by: String,
     pub last_used_at: Option<i64>,
     pub revision: i64,
-    pub secrets: Vec<SecretView>,
+    /// Secret metadata. Absent in list responses (read one client for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<Vec<SecretView>>,
 }
 
 impl ClientView {
@@ -134,8 +137,13 @@ impl ClientView {
             created_by: c.created_by,
             last_used_at: c.last_used_at,
             revision: c.revision,
-            secrets: secrets.iter().map(SecretView::from).collect(),
+            secrets: Some(secrets.iter().map(SecretView::from).collect()),
         }
+    }
+
+    /// The view for list responses: no secret metadata is loaded there.
+    pub(crate) fn summary(c: Client, ctx: &TenantContext) -> Self {
+        Self { secrets: None, ..Self::new(c, &[], ctx) }
     }
 
     /// The view as audit material: every field, secrets as id and hint only.
@@ -147,8 +155,12 @@ impl ClientView {
             {
                 m.remove(volatile);
             }
-            let secrets: Vec<Value> =
-                self.secrets.iter().map(|s| json!({"id": s.id, "hint": s.hint, "expires_at": s.expires_at})).collect();
+            let secrets: Vec<Value> = self
+                .secrets
+                .iter()
+                .flatten()
+                .map(|s| json!({"id": s.id, "hint": s.hint, "expires_at": s.expires_at}))
+                .collect();
             m.insert("secrets".into(), Value::Array(secrets));
         }
         v
@@ -304,7 +316,7 @@ impl App {
         }
         let client_id = match &new.client_id {
             Some(id) => ClientId::parse(id).map_err(|e| AppError::Validation(vec![e]))?,
-            None => ClientId::parse(&self.random_id(18)).map_err(|e| AppError::Internal(e.to_string()))?,
+            None => ClientId::parse(&self.random_client_id()?).map_err(|e| AppError::Internal(e.to_string()))?,
         };
         let now = self.now();
         Ok(Client {
@@ -523,7 +535,7 @@ impl App {
         let more = page.len() > limit as usize;
         let items: Vec<Client> = page.into_iter().take(limit as usize).collect();
         let next = if more { items.last().map(|c| encode_cursor(c, sort)) } else { None };
-        Ok((items.into_iter().map(|c| ClientView::new(c, &[], ctx)).collect(), next))
+        Ok((items.into_iter().map(|c| ClientView::summary(c, ctx)).collect(), next))
     }
 
     /// Enables or disables a client, at once: a disabled client's tokens
@@ -610,17 +622,28 @@ impl App {
 /// Query parameters of the client list.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ClientSearch {
+    /// Free text: matches the name, description or client_id.
     pub q: Option<String>,
+    /// The preset the client was created from (`m2m`, `web`, `spa`, …).
     #[serde(rename = "type")]
     pub client_type: Option<String>,
+    /// Clients allowed this grant type.
     pub grant_type: Option<String>,
+    /// `active` or `disabled`.
     pub status: Option<String>,
+    /// A label, as `key=value`.
     pub label: Option<String>,
+    /// Clients not used for at least this many days.
     pub unused_days: Option<u32>,
+    /// Clients with a secret expiring within this many days.
     pub secret_expires_within_days: Option<u32>,
+    /// `created_at` (default), `-created_at`, `name`, `-name` or `last_used_at`.
     pub sort: Option<String>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Page size, 1-500 (default 50).
     pub limit: Option<u32>,
 }
 

@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod scopes;
 pub mod secrets;
+pub mod users;
 
 #[cfg(test)]
 mod tests;
@@ -15,14 +16,20 @@ use crate::tenants::TenantContext;
 use crate::{App, AppError};
 
 /// The caller of an admin operation.
+///
+/// Clients act with their token's scope (`admin` writes, `admin:read`
+/// reads). Users act with their role, narrowed by the token's scope:
+/// `owner` and `tenant-admin` may write, `viewer` may only read.
 #[derive(Debug, Clone)]
 pub struct Actor {
     /// Client id or user id.
     pub id: String,
-    /// `client` (an admin token from client_credentials) or `user`.
+    /// `client` (an admin token from client_credentials), `user` or `system`.
     pub kind: &'static str,
-    /// `admin` scope: may change things. `admin:read`: may only look.
+    /// May change things.
     pub can_write: bool,
+    /// A user's highest role (`owner`, `tenant-admin`, `viewer`).
+    pub role: Option<String>,
     pub source_ip: Option<String>,
     pub request_id: Option<String>,
 }
@@ -31,7 +38,7 @@ impl Actor {
     /// The server itself (bootstrap, maintenance).
     #[must_use]
     pub fn system() -> Self {
-        Self { id: "latchkey".into(), kind: "system", can_write: true, source_ip: None, request_id: None }
+        Self { id: "latchkey".into(), kind: "system", can_write: true, role: None, source_ip: None, request_id: None }
     }
 
     /// # Errors
@@ -39,8 +46,30 @@ impl Actor {
     pub fn require_write(&self) -> Result<(), AppError> {
         if self.can_write {
             Ok(())
+        } else if self.role.as_deref() == Some("viewer") {
+            Err(AppError::Forbidden("viewers may read but not change anything".into()))
         } else {
             Err(AppError::Forbidden("this operation needs the admin scope; the token has admin:read only".into()))
+        }
+    }
+
+    /// Only owners (and admin clients, and the system) may hand out the owner role.
+    #[must_use]
+    pub fn may_grant_owner(&self) -> bool {
+        self.can_write && (self.kind != "user" || self.role.as_deref() == Some("owner"))
+    }
+
+    /// A user actor with a role, as a signed-in console user acts.
+    #[must_use]
+    pub fn user(id: &str, role: &str, token_allows_write: bool) -> Self {
+        let can_write = token_allows_write && matches!(role, "owner" | "tenant-admin");
+        Self {
+            id: id.to_owned(),
+            kind: "user",
+            can_write,
+            role: Some(role.to_owned()),
+            source_ip: None,
+            request_id: None,
         }
     }
 }
@@ -70,8 +99,22 @@ impl App {
         if !can_write && !scopes.contains(&"admin:read") {
             return Err(AppError::Forbidden("the token has neither the admin nor the admin:read scope".into()));
         }
-        let kind = if claims.sub == claims.client_id { "client" } else { "user" };
-        Ok(Actor { id: claims.sub, kind, can_write, source_ip, request_id })
+        if claims.sub == claims.client_id {
+            return Ok(Actor { id: claims.sub, kind: "client", can_write, role: None, source_ip, request_id });
+        }
+        // A user's token: the user's role decides, narrowed by the scope.
+        let user =
+            self.store.get_user(&ctx.id, &claims.sub).await?.filter(|u| u.status == "active").ok_or_else(|| {
+                AppError::Unauthorized("the user of this token no longer exists or is disabled".into())
+            })?;
+        let role = ["owner", "tenant-admin", "viewer"]
+            .into_iter()
+            .find(|r| user.roles.iter().any(|x| x == r))
+            .ok_or_else(|| AppError::Forbidden("this user has no administrative role in this tenant".into()))?;
+        let mut actor = Actor::user(&claims.sub, role, can_write);
+        actor.source_ip = source_ip;
+        actor.request_id = request_id;
+        Ok(actor)
     }
 
     pub(crate) fn audit_record(
@@ -192,13 +235,21 @@ impl App {
 /// Filters of the audit log.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct AuditSearch {
+    /// `client`, `scope`, `security_class`, …
     pub target_type: Option<String>,
     pub target_id: Option<String>,
+    /// The client or user id that acted.
     pub actor: Option<String>,
+    /// e.g. `client.create`.
     pub action: Option<String>,
+    /// Events at or after this Unix time.
     pub since: Option<i64>,
+    /// Events before this Unix time.
     pub until: Option<i64>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Page size, 1-500 (default 50).
     pub limit: Option<u32>,
 }

@@ -15,8 +15,14 @@ use crate::{App, AppError};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewScope {
+    /// A scope token (RFC 6749 §3.3).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 128, pattern = r"^[\x21\x23-\x5B\x5D-\x7E]+$")
+    )]
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500, pattern = r"^[^\x00-\x09\x0B-\x1F\x7F-\x9F]*$"))]
     pub description: String,
 }
 
@@ -24,6 +30,7 @@ pub struct NewScope {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScopePatch {
+    #[cfg_attr(feature = "openapi", schema(max_length = 500, pattern = r"^[^\x00-\x09\x0B-\x1F\x7F-\x9F]*$"))]
     pub description: String,
 }
 
@@ -46,8 +53,10 @@ impl From<ScopeRecord> for ScopeView {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewClass {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100, pattern = r"^[A-Za-z0-9._\-/:@]+$"))]
     pub name: String,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500, pattern = r"^[^\x00-\x09\x0B-\x1F\x7F-\x9F]*$"))]
     pub description: String,
     #[serde(default)]
     pub scopes: Vec<String>,
@@ -57,6 +66,7 @@ pub struct NewClass {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClassPatch {
+    #[cfg_attr(feature = "openapi", schema(max_length = 500, pattern = r"^[^\x00-\x09\x0B-\x1F\x7F-\x9F]*$"))]
     pub description: Option<String>,
     pub scopes: Option<Vec<String>>,
 }

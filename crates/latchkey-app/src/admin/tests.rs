@@ -71,7 +71,7 @@ async fn usage_is_recorded_in_batches_off_the_token_path() {
     assert_eq!(w.app.flush_usage().await.unwrap(), 1, "one row per client and secret, not per request");
     let view = w.app.get_client(&w.ctx, &id).await.unwrap();
     assert_eq!(view.last_used_at, Some(w.clock.now_for_test()));
-    assert_eq!(view.secrets[0].last_used_at, Some(w.clock.now_for_test()));
+    assert_eq!(view.secrets.as_ref().unwrap()[0].last_used_at, Some(w.clock.now_for_test()));
     assert_eq!(w.app.flush_usage().await.unwrap(), 0);
     // "Unused for N days" sees it.
     w.clock.advance(3 * 86_400);
@@ -112,4 +112,145 @@ async fn type_changes_are_checked_on_the_new_state_and_manage_secrets() {
     let text = serde_json::to_string(&events).unwrap();
     assert!(!text.contains(&secret) && !text.contains(&fresh));
     assert!(events.iter().filter(|e| e.action == "client.update").count() == 2);
+}
+
+/// Roles × operations (SECURITY-CHECKLIST item 58): every allowed mutation
+/// writes exactly one audit event; every refused one writes none.
+#[tokio::test]
+async fn req_58_role_operation_matrix_with_one_audit_event_per_mutation() {
+    use super::clients::NewClient;
+    use super::scopes::{ClassPatch, NewClass, NewScope, ScopePatch};
+    use super::users::{NewUser, PasswordReset, UserPatch};
+    use latchkey_core::ClientStatus;
+
+    let w = world().await;
+    let mut client_actor = Actor::system();
+    client_actor.kind = "client";
+    let mut read_client = client_actor.clone();
+    read_client.can_write = false;
+    let actors: Vec<(&str, Actor, bool)> = vec![
+        ("owner", Actor::user("u-owner", "owner", true), true),
+        ("tenant-admin", Actor::user("u-ta", "tenant-admin", true), true),
+        ("viewer", Actor::user("u-viewer", "viewer", true), false),
+        ("admin token", client_actor, true),
+        ("admin:read token", read_client, false),
+        ("owner with admin:read token", Actor::user("u-owner", "owner", false), false),
+    ];
+    let count = |w: &World| {
+        let (app, ctx) = (w.app.clone(), w.ctx.clone());
+        async move {
+            app.search_audit(&ctx, &super::AuditSearch { limit: Some(500), ..Default::default() })
+                .await
+                .unwrap()
+                .0
+                .len()
+        }
+    };
+    for (i, (who, actor, allowed)) in actors.into_iter().enumerate() {
+        // Fixtures made by the system for this actor to act on.
+        let sys = Actor::system();
+        let fixture: NewClient =
+            serde_json::from_value(json!({"name": format!("fixture {i}"), "type": "m2m"})).unwrap();
+        let fixture = w.app.create_client(&w.ctx, &sys, fixture).await.unwrap().client.client_id;
+        let scope = format!("s{i}:x");
+        w.app.create_scope(&w.ctx, &sys, NewScope { name: scope.clone(), description: String::new() }).await.unwrap();
+        let class = format!("class-{i}");
+        w.app
+            .create_class(&w.ctx, &sys, NewClass { name: class.clone(), description: String::new(), scopes: vec![] })
+            .await
+            .unwrap();
+        let user = w
+            .app
+            .create_user(&w.ctx, &sys, NewUser { username: format!("user{i}"), ..NewUser::default() })
+            .await
+            .unwrap()
+            .user
+            .id;
+
+        let before = count(&w).await;
+        let new_client: NewClient =
+            serde_json::from_value(json!({"name": format!("made by {who}"), "type": "m2m"})).unwrap();
+        let patch = json!({"description": "changed"});
+        let results: Vec<(&str, bool)> = vec![
+            ("client.create", w.app.create_client(&w.ctx, &actor, new_client).await.is_ok()),
+            (
+                "client.update",
+                w.app.update_client(&w.ctx, &actor, &fixture, patch.as_object().unwrap(), None, false).await.is_ok(),
+            ),
+            (
+                "client.disable",
+                w.app.set_client_status(&w.ctx, &actor, &fixture, ClientStatus::Disabled, false).await.is_ok(),
+            ),
+            (
+                "client.enable",
+                w.app.set_client_status(&w.ctx, &actor, &fixture, ClientStatus::Active, false).await.is_ok(),
+            ),
+            (
+                "secret.add",
+                w.app.add_secret(&w.ctx, &actor, &fixture, super::secrets::AddSecret::default()).await.is_ok(),
+            ),
+            (
+                "secret.rotate",
+                w.app
+                    .rotate_secret(&w.ctx, &actor, &fixture, RotateSecret { grace_seconds: 60, label: None })
+                    .await
+                    .is_ok(),
+            ),
+            (
+                "scope.update",
+                w.app.update_scope(&w.ctx, &actor, &scope, ScopePatch { description: "d".into() }).await.is_ok(),
+            ),
+            (
+                "class.update",
+                w.app
+                    .update_class(&w.ctx, &actor, &class, ClassPatch { description: Some("d".into()), scopes: None })
+                    .await
+                    .is_ok(),
+            ),
+            (
+                "user.update",
+                w.app
+                    .update_user(
+                        &w.ctx,
+                        &actor,
+                        &user,
+                        UserPatch { display_name: Some("d".into()), ..UserPatch::default() },
+                    )
+                    .await
+                    .is_ok(),
+            ),
+            ("user.password", w.app.reset_password(&w.ctx, &actor, &user, PasswordReset::default()).await.is_ok()),
+            ("user.disable", w.app.set_user_status(&w.ctx, &actor, &user, false).await.is_ok()),
+            ("class.delete", w.app.delete_class(&w.ctx, &actor, &class).await.is_ok()),
+            ("scope.delete", w.app.delete_scope(&w.ctx, &actor, &scope).await.is_ok()),
+            ("client.delete", w.app.delete_client(&w.ctx, &actor, &fixture, false).await.is_ok()),
+        ];
+        let mutations = results.len();
+        for (op, ok) in &results {
+            assert_eq!(*ok, allowed, "{who} {op}");
+        }
+        // Reads are open to every admin actor.
+        assert!(w.app.search_clients(&w.ctx, &super::clients::ClientSearch::default()).await.is_ok());
+        let after = count(&w).await;
+        // rotate_secret with a grace writes two events (add + expire), all others one.
+        let expected = if allowed { mutations + 1 } else { 0 };
+        assert_eq!(after - before, expected, "{who}: audit events");
+    }
+}
+
+#[tokio::test]
+async fn only_owners_grant_owner() {
+    use super::users::NewUser;
+    let w = world().await;
+    let ta = Actor::user("u-ta", "tenant-admin", true);
+    let new = NewUser { username: "boss".into(), roles: vec!["owner".into()], ..NewUser::default() };
+    assert!(matches!(w.app.create_user(&w.ctx, &ta, new.clone()).await, Err(crate::AppError::Forbidden(_))));
+    let owner = Actor::user("u-owner", "owner", true);
+    let created = w.app.create_user(&w.ctx, &owner, new).await.unwrap();
+    assert!(created.password.as_ref().is_some_and(|p| p.len() >= 12), "generated once");
+    // The generated password signs in; a wrong one does not.
+    let pw = created.password.unwrap();
+    assert!(w.app.verify_password(&w.ctx, "BOSS", &pw).await.unwrap().is_some());
+    assert!(w.app.verify_password(&w.ctx, "boss", "wrong-password-123").await.unwrap().is_none());
+    assert!(w.app.verify_password(&w.ctx, "nobody", &pw).await.unwrap().is_none());
 }

@@ -36,6 +36,7 @@ pub struct TokenRequest {
 
 /// RFC 6749 §5.1 success response.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,

@@ -6,6 +6,7 @@
 
 mod bad_input;
 mod bootstrap;
+mod cli;
 mod client_credentials;
 mod clients_api;
 mod durability;

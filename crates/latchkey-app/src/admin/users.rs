@@ -1,0 +1,338 @@
+//! Users: people who sign in at the login page (argon2id passwords),
+//! with roles (`owner`, `tenant-admin`, `viewer`) and groups.
+
+use latchkey_crypto::password;
+use latchkey_store::UserRecord;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{Actor, diff};
+use crate::tenants::TenantContext;
+use crate::{App, AppError};
+
+/// Roles a user may hold in a tenant.
+pub const ROLES: [&str; 3] = ["owner", "tenant-admin", "viewer"];
+/// Shortest password accepted.
+pub const MIN_PASSWORD: usize = 12;
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    /// Generated (and returned once) when absent.
+    pub password: Option<String>,
+    pub email: Option<String>,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub groups: Option<Vec<String>>,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    /// Generated (and returned once) when absent.
+    pub password: Option<String>,
+}
+
+/// A user as the API shows it: never the password hash.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: String,
+    pub status: String,
+    pub roles: Vec<String>,
+    pub groups: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<&UserRecord> for UserView {
+    fn from(u: &UserRecord) -> Self {
+        Self {
+            id: u.user_id.clone(),
+            username: u.username.clone(),
+            email: u.email.clone(),
+            display_name: u.display_name.clone(),
+            status: u.status.clone(),
+            roles: u.roles.clone(),
+            groups: u.groups.clone(),
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// A created user, and the generated password once.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedUser {
+    #[serde(flatten)]
+    pub user: UserView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+fn is_name(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'))
+}
+
+fn check_fields(
+    email: Option<&str>,
+    display_name: &str,
+    roles: &[String],
+    groups: &[String],
+    actor: &Actor,
+) -> Result<(), AppError> {
+    let mut errors = Vec::new();
+    if email.is_some_and(|e| e.len() > 254 || !e.contains('@') || e.chars().any(|c| c.is_control() || c == ' ')) {
+        errors.push(latchkey_core::FieldError::new("email", "not an email address"));
+    }
+    if display_name.chars().count() > 200 || display_name.chars().any(char::is_control) {
+        errors.push(latchkey_core::FieldError::new("display_name", "at most 200 characters"));
+    }
+    if let Some(r) = roles.iter().find(|r| !ROLES.contains(&r.as_str())) {
+        errors
+            .push(latchkey_core::FieldError::new("roles", &format!("unknown role {r}: owner, tenant-admin or viewer")));
+    }
+    if groups.len() > 100 || !groups.iter().all(|g| is_name(g, 100)) {
+        errors.push(latchkey_core::FieldError::new("groups", "group names are 1-100 letters, digits and . _ - @"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if roles.iter().any(|r| r == "owner") && !actor.may_grant_owner() {
+        return Err(AppError::Forbidden("only an owner may grant the owner role".into()));
+    }
+    Ok(())
+}
+
+impl App {
+    async fn hash_password(&self, password: &str) -> Result<String, AppError> {
+        if password.chars().count() < MIN_PASSWORD {
+            return Err(AppError::field("password", "must be at least 12 characters"));
+        }
+        let mut salt = [0u8; 16];
+        self.rng.fill(&mut salt);
+        let cost = self.options.password_cost;
+        let pw = password.to_owned();
+        tokio::task::spawn_blocking(move || password::hash(&pw, &salt, cost))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?
+            .map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    /// # Errors
+    /// `Validation`, `Conflict` (username taken), `Forbidden`.
+    pub async fn create_user(&self, ctx: &TenantContext, actor: &Actor, new: NewUser) -> Result<CreatedUser, AppError> {
+        actor.require_write()?;
+        if !is_name(&new.username, 64) {
+            return Err(AppError::field("username", "1-64 letters, digits and . _ - @"));
+        }
+        check_fields(new.email.as_deref(), &new.display_name, &new.roles, &new.groups, actor)?;
+        let generated = new.password.is_none();
+        let password = new.password.unwrap_or_else(|| self.random_id(18));
+        let hash = self.hash_password(&password).await?;
+        let now = self.now();
+        let mut roles = new.roles;
+        roles.sort();
+        roles.dedup();
+        let rec = UserRecord {
+            user_id: format!("usr_{}", self.random_id(12)),
+            username: new.username,
+            email: new.email,
+            display_name: new.display_name,
+            password_hash: hash,
+            status: "active".into(),
+            roles,
+            groups: new.groups,
+            created_at: now,
+            updated_at: now,
+        };
+        let view = UserView::from(&rec);
+        let audit = self.audit_record(
+            actor,
+            "user.create",
+            "user",
+            &rec.user_id,
+            &diff(&json!({}), &serde_json::to_value(&view).unwrap_or_default()),
+        );
+        self.store.insert_user(&ctx.id, &rec, &audit).await.map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => AppError::Conflict("a user with this username already exists".into()),
+            other => other,
+        })?;
+        Ok(CreatedUser { user: view, password: generated.then_some(password) })
+    }
+
+    async fn load_user(&self, ctx: &TenantContext, user_id: &str) -> Result<UserRecord, AppError> {
+        self.store.get_user(&ctx.id, user_id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// # Errors
+    /// `NotFound`.
+    pub async fn get_user(&self, ctx: &TenantContext, user_id: &str) -> Result<UserView, AppError> {
+        Ok(UserView::from(&self.load_user(ctx, user_id).await?))
+    }
+
+    /// Users by username, with the cursor of the next page.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    pub async fn list_users(
+        &self,
+        ctx: &TenantContext,
+        q: Option<&str>,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<(Vec<UserView>, Option<String>), AppError> {
+        let limit = limit.unwrap_or(50).clamp(1, 500);
+        let rows = self.store.list_users(&ctx.id, q, cursor.filter(|c| !c.is_empty()), limit + 1).await?;
+        let more = rows.len() > limit as usize;
+        let items: Vec<UserView> = rows.iter().take(limit as usize).map(UserView::from).collect();
+        let next = if more { items.last().map(|u| u.username.to_lowercase()) } else { None };
+        Ok((items, next))
+    }
+
+    async fn write_user(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        before: &UserRecord,
+        after: UserRecord,
+        action: &str,
+    ) -> Result<UserView, AppError> {
+        let (b, a) = (UserView::from(before), UserView::from(&after));
+        let mut changes =
+            diff(&serde_json::to_value(&b).unwrap_or_default(), &serde_json::to_value(&a).unwrap_or_default());
+        if before.password_hash != after.password_hash
+            && let Value::Object(m) = &mut changes
+        {
+            m.insert("password".into(), json!({"before": "(set)", "after": "(changed)"}));
+        }
+        let audit = self.audit_record(actor, action, "user", &before.user_id, &changes);
+        if !self.store.update_user(&ctx.id, &after, &audit).await? {
+            return Err(AppError::NotFound);
+        }
+        Ok(a)
+    }
+
+    /// # Errors
+    /// `NotFound`, `Validation`, `Forbidden`.
+    pub async fn update_user(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        user_id: &str,
+        patch: UserPatch,
+    ) -> Result<UserView, AppError> {
+        actor.require_write()?;
+        let before = self.load_user(ctx, user_id).await?;
+        let mut after = before.clone();
+        if let Some(e) = patch.email {
+            after.email = Some(e).filter(|e| !e.is_empty());
+        }
+        if let Some(d) = patch.display_name {
+            after.display_name = d;
+        }
+        if let Some(mut r) = patch.roles {
+            r.sort();
+            r.dedup();
+            after.roles = r;
+        }
+        if let Some(g) = patch.groups {
+            after.groups = g;
+        }
+        check_fields(after.email.as_deref(), &after.display_name, &after.roles, &after.groups, actor)?;
+        if before.roles.iter().any(|r| r == "owner") && !actor.may_grant_owner() {
+            return Err(AppError::Forbidden("only an owner may change an owner".into()));
+        }
+        after.updated_at = self.now();
+        self.write_user(ctx, actor, &before, after, "user.update").await
+    }
+
+    /// Disables or enables a user (a disabled user cannot sign in).
+    ///
+    /// # Errors
+    /// `NotFound`, `Forbidden`.
+    pub async fn set_user_status(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        user_id: &str,
+        active: bool,
+    ) -> Result<UserView, AppError> {
+        actor.require_write()?;
+        let before = self.load_user(ctx, user_id).await?;
+        if before.roles.iter().any(|r| r == "owner") && !actor.may_grant_owner() {
+            return Err(AppError::Forbidden("only an owner may disable an owner".into()));
+        }
+        let mut after = before.clone();
+        after.status = if active { "active" } else { "disabled" }.into();
+        after.updated_at = self.now();
+        self.write_user(ctx, actor, &before, after, if active { "user.enable" } else { "user.disable" }).await
+    }
+
+    /// Sets a new password (generated and returned once when none is given).
+    ///
+    /// # Errors
+    /// `NotFound`, `Validation`, `Forbidden`.
+    pub async fn reset_password(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        user_id: &str,
+        req: PasswordReset,
+    ) -> Result<Option<String>, AppError> {
+        actor.require_write()?;
+        let before = self.load_user(ctx, user_id).await?;
+        if before.roles.iter().any(|r| r == "owner") && !actor.may_grant_owner() {
+            return Err(AppError::Forbidden("only an owner may reset an owner's password".into()));
+        }
+        let generated = req.password.is_none();
+        let password = req.password.unwrap_or_else(|| self.random_id(18));
+        let mut after = before.clone();
+        after.password_hash = self.hash_password(&password).await?;
+        after.updated_at = self.now();
+        self.write_user(ctx, actor, &before, after, "user.password_reset").await?;
+        Ok(generated.then_some(password))
+    }
+
+    /// Checks a username and password (for the login page, next). Runs the
+    /// hash even for unknown users so timing does not reveal which exist.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    pub async fn verify_password(
+        &self,
+        ctx: &TenantContext,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<UserView>, AppError> {
+        const DUMMY: &str =
+            "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$Q6nyAg3X3rHtjB6N+Y1mVRmdWXHpGgqa6WqdgMA9pB0";
+        let user = self.store.get_user_by_username(&ctx.id, username).await?;
+        let phc = user.as_ref().map_or(DUMMY.to_owned(), |u| u.password_hash.clone());
+        let pw = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &phc)).await.unwrap_or(false);
+        Ok(user.filter(|u| ok && u.status == "active").as_ref().map(UserView::from))
+    }
+}

@@ -1,0 +1,163 @@
+//! `/api/v1/users`: create, list, read, update, disable/enable, reset password.
+
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use latchkey_app::admin::users::{CreatedUser, NewUser, PasswordReset, UserPatch, UserView};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::admin_api::{Admin, ApiJson, ok, query};
+use crate::error::Problem;
+use crate::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
+};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(list_users).post(create_user))
+        .route("/users/{user_id}", get(get_user).patch(update_user))
+        .route("/users/{user_id}/password", post(reset_password))
+        .route("/users/{user_id}/disable", post(disable_user))
+        .route("/users/{user_id}/enable", post(enable_user))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct UserQuery {
+    /// Case-insensitive substring of username, display name or email.
+    q: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Page size, 1-500 (default 50).
+    limit: Option<u32>,
+}
+
+/// A page of users.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UserPage {
+    items: Vec<UserView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+/// The result of a password reset.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PasswordResult {
+    /// The generated password, shown once; `null` when the request set one.
+    password: Option<String>,
+}
+
+/// List users, by username.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery),
+    responses((status = 200, description = "One page of users", body = UserPage), (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden)),
+    security(("bearer" = ["admin:read"])))]
+pub(crate) async fn list_users(
+    State(s): State<AppState>,
+    a: Admin,
+    q: Result<Query<UserQuery>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let q = query(q)?;
+    let (items, next) = s.app.list_users(&a.ctx, q.q.as_deref(), q.cursor.as_deref(), q.limit).await?;
+    Ok(ok(StatusCode::OK, &UserPage { items, next_cursor: next }))
+}
+
+/// Create a user; a generated password is returned once.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users",
+    request_body(content = NewUser, content_type = "application/json",
+        example = json!({"username": "grace", "email": "grace@example.com", "roles": ["tenant-admin"]})),
+    responses((status = 201, description = "The user (and a generated password, once)", body = CreatedUser),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 403, response = Forbidden),
+        (status = 409, response = Conflict), (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType), (status = 422, response = ValidationFailed)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn create_user(
+    State(s): State<AppState>,
+    a: Admin,
+    body: Result<ApiJson<NewUser>, Problem>,
+) -> Result<Response, Problem> {
+    let ApiJson(new) = body?;
+    Ok(ok(StatusCode::CREATED, &s.app.create_user(&a.ctx, &a.actor, new).await?))
+}
+
+/// Read one user.
+#[utoipa::path(get, path = "/api/v1/users/{user_id}", tag = "users",
+    params(("user_id" = String, Path, description = "The user's id")),
+    responses((status = 200, description = "The user", body = UserView), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin:read"])))]
+pub(crate) async fn get_user(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
+    Ok(ok(StatusCode::OK, &s.app.get_user(&a.ctx, &id).await?))
+}
+
+/// Change a user's email, display name, roles or groups.
+#[utoipa::path(patch, path = "/api/v1/users/{user_id}", tag = "users",
+    params(("user_id" = String, Path, description = "The user's id")),
+    request_body(content = UserPatch, content_type = "application/json"),
+    responses((status = 200, description = "The user", body = UserView), (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn update_user(
+    State(s): State<AppState>,
+    a: Admin,
+    Path(id): Path<String>,
+    body: Result<ApiJson<UserPatch>, Problem>,
+) -> Result<Response, Problem> {
+    let ApiJson(p) = body?;
+    Ok(ok(StatusCode::OK, &s.app.update_user(&a.ctx, &a.actor, &id, p).await?))
+}
+
+/// Set a new password (generated and returned once when none is given).
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/password", tag = "users",
+    params(("user_id" = String, Path, description = "The user's id")),
+    request_body(content = PasswordReset, content_type = "application/json"),
+    responses((status = 200, description = "Done", body = PasswordResult), (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn reset_password(
+    State(s): State<AppState>,
+    a: Admin,
+    Path(id): Path<String>,
+    body: Result<ApiJson<PasswordReset>, Problem>,
+) -> Result<Response, Problem> {
+    let ApiJson(p) = body?;
+    let generated = s.app.reset_password(&a.ctx, &a.actor, &id, p).await?;
+    Ok(ok(StatusCode::OK, &PasswordResult { password: generated }))
+}
+
+/// Disable a user: they can no longer sign in.
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/disable", tag = "users",
+    params(("user_id" = String, Path, description = "The user's id")),
+    responses((status = 200, description = "The user", body = UserView), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn disable_user(
+    State(s): State<AppState>,
+    a: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    Ok(ok(StatusCode::OK, &s.app.set_user_status(&a.ctx, &a.actor, &id, false).await?))
+}
+
+/// Enable a user again.
+#[utoipa::path(post, path = "/api/v1/users/{user_id}/enable", tag = "users",
+    params(("user_id" = String, Path, description = "The user's id")),
+    responses((status = 200, description = "The user", body = UserView), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn enable_user(
+    State(s): State<AppState>,
+    a: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    Ok(ok(StatusCode::OK, &s.app.set_user_status(&a.ctx, &a.actor, &id, true).await?))
+}

@@ -1,0 +1,78 @@
+//! The admin commands of SPEC §6: they talk to a running server's admin API
+//! with a token obtained from `LATCHKEY_CLIENT_ID`/`LATCHKEY_CLIENT_SECRET`.
+
+mod api;
+mod apply;
+mod catalog;
+mod client_update;
+mod clients;
+mod declarative;
+mod output;
+mod pending;
+mod secrets;
+
+use anyhow::Result;
+use clap::Subcommand;
+
+pub use api::Api;
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Manage OAuth clients: create, list, update, secrets, credentials.
+    Client(clients::ClientArgs),
+    /// Manage the scopes catalogue.
+    Scope(catalog::ScopeArgs),
+    /// Manage security classes (named bundles of scopes).
+    Class(catalog::ClassArgs),
+    /// Read the audit log.
+    Audit(catalog::AuditArgs),
+    /// Signing keys.
+    Keys(catalog::KeysArgs),
+    /// Print every scope, security class and client as YAML (secrets never included).
+    Export(declarative::ExportArgs),
+    /// Show what `apply FILE` would change: a diff, nothing written.
+    Plan(apply::PlanArgs),
+    /// Create and update objects to match FILE (idempotent).
+    Apply(apply::ApplyArgs),
+}
+
+/// Where the admin API is: the global `--server` and `--tenant`.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub server: String,
+    pub tenant: Option<String>,
+}
+
+impl Target {
+    /// The tenant name used for local state (pending secrets).
+    #[must_use]
+    pub fn tenant(&self) -> &str {
+        self.tenant.as_deref().unwrap_or("default")
+    }
+
+    /// Connects with an admin token.
+    ///
+    /// # Errors
+    /// See [`Api::connect`].
+    pub async fn connect(&self) -> Result<Api> {
+        Api::connect(&self.server, self.tenant.as_deref()).await
+    }
+}
+
+/// Runs one admin command.
+///
+/// # Errors
+/// Every failure, as one line for the caller to print.
+pub async fn run(cmd: Command, server: &str, tenant: Option<&str>) -> Result<()> {
+    let t = Target { server: server.to_owned(), tenant: tenant.map(str::to_owned) };
+    match cmd {
+        Command::Client(a) => clients::run(a, &t).await,
+        Command::Scope(a) => catalog::scopes(a, &t).await,
+        Command::Class(a) => catalog::classes(a, &t).await,
+        Command::Audit(a) => catalog::audit(a, &t).await,
+        Command::Keys(a) => catalog::keys(a, &t).await,
+        Command::Export(a) => declarative::export(a, &t).await,
+        Command::Plan(a) => apply::plan(a, &t).await,
+        Command::Apply(a) => apply::apply(a, &t).await,
+    }
+}

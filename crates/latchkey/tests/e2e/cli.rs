@@ -1,0 +1,477 @@
+//! The admin CLI (SPEC §6), run as a real process against a real server:
+//! output formats, exit codes, secrets lifecycle, export, plan and apply.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Stdio;
+
+use serde_json::Value;
+
+use crate::harness::*;
+
+/// The CLI of one test: a server to talk to and its own runtime directory.
+struct Cli {
+    server: String,
+    dir: tempfile::TempDir,
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+impl Cli {
+    fn new(s: &Server) -> Self {
+        Self { server: s.base.clone(), dir: tempfile::tempdir().unwrap() }
+    }
+
+    async fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_latchkey"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("LATCHKEY_SERVER", &self.server)
+            .env("LATCHKEY_CLIENT_ID", "latchkey-admin")
+            .env("LATCHKEY_CLIENT_SECRET", ADMIN_SECRET)
+            .env("XDG_RUNTIME_DIR", self.dir.path().join("run"))
+            .env_remove("LATCHKEY_TENANT")
+            .env_remove("LATCHKEY_CONFIG")
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().await.unwrap();
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    async fn run(&self, args: &[&str]) -> Out {
+        self.run_env(args, &[]).await
+    }
+
+    /// Runs and asserts success.
+    async fn ok(&self, args: &[&str]) -> Out {
+        let o = self.run(args).await;
+        assert_eq!(o.code, 0, "latchkey {args:?} failed:\nstdout: {}\nstderr: {}", o.stdout, o.stderr);
+        o
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    }
+}
+
+/// Exit 1 and exactly one line on stderr, starting with `latchkey: `.
+fn assert_one_line_error(o: &Out) -> &str {
+    assert_eq!(o.code, 1, "stdout: {}\nstderr: {}", o.stdout, o.stderr);
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line on stderr: {:?}", o.stderr);
+    assert!(lines[0].starts_with("latchkey: "), "{}", lines[0]);
+    lines[0]
+}
+
+async fn token_status(s: &Server, id: &str, secret: &str) -> u16 {
+    post_basic(&s.url("/oauth2/token"), id, secret, &[("grant_type", "client_credentials")]).await.0
+}
+
+async fn audit_count(s: &Server) -> usize {
+    let token = admin_token(s, "admin:read").await;
+    let v: Value = http()
+        .get(s.url("/api/v1/audit-events?limit=500"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["items"].as_array().map_or(0, Vec::len)
+}
+
+async fn create(cli: &Cli, args: &[&str]) -> Value {
+    let mut full = vec!["client", "create"];
+    full.extend_from_slice(args);
+    cli.ok(&full).await.json()
+}
+
+#[tokio::test]
+async fn cli_create_each_type_then_search_list_and_show() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    let cb = ["--redirect-uri", "https://app.example.com/cb"];
+    let cases: [(&str, &[&str]); 7] = [
+        ("m2m", &[]),
+        ("web", &cb),
+        ("spa", &cb),
+        ("hybrid", &cb),
+        ("device", &[]),
+        ("connector", &[]),
+        ("custom", &["--grant", "client_credentials"]),
+    ];
+    for (ty, extra) in cases {
+        let name = format!("cli-e2e {ty}");
+        let mut args = vec!["--name", name.as_str(), "--type", ty];
+        args.extend_from_slice(extra);
+        let v = create(&cli, &args).await;
+        assert_eq!(v["type"], ty, "{v}");
+        let public = matches!(ty, "spa" | "device");
+        assert_eq!(v["client_secret"].is_string(), !public, "{ty}: {v}");
+    }
+    // Piped: JSON by default.
+    let all = cli.ok(&["client", "list", "--search", "cli-e2e"]).await.json();
+    let items = all["items"].as_array().unwrap();
+    assert_eq!(items.len(), 7, "{all}");
+    let found = cli.ok(&["client", "list", "--search", "cli-e2e hyb"]).await.json();
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+    // Table on request.
+    let table = cli.ok(&["client", "list", "--search", "cli-e2e", "--output", "table"]).await.stdout;
+    let header = table.lines().next().unwrap();
+    for col in ["CLIENT", "CLIENT ID", "TYPE", "GRANT TYPES", "STATUS", "CREATED"] {
+        assert!(header.contains(col), "{header}");
+    }
+    assert_eq!(table.lines().count(), 8, "{table}");
+    assert!(table.contains("cli-e2e device") && table.contains("device_code"), "{table}");
+    let id = items[0]["client_id"].as_str().unwrap();
+    let shown = cli.ok(&["client", "show", id]).await.json();
+    assert_eq!(shown["client_id"], id);
+    let shown = cli.ok(&["client", "show", id, "-o", "table"]).await.stdout;
+    assert!(shown.contains("client_id") && shown.contains(id), "{shown}");
+}
+
+#[tokio::test]
+async fn cli_exit_codes_and_one_line_errors() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    // Usage: clap's exit code 2.
+    let o = cli.run(&["client", "create", "--type", "m2m"]).await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    let o = cli.run(&["client", "list", "--output", "yaml"]).await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    // Validation: 422 from the server, one line.
+    let o = cli
+        .run(&["client", "create", "--name", "bad", "--type", "web", "--redirect-uri", "http://example.com/cb"])
+        .await;
+    let line = assert_one_line_error(&o);
+    assert!(line.contains("422") && line.contains("redirect_uris"), "{line}");
+    // Not found.
+    let o = cli.run(&["client", "show", "no-such-client"]).await;
+    assert!(assert_one_line_error(&o).contains("404"), "{}", o.stderr);
+    // Wrong credentials: no secret in the message.
+    let o = cli.run_env(&["client", "list"], &[("LATCHKEY_CLIENT_SECRET", "wrong-secret-value")]).await;
+    let line = assert_one_line_error(&o);
+    assert!(line.contains("invalid_client") && !line.contains("wrong-secret-value"), "{line}");
+    // Unreachable server.
+    let o = cli.run_env(&["client", "list"], &[("LATCHKEY_SERVER", "http://127.0.0.1:9")]).await;
+    assert!(assert_one_line_error(&o).contains("cannot reach"), "{}", o.stderr);
+}
+
+#[tokio::test]
+async fn cli_credentials_print_once_from_a_private_file() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    let v = create(&cli, &["--name", "creds", "--type", "m2m"]).await;
+    let (id, secret) = (v["client_id"].as_str().unwrap(), v["client_secret"].as_str().unwrap());
+    let dir = cli.dir.path().join("run/latchkey/pending/default");
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(dir.join(id)).unwrap().permissions().mode() & 0o777, 0o600);
+    let o = cli.ok(&["client", "credentials", id]).await;
+    assert_eq!(o.stdout, format!("{id}:{secret}\n"));
+    let o = cli.run(&["client", "credentials", id]).await;
+    assert!(assert_one_line_error(&o).contains("only available right after create or rotate"), "{}", o.stderr);
+    // Rotation makes it available again, with the new secret.
+    let r = cli.ok(&["client", "secret", "rotate", id]).await.json();
+    let new = r["client_secret"].as_str().unwrap();
+    assert_ne!(new, secret);
+    assert_eq!(cli.ok(&["client", "credentials", id]).await.stdout, format!("{id}:{new}\n"));
+}
+
+#[tokio::test]
+async fn cli_rotate_with_grace_keeps_the_old_secret_until_revoked() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    let v = create(&cli, &["--name", "rotating", "--type", "m2m"]).await;
+    let id = v["client_id"].as_str().unwrap().to_owned();
+    let old = v["client_secret"].as_str().unwrap().to_owned();
+    let old_id = v["secrets"][0]["id"].as_str().unwrap().to_owned();
+    // A loop keeps fetching tokens with the old secret throughout the rotation.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let fetcher = {
+        let (url, id, old, stop) = (s.url("/oauth2/token"), id.clone(), old.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                statuses.push(post_basic(&url, &id, &old, &[("grant_type", "client_credentials")]).await.0);
+            }
+            statuses
+        })
+    };
+    let r = cli.ok(&["client", "secret", "rotate", &id, "--grace", "1h", "--label", "v2"]).await.json();
+    let new = r["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(r["expiring"][0]["id"], old_id.as_str(), "{r}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let statuses = fetcher.await.unwrap();
+    assert!(!statuses.is_empty() && statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(token_status(&s, &id, &new).await, 200);
+    assert_eq!(token_status(&s, &id, &old).await, 200, "old secret works during the grace period");
+    let list = cli.ok(&["client", "secret", "list", &id]).await.json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 2, "{list}");
+    cli.ok(&["client", "secret", "revoke", &id, "--secret-id", &old_id]).await;
+    assert_eq!(token_status(&s, &id, &old).await, 401, "revoked");
+    assert_eq!(token_status(&s, &id, &new).await, 200);
+    // Rotation without grace revokes at once.
+    let r = cli.ok(&["client", "secret", "rotate", &id]).await.json();
+    assert_eq!(token_status(&s, &id, &new).await, 401);
+    assert_eq!(token_status(&s, &id, r["client_secret"].as_str().unwrap()).await, 200);
+}
+
+#[tokio::test]
+async fn cli_update_delete_and_audit_trail() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    let v = create(&cli, &["--name", "webapp", "--type", "web", "--redirect-uri", "https://a.example.com/cb"]).await;
+    let id = v["client_id"].as_str().unwrap().to_owned();
+    let u = cli
+        .ok(&[
+            "client",
+            "update",
+            &id,
+            "--name",
+            "webapp 2",
+            "--add-redirect-uri",
+            "https://b.example.com/cb",
+            "--remove-redirect-uri",
+            "https://a.example.com/cb",
+            "--token-lifetime",
+            "600",
+            "--label",
+            "team=web",
+        ])
+        .await
+        .json();
+    assert_eq!(u["name"], "webapp 2");
+    assert_eq!(u["redirect_uris"], serde_json::json!(["https://b.example.com/cb"]));
+    assert_eq!(u["access_token_lifetime"], 600);
+    assert_eq!(u["labels"]["team"], "web");
+    let u = cli.ok(&["client", "update", &id, "--token-lifetime", "inherit", "--remove-label", "team"]).await.json();
+    assert_eq!(u["access_token_lifetime"], Value::Null);
+    assert_eq!(u["labels"], serde_json::json!({}));
+    let o = cli.ok(&["client", "update", &id, "--name", "webapp 2"]).await;
+    assert!(o.stderr.contains("Nothing to change"), "{}", o.stderr);
+    let t = cli.ok(&["client", "test-redirect", &id, "https://b.example.com/cb"]).await.json();
+    assert_eq!(t["matches"], true, "{t}");
+    let t = cli.ok(&["client", "test-redirect", &id, "https://evil.example.com/cb", "-o", "table"]).await.stdout;
+    assert!(t.contains("matches") && t.contains("no"), "{t}");
+    cli.ok(&["client", "disable", &id]).await;
+    cli.ok(&["client", "enable", &id]).await;
+    // Protected default clients need --force.
+    let o = cli.run(&["client", "delete", "latchkey-console"]).await;
+    assert!(assert_one_line_error(&o).contains("403"), "{}", o.stderr);
+    cli.ok(&["client", "delete", &id]).await;
+    let o = cli.run(&["client", "show", &id]).await;
+    assert!(assert_one_line_error(&o).contains("404"));
+    let events = cli.ok(&["audit", "list", "--target-id", &id]).await.json();
+    let actions: Vec<&str> =
+        events["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for a in ["client.create", "client.update", "client.disable", "client.enable", "client.delete"] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    let table = cli.ok(&["audit", "list", "--target-id", &id, "-o", "table"]).await.stdout;
+    assert!(
+        table.starts_with("TIME") && table.contains("CHANGED FIELDS") && table.contains("redirect_uris"),
+        "{table}"
+    );
+}
+
+#[tokio::test]
+async fn cli_scopes_and_classes() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    cli.ok(&["scope", "create", "api:read", "--description", "Read the API"]).await;
+    cli.ok(&["scope", "update", "api:read", "--description", "Read it all"]).await;
+    assert_eq!(cli.ok(&["scope", "show", "api:read"]).await.json()["description"], "Read it all");
+    let list = cli.ok(&["scope", "list", "-o", "table"]).await.stdout;
+    assert!(list.contains("api:read") && list.contains("openid"), "{list}");
+    cli.ok(&["class", "create", "billing", "--scope", "api:read"]).await;
+    let c = cli.ok(&["class", "show", "billing"]).await.json();
+    assert_eq!(c["scopes"], serde_json::json!(["api:read"]));
+    let o = cli.run(&["scope", "delete", "api:read"]).await;
+    assert!(assert_one_line_error(&o).contains("409"), "in use by the class: {}", o.stderr);
+    cli.ok(&["class", "delete", "billing"]).await;
+    cli.ok(&["scope", "delete", "api:read"]).await;
+}
+
+#[tokio::test]
+async fn cli_export_never_contains_a_secret() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    let generated = create(&cli, &["--name", "exp gen", "--type", "m2m"]).await;
+    let imported = "imported-secret-value-that-is-long-enough-0123";
+    let o = cli
+        .run_env(
+            &["client", "create", "--name", "exp imp", "--type", "m2m", "--secret-env", "IMP"],
+            &[("IMP", imported)],
+        )
+        .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let path = cli.dir.path().join("export.yaml");
+    cli.ok(&["export", "--output", path.to_str().unwrap()]).await;
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("exp gen") && text.contains("exp imp"), "{text}");
+    for needle in ["lks_", generated["client_secret"].as_str().unwrap(), imported, ADMIN_SECRET, "secret:", "hint"] {
+        assert!(!text.contains(needle), "export contains {needle:?}");
+    }
+    // Standard output is the same document.
+    assert_eq!(cli.ok(&["export"]).await.stdout, text);
+}
+
+const FILE: &str = r"
+version: 1
+scopes:
+  - name: api:read
+    description: Read the API
+security_classes:
+  - name: billing
+    description: Billing services
+    scopes: [api:read]
+clients:
+  - client_id: billing-svc
+    name: Billing service
+    type: m2m
+    scopes: [api:read]
+    security_classes: [billing]
+    access_token_lifetime: 600
+    labels: {team: payments}
+    secret: {env: BILLING_SECRET}
+  - client_id: shop-web
+    name: Shop
+    type: web
+    redirect_uris: [https://shop.example.com/cb]
+    secret: {file: shop.secret}
+  - client_id: shop-spa
+    name: Shop SPA
+    type: spa
+    redirect_uris: [https://spa.example.com/cb]
+    allowed_cors_origins: [https://spa.example.com]
+";
+const BILLING_SECRET: &str = "billing-secret-from-the-environment-0123456789";
+const SHOP_SECRET: &str = "shop-secret-from-a-file-0123456789abcdefghij";
+
+#[tokio::test]
+async fn cli_plan_writes_nothing_and_apply_is_idempotent() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    let file = cli.write("latchkey.yaml", FILE);
+    cli.write("shop.secret", &format!("{SHOP_SECRET}\n"));
+    let env = [("BILLING_SECRET", BILLING_SECRET)];
+    let before = audit_count(&s).await;
+    let plan = cli.run_env(&["plan", &file], &env).await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(plan.stdout.contains("+ create scope api:read"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("+ create client Billing service (billing-svc)"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("Plan: 5 to create, 0 to update, 0 to delete"), "{}", plan.stdout);
+    assert_eq!(audit_count(&s).await, before, "plan writes nothing");
+    let o = cli.run_env(&["apply", &file], &env).await;
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("Apply complete: 5 created, 0 updated, 0 deleted, 0 failed"), "{}", o.stdout);
+    assert_eq!(token_status(&s, "billing-svc", BILLING_SECRET).await, 200);
+    // A web client has no client_credentials grant: authenticate at the revocation endpoint.
+    assert_eq!(revoke(&s, "shop-web", SHOP_SECRET, "not-a-token").await, 200);
+    assert_eq!(revoke(&s, "shop-web", BILLING_SECRET, "not-a-token").await, 401);
+    let shown = cli.ok(&["client", "show", "billing-svc"]).await.json();
+    assert_eq!(shown["managed_by"], "latchkey-apply");
+    assert_eq!(shown["access_token_lifetime"], 600);
+    let after_first = audit_count(&s).await;
+    // Second apply: nothing to do, nothing written.
+    let o = cli.run_env(&["apply", &file], &env).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("Plan: 0 to create, 0 to update, 0 to delete, 5 unchanged."), "{}", o.stdout);
+    assert_eq!(audit_count(&s).await, after_first, "second apply changed something");
+    // A manual edit shows up as a readable diff and is undone by apply.
+    let o = cli.run(&["client", "update", "billing-svc", "--name", "Billing (edited)"]).await;
+    assert!(assert_one_line_error(&o).contains("managed by a declarative file"), "{}", o.stderr);
+    let edit =
+        ["client", "update", "billing-svc", "--name", "Billing (edited)", "--label", "team=ops", "--label", "x=1"];
+    cli.ok(&[&edit[..], &["--force"]].concat()).await;
+    let plan = cli.run_env(&["plan", &file], &env).await.stdout;
+    assert!(plan.contains("~ update client Billing (edited) (billing-svc)"), "{plan}");
+    assert!(plan.contains("    name: Billing (edited) -> Billing service"), "{plan}");
+    assert!(plan.contains("    labels: {\"team\":\"ops\",\"x\":\"1\"} -> {\"team\":\"payments\"}"), "{plan}");
+    assert!(plan.contains("Plan: 0 to create, 1 to update, 0 to delete, 4 unchanged."), "{plan}");
+    let o = cli.run_env(&["apply", &file], &env).await;
+    assert!(o.stdout.contains("0 created, 1 updated"), "{}\n{}", o.stdout, o.stderr);
+    let shown = cli.ok(&["client", "show", "billing-svc"]).await.json();
+    assert_eq!(shown["name"], "Billing service");
+    assert_eq!(shown["labels"], serde_json::json!({"team": "payments"}));
+    let o = cli.run_env(&["apply", &file], &env).await;
+    assert!(o.stdout.contains("0 to create, 0 to update"), "{}", o.stdout);
+    // The export of what apply made applies cleanly: nothing to change.
+    let exported = cli.dir.path().join("export.yaml");
+    cli.ok(&["export", "-o", exported.to_str().unwrap()]).await;
+    let o = cli.ok(&["plan", exported.to_str().unwrap()]).await.stdout;
+    assert!(o.contains("0 to create, 0 to update, 0 to delete"), "{o}");
+}
+
+#[tokio::test]
+async fn cli_apply_prune_deletes_only_what_apply_manages() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    let env = [("BILLING_SECRET", BILLING_SECRET)];
+    cli.write("shop.secret", SHOP_SECRET);
+    let file = cli.write("all.yaml", FILE);
+    assert_eq!(cli.run_env(&["apply", &file], &env).await.code, 0);
+    let manual = create(&cli, &["--name", "hand made", "--type", "m2m"]).await;
+    let fewer = FILE.split("  - client_id: shop-web").next().unwrap();
+    let file = cli.write("fewer.yaml", fewer);
+    // Without --prune nothing goes; without --yes and a terminal, deletion is refused.
+    let o = cli.run_env(&["apply", &file], &env).await;
+    assert!(o.stdout.contains("0 to delete"), "{}", o.stdout);
+    let o = cli.run_env(&["apply", &file, "--prune"], &env).await;
+    assert!(assert_one_line_error(&o).contains("--yes"), "{}", o.stderr);
+    let plan = cli.run_env(&["plan", &file, "--prune"], &env).await.stdout;
+    assert!(plan.contains("- delete client Shop (shop-web)") && plan.contains("2 to delete"), "{plan}");
+    let o = cli.run_env(&["apply", &file, "--prune", "--yes"], &env).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("0 created, 0 updated, 2 deleted"), "{}", o.stdout);
+    assert_eq!(cli.run(&["client", "show", "shop-web"]).await.code, 1);
+    cli.ok(&["client", "show", "billing-svc"]).await;
+    cli.ok(&["client", "show", manual["client_id"].as_str().unwrap()]).await;
+    cli.ok(&["client", "show", "latchkey-admin"]).await;
+}
+
+#[tokio::test]
+async fn cli_apply_reports_bad_files_before_writing() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    let before = audit_count(&s).await;
+    let file = cli.write("bad.yaml", "version: 1\nclients:\n  - client_id: x\n    nmae: typo\n");
+    let o = cli.run(&["apply", &file]).await;
+    assert!(assert_one_line_error(&o).contains("nmae"), "{}", o.stderr);
+    let file = cli.write("missing.yaml", FILE);
+    let o = cli.run(&["apply", &file]).await;
+    assert!(assert_one_line_error(&o).contains("BILLING_SECRET"), "{}", o.stderr);
+    assert!(!Path::new(&cli.dir.path().join("shop.secret")).exists());
+    assert_eq!(audit_count(&s).await, before);
+}

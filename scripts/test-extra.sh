@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Extra suites that need more than cargo (scripts/test.sh runs this when it is
+# executable). Today: schemathesis, property-based tests of the running server
+# against its own OpenAPI document (/api/v1/openapi.json):
+#   - the admin API (/api/v1/...) with an admin bearer token,
+#   - the OAuth endpoints and discovery with the admin client's Basic credentials.
+# Checks: no 5xx (not_a_server_error), every response's status is documented
+# (status_code_conformance) and its body matches the documented schema
+# (response_schema_conformance). Bounded: SCHEMATHESIS_MAX_EXAMPLES (default 50)
+# cases per operation and per stateful run, fixed SCHEMATHESIS_SEED; about 30 s.
+# Last line: "schemathesis: N passed, M failed", counting API operations (and
+# the stateful suite) from the JUnit reports.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+SCHEMATHESIS_VERSION="4.32.5"
+MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-50}"
+SEED="${SCHEMATHESIS_SEED:-20240611}"
+VENV="$REPO/target/venv-schemathesis"
+ADMIN_ID="latchkey-admin"
+ADMIN_SECRET="lks_schemathesis_admin_secret_0123456789abcdefghij"
+
+log() { printf 'test-extra: %s\n' "$*" >&2; }
+
+# --- schemathesis in its own venv (reused across runs) ------------------------
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "version $SCHEMATHESIS_VERSION\$"; then
+  log "installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV" || { log "python3 -m venv failed (on Debian: apt-get install python3-venv)"; exit 2; }
+  "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+PY="$VENV/bin/python"
+
+# --- the server ----------------------------------------------------------------
+cargo build -q -p latchkey
+BIN="$REPO/target/debug/latchkey"
+
+WORK="$(mktemp -d -t latchkey-schemathesis.XXXXXX)"
+SERVER_PID=""
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+BASE="http://127.0.0.1:$PORT"
+
+# A fresh SQLite installation; nothing from the caller's LATCHKEY_* leaks in.
+env -u LATCHKEY_DATABASE_URL -u LATCHKEY_PUBLIC_URL -u LATCHKEY_MASTER_KEY \
+    -u LATCHKEY_BOOTSTRAP_ADMIN_PASSWORD \
+    LATCHKEY_LISTEN="127.0.0.1:$PORT" \
+    LATCHKEY_DATA_DIR="$WORK/data" \
+    LATCHKEY_BOOTSTRAP_ADMIN_SECRET="$ADMIN_SECRET" \
+    LATCHKEY_PASSWORD_HASH_MEMORY_KIB=1024 \
+    LATCHKEY_PASSWORD_HASH_ITERATIONS=1 \
+    LATCHKEY_LOG_LEVEL=warn \
+    "$BIN" serve >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+
+# Waits for /healthz (bounded), then prints an admin access token.
+TOKEN="$("$PY" - "$BASE" "$ADMIN_ID" "$ADMIN_SECRET" "$SERVER_PID" <<'PY'
+import base64, json, os, sys, time, urllib.error, urllib.parse, urllib.request
+base, cid, secret, pid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+deadline = time.monotonic() + 60
+while True:
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=2) as r:
+            if r.status == 200:
+                break
+    except (urllib.error.URLError, OSError):
+        pass
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        sys.exit("the server exited during startup")
+    if time.monotonic() > deadline:
+        sys.exit("the server did not answer /healthz within 60 s")
+    time.sleep(0.2)
+basic = base64.b64encode(f"{urllib.parse.quote(cid)}:{urllib.parse.quote(secret)}".encode()).decode()
+req = urllib.request.Request(
+    base + "/oauth2/token",
+    data=b"grant_type=client_credentials&scope=admin",
+    headers={"Authorization": "Basic " + basic, "Content-Type": "application/x-www-form-urlencoded"},
+)
+with urllib.request.urlopen(req, timeout=10) as r:
+    print(json.load(r)["access_token"])
+PY
+)" || { log "could not start the server or obtain an admin token"; cat "$WORK/server.log" >&2; exit 1; }
+
+# --- the runs ------------------------------------------------------------------
+# shellcheck disable=SC2054 # --checks takes a comma-separated list
+COMMON=(
+  --checks not_a_server_error,status_code_conformance,response_schema_conformance
+  --max-examples "$MAX_EXAMPLES"
+  --seed "$SEED"
+  --phases examples,coverage,fuzzing,stateful
+  --request-timeout 30
+  --generation-database none
+  --suppress-health-check all
+  --no-color
+)
+SCHEMA="$BASE/api/v1/openapi.json"
+rc=0
+# schemathesis keeps a cache in ./.schemathesis: keep it out of the repo.
+cd "$WORK"
+
+# Schemathesis reuses ids it sees in responses, so it would find the admin
+# client in the client list and delete or disable it (force=true is a valid
+# input), locking itself out: every later request would be a 401. Keep it
+# off the one client whose token authorizes the run; everything else goes.
+cat >"$WORK/hooks.py" <<PY
+import schemathesis
+
+@schemathesis.hook
+def filter_case(context, case):
+    return (case.path_parameters or {}).get("client_id") != "$ADMIN_ID"
+PY
+export SCHEMATHESIS_HOOKS="$WORK/hooks.py"
+
+log "schemathesis: admin API"
+"$VENV/bin/schemathesis" run "$SCHEMA" "${COMMON[@]}" \
+  --include-path-regex '^/api/v1/' \
+  -H "Authorization: Bearer $TOKEN" \
+  --report junit --report-junit-path "$WORK/admin.xml" || rc=$?
+
+log "schemathesis: OAuth endpoints and discovery"
+"$VENV/bin/schemathesis" run "$SCHEMA" "${COMMON[@]}" \
+  --include-tag oauth \
+  --auth "$ADMIN_ID:$ADMIN_SECRET" \
+  --report junit --report-junit-path "$WORK/oauth.xml" || rc=$?
+
+if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+  log "the server died during the run"
+  rc=1
+fi
+if grep -q '"level":"ERROR"\|ERROR' "$WORK/server.log"; then
+  log "the server logged errors:"
+  grep 'ERROR' "$WORK/server.log" | head -20 >&2
+fi
+
+# Operations passed/failed, from the JUnit reports (one test case per operation).
+"$PY" - "$WORK/admin.xml" "$WORK/oauth.xml" <<'PY' || rc=1
+import sys, xml.etree.ElementTree as ET
+passed = failed = 0
+for path in sys.argv[1:]:
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        print(f"test-extra: no report at {path}", file=sys.stderr)
+        failed += 1
+        continue
+    for case in root.iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed += 1
+        elif case.find("skipped") is None:
+            passed += 1
+print(f"schemathesis: {passed} passed, {failed} failed")
+sys.exit(1 if failed or passed == 0 else 0)
+PY
+exit "$rc"
