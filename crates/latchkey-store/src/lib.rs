@@ -444,6 +444,8 @@ pub trait Store:
     /// single node). Then in-memory indexes kept up to date by this process
     /// are exact, and the services may answer from them.
     fn is_exclusive(&self) -> bool;
+    /// Periodic housekeeping (planner statistics on SQLite).
+    async fn maintain(&self) -> Result<()>;
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> Result<()>;
     /// Which backend this is, for logs and metrics.

@@ -37,6 +37,11 @@ impl PgStore {
         Ok(Self { pool })
     }
 
+    /// The pool for statements that write outside a transaction.
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Postgres>, StoreError> {
         self.pool.begin().await.map_err(StoreError::from_sqlx)
     }
@@ -91,6 +96,11 @@ impl Store for PgStore {
 
     fn is_exclusive(&self) -> bool {
         false
+    }
+
+    /// Autovacuum keeps PostgreSQL's statistics current.
+    async fn maintain(&self) -> Result<(), StoreError> {
+        Ok(())
     }
 
     async fn invalidations(&self) -> Result<Option<crate::Invalidations>, StoreError> {

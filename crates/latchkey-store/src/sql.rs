@@ -807,7 +807,7 @@ macro_rules! impl_repos {
                 .bind(client_id)
                 .bind(expires_at)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await
                 .map_err(e)?;
                 Ok(())
@@ -848,7 +848,7 @@ macro_rules! impl_repos {
             async fn purge_expired(&self, before: UnixTime) -> Result<u64> {
                 let n = sqlx::query("DELETE FROM revoked_jtis WHERE expires_at < $1")
                     .bind(before)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(e)?
                     .rows_affected();

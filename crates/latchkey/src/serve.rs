@@ -163,6 +163,9 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
         loop {
             tick.tick().await;
             maintenance.refresh_tenants().await;
+            if let Err(e) = maintenance.store().maintain().await {
+                tracing::warn!(error = %e, "database maintenance failed");
+            }
             if let Err(e) = maintenance.purge_expired().await {
                 tracing::warn!(error = %e, "purging expired tokens failed");
             }
