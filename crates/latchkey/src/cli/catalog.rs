@@ -133,7 +133,7 @@ enum KeysCmd {
 }
 
 /// Prints a list answer as a table of `columns` (header, field), or as JSON.
-fn print_list(v: &Value, f: Format, columns: &[(&str, &str)]) -> Result<()> {
+pub(super) fn print_list(v: &Value, f: Format, columns: &[(&str, &str)]) -> Result<()> {
     if f == Format::Json {
         return output::json(v);
     }
@@ -150,7 +150,7 @@ fn print_list(v: &Value, f: Format, columns: &[(&str, &str)]) -> Result<()> {
     Ok(())
 }
 
-fn print_one(v: &Value, f: Format) -> Result<()> {
+pub(super) fn print_one(v: &Value, f: Format) -> Result<()> {
     if f == Format::Json {
         return output::json(v);
     }

@@ -10,6 +10,7 @@ mod declarative;
 mod output;
 mod pending;
 mod secrets;
+mod users;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -24,6 +25,8 @@ pub enum Command {
     Scope(catalog::ScopeArgs),
     /// Manage security classes (named bundles of scopes).
     Class(catalog::ClassArgs),
+    /// Manage users: people who sign in (roles owner, tenant-admin, viewer).
+    User(users::UserArgs),
     /// Read the audit log.
     Audit(catalog::AuditArgs),
     /// Signing keys.
@@ -69,6 +72,7 @@ pub async fn run(cmd: Command, server: &str, tenant: Option<&str>) -> Result<()>
         Command::Client(a) => clients::run(a, &t).await,
         Command::Scope(a) => catalog::scopes(a, &t).await,
         Command::Class(a) => catalog::classes(a, &t).await,
+        Command::User(a) => users::run(a, &t).await,
         Command::Audit(a) => catalog::audit(a, &t).await,
         Command::Keys(a) => catalog::keys(a, &t).await,
         Command::Export(a) => declarative::export(a, &t).await,

@@ -475,3 +475,38 @@ async fn cli_apply_reports_bad_files_before_writing() {
     assert!(!Path::new(&cli.dir.path().join("shop.secret")).exists());
     assert_eq!(audit_count(&s).await, before);
 }
+
+#[tokio::test]
+async fn cli_users_create_list_disable_and_reset_password() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    let o = cli
+        .ok(&["user", "create", "grace", "--email", "grace@example.com", "--role", "tenant-admin", "--group", "ops"])
+        .await;
+    let created = o.json();
+    let password = created["password"].as_str().expect("a generated password, once").to_owned();
+    assert!(password.len() >= 12);
+    assert!(o.stderr.contains("shown once"), "{}", o.stderr);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let list = cli.ok(&["user", "list", "--search", "GRAC", "-o", "table"]).await.stdout;
+    assert!(list.contains("grace") && list.contains("tenant-admin"), "{list}");
+    // Reading a user never shows a password or its hash.
+    let shown = cli.ok(&["user", "show", &id]).await.stdout;
+    assert!(!shown.contains(&password) && !shown.contains("argon2"), "{shown}");
+    assert_eq!(cli.ok(&["user", "disable", &id]).await.json()["status"], "disabled");
+    let o = cli
+        .run_env(&["user", "reset-password", &id, "--password-env", "NEWPW"], &[("NEWPW", "a-brand-new-password")])
+        .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.json()["password"], serde_json::Value::Null, "a given password is not echoed");
+    let o = cli.run(&["user", "create", "bad name"]).await;
+    assert!(assert_one_line_error(&o).contains("422"), "{}", o.stderr);
+    // Every change is audited, without the password.
+    let audit = cli.ok(&["audit", "list", "--target-id", &id]).await.stdout;
+    assert!(
+        audit.contains("user.create") && audit.contains("user.disable") && audit.contains("user.password_reset"),
+        "{audit}"
+    );
+    assert!(!audit.contains(&password) && !audit.contains("a-brand-new-password"));
+}
