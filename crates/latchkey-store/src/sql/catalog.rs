@@ -1,0 +1,354 @@
+//! `TenantRepo`, `KeyRepo`, `TokenRepo` and `ScopeRepo` (scopes and security classes).
+//! Expanded by [`impl_repos!`](super::impl_repos) inside each adapter's
+//! `repos` module, where the shared helpers and imports are in scope.
+
+macro_rules! catalog_repos {
+    ($store:ident, $db:ty) => {
+        #[async_trait]
+        impl TenantRepo for $store {
+            async fn bootstrap_tenant(&self, b: &TenantBootstrap) -> Result<bool> {
+                let t = &b.tenant;
+                let tenant = t.tenant_id.as_str();
+                let settings =
+                    serde_json::to_string(&t.settings).map_err(|err| StoreError::Internal(err.to_string()))?;
+                let mut tx = self.begin_write().await?;
+                let inserted = sqlx::query(
+                    "INSERT INTO tenants (tenant_id, display_name, status, settings, key_check, created_at, \
+                     updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (tenant_id) DO NOTHING",
+                )
+                .bind(tenant)
+                .bind(&t.display_name)
+                .bind(&t.status)
+                .bind(settings)
+                .bind(&t.key_check)
+                .bind(t.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                if inserted == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                for k in &b.keys {
+                    insert_key_tx(&mut tx, tenant, k).await?;
+                }
+                for s in &b.scopes {
+                    insert_scope_tx(&mut tx, tenant, s).await?;
+                }
+                for (c, secrets) in &b.clients {
+                    insert_client_tx(&mut tx, c, secrets).await?;
+                }
+                for u in &b.users {
+                    sqlx::query(
+                        "INSERT INTO users (tenant_id, user_id, username, username_lower, email, display_name, \
+                         password_hash, status, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(tenant)
+                    .bind(&u.user_id)
+                    .bind(&u.username)
+                    .bind(u.username.to_lowercase())
+                    .bind(&u.email)
+                    .bind(&u.display_name)
+                    .bind(&u.password_hash)
+                    .bind(&u.status)
+                    .bind(u.created_at)
+                    .bind(u.updated_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
+                    insert_user_links(&mut tx, tenant, u).await?;
+                }
+                for a in &b.audit {
+                    insert_audit(&mut tx, tenant, a).await?;
+                }
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn get_tenant(&self, tenant: &TenantId) -> Result<Option<TenantRecord>> {
+                let row = sqlx::query(
+                    "SELECT tenant_id, display_name, status, settings, key_check, created_at \
+                     FROM tenants WHERE tenant_id = $1",
+                )
+                .bind(tenant.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(e)?;
+                let Some(r) = row else { return Ok(None) };
+                let settings: String = r.try_get("settings").map_err(e)?;
+                Ok(Some(TenantRecord {
+                    tenant_id: tenant.clone(),
+                    display_name: r.try_get("display_name").map_err(e)?,
+                    status: r.try_get("status").map_err(e)?,
+                    settings: serde_json::from_str(&settings)
+                        .map_err(|_| StoreError::Internal("stored tenant settings are invalid".into()))?,
+                    key_check: r.try_get("key_check").map_err(e)?,
+                    created_at: r.try_get("created_at").map_err(e)?,
+                }))
+            }
+        }
+
+        #[async_trait]
+        impl KeyRepo for $store {
+            async fn insert_signing_key(&self, tenant: &TenantId, key: &SigningKeyRecord) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                insert_key_tx(&mut tx, tenant.as_str(), key).await?;
+                tx.commit().await.map_err(e)
+            }
+
+            async fn list_signing_keys(&self, tenant: &TenantId) -> Result<Vec<SigningKeyRecord>> {
+                let rows = sqlx::query(
+                    "SELECT kid, alg, purpose, status, sealed_private, public_jwk, created_at, activated_at, \
+                     retired_at FROM signing_keys WHERE tenant_id = $1 ORDER BY created_at, kid",
+                )
+                .bind(tenant.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+                rows.iter().map(key_from_row).collect()
+            }
+        }
+
+        #[async_trait]
+        impl TokenRepo for $store {
+            async fn revoke_jti(
+                &self,
+                tenant: &TenantId,
+                jti: &str,
+                client_id: &str,
+                expires_at: UnixTime,
+                now: UnixTime,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO revoked_jtis (tenant_id, jti, client_id, expires_at, revoked_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, jti) DO NOTHING",
+                )
+                .bind(tenant.as_str())
+                .bind(jti)
+                .bind(client_id)
+                .bind(expires_at)
+                .bind(now)
+                .execute(self.writer())
+                .await
+                .map_err(e)?;
+                Ok(())
+            }
+
+            async fn jwt_state(&self, tenant: &TenantId, client_id: &str, jti: &str) -> Result<(ClientState, bool)> {
+                let row = sqlx::query(
+                    "SELECT (SELECT status FROM clients WHERE tenant_id = $1 AND client_id = $2) AS client_status, \
+                     (SELECT COUNT(*) FROM revoked_jtis WHERE tenant_id = $1 AND jti = $3) AS revoked",
+                )
+                .bind(tenant.as_str())
+                .bind(client_id)
+                .bind(jti)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(e)?;
+                let revoked: i64 = row.try_get("revoked").map_err(e)?;
+                Ok((client_state(row.try_get("client_status").map_err(e)?), revoked > 0))
+            }
+
+            async fn list_revoked_jtis(&self, now: UnixTime) -> Result<Vec<(String, String, UnixTime)>> {
+                let rows = sqlx::query("SELECT tenant_id, jti, expires_at FROM revoked_jtis WHERE expires_at > $1")
+                    .bind(now)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(e)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            r.try_get("tenant_id").map_err(e)?,
+                            r.try_get("jti").map_err(e)?,
+                            r.try_get("expires_at").map_err(e)?,
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn purge_expired(&self, before: UnixTime) -> Result<u64> {
+                let n = sqlx::query("DELETE FROM revoked_jtis WHERE expires_at < $1")
+                    .bind(before)
+                    .execute(self.writer())
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                Ok(n)
+            }
+        }
+
+        #[async_trait]
+        impl ScopeRepo for $store {
+            async fn insert_scope(&self, tenant: &TenantId, scope: &ScopeRecord, audit: &AuditRecord) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                insert_scope_tx(&mut tx, tenant.as_str(), scope).await?;
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                tx.commit().await.map_err(e)
+            }
+
+            async fn list_scopes(&self, tenant: &TenantId) -> Result<Vec<ScopeRecord>> {
+                let rows = sqlx::query(
+                    "SELECT name, description, created_at, updated_at FROM scopes WHERE tenant_id = $1 ORDER BY name",
+                )
+                .bind(tenant.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(ScopeRecord {
+                            name: r.try_get("name").map_err(e)?,
+                            description: r.try_get("description").map_err(e)?,
+                            created_at: r.try_get("created_at").map_err(e)?,
+                            updated_at: r.try_get("updated_at").map_err(e)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn update_scope(&self, tenant: &TenantId, scope: &ScopeRecord, audit: &AuditRecord) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE scopes SET description = $3, updated_at = $4 WHERE tenant_id = $1 AND name = $2",
+                )
+                .bind(tenant.as_str())
+                .bind(&scope.name)
+                .bind(&scope.description)
+                .bind(scope.updated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn delete_scope(&self, tenant: &TenantId, name: &str, audit: &AuditRecord) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query("DELETE FROM scopes WHERE tenant_id = $1 AND name = $2")
+                    .bind(tenant.as_str())
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn insert_class(
+                &self,
+                tenant: &TenantId,
+                c: &SecurityClassRecord,
+                audit: &AuditRecord,
+            ) -> Result<()> {
+                let scopes = serde_json::to_string(&c.scopes).map_err(|err| StoreError::Internal(err.to_string()))?;
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO security_classes (tenant_id, name, description, scopes, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(tenant.as_str())
+                .bind(&c.name)
+                .bind(&c.description)
+                .bind(scopes)
+                .bind(c.created_at)
+                .bind(c.updated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("classes:{tenant}")).await?;
+                tx.commit().await.map_err(e)
+            }
+
+            async fn list_classes(&self, tenant: &TenantId) -> Result<Vec<SecurityClassRecord>> {
+                let rows = sqlx::query(
+                    "SELECT name, description, scopes, created_at, updated_at FROM security_classes \
+                     WHERE tenant_id = $1 ORDER BY name",
+                )
+                .bind(tenant.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+                rows.iter()
+                    .map(|r| {
+                        let scopes: String = r.try_get("scopes").map_err(e)?;
+                        Ok(SecurityClassRecord {
+                            name: r.try_get("name").map_err(e)?,
+                            description: r.try_get("description").map_err(e)?,
+                            scopes: serde_json::from_str(&scopes)
+                                .map_err(|_| StoreError::Internal("stored class scopes are invalid".into()))?,
+                            created_at: r.try_get("created_at").map_err(e)?,
+                            updated_at: r.try_get("updated_at").map_err(e)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn update_class(
+                &self,
+                tenant: &TenantId,
+                c: &SecurityClassRecord,
+                audit: &AuditRecord,
+            ) -> Result<bool> {
+                let scopes = serde_json::to_string(&c.scopes).map_err(|err| StoreError::Internal(err.to_string()))?;
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE security_classes SET description = $3, scopes = $4, updated_at = $5 \
+                     WHERE tenant_id = $1 AND name = $2",
+                )
+                .bind(tenant.as_str())
+                .bind(&c.name)
+                .bind(&c.description)
+                .bind(scopes)
+                .bind(c.updated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("classes:{tenant}")).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn delete_class(&self, tenant: &TenantId, name: &str, audit: &AuditRecord) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query("DELETE FROM security_classes WHERE tenant_id = $1 AND name = $2")
+                    .bind(tenant.as_str())
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("classes:{tenant}")).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+        }
+    };
+}
+
+pub(crate) use catalog_repos;

@@ -1,0 +1,385 @@
+//! `ClientRepo`: clients, their secrets, search, usage.
+//! Expanded by [`impl_repos!`](super::impl_repos) inside each adapter's
+//! `repos` module, where the shared helpers and imports are in scope.
+
+macro_rules! client_repo {
+    ($store:ident, $db:ty) => {
+        #[async_trait]
+        impl ClientRepo for $store {
+            async fn insert_client(&self, c: &Client, secrets: &[SecretRecord], audit: &AuditRecord) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                insert_client_tx(&mut tx, c, secrets).await?;
+                insert_audit(&mut tx, c.tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("client:{}/{}", c.tenant, c.client_id)).await?;
+                tx.commit().await.map_err(e)
+            }
+
+            async fn get_client(&self, tenant: &TenantId, id: &ClientId) -> Result<Option<Client>> {
+                let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE tenant_id = $1 AND client_id = $2");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(e)?;
+                row.as_ref().map(client_from_row).transpose()
+            }
+
+            async fn get_client_with_secrets(
+                &self,
+                tenant: &TenantId,
+                id: &ClientId,
+            ) -> Result<Option<(Client, Vec<SecretRecord>)>> {
+                let Some(client) = self.get_client(tenant, id).await? else { return Ok(None) };
+                let rows = sqlx::query(
+                    "SELECT secret_id, secret_hash, sealed_secret, hint, label, created_at, expires_at, \
+                     last_used_at FROM client_secrets WHERE tenant_id = $1 AND client_id = $2 \
+                     ORDER BY created_at, secret_id",
+                )
+                .bind(tenant.as_str())
+                .bind(id.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+                let secrets = rows.iter().map(secret_from_row).collect::<Result<Vec<_>>>()?;
+                Ok(Some((client, secrets)))
+            }
+
+            async fn list_clients(
+                &self,
+                tenant: &TenantId,
+                after: Option<(UnixTime, String)>,
+                limit: u32,
+            ) -> Result<Vec<Client>> {
+                let (at, id) = after.unwrap_or((i64::MIN, String::new()));
+                let sql = format!(
+                    "SELECT {CLIENT_COLUMNS} FROM clients WHERE tenant_id = $1 \
+                     AND (created_at > $2 OR (created_at = $2 AND client_id > $3)) \
+                     ORDER BY created_at, client_id LIMIT $4"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant.as_str())
+                    .bind(at)
+                    .bind(id)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(e)?;
+                rows.iter().map(client_from_row).collect()
+            }
+
+            async fn set_client_status(
+                &self,
+                tenant: &TenantId,
+                id: &ClientId,
+                status: ClientStatus,
+                now: UnixTime,
+                audit: &AuditRecord,
+            ) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE clients SET status = $3, updated_at = $4, revision = revision + 1 \
+                     WHERE tenant_id = $1 AND client_id = $2",
+                )
+                .bind(tenant.as_str())
+                .bind(id.as_str())
+                .bind(status.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("client:{tenant}/{id}")).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn delete_client(&self, tenant: &TenantId, id: &ClientId, audit: &AuditRecord) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query("DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("client:{tenant}/{id}")).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn search_clients(&self, tenant: &TenantId, query: &ClientQuery, now: UnixTime) -> Result<Vec<Client>> {
+                let _ = now;
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE tenant_id = "));
+                qb.push_bind(tenant.as_str().to_owned());
+                if let Some(q) = query.q.as_deref().filter(|q| !q.is_empty()) {
+                    let needle = q.to_lowercase();
+                    if needle.contains(['%', '_', '\\']) {
+                        // LIKE metacharacters: escaped LIKE over the columns (no index).
+                        let pat = format!("%{}%", like_escape(&needle));
+                        qb.push(" AND (name_lower LIKE ").push_bind(pat.clone()).push(" ESCAPE '\\'");
+                        qb.push(" OR lower(client_id) LIKE ").push_bind(pat.clone()).push(" ESCAPE '\\'");
+                        qb.push(" OR lower(description) LIKE ").push_bind(pat).push(" ESCAPE '\\')");
+                    } else {
+                        $store::push_text_search(&mut qb, &needle);
+                    }
+                }
+                if let Some(t) = &query.client_type {
+                    qb.push(" AND client_type = ").push_bind(t.clone());
+                }
+                if let Some(st) = &query.status {
+                    qb.push(" AND status = ").push_bind(st.clone());
+                }
+                if let Some(g) = &query.grant_type {
+                    qb.push(" AND grant_types LIKE ").push_bind(format!("% {} %", like_escape(g))).push(" ESCAPE '\\'");
+                }
+                if let Some(l) = &query.label {
+                    qb.push(" AND labels LIKE ").push_bind(format!("% {} %", like_escape(l))).push(" ESCAPE '\\'");
+                }
+                if let Some(since) = query.unused_since {
+                    qb.push(" AND COALESCE(last_used_at, created_at) < ").push_bind(since);
+                }
+                if let Some((from, to)) = query.secret_expires_between {
+                    qb.push(
+                        " AND EXISTS (SELECT 1 FROM client_secrets s WHERE s.tenant_id = clients.tenant_id \
+                         AND s.client_id = clients.client_id AND s.expires_at > ",
+                    )
+                    .push_bind(from)
+                    .push(" AND s.expires_at <= ")
+                    .push_bind(to)
+                    .push(")");
+                }
+                let (key_expr, desc) = match query.sort {
+                    ClientSort::CreatedAsc => ("created_at", false),
+                    ClientSort::CreatedDesc => ("created_at", true),
+                    ClientSort::NameAsc => ("name_lower", false),
+                    ClientSort::NameDesc => ("name_lower", true),
+                    ClientSort::LastUsedDesc => ("COALESCE(last_used_at, 0)", true),
+                };
+                if let Some((key, id)) = &query.after {
+                    let op = if desc { "<" } else { ">" };
+                    qb.push(format!(" AND ({key_expr} {op} "));
+                    match key {
+                        SortKey::Int(v) => qb.push_bind(*v),
+                        SortKey::Text(v) => qb.push_bind(v.clone()),
+                    };
+                    qb.push(format!(" OR ({key_expr} = "));
+                    match key {
+                        SortKey::Int(v) => qb.push_bind(*v),
+                        SortKey::Text(v) => qb.push_bind(v.clone()),
+                    };
+                    qb.push(format!(" AND client_id {op} ")).push_bind(id.clone()).push("))");
+                }
+                let dir = if desc { "DESC" } else { "ASC" };
+                qb.push(format!(" ORDER BY {key_expr} {dir}, client_id {dir} LIMIT ")).push_bind(i64::from(query.limit));
+                let rows = qb.build().fetch_all(&self.pool).await.map_err(e)?;
+                rows.iter().map(client_from_row).collect()
+            }
+
+            async fn update_client(&self, c: &Client, expected_revision: i64, audit: &AuditRecord) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE clients SET name = $3, name_lower = $4, description = $5, client_type = $6, status = $7, \
+                     protected = $8, managed_by = $9, updated_at = $10, revision = revision + 1, config = $11, \
+                     grant_types = $12, labels = $13 \
+                     WHERE tenant_id = $1 AND client_id = $2 AND revision = $14",
+                )
+                .bind(c.tenant.as_str())
+                .bind(c.client_id.as_str())
+                .bind(&c.name)
+                .bind(c.name.to_lowercase())
+                .bind(&c.description)
+                .bind(c.client_type.as_str())
+                .bind(c.status.as_str())
+                .bind(c.protected)
+                .bind(&c.managed_by)
+                .bind(c.updated_at)
+                .bind(config_json(c)?)
+                .bind(grants_text(c))
+                .bind(labels_text(c))
+                .bind(expected_revision)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, c.tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("client:{}/{}", c.tenant, c.client_id)).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn add_secret(
+                &self,
+                tenant: &TenantId,
+                id: &ClientId,
+                secret: &SecretRecord,
+                max_valid: usize,
+                now: UnixTime,
+                audit: &AuditRecord,
+            ) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let bumped = sqlx::query(
+                    "UPDATE clients SET revision = revision + 1, updated_at = $3 WHERE tenant_id = $1 AND client_id = $2",
+                )
+                .bind(tenant.as_str())
+                .bind(id.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                if bumped == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "DELETE FROM client_secrets WHERE tenant_id = $1 AND client_id = $2 \
+                     AND expires_at IS NOT NULL AND expires_at <= $3",
+                )
+                .bind(tenant.as_str())
+                .bind(id.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
+                let valid: i64 = sqlx::query("SELECT COUNT(*) AS n FROM client_secrets WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(e)?
+                    .try_get("n")
+                    .map_err(e)?;
+                if usize::try_from(valid).unwrap_or(usize::MAX) >= max_valid {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO client_secrets (tenant_id, client_id, secret_id, secret_hash, sealed_secret, \
+                     hint, label, created_at, expires_at, last_used_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(tenant.as_str())
+                .bind(id.as_str())
+                .bind(&secret.secret_id)
+                .bind(&secret.secret_hash)
+                .bind(&secret.sealed_secret)
+                .bind(&secret.hint)
+                .bind(&secret.label)
+                .bind(secret.created_at)
+                .bind(secret.expires_at)
+                .bind(secret.last_used_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("client:{tenant}/{id}")).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn expire_secrets(
+                &self,
+                tenant: &TenantId,
+                id: &ClientId,
+                secret_ids: &[String],
+                at: UnixTime,
+                audit: &AuditRecord,
+            ) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                for sid in secret_ids {
+                    sqlx::query(
+                        "UPDATE client_secrets SET expires_at = $4 WHERE tenant_id = $1 AND client_id = $2 \
+                         AND secret_id = $3",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .bind(sid)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
+                }
+                sqlx::query("UPDATE clients SET revision = revision + 1 WHERE tenant_id = $1 AND client_id = $2")
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                $store::notify(&mut tx, &format!("client:{tenant}/{id}")).await?;
+                tx.commit().await.map_err(e)
+            }
+
+            async fn record_usage(&self, usage: &[Usage]) -> Result<()> {
+                if usage.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.begin_write().await?;
+                for u in usage {
+                    sqlx::query(
+                        "UPDATE clients SET last_used_at = $3 WHERE tenant_id = $1 AND client_id = $2 \
+                         AND (last_used_at IS NULL OR last_used_at < $3)",
+                    )
+                    .bind(u.tenant.as_str())
+                    .bind(&u.client_id)
+                    .bind(u.at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
+                    if let Some(sid) = &u.secret_id {
+                        sqlx::query(
+                            "UPDATE client_secrets SET last_used_at = $4 WHERE tenant_id = $1 AND client_id = $2 \
+                             AND secret_id = $3 AND (last_used_at IS NULL OR last_used_at < $4)",
+                        )
+                        .bind(u.tenant.as_str())
+                        .bind(&u.client_id)
+                        .bind(sid)
+                        .bind(u.at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(e)?;
+                    }
+                }
+                tx.commit().await.map_err(e)
+            }
+
+            async fn clients_referencing(&self, tenant: &TenantId, field: &str, value: &str) -> Result<Vec<String>> {
+                let rows = sqlx::query(
+                    "SELECT client_id, config FROM clients WHERE tenant_id = $1 AND config LIKE $2 ESCAPE '\\' \
+                     ORDER BY client_id",
+                )
+                .bind(tenant.as_str())
+                .bind(format!("%\"{}\"%", like_escape(value)))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+                let mut out = Vec::new();
+                for r in &rows {
+                    let config: String = r.try_get("config").map_err(e)?;
+                    if config_references(&config, field, value) {
+                        out.push(r.try_get("client_id").map_err(e)?);
+                    }
+                }
+                Ok(out)
+            }
+        }
+
+    };
+}
+
+pub(crate) use client_repo;
