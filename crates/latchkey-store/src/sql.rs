@@ -221,6 +221,28 @@ macro_rules! impl_repos {
                 Ok(())
             }
 
+            /// Ends a mutation of one row: when nothing matched, roll back and
+            /// answer `false`; otherwise write its audit event (and the cache
+            /// invalidation other nodes need, if any) and commit.
+            async fn finish(
+                mut tx: Tx,
+                affected: u64,
+                tenant: &str,
+                audit: &AuditRecord,
+                notify: Option<String>,
+            ) -> Result<bool> {
+                if affected == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, tenant, audit).await?;
+                if let Some(message) = notify {
+                    $store::notify(&mut tx, &message).await?;
+                }
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
             async fn insert_client_tx(tx: &mut Tx, c: &Client, secrets: &[SecretRecord]) -> Result<()> {
                 let tenant = c.tenant.as_str();
                 sqlx::query(

@@ -221,13 +221,7 @@ macro_rules! catalog_repos {
                 .await
                 .map_err(e)?
                 .rows_affected();
-                if n == 0 {
-                    tx.rollback().await.map_err(e)?;
-                    return Ok(false);
-                }
-                insert_audit(&mut tx, tenant.as_str(), audit).await?;
-                tx.commit().await.map_err(e)?;
-                Ok(true)
+                finish(tx, n, tenant.as_str(), audit, None).await
             }
 
             async fn delete_scope(&self, tenant: &TenantId, name: &str, audit: &AuditRecord) -> Result<bool> {
@@ -239,13 +233,7 @@ macro_rules! catalog_repos {
                     .await
                     .map_err(e)?
                     .rows_affected();
-                if n == 0 {
-                    tx.rollback().await.map_err(e)?;
-                    return Ok(false);
-                }
-                insert_audit(&mut tx, tenant.as_str(), audit).await?;
-                tx.commit().await.map_err(e)?;
-                Ok(true)
+                finish(tx, n, tenant.as_str(), audit, None).await
             }
 
             async fn insert_class(
@@ -319,14 +307,7 @@ macro_rules! catalog_repos {
                 .await
                 .map_err(e)?
                 .rows_affected();
-                if n == 0 {
-                    tx.rollback().await.map_err(e)?;
-                    return Ok(false);
-                }
-                insert_audit(&mut tx, tenant.as_str(), audit).await?;
-                $store::notify(&mut tx, &format!("classes:{tenant}")).await?;
-                tx.commit().await.map_err(e)?;
-                Ok(true)
+                finish(tx, n, tenant.as_str(), audit, Some(format!("classes:{tenant}"))).await
             }
 
             async fn delete_class(&self, tenant: &TenantId, name: &str, audit: &AuditRecord) -> Result<bool> {
@@ -338,14 +319,7 @@ macro_rules! catalog_repos {
                     .await
                     .map_err(e)?
                     .rows_affected();
-                if n == 0 {
-                    tx.rollback().await.map_err(e)?;
-                    return Ok(false);
-                }
-                insert_audit(&mut tx, tenant.as_str(), audit).await?;
-                $store::notify(&mut tx, &format!("classes:{tenant}")).await?;
-                tx.commit().await.map_err(e)?;
-                Ok(true)
+                finish(tx, n, tenant.as_str(), audit, Some(format!("classes:{tenant}"))).await
             }
         }
     };

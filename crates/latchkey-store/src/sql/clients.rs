@@ -89,14 +89,7 @@ macro_rules! client_repo {
                 .await
                 .map_err(e)?
                 .rows_affected();
-                if n == 0 {
-                    tx.rollback().await.map_err(e)?;
-                    return Ok(false);
-                }
-                insert_audit(&mut tx, tenant.as_str(), audit).await?;
-                $store::notify(&mut tx, &format!("client:{tenant}/{id}")).await?;
-                tx.commit().await.map_err(e)?;
-                Ok(true)
+                finish(tx, n, tenant.as_str(), audit, Some(format!("client:{tenant}/{id}"))).await
             }
 
             async fn delete_client(&self, tenant: &TenantId, id: &ClientId, audit: &AuditRecord) -> Result<bool> {
@@ -108,14 +101,7 @@ macro_rules! client_repo {
                     .await
                     .map_err(e)?
                     .rows_affected();
-                if n == 0 {
-                    tx.rollback().await.map_err(e)?;
-                    return Ok(false);
-                }
-                insert_audit(&mut tx, tenant.as_str(), audit).await?;
-                $store::notify(&mut tx, &format!("client:{tenant}/{id}")).await?;
-                tx.commit().await.map_err(e)?;
-                Ok(true)
+                finish(tx, n, tenant.as_str(), audit, Some(format!("client:{tenant}/{id}"))).await
             }
 
             async fn search_clients(&self, tenant: &TenantId, query: &ClientQuery, now: UnixTime) -> Result<Vec<Client>> {
@@ -212,14 +198,7 @@ macro_rules! client_repo {
                 .await
                 .map_err(e)?
                 .rows_affected();
-                if n == 0 {
-                    tx.rollback().await.map_err(e)?;
-                    return Ok(false);
-                }
-                insert_audit(&mut tx, c.tenant.as_str(), audit).await?;
-                $store::notify(&mut tx, &format!("client:{}/{}", c.tenant, c.client_id)).await?;
-                tx.commit().await.map_err(e)?;
-                Ok(true)
+                finish(tx, n, c.tenant.as_str(), audit, Some(format!("client:{}/{}", c.tenant, c.client_id))).await
             }
 
             async fn add_secret(
