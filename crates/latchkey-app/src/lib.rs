@@ -140,6 +140,13 @@ impl App {
 
     /// An event id that sorts by time, then by order of creation in this
     /// process: hex seconds, a per-process sequence, a random suffix.
+    /// A fresh id for a request that came without `X-Request-Id`:
+    /// unique per node and unpredictable across nodes.
+    #[must_use]
+    pub fn request_id(&self) -> String {
+        self.event_id()
+    }
+
     pub(crate) fn event_id(&self) -> String {
         let seq = self.event_seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         format!("{:012x}{seq:08x}-{}", self.now(), self.random_id(6))

@@ -12,7 +12,7 @@ use latchkey_core::{
 };
 
 use crate::{
-    AuditRecord, ClientState, KeyPurpose, ScopeRecord, SecretRecord, SigningKeyRecord, Store, StoreError,
+    AuditRecord, ClientInsert, ClientState, KeyPurpose, ScopeRecord, SecretRecord, SigningKeyRecord, Store, StoreError,
     TenantBootstrap, TenantRecord, UserRecord,
 };
 
@@ -198,6 +198,63 @@ pub async fn client_names_and_ids_are_unique_per_tenant(store: Arc<dyn Store>) {
     assert!(!actions.contains(&"2".to_owned()) && !actions.contains(&"3".to_owned()));
     // The same id and name are free in another tenant.
     store.insert_client(&client(&other, "svc-1", "Billing", 2_000), &[], &audit("c", "4")).await.unwrap();
+}
+
+pub async fn batch_insert_is_all_or_nothing(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let other = with_tenant(&*store, "other").await;
+    // More rows than one multi-row statement holds, some with two secrets.
+    let batch: Vec<ClientInsert> = (0..1_203)
+        .map(|i| ClientInsert {
+            client: client(&t, &format!("batch-{i:04}"), &format!("Batch {i:04}"), 2_000),
+            secrets: if i % 2 == 0 {
+                vec![secret(&format!("s{i}-a")), secret(&format!("s{i}-b"))]
+            } else {
+                vec![secret(&format!("s{i}-a"))]
+            },
+            audit: audit("client.create", &format!("batch-{i:04}")),
+        })
+        .collect();
+    store.insert_clients(&t, &batch).await.unwrap();
+    let (c, secrets) =
+        store.get_client_with_secrets(&t, &ClientId::parse("batch-1202").unwrap()).await.unwrap().unwrap();
+    assert_eq!(c.name, "Batch 1202");
+    assert_eq!(c.config, batch[1202].client.config);
+    assert_eq!(secrets.len(), 2);
+    assert_eq!(secrets[0].secret_hash, vec![7; 32]);
+    let batched = |all: Vec<Client>| all.iter().filter(|c| c.client_id.as_str().starts_with("batch-")).count();
+    assert_eq!(batched(store.list_clients(&t, None, 5_000).await.unwrap()), 1_203);
+    let audited = store.list_audit(&t, 2_000).await.unwrap();
+    assert_eq!(
+        audited.iter().filter(|a| a.action == "client.create" && a.target_id.starts_with("batch-")).count(),
+        1_203
+    );
+    // Invisible to another tenant.
+    assert_eq!(batched(store.list_clients(&other, None, 10).await.unwrap()), 0);
+
+    // One taken name in the last chunk: nothing of the batch is written.
+    let mut second: Vec<ClientInsert> = (0..600)
+        .map(|i| ClientInsert {
+            client: client(&t, &format!("n{i:04}"), &format!("New {i:04}"), 3_000),
+            secrets: vec![secret(&format!("n{i}"))],
+            audit: audit("client.create", &format!("n{i:04}")),
+        })
+        .collect();
+    second[599].client.name = "batch 0007".into();
+    let res = store.insert_clients(&t, &second).await;
+    assert!(matches!(res, Err(StoreError::Conflict(_))), "{res:?}");
+    assert!(store.get_client(&t, &ClientId::parse("n0000").unwrap()).await.unwrap().is_none());
+    let all = store.list_clients(&t, None, 5_000).await.unwrap();
+    assert_eq!(batched(all.clone()), 1_203);
+    assert!(!all.iter().any(|c| c.client_id.as_str().starts_with('n')));
+    let audited = store.list_audit(&t, 5_000).await.unwrap();
+    assert!(!audited.iter().any(|a| a.target_id.starts_with('n')));
+
+    // A batch naming another tenant's clients is refused outright.
+    let stray =
+        vec![ClientInsert { client: client(&other, "x", "X", 1), secrets: vec![], audit: audit("client.create", "x") }];
+    assert!(store.insert_clients(&t, &stray).await.is_err());
+    assert!(store.get_client(&other, &ClientId::parse("x").unwrap()).await.unwrap().is_none());
 }
 
 pub async fn list_clients_pages_by_cursor(store: Arc<dyn Store>) {

@@ -78,6 +78,14 @@ pub struct TenantRecord {
     pub created_at: UnixTime,
 }
 
+/// One client of a batch insert: the client, its secrets, its audit event.
+#[derive(Debug, Clone)]
+pub struct ClientInsert {
+    pub client: Client,
+    pub secrets: Vec<SecretRecord>,
+    pub audit: AuditRecord,
+}
+
 /// A client secret as stored: never the plaintext (see ADR 0003).
 #[derive(Debug, Clone)]
 pub struct SecretRecord {
@@ -293,6 +301,12 @@ pub trait ClientRepo {
     /// # Errors
     /// `Conflict` when the id or the name is taken in this tenant.
     async fn insert_client(&self, client: &Client, secrets: &[SecretRecord], audit: &AuditRecord) -> Result<()>;
+    /// Inserts many clients of one tenant, with their secrets and audit
+    /// events, in one transaction: all or nothing.
+    ///
+    /// # Errors
+    /// `Conflict` when any id or name is taken (nothing is written then).
+    async fn insert_clients(&self, tenant: &TenantId, batch: &[ClientInsert]) -> Result<()>;
     async fn get_client(&self, tenant: &TenantId, id: &ClientId) -> Result<Option<Client>>;
     /// The client and its secrets, for client authentication.
     async fn get_client_with_secrets(

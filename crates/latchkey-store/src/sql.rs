@@ -106,6 +106,14 @@ pub(crate) fn parse_purpose(s: &str) -> Result<KeyPurpose> {
     KeyPurpose::parse(s).ok_or_else(|| StoreError::Internal(format!("stored key has unknown purpose {s}")))
 }
 
+/// Column lists of the inserts the single-row and batch paths share.
+pub(crate) const CLIENT_INSERT_COLUMNS: &str = "tenant_id, client_id, name, name_lower, description, client_type, \
+     status, protected, managed_by, created_at, updated_at, created_by, last_used_at, revision, config, grant_types, labels";
+pub(crate) const SECRET_INSERT_COLUMNS: &str =
+    "tenant_id, client_id, secret_id, secret_hash, sealed_secret, hint, label, created_at, expires_at, last_used_at";
+pub(crate) const AUDIT_INSERT_COLUMNS: &str = "tenant_id, event_id, occurred_at, actor, actor_type, action, \
+     target_type, target_id, source_ip, request_id, changes";
+
 macro_rules! impl_repos {
     ($store:ident, $db:ty) => {
         mod repos {
@@ -115,13 +123,13 @@ macro_rules! impl_repos {
             use sqlx::Row;
 
             use crate::sql::{
-                CLIENT_COLUMNS, client_from_parts, config_json, config_references, grants_text, labels_text,
-                like_escape, parse_alg, parse_purpose,
+                AUDIT_INSERT_COLUMNS, CLIENT_COLUMNS, CLIENT_INSERT_COLUMNS, SECRET_INSERT_COLUMNS, client_from_parts,
+                config_json, config_references, grants_text, labels_text, like_escape, parse_alg, parse_purpose,
             };
             use crate::{
-                AuditQuery, AuditRecord, AuditRepo, ClientQuery, ClientRepo, ClientSort, ClientState, KeyRepo, Result,
-                ScopeRecord, ScopeRepo, SecretRecord, SecurityClassRecord, SigningKeyRecord, SortKey, StoreError,
-                TenantBootstrap, TenantRecord, TenantRepo, TokenRepo, Usage, UserRecord, UserRepo,
+                AuditQuery, AuditRecord, AuditRepo, ClientInsert, ClientQuery, ClientRepo, ClientSort, ClientState,
+                KeyRepo, Result, ScopeRecord, ScopeRepo, SecretRecord, SecurityClassRecord, SigningKeyRecord, SortKey,
+                StoreError, TenantBootstrap, TenantRecord, TenantRepo, TokenRepo, Usage, UserRecord, UserRepo,
             };
 
             type Tx = sqlx::Transaction<'static, $db>;
@@ -199,25 +207,25 @@ macro_rules! impl_repos {
             }
 
             async fn insert_audit(tx: &mut Tx, tenant: &str, a: &AuditRecord) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO audit_events (tenant_id, event_id, occurred_at, actor, actor_type, action, \
-                 target_type, target_id, source_ip, request_id, changes) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(tenant)
-                .bind(&a.event_id)
-                .bind(a.occurred_at)
-                .bind(&a.actor)
-                .bind(&a.actor_type)
-                .bind(&a.action)
-                .bind(&a.target_type)
-                .bind(&a.target_id)
-                .bind(&a.source_ip)
-                .bind(&a.request_id)
-                .bind(&a.changes)
-                .execute(&mut **tx)
-                .await
-                .map_err(e)?;
+                let sql = format!(
+                    "INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant)
+                    .bind(&a.event_id)
+                    .bind(a.occurred_at)
+                    .bind(&a.actor)
+                    .bind(&a.actor_type)
+                    .bind(&a.action)
+                    .bind(&a.target_type)
+                    .bind(&a.target_id)
+                    .bind(&a.source_ip)
+                    .bind(&a.request_id)
+                    .bind(&a.changes)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(e)?;
                 Ok(())
             }
 
@@ -245,51 +253,50 @@ macro_rules! impl_repos {
 
             async fn insert_client_tx(tx: &mut Tx, c: &Client, secrets: &[SecretRecord]) -> Result<()> {
                 let tenant = c.tenant.as_str();
-                sqlx::query(
-                    "INSERT INTO clients (tenant_id, client_id, name, name_lower, description, client_type, status, \
-                 protected, managed_by, created_at, updated_at, created_by, last_used_at, revision, config, \
-                 grant_types, labels) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-                )
-                .bind(tenant)
-                .bind(c.client_id.as_str())
-                .bind(&c.name)
-                .bind(c.name.to_lowercase())
-                .bind(&c.description)
-                .bind(c.client_type.as_str())
-                .bind(c.status.as_str())
-                .bind(c.protected)
-                .bind(&c.managed_by)
-                .bind(c.created_at)
-                .bind(c.updated_at)
-                .bind(&c.created_by)
-                .bind(c.last_used_at)
-                .bind(c.revision)
-                .bind(config_json(c)?)
-                .bind(grants_text(c))
-                .bind(labels_text(c))
-                .execute(&mut **tx)
-                .await
-                .map_err(e)?;
-                for s in secrets {
-                    sqlx::query(
-                        "INSERT INTO client_secrets (tenant_id, client_id, secret_id, secret_hash, sealed_secret, \
-                     hint, label, created_at, expires_at, last_used_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    )
+                let sql = format!(
+                    "INSERT INTO clients ({CLIENT_INSERT_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(tenant)
                     .bind(c.client_id.as_str())
-                    .bind(&s.secret_id)
-                    .bind(&s.secret_hash)
-                    .bind(&s.sealed_secret)
-                    .bind(&s.hint)
-                    .bind(&s.label)
-                    .bind(s.created_at)
-                    .bind(s.expires_at)
-                    .bind(s.last_used_at)
+                    .bind(&c.name)
+                    .bind(c.name.to_lowercase())
+                    .bind(&c.description)
+                    .bind(c.client_type.as_str())
+                    .bind(c.status.as_str())
+                    .bind(c.protected)
+                    .bind(&c.managed_by)
+                    .bind(c.created_at)
+                    .bind(c.updated_at)
+                    .bind(&c.created_by)
+                    .bind(c.last_used_at)
+                    .bind(c.revision)
+                    .bind(config_json(c)?)
+                    .bind(grants_text(c))
+                    .bind(labels_text(c))
                     .execute(&mut **tx)
                     .await
                     .map_err(e)?;
+                for s in secrets {
+                    let sql = format!(
+                        "INSERT INTO client_secrets ({SECRET_INSERT_COLUMNS}) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                    );
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(tenant)
+                        .bind(c.client_id.as_str())
+                        .bind(&s.secret_id)
+                        .bind(&s.secret_hash)
+                        .bind(&s.sealed_secret)
+                        .bind(&s.hint)
+                        .bind(&s.label)
+                        .bind(s.created_at)
+                        .bind(s.expires_at)
+                        .bind(s.last_used_at)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(e)?;
                 }
                 Ok(())
             }

@@ -30,6 +30,7 @@ cases!(
     concurrent_bootstrap_creates_exactly_one,
     client_round_trip_with_secrets,
     client_names_and_ids_are_unique_per_tenant,
+    batch_insert_is_all_or_nothing,
     list_clients_pages_by_cursor,
     disable_and_delete,
     jwt_revocation_and_purge,

@@ -12,6 +12,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use latchkey_app::App;
 use prometheus_client::registry::Registry;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -35,6 +36,17 @@ pub struct AppState {
     http: Arc<http_metrics::HttpMetrics>,
 }
 
+/// Gives each request without an `X-Request-Id` one, so audit events and
+/// logs of one request can be tied together (and to the response).
+#[derive(Clone)]
+struct NewRequestId(Arc<App>);
+
+impl MakeRequestId for NewRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&self.0.request_id()).ok().map(RequestId::new)
+    }
+}
+
 /// Largest request body any endpoint reads (the OAuth endpoints stop at 64 KiB).
 pub const MAX_BODY: usize = 1024 * 1024;
 
@@ -44,6 +56,7 @@ pub fn router(app: Arc<App>) -> Router {
     app.metrics.register(&mut registry);
     let http = Arc::new(http_metrics::HttpMetrics::default());
     http.register(&mut registry);
+    let request_ids = NewRequestId(app.clone());
     let state = AppState { app, registry: Arc::new(registry), http };
 
     let issuer_routes =
@@ -73,5 +86,7 @@ pub fn router(app: Arc<App>) -> Router {
             HeaderName::from_static("x-latchkey-secret"),
         ]))
         .layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(request_ids))
         .with_state(state)
 }

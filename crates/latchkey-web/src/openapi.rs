@@ -24,6 +24,7 @@ use crate::error::Problem;
     paths(
         crate::admin_api::list_clients,
         crate::admin_api::create_client,
+        crate::admin_api::create_clients,
         crate::admin_api::get_client,
         crate::admin_api::update_client,
         crate::admin_api::delete_client,

@@ -9,7 +9,9 @@
 use latchkey_core::rules::{check_config, check_identity};
 use latchkey_core::token::Lifetime;
 use latchkey_core::{Client, ClientConfig, ClientId, ClientStatus, ClientType, FieldError};
-use latchkey_store::{ClientQuery, ClientSort, SecretRecord, SortKey};
+use std::collections::HashSet;
+
+use latchkey_store::{ClientInsert, ClientQuery, ClientSort, SecretRecord, SortKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -235,64 +237,59 @@ pub(crate) fn apply_config_fields(base: &ClientConfig, fields: &Map<String, Valu
     })
 }
 
-impl App {
+/// Most clients one batch create may hold.
+pub const MAX_BATCH: usize = 500;
+
+/// The names a client configuration may refer to: the tenant's scope
+/// catalogue and security classes, loaded once per request.
+pub(crate) struct Catalog {
+    scopes: HashSet<String>,
+    classes: HashSet<String>,
+}
+
+impl Catalog {
     /// Scopes and classes named by a configuration must exist.
-    pub(crate) async fn check_references(
-        &self,
-        ctx: &TenantContext,
-        c: &ClientConfig,
-    ) -> Result<Vec<FieldError>, AppError> {
+    fn check_references(&self, c: &ClientConfig) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        let scopes = self.store.list_scopes(&ctx.id).await?;
-        let unknown: Vec<&str> = c
-            .scopes
-            .iter()
-            .map(latchkey_core::Scope::as_str)
-            .filter(|s| !scopes.iter().any(|x| x.name == *s))
-            .collect();
+        let unknown: Vec<&str> =
+            c.scopes.iter().map(latchkey_core::Scope::as_str).filter(|s| !self.scopes.contains(*s)).collect();
         if !unknown.is_empty() {
             errors.push(FieldError::new(
                 "scopes",
                 &format!("not in this tenant's scope catalogue: {}", unknown.join(", ")),
             ));
         }
-        if !c.security_classes.is_empty() {
-            let classes = self.store.list_classes(&ctx.id).await?;
-            let unknown: Vec<&str> = c
-                .security_classes
-                .iter()
-                .map(String::as_str)
-                .filter(|s| !classes.iter().any(|x| x.name == *s))
-                .collect();
-            if !unknown.is_empty() {
-                errors.push(FieldError::new(
-                    "security_classes",
-                    &format!("no such security class: {}", unknown.join(", ")),
-                ));
-            }
+        let unknown: Vec<&str> =
+            c.security_classes.iter().map(String::as_str).filter(|s| !self.classes.contains(*s)).collect();
+        if !unknown.is_empty() {
+            errors
+                .push(FieldError::new("security_classes", &format!("no such security class: {}", unknown.join(", "))));
         }
-        Ok(errors)
+        errors
     }
 
     /// Every check a client must pass before it is written.
-    async fn validate_client(
-        &self,
-        ctx: &TenantContext,
-        name: &str,
-        description: &str,
-        c: &ClientConfig,
-    ) -> Result<(), AppError> {
+    fn validate(&self, ctx: &TenantContext, name: &str, description: &str, c: &ClientConfig) -> Result<(), AppError> {
         let mut errors = Vec::new();
         check_identity(name, description, &mut errors);
         errors.extend(check_config(c, &ctx.settings));
-        errors.extend(self.check_references(ctx, c).await?);
+        errors.extend(self.check_references(c));
         if errors.is_empty() { Ok(()) } else { Err(AppError::Validation(errors)) }
+    }
+}
+
+impl App {
+    pub(crate) async fn catalog(&self, ctx: &TenantContext) -> Result<Catalog, AppError> {
+        let scopes = self.store.list_scopes(&ctx.id).await?.into_iter().map(|s| s.name).collect();
+        let classes = self.store.list_classes(&ctx.id).await?.into_iter().map(|c| c.name).collect();
+        Ok(Catalog { scopes, classes })
     }
 
     /// Validates and builds a client from a creation request.
-    pub(crate) async fn build_client(
+    pub(crate) fn build_client(
         &self,
         ctx: &TenantContext,
+        catalog: &Catalog,
         actor: &Actor,
         new: &NewClient,
     ) -> Result<Client, AppError> {
@@ -310,7 +307,7 @@ impl App {
             preset.response_types = vec!["code".into()];
         }
         let config = apply_config_fields(&preset, &new.config)?;
-        self.validate_client(ctx, &new.name, &new.description, &config).await?;
+        catalog.validate(ctx, &new.name, &new.description, &config)?;
         if config.is_public() && new.secret.is_some() {
             return Err(AppError::field("secret", "public clients have no secret"));
         }
@@ -337,19 +334,16 @@ impl App {
         })
     }
 
-    /// Creates a client; confidential clients get a secret, returned once.
-    ///
-    /// # Errors
-    /// `Validation` with per-field messages, `Conflict` for a taken name or
-    /// id, `Forbidden` for read-only callers.
-    pub async fn create_client(
+    /// Builds a validated client with its first secret (if it uses one),
+    /// its view and its audit event: everything a create writes.
+    fn prepare_create(
         &self,
         ctx: &TenantContext,
+        catalog: &Catalog,
         actor: &Actor,
         new: NewClient,
-    ) -> Result<CreatedClient, AppError> {
-        actor.require_write()?;
-        let client = self.build_client(ctx, actor, &new).await?;
+    ) -> Result<(ClientInsert, CreatedClient), AppError> {
+        let client = self.build_client(ctx, catalog, actor, &new)?;
         let (secret, records) = if client.config.token_endpoint_auth_method.uses_secret() {
             let (s, r) = self.new_secret(new.secret, None, self.max_age_expiry(ctx, None))?;
             (Some(s), vec![r])
@@ -364,15 +358,91 @@ impl App {
             client.client_id.as_str(),
             &diff(&json!({}), &view.audit_doc()),
         );
-        let inserted = self.store.insert_client(&client, &records, &audit).await;
-        self.clients.invalidate(&ctx.id, &client.client_id);
+        let created = CreatedClient { client: view, client_secret: secret.map(|s| s.expose().to_owned()) };
+        Ok((ClientInsert { client, secrets: records, audit }, created))
+    }
+
+    /// Creates a client; confidential clients get a secret, returned once.
+    ///
+    /// # Errors
+    /// `Validation` with per-field messages, `Conflict` for a taken name or
+    /// id, `Forbidden` for read-only callers.
+    pub async fn create_client(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        new: NewClient,
+    ) -> Result<CreatedClient, AppError> {
+        actor.require_write()?;
+        let catalog = self.catalog(ctx).await?;
+        let (insert, created) = self.prepare_create(ctx, &catalog, actor, new)?;
+        let inserted = self.store.insert_client(&insert.client, &insert.secrets, &insert.audit).await;
+        self.clients.invalidate(&ctx.id, &insert.client.client_id);
         inserted.map_err(|e| match AppError::from(e) {
             AppError::Conflict(_) => {
                 AppError::Conflict("a client with this name or client_id already exists in this tenant".into())
             }
             other => other,
         })?;
-        Ok(CreatedClient { client: view, client_secret: secret.map(|s| s.expose().to_owned()) })
+        Ok(created)
+    }
+
+    /// Creates up to [`MAX_BATCH`] clients in one transaction: all of them or
+    /// none. Each is validated exactly as [`App::create_client`] does; field
+    /// errors name the item (`items[3].redirect_uris`). Used by declarative
+    /// imports, where one round trip per client would dominate.
+    ///
+    /// # Errors
+    /// `Validation` (nothing written), `Conflict` when a name or id is taken
+    /// (nothing written), `BadRequest` for an empty or oversized batch,
+    /// `Forbidden` for read-only callers.
+    pub async fn create_clients(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        items: Vec<NewClient>,
+    ) -> Result<Vec<CreatedClient>, AppError> {
+        actor.require_write()?;
+        if items.is_empty() || items.len() > MAX_BATCH {
+            return Err(AppError::BadRequest(format!("a batch holds 1 to {MAX_BATCH} clients")));
+        }
+        let catalog = self.catalog(ctx).await?;
+        let mut errors = Vec::new();
+        let mut inserts = Vec::with_capacity(items.len());
+        let mut created = Vec::with_capacity(items.len());
+        let (mut ids, mut names) = (HashSet::new(), HashSet::new());
+        for (i, new) in items.into_iter().enumerate() {
+            let item = |field: &str| format!("items[{i}].{field}");
+            match self.prepare_create(ctx, &catalog, actor, new) {
+                Ok((insert, view)) => {
+                    if !ids.insert(insert.client.client_id.clone()) {
+                        errors.push(FieldError::new(&item("client_id"), "appears twice in this batch"));
+                    }
+                    if !names.insert(insert.client.name.to_lowercase()) {
+                        errors.push(FieldError::new(&item("name"), "appears twice in this batch"));
+                    }
+                    inserts.push(insert);
+                    created.push(view);
+                }
+                Err(AppError::Validation(fields)) => {
+                    errors.extend(fields.into_iter().map(|f| FieldError::new(&item(&f.field), &f.message)));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        self.store.insert_clients(&ctx.id, &inserts).await.map_err(|e| {
+            match AppError::from(e) {
+            AppError::Conflict(_) => AppError::Conflict(
+                "a client of this batch has a name or client_id that already exists in this tenant; nothing was created"
+                    .into(),
+            ),
+            other => other,
+        }
+        })?;
+        Ok(created)
     }
 
     pub(crate) async fn load_client(
@@ -449,7 +519,7 @@ impl App {
             }
         }
         next.config = apply_config_fields(&current.config, &config_fields)?;
-        self.validate_client(ctx, &next.name, &next.description, &next.config).await?;
+        self.catalog(ctx).await?.validate(ctx, &next.name, &next.description, &next.config)?;
         next.updated_at = self.now();
         let before = ClientView::new(current.clone(), &secrets, ctx);
         let became_confidential = current.config.is_public() && !next.config.is_public();

@@ -254,3 +254,61 @@ async fn only_owners_grant_owner() {
     assert!(w.app.verify_password(&w.ctx, "boss", "wrong-password-123").await.unwrap().is_none());
     assert!(w.app.verify_password(&w.ctx, "nobody", &pw).await.unwrap().is_none());
 }
+
+fn new_client(v: serde_json::Value) -> super::clients::NewClient {
+    serde_json::from_value(v).unwrap()
+}
+
+#[tokio::test]
+async fn batch_create_validates_each_item_and_writes_all_or_nothing() {
+    let w = world().await;
+    let actor = Actor::system();
+    let existing = m2m(&w, "jwt").await.0;
+
+    // Per-item field errors, and duplicates within the batch, name their item.
+    let bad = vec![
+        new_client(json!({"name": "ok one", "type": "m2m"})),
+        new_client(json!({"name": "web", "type": "web", "redirect_uris": ["http://evil.example/cb"]})),
+        new_client(json!({"name": "OK ONE", "type": "m2m"})),
+    ];
+    let Err(crate::AppError::Validation(errors)) = w.app.create_clients(&w.ctx, &actor, bad).await else {
+        panic!("expected validation errors")
+    };
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert!(fields.contains(&"items[1].redirect_uris"), "{fields:?}");
+    assert!(fields.contains(&"items[2].name"), "{fields:?}");
+    assert!(!fields.iter().any(|f| f.starts_with("items[0]")), "{fields:?}");
+
+    // A taken client_id: nothing of the batch is written.
+    let clash = vec![
+        new_client(json!({"name": "fresh", "type": "m2m"})),
+        new_client(json!({"name": "clash", "type": "m2m", "client_id": existing})),
+    ];
+    let r = w.app.create_clients(&w.ctx, &actor, clash).await;
+    assert!(matches!(r, Err(crate::AppError::Conflict(_))), "{r:?}");
+    let q = serde_json::from_value(json!({"q": "fresh"})).unwrap();
+    assert!(w.app.search_clients(&w.ctx, &q).await.unwrap().0.is_empty());
+
+    // Empty and oversized batches are refused; viewers cannot write.
+    assert!(matches!(w.app.create_clients(&w.ctx, &actor, vec![]).await, Err(crate::AppError::BadRequest(_))));
+    let many = (0..=super::clients::MAX_BATCH).map(|i| new_client(json!({"name": format!("n{i}")}))).collect();
+    assert!(matches!(w.app.create_clients(&w.ctx, &actor, many).await, Err(crate::AppError::BadRequest(_))));
+    let viewer = Actor::user("v", "viewer", false);
+    let one = vec![new_client(json!({"name": "v1", "type": "m2m"}))];
+    assert!(matches!(w.app.create_clients(&w.ctx, &viewer, one).await, Err(crate::AppError::Forbidden(_))));
+
+    // A good batch: every client works with its secret, one audit event each.
+    let good: Vec<_> = (0..3)
+        .map(|i| new_client(json!({"name": format!("batch {i}"), "type": "m2m", "scopes": ["api:read"]})))
+        .collect();
+    let created = w.app.create_clients(&w.ctx, &actor, good).await.unwrap();
+    assert_eq!(created.len(), 3);
+    for c in &created {
+        assert!(works(&w, &c.client.client_id, c.client_secret.as_ref().unwrap()).await);
+        let search =
+            serde_json::from_value(json!({"target_id": c.client.client_id, "action": "client.create"})).unwrap();
+        let (events, _) = w.app.search_audit(&w.ctx, &search).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert!(!events[0].changes.to_string().contains(c.client_secret.as_ref().unwrap().as_str()));
+    }
+}

@@ -392,8 +392,7 @@ async fn exec(api: &Api, p: &Parsed, op: &Op, force: bool) -> Result<Option<(Str
             let c = p.doc.clients.get(*i).ok_or_else(|| anyhow::anyhow!("no client #{i} in the file"))?;
             let secret = p.secrets.get(&c.client_id);
             let created = api.post("/clients", &create_body(c, secret)?).await?;
-            let generated = created["client_secret"].as_str().filter(|_| secret.is_none());
-            Ok(generated.map(|s| (c.client_id.clone(), s.to_owned())))
+            Ok(generated_secret(p, op, &created))
         }
         Op::UpdateClient { id, patch, revision, add_secret } => {
             let mut generated = None;
@@ -422,27 +421,103 @@ struct Outcome {
     done: HashMap<&'static str, usize>,
 }
 
+/// Clients per batch create, and the request size a batch stays under
+/// (the server takes up to 500 clients and 1 MiB).
+const BATCH_CLIENTS: usize = 250;
+const BATCH_BYTES: usize = 512 * 1024;
+
+type StepResult<'a> = (&'a Step, Result<Option<(String, String)>>);
+
+/// What runs as one request: a single step, or client creates in a batch.
+enum Unit<'a> {
+    One(&'a Step),
+    Batch(Vec<(&'a Step, Value)>),
+}
+
+/// Groups a phase's steps into units; client creates go in batches.
+fn units<'a>(p: &Parsed, steps: impl Iterator<Item = &'a Step>) -> Vec<Unit<'a>> {
+    let mut out = Vec::new();
+    let mut batch: Vec<(&Step, Value)> = Vec::new();
+    let mut bytes = 0;
+    for s in steps {
+        let body = match &s.op {
+            Op::CreateClient(i) => p.doc.clients.get(*i).and_then(|c| create_body(c, p.secrets.get(&c.client_id)).ok()),
+            _ => None,
+        };
+        // Steps whose body cannot be built run alone and report their error.
+        let Some(body) = body else {
+            out.push(Unit::One(s));
+            continue;
+        };
+        let size = body.to_string().len();
+        if !batch.is_empty() && (batch.len() == BATCH_CLIENTS || bytes + size > BATCH_BYTES) {
+            out.push(Unit::Batch(std::mem::take(&mut batch)));
+            bytes = 0;
+        }
+        bytes += size;
+        batch.push((s, body));
+    }
+    if !batch.is_empty() {
+        out.push(Unit::Batch(batch));
+    }
+    out
+}
+
+/// Runs a unit. A batch is all or nothing on the server: when it fails, its
+/// clients are created one by one, so each failure names its client and the
+/// others still land.
+async fn run_unit<'a>(api: &Api, p: &Parsed, unit: Unit<'a>, force: bool) -> Vec<StepResult<'a>> {
+    match unit {
+        Unit::One(s) => vec![(s, exec(api, p, &s.op, force).await)],
+        Unit::Batch(items) => {
+            let body = json!({ "items": items.iter().map(|(_, b)| b).collect::<Vec<_>>() });
+            if let Ok(created) = api.post("/clients:batch", &body).await
+                && let Some(created) = created["items"].as_array().filter(|c| c.len() == items.len())
+            {
+                return items.iter().zip(created).map(|((s, _), c)| (*s, Ok(generated_secret(p, &s.op, c)))).collect();
+            }
+            let mut out = Vec::with_capacity(items.len());
+            for (s, _) in items {
+                out.push((s, exec(api, p, &s.op, force).await));
+            }
+            out
+        }
+    }
+}
+
+/// A secret the server generated for a created client (none when the file
+/// supplied one).
+fn generated_secret(p: &Parsed, op: &Op, created: &Value) -> Option<(String, String)> {
+    let Op::CreateClient(i) = op else { return None };
+    let c = p.doc.clients.get(*i)?;
+    if p.secrets.contains_key(&c.client_id) {
+        return None;
+    }
+    created["client_secret"].as_str().map(|s| (c.client_id.clone(), s.to_owned()))
+}
+
 async fn execute(api: &Api, p: &Parsed, plan: &Plan, force: bool, concurrency: usize) -> Outcome {
     let mut progress = Progress::new(plan.steps.len());
     let mut out = Outcome::default();
     for phase in 0..=3 {
-        let steps = plan.steps.iter().filter(|s| s.phase == phase);
-        let mut running =
-            futures_util::stream::iter(steps.map(|s| async move { (s, exec(api, p, &s.op, force).await) }))
-                .buffer_unordered(concurrency);
-        while let Some((s, r)) = running.next().await {
-            progress.tick();
-            match r {
-                Ok(generated) => {
-                    out.generated.extend(generated);
-                    let key = match s.verb {
-                        Verb::Create => "created",
-                        Verb::Update => "updated",
-                        Verb::Delete => "deleted",
-                    };
-                    *out.done.entry(key).or_default() += 1;
+        let units = units(p, plan.steps.iter().filter(|s| s.phase == phase));
+        let mut running = futures_util::stream::iter(units.into_iter().map(|u| run_unit(api, p, u, force)))
+            .buffer_unordered(concurrency);
+        while let Some(results) = running.next().await {
+            for (s, r) in results {
+                progress.tick();
+                match r {
+                    Ok(generated) => {
+                        out.generated.extend(generated);
+                        let key = match s.verb {
+                            Verb::Create => "created",
+                            Verb::Update => "updated",
+                            Verb::Delete => "deleted",
+                        };
+                        *out.done.entry(key).or_default() += 1;
+                    }
+                    Err(e) => out.failures.push(format!("{}: {:#}", s.what, force_hint(e))),
                 }
-                Err(e) => out.failures.push(format!("{}: {:#}", s.what, force_hint(e))),
             }
         }
     }

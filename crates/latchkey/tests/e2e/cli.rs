@@ -461,6 +461,48 @@ async fn cli_apply_prune_deletes_only_what_apply_manages() {
 }
 
 #[tokio::test]
+async fn cli_apply_batches_creates_and_isolates_a_failing_client() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    // A hand-made client whose name one of the file's clients will clash with.
+    create(&cli, &["--name", "Client 0275", "--type", "m2m"]).await;
+    let mut file = String::from("version: 1\nclients:\n");
+    for i in 0..300 {
+        file.push_str(&format!("  - client_id: bulk-{i:04}\n    name: Client {i:04}\n    type: m2m\n"));
+    }
+    file.push_str("    secret:\n      env: BULK_SECRET\n");
+    let path = cli.write("bulk.yaml", &file);
+    let before = audit_count(&s).await;
+    let o = cli.run_env(&["apply", &path], &[("BULK_SECRET", BILLING_SECRET)]).await;
+    // The batch holding the clash fell back to single creates: one failure, named.
+    assert_eq!(o.code, 1, "{}\n{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("299 created, 0 updated, 0 deleted, 1 failed"), "{}", o.stdout);
+    assert!(o.stderr.contains("client Client 0275 (bulk-0275)"), "{}", o.stderr);
+    assert_eq!(audit_count(&s).await, before + 299, "one audit event per created client");
+    cli.ok(&["client", "show", "bulk-0000"]).await;
+    cli.ok(&["client", "show", "bulk-0299"]).await;
+    assert_eq!(cli.run(&["client", "show", "bulk-0275"]).await.code, 1);
+    // Batched: clients of one batch were created by one request.
+    let request_of = |id: &'static str| {
+        let s = &s;
+        async move {
+            let token = admin_token(s, "admin:read").await;
+            let url = s.url(&format!("/api/v1/audit-events?target_id={id}&action=client.create"));
+            let v: Value = http().get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+            v["items"][0]["request_id"].as_str().expect("request id").to_owned()
+        }
+    };
+    assert_eq!(request_of("bulk-0000").await, request_of("bulk-0249").await);
+    assert_ne!(request_of("bulk-0000").await, request_of("bulk-0250").await);
+    // The file's secret reached the batch-created client; 298 generated ones
+    // are too many to keep, which apply says.
+    assert_eq!(token_status(&s, "bulk-0299", BILLING_SECRET).await, 200);
+    assert_eq!(token_status(&s, "bulk-0298", BILLING_SECRET).await, 401);
+    assert!(o.stderr.contains("298 new clients got generated secrets that were not kept"), "{}", o.stderr);
+}
+
+#[tokio::test]
 async fn cli_apply_reports_bad_files_before_writing() {
     let install = Install::new().await;
     let s = Server::start(&install).await;
