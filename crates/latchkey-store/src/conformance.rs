@@ -447,6 +447,92 @@ pub async fn search_filters_sorts_and_pages(store: Arc<dyn Store>) {
     assert!(run(q(|q| q.secret_expires_between = Some((5_000, 6_000)))).await.is_empty());
 }
 
+/// Large enough for every search strategy an adapter may pick (a trigram
+/// probe with few matches, a bounded ordered scan, the index after a window
+/// that held too few, a complete scan): each must give exactly what a plain
+/// filter over the rows gives, in order, page after page.
+pub async fn search_at_scale_matches_a_plain_filter(store: Arc<dyn Store>) {
+    use crate::{ClientQuery, ClientSort, SortKey};
+    let t = with_tenant(&*store, "acme").await;
+    let other = with_tenant(&*store, "other").await;
+    const N: usize = 10_600;
+    let describe = |i: usize| {
+        let mut d = format!("group {} unit", i % 7);
+        if [3, 5_000, 10_500].contains(&i) {
+            d.push_str(" rare-marker");
+        }
+        if i >= 10_000 {
+            d.push_str(" late arrival");
+        }
+        d
+    };
+    let mut all = Vec::with_capacity(N);
+    for i in 0..N {
+        let mut c = client(
+            &t,
+            &format!("item-{i:05}"),
+            &format!("Item {:05}", (i * 7_919) % N),
+            5_000 + i64::try_from(i / 3).unwrap(),
+        );
+        c.description = describe(i);
+        all.push(c);
+    }
+    for chunk in all.chunks(2_000) {
+        let batch: Vec<ClientInsert> = chunk
+            .iter()
+            .map(|c| ClientInsert { client: c.clone(), secrets: vec![], audit: audit("client.create", "x") })
+            .collect();
+        store.insert_clients(&t, &batch).await.unwrap();
+    }
+    // Another tenant's rows match the same needles and must never appear.
+    let mut theirs = client(&other, "item-00003", "Item rare-marker late arrival", 5_000);
+    theirs.description = "group 1 unit rare-marker late arrival".into();
+    store.insert_client(&theirs, &[], &audit("c", "o")).await.unwrap();
+
+    let key = |c: &Client, sort: ClientSort| match sort {
+        ClientSort::CreatedAsc | ClientSort::CreatedDesc => SortKey::Int(c.created_at),
+        ClientSort::NameAsc | ClientSort::NameDesc => SortKey::Text(c.name.to_lowercase()),
+        ClientSort::LastUsedDesc => SortKey::Int(c.last_used_at.unwrap_or(0)),
+    };
+    let expected = |needle: &str, sort: ClientSort| {
+        let mut v: Vec<&Client> = all
+            .iter()
+            .filter(|c| {
+                format!("{} {} {}", c.name.to_lowercase(), c.client_id.as_str(), c.description.to_lowercase())
+                    .contains(needle)
+            })
+            .collect();
+        v.sort_by(|a, b| (key(a, sort), a.client_id.as_str()).cmp(&(key(b, sort), b.client_id.as_str())));
+        if matches!(sort, ClientSort::CreatedDesc | ClientSort::NameDesc | ClientSort::LastUsedDesc) {
+            v.reverse();
+        }
+        v.into_iter().map(|c| c.client_id.to_string()).collect::<Vec<_>>()
+    };
+    for needle in ["rare-marker", "late arrival", "group 3", "unit", "item 0", "item-0999", "item 00007 item-"] {
+        for sort in [ClientSort::CreatedAsc, ClientSort::CreatedDesc, ClientSort::NameAsc, ClientSort::NameDesc] {
+            let want = expected(needle, sort);
+            // Three pages of 50 (or all there is), each continuing the last.
+            let mut got = Vec::new();
+            let mut after = None;
+            for _ in 0..3 {
+                let q = ClientQuery {
+                    q: Some(needle.to_uppercase()),
+                    sort,
+                    after: after.clone(),
+                    limit: 50,
+                    ..ClientQuery::default()
+                };
+                let page = store.search_clients(&t, &q, 0).await.unwrap();
+                let Some(last) = page.last() else { break };
+                after = Some((key(last, sort), last.client_id.to_string()));
+                got.extend(page.iter().map(|c| c.client_id.to_string()));
+            }
+            let n = want.len().min(150);
+            assert_eq!(got, want[..n], "needle {needle:?}, sort {sort:?}");
+        }
+    }
+}
+
 pub async fn update_checks_revision(store: Arc<dyn Store>) {
     let t = with_tenant(&*store, "acme").await;
     let mut c = client(&t, "svc", "Svc", 2_000);

@@ -228,7 +228,7 @@ pub enum ClientSort {
 }
 
 /// Where a page starts: the sort key of the last row seen and its id.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum SortKey {
     Int(i64),
     Text(String),

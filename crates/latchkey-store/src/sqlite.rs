@@ -76,6 +76,26 @@ impl SqliteStore {
         self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(StoreError::from_sqlx)
     }
 
+    /// Searches probe the trigram index first (see `search_clients`).
+    const PROBES_TEXT_INDEX: bool = true;
+
+    /// The rowids of the clients (of any tenant) whose text contains
+    /// `needle`, when there are fewer than `cap`; `None` when there are more.
+    async fn probe_text(&self, needle: &str, cap: u32) -> Result<Option<Vec<i64>>, StoreError> {
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT rowid FROM clients_search WHERE search_text LIKE $1 LIMIT $2")
+            .bind(format!("%{needle}%"))
+            .bind(i64::from(cap))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        Ok((rows.len() < cap as usize).then_some(rows))
+    }
+
+    fn push_rowids(qb: &mut sqlx::QueryBuilder<Sqlite>, ids: &[i64]) {
+        let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        qb.push(" AND rowid IN (SELECT value FROM json_each(").push_bind(list).push("))");
+    }
+
     /// Substring search through the FTS5 trigram index. Patterns shorter
     /// than three characters cannot use a trigram index; SQLite then scans
     /// the (small) index table, which is still correct.

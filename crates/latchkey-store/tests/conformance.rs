@@ -37,6 +37,7 @@ cases!(
     tenant_isolation,
     scopes_keys_and_audit,
     search_filters_sorts_and_pages,
+    search_at_scale_matches_a_plain_filter,
     update_checks_revision,
     secrets_limit_expiry_and_usage,
     scopes_and_classes_crud_and_references,

@@ -182,70 +182,33 @@ macro_rules! client_repo {
 
             async fn search_clients(&self, tenant: &TenantId, query: &ClientQuery, now: UnixTime) -> Result<Vec<Client>> {
                 let _ = now;
-                let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE tenant_id = "));
-                qb.push_bind(tenant.as_str().to_owned());
-                if let Some(q) = query.q.as_deref().filter(|q| !q.is_empty()) {
-                    let needle = q.to_lowercase();
-                    if needle.contains(['%', '_', '\\']) {
-                        // LIKE metacharacters: escaped LIKE over the columns (no index).
-                        let pat = format!("%{}%", like_escape(&needle));
-                        qb.push(" AND (name_lower LIKE ").push_bind(pat.clone()).push(" ESCAPE '\\'");
-                        qb.push(" OR lower(client_id) LIKE ").push_bind(pat.clone()).push(" ESCAPE '\\'");
-                        qb.push(" OR lower(description) LIKE ").push_bind(pat).push(" ESCAPE '\\')");
-                    } else {
-                        $store::push_text_search(&mut qb, &needle);
-                    }
-                }
-                if let Some(t) = &query.client_type {
-                    qb.push(" AND client_type = ").push_bind(t.clone());
-                }
-                if let Some(st) = &query.status {
-                    qb.push(" AND status = ").push_bind(st.clone());
-                }
-                if let Some(g) = &query.grant_type {
-                    qb.push(" AND grant_types LIKE ").push_bind(format!("% {} %", like_escape(g))).push(" ESCAPE '\\'");
-                }
-                if let Some(l) = &query.label {
-                    qb.push(" AND labels LIKE ").push_bind(format!("% {} %", like_escape(l))).push(" ESCAPE '\\'");
-                }
-                if let Some(since) = query.unused_since {
-                    qb.push(" AND COALESCE(last_used_at, created_at) < ").push_bind(since);
-                }
-                if let Some((from, to)) = query.secret_expires_between {
-                    qb.push(
-                        " AND EXISTS (SELECT 1 FROM client_secrets s WHERE s.tenant_id = clients.tenant_id \
-                         AND s.client_id = clients.client_id AND s.expires_at > ",
-                    )
-                    .push_bind(from)
-                    .push(" AND s.expires_at <= ")
-                    .push_bind(to)
-                    .push(")");
-                }
-                let (key_expr, desc) = match query.sort {
-                    ClientSort::CreatedAsc => ("created_at", false),
-                    ClientSort::CreatedDesc => ("created_at", true),
-                    ClientSort::NameAsc => ("name_lower", false),
-                    ClientSort::NameDesc => ("name_lower", true),
-                    ClientSort::LastUsedDesc => ("COALESCE(last_used_at, 0)", true),
+                let Some(needle) = query.q.as_deref().filter(|q| !q.is_empty()).map(str::to_lowercase) else {
+                    return self.run_search(tenant, query, &Text::None, None).await;
                 };
-                if let Some((key, id)) = &query.after {
-                    let op = if desc { "<" } else { ">" };
-                    qb.push(format!(" AND ({key_expr} {op} "));
-                    match key {
-                        SortKey::Int(v) => qb.push_bind(*v),
-                        SortKey::Text(v) => qb.push_bind(v.clone()),
-                    };
-                    qb.push(format!(" OR ({key_expr} = "));
-                    match key {
-                        SortKey::Int(v) => qb.push_bind(*v),
-                        SortKey::Text(v) => qb.push_bind(v.clone()),
-                    };
-                    qb.push(format!(" AND client_id {op} ")).push_bind(id.clone()).push("))");
+                if needle.contains(['%', '_', '\\']) || !$store::PROBES_TEXT_INDEX {
+                    // LIKE metacharacters cannot go to the trigram index as they are.
+                    let text = if needle.contains(['%', '_', '\\']) { Text::Like(needle) } else { Text::Index(needle) };
+                    return self.run_search(tenant, query, &text, None).await;
                 }
-                let dir = if desc { "DESC" } else { "ASC" };
-                qb.push(format!(" ORDER BY {key_expr} {dir}, client_id {dir} LIMIT ")).push_bind(i64::from(query.limit));
-                let rows = qb.build().fetch_all(&self.pool).await.map_err(e)?;
-                rows.iter().map(client_from_row).collect()
+                // SQLite: a trigram lookup costs in proportion to its matches, an
+                // ordered scan in proportion to the rows it reads before the page
+                // is full. Few matches: fetch exactly those. Many: read rows in
+                // order (a bounded window first). See docs/benchmarks.md.
+                if let Some(rowids) = self.probe_text(&needle, PROBE_CAP).await? {
+                    return self.run_search(tenant, query, &Text::Rowids(rowids), None).await;
+                }
+                if matches!(query.sort, ClientSort::LastUsedDesc) {
+                    // No index serves this order: a scan would read every row.
+                    return self.run_search(tenant, query, &Text::Index(needle), None).await;
+                }
+                if let Some(upto) = self.scan_window_end(tenant, query).await? {
+                    let found = self.run_search(tenant, query, &Text::Like(needle.clone()), Some(&upto)).await?;
+                    if found.len() >= query.limit as usize {
+                        return Ok(found);
+                    }
+                    return self.run_search(tenant, query, &Text::Index(needle), None).await;
+                }
+                self.run_search(tenant, query, &Text::Like(needle), None).await
             }
 
             async fn update_client(&self, c: &Client, expected_revision: i64, audit: &AuditRecord) -> Result<bool> {
@@ -434,6 +397,136 @@ macro_rules! client_repo {
             }
         }
 
+
+        /// How a search's text condition is expressed.
+        enum Text {
+            None,
+            /// LIKE over name, client id and description (no index).
+            Like(String),
+            /// Through the adapter's trigram index.
+            Index(String),
+            /// Exactly these rows (found by probing the index).
+            Rowids(Vec<i64>),
+        }
+
+        /// Matches up to which a trigram probe hands back the rows themselves.
+        const PROBE_CAP: u32 = 500;
+        /// Rows an ordered scan reads before the trigram index takes over.
+        const SCAN_WINDOW: i64 = 10_000;
+
+        impl $store {
+            fn sort_of(sort: ClientSort) -> (&'static str, bool) {
+                match sort {
+                    ClientSort::CreatedAsc => ("created_at", false),
+                    ClientSort::CreatedDesc => ("created_at", true),
+                    ClientSort::NameAsc => ("name_lower", false),
+                    ClientSort::NameDesc => ("name_lower", true),
+                    ClientSort::LastUsedDesc => ("COALESCE(last_used_at, 0)", true),
+                }
+            }
+
+            fn push_after(qb: &mut sqlx::QueryBuilder<$db>, sort: ClientSort, after: &(SortKey, String), inclusive: bool) {
+                let (key_expr, desc) = Self::sort_of(sort);
+                let (op, id_op) = match (desc, inclusive) {
+                    (false, false) => (">", ">"),
+                    (true, false) => ("<", "<"),
+                    // The end of a window, seen from its start.
+                    (false, true) => ("<", "<="),
+                    (true, true) => (">", ">="),
+                };
+                let (key, id) = after;
+                qb.push(format!(" AND ({key_expr} {op} "));
+                match key {
+                    SortKey::Int(v) => qb.push_bind(*v),
+                    SortKey::Text(v) => qb.push_bind(v.clone()),
+                };
+                qb.push(format!(" OR ({key_expr} = "));
+                match key {
+                    SortKey::Int(v) => qb.push_bind(*v),
+                    SortKey::Text(v) => qb.push_bind(v.clone()),
+                };
+                qb.push(format!(" AND client_id {id_op} ")).push_bind(id.clone()).push("))");
+            }
+
+            /// The sort key of the last row of the window an ordered scan may
+            /// read, or `None` when fewer rows remain (the scan is then complete).
+            async fn scan_window_end(&self, tenant: &TenantId, query: &ClientQuery) -> Result<Option<(SortKey, String)>> {
+                let (key_expr, desc) = Self::sort_of(query.sort);
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {key_expr} AS k, client_id FROM clients WHERE tenant_id = "));
+                qb.push_bind(tenant.as_str().to_owned());
+                if let Some(after) = &query.after {
+                    Self::push_after(&mut qb, query.sort, after, false);
+                }
+                let dir = if desc { "DESC" } else { "ASC" };
+                qb.push(format!(" ORDER BY {key_expr} {dir}, client_id {dir} LIMIT 1 OFFSET ")).push_bind(SCAN_WINDOW - 1);
+                let Some(row) = qb.build().fetch_optional(&self.pool).await.map_err(e)? else { return Ok(None) };
+                let key = if key_expr == "created_at" {
+                    SortKey::Int(row.try_get("k").map_err(e)?)
+                } else {
+                    SortKey::Text(row.try_get("k").map_err(e)?)
+                };
+                Ok(Some((key, row.try_get("client_id").map_err(e)?)))
+            }
+
+            async fn run_search(
+                &self,
+                tenant: &TenantId,
+                query: &ClientQuery,
+                text: &Text,
+                upto: Option<&(SortKey, String)>,
+            ) -> Result<Vec<Client>> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE tenant_id = "));
+                qb.push_bind(tenant.as_str().to_owned());
+                match text {
+                    Text::None => {}
+                    Text::Like(needle) => {
+                        qb.push(" AND (name_lower || ' ' || lower(client_id) || ' ' || lower(description)) LIKE ")
+                            .push_bind(format!("%{}%", like_escape(needle)))
+                            .push(" ESCAPE '\\'");
+                    }
+                    Text::Index(needle) => $store::push_text_search(&mut qb, needle),
+                    Text::Rowids(ids) => {
+                        $store::push_rowids(&mut qb, ids);
+                    }
+                }
+                if let Some(t) = &query.client_type {
+                    qb.push(" AND client_type = ").push_bind(t.clone());
+                }
+                if let Some(st) = &query.status {
+                    qb.push(" AND status = ").push_bind(st.clone());
+                }
+                if let Some(g) = &query.grant_type {
+                    qb.push(" AND grant_types LIKE ").push_bind(format!("% {} %", like_escape(g))).push(" ESCAPE '\\'");
+                }
+                if let Some(l) = &query.label {
+                    qb.push(" AND labels LIKE ").push_bind(format!("% {} %", like_escape(l))).push(" ESCAPE '\\'");
+                }
+                if let Some(since) = query.unused_since {
+                    qb.push(" AND COALESCE(last_used_at, created_at) < ").push_bind(since);
+                }
+                if let Some((from, to)) = query.secret_expires_between {
+                    qb.push(
+                        " AND EXISTS (SELECT 1 FROM client_secrets s WHERE s.tenant_id = clients.tenant_id \
+                         AND s.client_id = clients.client_id AND s.expires_at > ",
+                    )
+                    .push_bind(from)
+                    .push(" AND s.expires_at <= ")
+                    .push_bind(to)
+                    .push(")");
+                }
+                if let Some(after) = &query.after {
+                    Self::push_after(&mut qb, query.sort, after, false);
+                }
+                if let Some(end) = upto {
+                    Self::push_after(&mut qb, query.sort, end, true);
+                }
+                let (key_expr, desc) = Self::sort_of(query.sort);
+                let dir = if desc { "DESC" } else { "ASC" };
+                qb.push(format!(" ORDER BY {key_expr} {dir}, client_id {dir} LIMIT ")).push_bind(i64::from(query.limit));
+                let rows = qb.build().fetch_all(&self.pool).await.map_err(e)?;
+                rows.iter().map(client_from_row).collect()
+            }
+        }
     };
 }
 
