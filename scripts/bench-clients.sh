@@ -5,7 +5,7 @@
 #   3. bulk-load to 1,000,000 clients straight into the database, and measure
 #      again; on SQLite and on PostgreSQL (a throwaway cluster).
 # Prints a markdown table and writes it to target/bench/clients.md.
-# env: N_IMPORT [100000], N_TOTAL [1000000], SAMPLES [200], BACKENDS ["sqlite postgres"]
+# env: N_IMPORT [100000], N_TOTAL [1000000], SAMPLES [200], BACKENDS ["sqlite postgres"], LATCHKEY_BIN
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -16,8 +16,12 @@ BACKENDS="${BACKENDS:-sqlite postgres}"
 SECRET=bench-admin-secret-0123456789abcdefghijklmnop
 OUT="$REPO/target/bench/clients.md"
 mkdir -p "$REPO/target/bench"
-cargo build --release -p latchkey >/dev/null
-BIN="$REPO/target/release/latchkey"
+if [ -n "${LATCHKEY_BIN:-}" ]; then
+  BIN="$LATCHKEY_BIN"   # a binary built earlier (keeps a long run off the build)
+else
+  cargo build --release -p latchkey >/dev/null
+  BIN="$REPO/target/release/latchkey"
+fi
 WORK="$(mktemp -d -t latchkey-bench-clients.XXXXXX)"
 PID=""
 cleanup() {

@@ -1,20 +1,44 @@
 //! The key ring of a tenant: private keys decrypted and parsed once, the
 //! verifier for every published key, and the JWKS document pre-rendered.
+//!
+//! Rotation is a matter of timestamps, so every node agrees without
+//! coordination: a key is **published** (JWKS, verifier) from its creation
+//! until every token it can have signed has expired; it **signs** from its
+//! `activated_at` until its `retired_at` (the next key's activation). A
+//! rotation creates the next key some minutes before it activates, long
+//! enough for every node to load it and every client to refetch the JWKS.
 
 use std::sync::Arc;
 
-use latchkey_core::{SigningAlg, TenantId};
+use latchkey_core::{SigningAlg, TenantId, TenantSettings, UnixTime};
 use latchkey_crypto::{Envelope, SigningKey, Verifier, keys::generate_pkcs8};
 use latchkey_store::{KeyPurpose, SigningKeyRecord};
 
 use crate::AppError;
 
-/// Status of a key that signs new tokens.
+/// Status stored with every key; the state that matters follows from the
+/// key's timestamps ([`key_state`]).
 pub const ACTIVE: &str = "active";
 
+/// Seconds between a rotation and the new key's first signature, unless
+/// the caller says otherwise: longer than a tenant reload (60 s) plus the
+/// JWKS cache lifetime (300 s), so the key is everywhere before it is used.
+pub const DEFAULT_ACTIVATION_DELAY: u32 = 600;
+
+/// Slack added to a retired key's publication: nodes switch keys at their
+/// next tenant reload at the latest (60 s).
+const RELOAD_SLACK: i64 = 120;
+
+/// A loaded key and the period in which it signs.
+struct Slot {
+    key: Arc<SigningKey>,
+    from: UnixTime,
+    until: Option<UnixTime>,
+}
+
 pub struct KeyRing {
-    access: Option<Arc<SigningKey>>,
-    id_token: Option<Arc<SigningKey>>,
+    access: Vec<Slot>,
+    id_token: Vec<Slot>,
     verifier: Verifier,
     jwks: String,
 }
@@ -22,6 +46,25 @@ pub struct KeyRing {
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyRing").field("verifier", &self.verifier).finish_non_exhaustive()
+    }
+}
+
+/// Seconds a retired key stays published: the longest a token it signed
+/// may live, plus the reload slack.
+fn retention(settings: &TenantSettings) -> i64 {
+    i64::from(settings.max_access_token_lifetime.max(settings.max_id_token_lifetime)) + RELOAD_SLACK
+}
+
+/// What a key is at `now`: `pending` (published, not signing yet),
+/// `active`, `retired` (published for the tokens it signed) or `expired`.
+#[must_use]
+pub fn key_state(r: &SigningKeyRecord, settings: &TenantSettings, now: UnixTime) -> &'static str {
+    match (r.activated_at, r.retired_at) {
+        (_, Some(until)) if now >= until + retention(settings) => "expired",
+        (_, Some(until)) if now >= until => "retired",
+        (Some(from), _) if now < from => "pending",
+        (None, _) => "pending",
+        _ => "active",
     }
 }
 
@@ -58,16 +101,21 @@ pub fn new_key_record(
 }
 
 impl KeyRing {
-    /// Decrypts and parses every stored key of the tenant.
+    /// Decrypts and parses every key of the tenant still published at `now`.
     ///
     /// # Errors
     /// When a key cannot be decrypted (wrong master key) or parsed.
-    pub fn load(envelope: &Envelope, tenant: &TenantId, records: &[SigningKeyRecord]) -> Result<Self, AppError> {
+    pub fn load(
+        envelope: &Envelope,
+        tenant: &TenantId,
+        settings: &TenantSettings,
+        records: &[SigningKeyRecord],
+        now: UnixTime,
+    ) -> Result<Self, AppError> {
         let mut verifier = Verifier::default();
-        let mut access = None;
-        let mut id_token = None;
+        let (mut access, mut id_token) = (Vec::new(), Vec::new());
         let mut jwks = Vec::new();
-        for r in records {
+        for r in records.iter().filter(|r| key_state(r, settings, now) != "expired") {
             let der = envelope.open(&r.sealed_private, &aad(tenant, &r.kid)).map_err(|_| {
                 AppError::Internal(format!(
                     "signing key {} of tenant {tenant} cannot be decrypted: is this the master key the data was created with?",
@@ -77,13 +125,11 @@ impl KeyRing {
             let key = SigningKey::from_pkcs8(r.alg, &der).map_err(|e| AppError::Internal(e.to_string()))?;
             verifier.add(&key);
             jwks.push(key.public_jwk().clone());
-            let key = Arc::new(key);
-            // Records come oldest first: the newest active key wins.
-            if r.status == ACTIVE {
-                match r.purpose {
-                    KeyPurpose::AccessToken => access = Some(key),
-                    KeyPurpose::IdToken => id_token = Some(key),
-                }
+            let Some(from) = r.activated_at else { continue };
+            let slot = Slot { key: Arc::new(key), from, until: r.retired_at };
+            match r.purpose {
+                KeyPurpose::AccessToken => access.push(slot),
+                KeyPurpose::IdToken => id_token.push(slot),
             }
         }
         let jwks = serde_json::json!({ "keys": jwks }).to_string();
@@ -92,23 +138,35 @@ impl KeyRing {
 
     #[cfg(test)]
     pub(crate) fn empty_for_test() -> Self {
-        Self { access: None, id_token: None, verifier: Verifier::default(), jwks: String::new() }
+        Self { access: Vec::new(), id_token: Vec::new(), verifier: Verifier::default(), jwks: String::new() }
     }
 
-    /// The key that signs access tokens.
+    /// The key that signs at `now`: the latest activated one. A key whose
+    /// retirement this node has not loaded yet keeps signing until the next
+    /// reload; its publication covers that.
+    fn signing(slots: &[Slot], now: UnixTime) -> Option<&Arc<SigningKey>> {
+        slots
+            .iter()
+            .filter(|s| s.from <= now && s.until.is_none_or(|u| now < u))
+            .max_by_key(|s| s.from)
+            .or_else(|| slots.iter().filter(|s| s.from <= now).max_by_key(|s| s.from))
+            .map(|s| &s.key)
+    }
+
+    /// The key that signs access tokens at `now`.
     ///
     /// # Errors
     /// When the tenant has no active access-token key (not expected after bootstrap).
-    pub fn access_key(&self) -> Result<&Arc<SigningKey>, AppError> {
-        self.access.as_ref().ok_or_else(|| AppError::Internal("no active access-token signing key".into()))
+    pub fn access_key(&self, now: UnixTime) -> Result<&Arc<SigningKey>, AppError> {
+        Self::signing(&self.access, now).ok_or_else(|| AppError::Internal("no active access-token signing key".into()))
     }
 
-    /// The key that signs ID tokens.
+    /// The key that signs ID tokens at `now`.
     ///
     /// # Errors
     /// When the tenant has no active ID-token key.
-    pub fn id_token_key(&self) -> Result<&Arc<SigningKey>, AppError> {
-        self.id_token.as_ref().ok_or_else(|| AppError::Internal("no active ID-token signing key".into()))
+    pub fn id_token_key(&self, now: UnixTime) -> Result<&Arc<SigningKey>, AppError> {
+        Self::signing(&self.id_token, now).ok_or_else(|| AppError::Internal("no active ID-token signing key".into()))
     }
 
     #[must_use]
@@ -137,27 +195,92 @@ pub struct KeyView {
     pub public_jwk: serde_json::Value,
 }
 
+/// A key rotation request.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RotateKeys {
+    /// `access_token` or `id_token`; both when absent.
+    pub purpose: Option<String>,
+    /// Seconds until the new key signs (default 600). `0` switches at once:
+    /// for a compromised key, accepting that clients holding an old copy of
+    /// the JWKS reject new tokens until they refetch it.
+    pub activate_in_seconds: Option<u32>,
+}
+
 impl crate::App {
     /// The tenant's signing keys, public parts only.
     ///
     /// # Errors
     /// `Unavailable`.
     pub async fn list_keys(&self, ctx: &crate::tenants::TenantContext) -> Result<Vec<KeyView>, AppError> {
+        let now = self.now();
         Ok(self
             .store
             .list_signing_keys(&ctx.id)
             .await?
             .into_iter()
             .map(|k| KeyView {
+                status: key_state(&k, &ctx.settings, now).to_owned(),
                 kid: k.kid,
                 alg: k.alg.as_str(),
                 purpose: k.purpose.as_str(),
-                status: k.status,
                 created_at: k.created_at,
                 activated_at: k.activated_at,
                 retired_at: k.retired_at,
                 public_jwk: serde_json::from_str(&k.public_jwk).unwrap_or(serde_json::Value::Null),
             })
             .collect())
+    }
+
+    /// Creates the next signing key of each purpose asked for. It is
+    /// published at once and signs from its activation on; the key it
+    /// replaces stays published until its tokens have expired.
+    ///
+    /// # Errors
+    /// `Forbidden` for read-only callers, `BadRequest` for an unknown
+    /// purpose, `Conflict` while an earlier rotation waits for activation.
+    pub async fn rotate_keys(
+        &self,
+        ctx: &crate::tenants::TenantContext,
+        actor: &crate::admin::Actor,
+        req: RotateKeys,
+    ) -> Result<Vec<KeyView>, AppError> {
+        actor.require_write()?;
+        let purposes = match req.purpose.as_deref() {
+            None => vec![KeyPurpose::AccessToken, KeyPurpose::IdToken],
+            Some(p) => vec![
+                KeyPurpose::parse(p).ok_or_else(|| AppError::field("purpose", "must be access_token or id_token"))?,
+            ],
+        };
+        let now = self.now();
+        let activation = now + i64::from(req.activate_in_seconds.unwrap_or(DEFAULT_ACTIVATION_DELAY));
+        let current = self.store.list_signing_keys(&ctx.id).await?;
+        let mut created = Vec::new();
+        for purpose in purposes {
+            // Same algorithm as the key it replaces (ES256 / RS256 by default).
+            let alg = current
+                .iter()
+                .filter(|k| k.purpose == purpose)
+                .max_by_key(|k| k.activated_at)
+                .map_or(if purpose == KeyPurpose::IdToken { SigningAlg::Rs256 } else { SigningAlg::Es256 }, |k| k.alg);
+            let mut record = new_key_record(&self.envelope, &ctx.id, alg, purpose, now)?;
+            record.activated_at = Some(activation);
+            let changes = serde_json::json!({
+                "kid": {"after": record.kid}, "purpose": {"after": purpose.as_str()},
+                "alg": {"after": alg.as_str()}, "activated_at": {"after": activation},
+            });
+            let audit = self.audit_record(actor, "key.rotate", "signing_key", &record.kid, &changes);
+            if !self.store.rotate_signing_key(&ctx.id, &record, now, &audit).await? {
+                return Err(AppError::Conflict(format!(
+                    "a new {} key is already waiting for its activation; rotate again once it signs",
+                    purpose.as_str()
+                )));
+            }
+            created.push(record.kid);
+        }
+        // This node publishes the new keys at once; others at their next reload.
+        let ctx = self.reload_tenant(&ctx.id).await?;
+        Ok(self.list_keys(&ctx).await?.into_iter().filter(|k| created.contains(&k.kid)).collect())
     }
 }

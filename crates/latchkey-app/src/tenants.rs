@@ -71,7 +71,7 @@ impl App {
             return Err(AppError::NotFound);
         }
         let records = self.store.list_signing_keys(id).await?;
-        let keys = KeyRing::load(&self.envelope, id, &records)?;
+        let keys = KeyRing::load(&self.envelope, id, &rec.settings, &records, self.now())?;
         let ctx = Arc::new(TenantContext {
             id: id.clone(),
             issuer: self.issuer_for(id),

@@ -533,6 +533,45 @@ pub async fn search_at_scale_matches_a_plain_filter(store: Arc<dyn Store>) {
     }
 }
 
+pub async fn key_rotation_retires_the_keys_in_use_at_activation(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let other = with_tenant(&*store, "other").await;
+    let key = |kid: &str, purpose: KeyPurpose, at: i64| SigningKeyRecord {
+        kid: kid.into(),
+        alg: SigningAlg::Es256,
+        purpose,
+        status: "active".into(),
+        sealed_private: vec![1; 48],
+        public_jwk: "{}".into(),
+        created_at: at,
+        activated_at: Some(at),
+        retired_at: None,
+    };
+    let find = |keys: &[SigningKeyRecord], kid: &str| keys.iter().find(|k| k.kid == kid).cloned().unwrap();
+    // kid-acme (bootstrap, access tokens) is in use; B waits until 2,000.
+    let b = SigningKeyRecord { created_at: 1_500, ..key("b", KeyPurpose::AccessToken, 2_000) };
+    assert!(store.rotate_signing_key(&t, &b, 1_500, &audit("key.rotate", "b")).await.unwrap());
+    let keys = store.list_signing_keys(&t).await.unwrap();
+    assert_eq!(find(&keys, "kid-acme").retired_at, Some(2_000));
+    assert_eq!(find(&keys, "b").retired_at, None);
+    // A second rotation while B is pending is refused and writes nothing.
+    let c = key("c", KeyPurpose::AccessToken, 2_500);
+    assert!(!store.rotate_signing_key(&t, &c, 1_600, &audit("key.rotate", "c")).await.unwrap());
+    assert_eq!(store.list_signing_keys(&t).await.unwrap().len(), 2);
+    assert!(!store.list_audit(&t, 50).await.unwrap().iter().any(|a| a.target_id == "c"));
+    // Once B is active, rotating retires B, not the long-retired original.
+    assert!(store.rotate_signing_key(&t, &c, 2_100, &audit("key.rotate", "c")).await.unwrap());
+    let keys = store.list_signing_keys(&t).await.unwrap();
+    assert_eq!(find(&keys, "kid-acme").retired_at, Some(2_000));
+    assert_eq!(find(&keys, "b").retired_at, Some(2_500));
+    // Another purpose and another tenant are untouched.
+    let id = key("id-1", KeyPurpose::IdToken, 3_000);
+    assert!(store.rotate_signing_key(&t, &id, 3_000, &audit("key.rotate", "id-1")).await.unwrap());
+    assert_eq!(find(&store.list_signing_keys(&t).await.unwrap(), "c").retired_at, None);
+    assert_eq!(find(&store.list_signing_keys(&other).await.unwrap(), "kid-other").retired_at, None);
+    assert_eq!(store.list_audit(&t, 50).await.unwrap().iter().filter(|a| a.action == "key.rotate").count(), 3);
+}
+
 pub async fn update_checks_revision(store: Arc<dyn Store>) {
     let t = with_tenant(&*store, "acme").await;
     let mut c = client(&t, "svc", "Svc", 2_000);

@@ -122,7 +122,8 @@ impl KeyPurpose {
             Self::IdToken => "id_token",
         }
     }
-    fn parse(s: &str) -> Option<Self> {
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
         match s {
             "access_token" => Some(Self::AccessToken),
             "id_token" => Some(Self::IdToken),
@@ -372,6 +373,17 @@ pub trait ClientRepo {
 pub trait KeyRepo {
     async fn insert_signing_key(&self, tenant: &TenantId, key: &SigningKeyRecord) -> Result<()>;
     async fn list_signing_keys(&self, tenant: &TenantId) -> Result<Vec<SigningKeyRecord>>;
+    /// Adds `key`, which starts signing at its `activated_at`; the keys of
+    /// its purpose still in use stop signing then (their `retired_at`).
+    /// Returns `false` (and writes nothing) when a key of that purpose is
+    /// already waiting for its activation at `now`.
+    async fn rotate_signing_key(
+        &self,
+        tenant: &TenantId,
+        key: &SigningKeyRecord,
+        now: UnixTime,
+        audit: &AuditRecord,
+    ) -> Result<bool>;
 }
 
 #[async_trait]

@@ -38,6 +38,7 @@ cases!(
     scopes_keys_and_audit,
     search_filters_sorts_and_pages,
     search_at_scale_matches_a_plain_filter,
+    key_rotation_retires_the_keys_in_use_at_activation,
     update_checks_revision,
     secrets_limit_expiry_and_usage,
     scopes_and_classes_crud_and_references,

@@ -16,7 +16,7 @@ use latchkey_app::admin::clients::{ClientSearch, ClientView, CreatedClient, NewC
 use latchkey_app::admin::scopes::{ClassPatch, ClassView, NewClass, NewScope, ScopePatch, ScopeView};
 use latchkey_app::admin::secrets::{AddSecret, NewSecret, RotateSecret};
 use latchkey_app::admin::{Actor, AuditSearch, AuditView};
-use latchkey_app::keys::KeyView;
+use latchkey_app::keys::{KeyView, RotateKeys};
 use latchkey_app::tenants::TenantContext;
 use latchkey_core::{ClientConfig, ClientStatus, ClientType};
 use serde::de::DeserializeOwned;
@@ -49,6 +49,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/security-classes/{name}", get(get_class).patch(update_class).delete(delete_class))
         .route("/audit-events", get(list_audit))
         .route("/keys", get(list_keys))
+        .route("/keys/rotate", post(rotate_keys))
         .merge(crate::admin_users::routes())
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .fallback(crate::error::not_found)
@@ -807,4 +808,35 @@ async fn list_audit(
 )]
 async fn list_keys(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
     Ok(ok(StatusCode::OK, &KeyList { items: s.app.list_keys(&a.ctx).await? }))
+}
+
+/// Creates the next signing keys.
+///
+/// Each new key is published in the JWKS at once and signs from
+/// `activated_at` on (600 s later unless `activate_in_seconds` says
+/// otherwise); the key it replaces stays published until every token it
+/// signed has expired. 409 while an earlier rotation waits for activation.
+#[utoipa::path(
+    post, path = "/api/v1/keys/rotate", tag = "keys",
+    request_body(content = RotateKeys, content_type = "application/json",
+        example = json!({"purpose": "access_token", "activate_in_seconds": 600})),
+    responses(
+        (status = 201, description = "The new keys", body = KeyList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
+    ),
+    security(("bearer" = ["admin"]))
+)]
+async fn rotate_keys(
+    State(s): State<AppState>,
+    a: Admin,
+    body: Result<ApiJson<RotateKeys>, Problem>,
+) -> Result<Response, Problem> {
+    let ApiJson(req) = body?;
+    Ok(ok(StatusCode::CREATED, &KeyList { items: s.app.rotate_keys(&a.ctx, &a.actor, req).await? }))
 }

@@ -47,6 +47,7 @@ use crate::error::Problem;
         crate::admin_api::delete_class,
         crate::admin_api::list_audit,
         crate::admin_api::list_keys,
+        crate::admin_api::rotate_keys,
         crate::admin_users::list_users,
         crate::admin_users::create_user,
         crate::admin_users::get_user,

@@ -121,7 +121,7 @@ impl App {
     async fn issue(&self, ctx: &TenantContext, i: Issuance, grant: GrantType) -> Result<TokenResponse, TokenError> {
         let access_token = match i.format {
             AccessTokenFormat::Jwt => {
-                let key = ctx.keys.access_key().map_err(|_| TokenError::unavailable())?;
+                let key = ctx.keys.access_key(self.now()).map_err(|_| TokenError::unavailable())?;
                 let payload = serde_json::to_vec(&i.claims).map_err(|_| TokenError::unavailable())?;
                 jws::sign(key, "at+jwt", &payload).map_err(|_| TokenError::unavailable())?
             }

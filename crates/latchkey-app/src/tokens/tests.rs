@@ -165,3 +165,67 @@ async fn opaque_tokens_are_sealed_per_tenant_and_tamper_evident() {
     w.app.revoke(&w.ctx, &auth, &t, None).await.unwrap();
     assert!(w.app.read_access_token(&w.ctx, &t).await.unwrap().is_none());
 }
+
+fn kid_of(jwt: &str) -> String {
+    use base64::Engine as _;
+    let header = jwt.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&header).unwrap();
+    v["kid"].as_str().unwrap().to_owned()
+}
+
+fn published(ctx: &crate::tenants::TenantContext) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(ctx.keys.jwks_json()).unwrap();
+    v["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn key_rotation_publishes_before_use_and_keeps_old_keys_until_their_tokens_expire() {
+    use crate::keys::RotateKeys;
+    let w = world().await;
+    let (id, secret) = m2m(&w, "jwt").await;
+    let auth = PresentedAuth::Basic { client_id: id, secret };
+    let old_kid = kid_of(&w.app.token(&w.ctx, &auth, &cc(), None).await.unwrap().access_token);
+
+    let rotate = RotateKeys { purpose: Some("access_token".into()), activate_in_seconds: Some(600) };
+    let viewer = Actor::user("v", "viewer", false);
+    assert!(matches!(w.app.rotate_keys(&w.ctx, &viewer, rotate.clone()).await, Err(crate::AppError::Forbidden(_))));
+    let made = w.app.rotate_keys(&w.ctx, &Actor::system(), rotate.clone()).await.unwrap();
+    assert_eq!(made.len(), 1);
+    let new_kid = made[0].kid.clone();
+    assert_eq!(made[0].status, "pending");
+    assert_eq!(made[0].alg, "ES256", "same algorithm as the key it replaces");
+    // Published at once, used only from its activation.
+    let ctx = w.app.tenant(&w.ctx.id).await.unwrap();
+    assert!(published(&ctx).contains(&new_kid) && published(&ctx).contains(&old_kid));
+    w.clock.advance(599);
+    let before = w.app.token(&ctx, &auth, &cc(), None).await.unwrap().access_token;
+    assert_eq!(kid_of(&before), old_kid, "not used before its activation");
+    // A second rotation while one is pending is refused.
+    let again = w.app.rotate_keys(&ctx, &Actor::system(), rotate).await;
+    assert!(matches!(again, Err(crate::AppError::Conflict(_))), "{again:?}");
+    w.clock.advance(1);
+    let after = w.app.token(&ctx, &auth, &cc(), None).await.unwrap().access_token;
+    assert_eq!(kid_of(&after), new_kid, "signs from its activation, without a reload");
+    // The token signed just before the switch still verifies.
+    assert!(w.app.read_access_token(&ctx, &before).await.unwrap().is_some());
+    assert!(w.app.read_access_token(&ctx, &after).await.unwrap().is_some());
+    let states: Vec<(String, String)> =
+        w.app.list_keys(&ctx).await.unwrap().into_iter().map(|k| (k.kid, k.status)).collect();
+    assert!(states.contains(&(old_kid.clone(), "retired".into())), "{states:?}");
+    assert!(states.contains(&(new_kid.clone(), "active".into())), "{states:?}");
+    // The old key stays published while a token it signed may live, then goes.
+    let retention = i64::from(ctx.settings.max_access_token_lifetime.max(ctx.settings.max_id_token_lifetime)) + 120;
+    w.clock.advance(retention - 1);
+    assert!(published(&w.app.reload_tenant(&ctx.id).await.unwrap()).contains(&old_kid));
+    w.clock.advance(1);
+    let ctx = w.app.reload_tenant(&ctx.id).await.unwrap();
+    assert!(!published(&ctx).contains(&old_kid));
+    assert!(published(&ctx).contains(&new_kid));
+    // An ID-token rotation keeps RS256.
+    let id = RotateKeys { purpose: Some("id_token".into()), activate_in_seconds: Some(0) };
+    let made = w.app.rotate_keys(&ctx, &Actor::system(), id).await.unwrap();
+    assert_eq!((made[0].alg, made[0].status.as_str()), ("RS256", "active"));
+    let bad = RotateKeys { purpose: Some("refresh".into()), activate_in_seconds: None };
+    assert!(matches!(w.app.rotate_keys(&ctx, &Actor::system(), bad).await, Err(crate::AppError::Validation(_))));
+}

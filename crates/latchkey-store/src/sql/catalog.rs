@@ -98,6 +98,42 @@ macro_rules! catalog_repos {
                 tx.commit().await.map_err(e)
             }
 
+            async fn rotate_signing_key(
+                &self,
+                tenant: &TenantId,
+                key: &SigningKeyRecord,
+                now: UnixTime,
+                audit: &AuditRecord,
+            ) -> Result<bool> {
+                let t = tenant.as_str();
+                let mut tx = self.begin_write().await?;
+                let pending: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM signing_keys WHERE tenant_id = $1 AND purpose = $2 AND activated_at > $3",
+                )
+                .bind(t)
+                .bind(key.purpose.as_str())
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(e)?;
+                if pending > 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "UPDATE signing_keys SET retired_at = $3 \
+                     WHERE tenant_id = $1 AND purpose = $2 AND (retired_at IS NULL OR retired_at > $3)",
+                )
+                .bind(t)
+                .bind(key.purpose.as_str())
+                .bind(key.activated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
+                insert_key_tx(&mut tx, t, key).await?;
+                finish(tx, 1, t, audit, None).await
+            }
+
             async fn list_signing_keys(&self, tenant: &TenantId) -> Result<Vec<SigningKeyRecord>> {
                 let rows = sqlx::query(
                     "SELECT kid, alg, purpose, status, sealed_private, public_jwk, created_at, activated_at, \

@@ -130,6 +130,22 @@ pub struct KeysArgs {
 enum KeysCmd {
     /// The tenant's signing keys.
     List,
+    /// Create the next signing keys. They are published at once and sign
+    /// from their activation on; the keys they replace stay published until
+    /// every token they signed has expired.
+    Rotate {
+        /// Only this purpose's key.
+        #[arg(long, value_parser = ["access_token", "id_token"])]
+        purpose: Option<String>,
+        /// Seconds until the new keys sign [default: 600: longer than every
+        /// node's reload and every client's JWKS cache].
+        #[arg(long, conflicts_with = "now")]
+        activate_in: Option<u32>,
+        /// Sign with the new keys at once (a compromised key): clients with
+        /// a cached JWKS reject new tokens until they refetch it.
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 /// Prints a list answer as a table of `columns` (header, field), or as JSON.
@@ -295,8 +311,21 @@ pub async fn audit(a: AuditArgs, t: &Target) -> Result<()> {
 pub async fn keys(a: KeysArgs, t: &Target) -> Result<()> {
     let f = a.out.format();
     let api = t.connect().await?;
-    let KeysCmd::List = a.cmd;
-    let v = api.get("/keys").await?;
-    let cols = [("KID", "kid"), ("ALG", "alg"), ("STATUS", "status"), ("CREATED", "created_at")];
-    print_list(&v, f, &cols)
+    let cols = [
+        ("KID", "kid"),
+        ("PURPOSE", "purpose"),
+        ("ALG", "alg"),
+        ("STATUS", "status"),
+        ("CREATED", "created_at"),
+        ("SIGNS FROM", "activated_at"),
+        ("SIGNS UNTIL", "retired_at"),
+    ];
+    match a.cmd {
+        KeysCmd::List => print_list(&api.get("/keys").await?, f, &cols),
+        KeysCmd::Rotate { purpose, activate_in, now } => {
+            let body = json!({ "purpose": purpose, "activate_in_seconds": if now { Some(0) } else { activate_in } });
+            let v = api.post("/keys/rotate", &body).await?;
+            print_list(&v, f, &cols)
+        }
+    }
 }

@@ -552,3 +552,47 @@ async fn cli_users_create_list_disable_and_reset_password() {
     );
     assert!(!audit.contains(&password) && !audit.contains("a-brand-new-password"));
 }
+
+#[tokio::test]
+async fn cli_keys_rotate_with_a_token_signed_just_before_it() {
+    use crate::client_credentials::verify_jwt;
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    let before = admin_token(&s, "admin:read").await;
+    let (old_header, _) = verify_jwt(&s, &before).await;
+    // Scheduled rotation: published at once, not used yet.
+    let o = cli.ok(&["keys", "rotate", "--purpose", "access_token", "-o", "json"]).await.json();
+    let pending = o["items"][0]["kid"].as_str().unwrap().to_owned();
+    assert_eq!(o["items"][0]["status"], "pending");
+    let jwks = http().get(s.url("/oauth2/jwks")).send().await.unwrap().text().await.unwrap();
+    assert!(jwks.contains(&pending), "published before use");
+    let still = admin_token(&s, "admin:read").await;
+    assert_eq!(verify_jwt(&s, &still).await.0.kid, old_header.kid, "not used before activation");
+    // A second rotation waits for the first: one clear line, exit 1.
+    let o = cli.run(&["keys", "rotate", "--purpose", "access_token"]).await;
+    assert!(assert_one_line_error(&o).contains("waiting for its activation"), "{}", o.stderr);
+    // An immediate rotation of the ID-token key, and the list shows every state.
+    cli.ok(&["keys", "rotate", "--purpose", "id_token", "--now"]).await;
+    let keys = cli.ok(&["keys", "list", "-o", "json"]).await.json();
+    let states: Vec<(&str, &str)> = keys["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["purpose"].as_str().unwrap(), k["status"].as_str().unwrap()))
+        .collect();
+    for want in
+        [("access_token", "active"), ("access_token", "pending"), ("id_token", "active"), ("id_token", "retired")]
+    {
+        assert!(states.contains(&want), "{states:?}");
+    }
+    // The token signed before the rotations still verifies against the JWKS
+    // and introspects as active.
+    let (h, _) = verify_jwt(&s, &before).await;
+    assert_eq!(h.kid, old_header.kid);
+    assert_eq!(introspect(&s, "latchkey-admin", ADMIN_SECRET, &before).await["active"], true);
+    // Viewers cannot rotate.
+    let viewer = admin_token(&s, "admin:read").await;
+    let r = http().post(s.url("/api/v1/keys/rotate")).bearer_auth(viewer).json(&serde_json::json!({})).send().await;
+    assert_eq!(r.unwrap().status(), 403);
+}
