@@ -108,6 +108,27 @@ impl App {
             })?;
             return Ok(None);
         }
+        let (bundle, creds) =
+            self.tenant_bundle(&tenant, "Default", TenantSettings::default(), secrets, "owner").await?;
+        if !self.store.bootstrap_tenant(&bundle).await? {
+            // Another node created it first: nothing of ours was written.
+            return Ok(None);
+        }
+        Ok(Some(creds))
+    }
+
+    /// Everything a new tenant starts with: signing keys, default scopes,
+    /// the protected default clients and its first administrator (with
+    /// `admin_role`), and the credentials to show once.
+    pub(crate) async fn tenant_bundle(
+        &self,
+        tenant: &TenantId,
+        display_name: &str,
+        settings: TenantSettings,
+        secrets: BootstrapSecrets,
+        admin_role: &str,
+    ) -> Result<(TenantBootstrap, InitialCredentials), AppError> {
+        let tenant = tenant.clone();
         let now = self.now();
         let issuer = self.issuer_for(&tenant);
 
@@ -203,7 +224,7 @@ impl App {
             display_name: "Administrator".to_owned(),
             password_hash,
             status: "active".to_owned(),
-            roles: vec!["owner".to_owned()],
+            roles: vec![admin_role.to_owned()],
             groups: Vec::new(),
             created_at: now,
             updated_at: now,
@@ -225,9 +246,9 @@ impl App {
         let bundle = TenantBootstrap {
             tenant: TenantRecord {
                 tenant_id: tenant.clone(),
-                display_name: "Default".to_owned(),
+                display_name: display_name.to_owned(),
                 status: "active".to_owned(),
-                settings: TenantSettings::default(),
+                settings,
                 key_check,
                 created_at: now,
             },
@@ -236,16 +257,14 @@ impl App {
             clients: vec![(admin, vec![admin_secret_rec]), (console, Vec::new()), (cli, Vec::new())],
             users: vec![user],
             audit,
+            audit_elsewhere: Vec::new(),
         };
-        if !self.store.bootstrap_tenant(&bundle).await? {
-            // Another node created it first: nothing of ours was written.
-            return Ok(None);
-        }
-        Ok(Some(InitialCredentials {
+        let creds = InitialCredentials {
             admin_username: ADMIN_USERNAME.to_owned(),
             admin_password: password_generated.then_some(password_text),
             admin_client_id: ADMIN_CLIENT_ID.to_owned(),
             admin_client_secret: admin_generated.then(|| admin_secret.expose().to_owned()),
-        }))
+        };
+        Ok((bundle, creds))
     }
 }

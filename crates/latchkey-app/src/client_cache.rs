@@ -105,8 +105,14 @@ impl App {
         Ok(Some(value))
     }
 
-    /// Applies one invalidation message (`client:{tenant}/{client_id}`).
+    /// Applies one invalidation message (`client:{tenant}/{client_id}` or
+    /// `tenant:{tenant}`).
     pub fn apply_invalidation(&self, message: &str) {
+        if let Some(t) = message.strip_prefix("tenant:").and_then(|t| TenantId::parse(t).ok()) {
+            self.forget_tenant(&t);
+            self.clients.clear();
+            return;
+        }
         let parsed = message
             .strip_prefix("client:")
             .and_then(|rest| rest.split_once('/'))

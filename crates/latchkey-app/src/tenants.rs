@@ -96,12 +96,22 @@ impl App {
         }
     }
 
-    /// Reloads every cached tenant (called periodically by the server).
+    /// Drops a tenant's cached context (changed, disabled or deleted).
+    pub(crate) fn forget_tenant(&self, id: &TenantId) {
+        if let Ok(mut m) = self.tenants.map.write() {
+            m.remove(id);
+        }
+    }
+
+    /// Reloads every cached tenant (called periodically by the server);
+    /// disabled and deleted ones are dropped.
     pub async fn refresh_tenants(&self) {
         let ids: Vec<TenantId> = self.tenants.map.read().map(|m| m.keys().cloned().collect()).unwrap_or_default();
         for id in ids {
-            if let Err(e) = self.reload_tenant(&id).await {
-                tracing::warn!(tenant = %id, error = %e, "tenant reload failed");
+            match self.reload_tenant(&id).await {
+                Ok(_) => {}
+                Err(AppError::NotFound) => self.forget_tenant(&id),
+                Err(e) => tracing::warn!(tenant = %id, error = %e, "tenant reload failed"),
             }
         }
     }

@@ -7,6 +7,7 @@ use crate::token::SigningAlg;
 /// A tenant's settings. Unset client lifetimes inherit the defaults here and
 /// every client lifetime must lie within the bounds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct TenantSettings {
     pub default_access_token_lifetime: u32,
@@ -43,5 +44,69 @@ impl Default for TenantSettings {
             approved_wildcard_parents: Vec::new(),
             secret_max_age_days: None,
         }
+    }
+}
+
+impl TenantSettings {
+    /// The rules settings must satisfy, one message per field.
+    #[must_use]
+    pub fn check(&self) -> Vec<crate::FieldError> {
+        let mut errors = Vec::new();
+        for (name, default, max) in [
+            ("access_token", self.default_access_token_lifetime, self.max_access_token_lifetime),
+            ("refresh_token", self.default_refresh_token_lifetime, self.max_refresh_token_lifetime),
+            ("id_token", self.default_id_token_lifetime, self.max_id_token_lifetime),
+        ] {
+            if max < MIN_TOKEN_LIFETIME {
+                errors.push(crate::FieldError::new(
+                    &format!("max_{name}_lifetime"),
+                    &format!("must be at least {MIN_TOKEN_LIFETIME} seconds"),
+                ));
+            } else if default < MIN_TOKEN_LIFETIME || default > max {
+                errors.push(crate::FieldError::new(
+                    &format!("default_{name}_lifetime"),
+                    &format!("must lie between {MIN_TOKEN_LIFETIME} and max_{name}_lifetime ({max})"),
+                ));
+            }
+        }
+        for parent in &self.approved_wildcard_parents {
+            let ok = parent.contains('.')
+                && parent.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                });
+            if !ok {
+                errors.push(crate::FieldError::new(
+                    "approved_wildcard_parents",
+                    &format!("{parent:?} is not a lowercase domain name with at least two labels"),
+                ));
+            }
+        }
+        if self.secret_max_age_days == Some(0) {
+            errors.push(crate::FieldError::new("secret_max_age_days", "must be at least 1 day (or absent)"));
+        }
+        errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TenantSettings;
+
+    #[test]
+    fn settings_bounds_are_checked_per_field() {
+        assert!(TenantSettings::default().check().is_empty());
+        let s = TenantSettings { default_access_token_lifetime: 59, ..TenantSettings::default() };
+        assert_eq!(s.check()[0].field, "default_access_token_lifetime");
+        let s = TenantSettings { default_id_token_lifetime: 3601, ..TenantSettings::default() };
+        assert_eq!(s.check()[0].field, "default_id_token_lifetime");
+        let s = TenantSettings { max_refresh_token_lifetime: 10, ..TenantSettings::default() };
+        assert_eq!(s.check()[0].field, "max_refresh_token_lifetime");
+        let s = TenantSettings { approved_wildcard_parents: vec!["com".into()], ..TenantSettings::default() };
+        assert_eq!(s.check()[0].field, "approved_wildcard_parents");
+        let s =
+            TenantSettings { approved_wildcard_parents: vec!["apps.example.com".into()], ..TenantSettings::default() };
+        assert!(s.check().is_empty());
     }
 }

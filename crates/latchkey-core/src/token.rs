@@ -16,6 +16,7 @@ pub type UnixTime = i64;
 
 /// JWS algorithms Latchkey signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SigningAlg {
     #[serde(rename = "ES256")]
     Es256,

@@ -119,6 +119,7 @@ fn bootstrap(t: &TenantId) -> TenantBootstrap {
             updated_at: 1_000,
         }],
         audit: vec![audit("tenant.bootstrap", t.as_str())],
+        audit_elsewhere: Vec::new(),
     }
 }
 
@@ -570,6 +571,36 @@ pub async fn key_rotation_retires_the_keys_in_use_at_activation(store: Arc<dyn S
     assert_eq!(find(&store.list_signing_keys(&t).await.unwrap(), "c").retired_at, None);
     assert_eq!(find(&store.list_signing_keys(&other).await.unwrap(), "kid-other").retired_at, None);
     assert_eq!(store.list_audit(&t, 50).await.unwrap().iter().filter(|a| a.action == "key.rotate").count(), 3);
+}
+
+pub async fn tenants_list_update_and_delete_with_everything_in_them(store: Arc<dyn Store>) {
+    let home = with_tenant(&*store, "home").await;
+    let acme = with_tenant(&*store, "acme").await;
+    let other = with_tenant(&*store, "other").await;
+    store.insert_client(&client(&acme, "svc", "Svc", 2_000), &[secret("s")], &audit("c", "svc")).await.unwrap();
+    store.insert_client(&client(&other, "svc", "Svc", 2_000), &[], &audit("c", "svc")).await.unwrap();
+    let ids: Vec<String> = store.list_tenants().await.unwrap().into_iter().map(|t| t.tenant_id.to_string()).collect();
+    assert_eq!(ids, vec!["acme", "home", "other"]);
+    let mut t = store.get_tenant(&acme).await.unwrap().unwrap();
+    t.display_name = "Acme Corp".into();
+    t.status = "disabled".into();
+    t.settings.max_access_token_lifetime = 7_200;
+    assert!(store.update_tenant(&t, 3_000, &home, &audit("tenant.update", "acme")).await.unwrap());
+    let back = store.get_tenant(&acme).await.unwrap().unwrap();
+    assert_eq!((back.display_name.as_str(), back.status.as_str()), ("Acme Corp", "disabled"));
+    assert_eq!(back.settings.max_access_token_lifetime, 7_200);
+    let missing = TenantRecord { tenant_id: tenant("nope"), ..t.clone() };
+    assert!(!store.update_tenant(&missing, 3_000, &home, &audit("tenant.update", "nope")).await.unwrap());
+    // Deleting takes every row of the tenant, and only of that tenant.
+    assert!(store.delete_tenant(&acme, &home, &audit("tenant.delete", "acme")).await.unwrap());
+    assert!(store.get_tenant(&acme).await.unwrap().is_none());
+    assert!(store.get_client(&acme, &ClientId::parse("svc").unwrap()).await.unwrap().is_none());
+    assert!(store.list_signing_keys(&acme).await.unwrap().is_empty());
+    assert!(store.list_audit(&acme, 10).await.unwrap().is_empty());
+    assert!(store.get_client(&other, &ClientId::parse("svc").unwrap()).await.unwrap().is_some());
+    let home_events = store.list_audit(&home, 50).await.unwrap();
+    assert!(home_events.iter().any(|a| a.action == "tenant.delete" && a.target_id == "acme"));
+    assert!(!store.delete_tenant(&acme, &home, &audit("tenant.delete", "acme")).await.unwrap());
 }
 
 pub async fn update_checks_revision(store: Arc<dyn Store>) {

@@ -286,6 +286,9 @@ pub struct TenantBootstrap {
     pub clients: Vec<(Client, Vec<SecretRecord>)>,
     pub users: Vec<UserRecord>,
     pub audit: Vec<AuditRecord>,
+    /// Events recorded in other tenants' logs in the same transaction (the
+    /// creating owner's tenant).
+    pub audit_elsewhere: Vec<(TenantId, AuditRecord)>,
 }
 
 #[async_trait]
@@ -295,6 +298,13 @@ pub trait TenantRepo {
     /// when another node created it concurrently.
     async fn bootstrap_tenant(&self, b: &TenantBootstrap) -> Result<bool>;
     async fn get_tenant(&self, tenant: &TenantId) -> Result<Option<TenantRecord>>;
+    /// Every tenant: the one listing above tenants, for the platform's owners.
+    async fn list_tenants(&self) -> Result<Vec<TenantRecord>>;
+    /// Changes name, status and settings; the audit event goes to tenant `by`
+    /// (where the acting owner is). `false` when there is no such tenant.
+    async fn update_tenant(&self, t: &TenantRecord, now: UnixTime, by: &TenantId, audit: &AuditRecord) -> Result<bool>;
+    /// Deletes the tenant and everything in it; audited in tenant `by`.
+    async fn delete_tenant(&self, tenant: &TenantId, by: &TenantId, audit: &AuditRecord) -> Result<bool>;
 }
 
 #[async_trait]

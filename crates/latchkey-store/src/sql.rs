@@ -202,6 +202,21 @@ macro_rules! impl_repos {
                 })
             }
 
+            fn tenant_from_row(r: &DbRow) -> Result<TenantRecord> {
+                let settings: String = r.try_get("settings").map_err(e)?;
+                let id: String = r.try_get("tenant_id").map_err(e)?;
+                Ok(TenantRecord {
+                    tenant_id: latchkey_core::TenantId::parse(&id)
+                        .map_err(|_| StoreError::Internal(format!("stored tenant id {id} is invalid")))?,
+                    display_name: r.try_get("display_name").map_err(e)?,
+                    status: r.try_get("status").map_err(e)?,
+                    settings: serde_json::from_str(&settings)
+                        .map_err(|_| StoreError::Internal("stored tenant settings are invalid".into()))?,
+                    key_check: r.try_get("key_check").map_err(e)?,
+                    created_at: r.try_get("created_at").map_err(e)?,
+                })
+            }
+
             fn client_state(status: Option<String>) -> ClientState {
                 ClientState::from(status.as_deref().and_then(ClientStatus::parse))
             }

@@ -39,6 +39,7 @@ cases!(
     search_filters_sorts_and_pages,
     search_at_scale_matches_a_plain_filter,
     key_rotation_retires_the_keys_in_use_at_activation,
+    tenants_list_update_and_delete_with_everything_in_them,
     update_checks_revision,
     secrets_limit_expiry_and_usage,
     scopes_and_classes_crud_and_references,

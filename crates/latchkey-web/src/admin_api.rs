@@ -51,6 +51,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/keys", get(list_keys))
         .route("/keys/rotate", post(rotate_keys))
         .merge(crate::admin_users::routes())
+        .merge(crate::admin_tenants::routes())
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .fallback(crate::error::not_found)
 }

@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod scopes;
 pub mod secrets;
+pub mod tenants;
 pub mod users;
 
 #[cfg(test)]

@@ -312,3 +312,56 @@ async fn batch_create_validates_each_item_and_writes_all_or_nothing() {
         assert!(!events[0].changes.to_string().contains(c.client_secret.as_ref().unwrap().as_str()));
     }
 }
+
+#[tokio::test]
+async fn tenants_are_managed_by_default_owners_and_isolated() {
+    use super::tenants::{NewTenant, TenantPatch};
+    use latchkey_core::TenantId;
+    let w = world().await;
+    let owner = Actor::system();
+    let new = |id: &str| NewTenant { tenant_id: id.into(), display_name: Some("Acme Corp".into()), settings: None };
+    // Only owners of the default tenant.
+    let admin = Actor::user("u", "tenant-admin", true);
+    assert!(matches!(w.app.create_tenant(&w.ctx, &admin, new("acme")).await, Err(crate::AppError::Forbidden(_))));
+    let bad = NewTenant { settings: Some(json!({"default_access_token_lifetime": 59})), ..new("acme") };
+    let Err(crate::AppError::Validation(errors)) = w.app.create_tenant(&w.ctx, &owner, bad).await else { panic!() };
+    assert_eq!(errors[0].field, "settings.default_access_token_lifetime");
+    let created = w.app.create_tenant(&w.ctx, &owner, new("acme")).await.unwrap();
+    assert_eq!(created.tenant.issuer, "https://issuer.test/t/acme");
+    assert!(matches!(w.app.create_tenant(&w.ctx, &owner, new("acme")).await, Err(crate::AppError::Conflict(_))));
+    // Its own keys, clients and users: its admin client works there only.
+    let acme = w.app.tenant(&TenantId::parse("acme").unwrap()).await.unwrap();
+    let secret = created.admin_client_secret.unwrap();
+    let auth = PresentedAuth::Basic { client_id: "latchkey-admin".into(), secret: secret.clone() };
+    let token = w.app.token(&acme, &auth, &cc(), None).await.unwrap().access_token;
+    assert!(w.app.token(&w.ctx, &auth, &cc(), None).await.is_err(), "acme's secret is nothing in default");
+    let acme_actor = w.app.admin_actor(&acme, Some(&token), None, None).await.unwrap();
+    assert!(w.app.admin_actor(&w.ctx, Some(&token), None, None).await.is_err(), "acme's token is nothing in default");
+    // The acme admin cannot manage tenants, even its own.
+    assert!(matches!(w.app.list_tenants(&acme, &acme_actor).await, Err(crate::AppError::Forbidden(_))));
+    assert!(matches!(w.app.create_tenant(&acme, &acme_actor, new("evil")).await, Err(crate::AppError::Forbidden(_))));
+    let user = w.app.verify_password(&acme, "admin", created.admin_password.as_ref().unwrap()).await.unwrap().unwrap();
+    assert!(user.roles.contains(&"tenant-admin".to_owned()));
+    // Settings and name; the default tenant cannot be changed here.
+    let patch =
+        TenantPatch { display_name: Some("Acme".into()), settings: Some(json!({"max_access_token_lifetime": 7200})) };
+    let v = w.app.update_tenant(&w.ctx, &owner, "acme", patch).await.unwrap();
+    assert_eq!((v.display_name.as_str(), v.settings.max_access_token_lifetime), ("Acme", 7200));
+    assert!(matches!(
+        w.app.set_tenant_status(&w.ctx, &owner, "default", false).await,
+        Err(crate::AppError::Forbidden(_))
+    ));
+    // Disabled: gone at once; deleted only once disabled; audited in default.
+    assert!(matches!(w.app.delete_tenant(&w.ctx, &owner, "acme").await, Err(crate::AppError::Conflict(_))));
+    w.app.set_tenant_status(&w.ctx, &owner, "acme", false).await.unwrap();
+    assert!(matches!(w.app.tenant(&acme.id).await, Err(crate::AppError::NotFound)));
+    w.app.delete_tenant(&w.ctx, &owner, "acme").await.unwrap();
+    assert!(w.app.list_tenants(&w.ctx, &owner).await.unwrap().iter().all(|t| t.tenant_id != "acme"));
+    let search = serde_json::from_value(json!({"target_id": "acme"})).unwrap();
+    let (events, _) = w.app.search_audit(&w.ctx, &search).await.unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    for a in ["tenant.create", "tenant.update", "tenant.disable", "tenant.delete"] {
+        assert!(actions.contains(&a), "{actions:?}");
+    }
+    assert!(!events.iter().any(|e| e.changes.to_string().contains(&secret)));
+}

@@ -63,6 +63,9 @@ macro_rules! catalog_repos {
                 for a in &b.audit {
                     insert_audit(&mut tx, tenant, a).await?;
                 }
+                for (elsewhere, a) in &b.audit_elsewhere {
+                    insert_audit(&mut tx, elsewhere.as_str(), a).await?;
+                }
                 tx.commit().await.map_err(e)?;
                 Ok(true)
             }
@@ -76,17 +79,65 @@ macro_rules! catalog_repos {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(e)?;
-                let Some(r) = row else { return Ok(None) };
-                let settings: String = r.try_get("settings").map_err(e)?;
-                Ok(Some(TenantRecord {
-                    tenant_id: tenant.clone(),
-                    display_name: r.try_get("display_name").map_err(e)?,
-                    status: r.try_get("status").map_err(e)?,
-                    settings: serde_json::from_str(&settings)
-                        .map_err(|_| StoreError::Internal("stored tenant settings are invalid".into()))?,
-                    key_check: r.try_get("key_check").map_err(e)?,
-                    created_at: r.try_get("created_at").map_err(e)?,
-                }))
+                row.as_ref().map(tenant_from_row).transpose()
+            }
+
+            async fn list_tenants(&self) -> Result<Vec<TenantRecord>> {
+                let rows = sqlx::query(
+                    "SELECT tenant_id, display_name, status, settings, key_check, created_at \
+                     FROM tenants ORDER BY tenant_id",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+                rows.iter().map(tenant_from_row).collect()
+            }
+
+            async fn update_tenant(
+                &self,
+                t: &TenantRecord,
+                now: UnixTime,
+                by: &TenantId,
+                audit: &AuditRecord,
+            ) -> Result<bool> {
+                let settings =
+                    serde_json::to_string(&t.settings).map_err(|err| StoreError::Internal(err.to_string()))?;
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE tenants SET display_name = $2, status = $3, settings = $4, updated_at = $5 \
+                     WHERE tenant_id = $1",
+                )
+                .bind(t.tenant_id.as_str())
+                .bind(&t.display_name)
+                .bind(&t.status)
+                .bind(settings)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                finish(tx, n, by.as_str(), audit, Some(format!("tenant:{}", t.tenant_id))).await
+            }
+
+            async fn delete_tenant(&self, tenant: &TenantId, by: &TenantId, audit: &AuditRecord) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                // Tables without a foreign key to the tenant (kept apart so
+                // high-volume inserts skip the check) are emptied here.
+                for table in ["audit_events", "revoked_jtis"] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE tenant_id = $1")))
+                        .bind(tenant.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(e)?;
+                }
+                // Every other row of the tenant goes with it (ON DELETE CASCADE).
+                let n = sqlx::query("DELETE FROM tenants WHERE tenant_id = $1")
+                    .bind(tenant.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                finish(tx, n, by.as_str(), audit, Some(format!("tenant:{tenant}"))).await
             }
         }
 

@@ -46,7 +46,8 @@ fn openapi_snapshot_is_current() {
 }
 
 /// Router sources a router may `.merge(crate::NAME::routes())`, by NAME.
-const MERGED_ROUTERS: &[(&str, &str)] = &[("admin_users", include_str!("../admin_users.rs"))];
+const MERGED_ROUTERS: &[(&str, &str)] =
+    &[("admin_users", include_str!("../admin_users.rs")), ("admin_tenants", include_str!("../admin_tenants.rs"))];
 
 /// Routes registered under these prefixes may be missing from the document,
 /// for now: the users API (`admin_users.rs`) was added while the document was
