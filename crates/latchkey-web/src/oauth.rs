@@ -120,6 +120,12 @@ pub(crate) async fn token(
         grant_type: f.single("grant_type")?.map(str::to_owned),
         scope: f.single("scope")?.map(str::to_owned),
         resource: f.single("resource")?.map(str::to_owned),
+        code: f.single("code")?.map(str::to_owned),
+        redirect_uri: f.single("redirect_uri")?.map(str::to_owned),
+        code_verifier: f.single("code_verifier")?.map(str::to_owned),
+        refresh_token: f.single("refresh_token")?.map(str::to_owned),
+        username: f.single("username")?.map(str::to_owned),
+        password: f.single("password")?.map(str::to_owned),
     };
     let resp = s.app.token(&ctx, &auth, &tr, req.source.as_deref()).await?;
     Ok(no_store(Json(resp).into_response()))
