@@ -94,6 +94,19 @@ impl FailureLimiter {
         (left > 0 && *count >= MAX_FAILURES).then(|| u32::try_from(left).unwrap_or(1))
     }
 
+    /// Seconds to wait when `key` has failed `max` times within the window.
+    pub(crate) fn blocked_after(&self, key: &str, now: UnixTime, max: u32) -> Option<u32> {
+        let map = self.map.lock().ok()?;
+        let (start, count) = map.get(key)?;
+        let left = start + WINDOW_SECONDS - now;
+        (left > 0 && *count >= max).then(|| u32::try_from(left).unwrap_or(1))
+    }
+
+    /// Counts one failure of `key`.
+    pub(crate) fn record(&self, key: String, now: UnixTime) {
+        self.record_failure(key, now);
+    }
+
     fn record_failure(&self, key: String, now: UnixTime) {
         let Ok(mut map) = self.map.lock() else { return };
         if map.len() > 100_000 {

@@ -15,9 +15,11 @@ pub mod bootstrap;
 pub mod client_auth;
 pub mod client_cache;
 mod clock;
+pub mod cors;
 pub mod error;
 pub mod keys;
 pub mod metrics;
+pub mod oidc;
 mod rng;
 pub mod tenants;
 pub mod tokens;
@@ -50,6 +52,14 @@ pub struct App {
     pub(crate) tenants: tenants::Tenants,
     /// Seals opaque access tokens (its own subkey of the master key).
     pub(crate) opaque: Envelope,
+    /// Seals authorization transactions between the sign-in pages.
+    pub(crate) tx_seal: Envelope,
+    /// MACs CSRF tokens.
+    pub(crate) csrf: SecretHasher,
+    /// Whether an origin is registered by some client, per tenant (CORS
+    /// preflights), with the time of the answer.
+    pub(crate) cors_origins:
+        std::sync::Mutex<std::collections::HashMap<(latchkey_core::TenantId, String), (bool, i64)>>,
     pub(crate) limiter: client_auth::FailureLimiter,
     pub(crate) clients: client_cache::ClientCache,
     pub(crate) revocations: tokens::state::LazyIndex,
@@ -82,6 +92,8 @@ impl App {
         let envelope = master.envelope().map_err(|e| AppError::Internal(e.to_string()))?;
         let hasher = SecretHasher::new(&master.derive("client-secret-hmac"));
         let opaque = master.envelope_for("opaque-access-token").map_err(|e| AppError::Internal(e.to_string()))?;
+        let tx_seal = master.envelope_for("authorize-transaction").map_err(|e| AppError::Internal(e.to_string()))?;
+        let csrf = SecretHasher::new(&master.derive("csrf-token"));
         let options = AppOptions { public_url: options.public_url.trim_end_matches('/').to_owned(), ..options.clone() };
         Ok(Arc::new(Self {
             store,
@@ -91,6 +103,9 @@ impl App {
             envelope,
             tenants: tenants::Tenants::default(),
             opaque,
+            tx_seal,
+            csrf,
+            cors_origins: std::sync::Mutex::default(),
             limiter: client_auth::FailureLimiter::default(),
             clients: client_cache::ClientCache::default(),
             revocations: tokens::state::LazyIndex::new(),

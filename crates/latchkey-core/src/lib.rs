@@ -8,6 +8,7 @@
 //! draws no randomness and has no async code. Time (`now`) and random bytes
 //! are parameters; the application layer owns both.
 
+pub mod authorize;
 pub mod client;
 pub mod error;
 pub mod grant;

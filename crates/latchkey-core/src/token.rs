@@ -156,6 +156,27 @@ pub fn client_credentials(req: ClientCredentialsRequest<'_>) -> Result<Issuance,
     Ok(Issuance { claims, scope, format: client.config.access_token_format, expires_in: lifetime.seconds })
 }
 
+/// The scope of a refreshed token (RFC 6749 §6): the requested scope when it
+/// lies within the granted one, else the granted one; never wider.
+///
+/// # Errors
+/// `invalid_scope` when the request asks for more than was granted.
+pub fn narrow_scope(requested: Option<&ScopeSet>, granted: &ScopeSet) -> Result<ScopeSet, TokenError> {
+    match requested {
+        Some(r) if !r.is_empty() => {
+            if r.is_subset(granted) {
+                Ok(r.clone())
+            } else {
+                Err(TokenError::invalid_scope(&format!(
+                    "a refresh may only narrow the scope; not granted: {}",
+                    r.difference(granted).join(" ")
+                )))
+            }
+        }
+        _ => Ok(granted.clone()),
+    }
+}
+
 /// RFC 8707: a requested resource must be one of the client's audiences; with
 /// none requested the first audience is used, and a client without audiences
 /// gets the issuer (RFC 9068 requires an `aud`).

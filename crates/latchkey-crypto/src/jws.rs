@@ -120,3 +120,34 @@ pub fn peek_kid(token: &str) -> Option<String> {
     let v: Value = serde_json::from_slice(&b64::decode(h)?).ok()?;
     v.get("kid")?.as_str().map(str::to_owned)
 }
+
+/// OIDC Core §3.1.3.6 / §3.3.2.11: base64url of the left half of the SHA-256
+/// of `value` (`at_hash`, `c_hash` for the RS256/ES256 family).
+#[must_use]
+pub fn half_hash(value: &str) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
+    b64::encode(&d.as_ref()[..16])
+}
+
+/// RFC 7636 §4.6, S256: `base64url(SHA-256(code_verifier))`.
+#[must_use]
+pub fn pkce_s256(verifier: &str) -> String {
+    b64::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()))
+}
+
+#[cfg(test)]
+mod hash_tests {
+    /// RFC 7636 Appendix B.
+    #[test]
+    fn pkce_s256_matches_rfc7636_example() {
+        assert_eq!(
+            super::pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn half_hash_is_16_bytes() {
+        assert_eq!(super::half_hash("x").len(), 22);
+    }
+}

@@ -144,6 +144,18 @@ impl SecretHasher {
         hmac::sign(&self.key, secret.0.as_bytes()).as_ref().to_vec()
     }
 
+    /// The keyed MAC of arbitrary data (CSRF tokens and the like).
+    #[must_use]
+    pub fn mac(&self, data: &[u8]) -> Vec<u8> {
+        hmac::sign(&self.key, data).as_ref().to_vec()
+    }
+
+    /// Constant-time check of a MAC made by [`SecretHasher::mac`].
+    #[must_use]
+    pub fn verify_mac(&self, data: &[u8], tag: &[u8]) -> bool {
+        hmac::verify(&self.key, data, tag).is_ok()
+    }
+
     /// Constant-time check of a presented secret against a stored hash.
     #[must_use]
     pub fn verify(&self, presented: &str, stored: &[u8]) -> bool {

@@ -277,6 +277,82 @@ pub struct Usage {
     pub at: UnixTime,
 }
 
+/// A signed-in browser session. The cookie holds the session id; the store
+/// keeps only its SHA-256 hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub session_hash: Vec<u8>,
+    /// The public session id for ID tokens (`sid`): not a credential.
+    pub sid: String,
+    pub user_id: String,
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// An authorization code (hash only), bound to what it was issued for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub code_hash: Vec<u8>,
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    /// Whether the authorization request carried `redirect_uri` (then the
+    /// token request must carry the same value, RFC 6749 §4.1.3).
+    pub redirect_uri_given: bool,
+    /// The S256 PKCE challenge.
+    pub code_challenge: Option<String>,
+    pub nonce: Option<String>,
+    pub scope: String,
+    pub auth_time: UnixTime,
+    pub sid: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub used_at: Option<UnixTime>,
+    /// What the redemption produced, for revocation on replay.
+    pub access_jti: Option<String>,
+    pub access_exp: Option<UnixTime>,
+    pub family_id: Option<String>,
+}
+
+/// A refresh-token family: the tokens rotated from one authorization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyRecord {
+    pub family_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    /// The scope granted: refreshed tokens may only narrow it.
+    pub scope: String,
+    pub auth_time: UnixTime,
+    pub sid: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+/// One refresh token (hash only) and the access token issued with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRecord {
+    pub token_hash: Vec<u8>,
+    pub family_id: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub used_at: Option<UnixTime>,
+    pub access_jti: String,
+    pub access_exp: UnixTime,
+}
+
+/// A user's remembered consent to a client for a set of scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRecord {
+    pub user_id: String,
+    pub client_id: String,
+    /// Space-delimited scopes.
+    pub scope: String,
+    pub granted_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
 /// Everything the first start of a tenant creates, written atomically.
 #[derive(Debug, Clone)]
 pub struct TenantBootstrap {
@@ -461,6 +537,83 @@ pub trait AuditRepo {
     async fn search_audit(&self, tenant: &TenantId, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
 }
 
+#[async_trait]
+pub trait SessionRepo {
+    async fn insert_session(&self, tenant: &TenantId, s: &SessionRecord, audit: &AuditRecord) -> Result<()>;
+    /// The session, if it exists and has not expired at `now`.
+    async fn get_session(&self, tenant: &TenantId, session_hash: &[u8], now: UnixTime)
+    -> Result<Option<SessionRecord>>;
+    /// Returns `false` when there is no such session.
+    async fn delete_session(&self, tenant: &TenantId, session_hash: &[u8], audit: &AuditRecord) -> Result<bool>;
+    /// Deletes sessions, codes and refresh tokens that expired before
+    /// `before`, in every tenant (housekeeping).
+    async fn purge_expired_flows(&self, before: UnixTime) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait CodeRepo {
+    async fn insert_code(&self, tenant: &TenantId, code: &CodeRecord) -> Result<()>;
+    async fn get_code(&self, tenant: &TenantId, code_hash: &[u8]) -> Result<Option<CodeRecord>>;
+    /// Redeems a code atomically: marks it used if it is unused and
+    /// unexpired at `now`, records the access token it produced and stores
+    /// the refresh-token family it starts, in one transaction. Of any
+    /// number of concurrent calls exactly one returns `true`.
+    async fn redeem_code(
+        &self,
+        tenant: &TenantId,
+        code_hash: &[u8],
+        now: UnixTime,
+        access: (&str, UnixTime),
+        family: Option<(&FamilyRecord, &RefreshRecord)>,
+    ) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait RefreshRepo {
+    /// A refresh token with its family (revoked or not).
+    async fn get_refresh(&self, tenant: &TenantId, token_hash: &[u8]) -> Result<Option<(RefreshRecord, FamilyRecord)>>;
+    /// Rotates atomically: marks `old_hash` used when it is unused (or was
+    /// used at or after `grace_since`), unexpired and its family unrevoked,
+    /// and inserts `new` into the same family. Of concurrent calls without a
+    /// grace window exactly one returns `true`.
+    async fn rotate_refresh(
+        &self,
+        tenant: &TenantId,
+        old_hash: &[u8],
+        now: UnixTime,
+        grace_since: Option<UnixTime>,
+        new: &RefreshRecord,
+    ) -> Result<bool>;
+    /// Revokes a family and returns `(jti, exp)` of the access tokens issued
+    /// in it that are still unexpired at `now`, for the caller to revoke.
+    async fn revoke_family(
+        &self,
+        tenant: &TenantId,
+        family_id: &str,
+        now: UnixTime,
+        audit: &AuditRecord,
+    ) -> Result<Vec<(String, UnixTime)>>;
+}
+
+#[async_trait]
+pub trait ConsentRepo {
+    async fn get_consent(&self, tenant: &TenantId, user_id: &str, client_id: &str) -> Result<Option<ConsentRecord>>;
+    /// Creates or replaces the consent of a user to a client.
+    async fn upsert_consent(&self, tenant: &TenantId, c: &ConsentRecord, audit: &AuditRecord) -> Result<()>;
+    async fn list_consents(&self, tenant: &TenantId, user_id: &str) -> Result<Vec<ConsentRecord>>;
+    /// Returns `false` when there was no such consent.
+    async fn delete_consent(
+        &self,
+        tenant: &TenantId,
+        user_id: &str,
+        client_id: &str,
+        audit: &AuditRecord,
+    ) -> Result<bool>;
+    /// Whether any client of the tenant lists `origin` in its allowed CORS
+    /// origins (to answer CORS preflights, which name no client).
+    async fn cors_origin_registered(&self, tenant: &TenantId, origin: &str) -> Result<bool>;
+}
+
 /// Change notifications between nodes: every mutation of a cached object
 /// publishes `kind:tenant/id` in its transaction (PostgreSQL `NOTIFY`); each
 /// node drops the named cache entry. SQLite is single-node: no stream.
@@ -469,7 +622,20 @@ pub type Invalidations = futures_util::stream::BoxStream<'static, Result<String>
 /// The whole storage port.
 #[async_trait]
 pub trait Store:
-    TenantRepo + ClientRepo + KeyRepo + TokenRepo + ScopeRepo + UserRepo + AuditRepo + Send + Sync + std::fmt::Debug
+    TenantRepo
+    + ClientRepo
+    + KeyRepo
+    + TokenRepo
+    + ScopeRepo
+    + UserRepo
+    + AuditRepo
+    + SessionRepo
+    + CodeRepo
+    + RefreshRepo
+    + ConsentRepo
+    + Send
+    + Sync
+    + std::fmt::Debug
 {
     /// A stream of invalidation messages from other nodes, or `None` where
     /// there can be no other node.

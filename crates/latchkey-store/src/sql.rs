@@ -11,6 +11,7 @@ use crate::{KeyPurpose, Result, StoreError};
 
 pub(crate) mod catalog;
 pub(crate) mod clients;
+pub(crate) mod flows;
 pub(crate) mod people;
 
 pub(crate) const CLIENT_COLUMNS: &str = "tenant_id, client_id, name, description, client_type, status, protected, \
@@ -356,6 +357,7 @@ macro_rules! impl_repos {
             crate::sql::catalog::catalog_repos!($store, $db);
             crate::sql::clients::client_repo!($store, $db);
             crate::sql::people::people_repos!($store, $db);
+            crate::sql::flows::flow_repos!($store, $db);
         }
     };
 }

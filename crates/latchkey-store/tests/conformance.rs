@@ -45,6 +45,15 @@ cases!(
     scopes_and_classes_crud_and_references,
     audit_search_filters_and_pages,
     users_crud_roles_groups,
+    sessions_round_trip_and_expire,
+    d31_code_is_single_use,
+    d33_concurrent_redemptions_exactly_one_wins,
+    refresh_rotation_reuse_and_revocation,
+    f47_concurrent_refreshes_exactly_one_wins,
+    consents_upsert_list_delete,
+    cors_origins_are_found_exactly,
+    i60_flows_are_isolated_per_tenant,
+    expired_flows_are_purged,
 );
 
 /// Migrations are added for both databases in the same change.

@@ -7,7 +7,8 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use latchkey_app::tokens::SUPPORTED_GRANTS;
+use latchkey_app::tokens::grants_for;
+use latchkey_core::authorize::{ResponseMode, ResponseType};
 use serde_json::json;
 
 use crate::AppState;
@@ -23,17 +24,49 @@ pub(crate) fn routes() -> Router<AppState> {
 
 const CLIENT_AUTH: [&str; 2] = ["client_secret_basic", "client_secret_post"];
 
+/// Claims of ID tokens and userinfo responses.
+const CLAIMS: [&str; 16] = [
+    "iss",
+    "sub",
+    "aud",
+    "azp",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "at_hash",
+    "c_hash",
+    "sid",
+    "name",
+    "preferred_username",
+    "updated_at",
+    "email",
+    "email_verified",
+];
+
 /// Server metadata as published (documentation only: built with `json!`).
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub(crate) struct ServerMetadata {
     issuer: String,
+    authorization_endpoint: String,
     jwks_uri: String,
     token_endpoint: String,
+    userinfo_endpoint: String,
+    end_session_endpoint: String,
     introspection_endpoint: String,
     revocation_endpoint: String,
     grant_types_supported: Vec<String>,
     response_types_supported: Vec<String>,
+    response_modes_supported: Vec<String>,
+    code_challenge_methods_supported: Vec<String>,
+    prompt_values_supported: Vec<String>,
+    claims_supported: Vec<String>,
+    /// RFC 9207: every authorization response carries `iss`.
+    authorization_response_iss_parameter_supported: bool,
+    request_parameter_supported: bool,
+    request_uri_parameter_supported: bool,
+    claims_parameter_supported: bool,
     token_endpoint_auth_methods_supported: Vec<String>,
     introspection_endpoint_auth_methods_supported: Vec<String>,
     revocation_endpoint_auth_methods_supported: Vec<String>,
@@ -63,17 +96,33 @@ pub(crate) struct JwkSet {
 pub(crate) async fn metadata(State(s): State<AppState>, Tenant(ctx): Tenant) -> Result<Response, Problem> {
     let iss = &ctx.issuer;
     let scopes: Vec<String> = s.app.list_scopes(&ctx).await?.into_iter().map(|x| x.name).collect();
-    let grants: Vec<&str> = SUPPORTED_GRANTS.iter().map(|g| g.as_str()).collect();
+    let legacy = ctx.settings.legacy_grants_enabled;
+    let mut grants: Vec<&str> = grants_for(&ctx.settings).iter().map(|g| g.as_str()).collect();
+    if legacy {
+        grants.push(latchkey_core::GrantType::Implicit.as_str());
+    }
+    let response_types: Vec<&str> =
+        ResponseType::ALL.into_iter().filter(|t| legacy || !t.is_implicit()).map(ResponseType::as_str).collect();
     let doc = json!({
         "issuer": iss,
+        "authorization_endpoint": format!("{iss}/oauth2/authorize"),
         "jwks_uri": format!("{iss}/oauth2/jwks"),
         "token_endpoint": format!("{iss}/oauth2/token"),
+        "userinfo_endpoint": format!("{iss}/oauth2/userinfo"),
+        "end_session_endpoint": format!("{iss}/oauth2/logout"),
         "introspection_endpoint": format!("{iss}/oauth2/introspect"),
         "revocation_endpoint": format!("{iss}/oauth2/revoke"),
         "grant_types_supported": grants,
-        // No authorization endpoint yet: no response type is served.
-        "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": CLIENT_AUTH,
+        "response_types_supported": response_types,
+        "response_modes_supported": ResponseMode::ALL.map(ResponseMode::as_str),
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "claims_supported": CLAIMS,
+        "authorization_response_iss_parameter_supported": true,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "claims_parameter_supported": false,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": CLIENT_AUTH,
         "revocation_endpoint_auth_methods_supported": CLIENT_AUTH,
         "scopes_supported": scopes,

@@ -57,6 +57,11 @@ impl Form {
         Ok(first.map(|(_, v)| v.as_str()).filter(|v| !v.is_empty()))
     }
 
+    /// Every parameter in order, repeats included.
+    pub(crate) fn pairs(&self) -> &[(String, String)] {
+        &self.params
+    }
+
     /// Rejects any repeated parameter (RFC 6749 §3.1).
     fn check_no_repeats(&self) -> Result<(), TokenError> {
         for (i, (k, _)) in self.params.iter().enumerate() {
@@ -102,7 +107,7 @@ impl FromRequest<AppState> for OAuthForm {
 
 /// Reads at most 64 KiB. A larger body is read on (and thrown away) up to
 /// 8 MiB so the client, still sending, receives the 413 instead of a reset.
-async fn read_limited(body: axum::body::Body) -> Result<Bytes, OAuthError> {
+pub(crate) async fn read_limited(body: axum::body::Body) -> Result<Bytes, OAuthError> {
     use futures_util::StreamExt;
     const DRAIN: usize = 8 * 1024 * 1024;
     let too_large = || {

@@ -19,6 +19,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 mod admin_api;
 mod admin_tenants;
 mod admin_users;
+mod browser;
+mod cors;
 mod discovery;
 mod error;
 mod form;
@@ -26,7 +28,9 @@ mod health;
 mod http_metrics;
 mod oauth;
 pub mod openapi;
+mod pages;
 mod tenant;
+mod userinfo;
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -60,13 +64,23 @@ pub fn router(app: Arc<App>) -> Router {
     let request_ids = NewRequestId(app.clone());
     let state = AppState { app, registry: Arc::new(registry), http };
 
-    let issuer_routes =
-        Router::new().merge(discovery::routes()).merge(oauth::routes()).nest("/api/v1", admin_api::routes());
+    // CORS only where SPEC §2.1 allows it: token, introspection,
+    // revocation and userinfo (never the authorization endpoint).
+    let cors_routes = Router::new()
+        .merge(oauth::routes())
+        .merge(userinfo::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cors::layer));
+    let issuer_routes = Router::new()
+        .merge(discovery::routes())
+        .merge(cors_routes)
+        .merge(browser::routes())
+        .nest("/api/v1", admin_api::routes());
 
     Router::new()
         .merge(issuer_routes.clone())
         .nest("/t/{tenant}", issuer_routes)
         .merge(health::routes())
+        .merge(browser::asset_routes())
         .merge(openapi::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::track))

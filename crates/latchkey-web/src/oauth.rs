@@ -9,6 +9,7 @@ use latchkey_app::tokens::TokenRequest;
 use latchkey_core::TokenError;
 
 use crate::AppState;
+use crate::cors::CorsClient;
 use crate::error::{OAuthError, OAuthErrorBody, no_store};
 use crate::form::OAuthForm;
 use crate::tenant::{NoTenant, Tenant};
@@ -32,6 +33,24 @@ pub(crate) struct TokenForm {
     /// RFC 8707 resource indicator: one of the client's audiences.
     #[schema(nullable = false)]
     resource: Option<String>,
+    /// authorization_code: the code from the authorization response.
+    #[schema(nullable = false)]
+    code: Option<String>,
+    /// authorization_code: the redirect_uri of the authorization request, when it had one.
+    #[schema(nullable = false)]
+    redirect_uri: Option<String>,
+    /// authorization_code: the PKCE verifier (RFC 7636).
+    #[schema(nullable = false)]
+    code_verifier: Option<String>,
+    /// refresh_token: the refresh token; it is rotated.
+    #[schema(nullable = false)]
+    refresh_token: Option<String>,
+    /// password (legacy): the user's name.
+    #[schema(nullable = false)]
+    username: Option<String>,
+    /// password (legacy): the user's password.
+    #[schema(nullable = false)]
+    password: Option<String>,
     /// With client_secret_post (or a public client).
     #[schema(nullable = false)]
     client_id: Option<String>,
@@ -45,8 +64,15 @@ pub(crate) struct TokenForm {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub(crate) enum ServedGrant {
+    #[serde(rename = "authorization_code")]
+    AuthorizationCode,
     #[serde(rename = "client_credentials")]
     ClientCredentials,
+    #[serde(rename = "refresh_token")]
+    RefreshToken,
+    /// Legacy: only where the tenant enables legacy grants.
+    #[serde(rename = "password")]
+    Password,
 }
 
 /// An introspection (RFC 7662) or revocation (RFC 7009) request.
@@ -82,6 +108,16 @@ pub(crate) struct IntrospectionResponse {
     token_type: Option<String>,
 }
 
+/// Marks the response with the client that called, for the CORS layer.
+fn with_cors_client(req: &Result<OAuthForm, OAuthError>, result: Result<Response, OAuthError>) -> Response {
+    let client = req.as_ref().ok().and_then(|r| r.auth.as_ref().ok()).map(|a| a.client_id().to_owned());
+    let mut r = result.into_response();
+    if let Some(c) = client {
+        r.extensions_mut().insert(CorsClient(c));
+    }
+    r
+}
+
 async fn method_not_allowed() -> Response {
     let mut r = OAuthError(
         TokenError::invalid_request("this endpoint accepts POST only"),
@@ -111,15 +147,29 @@ pub(crate) async fn token(
     State(s): State<AppState>,
     tenant: Result<Tenant, NoTenant>,
     req: Result<OAuthForm, OAuthError>,
+) -> Response {
+    with_cors_client(&req, token_inner(s, tenant, req.as_ref().map_err(|e| OAuthError(e.0.clone(), e.1))).await)
+}
+
+async fn token_inner(
+    s: AppState,
+    tenant: Result<Tenant, NoTenant>,
+    req: Result<&OAuthForm, OAuthError>,
 ) -> Result<Response, OAuthError> {
     let Tenant(ctx) = tenant.map_err(NoTenant::into_oauth)?;
     let req = req?;
-    let auth = req.auth?;
+    let auth = req.auth.clone()?;
     let f = &req.form;
     let tr = TokenRequest {
         grant_type: f.single("grant_type")?.map(str::to_owned),
         scope: f.single("scope")?.map(str::to_owned),
         resource: f.single("resource")?.map(str::to_owned),
+        code: f.single("code")?.map(str::to_owned),
+        redirect_uri: f.single("redirect_uri")?.map(str::to_owned),
+        code_verifier: f.single("code_verifier")?.map(str::to_owned),
+        refresh_token: f.single("refresh_token")?.map(str::to_owned),
+        username: f.single("username")?.map(str::to_owned),
+        password: f.single("password")?.map(str::to_owned),
     };
     let resp = s.app.token(&ctx, &auth, &tr, req.source.as_deref()).await?;
     Ok(no_store(Json(resp).into_response()))
@@ -147,10 +197,18 @@ pub(crate) async fn introspect(
     State(s): State<AppState>,
     tenant: Result<Tenant, NoTenant>,
     req: Result<OAuthForm, OAuthError>,
+) -> Response {
+    with_cors_client(&req, introspect_inner(s, tenant, req.as_ref().map_err(|e| OAuthError(e.0.clone(), e.1))).await)
+}
+
+async fn introspect_inner(
+    s: AppState,
+    tenant: Result<Tenant, NoTenant>,
+    req: Result<&OAuthForm, OAuthError>,
 ) -> Result<Response, OAuthError> {
     let Tenant(ctx) = tenant.map_err(NoTenant::into_oauth)?;
     let req = req?;
-    let auth = req.auth?;
+    let auth = req.auth.clone()?;
     let token = token_param(&req.form)?;
     let _ = req.form.single("token_type_hint")?;
     let resp = s.app.introspect(&ctx, &auth, &token, req.source.as_deref()).await?;
@@ -175,10 +233,18 @@ pub(crate) async fn revoke(
     State(s): State<AppState>,
     tenant: Result<Tenant, NoTenant>,
     req: Result<OAuthForm, OAuthError>,
+) -> Response {
+    with_cors_client(&req, revoke_inner(s, tenant, req.as_ref().map_err(|e| OAuthError(e.0.clone(), e.1))).await)
+}
+
+async fn revoke_inner(
+    s: AppState,
+    tenant: Result<Tenant, NoTenant>,
+    req: Result<&OAuthForm, OAuthError>,
 ) -> Result<Response, OAuthError> {
     let Tenant(ctx) = tenant.map_err(NoTenant::into_oauth)?;
     let req = req?;
-    let auth = req.auth?;
+    let auth = req.auth.clone()?;
     let token = token_param(&req.form)?;
     let _ = req.form.single("token_type_hint")?;
     s.app.revoke(&ctx, &auth, &token, req.source.as_deref()).await?;

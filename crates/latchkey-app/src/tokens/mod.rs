@@ -14,8 +14,11 @@ use latchkey_core::{AccessTokenClaims, AccessTokenFormat, GrantType, ScopeSet, T
 use latchkey_crypto::jws;
 use latchkey_store::ClientState;
 
+mod grants;
 pub(crate) mod state;
+pub(crate) mod user;
 use serde::Serialize;
+pub use user::IdTokenClaims;
 
 use crate::App;
 use crate::client_auth::PresentedAuth;
@@ -32,6 +35,15 @@ pub struct TokenRequest {
     pub grant_type: Option<String>,
     pub scope: Option<String>,
     pub resource: Option<String>,
+    /// `authorization_code`: the code, the redirect URI and the PKCE verifier.
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    /// `refresh_token`.
+    pub refresh_token: Option<String>,
+    /// The legacy `password` grant.
+    pub username: Option<String>,
+    pub password: Option<String>,
 }
 
 /// RFC 6749 §5.1 success response.
@@ -43,6 +55,12 @@ pub struct TokenResponse {
     pub expires_in: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// A refresh token (RFC 6749 §6), rotated on every use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// An OpenID Connect ID token, when the scope has `openid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// RFC 7662 §2.2 response. Inactive tokens carry nothing but `active`.
@@ -67,14 +85,22 @@ pub struct IntrospectionDetails {
 }
 
 /// Grant types this build of the token endpoint serves (advertised in
-/// discovery, and nothing else).
-pub const SUPPORTED_GRANTS: &[GrantType] = &[GrantType::ClientCredentials];
+/// discovery, and nothing else). `password` is legacy: served (and
+/// advertised) only where the tenant enables legacy grants.
+pub const SUPPORTED_GRANTS: &[GrantType] =
+    &[GrantType::AuthorizationCode, GrantType::ClientCredentials, GrantType::RefreshToken, GrantType::Password];
 
-fn parse_grant(s: Option<&str>) -> Result<GrantType, TokenError> {
+/// The grant types a tenant's token endpoint serves.
+#[must_use]
+pub fn grants_for(settings: &latchkey_core::TenantSettings) -> Vec<GrantType> {
+    SUPPORTED_GRANTS.iter().copied().filter(|g| !g.is_legacy() || settings.legacy_grants_enabled).collect()
+}
+
+fn parse_grant(s: Option<&str>, settings: &latchkey_core::TenantSettings) -> Result<GrantType, TokenError> {
     let s = s.filter(|s| !s.is_empty()).ok_or_else(|| TokenError::invalid_request("grant_type is required"))?;
     s.parse::<GrantType>()
         .ok()
-        .filter(|g| SUPPORTED_GRANTS.contains(g))
+        .filter(|g| grants_for(settings).contains(g))
         .ok_or_else(|| TokenError::unsupported_grant_type("this grant type is not supported"))
 }
 
@@ -90,7 +116,7 @@ impl App {
         req: &TokenRequest,
         source: Option<&str>,
     ) -> Result<TokenResponse, TokenError> {
-        let grant = parse_grant(req.grant_type.as_deref())?;
+        let grant = parse_grant(req.grant_type.as_deref(), &ctx.settings)?;
         let authed = self.authenticate_client(ctx, auth, source).await?;
         match grant {
             GrantType::ClientCredentials => {
@@ -114,32 +140,51 @@ impl App {
                 })?;
                 self.issue(ctx, issuance, grant).await
             }
+            GrantType::AuthorizationCode => self.authorization_code_grant(ctx, &authed, req).await,
+            GrantType::RefreshToken => self.refresh_token_grant(ctx, &authed, req).await,
+            GrantType::Password => self.password_grant(ctx, &authed, req, source).await,
             _ => Err(TokenError::unsupported_grant_type("this grant type is not supported")),
         }
     }
 
-    async fn issue(&self, ctx: &TenantContext, i: Issuance, grant: GrantType) -> Result<TokenResponse, TokenError> {
-        let access_token = match i.format {
+    /// Signs (JWT) or seals (opaque) an access token.
+    pub(crate) fn encode_access(
+        &self,
+        ctx: &TenantContext,
+        claims: &AccessTokenClaims,
+        format: AccessTokenFormat,
+    ) -> Result<String, TokenError> {
+        match format {
             AccessTokenFormat::Jwt => {
                 let key = ctx.keys.access_key(self.now()).map_err(|_| TokenError::unavailable())?;
-                let payload = serde_json::to_vec(&i.claims).map_err(|_| TokenError::unavailable())?;
-                jws::sign(key, "at+jwt", &payload).map_err(|_| TokenError::unavailable())?
+                let payload = serde_json::to_vec(claims).map_err(|_| TokenError::unavailable())?;
+                jws::sign(key, "at+jwt", &payload).map_err(|_| TokenError::unavailable())
             }
-            AccessTokenFormat::Opaque => self.seal_opaque(ctx, &i.claims).ok_or_else(TokenError::unavailable)?,
-        };
-        let format = match i.format {
+            AccessTokenFormat::Opaque => self.seal_opaque(ctx, claims).ok_or_else(TokenError::unavailable),
+        }
+    }
+
+    pub(crate) fn count_issued(&self, grant: &str, format: AccessTokenFormat) {
+        let format = match format {
             AccessTokenFormat::Jwt => "jwt",
             AccessTokenFormat::Opaque => "opaque",
         };
         self.metrics
             .tokens_issued
-            .get_or_create(&IssueLabels { grant_type: grant.as_str().to_owned(), format: format.to_owned() })
+            .get_or_create(&IssueLabels { grant_type: grant.to_owned(), format: format.to_owned() })
             .inc();
+    }
+
+    async fn issue(&self, ctx: &TenantContext, i: Issuance, grant: GrantType) -> Result<TokenResponse, TokenError> {
+        let access_token = self.encode_access(ctx, &i.claims, i.format)?;
+        self.count_issued(grant.as_str(), i.format);
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",
             expires_in: i.expires_in,
             scope: (!i.scope.is_empty()).then(|| i.scope.to_string()),
+            refresh_token: None,
+            id_token: None,
         })
     }
 
@@ -260,6 +305,9 @@ impl App {
         self.metrics.revocations.inc();
         let caller_id = caller.client.client_id.as_str();
         let now = self.now();
+        if token.starts_with(grants::REFRESH_PREFIX) {
+            return self.revoke_refresh(ctx, caller_id, token).await;
+        }
         if let Some(claims) = self.decode_access_token(ctx, token).await
             && claims.client_id == caller_id
             && claims.exp > now

@@ -104,3 +104,13 @@ fn client_lifetime_reaches_the_token() {
     assert_eq!(i.expires_in, 120);
     assert_eq!(i.claims.exp - i.claims.iat, 120);
 }
+
+#[test]
+fn f45_refresh_scope_can_only_shrink() {
+    let granted = ScopeSet::parse_param("openid profile offline_access").unwrap();
+    let narrower = ScopeSet::parse_param("openid").unwrap();
+    assert_eq!(narrow_scope(Some(&narrower), &granted).unwrap(), narrower);
+    assert_eq!(narrow_scope(None, &granted).unwrap(), granted);
+    let wider = ScopeSet::parse_param("openid email").unwrap();
+    assert_eq!(narrow_scope(Some(&wider), &granted).unwrap_err().code, crate::TokenErrorCode::InvalidScope);
+}

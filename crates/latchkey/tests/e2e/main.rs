@@ -1,7 +1,7 @@
 //! Black-box tests: the real `latchkey` binary on a random port, a temporary
 //! data directory and a fresh database on the backend of this test run
 //! (`LATCHKEY_TEST_BACKEND`), driven over real sockets by client libraries
-//! Latchkey's authors did not write (the `oauth2` crate, `jsonwebtoken`).
+//! Latchkey's authors did not write (the `oauth2` and `openidconnect` crates, `jsonwebtoken`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 mod bad_input;
@@ -12,3 +12,4 @@ mod clients_api;
 mod durability;
 mod harness;
 mod multi_node;
+mod oidc;

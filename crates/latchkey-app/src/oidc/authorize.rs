@@ -1,0 +1,505 @@
+//! The authorization endpoint's flow: request → (login) → (consent) →
+//! response at the client.
+//!
+//! Every step ends in [`App::proceed`], which decides from the request, the
+//! session and the stored consent what comes next: a login page, a consent
+//! page, an error at the client, or the code and tokens.
+
+use latchkey_core::authorize::{
+    self, AuthorizationRequest, AuthorizeError, AuthorizeErrorCode, AuthorizeParams, CODE_LIFETIME, ResponseMode,
+};
+use latchkey_core::{ClientId, ScopeSet};
+use latchkey_crypto::secret::token_hash;
+use latchkey_store::{CodeRecord, ConsentRecord, SessionRecord, UserRecord};
+use serde_json::json;
+
+use super::{
+    AuthResponse, BrowserCookies, Interaction, LOGIN_MAX_FAILURES, LiveSession, Outcome, Page, SESSION_LIFETIME,
+    SESSION_PREFIX, ScopeLine, Tx,
+};
+use crate::App;
+use crate::client_cache::CachedClient;
+use crate::tenants::TenantContext;
+use crate::tokens::user::IdTokenInput;
+
+/// Prefix of authorization codes.
+pub const CODE_PREFIX: &str = "lkac_";
+
+const UNAVAILABLE: &str = "The service is temporarily unavailable. Please try again in a moment.";
+const EXPIRED: &str = "This sign-in request has expired or is not valid. Go back to the application and start again.";
+
+/// The login form as submitted.
+#[derive(Clone, Default)]
+pub struct LoginForm {
+    pub tx: String,
+    pub csrf: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for LoginForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginForm").field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
+/// The consent form as submitted.
+#[derive(Debug, Clone, Default)]
+pub struct ConsentForm {
+    pub tx: String,
+    pub csrf: String,
+    pub allow: bool,
+}
+
+fn error_response(
+    redirect_uri: &str,
+    mode: ResponseMode,
+    e: &AuthorizeError,
+    state: Option<&str>,
+    iss: &str,
+) -> Outcome {
+    let mut params = vec![("error", e.code.as_str().to_owned())];
+    if !e.description.is_empty() {
+        params.push(("error_description", e.description.clone()));
+    }
+    if let Some(s) = state.filter(|s| s.len() <= authorize::MAX_STATE) {
+        params.push(("state", s.to_owned()));
+    }
+    params.push(("iss", iss.to_owned()));
+    Outcome::Respond(AuthResponse { redirect_uri: redirect_uri.to_owned(), mode, params })
+}
+
+fn req_error(ctx: &TenantContext, req: &AuthorizationRequest, code: AuthorizeErrorCode, d: &str) -> Outcome {
+    error_response(
+        &req.redirect_uri,
+        req.response_mode,
+        &AuthorizeError::new(code, d),
+        req.state.as_deref(),
+        &ctx.issuer,
+    )
+}
+
+impl App {
+    /// `GET`/`POST /oauth2/authorize`.
+    pub async fn authorize(&self, ctx: &TenantContext, p: &AuthorizeParams, cookies: &BrowserCookies) -> Interaction {
+        let Some(client_id) = p.client_id.as_deref() else {
+            return Interaction::page(Page::error(400, "The request names no application (client_id is missing)."));
+        };
+        let Ok(id) = ClientId::parse(client_id) else {
+            return Interaction::page(Page::error(400, "The request names no known application."));
+        };
+        let client = match self.client_for_auth(&ctx.id, &id).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Interaction::page(Page::error(400, "The request names no known application.")),
+            Err(_) => return Interaction::page(Page::error(503, UNAVAILABLE)),
+        };
+        let redirect = match authorize::resolve_redirect(&client.client, &ctx.settings, p.redirect_uri.as_deref()) {
+            Ok(r) => r,
+            Err(e) => return Interaction::page(Page::error(400, &e.0)),
+        };
+        let req = match AuthorizationRequest::parse(
+            p,
+            &client.client,
+            &ctx.settings,
+            &client.allowed_scope,
+            redirect.clone(),
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                let mode = authorize::error_mode(p);
+                let mode = if mode == ResponseMode::Query
+                    && p.response_type
+                        .as_deref()
+                        .and_then(authorize::ResponseType::parse)
+                        .is_some_and(|t| t.has_id_token() || t.has_token())
+                {
+                    ResponseMode::Fragment
+                } else {
+                    mode
+                };
+                let outcome = error_response(&redirect.0, mode, &e, p.state.as_deref(), &ctx.issuer);
+                return Interaction { outcome, set_session: None, set_anchor: None, clear_session: false };
+            }
+        };
+        let tx = Tx { id: self.random_id(16), created_at: self.now(), req };
+        let Ok(session) = self.live_session(ctx, cookies.session.as_deref()).await else {
+            return Interaction::page(Page::error(503, UNAVAILABLE));
+        };
+        let clear_session = cookies.session.is_some() && session.is_none();
+        let mut i = self.proceed(ctx, &client, tx, session.as_ref(), cookies.anchor.as_deref()).await;
+        i.clear_session = clear_session;
+        i
+    }
+
+    /// `POST /login`.
+    pub async fn submit_login(
+        &self,
+        ctx: &TenantContext,
+        form: &LoginForm,
+        cookies: &BrowserCookies,
+        source: Option<&str>,
+    ) -> Interaction {
+        let Some(mut tx) = self.open_tx(ctx, &form.tx) else { return Interaction::page(Page::error(400, EXPIRED)) };
+        let anchor = cookies.anchor.as_deref().unwrap_or_default();
+        if anchor.is_empty() || !self.csrf_ok(ctx, "login", &tx.id, anchor, &form.csrf) {
+            return Interaction::page(Page::error(
+                403,
+                "This form is no longer valid. Go back to the application and start again.",
+            ));
+        }
+        let Some(client) = self.flow_client(ctx, &tx.req).await else {
+            return Interaction::page(Page::error(400, "This application is no longer available."));
+        };
+        let now = self.now();
+        let user_key = format!("login\u{0}{}\u{0}user\u{0}{}", ctx.id, form.username.to_lowercase());
+        let ip_key = format!("login\u{0}{}\u{0}ip\u{0}{}", ctx.id, source.unwrap_or("-"));
+        let blocked = self.limiter.blocked_after(&user_key, now, LOGIN_MAX_FAILURES).max(self.limiter.blocked_after(
+            &ip_key,
+            now,
+            LOGIN_MAX_FAILURES * 5,
+        ));
+        let login_page = |status: u16, error: &str, retry_after: Option<u32>| {
+            self.login_page(ctx, &client, &tx, anchor, &form.username, status, Some(error), retry_after)
+        };
+        if let Some(wait) = blocked {
+            return Interaction::page(login_page(
+                429,
+                &format!("Too many failed sign-in attempts. Try again in {wait} seconds."),
+                Some(wait),
+            ));
+        }
+        let Ok(user) = self.verify_password(ctx, &form.username, &form.password).await else {
+            return Interaction::page(Page::error(503, UNAVAILABLE));
+        };
+        let Some(user) = user else {
+            self.limiter.record(user_key, now);
+            self.limiter.record(ip_key, now);
+            return Interaction::page(login_page(401, "The username or password is not correct.", None));
+        };
+        // A new session on every sign-in (no fixation); the old one ends.
+        if let Ok(Some(old)) = self.live_session(ctx, cookies.session.as_deref()).await {
+            let audit = self.flow_audit(&old.record.user_id, "user.logout", "session", &old.record.sid, source);
+            let _ = self.store.delete_session(&ctx.id, &old.record.session_hash, &audit).await;
+        }
+        let Some(handle) = self.new_secret_handle(SESSION_PREFIX) else {
+            return Interaction::page(Page::error(503, UNAVAILABLE));
+        };
+        let record = SessionRecord {
+            session_hash: token_hash(&handle),
+            sid: self.random_id(16),
+            user_id: user.id.clone(),
+            auth_time: now,
+            created_at: now,
+            expires_at: now + SESSION_LIFETIME,
+        };
+        let audit = self.flow_audit(&user.id, "user.login", "session", &record.sid, source);
+        if self.store.insert_session(&ctx.id, &record, &audit).await.is_err() {
+            return Interaction::page(Page::error(503, UNAVAILABLE));
+        }
+        // The user just signed in: prompt=login and max_age are satisfied.
+        tx.req.prompt.login = false;
+        tx.req.max_age = None;
+        let session = LiveSession { handle: handle.clone(), record };
+        let mut i = self.proceed(ctx, &client, tx, Some(&session), Some(anchor)).await;
+        i.set_session = Some(handle);
+        i
+    }
+
+    /// `POST /consent`.
+    pub async fn submit_consent(
+        &self,
+        ctx: &TenantContext,
+        form: &ConsentForm,
+        cookies: &BrowserCookies,
+        source: Option<&str>,
+    ) -> Interaction {
+        let Some(mut tx) = self.open_tx(ctx, &form.tx) else { return Interaction::page(Page::error(400, EXPIRED)) };
+        let session = match self.live_session(ctx, cookies.session.as_deref()).await {
+            Ok(Some(s)) => s,
+            Ok(None) => {
+                return Interaction::page(Page::error(
+                    403,
+                    "Your session has ended. Go back to the application and sign in again.",
+                ));
+            }
+            Err(_) => return Interaction::page(Page::error(503, UNAVAILABLE)),
+        };
+        if !self.csrf_ok(ctx, "consent", &tx.id, &session.handle, &form.csrf) {
+            return Interaction::page(Page::error(
+                403,
+                "This form is no longer valid. Go back to the application and start again.",
+            ));
+        }
+        let Some(client) = self.flow_client(ctx, &tx.req).await else {
+            return Interaction::page(Page::error(400, "This application is no longer available."));
+        };
+        if !form.allow {
+            let outcome = req_error(ctx, &tx.req, AuthorizeErrorCode::AccessDenied, "the user denied the request");
+            return Interaction { outcome, set_session: None, set_anchor: None, clear_session: false };
+        }
+        let now = self.now();
+        let user_id = &session.record.user_id;
+        let client_id = client.client.client_id.as_str();
+        let Ok(previous) = self.store.get_consent(&ctx.id, user_id, client_id).await else {
+            return Interaction::page(Page::error(503, UNAVAILABLE));
+        };
+        let before = previous.as_ref().and_then(|c| ScopeSet::parse_param(&c.scope).ok()).unwrap_or_default();
+        let scope = before.union(&tx.req.scope);
+        let record = ConsentRecord {
+            user_id: user_id.clone(),
+            client_id: client_id.to_owned(),
+            scope: scope.to_string(),
+            granted_at: previous.as_ref().map_or(now, |c| c.granted_at),
+            updated_at: now,
+        };
+        let mut audit = self.flow_audit(user_id, "consent.grant", "client", client_id, source);
+        audit.changes = json!({"scope": {"before": before.to_string(), "after": scope.to_string()}}).to_string();
+        if self.store.upsert_consent(&ctx.id, &record, &audit).await.is_err() {
+            return Interaction::page(Page::error(503, UNAVAILABLE));
+        }
+        tx.req.prompt.consent = false;
+        self.proceed(ctx, &client, tx, Some(&session), None).await
+    }
+
+    /// The client of a transaction, reloaded (settings never travel in it),
+    /// if it is still active and its redirect URI still registered.
+    async fn flow_client(&self, ctx: &TenantContext, req: &AuthorizationRequest) -> Option<CachedClient> {
+        let client = self.client_for_auth(&ctx.id, &req.client_id).await.ok()??;
+        let given = req.redirect_uri_given.then_some(req.redirect_uri.as_str());
+        let (uri, _) = authorize::resolve_redirect(&client.client, &ctx.settings, given).ok()?;
+        (uri == req.redirect_uri).then_some(client)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn login_page(
+        &self,
+        ctx: &TenantContext,
+        client: &CachedClient,
+        tx: &Tx,
+        anchor: &str,
+        username: &str,
+        status: u16,
+        error: Option<&str>,
+        retry_after: Option<u32>,
+    ) -> Page {
+        let Some(sealed) = self.seal_tx(ctx, tx) else { return Page::error(503, UNAVAILABLE) };
+        Page::Login {
+            status,
+            csrf: self.csrf_token(ctx, "login", &tx.id, anchor),
+            tx: sealed,
+            client_name: client.client.name.clone(),
+            username: username.to_owned(),
+            error: error.map(str::to_owned),
+            retry_after,
+        }
+    }
+
+    /// Decides the next step of a transaction.
+    async fn proceed(
+        &self,
+        ctx: &TenantContext,
+        client: &CachedClient,
+        tx: Tx,
+        session: Option<&LiveSession>,
+        anchor: Option<&str>,
+    ) -> Interaction {
+        let now = self.now();
+        let req = &tx.req;
+        let user = match session {
+            Some(s) => match self.store.get_user(&ctx.id, &s.record.user_id).await {
+                Ok(u) => u.filter(|u| u.status == "active"),
+                Err(_) => return Interaction::page(Page::error(503, UNAVAILABLE)),
+            },
+            None => None,
+        };
+        let too_old = session.is_some_and(|s| req.max_age.is_some_and(|m| now - s.record.auth_time > i64::from(m)));
+        let (user, session) = match (user, session) {
+            (Some(u), Some(s)) if !req.prompt.login && !too_old => (u, s),
+            _ => {
+                if req.prompt.none {
+                    let outcome = req_error(ctx, req, AuthorizeErrorCode::LoginRequired, "the user must sign in");
+                    return Interaction { outcome, set_session: None, set_anchor: None, clear_session: false };
+                }
+                let (anchor, set_anchor) = match anchor.filter(|a| !a.is_empty()) {
+                    Some(a) => (a.to_owned(), None),
+                    None => {
+                        let a = self.random_id(24);
+                        (a.clone(), Some(a))
+                    }
+                };
+                let hint = req.login_hint.clone().unwrap_or_default();
+                let page = self.login_page(ctx, client, &tx, &anchor, &hint, 200, None, None);
+                return Interaction {
+                    outcome: Outcome::Page(page),
+                    set_session: None,
+                    set_anchor,
+                    clear_session: false,
+                };
+            }
+        };
+        // Consent: asked when the client requires it (or prompt=consent) and
+        // the remembered consent does not cover the requested scopes.
+        let needs_consent = if req.prompt.consent {
+            true
+        } else if client.client.config.require_consent {
+            match self.store.get_consent(&ctx.id, &user.user_id, client.client.client_id.as_str()).await {
+                Ok(c) => !c
+                    .and_then(|c| ScopeSet::parse_param(&c.scope).ok())
+                    .is_some_and(|granted| req.scope.is_subset(&granted)),
+                Err(_) => return Interaction::page(Page::error(503, UNAVAILABLE)),
+            }
+        } else {
+            false
+        };
+        if needs_consent {
+            if req.prompt.none {
+                let outcome = req_error(ctx, req, AuthorizeErrorCode::ConsentRequired, "the user must consent");
+                return Interaction { outcome, set_session: None, set_anchor: None, clear_session: false };
+            }
+            return Interaction::page(self.consent_page(ctx, client, &tx, session, &user).await);
+        }
+        // Only users in one of the client's groups may sign in to it.
+        let groups = &client.client.config.allowed_groups;
+        if !groups.is_empty() && !user.groups.iter().any(|g| groups.contains(g)) {
+            let outcome = req_error(
+                ctx,
+                req,
+                AuthorizeErrorCode::AccessDenied,
+                "the user is not in a group allowed to use this application",
+            );
+            return Interaction { outcome, set_session: None, set_anchor: None, clear_session: false };
+        }
+        let outcome = match self.issue_authorization(ctx, client, req, &user, &session.record).await {
+            Ok(r) => Outcome::Respond(r),
+            Err(()) => req_error(ctx, req, AuthorizeErrorCode::TemporarilyUnavailable, "try again later"),
+        };
+        Interaction { outcome, set_session: None, set_anchor: None, clear_session: false }
+    }
+
+    async fn consent_page(
+        &self,
+        ctx: &TenantContext,
+        client: &CachedClient,
+        tx: &Tx,
+        session: &LiveSession,
+        user: &UserRecord,
+    ) -> Page {
+        let Some(sealed) = self.seal_tx(ctx, tx) else { return Page::error(503, UNAVAILABLE) };
+        let catalogue = self.store.list_scopes(&ctx.id).await.unwrap_or_default();
+        let scopes = tx
+            .req
+            .scope
+            .iter()
+            .map(|s| ScopeLine {
+                name: s.to_string(),
+                description: catalogue
+                    .iter()
+                    .find(|c| c.name == s.as_str())
+                    .map(|c| c.description.clone())
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or_else(|| s.to_string()),
+            })
+            .collect();
+        Page::Consent {
+            csrf: self.csrf_token(ctx, "consent", &tx.id, &session.handle),
+            tx: sealed,
+            client_name: client.client.name.clone(),
+            user: if user.display_name.is_empty() { user.username.clone() } else { user.display_name.clone() },
+            scopes,
+        }
+    }
+
+    /// Issues what the response type asks for: a code, an access token, an
+    /// ID token (with `c_hash`/`at_hash` where they apply).
+    async fn issue_authorization(
+        &self,
+        ctx: &TenantContext,
+        client: &CachedClient,
+        req: &AuthorizationRequest,
+        user: &UserRecord,
+        session: &SessionRecord,
+    ) -> Result<AuthResponse, ()> {
+        let now = self.now();
+        let c = &client.client;
+        let mut params: Vec<(&'static str, String)> = Vec::new();
+        let mut code_value = None;
+        if req.response_type.has_code() {
+            let code = self.new_secret_handle(CODE_PREFIX).ok_or(())?;
+            let record = CodeRecord {
+                code_hash: token_hash(&code),
+                client_id: c.client_id.as_str().to_owned(),
+                user_id: user.user_id.clone(),
+                redirect_uri: req.redirect_uri.clone(),
+                redirect_uri_given: req.redirect_uri_given,
+                code_challenge: req.code_challenge.clone(),
+                nonce: req.nonce.clone(),
+                scope: req.scope.to_string(),
+                auth_time: session.auth_time,
+                sid: Some(session.sid.clone()),
+                created_at: now,
+                expires_at: now + CODE_LIFETIME,
+                used_at: None,
+                access_jti: None,
+                access_exp: None,
+                family_id: None,
+            };
+            self.store.insert_code(&ctx.id, &record).await.map_err(|_| ())?;
+            params.push(("code", code.clone()));
+            code_value = Some(code);
+        }
+        let mut access_value = None;
+        if req.response_type.has_token() {
+            let issued = self.user_access_token(ctx, c, &user.user_id, &req.scope, "implicit").map_err(|_| ())?;
+            params.push(("access_token", issued.token.clone()));
+            params.push(("token_type", "Bearer".to_owned()));
+            params.push(("expires_in", issued.expires_in.to_string()));
+            params.push(("scope", req.scope.to_string()));
+            access_value = Some(issued.token);
+        }
+        if req.response_type.has_id_token() {
+            let id_token = self
+                .id_token(
+                    ctx,
+                    c,
+                    &IdTokenInput {
+                        user_id: &user.user_id,
+                        auth_time: session.auth_time,
+                        nonce: req.nonce.as_deref(),
+                        sid: Some(&session.sid),
+                        access_token: access_value.as_deref(),
+                        code: code_value.as_deref(),
+                    },
+                )
+                .map_err(|_| ())?;
+            params.push(("id_token", id_token));
+        }
+        if let Some(s) = &req.state {
+            params.push(("state", s.clone()));
+        }
+        params.push(("iss", ctx.issuer.clone()));
+        Ok(AuthResponse { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params })
+    }
+
+    /// An audit record for something a person did in the browser flow.
+    pub(crate) fn flow_audit(
+        &self,
+        user_id: &str,
+        action: &str,
+        target_type: &str,
+        target_id: &str,
+        source: Option<&str>,
+    ) -> latchkey_store::AuditRecord {
+        latchkey_store::AuditRecord {
+            event_id: self.event_id(),
+            occurred_at: self.now(),
+            actor: user_id.to_owned(),
+            actor_type: "user".to_owned(),
+            action: action.to_owned(),
+            target_type: target_type.to_owned(),
+            target_id: target_id.to_owned(),
+            source_ip: source.map(str::to_owned),
+            request_id: None,
+            changes: "{}".to_owned(),
+        }
+    }
+}

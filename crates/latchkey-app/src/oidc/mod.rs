@@ -1,0 +1,214 @@
+//! Signing people in: the authorization endpoint's browser flow (login,
+//! consent), browser sessions, RP-initiated logout and userinfo.
+//!
+//! **The transaction.** An authorization request, once parsed, travels
+//! between the pages as a *sealed transaction*: AES-256-GCM under its own
+//! subkey of the master key, bound to the tenant, with an id and a creation
+//! time (it expires after [`TX_LIFETIME`]). Nodes keep nothing between the
+//! steps, and a browser cannot change the request on the way. Client
+//! settings are never carried: every step reloads the client.
+//!
+//! **CSRF.** Every form carries a token that is a MAC over the transaction id
+//! and the browser: the `anchor` cookie before sign-in, the session id after.
+//! A token of another transaction or another browser is refused.
+//!
+//! **Sessions.** The cookie holds a `lkss_` handle (256 random bits); the
+//! store keeps only its hash.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use latchkey_core::UnixTime;
+use latchkey_core::authorize::{AuthorizationRequest, ResponseMode};
+use latchkey_crypto::secret::{RANDOM_BYTES, new_handle, token_hash};
+use latchkey_store::SessionRecord;
+use serde::{Deserialize, Serialize};
+
+use crate::App;
+use crate::tenants::TenantContext;
+
+pub mod authorize;
+pub mod logout;
+pub mod userinfo;
+
+#[cfg(test)]
+mod tests;
+
+/// How long a sign-in may take, from the authorization request to the
+/// last form, in seconds.
+pub const TX_LIFETIME: i64 = 1800;
+/// Absolute lifetime of a browser session, in seconds.
+pub const SESSION_LIFETIME: i64 = 12 * 3600;
+/// Prefix of session handles.
+pub const SESSION_PREFIX: &str = "lkss_";
+/// Failed sign-ins per user or per address before slowing down.
+pub const LOGIN_MAX_FAILURES: u32 = 10;
+
+/// The cookies the browser sent that matter here.
+#[derive(Clone, Default)]
+pub struct BrowserCookies {
+    /// The session handle.
+    pub session: Option<String>,
+    /// A random value that binds the login form to this browser.
+    pub anchor: Option<String>,
+}
+
+impl std::fmt::Debug for BrowserCookies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrowserCookies")
+            .field("session", &self.session.as_ref().map(|_| "****"))
+            .field("anchor", &self.anchor.is_some())
+            .finish()
+    }
+}
+
+/// A scope with its consent-page description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScopeLine {
+    pub name: String,
+    pub description: String,
+}
+
+/// A page to show instead of answering the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    /// The request cannot be answered at the client: never redirected.
+    Error {
+        status: u16,
+        message: String,
+    },
+    Login {
+        status: u16,
+        tx: String,
+        csrf: String,
+        client_name: String,
+        username: String,
+        error: Option<String>,
+        retry_after: Option<u32>,
+    },
+    Consent {
+        tx: String,
+        csrf: String,
+        client_name: String,
+        user: String,
+        scopes: Vec<ScopeLine>,
+    },
+}
+
+impl Page {
+    pub(crate) fn error(status: u16, message: &str) -> Self {
+        Self::Error { status, message: message.to_owned() }
+    }
+}
+
+/// An authorization response for the client's redirect URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthResponse {
+    pub redirect_uri: String,
+    pub mode: ResponseMode,
+    /// In order; `iss` (RFC 9207) is always present.
+    pub params: Vec<(&'static str, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Page(Page),
+    Respond(AuthResponse),
+}
+
+/// The result of one step of the browser flow, with the cookies to set.
+#[derive(Debug, Clone)]
+pub struct Interaction {
+    pub outcome: Outcome,
+    /// A new session handle to store in the session cookie.
+    pub set_session: Option<String>,
+    /// A new anchor to store in the anchor cookie.
+    pub set_anchor: Option<String>,
+    /// Clear the session cookie (it named no live session).
+    pub clear_session: bool,
+}
+
+impl Interaction {
+    pub(crate) fn page(p: Page) -> Self {
+        Self { outcome: Outcome::Page(p), set_session: None, set_anchor: None, clear_session: false }
+    }
+}
+
+/// What travels between the pages, sealed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Tx {
+    pub id: String,
+    pub created_at: UnixTime,
+    pub req: AuthorizationRequest,
+}
+
+/// A live session, with the handle the browser holds.
+#[derive(Debug, Clone)]
+pub(crate) struct LiveSession {
+    pub handle: String,
+    pub record: SessionRecord,
+}
+
+impl App {
+    pub(crate) fn seal_json<T: Serialize>(&self, ctx: &TenantContext, kind: &str, value: &T) -> Option<String> {
+        let plain = serde_json::to_vec(value).ok()?;
+        let sealed = self.tx_seal.seal(&plain, format!("{kind}/{}", ctx.id).as_bytes()).ok()?;
+        Some(URL_SAFE_NO_PAD.encode(sealed))
+    }
+
+    pub(crate) fn open_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        ctx: &TenantContext,
+        kind: &str,
+        s: &str,
+    ) -> Option<T> {
+        if s.len() > 64 * 1024 {
+            return None;
+        }
+        let sealed = URL_SAFE_NO_PAD.decode(s).ok()?;
+        let plain = self.tx_seal.open(&sealed, format!("{kind}/{}", ctx.id).as_bytes()).ok()?;
+        serde_json::from_slice(&plain).ok()
+    }
+
+    pub(crate) fn seal_tx(&self, ctx: &TenantContext, tx: &Tx) -> Option<String> {
+        self.seal_json(ctx, "authorize-tx", tx)
+    }
+
+    /// The transaction, if it is authentic and not expired.
+    pub(crate) fn open_tx(&self, ctx: &TenantContext, s: &str) -> Option<Tx> {
+        let tx: Tx = self.open_json(ctx, "authorize-tx", s)?;
+        (self.now() - tx.created_at < TX_LIFETIME).then_some(tx)
+    }
+
+    /// A CSRF token bound to a purpose, a transaction and a browser anchor.
+    pub(crate) fn csrf_token(&self, ctx: &TenantContext, purpose: &str, tx_id: &str, anchor: &str) -> String {
+        let data = format!("{}\u{0}{purpose}\u{0}{tx_id}\u{0}{anchor}", ctx.id);
+        URL_SAFE_NO_PAD.encode(self.csrf.mac(data.as_bytes()))
+    }
+
+    pub(crate) fn csrf_ok(&self, ctx: &TenantContext, purpose: &str, tx_id: &str, anchor: &str, token: &str) -> bool {
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(token) else { return false };
+        let data = format!("{}\u{0}{purpose}\u{0}{tx_id}\u{0}{anchor}", ctx.id);
+        self.csrf.verify_mac(data.as_bytes(), &tag)
+    }
+
+    /// A new secret handle (`lkss_`, `lkac_`, `lkrt_`…): 256+ random bits
+    /// with a checksum.
+    pub(crate) fn new_secret_handle(&self, prefix: &str) -> Option<String> {
+        let mut random = [0u8; RANDOM_BYTES];
+        self.rng.fill(&mut random);
+        new_handle(prefix, &random)
+    }
+
+    /// The live session the cookie names, if any.
+    pub(crate) async fn live_session(
+        &self,
+        ctx: &TenantContext,
+        cookie: Option<&str>,
+    ) -> Result<Option<LiveSession>, latchkey_store::StoreError> {
+        let Some(handle) = cookie.filter(|c| c.starts_with(SESSION_PREFIX) && c.len() < 200) else {
+            return Ok(None);
+        };
+        let record = self.store.get_session(&ctx.id, &token_hash(handle), self.now()).await?;
+        Ok(record.map(|record| LiveSession { handle: handle.to_owned(), record }))
+    }
+}

@@ -1,0 +1,462 @@
+//! The browser flow and the user grants as services, on the real database
+//! of the test run, with a `ManualClock`.
+
+use latchkey_core::TokenErrorCode;
+use latchkey_core::authorize::{AuthorizeParams, ResponseMode};
+use latchkey_crypto::jws::{half_hash, pkce_s256};
+
+use super::authorize::{ConsentForm, LoginForm};
+use super::{AuthResponse, BrowserCookies, Interaction, Outcome, Page};
+use crate::admin::Actor;
+use crate::admin::clients::NewClient;
+use crate::admin::users::NewUser;
+use crate::client_auth::PresentedAuth;
+use crate::test_world::{World, world};
+use crate::tokens::{TokenRequest, TokenResponse};
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const PASSWORD: &str = "correct horse battery staple";
+
+struct App {
+    w: World,
+    client_id: String,
+    secret: String,
+    cookies: BrowserCookies,
+}
+
+async fn setup(extra: serde_json::Value) -> App {
+    let w = world().await;
+    let mut body = serde_json::json!({
+        "name": "Web", "type": "web", "redirect_uris": ["https://app.example/cb"],
+        "scopes": ["openid", "profile", "email", "offline_access"], "require_consent": true,
+    });
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    let new: NewClient = serde_json::from_value(body).unwrap();
+    let c = w.app.create_client(&w.ctx, &Actor::system(), new).await.unwrap();
+    let user = NewUser {
+        username: "alice".into(),
+        password: Some(PASSWORD.into()),
+        email: Some("alice@example.com".into()),
+        display_name: "Alice".into(),
+        groups: vec!["staff".into()],
+        ..NewUser::default()
+    };
+    w.app.create_user(&w.ctx, &Actor::system(), user).await.unwrap();
+    App {
+        w,
+        client_id: c.client.client_id,
+        secret: c.client_secret.unwrap_or_default(),
+        cookies: BrowserCookies::default(),
+    }
+}
+
+impl App {
+    fn params(&self) -> AuthorizeParams {
+        AuthorizeParams {
+            client_id: Some(self.client_id.clone()),
+            response_type: Some("code".into()),
+            scope: Some("openid profile email offline_access".into()),
+            state: Some("st-1".into()),
+            nonce: Some("n-1".into()),
+            code_challenge: Some(pkce_s256(VERIFIER)),
+            code_challenge_method: Some("S256".into()),
+            ..AuthorizeParams::default()
+        }
+    }
+
+    fn keep_cookies(&mut self, i: &Interaction) {
+        if let Some(a) = &i.set_anchor {
+            self.cookies.anchor = Some(a.clone());
+        }
+        if let Some(s) = &i.set_session {
+            self.cookies.session = Some(s.clone());
+        }
+    }
+
+    async fn authorize(&mut self, p: &AuthorizeParams) -> Interaction {
+        let i = self.w.app.authorize(&self.w.ctx, p, &self.cookies).await;
+        self.keep_cookies(&i);
+        i
+    }
+
+    async fn login(&mut self, i: &Interaction, password: &str) -> Interaction {
+        let Outcome::Page(Page::Login { tx, csrf, .. }) = &i.outcome else { panic!("expected login: {i:?}") };
+        let form =
+            LoginForm { tx: tx.clone(), csrf: csrf.clone(), username: "alice".into(), password: password.into() };
+        let i = self.w.app.submit_login(&self.w.ctx, &form, &self.cookies, Some("10.0.0.1")).await;
+        self.keep_cookies(&i);
+        i
+    }
+
+    async fn consent(&mut self, i: &Interaction, allow: bool) -> Interaction {
+        let Outcome::Page(Page::Consent { tx, csrf, .. }) = &i.outcome else { panic!("expected consent: {i:?}") };
+        let form = ConsentForm { tx: tx.clone(), csrf: csrf.clone(), allow };
+        self.w.app.submit_consent(&self.w.ctx, &form, &self.cookies, None).await
+    }
+
+    /// Authorize → login → consent → code.
+    async fn code(&mut self) -> String {
+        let p = self.params();
+        let i = self.authorize(&p).await;
+        let i = if matches!(i.outcome, Outcome::Page(Page::Login { .. })) { self.login(&i, PASSWORD).await } else { i };
+        let i = if matches!(i.outcome, Outcome::Page(Page::Consent { .. })) { self.consent(&i, true).await } else { i };
+        param(&respond(&i), "code")
+    }
+
+    fn auth(&self) -> PresentedAuth {
+        PresentedAuth::Basic { client_id: self.client_id.clone(), secret: self.secret.clone() }
+    }
+
+    async fn redeem(&self, code: &str, verifier: &str) -> Result<TokenResponse, latchkey_core::TokenError> {
+        let req = TokenRequest {
+            grant_type: Some("authorization_code".into()),
+            code: Some(code.into()),
+            code_verifier: Some(verifier.into()),
+            ..TokenRequest::default()
+        };
+        self.w.app.token(&self.w.ctx, &self.auth(), &req, None).await
+    }
+
+    async fn refresh(&self, rt: &str, scope: Option<&str>) -> Result<TokenResponse, latchkey_core::TokenError> {
+        let req = TokenRequest {
+            grant_type: Some("refresh_token".into()),
+            refresh_token: Some(rt.into()),
+            scope: scope.map(str::to_owned),
+            ..TokenRequest::default()
+        };
+        self.w.app.token(&self.w.ctx, &self.auth(), &req, None).await
+    }
+
+    async fn active(&self, at: &str) -> bool {
+        self.w.app.read_access_token(&self.w.ctx, at).await.unwrap().is_some()
+    }
+}
+
+fn respond(i: &Interaction) -> AuthResponse {
+    match &i.outcome {
+        Outcome::Respond(r) => r.clone(),
+        Outcome::Page(p) => panic!("expected a response at the client, got {p:?}"),
+    }
+}
+
+fn param(r: &AuthResponse, name: &str) -> String {
+    r.params.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).unwrap_or_else(|| panic!("no {name} in {r:?}"))
+}
+
+#[tokio::test]
+async fn code_flow_with_login_consent_tokens_and_userinfo() {
+    let mut a = setup(serde_json::json!({})).await;
+    let start = a.w.clock.now_for_test();
+    let code = a.code().await;
+    assert!(code.starts_with("lkac_"));
+    let t = a.redeem(&code, VERIFIER).await.unwrap();
+    assert_eq!(t.scope.as_deref(), Some("email offline_access openid profile"));
+    let rt = t.refresh_token.clone().unwrap();
+    let claims = a.w.app.read_id_token(&a.w.ctx, t.id_token.as_deref().unwrap()).await.unwrap();
+    assert_eq!(
+        (claims.aud.as_str(), claims.nonce.as_deref(), claims.auth_time),
+        (a.client_id.as_str(), Some("n-1"), start)
+    );
+    assert_eq!(claims.at_hash.as_deref(), Some(half_hash(&t.access_token).as_str()));
+    assert!(claims.sid.is_some());
+    let info = a.w.app.userinfo(&a.w.ctx, &t.access_token).await.unwrap();
+    assert_eq!(info.claims["email"], "alice@example.com");
+    assert_eq!(info.claims["name"], "Alice");
+    assert_eq!(info.claims["sub"], claims.sub);
+
+    // Consent is remembered: the next authorization needs no page at all.
+    let i = a.authorize(&a.params()).await;
+    let r = respond(&i);
+    assert_eq!((param(&r, "state"), param(&r, "iss")), ("st-1".to_owned(), "https://issuer.test".to_owned()));
+
+    // f49: a refreshed ID token keeps iss, sub, aud and auth_time.
+    a.w.clock.advance(30);
+    let t2 = a.refresh(&rt, None).await.unwrap();
+    let c2 = a.w.app.read_id_token(&a.w.ctx, t2.id_token.as_deref().unwrap()).await.unwrap();
+    assert_eq!((c2.iss, c2.sub, c2.aud, c2.auth_time), (claims.iss, claims.sub, claims.aud, claims.auth_time));
+    assert_eq!(c2.iat, start + 30);
+}
+
+#[tokio::test]
+async fn d31_code_replay_revokes_what_it_produced() {
+    let mut a = setup(serde_json::json!({})).await;
+    let code = a.code().await;
+    let t = a.redeem(&code, VERIFIER).await.unwrap();
+    assert!(a.active(&t.access_token).await);
+    a.w.clock.advance(1);
+    let again = a.redeem(&code, VERIFIER).await.unwrap_err();
+    assert_eq!(again.code, TokenErrorCode::InvalidGrant);
+    assert!(!a.active(&t.access_token).await, "the access token from the code is revoked");
+    let r = a.refresh(t.refresh_token.as_deref().unwrap(), None).await.unwrap_err();
+    assert_eq!(r.code, TokenErrorCode::InvalidGrant, "the refresh token from the code is revoked");
+}
+
+#[tokio::test]
+async fn d32_replay_with_a_wrong_verifier_revokes_nothing() {
+    let mut a = setup(serde_json::json!({})).await;
+    let code = a.code().await;
+    let wrong = "x".repeat(43);
+    assert_eq!(a.redeem(&code, &wrong).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    let t = a.redeem(&code, VERIFIER).await.unwrap();
+    assert_eq!(a.redeem(&code, &wrong).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    assert!(a.active(&t.access_token).await, "a thief without the verifier cannot revoke the legitimate tokens");
+}
+
+#[tokio::test]
+async fn d35_code_expires_after_60_seconds() {
+    let mut a = setup(serde_json::json!({})).await;
+    let code = a.code().await;
+    a.w.clock.advance(60);
+    assert_eq!(a.redeem(&code, VERIFIER).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+}
+
+#[tokio::test]
+async fn c29_verifier_missing_or_wrong_is_invalid_grant() {
+    let mut a = setup(serde_json::json!({})).await;
+    let code = a.code().await;
+    let req = TokenRequest {
+        grant_type: Some("authorization_code".into()),
+        code: Some(code.clone()),
+        ..TokenRequest::default()
+    };
+    assert_eq!(a.w.app.token(&a.w.ctx, &a.auth(), &req, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    assert_eq!(a.redeem(&code, &pkce_s256(VERIFIER)).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    assert!(a.redeem(&code, VERIFIER).await.is_ok());
+}
+
+#[tokio::test]
+async fn a11_redirect_uri_must_match_when_the_request_had_one() {
+    let mut a = setup(serde_json::json!({})).await;
+    let mut p = a.params();
+    p.redirect_uri = Some("https://app.example/cb".into());
+    let i = a.authorize(&p).await;
+    let i = a.login(&i, PASSWORD).await;
+    let code = param(&respond(&a.consent(&i, true).await), "code");
+    let mut req = TokenRequest {
+        grant_type: Some("authorization_code".into()),
+        code: Some(code),
+        code_verifier: Some(VERIFIER.into()),
+        ..TokenRequest::default()
+    };
+    assert_eq!(a.w.app.token(&a.w.ctx, &a.auth(), &req, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    req.redirect_uri = Some("https://app.example/cb/".into());
+    assert_eq!(a.w.app.token(&a.w.ctx, &a.auth(), &req, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    req.redirect_uri = Some("https://app.example/cb".into());
+    assert!(a.w.app.token(&a.w.ctx, &a.auth(), &req, None).await.is_ok());
+}
+
+#[tokio::test]
+async fn f46_refresh_reuse_revokes_the_family() {
+    let mut a = setup(serde_json::json!({})).await;
+    let code = a.code().await;
+    let t1 = a.redeem(&code, VERIFIER).await.unwrap();
+    let rt1 = t1.refresh_token.unwrap();
+    let t2 = a.refresh(&rt1, None).await.unwrap();
+    let rt2 = t2.refresh_token.clone().unwrap();
+    assert_ne!(rt1, rt2, "rotated");
+    assert_eq!(a.refresh(&rt1, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    assert_eq!(a.refresh(&rt2, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant, "the family is revoked");
+    assert!(!a.active(&t2.access_token).await && !a.active(&t1.access_token).await);
+}
+
+#[tokio::test]
+async fn f46_reuse_inside_the_grace_window_is_allowed_and_bounded() {
+    let mut a = setup(serde_json::json!({"refresh_token_policy": {"rotate": true, "reuse_grace_seconds": 10}})).await;
+    let code = a.code().await;
+    let rt1 = a.redeem(&code, VERIFIER).await.unwrap().refresh_token.unwrap();
+    let t2 = a.refresh(&rt1, None).await.unwrap();
+    a.w.clock.advance(5);
+    assert!(a.refresh(&rt1, None).await.is_ok(), "a racing retry inside the window");
+    a.w.clock.advance(10);
+    assert_eq!(a.refresh(&rt1, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    assert!(!a.active(&t2.access_token).await, "outside the window: reuse detection");
+}
+
+#[tokio::test]
+async fn f45_refresh_scope_can_only_shrink() {
+    let mut a = setup(serde_json::json!({})).await;
+    let code = a.code().await;
+    let rt = a.redeem(&code, VERIFIER).await.unwrap().refresh_token.unwrap();
+    let e = a.refresh(&rt, Some("openid admin")).await.unwrap_err();
+    assert_eq!(e.code, TokenErrorCode::InvalidScope);
+    let t = a.refresh(&rt, Some("openid")).await.unwrap();
+    assert_eq!(t.scope.as_deref(), Some("openid"));
+    let t = a.refresh(t.refresh_token.as_deref().unwrap(), None).await.unwrap();
+    assert_eq!(t.scope.as_deref(), Some("email offline_access openid profile"), "the family keeps its scope");
+}
+
+#[tokio::test]
+async fn b24_prompt_none_without_session_and_consent_denied() {
+    let mut a = setup(serde_json::json!({})).await;
+    let mut p = a.params();
+    p.prompt = Some("none".into());
+    let r = respond(&a.authorize(&p).await);
+    assert_eq!((param(&r, "error"), param(&r, "state")), ("login_required".to_owned(), "st-1".to_owned()));
+    assert_eq!(param(&r, "iss"), "https://issuer.test");
+
+    let i = a.authorize(&a.params()).await;
+    let i = a.login(&i, PASSWORD).await;
+    let r = respond(&a.consent(&i, false).await);
+    assert_eq!(param(&r, "error"), "access_denied");
+
+    let r = respond(&a.authorize(&p).await);
+    assert_eq!(param(&r, "error"), "consent_required", "signed in now, but no consent yet");
+}
+
+#[tokio::test]
+async fn b24_prompt_login_and_max_age_force_a_new_sign_in() {
+    let mut a = setup(serde_json::json!({"require_consent": false})).await;
+    let _ = a.code().await;
+    let mut p = a.params();
+    p.prompt = Some("login".into());
+    let i = a.authorize(&p).await;
+    assert!(matches!(i.outcome, Outcome::Page(Page::Login { .. })));
+    a.w.clock.advance(100);
+    let r = respond(&a.login(&i, PASSWORD).await);
+    let t = a.redeem(&param(&r, "code"), VERIFIER).await.unwrap();
+    let c = a.w.app.read_id_token(&a.w.ctx, t.id_token.as_deref().unwrap()).await.unwrap();
+    assert_eq!(c.auth_time, a.w.clock.now_for_test(), "auth_time is the new sign-in");
+
+    let mut p = a.params();
+    p.max_age = Some("50".into());
+    assert!(matches!(respond(&a.authorize(&p).await).params[0].0, "code"));
+    a.w.clock.advance(51);
+    assert!(matches!(a.authorize(&p).await.outcome, Outcome::Page(Page::Login { .. })));
+}
+
+#[tokio::test]
+async fn b23_csrf_bound_to_browser_and_transaction() {
+    let mut a = setup(serde_json::json!({})).await;
+    let first = a.authorize(&a.params()).await;
+    let second = a.authorize(&a.params()).await;
+    let (Outcome::Page(Page::Login { tx, .. }), Outcome::Page(Page::Login { csrf: other_csrf, .. })) =
+        (&first.outcome, &second.outcome)
+    else {
+        panic!("login pages expected");
+    };
+    let form =
+        LoginForm { tx: tx.clone(), csrf: other_csrf.clone(), username: "alice".into(), password: PASSWORD.into() };
+    let i = a.w.app.submit_login(&a.w.ctx, &form, &a.cookies, None).await;
+    assert!(matches!(i.outcome, Outcome::Page(Page::Error { status: 403, .. })), "another transaction's token");
+    let stranger = BrowserCookies { anchor: Some("someone-else".into()), session: None };
+    let Outcome::Page(Page::Login { csrf, .. }) = &first.outcome else { unreachable!() };
+    let form = LoginForm { csrf: csrf.clone(), ..form };
+    let i = a.w.app.submit_login(&a.w.ctx, &form, &stranger, None).await;
+    assert!(matches!(i.outcome, Outcome::Page(Page::Error { status: 403, .. })), "another browser");
+    assert!(i.set_session.is_none());
+}
+
+#[tokio::test]
+async fn login_is_slowed_per_user_after_failures() {
+    let mut a = setup(serde_json::json!({})).await;
+    let i = a.authorize(&a.params()).await;
+    for _ in 0..super::LOGIN_MAX_FAILURES {
+        let r = a.login(&i, "wrong password here").await;
+        assert!(matches!(r.outcome, Outcome::Page(Page::Login { status: 401, .. })));
+    }
+    let r = a.login(&i, PASSWORD).await;
+    assert!(matches!(r.outcome, Outcome::Page(Page::Login { status: 429, retry_after: Some(_), .. })), "{r:?}");
+    a.w.clock.advance(301);
+    assert!(matches!(a.login(&i, PASSWORD).await.outcome, Outcome::Page(Page::Consent { .. })));
+}
+
+#[tokio::test]
+async fn allowed_groups_are_checked_before_a_code_is_issued() {
+    let mut a = setup(serde_json::json!({"allowed_groups": ["admins"], "require_consent": false})).await;
+    let i = a.authorize(&a.params()).await;
+    let r = respond(&a.login(&i, PASSWORD).await);
+    assert_eq!(param(&r, "error"), "access_denied");
+}
+
+#[tokio::test]
+async fn a9_unknown_client_or_redirect_is_a_page_never_a_redirect() {
+    let mut a = setup(serde_json::json!({})).await;
+    for mode in ["query", "fragment", "form_post"] {
+        for prompt in [None, Some("none")] {
+            let mut p = a.params();
+            p.response_mode = Some(mode.into());
+            p.prompt = prompt.map(str::to_owned);
+            p.redirect_uri = Some("https://evil.example/cb".into());
+            p.scope = Some("not-a-scope".into());
+            assert!(matches!(a.authorize(&p).await.outcome, Outcome::Page(Page::Error { .. })));
+            p.redirect_uri = None;
+            p.client_id = Some("nope".into());
+            assert!(matches!(a.authorize(&p).await.outcome, Outcome::Page(Page::Error { .. })));
+        }
+    }
+}
+
+#[tokio::test]
+async fn hybrid_response_carries_c_hash_and_at_hash() {
+    let mut a = setup(serde_json::json!({
+        "type": "hybrid", "response_types": ["code id_token token"], "require_consent": false
+    }))
+    .await;
+    let mut p = a.params();
+    p.response_type = Some("code id_token token".into());
+    let i = a.authorize(&p).await;
+    let r = respond(&a.login(&i, PASSWORD).await);
+    assert_eq!(r.mode, ResponseMode::Fragment);
+    let claims = a.w.app.read_id_token(&a.w.ctx, &param(&r, "id_token")).await.unwrap();
+    assert_eq!(claims.c_hash, Some(half_hash(&param(&r, "code"))));
+    assert_eq!(claims.at_hash, Some(half_hash(&param(&r, "access_token"))));
+    assert!(a.active(&param(&r, "access_token")).await);
+}
+
+#[tokio::test]
+async fn e43_legacy_grants_refused_while_the_tenant_has_them_off() {
+    let mut a = setup(serde_json::json!({})).await;
+    let req = TokenRequest {
+        grant_type: Some("password".into()),
+        username: Some("alice".into()),
+        password: Some(PASSWORD.into()),
+        ..TokenRequest::default()
+    };
+    assert_eq!(
+        a.w.app.token(&a.w.ctx, &a.auth(), &req, None).await.unwrap_err().code,
+        TokenErrorCode::UnsupportedGrantType
+    );
+    let mut p = a.params();
+    p.response_type = Some("token".into());
+    let r = respond(&a.authorize(&p).await);
+    assert_eq!(param(&r, "error"), "unsupported_response_type");
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_redirects_only_to_registered_uris() {
+    use super::logout::{LogoutForm, LogoutOutcome, LogoutParams};
+    let mut a = setup(serde_json::json!({"post_logout_redirect_uris": ["https://app.example/bye"]})).await;
+    let code = a.code().await;
+    let t = a.redeem(&code, VERIFIER).await.unwrap();
+    let hint = t.id_token.unwrap();
+    let bad = LogoutParams {
+        id_token_hint: Some(hint.clone()),
+        post_logout_redirect_uri: Some("https://app.example/bye?x=1".into()),
+        ..LogoutParams::default()
+    };
+    let r = a.w.app.logout_request(&a.w.ctx, &bad, &a.cookies).await;
+    assert!(matches!(r.outcome, LogoutOutcome::Error { .. }), "a12: unregistered URI");
+    let forged = LogoutParams { id_token_hint: Some(format!("{hint}x")), ..bad.clone() };
+    assert!(matches!(a.w.app.logout_request(&a.w.ctx, &forged, &a.cookies).await.outcome, LogoutOutcome::Error { .. }));
+    let good = LogoutParams {
+        id_token_hint: Some(hint),
+        post_logout_redirect_uri: Some("https://app.example/bye".into()),
+        state: Some("bye-state".into()),
+        ..LogoutParams::default()
+    };
+    let r = a.w.app.logout_request(&a.w.ctx, &good, &a.cookies).await;
+    let LogoutOutcome::Confirm { tx, csrf, .. } = r.outcome else { panic!("{r:?}") };
+    let r = a.w.app.logout_confirm(&a.w.ctx, &LogoutForm { tx, csrf }, &a.cookies, None).await;
+    assert_eq!(
+        r.outcome,
+        LogoutOutcome::Redirect { uri: "https://app.example/bye".into(), state: Some("bye-state".into()) }
+    );
+    assert!(r.clear_session);
+    let mut p = a.params();
+    p.prompt = Some("none".into());
+    assert_eq!(param(&respond(&a.authorize(&p).await), "error"), "login_required", "the session is gone");
+}

@@ -1,0 +1,370 @@
+//! The grants that act for a user: `authorization_code` (RFC 6749 §4.1.3,
+//! RFC 7636), `refresh_token` (§6, rotation with reuse detection) and the
+//! legacy `password` grant (§4.3).
+//!
+//! Single use is the database's decision (`CodeRepo::redeem_code`,
+//! `RefreshRepo::rotate_refresh`): a check here followed by a write would be
+//! a race. Checks that only the legitimate client can pass (client binding,
+//! redirect URI, PKCE verifier) come first, so a thief replaying a code with
+//! bad credentials cannot revoke the legitimate tokens (checklist item 32).
+
+use latchkey_core::authorize::is_pkce_value;
+use latchkey_core::token::narrow_scope;
+use latchkey_core::{Client, GrantType, Lifetime, ScopeSet, TokenError, UnixTime};
+use latchkey_crypto::jws::pkce_s256;
+use latchkey_crypto::secret::token_hash;
+use latchkey_store::{CodeRecord, FamilyRecord, RefreshRecord};
+
+use super::TokenResponse;
+use super::user::IdTokenInput;
+use crate::App;
+use crate::client_auth::AuthenticatedClient;
+use crate::oidc::LOGIN_MAX_FAILURES;
+use crate::tenants::TenantContext;
+
+/// Prefix of refresh tokens.
+pub const REFRESH_PREFIX: &str = "lkrt_";
+
+fn bad_grant() -> TokenError {
+    TokenError::invalid_grant("the grant is invalid, expired, revoked or was issued to another client")
+}
+
+fn unavailable<E>(_: E) -> TokenError {
+    TokenError::unavailable()
+}
+
+fn param<'a>(v: Option<&'a String>, name: &str) -> Result<&'a str, TokenError> {
+    v.map(String::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| TokenError::invalid_request(&format!("{name} is required")))
+}
+
+/// What a new refresh token is issued for.
+struct RefreshPlan {
+    family: FamilyRecord,
+    token: RefreshRecord,
+    handle: String,
+}
+
+impl App {
+    fn refresh_lifetime(ctx: &TenantContext, client: &Client) -> i64 {
+        let s = &ctx.settings;
+        i64::from(
+            Lifetime::effective(
+                client.config.refresh_token_lifetime,
+                s.default_refresh_token_lifetime,
+                s.max_refresh_token_lifetime,
+            )
+            .seconds,
+        )
+    }
+
+    fn new_refresh(
+        &self,
+        family_id: &str,
+        expires_at: UnixTime,
+        access: (&str, UnixTime),
+    ) -> Result<(String, RefreshRecord), TokenError> {
+        let handle = self.new_secret_handle(REFRESH_PREFIX).ok_or_else(TokenError::unavailable)?;
+        let record = RefreshRecord {
+            token_hash: token_hash(&handle),
+            family_id: family_id.to_owned(),
+            created_at: self.now(),
+            expires_at,
+            used_at: None,
+            access_jti: access.0.to_owned(),
+            access_exp: access.1,
+        };
+        Ok((handle, record))
+    }
+
+    /// Revokes a refresh family and every live access token issued in it.
+    async fn revoke_family_and_tokens(
+        &self,
+        ctx: &TenantContext,
+        family_id: &str,
+        client_id: &str,
+        action: &str,
+    ) -> Result<(), TokenError> {
+        let mut audit = self.flow_audit(client_id, action, "refresh_family", family_id, None);
+        audit.actor_type = "client".to_owned();
+        let live = self.store.revoke_family(&ctx.id, family_id, self.now(), &audit).await.map_err(unavailable)?;
+        for (jti, exp) in live {
+            self.record_revocation(&ctx.id, &jti, client_id, exp).await.map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    /// A replayed code: revoke what its redemption produced (RFC 6749 §4.1.2).
+    async fn revoke_code_products(&self, ctx: &TenantContext, code: &CodeRecord) -> Result<(), TokenError> {
+        if let (Some(jti), Some(exp)) = (&code.access_jti, code.access_exp)
+            && exp > self.now()
+        {
+            self.record_revocation(&ctx.id, jti, &code.client_id, exp).await.map_err(unavailable)?;
+        }
+        if let Some(f) = &code.family_id {
+            self.revoke_family_and_tokens(ctx, f, &code.client_id, "code.replay").await?;
+        }
+        Ok(())
+    }
+
+    async fn active_user(&self, ctx: &TenantContext, user_id: &str) -> Result<latchkey_store::UserRecord, TokenError> {
+        self.store
+            .get_user(&ctx.id, user_id)
+            .await
+            .map_err(unavailable)?
+            .filter(|u| u.status == "active")
+            .ok_or_else(bad_grant)
+    }
+
+    pub(super) async fn authorization_code_grant(
+        &self,
+        ctx: &TenantContext,
+        authed: &AuthenticatedClient,
+        req: &super::TokenRequest,
+    ) -> Result<TokenResponse, TokenError> {
+        let client = &authed.client;
+        if !client.config.grant_types.contains(&GrantType::AuthorizationCode) {
+            return Err(TokenError::unauthorized_client("this client may not use the authorization_code grant"));
+        }
+        let code = param(req.code.as_ref(), "code")?;
+        let now = self.now();
+        let hash = token_hash(code);
+        let rec = self.store.get_code(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
+        if rec.client_id != client.client_id.as_str() || rec.expires_at <= now {
+            return Err(bad_grant());
+        }
+        // RFC 6749 §4.1.3: the same redirect_uri when the request had one.
+        let given = req.redirect_uri.as_deref().filter(|r| !r.is_empty());
+        if (rec.redirect_uri_given || given.is_some()) && given != Some(rec.redirect_uri.as_str()) {
+            return Err(TokenError::invalid_grant("redirect_uri does not match the authorization request"));
+        }
+        let verifier = req.code_verifier.as_deref().filter(|v| !v.is_empty());
+        match (&rec.code_challenge, verifier) {
+            (Some(_), None) => return Err(TokenError::invalid_grant("code_verifier is required")),
+            (Some(challenge), Some(v)) => {
+                if !is_pkce_value(v) || pkce_s256(v) != *challenge {
+                    return Err(TokenError::invalid_grant("code_verifier does not match the code_challenge"));
+                }
+            }
+            (None, Some(_)) => {
+                return Err(TokenError::invalid_request("code_verifier sent for a code issued without PKCE"));
+            }
+            (None, None) => {}
+        }
+        if rec.used_at.is_some() {
+            // The legitimate client presents a used code: a replay.
+            self.revoke_code_products(ctx, &rec).await?;
+            return Err(TokenError::invalid_grant("the code was already used; the tokens it produced are revoked"));
+        }
+        let user = self.active_user(ctx, &rec.user_id).await?;
+        let scope = ScopeSet::parse_param(&rec.scope).map_err(|_| bad_grant())?;
+        let access = self.user_access_token(ctx, client, &user.user_id, &scope, "authorization_code")?;
+        let plan = if client.config.grant_types.contains(&GrantType::RefreshToken) {
+            let family_id = self.random_id(16);
+            let expires_at = now + Self::refresh_lifetime(ctx, client);
+            let (handle, token) = self.new_refresh(&family_id, expires_at, (&access.jti, access.exp))?;
+            let family = FamilyRecord {
+                family_id,
+                client_id: client.client_id.as_str().to_owned(),
+                user_id: user.user_id.clone(),
+                scope: rec.scope.clone(),
+                auth_time: rec.auth_time,
+                sid: rec.sid.clone(),
+                created_at: now,
+                expires_at,
+                revoked_at: None,
+            };
+            Some(RefreshPlan { family, token, handle })
+        } else {
+            None
+        };
+        let redeemed = self
+            .store
+            .redeem_code(&ctx.id, &hash, now, (&access.jti, access.exp), plan.as_ref().map(|p| (&p.family, &p.token)))
+            .await
+            .map_err(unavailable)?;
+        if !redeemed {
+            // Lost a race with another redemption of the same code.
+            if let Some(current) = self.store.get_code(&ctx.id, &hash).await.map_err(unavailable)? {
+                self.revoke_code_products(ctx, &current).await?;
+            }
+            return Err(TokenError::invalid_grant("the code was already used"));
+        }
+        let id_token = if scope.contains("openid") {
+            Some(self.id_token(
+                ctx,
+                client,
+                &IdTokenInput {
+                    user_id: &user.user_id,
+                    auth_time: rec.auth_time,
+                    nonce: rec.nonce.as_deref(),
+                    sid: rec.sid.as_deref(),
+                    access_token: Some(&access.token),
+                    code: None,
+                },
+            )?)
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            access_token: access.token,
+            token_type: "Bearer",
+            expires_in: access.expires_in,
+            scope: (!scope.is_empty()).then(|| scope.to_string()),
+            refresh_token: plan.map(|p| p.handle),
+            id_token,
+        })
+    }
+
+    pub(super) async fn refresh_token_grant(
+        &self,
+        ctx: &TenantContext,
+        authed: &AuthenticatedClient,
+        req: &super::TokenRequest,
+    ) -> Result<TokenResponse, TokenError> {
+        let client = &authed.client;
+        if !client.config.grant_types.contains(&GrantType::RefreshToken) {
+            return Err(TokenError::unauthorized_client("this client may not use the refresh_token grant"));
+        }
+        let presented = param(req.refresh_token.as_ref(), "refresh_token")?;
+        let now = self.now();
+        let hash = token_hash(presented);
+        let (token, family) =
+            self.store.get_refresh(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
+        if family.client_id != client.client_id.as_str()
+            || family.revoked_at.is_some()
+            || token.expires_at <= now
+            || family.expires_at <= now
+        {
+            return Err(bad_grant());
+        }
+        let granted = ScopeSet::parse_param(&family.scope).map_err(|_| bad_grant())?;
+        let requested = match req.scope.as_deref() {
+            Some(s) => Some(ScopeSet::parse_param(s).map_err(|e| TokenError::invalid_scope(&e.message))?),
+            None => None,
+        };
+        let scope = narrow_scope(requested.as_ref(), &granted)?;
+        let policy = client.config.refresh_token_policy;
+        // Without rotation the old token stays usable: an unbounded window.
+        let grace_since = if policy.rotate {
+            (policy.reuse_grace_seconds > 0).then(|| now - i64::from(policy.reuse_grace_seconds))
+        } else {
+            Some(i64::MIN)
+        };
+        if let Some(used) = token.used_at
+            && grace_since.is_none_or(|g| used < g)
+        {
+            // Reuse of a rotated token: revoke the whole family (RFC 9700 §4.14.2).
+            self.revoke_family_and_tokens(ctx, &family.family_id, client.client_id.as_str(), "refresh.reuse").await?;
+            return Err(TokenError::invalid_grant("the refresh token was already used; its family is revoked"));
+        }
+        let user = self.active_user(ctx, &family.user_id).await?;
+        let access = self.user_access_token(ctx, client, &user.user_id, &scope, "refresh_token")?;
+        let (handle, new) = self.new_refresh(&family.family_id, family.expires_at, (&access.jti, access.exp))?;
+        let rotated = self.store.rotate_refresh(&ctx.id, &hash, now, grace_since, &new).await.map_err(unavailable)?;
+        if !rotated {
+            // Another request rotated it first (or the family was revoked
+            // meanwhile): a concurrent reuse.
+            self.record_revocation(&ctx.id, &access.jti, client.client_id.as_str(), access.exp)
+                .await
+                .map_err(unavailable)?;
+            self.revoke_family_and_tokens(ctx, &family.family_id, client.client_id.as_str(), "refresh.reuse").await?;
+            return Err(TokenError::invalid_grant("the refresh token was already used; its family is revoked"));
+        }
+        let id_token = if scope.contains("openid") {
+            Some(self.id_token(
+                ctx,
+                client,
+                &IdTokenInput {
+                    user_id: &user.user_id,
+                    auth_time: family.auth_time,
+                    nonce: None,
+                    sid: family.sid.as_deref(),
+                    access_token: Some(&access.token),
+                    code: None,
+                },
+            )?)
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            access_token: access.token,
+            token_type: "Bearer",
+            expires_in: access.expires_in,
+            scope: (!scope.is_empty()).then(|| scope.to_string()),
+            refresh_token: Some(handle),
+            id_token,
+        })
+    }
+
+    /// The legacy resource-owner password grant (RFC 6749 §4.3; RFC 9700
+    /// §2.4 says not to use it): only where the tenant enables legacy grants
+    /// and the client has it, and slowed down like the login page.
+    pub(super) async fn password_grant(
+        &self,
+        ctx: &TenantContext,
+        authed: &AuthenticatedClient,
+        req: &super::TokenRequest,
+        source: Option<&str>,
+    ) -> Result<TokenResponse, TokenError> {
+        let client = &authed.client;
+        if !ctx.settings.legacy_grants_enabled {
+            return Err(TokenError::unsupported_grant_type("legacy grants are disabled in this tenant"));
+        }
+        if !client.config.grant_types.contains(&GrantType::Password) || client.config.is_public() {
+            return Err(TokenError::unauthorized_client("this client may not use the password grant"));
+        }
+        let username = param(req.username.as_ref(), "username")?;
+        let password = param(req.password.as_ref(), "password")?;
+        let now = self.now();
+        let user_key = format!("login\u{0}{}\u{0}user\u{0}{}", ctx.id, username.to_lowercase());
+        let ip_key = format!("login\u{0}{}\u{0}ip\u{0}{}", ctx.id, source.unwrap_or("-"));
+        let blocked = self.limiter.blocked_after(&user_key, now, LOGIN_MAX_FAILURES).max(self.limiter.blocked_after(
+            &ip_key,
+            now,
+            LOGIN_MAX_FAILURES * 5,
+        ));
+        if let Some(wait) = blocked {
+            let mut e = TokenError::invalid_grant("too many failed attempts; retry later");
+            e.retry_after = Some(wait);
+            return Err(e);
+        }
+        let Some(user) = self.verify_password(ctx, username, password).await.map_err(unavailable)? else {
+            self.limiter.record(user_key, now);
+            self.limiter.record(ip_key, now);
+            return Err(TokenError::invalid_grant("the username or password is not correct"));
+        };
+        let requested = match req.scope.as_deref() {
+            Some(s) => ScopeSet::parse_param(s).map_err(|e| TokenError::invalid_scope(&e.message))?,
+            None => ScopeSet::default(),
+        };
+        let scope = narrow_scope(Some(&requested), &authed.allowed_scope)?;
+        let access = self.user_access_token(ctx, client, &user.id, &scope, "password")?;
+        Ok(TokenResponse {
+            access_token: access.token,
+            token_type: "Bearer",
+            expires_in: access.expires_in,
+            scope: (!scope.is_empty()).then(|| scope.to_string()),
+            refresh_token: None,
+            id_token: None,
+        })
+    }
+
+    /// RFC 7009 for refresh tokens: revoking one revokes its family and the
+    /// family's access tokens. Only the client it was issued to may.
+    pub(super) async fn revoke_refresh(
+        &self,
+        ctx: &TenantContext,
+        client_id: &str,
+        token: &str,
+    ) -> Result<(), TokenError> {
+        let Some((_, family)) = self.store.get_refresh(&ctx.id, &token_hash(token)).await.map_err(unavailable)? else {
+            return Ok(());
+        };
+        if family.client_id == client_id && family.revoked_at.is_none() {
+            self.revoke_family_and_tokens(ctx, &family.family_id, client_id, "refresh.revoke").await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,106 @@
+//! The built-in pages (askama templates in `templates/`, compiled into the
+//! binary) and how every HTML response is sent: strict CSP without inline
+//! script or style, no framing, no referrer, no caching.
+
+use askama::Template;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use latchkey_app::oidc::ScopeLine;
+
+/// The stylesheet of the built-in pages (and, later, the console).
+pub(crate) const CSS: &str = include_str!("../assets/latchkey.css");
+/// Submits a `form_post` response; a script file, since the CSP allows no inline script.
+pub(crate) const FORM_POST_JS: &str = include_str!("../assets/form-post.js");
+
+/// SPEC §11: every HTML page. Scripts and styles only from this server;
+/// forms may post anywhere (form_post answers at the client's URI).
+const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     base-uri 'none'; frame-ancestors 'none'";
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub(crate) struct LoginPage<'a> {
+    pub base: &'a str,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    pub client_name: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub(crate) struct ConsentPage<'a> {
+    pub base: &'a str,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    pub client_name: &'a str,
+    pub user: &'a str,
+    pub scopes: &'a [ScopeLine],
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub(crate) struct LogoutPage<'a> {
+    pub base: &'a str,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    pub client_name: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub(crate) struct MessagePage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+    pub is_error: bool,
+}
+
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub(crate) struct FormPostPage<'a> {
+    pub action: &'a str,
+    pub params: &'a [(&'static str, String)],
+}
+
+/// Renders a page with the headers every page carries.
+pub(crate) fn html(status: StatusCode, page: &impl Template) -> Response {
+    let Ok(body) = page.render() else {
+        tracing::error!("a page template failed to render");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut r = (status, body).into_response();
+    page_headers(r.headers_mut());
+    r
+}
+
+pub(crate) fn page_headers(h: &mut HeaderMap) {
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// A readable error page (never a redirect).
+pub(crate) fn error_page(status: u16, message: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let title = match status.as_u16() {
+        403 => "Not allowed",
+        429 => "Too many attempts",
+        503 => "Temporarily unavailable",
+        _ => "Something is wrong with this request",
+    };
+    html(status, &MessagePage { title, message, is_error: true })
+}
+
+/// A static asset with a day of caching.
+pub(crate) fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    r
+}
