@@ -460,3 +460,21 @@ async fn logout_ends_the_session_and_redirects_only_to_registered_uris() {
     p.prompt = Some("none".into());
     assert_eq!(param(&respond(&a.authorize(&p).await), "error"), "login_required", "the session is gone");
 }
+
+#[tokio::test]
+async fn g50_revoking_a_refresh_token_revokes_its_family_for_its_client_only() {
+    let mut a = setup(serde_json::json!({})).await;
+    let code = a.code().await;
+    let t = a.redeem(&code, VERIFIER).await.unwrap();
+    let rt = t.refresh_token.unwrap();
+    let (other_id, other_secret) = crate::test_world::m2m(&a.w, "jwt").await;
+    let other = PresentedAuth::Basic { client_id: other_id, secret: other_secret };
+    a.w.app.revoke(&a.w.ctx, &other, &rt, None).await.unwrap();
+    assert!(a.active(&t.access_token).await, "another client cannot revoke it");
+    a.w.app.revoke(&a.w.ctx, &a.auth(), &rt, None).await.unwrap();
+    assert!(!a.active(&t.access_token).await, "the family's access token goes with it");
+    assert_eq!(a.refresh(&rt, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    // Housekeeping drops what expired.
+    a.w.clock.advance(100 * 24 * 3600);
+    assert!(a.w.app.purge_expired().await.unwrap() > 0);
+}
