@@ -53,6 +53,8 @@ use crate::error::Problem;
         crate::admin_users::reset_password,
         crate::admin_users::disable_user,
         crate::admin_users::enable_user,
+        crate::admin_users::list_consents,
+        crate::admin_users::revoke_consent,
         openapi_json,
         crate::oauth::token,
         crate::oauth::introspect,
