@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Extra suites that need more than cargo (scripts/test.sh runs this when it is
-# executable). Today: schemathesis, property-based tests of the running server
-# against its own OpenAPI document (/api/v1/openapi.json):
+# executable). Today:
+# 1. Authlib (Python), a second relying party independent of the Rust
+#    openidconnect crate: code flow with login and consent, PKCE, ID-token
+#    validation, userinfo, refresh rotation and reuse, hybrid c_hash
+#    (scripts/authlib_rp.py; last line "authlib: N passed, M failed").
+# 2. schemathesis, property-based tests of the running server
+#    against its own OpenAPI document (/api/v1/openapi.json):
 #   - the admin API (/api/v1/...) with an admin bearer token,
 #   - the OAuth endpoints and discovery with the admin client's Basic credentials.
 # Checks: no 5xx (not_a_server_error), every response's status is documented
@@ -19,6 +24,9 @@ SCHEMATHESIS_VERSION="4.32.5"
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-50}"
 SEED="${SCHEMATHESIS_SEED:-20240611}"
 VENV="$REPO/target/venv-schemathesis"
+AUTHLIB_VERSION="1.9.9"
+REQUESTS_VERSION="2.34.2"
+AUTHLIB_VENV="$REPO/target/venv-authlib"
 ADMIN_ID="latchkey-admin"
 ADMIN_SECRET="lks_schemathesis_admin_secret_0123456789abcdefghij"
 
@@ -32,6 +40,14 @@ if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "version $SCHEMATH
   "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 PY="$VENV/bin/python"
+
+# --- Authlib in its own venv (reused across runs) -----------------------------
+if ! "$AUTHLIB_VENV/bin/python" -c "import authlib, requests, sys; sys.exit(authlib.__version__ != '$AUTHLIB_VERSION' or requests.__version__ != '$REQUESTS_VERSION')" 2>/dev/null; then
+  log "installing authlib $AUTHLIB_VERSION into $AUTHLIB_VENV"
+  rm -rf "$AUTHLIB_VENV"
+  python3 -m venv "$AUTHLIB_VENV"
+  "$AUTHLIB_VENV/bin/pip" install -q --disable-pip-version-check "authlib==$AUTHLIB_VERSION" "requests==$REQUESTS_VERSION"
+fi
 
 # --- the server ----------------------------------------------------------------
 cargo build -q -p latchkey
@@ -96,6 +112,11 @@ with urllib.request.urlopen(req, timeout=10) as r:
 PY
 )" || { log "could not start the server or obtain an admin token"; cat "$WORK/server.log" >&2; exit 1; }
 
+# --- Authlib first: schemathesis may delete the scopes it relies on -------------
+log "authlib: a second relying party"
+rc=0
+"$AUTHLIB_VENV/bin/python" -W ignore "$REPO/scripts/authlib_rp.py" "$BASE" "$TOKEN" || rc=$?
+
 # --- the runs ------------------------------------------------------------------
 # shellcheck disable=SC2054 # --checks takes a comma-separated list
 COMMON=(
@@ -109,7 +130,6 @@ COMMON=(
   --no-color
 )
 SCHEMA="$BASE/api/v1/openapi.json"
-rc=0
 # schemathesis keeps a cache in ./.schemathesis: keep it out of the repo.
 cd "$WORK"
 

@@ -36,6 +36,10 @@ if m:
 else:
     for a, b in re.findall(r"test result: \w+\. (\d+) passed; (\d+) failed", text):
         p += int(a); f += int(b)
+if not m and not p and not f:
+    # Extra suites print "name: N passed, M failed" (one line per tool).
+    for a, b in re.findall(r"(?m)^[a-z-]+: (\d+) passed, (\d+) failed$", text):
+        p += int(a); f += int(b)
 print(p, f)
 PY
 )

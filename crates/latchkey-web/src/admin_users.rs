@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use latchkey_app::admin::users::{CreatedUser, NewUser, PasswordReset, UserPatch, UserView};
+use latchkey_app::admin::users::{ConsentView, CreatedUser, NewUser, PasswordReset, UserPatch, UserView};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -24,6 +24,38 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/users/{user_id}/password", post(reset_password))
         .route("/users/{user_id}/disable", post(disable_user))
         .route("/users/{user_id}/enable", post(enable_user))
+        .route("/users/{user_id}/consents", get(list_consents))
+        .route("/users/{user_id}/consents/{client_id}", axum::routing::delete(revoke_consent))
+}
+
+/// The clients a user has consented to, with the scopes.
+#[utoipa::path(get, path = "/api/v1/users/{user_id}/consents", tag = "users",
+    params(("user_id" = String, Path, description = "The user's id")),
+    responses((status = 200, description = "The user's remembered consents", body = Vec<ConsentView>),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin:read"])))]
+pub(crate) async fn list_consents(
+    State(s): State<AppState>,
+    a: Admin,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    Ok(ok(StatusCode::OK, &s.app.list_consents(&a.ctx, &id).await?))
+}
+
+/// Revoke a consent: the user is asked again the next time the client asks.
+#[utoipa::path(delete, path = "/api/v1/users/{user_id}/consents/{client_id}", tag = "users",
+    params(("user_id" = String, Path, description = "The user's id"),
+        ("client_id" = String, Path, description = "The client the consent was given to")),
+    responses((status = 204, description = "Revoked"), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn revoke_consent(
+    State(s): State<AppState>,
+    a: Admin,
+    Path((id, client_id)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    s.app.revoke_consent(&a.ctx, &a.actor, &id, &client_id).await?;
+    Ok(axum::response::IntoResponse::into_response(StatusCode::NO_CONTENT))
 }
 
 #[derive(Deserialize, IntoParams)]

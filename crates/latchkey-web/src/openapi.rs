@@ -62,6 +62,8 @@ use crate::error::Problem;
         crate::admin_tenants::delete_tenant,
         crate::admin_tenants::disable_tenant,
         crate::admin_tenants::enable_tenant,
+        crate::admin_users::list_consents,
+        crate::admin_users::revoke_consent,
         openapi_json,
         crate::oauth::token,
         crate::oauth::introspect,

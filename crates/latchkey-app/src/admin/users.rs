@@ -336,3 +336,56 @@ impl App {
         Ok(user.filter(|u| ok && u.status == "active").as_ref().map(UserView::from))
     }
 }
+
+/// A user's remembered consent to a client (SPEC §1 "Grant").
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ConsentView {
+    pub client_id: String,
+    /// The scopes the user approved for this client.
+    pub scopes: Vec<String>,
+    pub granted_at: i64,
+    pub updated_at: i64,
+}
+
+impl App {
+    /// The clients a user has consented to, with the scopes.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown user.
+    pub async fn list_consents(&self, ctx: &TenantContext, user_id: &str) -> Result<Vec<ConsentView>, AppError> {
+        self.load_user(ctx, user_id).await?;
+        Ok(self
+            .store
+            .list_consents(&ctx.id, user_id)
+            .await?
+            .into_iter()
+            .map(|c| ConsentView {
+                client_id: c.client_id,
+                scopes: c.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                granted_at: c.granted_at,
+                updated_at: c.updated_at,
+            })
+            .collect())
+    }
+
+    /// Revokes a consent: the user is asked again next time.
+    ///
+    /// # Errors
+    /// `NotFound` when there is no such consent; `Forbidden` for read-only callers.
+    pub async fn revoke_consent(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        user_id: &str,
+        client_id: &str,
+    ) -> Result<(), AppError> {
+        actor.require_write()?;
+        let audit = self.audit_record(actor, "consent.revoke", "user", user_id, &json!({"client_id": client_id}));
+        if self.store.delete_consent(&ctx.id, user_id, client_id, &audit).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+}

@@ -51,6 +51,16 @@ pub struct ConsentForm {
     pub allow: bool,
 }
 
+/// Storage failed mid-flow: logged (never shown), and a 503 page.
+fn log_store(e: &dyn std::fmt::Display) {
+    tracing::warn!(error = %e, "storage failed during sign-in");
+}
+
+fn unavailable(e: &dyn std::fmt::Display) -> Interaction {
+    log_store(e);
+    Interaction::page(Page::error(503, UNAVAILABLE))
+}
+
 fn error_response(
     redirect_uri: &str,
     mode: ResponseMode,
@@ -91,7 +101,7 @@ impl App {
         let client = match self.client_for_auth(&ctx.id, &id).await {
             Ok(Some(c)) => c,
             Ok(None) => return Interaction::page(Page::error(400, "The request names no known application.")),
-            Err(_) => return Interaction::page(Page::error(503, UNAVAILABLE)),
+            Err(e) => return unavailable(&e),
         };
         let redirect = match authorize::resolve_redirect(&client.client, &ctx.settings, p.redirect_uri.as_deref()) {
             Ok(r) => r,
@@ -122,7 +132,7 @@ impl App {
             }
         };
         let tx = Tx { id: self.random_id(16), created_at: self.now(), req };
-        let Ok(session) = self.live_session(ctx, cookies.session.as_deref()).await else {
+        let Ok(session) = self.live_session(ctx, cookies.session.as_deref()).await.map_err(|e| log_store(&e)) else {
             return Interaction::page(Page::error(503, UNAVAILABLE));
         };
         let clear_session = cookies.session.is_some() && session.is_none();
@@ -168,7 +178,11 @@ impl App {
                 Some(wait),
             ));
         }
-        let Ok(user) = self.verify_password(ctx, &form.username, &form.password).await else {
+        let Ok(user) = self
+            .verify_password(ctx, &form.username, &form.password)
+            .await
+            .map_err(|e| tracing::warn!(error = %e, "password check failed"))
+        else {
             return Interaction::page(Page::error(503, UNAVAILABLE));
         };
         let Some(user) = user else {
@@ -193,8 +207,8 @@ impl App {
             expires_at: now + SESSION_LIFETIME,
         };
         let audit = self.flow_audit(&user.id, "user.login", "session", &record.sid, source);
-        if self.store.insert_session(&ctx.id, &record, &audit).await.is_err() {
-            return Interaction::page(Page::error(503, UNAVAILABLE));
+        if let Err(e) = self.store.insert_session(&ctx.id, &record, &audit).await {
+            return unavailable(&e);
         }
         // The user just signed in: prompt=login and max_age are satisfied.
         tx.req.prompt.login = false;
@@ -222,7 +236,7 @@ impl App {
                     "Your session has ended. Go back to the application and sign in again.",
                 ));
             }
-            Err(_) => return Interaction::page(Page::error(503, UNAVAILABLE)),
+            Err(e) => return unavailable(&e),
         };
         if !self.csrf_ok(ctx, "consent", &tx.id, &session.handle, &form.csrf) {
             return Interaction::page(Page::error(
@@ -240,7 +254,7 @@ impl App {
         let now = self.now();
         let user_id = &session.record.user_id;
         let client_id = client.client.client_id.as_str();
-        let Ok(previous) = self.store.get_consent(&ctx.id, user_id, client_id).await else {
+        let Ok(previous) = self.store.get_consent(&ctx.id, user_id, client_id).await.map_err(|e| log_store(&e)) else {
             return Interaction::page(Page::error(503, UNAVAILABLE));
         };
         let before = previous.as_ref().and_then(|c| ScopeSet::parse_param(&c.scope).ok()).unwrap_or_default();
@@ -254,8 +268,8 @@ impl App {
         };
         let mut audit = self.flow_audit(user_id, "consent.grant", "client", client_id, source);
         audit.changes = json!({"scope": {"before": before.to_string(), "after": scope.to_string()}}).to_string();
-        if self.store.upsert_consent(&ctx.id, &record, &audit).await.is_err() {
-            return Interaction::page(Page::error(503, UNAVAILABLE));
+        if let Err(e) = self.store.upsert_consent(&ctx.id, &record, &audit).await {
+            return unavailable(&e);
         }
         tx.req.prompt.consent = false;
         self.proceed(ctx, &client, tx, Some(&session), None).await
@@ -308,7 +322,7 @@ impl App {
         let user = match session {
             Some(s) => match self.store.get_user(&ctx.id, &s.record.user_id).await {
                 Ok(u) => u.filter(|u| u.status == "active"),
-                Err(_) => return Interaction::page(Page::error(503, UNAVAILABLE)),
+                Err(e) => return unavailable(&e),
             },
             None => None,
         };
@@ -346,7 +360,7 @@ impl App {
                 Ok(c) => !c
                     .and_then(|c| ScopeSet::parse_param(&c.scope).ok())
                     .is_some_and(|granted| req.scope.is_subset(&granted)),
-                Err(_) => return Interaction::page(Page::error(503, UNAVAILABLE)),
+                Err(e) => return unavailable(&e),
             }
         } else {
             false
@@ -443,7 +457,7 @@ impl App {
                 access_exp: None,
                 family_id: None,
             };
-            self.store.insert_code(&ctx.id, &record).await.map_err(|_| ())?;
+            self.store.insert_code(&ctx.id, &record).await.map_err(|e| log_store(&e))?;
             params.push(("code", code.clone()));
             code_value = Some(code);
         }

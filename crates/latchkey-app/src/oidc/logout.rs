@@ -97,7 +97,10 @@ impl App {
             Some(Ok(id)) => match self.client_for_auth(&ctx.id, &id).await {
                 Ok(Some(c)) if c.client.is_active() => Some(c),
                 Ok(_) => return error(400, "The request names no known application."),
-                Err(_) => return error(503, UNAVAILABLE),
+                Err(e) => {
+                    tracing::warn!(error = %e, "storage failed during logout");
+                    return error(503, UNAVAILABLE);
+                }
             },
         };
         let redirect = match p.post_logout_redirect_uri.as_deref() {
@@ -120,7 +123,11 @@ impl App {
             }
         };
         let state = p.state.clone().filter(|s| s.len() <= latchkey_core::authorize::MAX_STATE);
-        let Ok(session) = self.live_session(ctx, cookies.session.as_deref()).await else {
+        let Ok(session) = self
+            .live_session(ctx, cookies.session.as_deref())
+            .await
+            .map_err(|e| tracing::warn!(error = %e, "storage failed during logout"))
+        else {
             return error(503, UNAVAILABLE);
         };
         let Some(session) = session else {
@@ -161,7 +168,11 @@ impl App {
         else {
             return error(400, "This sign-out request has expired. Start again from the application.");
         };
-        let Ok(session) = self.live_session(ctx, cookies.session.as_deref()).await else {
+        let Ok(session) = self
+            .live_session(ctx, cookies.session.as_deref())
+            .await
+            .map_err(|e| tracing::warn!(error = %e, "storage failed during logout"))
+        else {
             return error(503, UNAVAILABLE);
         };
         if let Some(s) = session {

@@ -460,3 +460,101 @@ async fn logout_ends_the_session_and_redirects_only_to_registered_uris() {
     p.prompt = Some("none".into());
     assert_eq!(param(&respond(&a.authorize(&p).await), "error"), "login_required", "the session is gone");
 }
+
+#[tokio::test]
+async fn g50_revoking_a_refresh_token_revokes_its_family_for_its_client_only() {
+    let mut a = setup(serde_json::json!({})).await;
+    let code = a.code().await;
+    let t = a.redeem(&code, VERIFIER).await.unwrap();
+    let rt = t.refresh_token.unwrap();
+    let (other_id, other_secret) = crate::test_world::m2m(&a.w, "jwt").await;
+    let other = PresentedAuth::Basic { client_id: other_id, secret: other_secret };
+    a.w.app.revoke(&a.w.ctx, &other, &rt, None).await.unwrap();
+    assert!(a.active(&t.access_token).await, "another client cannot revoke it");
+    a.w.app.revoke(&a.w.ctx, &a.auth(), &rt, None).await.unwrap();
+    assert!(!a.active(&t.access_token).await, "the family's access token goes with it");
+    assert_eq!(a.refresh(&rt, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    // Housekeeping drops what expired.
+    a.w.clock.advance(100 * 24 * 3600);
+    assert!(a.w.app.purge_expired().await.unwrap() > 0);
+}
+
+/// A context of the test tenant with legacy grants switched on (the
+/// settings are per tenant; the key ring is the real one).
+async fn legacy_ctx(w: &World) -> std::sync::Arc<crate::tenants::TenantContext> {
+    let records = w.app.store.list_signing_keys(&w.ctx.id).await.unwrap();
+    let keys = crate::keys::KeyRing::load(&w.app.envelope, &w.ctx.id, &records).unwrap();
+    std::sync::Arc::new(crate::tenants::TenantContext {
+        id: w.ctx.id.clone(),
+        issuer: w.ctx.issuer.clone(),
+        settings: latchkey_core::TenantSettings { legacy_grants_enabled: true, ..w.ctx.settings.clone() },
+        keys,
+        loaded_at: w.ctx.loaded_at,
+    })
+}
+
+#[tokio::test]
+async fn legacy_implicit_and_password_grants_when_the_tenant_enables_them() {
+    let mut a = setup(serde_json::json!({})).await;
+    let ctx = legacy_ctx(&a.w).await;
+    let new: NewClient = serde_json::from_value(serde_json::json!({
+        "name": "Legacy", "type": "custom", "grant_types": ["implicit", "password"],
+        "response_types": ["id_token token"], "redirect_uris": ["https://legacy.example/cb"], "scopes": ["openid", "profile"],
+    }))
+    .unwrap();
+    let c = a.w.app.create_client(&ctx, &Actor::system(), new).await.unwrap();
+    let auth = PresentedAuth::Basic { client_id: c.client.client_id.clone(), secret: c.client_secret.unwrap() };
+    // Implicit: tokens from the front channel, in the fragment.
+    let p = AuthorizeParams {
+        client_id: Some(c.client.client_id.clone()),
+        response_type: Some("id_token token".into()),
+        scope: Some("openid profile".into()),
+        nonce: Some("n".into()),
+        ..AuthorizeParams::default()
+    };
+    let i = a.w.app.authorize(&ctx, &p, &a.cookies).await;
+    a.keep_cookies(&i);
+    let Outcome::Page(Page::Login { tx, csrf, .. }) = &i.outcome else { panic!("{i:?}") };
+    let form = LoginForm { tx: tx.clone(), csrf: csrf.clone(), username: "alice".into(), password: PASSWORD.into() };
+    let r = respond(&a.w.app.submit_login(&ctx, &form, &a.cookies, None).await);
+    assert_eq!(r.mode, ResponseMode::Fragment);
+    assert!(a.w.app.read_access_token(&ctx, &param(&r, "access_token")).await.unwrap().is_some());
+    let claims = a.w.app.read_id_token(&ctx, &param(&r, "id_token")).await.unwrap();
+    assert_eq!(claims.at_hash, Some(half_hash(&param(&r, "access_token"))));
+    // Password: works, and is slowed down like the login page.
+    let req = |pw: &str| TokenRequest {
+        grant_type: Some("password".into()),
+        username: Some("alice".into()),
+        password: Some(pw.into()),
+        scope: Some("openid".into()),
+        ..TokenRequest::default()
+    };
+    let t = a.w.app.token(&ctx, &auth, &req(PASSWORD), Some("10.1.1.1")).await.unwrap();
+    assert_eq!(t.scope.as_deref(), Some("openid"));
+    for _ in 0..super::LOGIN_MAX_FAILURES {
+        let e = a.w.app.token(&ctx, &auth, &req("wrong"), Some("10.1.1.1")).await.unwrap_err();
+        assert_eq!(e.code, TokenErrorCode::InvalidGrant);
+    }
+    let e = a.w.app.token(&ctx, &auth, &req(PASSWORD), Some("10.1.1.1")).await.unwrap_err();
+    assert!(e.retry_after.is_some(), "the password grant goes through the brute-force limiter");
+    // The same client is refused where the tenant has legacy grants off.
+    let e = a.w.app.token(&a.w.ctx, &auth, &req(PASSWORD), None).await.unwrap_err();
+    assert_eq!(e.code, TokenErrorCode::UnsupportedGrantType);
+}
+
+#[tokio::test]
+async fn consents_are_listed_and_revoked_by_an_admin() {
+    let mut a = setup(serde_json::json!({})).await;
+    let _ = a.code().await;
+    let user = a.w.app.list_users(&a.w.ctx, Some("alice"), None, None).await.unwrap().0.remove(0);
+    let list = a.w.app.list_consents(&a.w.ctx, &user.id).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].client_id, a.client_id);
+    a.w.app.revoke_consent(&a.w.ctx, &Actor::system(), &user.id, &a.client_id).await.unwrap();
+    let i = a.authorize(&a.params()).await;
+    assert!(matches!(i.outcome, Outcome::Page(Page::Consent { .. })), "asked again after the revocation");
+    assert!(matches!(
+        a.w.app.revoke_consent(&a.w.ctx, &Actor::system(), &user.id, &a.client_id).await,
+        Err(crate::AppError::NotFound)
+    ));
+}

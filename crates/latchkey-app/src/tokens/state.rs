@@ -102,7 +102,8 @@ impl App {
         Ok(())
     }
 
-    /// Drops expired revocation records (database and index).
+    /// Drops expired revocation records (database and index), sessions,
+    /// codes and refresh tokens.
     ///
     /// # Errors
     /// When the database cannot be reached.
@@ -111,6 +112,7 @@ impl App {
         if let Some(index) = self.revocations.get() {
             index.purge(now);
         }
-        self.store.purge_expired(now).await
+        let flows = self.store.purge_expired_flows(now).await?;
+        Ok(self.store.purge_expired(now).await? + flows)
     }
 }
