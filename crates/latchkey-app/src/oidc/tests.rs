@@ -483,7 +483,7 @@ async fn g50_revoking_a_refresh_token_revokes_its_family_for_its_client_only() {
 /// settings are per tenant; the key ring is the real one).
 async fn legacy_ctx(w: &World) -> std::sync::Arc<crate::tenants::TenantContext> {
     let records = w.app.store.list_signing_keys(&w.ctx.id).await.unwrap();
-    let keys = crate::keys::KeyRing::load(&w.app.envelope, &w.ctx.id, &records).unwrap();
+    let keys = crate::keys::KeyRing::load(&w.app.envelope, &w.ctx.id, &w.ctx.settings, &records, w.app.now()).unwrap();
     std::sync::Arc::new(crate::tenants::TenantContext {
         id: w.ctx.id.clone(),
         issuer: w.ctx.issuer.clone(),
