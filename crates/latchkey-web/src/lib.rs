@@ -17,6 +17,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 mod admin_api;
+mod admin_catalog;
 mod admin_tenants;
 mod admin_users;
 mod browser;

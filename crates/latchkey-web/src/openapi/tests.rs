@@ -46,8 +46,11 @@ fn openapi_snapshot_is_current() {
 }
 
 /// Router sources a router may `.merge(crate::NAME::routes())`, by NAME.
-const MERGED_ROUTERS: &[(&str, &str)] =
-    &[("admin_users", include_str!("../admin_users.rs")), ("admin_tenants", include_str!("../admin_tenants.rs"))];
+const MERGED_ROUTERS: &[(&str, &str)] = &[
+    ("admin_users", include_str!("../admin_users.rs")),
+    ("admin_tenants", include_str!("../admin_tenants.rs")),
+    ("admin_catalog", include_str!("../admin_catalog.rs")),
+];
 
 /// Routes registered under these prefixes may be missing from the document,
 /// for now: the users API (`admin_users.rs`) was added while the document was
