@@ -1,0 +1,249 @@
+//! Conformance cases for the sign-in flows: sessions, authorization codes,
+//! refresh families, consents.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support: failing loudly is the point
+
+use super::*;
+
+fn session(hash: u8, user: &str) -> crate::SessionRecord {
+    crate::SessionRecord {
+        session_hash: vec![hash; 32],
+        sid: format!("sid-{hash}"),
+        user_id: user.into(),
+        auth_time: 1_000,
+        created_at: 1_000,
+        expires_at: 5_000,
+    }
+}
+
+fn code(hash: u8) -> crate::CodeRecord {
+    crate::CodeRecord {
+        code_hash: vec![hash; 32],
+        client_id: "boot-client".into(),
+        user_id: "u-acme".into(),
+        redirect_uri: "https://app.example/cb".into(),
+        redirect_uri_given: true,
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+        nonce: Some("n-1".into()),
+        scope: "openid profile".into(),
+        auth_time: 1_000,
+        sid: Some("sid-1".into()),
+        created_at: 1_000,
+        expires_at: 1_060,
+        used_at: None,
+        access_jti: None,
+        access_exp: None,
+        family_id: None,
+    }
+}
+
+fn family(id: &str) -> (crate::FamilyRecord, crate::RefreshRecord) {
+    (
+        crate::FamilyRecord {
+            family_id: id.into(),
+            client_id: "boot-client".into(),
+            user_id: "u-acme".into(),
+            scope: "openid offline_access".into(),
+            auth_time: 1_000,
+            sid: None,
+            created_at: 1_000,
+            expires_at: 100_000,
+            revoked_at: None,
+        },
+        refresh(id, 1, "at-1"),
+    )
+}
+
+fn refresh(family: &str, hash: u8, jti: &str) -> crate::RefreshRecord {
+    crate::RefreshRecord {
+        token_hash: vec![hash; 32],
+        family_id: family.into(),
+        created_at: 1_000,
+        expires_at: 50_000,
+        used_at: None,
+        access_jti: jti.into(),
+        access_exp: 4_600,
+    }
+}
+
+pub async fn sessions_round_trip_and_expire(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    store.insert_session(&t, &session(1, "u-acme"), &audit("user.login", "u-acme")).await.unwrap();
+    let got = store.get_session(&t, &[1; 32], 2_000).await.unwrap().unwrap();
+    assert_eq!(got, session(1, "u-acme"));
+    assert!(store.get_session(&t, &[1; 32], 5_000).await.unwrap().is_none(), "expired sessions are not returned");
+    assert!(store.get_session(&t, &[2; 32], 2_000).await.unwrap().is_none());
+    assert!(store.delete_session(&t, &[1; 32], &audit("user.logout", "u-acme")).await.unwrap());
+    assert!(!store.delete_session(&t, &[1; 32], &audit("user.logout", "u-acme")).await.unwrap());
+    assert!(store.get_session(&t, &[1; 32], 2_000).await.unwrap().is_none());
+    let actions: Vec<String> = store.list_audit(&t, 10).await.unwrap().into_iter().map(|a| a.action).collect();
+    assert_eq!(actions.iter().filter(|a| *a == "user.logout").count(), 1, "a failed delete writes no event");
+}
+
+pub async fn d31_code_is_single_use(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    store.insert_code(&t, &code(1)).await.unwrap();
+    assert_eq!(store.get_code(&t, &[1; 32]).await.unwrap().unwrap(), code(1));
+    let (f, rt) = family("fam-1");
+    assert!(store.redeem_code(&t, &[1; 32], 1_010, ("at-1", 4_600), Some((&f, &rt))).await.unwrap());
+    assert!(!store.redeem_code(&t, &[1; 32], 1_011, ("at-2", 4_600), None).await.unwrap(), "second redemption loses");
+    let used = store.get_code(&t, &[1; 32]).await.unwrap().unwrap();
+    assert_eq!(
+        (used.used_at, used.access_jti.as_deref(), used.family_id.as_deref()),
+        (Some(1_010), Some("at-1"), Some("fam-1")),
+        "the losing call changed nothing"
+    );
+    assert!(store.get_refresh(&t, &[1; 32]).await.unwrap().is_some(), "the family started with the redemption");
+    // An expired code cannot be redeemed.
+    store.insert_code(&t, &code(2)).await.unwrap();
+    assert!(!store.redeem_code(&t, &[2; 32], 1_060, ("at-3", 4_600), None).await.unwrap());
+}
+
+pub async fn d33_concurrent_redemptions_exactly_one_wins(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    for round in 0..5u8 {
+        store.insert_code(&t, &code(10 + round)).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let (s, t) = (store.clone(), t.clone());
+            tasks.push(tokio::spawn(async move {
+                let (f, rt) = family(&format!("fam-{round}-{i}"));
+                let mut rt = rt;
+                rt.token_hash = vec![100 + round, i, 0, 1];
+                s.redeem_code(&t, &[10 + round; 32], 1_001, (&format!("at-{i}"), 4_600), Some((&f, &rt))).await.unwrap()
+            }));
+        }
+        let mut wins = 0;
+        for task in tasks {
+            wins += usize::from(task.await.unwrap());
+        }
+        assert_eq!(wins, 1, "round {round}: exactly one of 16 concurrent redemptions wins");
+    }
+}
+
+pub async fn refresh_rotation_reuse_and_revocation(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    store.insert_code(&t, &code(1)).await.unwrap();
+    let (f, rt1) = family("fam");
+    assert!(store.redeem_code(&t, &[1; 32], 1_001, ("at-1", 4_600), Some((&f, &rt1))).await.unwrap());
+    let (tok, fam) = store.get_refresh(&t, &[1; 32]).await.unwrap().unwrap();
+    assert_eq!((tok, fam), (rt1.clone(), f.clone()));
+
+    let rt2 = refresh("fam", 2, "at-2");
+    assert!(store.rotate_refresh(&t, &[1; 32], 2_000, None, &rt2).await.unwrap());
+    // Reusing the rotated token fails without a grace window ...
+    assert!(!store.rotate_refresh(&t, &[1; 32], 2_001, None, &refresh("fam", 3, "at-3")).await.unwrap());
+    // ... and succeeds inside one.
+    assert!(store.rotate_refresh(&t, &[1; 32], 2_001, Some(1_995), &refresh("fam", 4, "at-4")).await.unwrap());
+    assert!(!store.rotate_refresh(&t, &[1; 32], 2_010, Some(2_005), &refresh("fam", 5, "at-5")).await.unwrap());
+    let (used, _) = store.get_refresh(&t, &[1; 32]).await.unwrap().unwrap();
+    assert_eq!(used.used_at, Some(2_000), "the first use is kept");
+
+    let live = store.revoke_family(&t, "fam", 3_000, &audit("refresh.reuse", "fam")).await.unwrap();
+    let mut jtis: Vec<String> = live.into_iter().map(|(j, _)| j).collect();
+    jtis.sort();
+    assert_eq!(jtis, vec!["at-1", "at-2", "at-4"], "every access token of the family");
+    assert!(store.get_refresh(&t, &[2; 32]).await.unwrap().unwrap().1.revoked_at.is_some());
+    assert!(
+        !store.rotate_refresh(&t, &[2; 32], 3_001, None, &refresh("fam", 6, "at-6")).await.unwrap(),
+        "no rotation in a revoked family"
+    );
+}
+
+pub async fn f47_concurrent_refreshes_exactly_one_wins(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    store.insert_code(&t, &code(1)).await.unwrap();
+    let (f, rt1) = family("fam");
+    assert!(store.redeem_code(&t, &[1; 32], 1_001, ("at-1", 4_600), Some((&f, &rt1))).await.unwrap());
+    let mut tasks = Vec::new();
+    for i in 0..8u8 {
+        let (s, t) = (store.clone(), t.clone());
+        tasks.push(tokio::spawn(async move {
+            s.rotate_refresh(&t, &[1; 32], 2_000, None, &refresh("fam", 50 + i, &format!("at-{i}"))).await.unwrap()
+        }));
+    }
+    let mut wins = 0;
+    for task in tasks {
+        wins += usize::from(task.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+}
+
+pub async fn consents_upsert_list_delete(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let mut c = crate::ConsentRecord {
+        user_id: "u-acme".into(),
+        client_id: "boot-client".into(),
+        scope: "openid".into(),
+        granted_at: 1_000,
+        updated_at: 1_000,
+    };
+    store.upsert_consent(&t, &c, &audit("consent.grant", "boot-client")).await.unwrap();
+    c.scope = "openid profile".into();
+    c.updated_at = 2_000;
+    store.upsert_consent(&t, &c, &audit("consent.grant", "boot-client")).await.unwrap();
+    let got = store.get_consent(&t, "u-acme", "boot-client").await.unwrap().unwrap();
+    assert_eq!((got.scope.as_str(), got.granted_at, got.updated_at), ("openid profile", 1_000, 2_000));
+    assert_eq!(store.list_consents(&t, "u-acme").await.unwrap().len(), 1);
+    assert!(store.delete_consent(&t, "u-acme", "boot-client", &audit("consent.revoke", "boot-client")).await.unwrap());
+    assert!(store.get_consent(&t, "u-acme", "boot-client").await.unwrap().is_none());
+    assert!(!store.delete_consent(&t, "u-acme", "boot-client", &audit("consent.revoke", "x")).await.unwrap());
+}
+
+pub async fn cors_origins_are_found_exactly(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let mut c = client(&t, "spa", "Spa", 2_000);
+    c.config.allowed_cors_origins = vec!["https://app.example".into()];
+    c.description = "\"https://evil.example\"".into();
+    store.insert_client(&c, &[], &audit("c", "spa")).await.unwrap();
+    assert!(store.cors_origin_registered(&t, "https://app.example").await.unwrap());
+    assert!(!store.cors_origin_registered(&t, "https://app.example.evil").await.unwrap());
+    assert!(!store.cors_origin_registered(&t, "https://app.exampl").await.unwrap());
+    assert!(!store.cors_origin_registered(&t, "https://evil.example").await.unwrap());
+    assert!(!store.cors_origin_registered(&t, "%").await.unwrap());
+}
+
+/// Checklist item 60: a session, code, refresh token or consent of tenant A
+/// is useless in tenant B.
+pub async fn i60_flows_are_isolated_per_tenant(store: Arc<dyn Store>) {
+    let a = with_tenant(&*store, "tenant-a").await;
+    let b = with_tenant(&*store, "tenant-b").await;
+    store.insert_session(&a, &session(1, "u-tenant-a"), &audit("user.login", "a")).await.unwrap();
+    let mut cd = code(1);
+    cd.user_id = "u-tenant-a".into();
+    store.insert_code(&a, &cd).await.unwrap();
+    let c = crate::ConsentRecord {
+        user_id: "u-tenant-a".into(),
+        client_id: "boot-client".into(),
+        scope: "openid".into(),
+        granted_at: 1,
+        updated_at: 1,
+    };
+    store.upsert_consent(&a, &c, &audit("consent.grant", "a")).await.unwrap();
+
+    assert!(store.get_session(&b, &[1; 32], 2_000).await.unwrap().is_none());
+    assert!(!store.delete_session(&b, &[1; 32], &audit("user.logout", "a")).await.unwrap());
+    assert!(store.get_code(&b, &[1; 32]).await.unwrap().is_none());
+    let (f, rt) = family("fam");
+    assert!(!store.redeem_code(&b, &[1; 32], 1_001, ("x", 2), Some((&f, &rt))).await.unwrap());
+    assert!(store.get_consent(&b, "u-tenant-a", "boot-client").await.unwrap().is_none());
+    assert!(!store.delete_consent(&b, "u-tenant-a", "boot-client", &audit("consent.revoke", "a")).await.unwrap());
+
+    assert!(store.redeem_code(&a, &[1; 32], 1_001, ("at", 4_600), Some((&f, &rt))).await.unwrap());
+    assert!(store.get_refresh(&b, &[1; 32]).await.unwrap().is_none());
+    assert!(!store.rotate_refresh(&b, &[1; 32], 2_000, None, &refresh("fam", 2, "x")).await.unwrap());
+    assert!(store.revoke_family(&b, "fam", 2_000, &audit("refresh.reuse", "fam")).await.unwrap().is_empty());
+    // Tenant A's state is untouched.
+    assert!(store.get_session(&a, &[1; 32], 2_000).await.unwrap().is_some());
+    assert!(store.get_refresh(&a, &[1; 32]).await.unwrap().unwrap().1.revoked_at.is_none());
+    assert!(store.get_consent(&a, "u-tenant-a", "boot-client").await.unwrap().is_some());
+}
+
+pub async fn expired_flows_are_purged(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    store.insert_session(&t, &session(1, "u-acme"), &audit("user.login", "u")).await.unwrap();
+    store.insert_code(&t, &code(1)).await.unwrap();
+    assert_eq!(store.purge_expired_flows(2_000).await.unwrap(), 1, "only the code expired");
+    assert!(store.get_code(&t, &[1; 32]).await.unwrap().is_none());
+    assert_eq!(store.purge_expired_flows(10_000).await.unwrap(), 1);
+    assert!(store.get_session(&t, &[1; 32], 1_500).await.unwrap().is_none());
+}

@@ -1,0 +1,168 @@
+//! Conformance cases for client search: filters, sorts, keyset pages, and
+//! every search strategy an adapter may pick, against a plain filter.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support: failing loudly is the point
+
+use super::*;
+
+pub async fn search_filters_sorts_and_pages(store: Arc<dyn Store>) {
+    use crate::{ClientQuery, ClientSort, SortKey};
+    let t = with_tenant(&*store, "acme").await;
+    for (i, (name, kind, grant, label)) in [
+        ("Alpha Billing", ClientType::M2m, GrantType::ClientCredentials, "team=payments"),
+        ("beta web", ClientType::Web, GrantType::AuthorizationCode, "team=web"),
+        ("Gamma_100% tool", ClientType::M2m, GrantType::ClientCredentials, "team=payments"),
+        ("delta", ClientType::Device, GrantType::DeviceCode, "env=prod"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut c = client(&t, &format!("id-{i}"), name, 2_000 + i64::try_from(i).unwrap());
+        c.client_type = kind;
+        c.config.grant_types = vec![grant];
+        let (k, v) = label.split_once('=').unwrap();
+        c.config.labels.insert(k.into(), v.into());
+        store.insert_client(&c, &[], &audit("c", name)).await.unwrap();
+    }
+    let names = |v: Vec<Client>| v.into_iter().map(|c| c.name).collect::<Vec<_>>();
+    let q = |f: fn(&mut ClientQuery)| {
+        let mut q = ClientQuery { limit: 100, ..ClientQuery::default() };
+        f(&mut q);
+        q
+    };
+    let run = |query: ClientQuery| {
+        let store = store.clone();
+        let t = t.clone();
+        async move { names(store.search_clients(&t, &query, 10_000).await.unwrap()) }
+    };
+    assert_eq!(run(q(|q| q.q = Some("BILLING".into()))).await, vec!["Alpha Billing"]);
+    // '%' and '_' in the search are literal characters, not wildcards.
+    assert_eq!(run(q(|q| q.q = Some("100%".into()))).await, vec!["Gamma_100% tool"]);
+    assert_eq!(run(q(|q| q.q = Some("ma%1".into()))).await, Vec::<String>::new(), "% is literal");
+    assert_eq!(run(q(|q| q.q = Some("gamma_1".into()))).await, vec!["Gamma_100% tool"]);
+    assert_eq!(run(q(|q| q.q = Some("alph_".into()))).await, Vec::<String>::new(), "_ is literal");
+    assert_eq!(run(q(|q| q.q = Some("ID-3".into()))).await, vec!["delta"], "search covers client_id");
+    assert_eq!(run(q(|q| q.client_type = Some("web".into()))).await, vec!["beta web"]);
+    assert_eq!(run(q(|q| q.grant_type = Some("client_credentials".into()))).await.len(), 3, "with the boot client");
+    assert_eq!(run(q(|q| q.grant_type = Some("client".into()))).await.len(), 0, "whole grant names only");
+    assert_eq!(run(q(|q| q.label = Some("team=payments".into()))).await.len(), 2);
+    assert_eq!(
+        run(q(|q| q.sort = ClientSort::NameAsc)).await,
+        vec!["Alpha Billing", "beta web", "Boot Client", "delta", "Gamma_100% tool"]
+    );
+    assert_eq!(run(q(|q| q.sort = ClientSort::CreatedDesc)).await[0], "delta");
+    // Keyset paging by name, descending: two pages of two, then the rest.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .search_clients(
+                &t,
+                &ClientQuery { sort: ClientSort::NameDesc, after: after.clone(), limit: 2, ..ClientQuery::default() },
+                0,
+            )
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some((SortKey::Text(last.name.to_lowercase()), last.client_id.to_string()));
+        seen.extend(page.into_iter().map(|c| c.name));
+    }
+    assert_eq!(seen, vec!["Gamma_100% tool", "delta", "Boot Client", "beta web", "Alpha Billing"]);
+    // Usage and secret expiry filters.
+    store
+        .record_usage(&[crate::Usage { tenant: t.clone(), client_id: "id-0".into(), secret_id: None, at: 9_000 }])
+        .await
+        .unwrap();
+    let unused = run(q(|q| q.unused_since = Some(8_000))).await;
+    assert!(!unused.contains(&"Alpha Billing".to_owned()) && unused.contains(&"beta web".to_owned()));
+    let mut s = secret("exp");
+    s.expires_at = Some(5_000);
+    assert!(store.add_secret(&t, &ClientId::parse("id-1").unwrap(), &s, 5, 1_000, &audit("s", "1")).await.unwrap());
+    assert_eq!(run(q(|q| q.secret_expires_between = Some((4_000, 6_000)))).await, vec!["beta web"]);
+    assert!(run(q(|q| q.secret_expires_between = Some((5_000, 6_000)))).await.is_empty());
+}
+
+/// Large enough for every search strategy an adapter may pick (a trigram
+/// probe with few matches, a bounded ordered scan, the index after a window
+/// that held too few, a complete scan): each must give exactly what a plain
+/// filter over the rows gives, in order, page after page.
+pub async fn search_at_scale_matches_a_plain_filter(store: Arc<dyn Store>) {
+    use crate::{ClientQuery, ClientSort, SortKey};
+    let t = with_tenant(&*store, "acme").await;
+    let other = with_tenant(&*store, "other").await;
+    const N: usize = 10_600;
+    let describe = |i: usize| {
+        let mut d = format!("group {} unit", i % 7);
+        if [3, 5_000, 10_500].contains(&i) {
+            d.push_str(" rare-marker");
+        }
+        if i >= 10_000 {
+            d.push_str(" late arrival");
+        }
+        d
+    };
+    let mut all = Vec::with_capacity(N);
+    for i in 0..N {
+        let mut c = client(
+            &t,
+            &format!("item-{i:05}"),
+            &format!("Item {:05}", (i * 7_919) % N),
+            5_000 + i64::try_from(i / 3).unwrap(),
+        );
+        c.description = describe(i);
+        all.push(c);
+    }
+    for chunk in all.chunks(2_000) {
+        let batch: Vec<ClientInsert> = chunk
+            .iter()
+            .map(|c| ClientInsert { client: c.clone(), secrets: vec![], audit: audit("client.create", "x") })
+            .collect();
+        store.insert_clients(&t, &batch).await.unwrap();
+    }
+    // Another tenant's rows match the same needles and must never appear.
+    let mut theirs = client(&other, "item-00003", "Item rare-marker late arrival", 5_000);
+    theirs.description = "group 1 unit rare-marker late arrival".into();
+    store.insert_client(&theirs, &[], &audit("c", "o")).await.unwrap();
+
+    let key = |c: &Client, sort: ClientSort| match sort {
+        ClientSort::CreatedAsc | ClientSort::CreatedDesc => SortKey::Int(c.created_at),
+        ClientSort::NameAsc | ClientSort::NameDesc => SortKey::Text(c.name.to_lowercase()),
+        ClientSort::LastUsedDesc => SortKey::Int(c.last_used_at.unwrap_or(0)),
+    };
+    let expected = |needle: &str, sort: ClientSort| {
+        let mut v: Vec<&Client> = all
+            .iter()
+            .filter(|c| {
+                format!("{} {} {}", c.name.to_lowercase(), c.client_id.as_str(), c.description.to_lowercase())
+                    .contains(needle)
+            })
+            .collect();
+        v.sort_by(|a, b| (key(a, sort), a.client_id.as_str()).cmp(&(key(b, sort), b.client_id.as_str())));
+        if matches!(sort, ClientSort::CreatedDesc | ClientSort::NameDesc | ClientSort::LastUsedDesc) {
+            v.reverse();
+        }
+        v.into_iter().map(|c| c.client_id.to_string()).collect::<Vec<_>>()
+    };
+    for needle in ["rare-marker", "late arrival", "group 3", "unit", "item 0", "item-0999", "item 00007 item-"] {
+        for sort in [ClientSort::CreatedAsc, ClientSort::CreatedDesc, ClientSort::NameAsc, ClientSort::NameDesc] {
+            let want = expected(needle, sort);
+            // Three pages of 50 (or all there is), each continuing the last.
+            let mut got = Vec::new();
+            let mut after = None;
+            for _ in 0..3 {
+                let q = ClientQuery {
+                    q: Some(needle.to_uppercase()),
+                    sort,
+                    after: after.clone(),
+                    limit: 50,
+                    ..ClientQuery::default()
+                };
+                let page = store.search_clients(&t, &q, 0).await.unwrap();
+                let Some(last) = page.last() else { break };
+                after = Some((key(last, sort), last.client_id.to_string()));
+                got.extend(page.iter().map(|c| c.client_id.to_string()));
+            }
+            let n = want.len().min(150);
+            assert_eq!(got, want[..n], "needle {needle:?}, sort {sort:?}");
+        }
+    }
+}
