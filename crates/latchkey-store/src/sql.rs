@@ -223,25 +223,86 @@ macro_rules! impl_repos {
             }
 
             async fn insert_audit(tx: &mut Tx, tenant: &str, a: &AuditRecord) -> Result<()> {
-                let sql = format!(
-                    "INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(tenant)
-                    .bind(&a.event_id)
-                    .bind(a.occurred_at)
-                    .bind(&a.actor)
-                    .bind(&a.actor_type)
-                    .bind(&a.action)
-                    .bind(&a.target_type)
-                    .bind(&a.target_id)
-                    .bind(&a.source_ip)
-                    .bind(&a.request_id)
-                    .bind(&a.changes)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(e)?;
+                insert_audit_rows(tx, tenant, &[a]).await
+            }
+
+            /// Rows per multi-row insert (well under both databases' limits
+            /// on bound parameters).
+            const ROWS: usize = 500;
+
+            /// Inserts audit events, many rows per statement.
+            async fn insert_audit_rows(tx: &mut Tx, tenant: &str, events: &[&AuditRecord]) -> Result<()> {
+                for chunk in events.chunks(ROWS) {
+                    let mut qb =
+                        sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) "));
+                    qb.push_values(chunk, |mut r, a| {
+                        r.push_bind(tenant)
+                            .push_bind(&a.event_id)
+                            .push_bind(a.occurred_at)
+                            .push_bind(&a.actor)
+                            .push_bind(&a.actor_type)
+                            .push_bind(&a.action)
+                            .push_bind(&a.target_type)
+                            .push_bind(&a.target_id)
+                            .push_bind(&a.source_ip)
+                            .push_bind(&a.request_id)
+                            .push_bind(&a.changes);
+                    });
+                    qb.build().execute(&mut **tx).await.map_err(e)?;
+                }
+                Ok(())
+            }
+
+            /// Inserts clients of one tenant, many rows per statement.
+            async fn insert_client_rows(tx: &mut Tx, tenant: &str, clients: &[&Client]) -> Result<()> {
+                for chunk in clients.chunks(ROWS) {
+                    let rows = chunk.iter().map(|c| Ok((*c, config_json(c)?))).collect::<Result<Vec<_>>>()?;
+                    let mut qb =
+                        sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO clients ({CLIENT_INSERT_COLUMNS}) "));
+                    qb.push_values(rows, |mut r, (c, config)| {
+                        r.push_bind(tenant)
+                            .push_bind(c.client_id.as_str())
+                            .push_bind(&c.name)
+                            .push_bind(c.name.to_lowercase())
+                            .push_bind(&c.description)
+                            .push_bind(c.client_type.as_str())
+                            .push_bind(c.status.as_str())
+                            .push_bind(c.protected)
+                            .push_bind(&c.managed_by)
+                            .push_bind(c.created_at)
+                            .push_bind(c.updated_at)
+                            .push_bind(&c.created_by)
+                            .push_bind(c.last_used_at)
+                            .push_bind(c.revision)
+                            .push_bind(config)
+                            .push_bind(grants_text(c))
+                            .push_bind(labels_text(c));
+                    });
+                    qb.build().execute(&mut **tx).await.map_err(e)?;
+                }
+                Ok(())
+            }
+
+            /// Inserts secrets (each with its client), many rows per statement.
+            async fn insert_secret_rows(tx: &mut Tx, tenant: &str, secrets: &[(&Client, &SecretRecord)]) -> Result<()> {
+                for chunk in secrets.chunks(ROWS) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!(
+                        "INSERT INTO client_secrets ({SECRET_INSERT_COLUMNS}) "
+                    ));
+                    qb.push_values(chunk, |mut r, (c, s)| {
+                        r.push_bind(tenant)
+                            .push_bind(c.client_id.as_str())
+                            .push_bind(&s.secret_id)
+                            .push_bind(&s.secret_hash)
+                            .push_bind(&s.sealed_secret)
+                            .push_bind(&s.hint)
+                            .push_bind(&s.label)
+                            .push_bind(s.created_at)
+                            .push_bind(s.expires_at)
+                            .push_bind(s.last_used_at);
+                    });
+                    qb.build().execute(&mut **tx).await.map_err(e)?;
+                }
                 Ok(())
             }
 
@@ -269,52 +330,9 @@ macro_rules! impl_repos {
 
             async fn insert_client_tx(tx: &mut Tx, c: &Client, secrets: &[SecretRecord]) -> Result<()> {
                 let tenant = c.tenant.as_str();
-                let sql = format!(
-                    "INSERT INTO clients ({CLIENT_INSERT_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(tenant)
-                    .bind(c.client_id.as_str())
-                    .bind(&c.name)
-                    .bind(c.name.to_lowercase())
-                    .bind(&c.description)
-                    .bind(c.client_type.as_str())
-                    .bind(c.status.as_str())
-                    .bind(c.protected)
-                    .bind(&c.managed_by)
-                    .bind(c.created_at)
-                    .bind(c.updated_at)
-                    .bind(&c.created_by)
-                    .bind(c.last_used_at)
-                    .bind(c.revision)
-                    .bind(config_json(c)?)
-                    .bind(grants_text(c))
-                    .bind(labels_text(c))
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(e)?;
-                for s in secrets {
-                    let sql = format!(
-                        "INSERT INTO client_secrets ({SECRET_INSERT_COLUMNS}) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-                    );
-                    sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(tenant)
-                        .bind(c.client_id.as_str())
-                        .bind(&s.secret_id)
-                        .bind(&s.secret_hash)
-                        .bind(&s.sealed_secret)
-                        .bind(&s.hint)
-                        .bind(&s.label)
-                        .bind(s.created_at)
-                        .bind(s.expires_at)
-                        .bind(s.last_used_at)
-                        .execute(&mut **tx)
-                        .await
-                        .map_err(e)?;
-                }
-                Ok(())
+                insert_client_rows(tx, tenant, &[c]).await?;
+                let secrets: Vec<(&Client, &SecretRecord)> = secrets.iter().map(|s| (c, s)).collect();
+                insert_secret_rows(tx, tenant, &secrets).await
             }
 
             async fn insert_key_tx(tx: &mut Tx, tenant: &str, k: &SigningKeyRecord) -> Result<()> {

@@ -18,75 +18,18 @@ macro_rules! client_repo {
                 // Multi-row statements: a batch costs a handful of round trips
                 // instead of three per client. No invalidation is sent: new
                 // clients are in no cache (misses are never cached).
-                const ROWS: usize = 500;
                 let t = tenant.as_str();
                 if batch.iter().any(|b| b.client.tenant != *tenant) {
                     return Err(StoreError::Internal("batch insert across tenants".into()));
                 }
+                let clients: Vec<&Client> = batch.iter().map(|b| &b.client).collect();
+                let secrets: Vec<(&Client, &SecretRecord)> =
+                    batch.iter().flat_map(|b| b.secrets.iter().map(move |s| (&b.client, s))).collect();
+                let events: Vec<&AuditRecord> = batch.iter().map(|b| &b.audit).collect();
                 let mut tx = self.begin_write().await?;
-                for chunk in batch.chunks(ROWS) {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO clients ({CLIENT_INSERT_COLUMNS}) "));
-                    let mut rows = Vec::with_capacity(chunk.len());
-                    for b in chunk {
-                        rows.push((&b.client, config_json(&b.client)?));
-                    }
-                    qb.push_values(rows, |mut r, (c, config)| {
-                        r.push_bind(t)
-                            .push_bind(c.client_id.as_str())
-                            .push_bind(&c.name)
-                            .push_bind(c.name.to_lowercase())
-                            .push_bind(&c.description)
-                            .push_bind(c.client_type.as_str())
-                            .push_bind(c.status.as_str())
-                            .push_bind(c.protected)
-                            .push_bind(&c.managed_by)
-                            .push_bind(c.created_at)
-                            .push_bind(c.updated_at)
-                            .push_bind(&c.created_by)
-                            .push_bind(c.last_used_at)
-                            .push_bind(c.revision)
-                            .push_bind(config)
-                            .push_bind(grants_text(c))
-                            .push_bind(labels_text(c));
-                    });
-                    qb.build().execute(&mut *tx).await.map_err(e)?;
-
-                    let secrets: Vec<(&Client, &SecretRecord)> =
-                        chunk.iter().flat_map(|b| b.secrets.iter().map(move |s| (&b.client, s))).collect();
-                    for part in secrets.chunks(ROWS) {
-                        let mut qb = sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO client_secrets ({SECRET_INSERT_COLUMNS}) "));
-                        qb.push_values(part, |mut r, (c, s)| {
-                            r.push_bind(t)
-                                .push_bind(c.client_id.as_str())
-                                .push_bind(&s.secret_id)
-                                .push_bind(&s.secret_hash)
-                                .push_bind(&s.sealed_secret)
-                                .push_bind(&s.hint)
-                                .push_bind(&s.label)
-                                .push_bind(s.created_at)
-                                .push_bind(s.expires_at)
-                                .push_bind(s.last_used_at);
-                        });
-                        qb.build().execute(&mut *tx).await.map_err(e)?;
-                    }
-
-                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) "));
-                    qb.push_values(chunk, |mut r, b| {
-                        let a = &b.audit;
-                        r.push_bind(t)
-                            .push_bind(&a.event_id)
-                            .push_bind(a.occurred_at)
-                            .push_bind(&a.actor)
-                            .push_bind(&a.actor_type)
-                            .push_bind(&a.action)
-                            .push_bind(&a.target_type)
-                            .push_bind(&a.target_id)
-                            .push_bind(&a.source_ip)
-                            .push_bind(&a.request_id)
-                            .push_bind(&a.changes);
-                    });
-                    qb.build().execute(&mut *tx).await.map_err(e)?;
-                }
+                insert_client_rows(&mut tx, t, &clients).await?;
+                insert_secret_rows(&mut tx, t, &secrets).await?;
+                insert_audit_rows(&mut tx, t, &events).await?;
                 tx.commit().await.map_err(e)
             }
 
