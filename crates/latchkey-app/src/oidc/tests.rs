@@ -545,12 +545,18 @@ async fn legacy_implicit_and_password_grants_when_the_tenant_enables_them() {
 #[tokio::test]
 async fn consents_are_listed_and_revoked_by_an_admin() {
     let mut a = setup(serde_json::json!({})).await;
-    let _ = a.code().await;
+    let code = a.code().await;
+    let t = a.redeem(&code, VERIFIER).await.unwrap();
     let user = a.w.app.list_users(&a.w.ctx, Some("alice"), None, None).await.unwrap().0.remove(0);
     let list = a.w.app.list_consents(&a.w.ctx, &user.id).await.unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].client_id, a.client_id);
     a.w.app.revoke_consent(&a.w.ctx, &Actor::system(), &user.id, &a.client_id).await.unwrap();
+    assert!(!a.active(&t.access_token).await, "tokens granted under the consent stop working");
+    assert_eq!(
+        a.refresh(t.refresh_token.as_deref().unwrap(), None).await.unwrap_err().code,
+        TokenErrorCode::InvalidGrant
+    );
     let i = a.authorize(&a.params()).await;
     assert!(matches!(i.outcome, Outcome::Page(Page::Consent { .. })), "asked again after the revocation");
     assert!(matches!(
