@@ -593,6 +593,15 @@ pub trait RefreshRepo {
         now: UnixTime,
         audit: &AuditRecord,
     ) -> Result<Vec<(String, UnixTime)>>;
+    /// Revokes every unrevoked family of a user at a client (a revoked
+    /// consent) and returns their live access tokens, as `revoke_family`.
+    async fn revoke_families_of(
+        &self,
+        tenant: &TenantId,
+        user_id: &str,
+        client_id: &str,
+        now: UnixTime,
+    ) -> Result<Vec<(String, UnixTime)>>;
 }
 
 #[async_trait]

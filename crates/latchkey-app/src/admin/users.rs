@@ -369,7 +369,8 @@ impl App {
             .collect())
     }
 
-    /// Revokes a consent: the user is asked again next time.
+    /// Revokes a consent: the user is asked again next time, and the
+    /// refresh tokens (with their access tokens) issued under it stop working.
     ///
     /// # Errors
     /// `NotFound` when there is no such consent; `Forbidden` for read-only callers.
@@ -382,10 +383,13 @@ impl App {
     ) -> Result<(), AppError> {
         actor.require_write()?;
         let audit = self.audit_record(actor, "consent.revoke", "user", user_id, &json!({"client_id": client_id}));
-        if self.store.delete_consent(&ctx.id, user_id, client_id, &audit).await? {
-            Ok(())
-        } else {
-            Err(AppError::NotFound)
+        if !self.store.delete_consent(&ctx.id, user_id, client_id, &audit).await? {
+            return Err(AppError::NotFound);
         }
+        // What was granted under the consent stops working too.
+        for (jti, exp) in self.store.revoke_families_of(&ctx.id, user_id, client_id, self.now()).await? {
+            self.record_revocation(&ctx.id, &jti, client_id, exp).await?;
+        }
+        Ok(())
     }
 }

@@ -545,16 +545,86 @@ async fn legacy_implicit_and_password_grants_when_the_tenant_enables_them() {
 #[tokio::test]
 async fn consents_are_listed_and_revoked_by_an_admin() {
     let mut a = setup(serde_json::json!({})).await;
-    let _ = a.code().await;
+    let code = a.code().await;
+    let t = a.redeem(&code, VERIFIER).await.unwrap();
     let user = a.w.app.list_users(&a.w.ctx, Some("alice"), None, None).await.unwrap().0.remove(0);
     let list = a.w.app.list_consents(&a.w.ctx, &user.id).await.unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].client_id, a.client_id);
     a.w.app.revoke_consent(&a.w.ctx, &Actor::system(), &user.id, &a.client_id).await.unwrap();
+    assert!(!a.active(&t.access_token).await, "tokens granted under the consent stop working");
+    assert_eq!(
+        a.refresh(t.refresh_token.as_deref().unwrap(), None).await.unwrap_err().code,
+        TokenErrorCode::InvalidGrant
+    );
     let i = a.authorize(&a.params()).await;
     assert!(matches!(i.outcome, Outcome::Page(Page::Consent { .. })), "asked again after the revocation");
     assert!(matches!(
         a.w.app.revoke_consent(&a.w.ctx, &Actor::system(), &user.id, &a.client_id).await,
         Err(crate::AppError::NotFound)
     ));
+}
+
+#[tokio::test]
+async fn c30_pkce_downgrade_is_refused() {
+    let mut a = setup(serde_json::json!({"require_pkce": false, "require_consent": false})).await;
+    let mut p = a.params();
+    p.code_challenge = None;
+    p.code_challenge_method = None;
+    let i = a.authorize(&p).await;
+    let code = param(&respond(&a.login(&i, PASSWORD).await), "code");
+    let e = a.redeem(&code, VERIFIER).await.unwrap_err();
+    assert_eq!(e.code, TokenErrorCode::InvalidRequest, "a verifier for a code issued without a challenge");
+    let req =
+        TokenRequest { grant_type: Some("authorization_code".into()), code: Some(code), ..TokenRequest::default() };
+    assert!(a.w.app.token(&a.w.ctx, &a.auth(), &req, None).await.is_ok(), "without PKCE when the client opted out");
+}
+
+#[tokio::test]
+async fn d34_f44_codes_and_refresh_tokens_are_bound_to_their_client() {
+    let mut a = setup(serde_json::json!({})).await;
+    let code = a.code().await;
+    let new: NewClient = serde_json::from_value(serde_json::json!({
+        "name": "Other web", "type": "web", "redirect_uris": ["https://app.example/cb"], "scopes": ["openid"]
+    }))
+    .unwrap();
+    let other = a.w.app.create_client(&a.w.ctx, &Actor::system(), new).await.unwrap();
+    let other = PresentedAuth::Basic { client_id: other.client.client_id, secret: other.client_secret.unwrap() };
+    let stolen = TokenRequest {
+        grant_type: Some("authorization_code".into()),
+        code: Some(code.clone()),
+        code_verifier: Some(VERIFIER.into()),
+        ..TokenRequest::default()
+    };
+    assert_eq!(a.w.app.token(&a.w.ctx, &other, &stolen, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    let t = a.redeem(&code, VERIFIER).await.unwrap();
+    let stolen = TokenRequest {
+        grant_type: Some("refresh_token".into()),
+        refresh_token: t.refresh_token.clone(),
+        ..TokenRequest::default()
+    };
+    assert_eq!(a.w.app.token(&a.w.ctx, &other, &stolen, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    assert!(a.refresh(t.refresh_token.as_deref().unwrap(), None).await.is_ok(), "the owner's token is untouched");
+}
+
+#[tokio::test]
+async fn f48_a_disabled_user_cannot_refresh_or_redeem() {
+    let mut a = setup(serde_json::json!({})).await;
+    let code = a.code().await;
+    let t = a.redeem(&code, VERIFIER).await.unwrap();
+    let second = a.code().await;
+    let user = a.w.app.list_users(&a.w.ctx, Some("alice"), None, None).await.unwrap().0.remove(0);
+    a.w.app.set_user_status(&a.w.ctx, &Actor::system(), &user.id, false).await.unwrap();
+    assert_eq!(
+        a.refresh(t.refresh_token.as_deref().unwrap(), None).await.unwrap_err().code,
+        TokenErrorCode::InvalidGrant
+    );
+    assert_eq!(a.redeem(&second, VERIFIER).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    assert!(matches!(
+        a.w.app.userinfo(&a.w.ctx, &t.access_token).await,
+        Err(super::userinfo::UserinfoError::InvalidToken)
+    ));
+    let mut p = a.params();
+    p.prompt = Some("none".into());
+    assert_eq!(param(&respond(&a.authorize(&p).await), "error"), "login_required", "the session no longer counts");
 }

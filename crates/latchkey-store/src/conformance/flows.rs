@@ -147,6 +147,18 @@ pub async fn refresh_rotation_reuse_and_revocation(store: Arc<dyn Store>) {
         !store.rotate_refresh(&t, &[2; 32], 3_001, None, &refresh("fam", 6, "at-6")).await.unwrap(),
         "no rotation in a revoked family"
     );
+
+    // A revoked consent revokes every family of that user at that client.
+    store.insert_code(&t, &code(9)).await.unwrap();
+    let (f2, rt) = family("fam-2");
+    let mut rt = rt;
+    rt.token_hash = vec![9; 32];
+    rt.access_jti = "at-9".into();
+    assert!(store.redeem_code(&t, &[9; 32], 1_001, ("at-9", 4_600), Some((&f2, &rt))).await.unwrap());
+    assert!(store.revoke_families_of(&t, "u-acme", "other-client", 3_000).await.unwrap().is_empty());
+    let live = store.revoke_families_of(&t, "u-acme", "boot-client", 3_000).await.unwrap();
+    assert_eq!(live, vec![("at-9".to_owned(), 4_600)], "only unrevoked families");
+    assert!(store.get_refresh(&t, &[9; 32]).await.unwrap().unwrap().1.revoked_at.is_some());
 }
 
 pub async fn f47_concurrent_refreshes_exactly_one_wins(store: Arc<dyn Store>) {

@@ -369,6 +369,58 @@ macro_rules! flow_repos {
                 tx.commit().await.map_err(e)?;
                 Ok(live)
             }
+
+            async fn revoke_families_of(
+                &self,
+                tenant: &TenantId,
+                user_id: &str,
+                client_id: &str,
+                now: UnixTime,
+            ) -> Result<Vec<(String, UnixTime)>> {
+                self.revoke_families_where(tenant, user_id, client_id, now).await
+            }
+        }
+
+        impl $store {
+            async fn revoke_families_where(
+                &self,
+                tenant: &TenantId,
+                user_id: &str,
+                client_id: &str,
+                now: UnixTime,
+            ) -> Result<Vec<(String, UnixTime)>> {
+                let mut tx = self.begin_write().await?;
+                let rows = sqlx::query(
+                    "SELECT t.access_jti, t.access_exp FROM refresh_tokens t JOIN refresh_families f \
+                     ON f.tenant_id = t.tenant_id AND f.family_id = t.family_id \
+                     WHERE f.tenant_id = $1 AND f.user_id = $2 AND f.client_id = $3 AND f.revoked_at IS NULL \
+                     AND t.access_exp > $4",
+                )
+                .bind(tenant.as_str())
+                .bind(user_id)
+                .bind(client_id)
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(e)?;
+                let live = rows
+                    .iter()
+                    .map(|r| Ok((r.try_get("access_jti").map_err(e)?, r.try_get("access_exp").map_err(e)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                sqlx::query(
+                    "UPDATE refresh_families SET revoked_at = $4 \
+                     WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3 AND revoked_at IS NULL",
+                )
+                .bind(tenant.as_str())
+                .bind(user_id)
+                .bind(client_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
+                tx.commit().await.map_err(e)?;
+                Ok(live)
+            }
         }
 
         #[async_trait]

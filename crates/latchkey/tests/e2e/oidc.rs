@@ -679,3 +679,104 @@ async fn e43_legacy_grants_refused_while_the_tenant_has_them_off() {
         .unwrap();
     assert_eq!(param(&location(&r), "error").as_deref(), Some("unsupported_response_type"));
 }
+
+#[tokio::test]
+async fn g52_userinfo_bearer_header_any_case_and_form_body() {
+    let t = setup().await;
+    let b = browser();
+    let (code, verifier) = web_code(&t, &b).await;
+    let (_, tokens) = token_call(
+        &t,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", WEB_CB),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    let at = tokens["access_token"].as_str().unwrap();
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let r = http()
+            .get(t.s.url("/oauth2/userinfo"))
+            .header("authorization", format!("{scheme} {at}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{scheme}");
+    }
+    let r = http().post(t.s.url("/oauth2/userinfo")).form(&[("access_token", at)]).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert!(body["sub"].is_string());
+    let r =
+        http().post(t.s.url("/oauth2/userinfo")).bearer_auth(at).form(&[("access_token", at)]).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400, "two ways at once");
+    let r = http().get(t.s.url("/oauth2/userinfo")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"latchkey\"");
+    let r = http().get(t.s.url("/oauth2/userinfo")).bearer_auth(format!("{at}x")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("error=\"invalid_token\""));
+}
+
+#[tokio::test]
+async fn a10_b14_repeated_parameters_and_bad_input() {
+    let t = setup().await;
+    let b = browser();
+    let base = t.s.url("/oauth2/authorize");
+    let r = b.get(format!("{base}?client_id={0}&client_id={0}&response_type=code", t.web_id)).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.headers().get("location").is_none(), "a repeated client_id is a page");
+    let challenge = PkceCodeChallenge::new_random_sha256().0;
+    let r = b
+        .get(format!(
+            "{base}?client_id={}&response_type=code&scope=openid&scope=openid&code_challenge={}&code_challenge_method=S256&extra=foobar",
+            t.web_id,
+            challenge.as_str()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(param(&location(&r), "error").as_deref(), Some("invalid_request"), "a repeated scope");
+    assert_eq!(param(&location(&r), "code"), None);
+    // Malformed input of every kind: a 4xx page, never a 5xx.
+    for bad in ["%ff%fe", "client_id=%", "client_id=\u{0}", &"a=b&".repeat(5000)] {
+        let r = b.get(format!("{base}?{bad}")).send().await.unwrap();
+        assert!((400..500).contains(&r.status().as_u16()), "{bad:.40}: {}", r.status());
+    }
+    for path in ["/login", "/consent", "/logout"] {
+        let r = b
+            .post(t.s.url(path))
+            .body("tx=%zz")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .send()
+            .await
+            .unwrap();
+        assert!((400..500).contains(&r.status().as_u16()), "{path}: {}", r.status());
+        let r = b.get(t.s.url(path)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 405, "{path}");
+        let r = b.post(t.s.url(path)).json(&json!({"tx": "x"})).send().await.unwrap();
+        assert!((400..500).contains(&r.status().as_u16()), "{path}: {}", r.status());
+    }
+}
+
+#[tokio::test]
+async fn b23_cookies_are_secure_behind_https() {
+    let install = Install::new().await;
+    let opts = Opts { public_url: Some("https://login.example".into()), ..Opts::default() };
+    let s = Server::start_with(&install, &opts).await;
+    let challenge = PkceCodeChallenge::new_random_sha256().0;
+    let r = browser()
+        .get(format!(
+            "{}?client_id=latchkey-console&response_type=code&scope=openid&code_challenge={}&code_challenge_method=S256",
+            s.url("/oauth2/authorize"),
+            challenge.as_str()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+}
