@@ -15,8 +15,10 @@ use crate::{Store, StoreError};
 const CHANNEL: &str = "latchkey_invalidate";
 
 /// Migrations, embedded in the binary; numbers match `migrations/sqlite`.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/postgres/0001_initial.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
+    (3, "remote", include_str!("../migrations/postgres/0003_remote.sql")),
+];
 
 #[derive(Debug, Clone)]
 pub struct PgStore {

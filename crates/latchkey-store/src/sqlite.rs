@@ -15,8 +15,10 @@ use crate::sql::impl_repos;
 use crate::{Store, StoreError};
 
 /// Migrations, embedded in the binary; numbers match `migrations/postgres`.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/sqlite/0001_initial.sql"))];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/sqlite/0001_initial.sql")),
+    (3, "remote", include_str!("../migrations/sqlite/0003_remote.sql")),
+];
 
 /// Reads go through `pool`; every write goes through `writer`, a pool of
 /// one connection. SQLite allows one writer at a time, and a writer that

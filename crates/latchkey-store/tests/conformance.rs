@@ -44,6 +44,8 @@ cases!(
     scopes_and_classes_crud_and_references,
     audit_search_filters_and_pages,
     users_crud_roles_groups,
+    remote_round_trip,
+    remote_tenant_isolation,
 );
 
 /// Migrations are added for both databases in the same change.
