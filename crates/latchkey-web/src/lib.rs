@@ -25,6 +25,7 @@ mod health;
 mod http_metrics;
 mod oauth;
 pub mod openapi;
+mod remote_api;
 mod tenant;
 
 /// Shared state of every handler.
