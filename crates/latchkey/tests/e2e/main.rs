@@ -12,3 +12,4 @@ mod clients_api;
 mod durability;
 mod harness;
 mod multi_node;
+mod remote;
