@@ -98,7 +98,7 @@ pub(crate) async fn list_providers(State(s): State<AppState>, a: Admin) -> Resul
         (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden), (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed), (status = 502, response = BadGateway)),
+        (status = 422, response = ValidationFailed)),
     security(("bearer" = ["admin"])))]
 pub(crate) async fn create_provider(
     State(s): State<AppState>,
@@ -131,7 +131,7 @@ pub(crate) async fn get_provider(
         (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden), (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed), (status = 502, response = BadGateway)),
+        (status = 422, response = ValidationFailed)),
     security(("bearer" = ["admin"])))]
 pub(crate) async fn update_provider(
     State(s): State<AppState>,

@@ -295,10 +295,12 @@ fn check_settings(s: &ProviderSettings) -> Result<(), AppError> {
     Ok(())
 }
 
+/// A discovery URL that cannot be used, for whatever reason, is a bad
+/// value of that field (422), not a failure of this server.
 fn upstream_error(field: &str, e: &UpstreamError) -> AppError {
     match e {
         UpstreamError::Refused(m) => AppError::field(field, m),
-        other => AppError::Upstream(other.to_string()),
+        other => AppError::field(field, &format!("the document could not be fetched: {other}")),
     }
 }
 
@@ -370,8 +372,8 @@ impl App {
     /// Registers a provider, from its discovery document or explicit endpoints.
     ///
     /// # Errors
-    /// `Validation` (also for a refused or invalid discovery URL), `Conflict`
-    /// when the name is taken, `Upstream` when the provider cannot be reached.
+    /// `Validation` (also for a discovery URL that is refused, cannot be
+    /// fetched or holds no valid document), `Conflict` when the name is taken.
     pub async fn create_provider(
         &self,
         ctx: &TenantContext,
@@ -419,7 +421,7 @@ impl App {
     }
 
     /// # Errors
-    /// `NotFound`, `Validation`, `Upstream` (rediscovery).
+    /// `NotFound`, `Validation` (also for a discovery URL that cannot be used).
     pub async fn update_provider(
         &self,
         ctx: &TenantContext,
