@@ -846,7 +846,7 @@ pub async fn remote_round_trip(store: Arc<dyn Store>) {
 
 /// Tenant B's context never sees or touches tenant A's providers, remote
 /// clients or authorizations; names are unique per tenant only.
-pub async fn remote_tenant_isolation(store: Arc<dyn Store>) {
+pub async fn checklist_60_remote_tenant_isolation(store: Arc<dyn Store>) {
     let a = with_tenant(&*store, "remote-iso-a").await;
     let b = with_tenant(&*store, "remote-iso-b").await;
     store.insert_provider(&a, &provider("up"), &audit("p", "up")).await.unwrap();

@@ -45,7 +45,7 @@ cases!(
     audit_search_filters_and_pages,
     users_crud_roles_groups,
     remote_round_trip,
-    remote_tenant_isolation,
+    checklist_60_remote_tenant_isolation,
 );
 
 /// Migrations are added for both databases in the same change.

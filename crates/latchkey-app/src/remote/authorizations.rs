@@ -61,8 +61,8 @@ pub struct AuthorizationView {
     pub updated_at: i64,
 }
 
-/// A current access token of an authorization.
-#[derive(Debug, Clone, Serialize)]
+/// A current access token of an authorization. Its `Debug` hides the token.
+#[derive(Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizationToken {
     pub access_token: String,
@@ -71,6 +71,16 @@ pub struct AuthorizationToken {
     pub expires_in: Option<i64>,
     pub expires_at: Option<i64>,
     pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for AuthorizationToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizationToken")
+            .field("access_token", &"****")
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What is sealed in `sealed_tokens`.

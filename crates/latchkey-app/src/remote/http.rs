@@ -347,7 +347,7 @@ mod tests {
     /// SECURITY-CHECKLIST 61: loopback, metadata and DNS names resolving to
     /// loopback are refused before any connection is made.
     #[tokio::test]
-    async fn ssrf_guard_refuses_private_targets() {
+    async fn checklist_61_ssrf_guard_refuses_private_targets() {
         let http = GuardedHttp::new(AllowList::default()).unwrap();
         for url in [
             "http://127.0.0.1:9/.well-known/openid-configuration",

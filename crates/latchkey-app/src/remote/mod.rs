@@ -127,7 +127,7 @@ pub struct TokenParams {
     pub extra: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewRemoteClient {
@@ -163,12 +163,32 @@ pub struct RemoteClientPatch {
 }
 
 /// A new secret for a remote client (after rotating it at the provider).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RemoteSecret {
     /// Write-only: stored encrypted, never shown again.
     pub client_secret: String,
+}
+
+// The secret never reaches a log through `Debug`.
+impl std::fmt::Debug for NewRemoteClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewRemoteClient")
+            .field("namespace", &self.namespace)
+            .field("name", &self.name)
+            .field("provider", &self.provider)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "****"))
+            .field("params", &self.params)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RemoteSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RemoteSecret(****)")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -211,3 +211,22 @@ async fn names_are_unique_per_tenant_and_providers_in_use_stay() {
     assert!(matches!(w.app.get_authorization(&w.ctx, "billing", "crm").await, Err(AppError::NotFound)));
     w.app.delete_provider(&w.ctx, &admin(), "self").await.unwrap();
 }
+
+#[test]
+fn debug_output_hides_secrets_and_tokens() {
+    let new: super::NewRemoteClient = serde_json::from_value(serde_json::json!({
+        "namespace": "n", "name": "c", "provider": "p", "client_id": "x", "client_secret": "very-secret-value"
+    }))
+    .unwrap();
+    assert!(!format!("{new:?}").contains("very-secret-value"));
+    let s = super::RemoteSecret { client_secret: "very-secret-value".into() };
+    assert!(!format!("{s:?}").contains("very-secret-value"));
+    let t = super::authorizations::AuthorizationToken {
+        access_token: "the-token".into(),
+        token_type: "Bearer".into(),
+        expires_in: None,
+        expires_at: None,
+        scope: None,
+    };
+    assert!(!format!("{t:?}").contains("the-token"));
+}

@@ -62,7 +62,7 @@ async fn cli(s: &Server, args: &[&str], env: &[(&str, &str)]) -> String {
 /// SECURITY-CHECKLIST 61: discovery URLs on loopback, link-local metadata
 /// addresses or names resolving to loopback are refused unless allow-listed.
 #[tokio::test]
-async fn remote_discovery_on_private_addresses_is_refused_without_the_allow_list() {
+async fn checklist_61_remote_discovery_on_private_addresses_is_refused_without_the_allow_list() {
     let (up_install, here_install) = (Install::new().await, Install::new().await);
     let upstream = Server::start(&up_install).await;
     let here = Server::start(&here_install).await;
