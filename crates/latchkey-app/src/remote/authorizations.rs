@@ -61,7 +61,8 @@ pub struct AuthorizationView {
     pub updated_at: i64,
 }
 
-/// A current access token of an authorization. Its `Debug` hides the token.
+/// A current access token of an authorization.
+// `Debug` is written by hand below: it hides the token.
 #[derive(Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthorizationToken {
