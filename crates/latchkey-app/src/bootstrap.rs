@@ -34,7 +34,12 @@ pub const DEFAULT_SCOPES: &[(&str, &str)] = &[
     ("admin:read", "Read this Latchkey tenant's configuration"),
     ("users:read", "Read users (directory synchronisation)"),
     ("users:write", "Create and change users (directory synchronisation)"),
+    (AUTHORIZATIONS_TOKEN_SCOPE, "Fetch access tokens of remote authorizations"),
 ];
+
+/// The scope that lets an internal service fetch the current access token
+/// of a remote authorization (and nothing else).
+pub const AUTHORIZATIONS_TOKEN_SCOPE: &str = "authorizations:token";
 
 /// Secrets supplied by the environment instead of generated.
 #[derive(Debug, Default, Clone)]

@@ -24,6 +24,12 @@ pub enum AppError {
     BadRequest(String),
     #[error("storage unavailable")]
     Unavailable,
+    /// A provider could not be reached or answered badly (502).
+    #[error("{0}")]
+    Upstream(String),
+    /// An upstream authorization was refused for good and must be obtained again.
+    #[error("{0}")]
+    NeedsReauthorization(String),
     /// A bug or corrupt data: logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),

@@ -20,6 +20,7 @@ pub mod error;
 pub mod keys;
 pub mod metrics;
 pub mod oidc;
+pub mod remote;
 mod rng;
 pub mod tenants;
 pub mod tokens;
@@ -39,6 +40,9 @@ pub struct AppOptions {
     pub public_url: String,
     /// argon2id cost for user passwords.
     pub password_cost: latchkey_crypto::password::PasswordCost,
+    /// Non-public addresses providers may live at (`remote_allow_private`):
+    /// IP addresses or CIDR networks. Empty: only public addresses.
+    pub remote_allow_private: Vec<String>,
 }
 
 /// The application: every service hangs off this, shared behind an `Arc`.
@@ -64,6 +68,11 @@ pub struct App {
     pub(crate) clients: client_cache::ClientCache,
     pub(crate) revocations: tokens::state::LazyIndex,
     pub(crate) usage: usage::UsageRecorder,
+    /// Seals remote-client secrets and upstream tokens (its own subkey).
+    pub(crate) remote_envelope: Envelope,
+    /// The HTTP client for providers; replaceable so tests can count requests.
+    upstream: std::sync::RwLock<Arc<dyn remote::http::UpstreamHttp>>,
+    pub(crate) remote_flights: remote::authorizations::Flights,
     event_seq: std::sync::atomic::AtomicU32,
     pub metrics: metrics::Metrics,
 }
@@ -94,6 +103,11 @@ impl App {
         let opaque = master.envelope_for("opaque-access-token").map_err(|e| AppError::Internal(e.to_string()))?;
         let tx_seal = master.envelope_for("authorize-transaction").map_err(|e| AppError::Internal(e.to_string()))?;
         let csrf = SecretHasher::new(&master.derive("csrf-token"));
+        let remote_envelope =
+            master.envelope_for("remote-credentials").map_err(|e| AppError::Internal(e.to_string()))?;
+        let allow = remote::http::AllowList::parse(&options.remote_allow_private).map_err(AppError::Internal)?;
+        let upstream: Arc<dyn remote::http::UpstreamHttp> =
+            Arc::new(remote::http::GuardedHttp::new(allow).map_err(AppError::Internal)?);
         let options = AppOptions { public_url: options.public_url.trim_end_matches('/').to_owned(), ..options.clone() };
         Ok(Arc::new(Self {
             store,
@@ -110,6 +124,9 @@ impl App {
             clients: client_cache::ClientCache::default(),
             revocations: tokens::state::LazyIndex::new(),
             usage: usage::UsageRecorder::default(),
+            remote_envelope,
+            upstream: std::sync::RwLock::new(upstream),
+            remote_flights: remote::authorizations::Flights::default(),
             event_seq: std::sync::atomic::AtomicU32::new(0),
             metrics: metrics::Metrics::default(),
             options,
@@ -129,6 +146,17 @@ impl App {
     #[must_use]
     pub fn options(&self) -> &AppOptions {
         &self.options
+    }
+
+    /// The HTTP client for providers.
+    pub(crate) fn upstream(&self) -> Arc<dyn remote::http::UpstreamHttp> {
+        self.upstream.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Replaces the HTTP client for providers (tests wrap the real one to
+    /// count requests).
+    pub fn set_upstream_http(&self, http: Arc<dyn remote::http::UpstreamHttp>) {
+        *self.upstream.write().unwrap_or_else(std::sync::PoisonError::into_inner) = http;
     }
 
     /// `true` when the database answers.

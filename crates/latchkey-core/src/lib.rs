@@ -14,6 +14,7 @@ pub mod error;
 pub mod grant;
 pub mod ids;
 pub mod redirect;
+pub mod remote;
 pub mod rules;
 pub mod scope;
 pub mod tenant;

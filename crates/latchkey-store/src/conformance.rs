@@ -617,3 +617,138 @@ pub async fn users_crud_roles_groups(store: Arc<dyn Store>) {
     assert!(store.get_user(&other, "u-2").await.unwrap().is_none());
     assert!(!store.update_user(&other, &changed, &audit("user.update", "x")).await.unwrap());
 }
+
+fn provider(name: &str) -> crate::ProviderRecord {
+    crate::ProviderRecord {
+        name: name.into(),
+        settings: r#"{"token_endpoint":"https://upstream.test/token"}"#.into(),
+        created_at: 1_000,
+        updated_at: 1_000,
+    }
+}
+
+fn remote_client(namespace: &str, name: &str, provider: &str) -> crate::RemoteClientRecord {
+    crate::RemoteClientRecord {
+        namespace: namespace.into(),
+        name: name.into(),
+        provider: provider.into(),
+        client_id: "upstream-id".into(),
+        sealed_secret: Some(vec![1, 2, 3]),
+        secret_hint: Some("wxyz".into()),
+        params: "{}".into(),
+        created_at: 1_000,
+        updated_at: 1_000,
+    }
+}
+
+fn authorization(namespace: &str, name: &str) -> crate::AuthorizationRecord {
+    crate::AuthorizationRecord {
+        namespace: namespace.into(),
+        name: name.into(),
+        grant_type: "client_credentials".into(),
+        status: "active".into(),
+        sealed_tokens: vec![9, 9],
+        scope: Some("api:read".into()),
+        expires_at: Some(5_000),
+        generation: 1,
+        last_error: None,
+        created_at: 1_000,
+        updated_at: 1_000,
+    }
+}
+
+/// Providers, remote clients and authorizations: round trip, the
+/// generation check of token updates, references and cascades.
+pub async fn remote_round_trip(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "remote-a").await;
+    store.insert_provider(&t, &provider("up"), &audit("provider.create", "up")).await.unwrap();
+    assert!(matches!(
+        store.insert_provider(&t, &provider("up"), &audit("provider.create", "up")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut p = provider("up");
+    p.settings = "{}".into();
+    p.updated_at = 2_000;
+    assert!(store.update_provider(&t, &p, &audit("provider.update", "up")).await.unwrap());
+    assert_eq!(store.get_provider(&t, "up").await.unwrap(), Some(p.clone()));
+    assert!(!store.update_provider(&t, &provider("nope"), &audit("provider.update", "nope")).await.unwrap());
+
+    // A remote client needs an existing provider.
+    let err = store.insert_remote_client(&t, &remote_client("ns", "a", "missing"), &audit("rc", "a")).await;
+    assert!(matches!(err, Err(StoreError::Conflict(_))), "{err:?}");
+    let rc = remote_client("ns", "a", "up");
+    store.insert_remote_client(&t, &rc, &audit("remote_client.create", "ns/a")).await.unwrap();
+    assert_eq!(store.get_remote_client(&t, "ns", "a").await.unwrap(), Some(rc.clone()));
+    let mut rotated = rc.clone();
+    rotated.sealed_secret = Some(vec![4, 5, 6]);
+    rotated.secret_hint = Some("abcd".into());
+    assert!(store.update_remote_client(&t, &rotated, &audit("rc.rotate", "ns/a")).await.unwrap());
+    assert_eq!(store.list_remote_clients(&t).await.unwrap(), vec![rotated]);
+    // The provider is in use.
+    assert!(matches!(
+        store.delete_provider(&t, "up", &audit("provider.delete", "up")).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // An authorization needs an existing remote client.
+    assert!(store.put_authorization(&t, &authorization("ns", "zz"), &audit("auth", "ns/zz")).await.is_err());
+    let a = authorization("ns", "a");
+    store.put_authorization(&t, &a, &audit("authorization.create", "ns/a")).await.unwrap();
+    assert_eq!(store.get_authorization(&t, "ns", "a").await.unwrap(), Some(a.clone()));
+    // A token update applies only on top of the generation it read.
+    let mut next = a.clone();
+    next.generation = 2;
+    next.sealed_tokens = vec![7];
+    next.expires_at = Some(9_000);
+    assert!(store.update_authorization(&t, &next, &audit("authorization.refresh", "ns/a")).await.unwrap());
+    assert!(!store.update_authorization(&t, &next, &audit("authorization.refresh", "ns/a")).await.unwrap());
+    assert_eq!(store.list_authorizations(&t).await.unwrap(), vec![next.clone()]);
+    // Putting it again (re-obtaining) bumps the generation.
+    store.put_authorization(&t, &a, &audit("authorization.create", "ns/a")).await.unwrap();
+    assert_eq!(store.get_authorization(&t, "ns", "a").await.unwrap().unwrap().generation, 3);
+
+    store.record_audit(&t, &audit("authorization.token", "ns/a")).await.unwrap();
+    assert!(store.list_audit(&t, 100).await.unwrap().iter().any(|e| e.action == "authorization.token"));
+
+    // Deleting the remote client takes its authorization along.
+    assert!(store.delete_remote_client(&t, "ns", "a", &audit("rc.delete", "ns/a")).await.unwrap());
+    assert!(store.get_authorization(&t, "ns", "a").await.unwrap().is_none());
+    assert!(!store.delete_authorization(&t, "ns", "a", &audit("authorization.delete", "ns/a")).await.unwrap());
+    assert!(store.delete_provider(&t, "up", &audit("provider.delete", "up")).await.unwrap());
+    assert!(store.list_providers(&t).await.unwrap().is_empty());
+}
+
+/// Tenant B's context never sees or touches tenant A's providers, remote
+/// clients or authorizations; names are unique per tenant only.
+pub async fn checklist_60_remote_tenant_isolation(store: Arc<dyn Store>) {
+    let a = with_tenant(&*store, "remote-iso-a").await;
+    let b = with_tenant(&*store, "remote-iso-b").await;
+    store.insert_provider(&a, &provider("up"), &audit("p", "up")).await.unwrap();
+    store.insert_remote_client(&a, &remote_client("ns", "x", "up"), &audit("rc", "ns/x")).await.unwrap();
+    store.put_authorization(&a, &authorization("ns", "x"), &audit("au", "ns/x")).await.unwrap();
+
+    assert!(store.get_provider(&b, "up").await.unwrap().is_none());
+    assert!(store.list_providers(&b).await.unwrap().is_empty());
+    assert!(!store.update_provider(&b, &provider("up"), &audit("p", "up")).await.unwrap());
+    assert!(!store.delete_provider(&b, "up", &audit("p", "up")).await.unwrap());
+    // B cannot attach a remote client to A's provider.
+    assert!(store.insert_remote_client(&b, &remote_client("ns", "x", "up"), &audit("rc", "ns/x")).await.is_err());
+    assert!(store.get_remote_client(&b, "ns", "x").await.unwrap().is_none());
+    assert!(store.list_remote_clients(&b).await.unwrap().is_empty());
+    assert!(!store.update_remote_client(&b, &remote_client("ns", "x", "up"), &audit("rc", "ns/x")).await.unwrap());
+    assert!(!store.delete_remote_client(&b, "ns", "x", &audit("rc", "ns/x")).await.unwrap());
+    assert!(store.put_authorization(&b, &authorization("ns", "x"), &audit("au", "ns/x")).await.is_err());
+    assert!(store.get_authorization(&b, "ns", "x").await.unwrap().is_none());
+    assert!(store.list_authorizations(&b).await.unwrap().is_empty());
+    let mut next = authorization("ns", "x");
+    next.generation = 2;
+    assert!(!store.update_authorization(&b, &next, &audit("au", "ns/x")).await.unwrap());
+    assert!(!store.delete_authorization(&b, "ns", "x", &audit("au", "ns/x")).await.unwrap());
+
+    // The same names are free in tenant B.
+    store.insert_provider(&b, &provider("up"), &audit("p", "up")).await.unwrap();
+    store.insert_remote_client(&b, &remote_client("ns", "x", "up"), &audit("rc", "ns/x")).await.unwrap();
+    // A's objects are untouched.
+    assert_eq!(store.get_authorization(&a, "ns", "x").await.unwrap().unwrap().generation, 1);
+    assert!(store.get_remote_client(&a, "ns", "x").await.unwrap().is_some());
+}

@@ -18,6 +18,7 @@ const CHANNEL: &str = "latchkey_invalidate";
 pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
     (2, "oidc", include_str!("../migrations/postgres/0002_oidc.sql")),
+    (3, "remote", include_str!("../migrations/postgres/0003_remote.sql")),
 ];
 
 #[derive(Debug, Clone)]

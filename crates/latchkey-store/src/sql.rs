@@ -13,6 +13,7 @@ pub(crate) mod catalog;
 pub(crate) mod clients;
 pub(crate) mod flows;
 pub(crate) mod people;
+pub(crate) mod remote;
 
 pub(crate) const CLIENT_COLUMNS: &str = "tenant_id, client_id, name, description, client_type, status, protected, \
      managed_by, created_at, updated_at, created_by, last_used_at, revision, config";
@@ -376,6 +377,7 @@ macro_rules! impl_repos {
             crate::sql::clients::client_repo!($store, $db);
             crate::sql::people::people_repos!($store, $db);
             crate::sql::flows::flow_repos!($store, $db);
+            crate::sql::remote::remote_repos!($store, $db);
         }
     };
 }

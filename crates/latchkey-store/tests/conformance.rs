@@ -54,6 +54,8 @@ cases!(
     cors_origins_are_found_exactly,
     i60_flows_are_isolated_per_tenant,
     expired_flows_are_purged,
+    remote_round_trip,
+    checklist_60_remote_tenant_isolation,
 );
 
 /// Migrations are added for both databases in the same change.

@@ -48,6 +48,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(crate::admin_catalog::routes())
         .merge(crate::admin_users::routes())
         .merge(crate::admin_tenants::routes())
+        .merge(crate::remote_api::routes())
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .fallback(crate::error::not_found)
 }
@@ -58,7 +59,7 @@ pub(crate) struct Admin {
     pub(crate) actor: Actor,
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())

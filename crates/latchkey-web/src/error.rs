@@ -119,6 +119,8 @@ impl From<AppError> for Problem {
                 "Service Unavailable",
                 "the database is not reachable; retry later",
             ),
+            AppError::Upstream(m) => Self::new(StatusCode::BAD_GATEWAY, "Bad Gateway", m),
+            AppError::NeedsReauthorization(m) => Self::new(StatusCode::CONFLICT, "Needs Reauthorization", m),
             AppError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", "an internal error occurred")

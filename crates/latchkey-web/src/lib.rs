@@ -30,6 +30,7 @@ mod http_metrics;
 mod oauth;
 pub mod openapi;
 mod pages;
+mod remote_api;
 mod tenant;
 mod userinfo;
 

@@ -64,6 +64,22 @@ use crate::error::Problem;
         crate::admin_tenants::enable_tenant,
         crate::admin_users::list_consents,
         crate::admin_users::revoke_consent,
+        crate::remote_api::list_providers,
+        crate::remote_api::create_provider,
+        crate::remote_api::get_provider,
+        crate::remote_api::update_provider,
+        crate::remote_api::delete_provider,
+        crate::remote_api::list_remote_clients,
+        crate::remote_api::create_remote_client,
+        crate::remote_api::get_rc,
+        crate::remote_api::update_rc,
+        crate::remote_api::delete_rc,
+        crate::remote_api::set_remote_secret,
+        crate::remote_api::list_authorizations,
+        crate::remote_api::create_authorization,
+        crate::remote_api::get_authorization,
+        crate::remote_api::delete_authorization,
+        crate::remote_api::authorization_token,
         openapi_json,
         crate::oauth::token,
         crate::oauth::introspect,
@@ -84,6 +100,7 @@ use crate::error::Problem;
             PayloadTooLarge,
             UnsupportedMediaType,
             ValidationFailed,
+            BadGateway,
         )
     ),
     tags(
@@ -95,6 +112,9 @@ use crate::error::Problem;
         (name = "keys", description = "The tenant's signing keys (public parts) and their rotation."),
         (name = "users", description = "People who sign in: argon2id passwords, roles (owner, tenant-admin, viewer) and groups."),
         (name = "tenants", description = "Tenants, each with its own issuer, keys, clients, users and audit log: managed by the owners of the default tenant."),
+        (name = "providers", description = "Upstream authorization servers Latchkey is a client of (discovery behind an SSRF guard, or explicit endpoints)."),
+        (name = "remote-clients", description = "Credentials registered at a provider, by namespace and name; secrets are write-only and stored encrypted."),
+        (name = "authorizations", description = "Grants obtained with a remote client; internal callers fetch a current access token (scope `admin` or `authorizations:token`)."),
         (name = "meta", description = "This document."),
         (name = "oauth", description = "The OAuth 2.0 protocol endpoints (RFC 6749, RFC 7662, RFC 7009) and discovery (RFC 8414, OIDC Discovery, RFC 7517). Errors follow RFC 6749 §5.2."),
     ),
@@ -201,6 +221,12 @@ pub(crate) struct UnsupportedMediaType(Problem);
 #[response(content_type = "application/problem+json")]
 #[allow(dead_code)]
 pub(crate) struct ValidationFailed(Problem);
+
+/// A provider could not be reached or answered with something unusable; retry later.
+#[derive(ToResponse)]
+#[response(content_type = "application/problem+json")]
+#[allow(dead_code)]
+pub(crate) struct BadGateway(Problem);
 
 /// The OpenAPI document, as an object.
 pub(crate) fn openapi() -> utoipa::openapi::OpenApi {

@@ -35,10 +35,14 @@ pub struct Config {
     pub password_hash_memory_kib: u32,
     /// argon2id iterations (default 2).
     pub password_hash_iterations: u32,
+    /// Non-public addresses (IPs or CIDR networks) that provider discovery
+    /// and token requests may reach, e.g. `["10.0.0.0/8"]`. Default: none,
+    /// only public addresses (SSRF guard).
+    pub remote_allow_private: Vec<String>,
 }
 
 /// Every configuration key, as `LATCHKEY_{KEY}` in the environment.
-pub const KEYS: [&str; 11] = [
+pub const KEYS: [&str; 12] = [
     "listen",
     "public_url",
     "data_dir",
@@ -50,6 +54,7 @@ pub const KEYS: [&str; 11] = [
     "bootstrap_admin_secret",
     "password_hash_memory_kib",
     "password_hash_iterations",
+    "remote_allow_private",
 ];
 
 impl Default for Config {
@@ -66,6 +71,7 @@ impl Default for Config {
             bootstrap_admin_secret: None,
             password_hash_memory_kib: 19 * 1024,
             password_hash_iterations: 2,
+            remote_allow_private: Vec::new(),
         }
     }
 }

@@ -9,6 +9,7 @@ mod clients;
 mod declarative;
 mod output;
 mod pending;
+mod remote;
 mod secrets;
 mod users;
 
@@ -31,6 +32,12 @@ pub enum Command {
     Audit(catalog::AuditArgs),
     /// Signing keys.
     Keys(catalog::KeysArgs),
+    /// Upstream authorization servers Latchkey is a client of.
+    Provider(remote::ProviderArgs),
+    /// Credentials registered at a provider, by namespace and name.
+    RemoteClient(remote::RemoteClientArgs),
+    /// Grants obtained with remote clients; print a current access token.
+    Authorization(remote::AuthorizationArgs),
     /// Print every scope, security class and client as YAML (secrets never included).
     Export(declarative::ExportArgs),
     /// Show what `apply FILE` would change: a diff, nothing written.
@@ -75,6 +82,9 @@ pub async fn run(cmd: Command, server: &str, tenant: Option<&str>) -> Result<()>
         Command::User(a) => users::run(a, &t).await,
         Command::Audit(a) => catalog::audit(a, &t).await,
         Command::Keys(a) => catalog::keys(a, &t).await,
+        Command::Provider(a) => remote::providers(a, &t).await,
+        Command::RemoteClient(a) => remote::remote_clients(a, &t).await,
+        Command::Authorization(a) => remote::authorizations(a, &t).await,
         Command::Export(a) => declarative::export(a, &t).await,
         Command::Plan(a) => apply::plan(a, &t).await,
         Command::Apply(a) => apply::apply(a, &t).await,

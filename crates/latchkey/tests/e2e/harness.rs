@@ -49,6 +49,8 @@ pub struct Opts {
     /// `LATCHKEY_PUBLIC_URL`: the issuer shared by the nodes behind one
     /// load balancer. `None`: each node's own address.
     pub public_url: Option<String>,
+    /// Further environment variables (configuration keys).
+    pub env: Vec<(String, String)>,
 }
 
 pub struct Server {
@@ -89,6 +91,9 @@ fn command(install: &Install, opts: &Opts) -> Command {
         Some(k) => cmd.env("LATCHKEY_MASTER_KEY", k),
         None => cmd.env("LATCHKEY_MASTER_KEY", MASTER_KEY),
     };
+    for (k, v) in &opts.env {
+        cmd.env(k, v);
+    }
     if opts.generated_secrets {
         cmd.env_remove("LATCHKEY_BOOTSTRAP_ADMIN_SECRET").env_remove("LATCHKEY_BOOTSTRAP_ADMIN_PASSWORD");
     } else {

@@ -13,3 +13,4 @@ mod durability;
 mod harness;
 mod multi_node;
 mod oidc;
+mod remote;

@@ -1,0 +1,368 @@
+//! `latchkey provider|remote-client|authorization …`: the outbound side
+//! (SPEC §8). Secrets are read from standard input or the environment
+//! (`LATCHKEY_REMOTE_CLIENT_SECRET`), never from the command line, where
+//! other users could see them in the process list.
+
+use std::io::BufRead;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Map, Value, json};
+
+use super::Target;
+use super::api::segment;
+use super::catalog::{print_list, print_one};
+use super::output::{self, Format, OutputArg};
+
+/// Where a remote client's secret comes from besides standard input.
+const SECRET_ENV: &str = "LATCHKEY_REMOTE_CLIENT_SECRET";
+
+#[derive(Args)]
+pub struct ProviderArgs {
+    #[command(flatten)]
+    out: OutputArg,
+    #[command(subcommand)]
+    cmd: ProviderCmd,
+}
+
+/// Endpoints and options shared by `provider create` and `provider update`.
+#[derive(Args)]
+struct ProviderFields {
+    /// The discovery document (`…/.well-known/openid-configuration`); fetched by the server.
+    #[arg(long)]
+    discovery_url: Option<String>,
+    #[arg(long)]
+    issuer: Option<String>,
+    #[arg(long)]
+    authorization_endpoint: Option<String>,
+    #[arg(long)]
+    token_endpoint: Option<String>,
+    #[arg(long)]
+    revocation_endpoint: Option<String>,
+    #[arg(long)]
+    userinfo_endpoint: Option<String>,
+    #[arg(long)]
+    jwks_uri: Option<String>,
+    /// How Latchkey authenticates at the token endpoint.
+    #[arg(long, value_parser = ["client_secret_basic", "client_secret_post"])]
+    auth_method: Option<String>,
+    /// Use PKCE in authorization-code flows [default: true].
+    #[arg(long)]
+    pkce: Option<bool>,
+    /// A scope requested when a remote client names none (repeatable; replaces the list).
+    #[arg(long = "default-scope")]
+    default_scopes: Vec<String>,
+}
+
+impl ProviderFields {
+    fn body(self) -> Map<String, Value> {
+        let mut m = Map::new();
+        let mut put = |k: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                m.insert(k.to_owned(), v);
+            }
+        };
+        put("discovery_url", self.discovery_url.map(Value::from));
+        put("issuer", self.issuer.map(Value::from));
+        put("authorization_endpoint", self.authorization_endpoint.map(Value::from));
+        put("token_endpoint", self.token_endpoint.map(Value::from));
+        put("revocation_endpoint", self.revocation_endpoint.map(Value::from));
+        put("userinfo_endpoint", self.userinfo_endpoint.map(Value::from));
+        put("jwks_uri", self.jwks_uri.map(Value::from));
+        put("token_endpoint_auth_method", self.auth_method.map(Value::from));
+        put("pkce", self.pkce.map(Value::from));
+        put("default_scopes", (!self.default_scopes.is_empty()).then(|| json!(self.default_scopes)));
+        m
+    }
+}
+
+#[derive(Subcommand)]
+enum ProviderCmd {
+    /// List the providers.
+    List,
+    Show {
+        name: String,
+    },
+    /// Register a provider from a discovery URL or explicit endpoints.
+    Create {
+        name: String,
+        #[command(flatten)]
+        fields: ProviderFields,
+    },
+    /// Change a provider; `--discovery-url` fetches the document again.
+    Update {
+        name: String,
+        #[command(flatten)]
+        fields: ProviderFields,
+    },
+    /// Delete a provider (refused while remote clients use it).
+    Delete {
+        name: String,
+    },
+}
+
+#[derive(Args)]
+pub struct RemoteClientArgs {
+    #[command(flatten)]
+    out: OutputArg,
+    #[command(subcommand)]
+    cmd: RemoteClientCmd,
+}
+
+/// Optional token-request parameters.
+#[derive(Args)]
+struct ParamFields {
+    /// Space-separated scopes to request.
+    #[arg(long)]
+    scope: Option<String>,
+    #[arg(long)]
+    audience: Option<String>,
+    /// RFC 8707 resource indicator.
+    #[arg(long)]
+    resource: Option<String>,
+    /// A further form field, `key=value` (repeatable).
+    #[arg(long = "param")]
+    extra: Vec<String>,
+}
+
+impl ParamFields {
+    fn is_empty(&self) -> bool {
+        self.scope.is_none() && self.audience.is_none() && self.resource.is_none() && self.extra.is_empty()
+    }
+
+    fn body(self) -> Result<Value> {
+        let mut extra = Map::new();
+        for kv in self.extra {
+            let (k, v) = kv.split_once('=').with_context(|| format!("--param takes key=value, not {kv}"))?;
+            extra.insert(k.to_owned(), Value::from(v));
+        }
+        Ok(json!({ "scope": self.scope, "audience": self.audience, "resource": self.resource, "extra": extra }))
+    }
+}
+
+#[derive(Subcommand)]
+enum RemoteClientCmd {
+    /// List the remote clients (secrets are never shown).
+    List,
+    Show {
+        namespace: String,
+        name: String,
+    },
+    /// Register a client of a provider. The secret is read from standard
+    /// input (`--secret-stdin`) or LATCHKEY_REMOTE_CLIENT_SECRET.
+    Create {
+        namespace: String,
+        name: String,
+        #[arg(long)]
+        provider: String,
+        /// The client id registered at the provider.
+        #[arg(long)]
+        client_id: String,
+        /// Read the secret from the first line of standard input.
+        #[arg(long)]
+        secret_stdin: bool,
+        #[command(flatten)]
+        params: ParamFields,
+    },
+    /// Change provider, client id or parameters (given parameters replace all).
+    Update {
+        namespace: String,
+        name: String,
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long)]
+        client_id: Option<String>,
+        #[command(flatten)]
+        params: ParamFields,
+    },
+    /// Store a new secret (from standard input or LATCHKEY_REMOTE_CLIENT_SECRET).
+    SetSecret {
+        namespace: String,
+        name: String,
+        #[arg(long)]
+        secret_stdin: bool,
+    },
+    /// Delete a remote client and its authorization.
+    Delete {
+        namespace: String,
+        name: String,
+    },
+}
+
+#[derive(Args)]
+pub struct AuthorizationArgs {
+    #[command(flatten)]
+    out: OutputArg,
+    #[command(subcommand)]
+    cmd: AuthorizationCmd,
+}
+
+#[derive(Subcommand)]
+enum AuthorizationCmd {
+    List,
+    Show {
+        namespace: String,
+        name: String,
+    },
+    /// Obtain (or obtain again) a remote client's authorization by client_credentials.
+    Create {
+        namespace: String,
+        name: String,
+    },
+    /// Print a current access token (renewed first when due).
+    Token {
+        namespace: String,
+        name: String,
+    },
+    Delete {
+        namespace: String,
+        name: String,
+    },
+}
+
+fn read_secret(stdin: bool) -> Result<Option<String>> {
+    if stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let s = line.trim_end_matches(['\r', '\n']).to_owned();
+        if s.is_empty() {
+            bail!("no secret on standard input");
+        }
+        return Ok(Some(s));
+    }
+    Ok(std::env::var(SECRET_ENV).ok().filter(|s| !s.is_empty()))
+}
+
+fn deleted(kind: &str, name: &str, f: Format) -> Result<()> {
+    if f == Format::Json {
+        return output::json(&json!({ "name": name, "deleted": true }));
+    }
+    println!("Deleted {kind} {name}.");
+    Ok(())
+}
+
+/// Runs `latchkey provider …`.
+///
+/// # Errors
+/// Every failure, as one line.
+pub async fn providers(a: ProviderArgs, t: &Target) -> Result<()> {
+    let f = a.out.format();
+    let api = t.connect().await?;
+    let path = |n: &str| format!("/providers/{}", segment(n));
+    match a.cmd {
+        ProviderCmd::List => {
+            let items = api.get_all("/providers").await?;
+            print_list(
+                &json!({ "items": items }),
+                f,
+                &[("NAME", "name"), ("ISSUER", "issuer"), ("TOKEN ENDPOINT", "token_endpoint")],
+            )
+        }
+        ProviderCmd::Show { name } => print_one(&api.get(&path(&name)).await?, f),
+        ProviderCmd::Create { name, fields } => {
+            let mut body = fields.body();
+            body.insert("name".into(), Value::from(name));
+            print_one(&api.post("/providers", &Value::Object(body)).await?, f)
+        }
+        ProviderCmd::Update { name, fields } => {
+            print_one(&api.patch(&path(&name), &Value::Object(fields.body()), None).await?, f)
+        }
+        ProviderCmd::Delete { name } => {
+            api.delete(&path(&name)).await?;
+            deleted("provider", &name, f)
+        }
+    }
+}
+
+/// Runs `latchkey remote-client …`.
+///
+/// # Errors
+/// Every failure, as one line.
+pub async fn remote_clients(a: RemoteClientArgs, t: &Target) -> Result<()> {
+    let f = a.out.format();
+    let api = t.connect().await?;
+    let path = |ns: &str, n: &str| format!("/remote-clients/{}/{}", segment(ns), segment(n));
+    match a.cmd {
+        RemoteClientCmd::List => {
+            let items = api.get_all("/remote-clients").await?;
+            print_list(
+                &json!({ "items": items }),
+                f,
+                &[
+                    ("NAMESPACE", "namespace"),
+                    ("NAME", "name"),
+                    ("PROVIDER", "provider"),
+                    ("CLIENT ID", "client_id"),
+                    ("SECRET", "has_secret"),
+                ],
+            )
+        }
+        RemoteClientCmd::Show { namespace, name } => print_one(&api.get(&path(&namespace, &name)).await?, f),
+        RemoteClientCmd::Create { namespace, name, provider, client_id, secret_stdin, params } => {
+            let body = json!({
+                "namespace": namespace, "name": name, "provider": provider, "client_id": client_id,
+                "client_secret": read_secret(secret_stdin)?, "params": params.body()?,
+            });
+            print_one(&api.post("/remote-clients", &body).await?, f)
+        }
+        RemoteClientCmd::Update { namespace, name, provider, client_id, params } => {
+            let mut body = Map::new();
+            if let Some(p) = provider {
+                body.insert("provider".into(), Value::from(p));
+            }
+            if let Some(c) = client_id {
+                body.insert("client_id".into(), Value::from(c));
+            }
+            if !params.is_empty() {
+                body.insert("params".into(), params.body()?);
+            }
+            print_one(&api.patch(&path(&namespace, &name), &Value::Object(body), None).await?, f)
+        }
+        RemoteClientCmd::SetSecret { namespace, name, secret_stdin } => {
+            let secret = read_secret(secret_stdin)?
+                .with_context(|| format!("give the secret on standard input (--secret-stdin) or in {SECRET_ENV}"))?;
+            let body = json!({ "client_secret": secret });
+            print_one(&api.post(&format!("{}/secret", path(&namespace, &name)), &body).await?, f)
+        }
+        RemoteClientCmd::Delete { namespace, name } => {
+            api.delete(&path(&namespace, &name)).await?;
+            deleted("remote client", &format!("{namespace}/{name}"), f)
+        }
+    }
+}
+
+/// Runs `latchkey authorization …`.
+///
+/// # Errors
+/// Every failure, as one line.
+pub async fn authorizations(a: AuthorizationArgs, t: &Target) -> Result<()> {
+    let f = a.out.format();
+    let api = t.connect().await?;
+    let path = |ns: &str, n: &str| format!("/authorizations/{}/{}", segment(ns), segment(n));
+    match a.cmd {
+        AuthorizationCmd::List => {
+            let items = api.get_all("/authorizations").await?;
+            print_list(
+                &json!({ "items": items }),
+                f,
+                &[("NAMESPACE", "namespace"), ("NAME", "name"), ("STATUS", "status"), ("EXPIRES", "expires_at")],
+            )
+        }
+        AuthorizationCmd::Show { namespace, name } => print_one(&api.get(&path(&namespace, &name)).await?, f),
+        AuthorizationCmd::Create { namespace, name } => {
+            print_one(&api.post("/authorizations", &json!({ "namespace": namespace, "name": name })).await?, f)
+        }
+        AuthorizationCmd::Token { namespace, name } => {
+            let v = api.post(&format!("{}/token", path(&namespace, &name)), &json!({})).await?;
+            if f == Format::Json {
+                return output::json(&v);
+            }
+            println!("{}", v["access_token"].as_str().unwrap_or_default());
+            Ok(())
+        }
+        AuthorizationCmd::Delete { namespace, name } => {
+            api.delete(&path(&namespace, &name)).await?;
+            deleted("authorization", &format!("{namespace}/{name}"), f)
+        }
+    }
+}
