@@ -134,10 +134,12 @@ cargo build --workspace --all-targets || fail_fast "cargo build"
 run_suite "tests (sqlite backend)" test_pass sqlite
 run_suite "tests (postgres backend)" test_pass postgres
 
-# Hook for suites that need more than cargo (browser, schemathesis, ...).
+# Suites that need more than cargo: Authlib and schemathesis, then the
+# browser tests in headless Chromium (each installs what it needs).
 if [ -x "$REPO/scripts/test-extra.sh" ]; then
   run_suite "extra (scripts/test-extra.sh)" "$REPO/scripts/test-extra.sh"
 fi
+run_suite "browser (scripts/test-browser.sh)" "$REPO/scripts/test-browser.sh"
 
 banner "summary"
 for n in "${FAILED_NAMES[@]+"${FAILED_NAMES[@]}"}"; do echo "failed: $n"; done

@@ -20,6 +20,15 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/.well-known/openid-configuration", get(metadata))
         .route("/.well-known/oauth-authorization-server", get(oauth_metadata))
         .route("/oauth2/jwks", get(jwks))
+        .layer(axum::middleware::map_response(public_document))
+}
+
+/// Discovery and JWKS are public documents that browser-based clients fetch
+/// cross-origin (a SPA reads them before it signs anyone in): any origin may
+/// read them, never with credentials (the `*` forbids cookies).
+async fn public_document(mut r: Response) -> Response {
+    r.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    r
 }
 
 const CLIENT_AUTH: [&str; 2] = ["client_secret_basic", "client_secret_post"];

@@ -286,6 +286,12 @@ async fn public_client_with_pkce_and_cors() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.headers()["access-control-allow-origin"], "https://spa.example");
+    // Discovery and JWKS are public: a SPA reads them cross-origin, without credentials.
+    for path in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server", "/oauth2/jwks"] {
+        let r = http().get(t.s.url(path)).header("origin", "https://any.example").send().await.unwrap();
+        assert_eq!(r.headers()["access-control-allow-origin"], "*", "{path}");
+        assert!(r.headers().get("access-control-allow-credentials").is_none(), "{path}");
+    }
     // b22: never on the authorization endpoint.
     let r = http()
         .request(reqwest::Method::OPTIONS, t.s.url("/oauth2/authorize"))

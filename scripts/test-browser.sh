@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Browser tests in real headless Chromium (scripts/test.sh runs this): Debian's
+# chromium driven by playwright-core from npm, against the debug server binary.
+# Installs what it needs on a fresh machine: the Debian `chromium` package and
+# the npm packages pinned in tests/browser/package-lock.json (never a browser
+# download). Runs every tests/browser/*.test.mjs once on SQLite and, when
+# scripts/test.sh provides LATCHKEY_TEST_PG_URL, once more on PostgreSQL.
+# Last lines: "browser-sqlite: N passed, M failed" (and browser-postgres).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+log() { printf 'test-browser: %s\n' "$*" >&2; }
+
+# --- Chromium from Debian -----------------------------------------------------
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing Debian chromium"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get install -y -q chromium >/dev/null 2>&1 || {
+    $SUDO apt-get update -q >/dev/null
+    $SUDO apt-get install -y -q chromium >/dev/null
+  }
+fi
+[ -x /usr/bin/chromium ] || { log "chromium is not installed"; exit 2; }
+
+# --- npm packages ---------------------------------------------------------------
+command -v node >/dev/null || { log "node not found"; exit 2; }
+DIR="$REPO/tests/browser"
+STAMP="$DIR/node_modules/.lock-stamp"
+if [ ! -f "$STAMP" ] || ! cmp -s "$DIR/package-lock.json" "$STAMP"; then
+  log "npm ci in tests/browser"
+  (cd "$DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$DIR/package-lock.json" "$STAMP"
+fi
+
+# --- the server binary ------------------------------------------------------------
+cargo build -q -p latchkey
+
+BACKENDS=(sqlite)
+[ -n "${LATCHKEY_TEST_PG_URL:-}" ] && BACKENDS+=(postgres)
+WORK="$(mktemp -d -t latchkey-browser.XXXXXX)"
+trap 'rm -rf "$WORK"' EXIT
+
+rc=0
+for backend in "${BACKENDS[@]}"; do
+  log "backend: $backend"
+  LATCHKEY_BROWSER_BACKEND="$backend" node --test --test-concurrency=1 \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$WORK/$backend.tap" \
+    "$DIR"/*.test.mjs || rc=$?
+  pass="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$WORK/$backend.tap" | tail -1)"
+  fail="$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$WORK/$backend.tap" | tail -1)"
+  echo "browser-$backend: ${pass:-0} passed, ${fail:-1} failed"
+  [ "${pass:-0}" -gt 0 ] || rc=1
+done
+exit "$rc"
