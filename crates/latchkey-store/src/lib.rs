@@ -16,11 +16,13 @@ use async_trait::async_trait;
 use latchkey_core::{Client, ClientId, ClientStatus, TenantId, TenantSettings, UnixTime};
 
 pub mod conformance;
+mod federation;
 mod postgres;
 mod sql;
 mod sqlite;
 pub mod testing;
 
+pub use federation::{FederatedLinkRecord, FederationRepo, RemoteFlowRecord};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -769,6 +771,7 @@ pub trait Store:
     + RefreshRepo
     + ConsentRepo
     + RemoteRepo
+    + FederationRepo
     + Send
     + Sync
     + std::fmt::Debug
