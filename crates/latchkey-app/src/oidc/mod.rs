@@ -84,6 +84,8 @@ pub enum Page {
         username: String,
         error: Option<String>,
         retry_after: Option<u32>,
+        /// Providers offered as "Sign in with …" (federated sign-in).
+        sign_in_options: Vec<crate::remote::federation::SignInOption>,
     },
     Consent {
         tx: String,
