@@ -80,6 +80,8 @@ use crate::error::Problem;
         crate::remote_api::get_authorization,
         crate::remote_api::delete_authorization,
         crate::remote_api::authorization_token,
+        crate::remote_api::authorize_authorization,
+        crate::remote_api::refresh_authorization,
         openapi_json,
         crate::oauth::token,
         crate::oauth::introspect,

@@ -130,7 +130,7 @@ pub struct Interaction {
 }
 
 impl Interaction {
-    pub(crate) fn page(p: Page) -> Self {
+    pub fn page(p: Page) -> Self {
         Self { outcome: Outcome::Page(p), set_session: None, set_anchor: None, clear_session: false }
     }
 }
