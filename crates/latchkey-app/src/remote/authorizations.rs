@@ -88,10 +88,10 @@ impl std::fmt::Debug for AuthorizationToken {
 
 /// What is sealed in `sealed_tokens`.
 #[derive(Serialize, Deserialize)]
-struct Tokens {
-    access_token: String,
+pub(crate) struct Tokens {
+    pub(crate) access_token: String,
     token_type: String,
-    refresh_token: Option<String>,
+    pub(crate) refresh_token: Option<String>,
 }
 
 /// The provider's RFC 6749 §5.1 answer.
@@ -156,7 +156,7 @@ impl App {
             .map_err(|e| AppError::Internal(e.to_string()))
     }
 
-    fn open_tokens(&self, ctx: &TenantContext, r: &AuthorizationRecord) -> Result<Tokens, AppError> {
+    pub(crate) fn open_tokens(&self, ctx: &TenantContext, r: &AuthorizationRecord) -> Result<Tokens, AppError> {
         let plain = self
             .remote_envelope
             .open(&r.sealed_tokens, tokens_aad(ctx, &r.namespace, &r.name).as_bytes())

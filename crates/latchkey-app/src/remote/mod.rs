@@ -15,6 +15,8 @@ pub mod federation;
 pub mod http;
 
 #[cfg(test)]
+mod code_flow_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;

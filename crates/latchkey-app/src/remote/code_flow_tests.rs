@@ -1,0 +1,267 @@
+//! Authorization-code authorizations against a real upstream: this App's
+//! own default tenant (authorize, login, token and JWKS services, reached
+//! in-process instead of over a socket) is the provider, the ManualClock
+//! drives expiry. Over real sockets with separate processes:
+//! `crates/latchkey/tests/e2e/remote_code.rs`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+
+use async_trait::async_trait;
+use latchkey_core::authorize::AuthorizeParams;
+
+use super::code_flow::{CallbackOutcome, CallbackParams};
+use super::http::{UpstreamError, UpstreamHttp, UpstreamRequest, UpstreamResponse};
+use crate::admin::Actor;
+use crate::admin::clients::NewClient;
+use crate::admin::users::NewUser;
+use crate::client_auth::PresentedAuth;
+use crate::oidc::authorize::LoginForm;
+use crate::oidc::{BrowserCookies, Outcome, Page};
+use crate::test_world::{World, world};
+use crate::tokens::TokenRequest;
+use crate::{App, AppError};
+
+const ISSUER: &str = "https://issuer.test";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// The upstream: the default tenant's token endpoint and JWKS.
+#[derive(Debug)]
+struct InProcess {
+    app: Weak<App>,
+    refreshes: AtomicUsize,
+}
+
+#[async_trait]
+impl UpstreamHttp for InProcess {
+    async fn send(&self, req: UpstreamRequest) -> Result<UpstreamResponse, UpstreamError> {
+        let app = self.app.upgrade().ok_or_else(|| UpstreamError::Transport("gone".into()))?;
+        let ctx = app.tenant(&latchkey_core::TenantId::default_tenant()).await.unwrap();
+        if req.url == format!("{ISSUER}/oauth2/jwks") {
+            return Ok(UpstreamResponse { status: 200, body: ctx.keys.jwks_json().as_bytes().to_vec() });
+        }
+        assert_eq!(req.url, format!("{ISSUER}/oauth2/token"));
+        let form = req.form.expect("token requests are POSTs");
+        let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        if field("grant_type").as_deref() == Some("refresh_token") {
+            self.refreshes.fetch_add(1, Ordering::SeqCst);
+        }
+        let (client_id, secret) = req.basic.expect("the provider uses client_secret_basic");
+        let tr = TokenRequest {
+            grant_type: field("grant_type"),
+            code: field("code"),
+            redirect_uri: field("redirect_uri"),
+            code_verifier: field("code_verifier"),
+            refresh_token: field("refresh_token"),
+            ..TokenRequest::default()
+        };
+        let (status, body) = match app.token(&ctx, &PresentedAuth::Basic { client_id, secret }, &tr, None).await {
+            Ok(r) => (200, serde_json::to_vec(&r).unwrap()),
+            Err(e) => (400, serde_json::to_vec(&serde_json::json!({ "error": e.code.as_str() })).unwrap()),
+        };
+        Ok(UpstreamResponse { status, body })
+    }
+}
+
+struct Setup {
+    w: World,
+    upstream: Arc<InProcess>,
+    client_id: String,
+    secret: String,
+}
+
+fn admin() -> Actor {
+    Actor { id: "tester".into(), kind: "client", can_write: true, role: None, source_ip: None, request_id: None }
+}
+
+/// alice at the upstream, a web client whose redirect URI is this
+/// tenant's callback for the provider `self`, and that provider.
+async fn setup() -> Setup {
+    let w = world().await;
+    let upstream = Arc::new(InProcess { app: Arc::downgrade(&w.app), refreshes: AtomicUsize::new(0) });
+    w.app.set_upstream_http(upstream.clone());
+    let web: NewClient = serde_json::from_value(serde_json::json!({
+        "name": "Latchkey downstream", "type": "web",
+        "redirect_uris": [format!("{ISSUER}/remote/callback/self")],
+        "scopes": ["openid", "profile", "email", "offline_access"],
+    }))
+    .unwrap();
+    let c = w.app.create_client(&w.ctx, &Actor::system(), web).await.unwrap();
+    let user = NewUser {
+        username: "alice".into(),
+        password: Some(PASSWORD.into()),
+        email: Some("alice@example.com".into()),
+        display_name: "Alice".into(),
+        ..NewUser::default()
+    };
+    w.app.create_user(&w.ctx, &Actor::system(), user).await.unwrap();
+    let p = serde_json::from_value(serde_json::json!({
+        "name": "self", "issuer": ISSUER, "authorization_endpoint": format!("{ISSUER}/oauth2/authorize"),
+        "token_endpoint": format!("{ISSUER}/oauth2/token"), "jwks_uri": format!("{ISSUER}/oauth2/jwks"),
+    }))
+    .unwrap();
+    w.app.create_provider(&w.ctx, &admin(), p).await.unwrap();
+    let (client_id, secret) = (c.client.client_id, c.client_secret.unwrap());
+    let rc = serde_json::from_value(serde_json::json!({
+        "namespace": "billing", "name": "crm", "provider": "self", "client_id": client_id,
+        "client_secret": secret, "params": { "scope": "openid offline_access" }
+    }))
+    .unwrap();
+    w.app.create_remote_client(&w.ctx, &admin(), rc).await.unwrap();
+    Setup { w, upstream, client_id, secret }
+}
+
+fn query(url: &str) -> Vec<(String, String)> {
+    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
+}
+
+fn get(pairs: &[(String, String)], k: &str) -> Option<String> {
+    pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+}
+
+/// Starts the flow as an administrator and signs in at the upstream as
+/// alice: the provider's response (code, state, iss) and the binding cookie.
+async fn upstream_response(w: &World) -> (CallbackParams, String) {
+    let start = w.app.start_authorization(&w.ctx, &admin(), "billing", "crm").await.unwrap();
+    assert_eq!(start.redirect_uri, format!("{ISSUER}/remote/callback/self"));
+    let ticket = get(&query(&start.authorization_url), "ticket").unwrap();
+    let go = w.app.remote_start(&w.ctx, &ticket).unwrap();
+    let q = query(&go.location);
+    assert_eq!(get(&q, "code_challenge_method").as_deref(), Some("S256"));
+    assert!(get(&q, "nonce").is_some() && get(&q, "state").is_some());
+    let p = AuthorizeParams {
+        client_id: get(&q, "client_id"),
+        redirect_uri: get(&q, "redirect_uri"),
+        response_type: get(&q, "response_type"),
+        scope: get(&q, "scope"),
+        state: get(&q, "state"),
+        nonce: get(&q, "nonce"),
+        code_challenge: get(&q, "code_challenge"),
+        code_challenge_method: get(&q, "code_challenge_method"),
+        ..AuthorizeParams::default()
+    };
+    let i = w.app.authorize(&w.ctx, &p, &BrowserCookies::default()).await;
+    let Outcome::Page(Page::Login { tx, csrf, .. }) = &i.outcome else { panic!("expected login: {i:?}") };
+    let cookies = BrowserCookies { session: None, anchor: i.set_anchor.clone() };
+    let form = LoginForm { tx: tx.clone(), csrf: csrf.clone(), username: "alice".into(), password: PASSWORD.into() };
+    let i = w.app.submit_login(&w.ctx, &form, &cookies, None).await;
+    let Outcome::Respond(r) = &i.outcome else { panic!("expected a response: {i:?}") };
+    let param = |k: &str| r.params.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+    let cb = CallbackParams { code: param("code"), state: param("state"), iss: param("iss"), ..Default::default() };
+    (cb, go.binder)
+}
+
+async fn authorized(s: &Setup) {
+    let w = &s.w;
+    let (cb, binder) = upstream_response(w).await;
+    let out = w.app.remote_callback(&w.ctx, "self", &cb, Some(&binder), &BrowserCookies::default(), None).await;
+    assert!(matches!(out, CallbackOutcome::Done { .. }), "{out:?}");
+    let v = w.app.get_authorization(&w.ctx, "billing", "crm").await.unwrap();
+    assert_eq!((v.grant_type.as_str(), v.status.as_str(), v.has_refresh_token), ("authorization_code", "active", true));
+}
+
+async fn stored_refresh_token(w: &World) -> String {
+    let rec = w.app.store.get_authorization(&w.ctx.id, "billing", "crm").await.unwrap().unwrap();
+    w.app.open_tokens(&w.ctx, &rec).unwrap().refresh_token.unwrap()
+}
+
+/// Concurrent callers of a due authorization cause one refresh at the
+/// provider; the rotated refresh token is stored, and the one it replaced
+/// no longer works upstream.
+#[tokio::test]
+async fn twenty_concurrent_fetches_refresh_once_and_the_rotated_token_is_written_back() {
+    let s = setup().await;
+    let w = &s.w;
+    authorized(&s).await;
+    let first_rt = stored_refresh_token(w).await;
+    let first_at = w.app.authorization_token(&w.ctx, &admin(), "billing", "crm").await.unwrap().access_token;
+    assert_eq!(s.upstream.refreshes.load(Ordering::SeqCst), 0);
+    w.clock.advance(3_600);
+    let fetches = (0..20).map(|_| {
+        let (app, ctx) = (w.app.clone(), w.ctx.clone());
+        tokio::spawn(async move { app.authorization_token(&ctx, &admin(), "billing", "crm").await.unwrap() })
+    });
+    let tokens: Vec<String> =
+        futures_util::future::join_all(fetches).await.into_iter().map(|t| t.unwrap().access_token).collect();
+    assert_eq!(s.upstream.refreshes.load(Ordering::SeqCst), 1, "one refresh for all 20");
+    assert!(tokens.iter().all(|t| *t == tokens[0] && *t != first_at));
+    let second_rt = stored_refresh_token(w).await;
+    assert_ne!(second_rt, first_rt, "the rotated refresh token is stored");
+    // The renewed access token is live upstream.
+    assert!(w.app.read_access_token(&w.ctx, &tokens[0]).await.unwrap().is_some());
+    // The replaced refresh token is retired at the provider.
+    let auth = PresentedAuth::Basic { client_id: s.client_id.clone(), secret: s.secret.clone() };
+    let old = TokenRequest {
+        grant_type: Some("refresh_token".into()),
+        refresh_token: Some(first_rt),
+        ..TokenRequest::default()
+    };
+    let err = w.app.token(&w.ctx, &auth, &old, None).await.unwrap_err();
+    assert_eq!(err.code, latchkey_core::TokenErrorCode::InvalidGrant);
+}
+
+/// A refresh the provider refuses for good (the user was disabled)
+/// marks the authorization; it is not retried until authorized again.
+#[tokio::test]
+async fn a_refused_refresh_needs_reauthorization() {
+    let s = setup().await;
+    let w = &s.w;
+    authorized(&s).await;
+    let (users, _) = w.app.list_users(&w.ctx, Some("alice"), None, Some(10)).await.unwrap();
+    let alice = users.iter().find(|u| u.username == "alice").unwrap().id.clone();
+    w.app.set_user_status(&w.ctx, &Actor::system(), &alice, false).await.unwrap();
+    w.clock.advance(3_600);
+    let err = w.app.authorization_token(&w.ctx, &admin(), "billing", "crm").await.unwrap_err();
+    assert!(matches!(err, AppError::NeedsReauthorization(_)), "{err:?}");
+    let v = w.app.get_authorization(&w.ctx, "billing", "crm").await.unwrap();
+    assert_eq!(v.status, "needs_reauthorization");
+    assert!(v.last_error.unwrap().starts_with("invalid_grant"));
+    let asked = s.upstream.refreshes.load(Ordering::SeqCst);
+    assert!(w.app.authorization_token(&w.ctx, &admin(), "billing", "crm").await.is_err());
+    assert_eq!(s.upstream.refreshes.load(Ordering::SeqCst), asked, "not retried");
+}
+
+/// SECURITY-CHECKLIST 63: the response is accepted only at the callback of
+/// the provider the flow started with, with that provider's `iss`, in the
+/// browser that started it, once.
+#[tokio::test]
+async fn checklist_63_responses_are_bound_to_provider_issuer_browser_and_used_once() {
+    let s = setup().await;
+    let w = &s.w;
+    let other = serde_json::from_value(serde_json::json!({
+        "name": "other", "issuer": "https://other.test", "token_endpoint": "https://other.test/token",
+        "authorization_endpoint": "https://other.test/authorize"
+    }))
+    .unwrap();
+    w.app.create_provider(&w.ctx, &admin(), other).await.unwrap();
+    let none = BrowserCookies::default();
+    let failed = |o: &CallbackOutcome, status: u16, needle: &str| match o {
+        CallbackOutcome::Failed { status: s, message } => {
+            assert_eq!(*s, status, "{message}");
+            assert!(message.contains(needle), "{message}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    // At another provider's callback.
+    let (cb, binder) = upstream_response(w).await;
+    let o = w.app.remote_callback(&w.ctx, "other", &cb, Some(&binder), &none, None).await;
+    failed(&o, 400, "another provider");
+    // Used up, even at the right callback now.
+    let o = w.app.remote_callback(&w.ctx, "self", &cb, Some(&binder), &none, None).await;
+    failed(&o, 400, "expired or was already completed");
+    // Another provider's issuer.
+    let (mut cb, binder) = upstream_response(w).await;
+    cb.iss = Some("https://other.test".into());
+    let o = w.app.remote_callback(&w.ctx, "self", &cb, Some(&binder), &none, None).await;
+    failed(&o, 400, "another issuer");
+    // Another browser.
+    let (cb, _) = upstream_response(w).await;
+    let o = w.app.remote_callback(&w.ctx, "self", &cb, Some("someone-else"), &none, None).await;
+    failed(&o, 403, "another browser");
+    // A code of another flow (or provider) in this flow: the provider refuses it.
+    let (mut cb, binder) = upstream_response(w).await;
+    cb.code = Some("lkac_not-a-code-of-this-flow".into());
+    let o = w.app.remote_callback(&w.ctx, "self", &cb, Some(&binder), &none, None).await;
+    failed(&o, 400, "did not accept the code");
+    assert!(matches!(w.app.get_authorization(&w.ctx, "billing", "crm").await, Err(AppError::NotFound)));
+}
