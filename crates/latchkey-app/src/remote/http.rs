@@ -217,6 +217,7 @@ impl GuardedHttp {
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(allow: AllowList) -> Result<Self, String> {
+        install_tls_provider();
         let allow = Arc::new(allow);
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(tls_config()?)
@@ -240,6 +241,14 @@ impl GuardedHttp {
             .map_err(|e| e.to_string())?;
         Ok(Self { client, allow })
     }
+}
+
+/// Makes aws-lc-rs the process's rustls provider. reqwest is built
+/// without a provider of its own (no ring), so every other reqwest client of
+/// the process (the CLI's, tests') needs this before it is built.
+/// Idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
 /// rustls with the aws-lc-rs provider and the webpki roots, TLS 1.2 and 1.3.
