@@ -219,14 +219,16 @@ impl App {
                 None
             }
         };
-        let resp = self.upstream().send(UpstreamRequest { url: endpoint, form: Some(form), basic }).await.map_err(
-            |e| match e {
+        let resp = self
+            .upstream()
+            .send(UpstreamRequest { url: endpoint, form: Some(form), basic, bearer: None })
+            .await
+            .map_err(|e| match e {
                 UpstreamError::Refused(m) => {
                     AppError::Conflict(format!("the provider's token endpoint is refused: {m}"))
                 }
                 other => AppError::Upstream(other.to_string()),
-            },
-        )?;
+            })?;
         if resp.status == 200 {
             let answer: TokenAnswer = serde_json::from_slice(&resp.body)
                 .map_err(|_| AppError::Upstream("the provider's token response is not valid".into()))?;

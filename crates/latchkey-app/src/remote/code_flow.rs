@@ -390,9 +390,10 @@ impl App {
             None => None,
         };
         if flow.kind == KIND_SIGN_IN {
-            let Some(claims) = claims else {
+            let Some(mut claims) = claims else {
                 return Ok(failed(400, "The provider returned no ID token, so it cannot sign you in."));
             };
+            self.add_userinfo(&settings, &answer.access_token, &mut claims).await;
             return Ok(self.finish_federated_sign_in(ctx, &rec.name, &settings, &claims, &data, cookies, source).await);
         }
         self.store_code_authorization(ctx, &rc, answer, &data).await
@@ -429,6 +430,26 @@ impl App {
         })
     }
 
+    /// Fills claims the ID token lacks from the provider's userinfo
+    /// endpoint (OIDC Core §5.3), when it answers JSON for the same `sub`.
+    /// The ID token's claims are never overridden; failures leave them as
+    /// they are.
+    async fn add_userinfo(&self, settings: &ProviderSettings, access_token: &str, claims: &mut Value) {
+        let Some(url) = settings.userinfo_endpoint.clone() else { return };
+        let req = UpstreamRequest { url, form: None, basic: None, bearer: Some(access_token.to_owned()) };
+        let Ok(resp) = self.upstream().send(req).await else { return };
+        let Ok(Value::Object(info)) = serde_json::from_slice::<Value>(&resp.body) else { return };
+        if resp.status != 200 || info.get("sub") != claims.get("sub") {
+            return;
+        }
+        let Some(c) = claims.as_object_mut() else { return };
+        for (k, v) in info {
+            if !matches!(k.as_str(), "iss" | "aud" | "azp" | "exp" | "iat" | "nonce") {
+                c.entry(k).or_insert(v);
+            }
+        }
+    }
+
     /// OIDC Core §3.1.3.7 for an ID token from a provider: signature by a
     /// key of its JWKS, `iss`, `aud` (and `azp` with several audiences),
     /// `exp`, and the flow's `nonce`.
@@ -442,7 +463,7 @@ impl App {
         let jwks_uri = settings.jwks_uri.as_deref().ok_or("the provider has no jwks_uri")?;
         let resp = self
             .upstream()
-            .send(UpstreamRequest { url: jwks_uri.to_owned(), form: None, basic: None })
+            .send(UpstreamRequest { url: jwks_uri.to_owned(), form: None, basic: None, bearer: None })
             .await
             .map_err(|e| format!("its keys could not be fetched ({e})"))?;
         let jwks: Value = serde_json::from_slice(&resp.body).map_err(|_| "its keys are not a JWK Set")?;

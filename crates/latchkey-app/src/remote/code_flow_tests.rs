@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use latchkey_core::authorize::AuthorizeParams;
 
 use super::code_flow::{CallbackOutcome, CallbackParams};
+use super::federation::FederatedStartForm;
 use super::http::{UpstreamError, UpstreamHttp, UpstreamRequest, UpstreamResponse};
 use crate::admin::Actor;
 use crate::admin::clients::NewClient;
@@ -39,6 +40,10 @@ impl UpstreamHttp for InProcess {
         let ctx = app.tenant(&latchkey_core::TenantId::default_tenant()).await.unwrap();
         if req.url == format!("{ISSUER}/oauth2/jwks") {
             return Ok(UpstreamResponse { status: 200, body: ctx.keys.jwks_json().as_bytes().to_vec() });
+        }
+        if req.url == format!("{ISSUER}/oauth2/userinfo") {
+            let info = app.userinfo(&ctx, &req.bearer.expect("a bearer token")).await.unwrap();
+            return Ok(UpstreamResponse { status: 200, body: serde_json::to_vec(&info.claims).unwrap() });
         }
         assert_eq!(req.url, format!("{ISSUER}/oauth2/token"));
         let form = req.form.expect("token requests are POSTs");
@@ -98,6 +103,7 @@ async fn setup() -> Setup {
     let p = serde_json::from_value(serde_json::json!({
         "name": "self", "issuer": ISSUER, "authorization_endpoint": format!("{ISSUER}/oauth2/authorize"),
         "token_endpoint": format!("{ISSUER}/oauth2/token"), "jwks_uri": format!("{ISSUER}/oauth2/jwks"),
+        "userinfo_endpoint": format!("{ISSUER}/oauth2/userinfo"),
     }))
     .unwrap();
     w.app.create_provider(&w.ctx, &admin(), p).await.unwrap();
@@ -108,6 +114,12 @@ async fn setup() -> Setup {
     }))
     .unwrap();
     w.app.create_remote_client(&w.ctx, &admin(), rc).await.unwrap();
+    let login = serde_json::from_value(serde_json::json!({
+        "namespace": "login", "name": "self", "provider": "self", "client_id": client_id,
+        "client_secret": secret, "params": { "scope": "openid email profile" }
+    }))
+    .unwrap();
+    w.app.create_remote_client(&w.ctx, &admin(), login).await.unwrap();
     Setup { w, upstream, client_id, secret }
 }
 
@@ -126,7 +138,13 @@ async fn upstream_response(w: &World) -> (CallbackParams, String) {
     assert_eq!(start.redirect_uri, format!("{ISSUER}/remote/callback/self"));
     let ticket = get(&query(&start.authorization_url), "ticket").unwrap();
     let go = w.app.remote_start(&w.ctx, &ticket).unwrap();
-    let q = query(&go.location);
+    (sign_in_upstream(w, &go.location).await, go.binder)
+}
+
+/// Signs in at the upstream as alice from its authorization URL: the
+/// provider's response (code, state, iss).
+async fn sign_in_upstream(w: &World, location: &str) -> CallbackParams {
+    let q = query(location);
     assert_eq!(get(&q, "code_challenge_method").as_deref(), Some("S256"));
     assert!(get(&q, "nonce").is_some() && get(&q, "state").is_some());
     let p = AuthorizeParams {
@@ -147,8 +165,7 @@ async fn upstream_response(w: &World) -> (CallbackParams, String) {
     let i = w.app.submit_login(&w.ctx, &form, &cookies, None).await;
     let Outcome::Respond(r) = &i.outcome else { panic!("expected a response: {i:?}") };
     let param = |k: &str| r.params.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
-    let cb = CallbackParams { code: param("code"), state: param("state"), iss: param("iss"), ..Default::default() };
-    (cb, go.binder)
+    CallbackParams { code: param("code"), state: param("state"), iss: param("iss"), ..Default::default() }
 }
 
 async fn authorized(s: &Setup) {
@@ -264,4 +281,90 @@ async fn checklist_63_responses_are_bound_to_provider_issuer_browser_and_used_on
     let o = w.app.remote_callback(&w.ctx, "self", &cb, Some(&binder), &none, None).await;
     failed(&o, 400, "did not accept the code");
     assert!(matches!(w.app.get_authorization(&w.ctx, "billing", "crm").await, Err(AppError::NotFound)));
+}
+
+/// The application people sign in to, in the same tenant.
+async fn rp(w: &World) -> String {
+    let new: NewClient = serde_json::from_value(serde_json::json!({
+        "name": "RP", "type": "web", "redirect_uris": ["https://rp.example/cb"], "scopes": ["openid", "profile"],
+    }))
+    .unwrap();
+    w.app.create_client(&w.ctx, &Actor::system(), new).await.unwrap().client.client_id
+}
+
+async fn offer_sign_in(w: &World, extra: serde_json::Value) {
+    let mut si = serde_json::json!({ "display_name": "Self SSO", "namespace": "login", "name": "self" });
+    for (k, v) in extra.as_object().unwrap() {
+        si[k] = v.clone();
+    }
+    let patch = serde_json::from_value(serde_json::json!({ "sign_in": si })).unwrap();
+    w.app.update_provider(&w.ctx, &admin(), "self", patch).await.unwrap();
+}
+
+/// The RP's authorization request, "Sign in with Self SSO", alice's
+/// upstream login, and the callback in the RP's browser (`anchor`: `None`
+/// keeps the browser's own).
+async fn federated(w: &World, rp_id: &str, anchor: Option<&str>) -> CallbackOutcome {
+    let p = AuthorizeParams {
+        client_id: Some(rp_id.to_owned()),
+        redirect_uri: Some("https://rp.example/cb".into()),
+        response_type: Some("code".into()),
+        scope: Some("openid".into()),
+        state: Some("rp-state".into()),
+        code_challenge: Some(latchkey_crypto::jws::pkce_s256("a-verifier-of-enough-length-0123456789abcdef")),
+        code_challenge_method: Some("S256".into()),
+        ..AuthorizeParams::default()
+    };
+    let i = w.app.authorize(&w.ctx, &p, &BrowserCookies::default()).await;
+    let Outcome::Page(Page::Login { tx, csrf, sign_in_options, .. }) = &i.outcome else { panic!("{i:?}") };
+    assert_eq!(sign_in_options.len(), 1);
+    assert_eq!((sign_in_options[0].provider.as_str(), sign_in_options[0].display_name.as_str()), ("self", "Self SSO"));
+    let cookies = BrowserCookies { session: None, anchor: i.set_anchor.clone() };
+    let form = FederatedStartForm { tx: tx.clone(), csrf: csrf.clone(), provider: "self".into() };
+    let location = w.app.start_federated_sign_in(&w.ctx, &form, &cookies).await.unwrap();
+    let cb = sign_in_upstream(w, &location).await;
+    let cookies = match anchor {
+        Some(a) => BrowserCookies { session: None, anchor: Some(a.to_owned()) },
+        None => cookies,
+    };
+    w.app.remote_callback(&w.ctx, "self", &cb, None, &cookies, None).await
+}
+
+fn refusal(o: &CallbackOutcome) -> (u16, String) {
+    match o {
+        CallbackOutcome::Failed { status, message } => (*status, message.clone()),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// Federated sign-in against a Latchkey provider, whose userinfo says
+/// `email_verified: false`: the matching email does not link; a username
+/// claim the administrator chose does; the link is then reused; a response
+/// in another browser is refused.
+#[tokio::test]
+async fn federated_sign_in_links_only_as_configured_and_continues_the_request() {
+    let s = setup().await;
+    let w = &s.w;
+    let rp_id = rp(w).await;
+    offer_sign_in(w, serde_json::json!({ "link_by_email": true })).await;
+    let (status, message) = refusal(&federated(w, &rp_id, None).await);
+    assert_eq!(status, 403);
+    assert!(message.contains("There is no account here"), "{message}");
+
+    offer_sign_in(w, serde_json::json!({ "username_claim": "preferred_username" })).await;
+    for _ in 0..2 {
+        let CallbackOutcome::SignIn(i) = federated(w, &rp_id, None).await else { panic!("expected a sign-in") };
+        assert!(i.set_session.is_some(), "a session starts");
+        let Outcome::Respond(r) = &i.outcome else { panic!("expected the RP's response: {i:?}") };
+        assert_eq!(r.redirect_uri, "https://rp.example/cb");
+        assert!(r.params.iter().any(|(k, _)| *k == "code"));
+        assert!(r.params.iter().any(|(k, v)| *k == "state" && v == "rp-state"));
+    }
+    let events = w.app.store.list_audit(&w.ctx.id, 500).await.unwrap();
+    let links: Vec<_> = events.iter().filter(|e| e.action == "federation.link").collect();
+    assert_eq!(links.len(), 1, "linked once, then the link is used");
+    assert!(links[0].changes.contains("\"linked_by\":\"username\""), "{}", links[0].changes);
+
+    let (status, _) = refusal(&federated(w, &rp_id, Some("another-browser")).await);
+    assert_eq!(status, 403);
 }

@@ -33,6 +33,8 @@ pub struct UpstreamRequest {
     pub form: Option<Vec<(String, String)>>,
     /// HTTP Basic credentials (encoded per RFC 6749 §2.3.1 by the sender).
     pub basic: Option<(String, String)>,
+    /// A bearer token (RFC 6750), for the provider's userinfo endpoint.
+    pub bearer: Option<String>,
 }
 
 impl std::fmt::Debug for UpstreamRequest {
@@ -309,6 +311,9 @@ impl UpstreamHttp for GuardedHttp {
             }
         };
         b = b.header(reqwest::header::ACCEPT, "application/json");
+        if let Some(token) = &req.bearer {
+            b = b.bearer_auth(token);
+        }
         if let Some((id, secret)) = &req.basic {
             // RFC 6749 §2.3.1: form-urlencode both before Base64.
             let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
@@ -385,7 +390,7 @@ mod tests {
             "file:///etc/passwd",
             "http://user:pw@example.com/",
         ] {
-            let r = http.send(UpstreamRequest { url: url.into(), form: None, basic: None }).await;
+            let r = http.send(UpstreamRequest { url: url.into(), form: None, basic: None, bearer: None }).await;
             assert!(matches!(r, Err(UpstreamError::Refused(_))), "{url}: {r:?}");
         }
     }
@@ -408,7 +413,7 @@ mod tests {
         });
         let http = GuardedHttp::new(AllowList::parse(&["127.0.0.1".into()]).unwrap()).unwrap();
         let url = format!("https://127.0.0.1:{port}/.well-known/openid-configuration");
-        let r = http.send(UpstreamRequest { url, form: None, basic: None }).await;
+        let r = http.send(UpstreamRequest { url, form: None, basic: None, bearer: None }).await;
         assert!(matches!(r, Err(UpstreamError::Transport(_))), "{r:?}");
         assert_eq!(seen.await.unwrap(), 0x16, "a TLS handshake record");
     }

@@ -386,7 +386,7 @@ impl App {
     async fn discover(&self, url: &str) -> Result<Discovered, AppError> {
         let resp = self
             .upstream()
-            .send(UpstreamRequest { url: url.to_owned(), form: None, basic: None })
+            .send(UpstreamRequest { url: url.to_owned(), form: None, basic: None, bearer: None })
             .await
             .map_err(|e| upstream_error("discovery_url", &e))?;
         if resp.status != 200 {
