@@ -161,6 +161,8 @@ test('a verified email links the upstream account to the user; groups are mapped
   const links = await api('GET', '/audit-events?action=federation.link');
   assert.equal(links.body.items.length, 1);
   assert.equal(links.body.items[0].target_id, alice.id);
+  const linked = await api('GET', `/users/${alice.id}/federated-links`);
+  assert.deepEqual(linked.body.map((l) => [l.provider, l.subject]), [['corp', 'alice']]);
   await context.close();
 });
 

@@ -82,6 +82,8 @@ use crate::error::Problem;
         crate::remote_api::authorization_token,
         crate::remote_api::authorize_authorization,
         crate::remote_api::refresh_authorization,
+        crate::remote_api::list_federated_links,
+        crate::remote_api::unlink_federated,
         openapi_json,
         crate::oauth::token,
         crate::oauth::introspect,

@@ -53,7 +53,7 @@ server.listen(0, '127.0.0.1', () => {
       return {
         accountId: id,
         async claims() {
-          return { sub: `peer-${id}`, preferred_username: id, ...a };
+          return { sub: id, preferred_username: id, ...a };
         },
       };
     },

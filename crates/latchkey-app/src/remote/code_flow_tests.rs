@@ -364,6 +364,20 @@ async fn federated_sign_in_links_only_as_configured_and_continues_the_request() 
     let links: Vec<_> = events.iter().filter(|e| e.action == "federation.link").collect();
     assert_eq!(links.len(), 1, "linked once, then the link is used");
     assert!(links[0].changes.contains("\"linked_by\":\"username\""), "{}", links[0].changes);
+    // The administrator sees and removes the link; the next sign-in links again.
+    let alice = links[0].target_id.clone();
+    let listed = w.app.list_federated_links(&w.ctx, &alice).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].provider, "self");
+    let sub = listed[0].subject.clone();
+    assert!(matches!(
+        w.app.unlink_federated(&w.ctx, &admin(), "someone-else", "self", &sub).await,
+        Err(AppError::NotFound)
+    ));
+    w.app.unlink_federated(&w.ctx, &admin(), &alice, "self", &sub).await.unwrap();
+    assert!(w.app.list_federated_links(&w.ctx, &alice).await.unwrap().is_empty());
+    assert!(matches!(federated(w, &rp_id, None).await, CallbackOutcome::SignIn(_)));
+    assert_eq!(w.app.list_federated_links(&w.ctx, &alice).await.unwrap().len(), 1);
 
     let (status, _) = refusal(&federated(w, &rp_id, Some("another-browser")).await);
     assert_eq!(status, 403);

@@ -61,6 +61,16 @@ fn yes() -> bool {
     true
 }
 
+/// An upstream account linked to a user (the user signs in with it).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FederatedLinkView {
+    pub provider: String,
+    /// The account's `sub` at the provider.
+    pub subject: String,
+    pub created_at: i64,
+}
+
 /// A sign-in option on the login page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignInOption {
@@ -119,6 +129,48 @@ fn mapped_groups(s: &SignInSettings, claims: &Value) -> Vec<String> {
 }
 
 impl App {
+    /// The upstream accounts linked to a user.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown user.
+    pub async fn list_federated_links(
+        &self,
+        ctx: &TenantContext,
+        user_id: &str,
+    ) -> Result<Vec<FederatedLinkView>, AppError> {
+        self.store.get_user(&ctx.id, user_id).await?.ok_or(AppError::NotFound)?;
+        let links = self.store.list_federated_links(&ctx.id, user_id).await?;
+        Ok(links
+            .into_iter()
+            .map(|l| FederatedLinkView { provider: l.provider, subject: l.subject, created_at: l.created_at })
+            .collect())
+    }
+
+    /// Unlinks an upstream account from a user (it signs in as nobody until
+    /// linked again, by the provider's rules). Audited.
+    ///
+    /// # Errors
+    /// `NotFound` when the user has no such link; `Forbidden`.
+    pub async fn unlink_federated(
+        &self,
+        ctx: &TenantContext,
+        actor: &crate::admin::Actor,
+        user_id: &str,
+        provider: &str,
+        subject: &str,
+    ) -> Result<(), AppError> {
+        actor.require_write()?;
+        let link = self.store.get_federated_link(&ctx.id, provider, subject).await?;
+        link.filter(|l| l.user_id == user_id).ok_or(AppError::NotFound)?;
+        let changes = json!({ "provider": provider, "subject": subject });
+        let audit = self.audit_record(actor, "federation.unlink", "user", user_id, &changes);
+        if self.store.delete_federated_link(&ctx.id, provider, subject, &audit).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+
     /// The providers offered on this tenant's login page.
     pub(crate) async fn sign_in_options(&self, ctx: &TenantContext) -> Vec<SignInOption> {
         let providers = self.store.list_providers(&ctx.id).await.unwrap_or_default();
