@@ -411,7 +411,11 @@ impl App {
         let rec = self.record_from_answer(ctx, rc, "authorization_code", answer, None, None)?;
         let actor = Actor {
             id: data.started_by.clone(),
-            kind: if data.started_by_kind == "user" { "user" } else { "client" },
+            kind: match data.started_by_kind.as_str() {
+                "user" => "user",
+                "system" => "system",
+                _ => "client",
+            },
             can_write: true,
             role: None,
             source_ip: None,
