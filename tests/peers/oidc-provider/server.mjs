@@ -7,7 +7,9 @@
 // env: CLIENT_ID, CLIENT_SECRET, REDIRECT_URI (Latchkey's callback for this
 // provider). Prints one JSON line {"issuer": …} when it listens.
 //
-// Accounts (the login name is the account id):
+// The client may refresh (offline_access; refresh tokens rotate).
+//
+// Accounts (the login name is the account id, which is also the `sub`):
 //   alice   alice@example.com, verified, groups engineering + sales
 //   mallory bob@example.com, NOT verified (must not be linked to Latchkey's bob)
 //   carol   carol@example.com, verified, groups engineering (no Latchkey user)
@@ -31,7 +33,7 @@ server.listen(0, '127.0.0.1', () => {
       client_id: process.env.CLIENT_ID,
       client_secret: process.env.CLIENT_SECRET,
       redirect_uris: [process.env.REDIRECT_URI],
-      grant_types: ['authorization_code'],
+      grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
     }],
@@ -43,7 +45,13 @@ server.listen(0, '127.0.0.1', () => {
       profile: ['name', 'preferred_username'],
       groups: ['groups'],
     },
-    scopes: ['openid', 'email', 'profile', 'groups'],
+    scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
+    // Refresh tokens whenever offline_access is granted (no prompt=consent
+    // dance), rotated on every use: a reused one is refused.
+    issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token')
+      && code.scopes.has('offline_access'),
+    rotateRefreshToken: true,
+    ttl: { AccessToken: 600, RefreshToken: 3600, IdToken: 600, Grant: 3600, Session: 3600, Interaction: 600, AuthorizationCode: 60 },
     // Put the scope's claims into the ID token as well (Latchkey reads the ID token).
     conformIdTokenClaims: false,
     features: { devInteractions: { enabled: true } },
@@ -63,7 +71,7 @@ server.listen(0, '127.0.0.1', () => {
         clientId: ctx.oidc.client.clientId,
         accountId: ctx.oidc.session.accountId,
       });
-      grant.addOIDCScope('openid email profile groups');
+      grant.addOIDCScope('openid email profile groups offline_access');
       await grant.save();
       return grant;
     },

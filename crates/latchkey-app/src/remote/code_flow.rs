@@ -174,6 +174,10 @@ impl App {
                 .append_pair("state", &state);
             if let Some(s) = &scope {
                 q.append_pair("scope", s);
+                // OIDC Core §11: offline access is granted only with consent asked.
+                if s.split(' ').any(|x| x == "offline_access") {
+                    q.append_pair("prompt", "consent");
+                }
             }
             if scope.as_deref().is_some_and(|s| s.split(' ').any(|x| x == "openid")) {
                 q.append_pair("nonce", &nonce);

@@ -17,7 +17,7 @@ use crate::admin::Actor;
 use crate::admin::clients::NewClient;
 use crate::admin::users::NewUser;
 use crate::client_auth::PresentedAuth;
-use crate::oidc::authorize::LoginForm;
+use crate::oidc::authorize::{ConsentForm, LoginForm};
 use crate::oidc::{BrowserCookies, Outcome, Page};
 use crate::test_world::{World, world};
 use crate::tokens::TokenRequest;
@@ -145,6 +145,8 @@ async fn upstream_response(w: &World) -> (CallbackParams, String) {
 /// provider's response (code, state, iss).
 async fn sign_in_upstream(w: &World, location: &str) -> CallbackParams {
     let q = query(location);
+    let prompt_consent = get(&q, "prompt").as_deref() == Some("consent");
+    assert_eq!(prompt_consent, get(&q, "scope").unwrap().contains("offline_access"));
     assert_eq!(get(&q, "code_challenge_method").as_deref(), Some("S256"));
     assert!(get(&q, "nonce").is_some() && get(&q, "state").is_some());
     let p = AuthorizeParams {
@@ -156,13 +158,21 @@ async fn sign_in_upstream(w: &World, location: &str) -> CallbackParams {
         nonce: get(&q, "nonce"),
         code_challenge: get(&q, "code_challenge"),
         code_challenge_method: get(&q, "code_challenge_method"),
+        prompt: get(&q, "prompt"),
         ..AuthorizeParams::default()
     };
     let i = w.app.authorize(&w.ctx, &p, &BrowserCookies::default()).await;
     let Outcome::Page(Page::Login { tx, csrf, .. }) = &i.outcome else { panic!("expected login: {i:?}") };
     let cookies = BrowserCookies { session: None, anchor: i.set_anchor.clone() };
     let form = LoginForm { tx: tx.clone(), csrf: csrf.clone(), username: "alice".into(), password: PASSWORD.into() };
-    let i = w.app.submit_login(&w.ctx, &form, &cookies, None).await;
+    let mut i = w.app.submit_login(&w.ctx, &form, &cookies, None).await;
+    if let Outcome::Page(Page::Consent { tx, csrf, .. }) = &i.outcome {
+        // offline_access: the provider is asked to ask for consent (prompt=consent).
+        assert!(prompt_consent, "consent only when offline access is requested");
+        let cookies = BrowserCookies { session: i.set_session.clone(), anchor: cookies.anchor.clone() };
+        let form = ConsentForm { tx: tx.clone(), csrf: csrf.clone(), allow: true };
+        i = w.app.submit_consent(&w.ctx, &form, &cookies, None).await;
+    }
     let Outcome::Respond(r) = &i.outcome else { panic!("expected a response: {i:?}") };
     let param = |k: &str| r.params.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
     CallbackParams { code: param("code"), state: param("state"), iss: param("iss"), ..Default::default() }

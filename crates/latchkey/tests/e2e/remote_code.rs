@@ -138,7 +138,13 @@ async fn through_upstream(s: &Setup, b: &reqwest::Client, link: &str) -> String 
         ("username", "alice".to_owned()),
         ("password", PASSWORD.to_owned()),
     ];
-    let r = b.post(s.upstream.url("/login")).form(&form).send().await.unwrap();
+    let mut r = b.post(s.upstream.url("/login")).form(&form).send().await.unwrap();
+    // offline_access is requested with prompt=consent (OIDC Core §11).
+    assert!(to_provider.contains("prompt=consent"), "{to_provider}");
+    assert_eq!(r.status().as_u16(), 200, "the consent page");
+    let html = r.text().await.unwrap();
+    let form = [("tx", field(&html, "tx")), ("csrf", field(&html, "csrf")), ("decision", "allow".to_owned())];
+    r = b.post(s.upstream.url("/consent")).form(&form).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 303);
     let back = location(&r);
     assert!(back.starts_with(&s.here.url("/remote/callback/up?")), "{back}");
