@@ -391,4 +391,40 @@ async fn federated_sign_in_links_only_as_configured_and_continues_the_request() 
 
     let (status, _) = refusal(&federated(w, &rp_id, Some("another-browser")).await);
     assert_eq!(status, 403);
+
+    // `"sign_in": null` stops offering the provider.
+    assert_eq!(w.app.sign_in_options(&w.ctx).await.len(), 1);
+    let patch = serde_json::from_value(serde_json::json!({ "sign_in": null })).unwrap();
+    let view = w.app.update_provider(&w.ctx, &admin(), "self", patch).await.unwrap();
+    assert!(view.settings.sign_in.is_none());
+    assert!(w.app.sign_in_options(&w.ctx).await.is_empty());
+}
+
+/// Sign-in settings are checked like every other field: 422, never stored.
+#[tokio::test]
+async fn sign_in_settings_are_validated() {
+    let s = setup().await;
+    let w = &s.w;
+    let bad = |v: serde_json::Value| async move {
+        let patch = serde_json::from_value(serde_json::json!({ "sign_in": v })).unwrap();
+        w.app.update_provider(&w.ctx, &admin(), "self", patch).await.unwrap_err()
+    };
+    let base = serde_json::json!({ "display_name": "SSO", "namespace": "login", "name": "self" });
+    for (field, value) in [
+        ("display_name", serde_json::json!("")),
+        ("namespace", serde_json::json!("a/b")),
+        ("group_map", serde_json::json!({ "engineering": "not a group" })),
+        ("username_claim", serde_json::json!("bad\nclaim")),
+    ] {
+        let mut v = base.clone();
+        v[field] = value;
+        assert!(matches!(bad(v).await, AppError::Validation(_)), "{field}");
+    }
+    // A provider without jwks_uri cannot sign people in.
+    let p = serde_json::from_value(serde_json::json!({
+        "name": "plain", "token_endpoint": "https://plain.test/token", "sign_in": base,
+    }))
+    .unwrap();
+    assert!(matches!(w.app.create_provider(&w.ctx, &admin(), p).await, Err(AppError::Validation(_))));
+    assert!(w.app.sign_in_options(&w.ctx).await.is_empty());
 }
