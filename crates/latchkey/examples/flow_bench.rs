@@ -47,7 +47,8 @@ async fn main() -> Result<()> {
     });
     let workers: usize = args.get("workers").map_or(Ok(16), |w| w.parse())?;
     let seconds: u64 = args.get("seconds").map_or(Ok(10), |s| s.parse())?;
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(64).build()?;
+    let http =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(64).build()?;
 
     // One warm-up flow: it grants consent where the provider asks, so the
     // measured flows find it remembered, and proves the target works.
