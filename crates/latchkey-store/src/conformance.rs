@@ -17,9 +17,11 @@ use crate::{
 };
 
 mod flows;
+mod isolation;
 mod search;
 
 pub use flows::*;
+pub use isolation::*;
 pub use search::*;
 
 fn tenant(name: &str) -> TenantId {
