@@ -801,3 +801,4 @@ async fn b23_cookies_are_secure_behind_https() {
 }
 
 mod accounts;
+mod checklist;
