@@ -99,6 +99,25 @@ pub(crate) struct UserinfoClaims {
     email_verified: Option<bool>,
 }
 
+/// RFC 6750 §3.1 error codes (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "snake_case")]
+pub(crate) enum BearerErrorCode {
+    InvalidRequest,
+    InvalidToken,
+    InsufficientScope,
+    TemporarilyUnavailable,
+}
+
+/// The body of a userinfo error (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct BearerErrorBody {
+    error: BearerErrorCode,
+    error_description: String,
+}
+
 /// The access token, when sent in the body (RFC 6750 §2.2).
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
@@ -114,9 +133,9 @@ pub(crate) struct UserinfoForm {
     request_body(content = UserinfoForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The user's claims", body = UserinfoClaims),
-        (status = 400, description = "Malformed request (RFC 6750 invalid_request)", body = crate::error::OAuthErrorBody),
-        (status = 401, description = "No access token, or an invalid, expired or revoked one", body = crate::error::OAuthErrorBody, headers(("WWW-Authenticate" = String))),
-        (status = 403, description = "The token lacks the openid scope", body = crate::error::OAuthErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 400, description = "Malformed request (RFC 6750 invalid_request)", body = BearerErrorBody),
+        (status = 401, description = "No access token, or an invalid, expired or revoked one", body = BearerErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "The token lacks the openid scope", body = BearerErrorBody, headers(("WWW-Authenticate" = String))),
     ),
     security(("bearer" = ["openid"]), ())
 )]
