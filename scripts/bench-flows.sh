@@ -79,7 +79,7 @@ fi
 # --- Latchkey ---------------------------------------------------------------
 BASE="http://127.0.0.1:$PORT"
 (cd "$WORK" && LATCHKEY_LISTEN="127.0.0.1:$PORT" LATCHKEY_BOOTSTRAP_ADMIN_SECRET="$ADMIN_SECRET" \
-  LATCHKEY_LOG_LEVEL=warn "$BIN" serve >"$WORK/latchkey.log" 2>&1) &
+  LATCHKEY_LOG_LEVEL=warn exec "$BIN" serve >"$WORK/latchkey.log" 2>&1) &
 PIDS+=($!)
 wait_http "$BASE/healthz" "${PIDS[-1]}"
 export LATCHKEY_SERVER="$BASE" LATCHKEY_CLIENT_ID=latchkey-admin LATCHKEY_CLIENT_SECRET="$ADMIN_SECRET"
