@@ -11,7 +11,8 @@
 //! Prints one `RESULT` line per phase (count, rate, p50, p99, errors).
 //! Arguments are `key=value`: `authorize`, `token`, `client_id`,
 //! `redirect_uri`, `username`, `password`, and optionally `scope`
-//! (default `openid offline_access`), `workers` (16), `seconds` (10).
+//! (default `openid offline_access`), `workers` (16), `seconds` (10),
+//! `phases` (`flow,refresh`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -47,6 +48,8 @@ async fn main() -> Result<()> {
     });
     let workers: usize = args.get("workers").map_or(Ok(16), |w| w.parse())?;
     let seconds: u64 = args.get("seconds").map_or(Ok(10), |s| s.parse())?;
+    // `phases=refresh` skips the flow phase (for profiling one path).
+    let flows = args.get("phases").is_none_or(|p| p.contains("flow"));
     let http =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(64).build()?;
 
@@ -55,7 +58,7 @@ async fn main() -> Result<()> {
     let first = flow(&http, &t).await.context("warm-up flow")?;
     refresh(&http, &t, &first).await.context("warm-up refresh")?;
 
-    let (lat, errors) = run(workers, seconds, {
+    let (lat, errors) = run(if flows { workers } else { 0 }, seconds, {
         let (http, t) = (http.clone(), t.clone());
         move |_| {
             let (http, t) = (http.clone(), t.clone());
@@ -63,7 +66,9 @@ async fn main() -> Result<()> {
         }
     })
     .await;
-    report("flow", &lat, errors, seconds);
+    if flows {
+        report("flow", &lat, errors, seconds);
+    }
 
     // Each worker gets its own refresh token (one flow each), then rotates it.
     let mut tokens = Vec::new();
