@@ -62,3 +62,36 @@ async fn cli_tenant_create_scope_disable_and_delete() {
     let o = cli.run(&["tenant", "show", "acme"]).await;
     assert!(assert_one_line_error(&o).contains("404"), "{}", o.stderr);
 }
+
+/// Checklist 60 over HTTP: a tenant's admin token opens that tenant's admin
+/// API and no other, in either direction, and introspection elsewhere does
+/// not know it.
+#[tokio::test]
+async fn checklist_60_a_tenants_admin_token_opens_no_other_tenant() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    let created = cli.ok(&["tenant", "create", "acme"]).await.json();
+    let (id, secret) = (created["admin_client_id"].as_str().unwrap(), created["admin_client_secret"].as_str().unwrap());
+    let (status, body) = post_basic(
+        &s.url("/t/acme/oauth2/token"),
+        id,
+        secret,
+        &[("grant_type", "client_credentials"), ("scope", "admin")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let acme_token = body["access_token"].as_str().unwrap().to_owned();
+    let default_token = admin_token(&s, "admin").await;
+    let s = &s;
+    let get = |path: String, token: String| async move {
+        http().get(s.url(&path)).bearer_auth(token).send().await.unwrap().status().as_u16()
+    };
+    assert_eq!(get("/t/acme/api/v1/clients".into(), acme_token.clone()).await, 200);
+    assert_eq!(get("/api/v1/clients".into(), acme_token.clone()).await, 401, "acme's token at the default tenant");
+    assert_eq!(get("/api/v1/tenants".into(), acme_token.clone()).await, 401);
+    assert_eq!(get("/t/acme/api/v1/clients".into(), default_token.clone()).await, 401, "and the other way round");
+    assert_eq!(get("/t/acme/api/v1/users".into(), default_token).await, 401);
+    let seen = introspect(&s, "latchkey-admin", ADMIN_SECRET, &acme_token).await;
+    assert_eq!(seen, serde_json::json!({"active": false}), "the default tenant does not know acme's tokens");
+}
