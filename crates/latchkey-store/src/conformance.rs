@@ -18,10 +18,12 @@ use crate::{
 
 mod federation;
 mod flows;
+mod isolation;
 mod search;
 
 pub use federation::*;
 pub use flows::*;
+pub use isolation::*;
 pub use search::*;
 
 fn tenant(name: &str) -> TenantId {

@@ -606,6 +606,16 @@ pub trait RefreshRepo {
         client_id: &str,
         now: UnixTime,
     ) -> Result<Vec<(String, UnixTime)>>;
+    /// Ends everything a user holds (a password reset or a disabled
+    /// account): deletes their browser sessions and revokes every unrevoked
+    /// refresh family, returning `(client, jti, exp)` of the live access
+    /// tokens issued in them, for the caller to revoke.
+    async fn sign_out_user(
+        &self,
+        tenant: &TenantId,
+        user_id: &str,
+        now: UnixTime,
+    ) -> Result<Vec<(String, String, UnixTime)>>;
 }
 
 #[async_trait]

@@ -35,6 +35,7 @@ cases!(
     disable_and_delete,
     jwt_revocation_and_purge,
     tenant_isolation,
+    checklist_60_every_catalogue_operation_is_tenant_scoped,
     scopes_keys_and_audit,
     search_filters_sorts_and_pages,
     search_at_scale_matches_a_plain_filter,

@@ -88,6 +88,7 @@ use crate::error::Problem;
         crate::oauth::token,
         crate::oauth::introspect,
         crate::oauth::revoke,
+        crate::userinfo::userinfo,
         crate::discovery::metadata,
         crate::discovery::oauth_metadata,
         crate::discovery::jwks,

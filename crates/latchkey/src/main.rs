@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod cli;
 mod config;
+mod http;
 mod serve;
 mod token_cmd;
 

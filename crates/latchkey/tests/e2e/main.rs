@@ -7,6 +7,7 @@
 mod bad_input;
 mod bootstrap;
 mod cli;
+mod cli_tenants;
 mod client_credentials;
 mod clients_api;
 mod durability;
