@@ -44,7 +44,7 @@ pub(crate) fn asset_routes() -> Router<AppState> {
         )
 }
 
-async fn post_only() -> Response {
+pub(crate) async fn post_only() -> Response {
     let mut r = error_page(405, "This page accepts form submissions only.");
     *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));

@@ -17,16 +17,23 @@ use latchkey_app::tenants::TenantContext;
 
 use crate::AppState;
 use crate::browser::{
-    browser_cookies, form_fields, render, request_params, see_other, set_cookie, single, tenant_page,
+    browser_cookies, form_fields, post_only, render, request_params, see_other, set_cookie, single, tenant_page,
 };
 use crate::pages::{MessagePage, error_page, html};
 use crate::tenant::{NoTenant, Source, Tenant};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/remote/start", get(start))
-        .route("/remote/callback/{provider}", get(callback))
-        .route("/federation/start", post(federation_start))
+        .route("/remote/start", get(start).fallback(get_only))
+        .route("/remote/callback/{provider}", get(callback).fallback(get_only))
+        .route("/federation/start", post(federation_start).fallback(post_only))
+}
+
+async fn get_only() -> Response {
+    let mut r = error_page(405, "This page is only opened by following a link.");
+    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    r.headers_mut().insert(header::ALLOW, axum::http::HeaderValue::from_static("GET"));
+    r
 }
 
 /// The cookie that binds an administrator's flow to the browser that

@@ -283,6 +283,13 @@ async fn checklist_63_mix_up_and_bad_callbacks_get_readable_pages() {
         let (status, html) = page(http().get(s.here.url(path)).send().await.unwrap()).await;
         assert_eq!(status, 400, "{path}: {html}");
     }
+    for (method, path, allow) in
+        [("POST", "/remote/callback/up", "GET"), ("POST", "/remote/start", "GET"), ("GET", "/federation/start", "POST")]
+    {
+        let req = if method == "POST" { http().post(s.here.url(path)) } else { http().get(s.here.url(path)) };
+        let r = req.send().await.unwrap();
+        assert_eq!((r.status().as_u16(), r.headers()["allow"].to_str().unwrap()), (405, allow), "{method} {path}");
+    }
     let (_, a) = call(&s.here, &s.admin, "GET", "/api/v1/authorizations/billing/crm", None).await;
     assert_eq!(a["status"], 404, "no authorization was stored: {a}");
 }
