@@ -16,10 +16,12 @@ use crate::{
     TenantBootstrap, TenantRecord, UserRecord,
 };
 
+mod federation;
 mod flows;
 mod isolation;
 mod search;
 
+pub use federation::*;
 pub use flows::*;
 pub use isolation::*;
 pub use search::*;
@@ -620,7 +622,7 @@ pub async fn users_crud_roles_groups(store: Arc<dyn Store>) {
     assert!(!store.update_user(&other, &changed, &audit("user.update", "x")).await.unwrap());
 }
 
-fn provider(name: &str) -> crate::ProviderRecord {
+pub(crate) fn provider(name: &str) -> crate::ProviderRecord {
     crate::ProviderRecord {
         name: name.into(),
         settings: r#"{"token_endpoint":"https://upstream.test/token"}"#.into(),

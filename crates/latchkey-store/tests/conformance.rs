@@ -57,6 +57,9 @@ cases!(
     expired_flows_are_purged,
     remote_round_trip,
     checklist_60_remote_tenant_isolation,
+    remote_flows_are_taken_once,
+    federated_links_and_provisioning,
+    checklist_60_federation_tenant_isolation,
 );
 
 /// Migrations are added for both databases in the same change.

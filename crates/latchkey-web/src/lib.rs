@@ -31,6 +31,7 @@ mod oauth;
 pub mod openapi;
 mod pages;
 mod remote_api;
+mod remote_browser;
 mod tenant;
 mod userinfo;
 
@@ -76,6 +77,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(discovery::routes())
         .merge(cors_routes)
         .merge(browser::routes())
+        .merge(remote_browser::routes())
         .nest("/api/v1", admin_api::routes());
 
     Router::new()

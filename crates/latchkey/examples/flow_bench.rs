@@ -120,6 +120,7 @@ where
     }
     let (mut all, mut errors) = (Vec::new(), 0);
     for t in tasks {
+        #[allow(clippy::expect_used)] // a load driver: a panicked worker ends the run loudly
         let (l, e) = t.await.expect("worker panicked");
         all.extend(l);
         errors += e;
@@ -133,6 +134,7 @@ fn report(phase: &str, lat: &[u64], errors: usize, seconds: u64) {
         if lat.is_empty() {
             return 0.0;
         }
+        #[allow(clippy::cast_sign_loss)] // p is in 0..=1: the product is never negative
         let i = ((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1;
         lat[i] as f64 / 1000.0
     };

@@ -92,6 +92,6 @@ async fn checklist_60_a_tenants_admin_token_opens_no_other_tenant() {
     assert_eq!(get("/api/v1/tenants".into(), acme_token.clone()).await, 401);
     assert_eq!(get("/t/acme/api/v1/clients".into(), default_token.clone()).await, 401, "and the other way round");
     assert_eq!(get("/t/acme/api/v1/users".into(), default_token).await, 401);
-    let seen = introspect(&s, "latchkey-admin", ADMIN_SECRET, &acme_token).await;
+    let seen = introspect(s, "latchkey-admin", ADMIN_SECRET, &acme_token).await;
     assert_eq!(seen, serde_json::json!({"active": false}), "the default tenant does not know acme's tokens");
 }

@@ -15,3 +15,4 @@ mod harness;
 mod multi_node;
 mod oidc;
 mod remote;
+mod remote_code;

@@ -22,6 +22,7 @@ const SPA_CB: &str = "http://127.0.0.1/spa/callback";
 
 /// A browser: keeps cookies, never follows redirects.
 fn browser() -> reqwest::Client {
+    latchkey_app::remote::http::install_tls_provider();
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
