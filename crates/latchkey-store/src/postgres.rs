@@ -54,6 +54,10 @@ impl PgStore {
     /// against an ordered scan); rows are never probed.
     const PROBES_TEXT_INDEX: bool = false;
 
+    /// Concurrent upserts would each pass their snapshot's existence check:
+    /// rotation takes the row lock with an `UPDATE` first.
+    const ROTATE_IN_ONE_STATEMENT: bool = false;
+
     #[allow(clippy::unused_async)] // same signature as the SQLite adapter's
     async fn probe_text(&self, _: &str, _: u32) -> Result<Option<Vec<i64>>, StoreError> {
         Ok(None)

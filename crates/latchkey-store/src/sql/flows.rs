@@ -304,6 +304,39 @@ macro_rules! flow_repos {
                 grace_since: Option<UnixTime>,
                 new: &crate::RefreshRecord,
             ) -> Result<bool> {
+                if $store::ROTATE_IN_ONE_STATEMENT {
+                    // The new token first, then the old one, whose row exists
+                    // and so turns into the update of `used_at`; both only
+                    // when the old token may be rotated. Two rows or none.
+                    let n = sqlx::query(
+                        "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, created_at, expires_at, \
+                         used_at, access_jti, access_exp) \
+                         SELECT $1, v.h, $5, $6, $7, v.u, $8, $9 \
+                         FROM (SELECT $10 AS h, NULL AS u UNION ALL SELECT $2, $3) v \
+                         WHERE EXISTS (SELECT 1 FROM refresh_tokens t JOIN refresh_families f \
+                             ON f.tenant_id = t.tenant_id AND f.family_id = t.family_id \
+                             WHERE t.tenant_id = $1 AND t.token_hash = $2 AND t.family_id = $5 \
+                             AND t.expires_at > $3 AND (t.used_at IS NULL OR t.used_at >= $4) \
+                             AND f.revoked_at IS NULL AND f.expires_at > $3) \
+                         ON CONFLICT (tenant_id, token_hash) \
+                         DO UPDATE SET used_at = COALESCE(refresh_tokens.used_at, excluded.used_at)",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(old_hash)
+                    .bind(now)
+                    .bind(grace_since.unwrap_or(i64::MAX))
+                    .bind(&new.family_id)
+                    .bind(new.created_at)
+                    .bind(new.expires_at)
+                    .bind(&new.access_jti)
+                    .bind(new.access_exp)
+                    .bind(&new.token_hash)
+                    .execute(self.writer())
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                    return Ok(n == 2);
+                }
                 let mut tx = self.begin_write().await?;
                 let n = sqlx::query(
                     "UPDATE refresh_tokens SET used_at = COALESCE(used_at, $3) \
