@@ -21,6 +21,7 @@ mod admin_catalog;
 mod admin_tenants;
 mod admin_users;
 mod browser;
+mod console;
 mod cors;
 mod discovery;
 mod error;
@@ -76,6 +77,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(discovery::routes())
         .merge(cors_routes)
         .merge(browser::routes())
+        .merge(console::routes())
         .nest("/api/v1", admin_api::routes());
 
     Router::new()
@@ -83,6 +85,7 @@ pub fn router(app: Arc<App>) -> Router {
         .nest("/t/{tenant}", issuer_routes)
         .merge(health::routes())
         .merge(browser::asset_routes())
+        .route("/assets/console.js", axum::routing::get(|| async { console::asset_js() }))
         .merge(openapi::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::track))
