@@ -32,7 +32,8 @@
     var timer = null;
     var seq = 0;
     function refresh() {
-      var params = new URLSearchParams(new FormData(form));
+      var params = new URLSearchParams();
+      new FormData(form).forEach(function (v, k) { if (v !== "") { params.append(k, v); } });
       var mine = ++seq;
       fetch(url + "?" + params.toString(), { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then(function (r) { return r.text(); })

@@ -166,7 +166,7 @@ impl Cx {
             _ => "Something is wrong with this request",
         };
         let page = view::MessagePage { c: self.chrome("", None), title, message };
-        html(status, &page)
+        console_html(status, &page)
     }
 
     /// A service error as a console page.
@@ -194,12 +194,23 @@ impl Cx {
 
     /// Renders a console page.
     pub(crate) fn page(&self, status: StatusCode, page: &impl Template) -> Response {
-        html(status, page)
+        console_html(status, page)
     }
 
     pub(crate) fn to(&self, path: &str) -> Response {
         see_other(&format!("{}/console/{path}", self.base))
     }
+}
+
+/// The console's pages: the same headers as every page, and a CSP that
+/// also lets the console's script fetch fragments from this server.
+const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+fn console_html(status: StatusCode, page: &impl Template) -> Response {
+    let mut r = html(status, page);
+    r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONSOLE_CSP));
+    r
 }
 
 pub(crate) fn capitalize(s: &str) -> String {
