@@ -251,11 +251,10 @@ async fn user_of(
             return Err(error_page(401, "Your console session has ended. Open the console again to sign in."));
         }
         let prefix = format!("{base}/console/");
-        let path = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
+        let path = parts.uri.path_and_query().map_or("", axum::http::uri::PathAndQuery::as_str);
         let return_to = path.strip_prefix(&prefix).unwrap_or("");
-        let start = match s.app.console_begin(&ctx, return_to) {
-            Ok(st) => st,
-            Err(_) => return Err(error_page(503, "The sign-in could not be started. Please try again.")),
+        let Ok(start) = s.app.console_begin(&ctx, return_to) else {
+            return Err(error_page(503, "The sign-in could not be started. Please try again."));
         };
         let mut r = see_other(&start.authorize_url);
         set_cookie(&mut r, &ctx, &flow_cookie(&ctx), &start.flow, Some(latchkey_app::console::CONSOLE_FLOW_LIFETIME));

@@ -9,6 +9,7 @@ mod bootstrap;
 mod cli;
 mod client_credentials;
 mod clients_api;
+mod console;
 mod durability;
 mod harness;
 mod multi_node;
