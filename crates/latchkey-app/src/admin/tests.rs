@@ -365,3 +365,32 @@ async fn tenants_are_managed_by_default_owners_and_isolated() {
     }
     assert!(!events.iter().any(|e| e.changes.to_string().contains(&secret)));
 }
+
+#[tokio::test]
+async fn own_settings_are_changed_by_writers_only_and_validated() {
+    let w = world().await;
+    let viewer = Actor::user("usr_viewer", "viewer", true);
+    let err = w.app.update_own_settings(&w.ctx, &viewer, &json!({"legacy_grants_enabled": true})).await;
+    assert!(matches!(err, Err(crate::AppError::Forbidden(_))));
+    let admin = Actor::user("usr_admin", "tenant-admin", true);
+    let bad = w.app.update_own_settings(&w.ctx, &admin, &json!({"default_access_token_lifetime": 10})).await;
+    match bad {
+        Err(crate::AppError::Validation(f)) => assert_eq!(f[0].field, "settings.default_access_token_lifetime"),
+        other => panic!("{other:?}"),
+    }
+    let s = w
+        .app
+        .update_own_settings(&w.ctx, &admin, &json!({"legacy_grants_enabled": true, "secret_max_age_days": 90}))
+        .await
+        .unwrap();
+    assert!(s.legacy_grants_enabled);
+    assert_eq!(s.secret_max_age_days, Some(90));
+    let reloaded = w.app.tenant(&w.ctx.id).await.unwrap();
+    assert!(reloaded.settings.legacy_grants_enabled, "the cached context was refreshed");
+    let (events, _) = w
+        .app
+        .search_audit(&w.ctx, &super::AuditSearch { action: Some("tenant.update".into()), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(events[0].changes["secret_max_age_days"]["after"], 90);
+}

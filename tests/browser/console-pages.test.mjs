@@ -1,0 +1,106 @@
+// The console's other pages in real Chromium: scopes and security classes
+// used by a client, users, signing-key rotation, the audit log with its
+// before/after diffs, the tenant policy, and the dashboard.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser } from './harness.mjs';
+import { signIn, createClient } from './console-lib.mjs';
+
+let server;
+let browser;
+let page;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  page = await (await browser.newContext()).newPage();
+  await signIn(page, server, server.adminUser, server.adminPassword);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('a scope and a security class made in the console are assignable to a client', async () => {
+  await page.getByRole('link', { name: 'Scopes' }).click();
+  await page.getByLabel('Scope name').fill('invoices:read');
+  await page.getByLabel('Description').fill('Read your invoices');
+  await page.getByRole('button', { name: 'Add Scope' }).click();
+  await page.getByRole('cell', { name: 'Read your invoices' }).waitFor();
+
+  await page.getByRole('link', { name: 'Security Classes' }).click();
+  await page.getByLabel('Class name').fill('billing');
+  await page.getByLabel('invoices:read').check();
+  await page.getByRole('button', { name: 'Add Security Class' }).click();
+  await page.getByRole('cell', { name: 'billing', exact: true }).waitFor();
+
+  await page.goto(`${server.base}/console/clients/new/m2m`);
+  await page.getByLabel('Client Name', { exact: true }).fill('Invoice reader');
+  await page.getByLabel('Scopes', { exact: true }).fill('invoices:read');
+  await page.getByRole('button', { name: 'Add Scopes' }).click();
+  await page.getByLabel('billing', { exact: true }).check();
+  await page.getByRole('button', { name: 'Create Client' }).click();
+  const clientId = await page.getByLabel('Client ID', { exact: true }).inputValue();
+  const shown = await server.cliJson(['client', 'show', clientId]);
+  assert.deepEqual(shown.scopes, ['invoices:read']);
+  assert.deepEqual(shown.security_classes, ['billing']);
+
+  // A scope in use cannot be deleted: the page says why.
+  await page.goto(`${server.base}/console/scopes`);
+  await page.getByRole('button', { name: 'Delete scope invoices:read' }).click();
+  await page.getByRole('alert').filter({ hasText: 'still used' }).waitFor();
+});
+
+test('users are added with a role, keys rotate, and the audit log shows diffs', async () => {
+  await page.goto(`${server.base}/console/users`);
+  await page.getByLabel('Username').fill('vera');
+  await page.getByLabel('Role').selectOption('viewer');
+  await page.getByLabel('Initial password').fill('vera-password-12345');
+  await page.getByRole('button', { name: 'Add User' }).click();
+  await page.getByRole('cell', { name: 'vera', exact: true }).waitFor();
+
+  await page.goto(`${server.base}/console/keys`);
+  const before = await page.locator('main tbody tr').count();
+  await page.getByRole('button', { name: 'Rotate Keys' }).click();
+  await page.getByText('New signing keys were created').waitFor();
+  assert.ok(await page.locator('main tbody tr').count() > before);
+
+  const { clientId } = await createClient(page, server, { type: 'Machine to machine', name: 'Audited' });
+  await page.goto(`${server.base}/console/clients/${clientId}/edit`);
+  await page.getByLabel('Description').fill('after the edit');
+  await page.getByRole('button', { name: 'Save Changes' }).click();
+  await page.getByText('The client was saved.').waitFor();
+  await page.getByRole('link', { name: 'Audit Log' }).click();
+  await page.getByLabel('Action').fill('client.update');
+  await page.getByLabel('Target ID').fill(clientId);
+  await page.getByRole('button', { name: 'Filter' }).click();
+  const rows = page.locator('main table.audit > tbody > tr');
+  assert.equal(await rows.count(), 1);
+  await rows.first().getByText(/field/).click();
+  await page.getByRole('cell', { name: 'after the edit' }).waitFor();
+  assert.equal(await page.getByText('lks_').count(), 0, 'no secret in the audit log');
+});
+
+test('the tenant policy is edited with inline validation, and the dashboard flags unused clients', async () => {
+  await page.goto(`${server.base}/console/settings`);
+  await page.getByLabel('Default access token lifetime (seconds)').fill('10');
+  await page.getByRole('button', { name: 'Save Settings' }).click();
+  await page.getByRole('alert').filter({ hasText: 'not saved' }).waitFor();
+  assert.equal(await page.getByLabel('Default access token lifetime (seconds)').getAttribute('aria-invalid'), 'true');
+  await page.getByLabel('Default access token lifetime (seconds)').fill('1800');
+  await page.getByLabel('Secret maximum age (days)').fill('90');
+  await page.getByLabel(/Allow legacy grants/).check();
+  await page.getByRole('button', { name: 'Save Settings' }).click();
+  await page.getByText('The tenant policy was saved.').waitFor();
+  assert.equal(await page.getByLabel('Secret maximum age (days)').inputValue(), '90');
+
+  // New secrets now expire within the maximum age: flagged nowhere yet (90 > 14 days).
+  const { clientId } = await createClient(page, server, { type: 'Machine to machine', name: 'Policy bound' });
+  await page.goto(`${server.base}/console/clients/${clientId}`);
+  await page.getByRole('cell', { name: /^20\d\d-/ }).nth(1).waitFor();
+
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  await page.getByRole('heading', { name: 'Clients unused for 90 days' }).waitFor();
+  await page.getByRole('heading', { name: 'Secrets expiring within 14 days' }).waitFor();
+});
