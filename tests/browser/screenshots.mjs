@@ -1,0 +1,62 @@
+// Regenerates docs/screenshots/*.png: every console page on a real server
+// with a few realistic clients (run by scripts/screenshots.sh).
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startServer, launchBrowser, REPO } from './harness.mjs';
+import { signIn, createClient } from './console-lib.mjs';
+
+const OUT = join(REPO, 'docs', 'screenshots');
+await mkdir(OUT, { recursive: true });
+const server = await startServer();
+const browser = await launchBrowser();
+try {
+  const seed = [
+    ['--type', 'm2m', '--name', 'Billing service', '--description', 'Nightly invoicing job'],
+    ['--type', 'web', '--name', 'Customer portal', '--redirect-uri', 'https://portal.example.com/callback'],
+    ['--type', 'spa', '--name', 'Dashboard SPA', '--redirect-uri', 'https://app.example.com/callback'],
+    ['--type', 'connector', '--name', 'Directory sync'],
+  ];
+  for (const args of seed) {
+    const r = await server.cli(['client', 'create', ...args]);
+    if (r.code !== 0) throw new Error(r.stderr);
+  }
+  await server.cli(['scope', 'create', 'invoices:read', '--description', 'Read your invoices']);
+  const context = await browser.newContext({ viewport: { width: 1360, height: 860 }, colorScheme: 'light' });
+  const page = await context.newPage();
+  const shot = (name, fullPage = false) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage });
+
+  await page.goto(`${server.base}/console/`);
+  await page.getByLabel('Username').waitFor();
+  await shot('login');
+  await page.getByLabel('Username').fill(server.adminUser);
+  await page.getByLabel('Password').fill(server.adminPassword);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Console' }).waitFor();
+
+  await page.goto(`${server.base}/console/clients/new`);
+  await shot('create-type');
+  await page.getByRole('link', { name: /^Web application/ }).click();
+  await page.getByLabel('Client Name', { exact: true }).fill('Partner dashboard');
+  await page.getByLabel('Description').fill('Reporting for partners');
+  await page.getByLabel('Redirect URIs', { exact: true }).fill('https://partners.example.com/callback');
+  await page.getByRole('button', { name: 'Add Redirect URIs' }).click();
+  await shot('create-form', true);
+  const { clientId } = await createClient(page, server, {
+    type: 'Machine to machine', name: 'Reporting exporter',
+  });
+  await shot('client-created');
+  await page.goto(`${server.base}/console/clients`);
+  await shot('clients');
+  await page.goto(`${server.base}/console/clients/${clientId}?test_uri=https%3A%2F%2Fevil.example%2Fcb`);
+  await shot('client-details', true);
+  for (const [name, path] of [['dashboard', ''], ['scopes', 'scopes'], ['classes', 'classes'], ['users', 'users'],
+    ['keys', 'keys'], ['audit', 'audit'], ['settings', 'settings']]) {
+    await page.goto(`${server.base}/console/${path}`);
+    await shot(name, name === 'audit' || name === 'settings');
+  }
+  await context.close();
+  console.log(`screenshots written to ${OUT}`);
+} finally {
+  await browser.close();
+  await server.stop();
+}
