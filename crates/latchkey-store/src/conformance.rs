@@ -18,9 +18,11 @@ use crate::{
 
 mod flows;
 mod search;
+mod usage;
 
 pub use flows::*;
 pub use search::*;
+pub use usage::*;
 
 fn tenant(name: &str) -> TenantId {
     TenantId::parse(name).unwrap()

@@ -277,6 +277,18 @@ pub struct Usage {
     pub at: UnixTime,
 }
 
+/// Per-client counts of one hour (SPEC §2.5): access tokens issued and
+/// failed client authentications. Written as increments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageCount {
+    pub tenant: TenantId,
+    pub client_id: String,
+    /// Unix time of the start of the hour.
+    pub hour: UnixTime,
+    pub issued: i64,
+    pub failed: i64,
+}
+
 /// A signed-in browser session. The cookie holds the session id; the store
 /// keeps only its SHA-256 hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -439,6 +451,18 @@ pub trait ClientRepo {
     /// Records usage (batched by the caller): `last_used_at` of clients and
     /// secrets only ever moves forward.
     async fn record_usage(&self, usage: &[Usage]) -> Result<()>;
+    /// Adds hourly counts to the stored ones (one row per tenant, client and hour).
+    async fn add_usage_counts(&self, counts: &[UsageCount]) -> Result<()>;
+    /// Hourly counts from `since` on, oldest first; of one client, or of
+    /// every client of the tenant.
+    async fn usage_counts(
+        &self,
+        tenant: &TenantId,
+        client_id: Option<&str>,
+        since: UnixTime,
+    ) -> Result<Vec<UsageCount>>;
+    /// Deletes the counts of hours before `before`, in every tenant.
+    async fn purge_usage_counts(&self, before: UnixTime) -> Result<u64>;
     /// Ids of clients whose scopes or security classes name `value`.
     async fn clients_referencing(&self, tenant: &TenantId, field: &str, value: &str) -> Result<Vec<String>>;
     /// Sets the status. Returns `false` when there is no such client.

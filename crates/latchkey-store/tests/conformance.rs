@@ -56,6 +56,7 @@ cases!(
     expired_flows_are_purged,
     remote_round_trip,
     checklist_60_remote_tenant_isolation,
+    usage_counts_add_up_per_hour_and_purge,
 );
 
 /// Migrations are added for both databases in the same change.

@@ -394,3 +394,34 @@ async fn own_settings_are_changed_by_writers_only_and_validated() {
         .unwrap();
     assert_eq!(events[0].changes["secret_max_age_days"]["after"], 90);
 }
+
+#[tokio::test]
+async fn tokens_and_failures_are_counted_per_client_and_hour() {
+    let w = world().await;
+    let (id, secret) = m2m(&w, "jwt").await;
+    let (other, other_secret) = m2m(&w, "opaque").await;
+    w.clock.advance(3600 - w.clock.now_for_test().rem_euclid(3600)); // the start of an hour
+    let first_hour = w.clock.now_for_test();
+    assert!(works(&w, &id, &secret).await);
+    assert!(works(&w, &id, &secret).await);
+    assert!(!works(&w, &id, "lks_wrong").await);
+    // Counted in memory, visible at once (before any flush).
+    let r = w.app.usage_report(&w.ctx, Some(&id), 24).await.unwrap();
+    assert_eq!((r.issued(), r.failed()), (2, 1));
+    w.app.flush_usage().await.unwrap();
+    w.clock.advance(3600);
+    assert!(works(&w, &id, &secret).await);
+    assert!(works(&w, &other, &other_secret).await);
+    let r = w.app.usage_report(&w.ctx, None, 24).await.unwrap();
+    assert_eq!(r.hours.len(), 24);
+    let last = &r.hours[22..];
+    assert_eq!(last, &[(first_hour, 2, 1), (first_hour + 3600, 2, 0)], "flushed and unflushed counts merge");
+    assert_eq!(r.clients[0], (id.clone(), 3, 1), "most used first");
+    assert_eq!(r.clients[1], (other.clone(), 1, 0));
+    w.app.flush_usage().await.unwrap();
+    assert_eq!(w.app.usage_report(&w.ctx, None, 24).await.unwrap(), r, "the same figures from the database");
+    // Thirty days later the counts are purged.
+    w.clock.advance(31 * 86_400);
+    w.app.flush_usage().await.unwrap();
+    assert_eq!(w.app.usage_report(&w.ctx, None, 24 * 30).await.unwrap().issued(), 0);
+}
