@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser } from './harness.mjs';
-import { signIn, createClient } from './console-lib.mjs';
+import { signIn, createClient, tokenFor } from './console-lib.mjs';
 
 let server;
 let browser;
@@ -103,4 +103,21 @@ test('the tenant policy is edited with inline validation, and the dashboard flag
   await page.getByRole('link', { name: 'Dashboard' }).click();
   await page.getByRole('heading', { name: 'Clients unused for 90 days' }).waitFor();
   await page.getByRole('heading', { name: 'Secrets expiring within 14 days' }).waitFor();
+});
+
+test('the dashboard and the client panel show tokens issued and failed authentications', async () => {
+  const { clientId, secret } = await createClient(page, server, { type: 'Machine to machine', name: 'Busy worker' });
+  for (let i = 0; i < 3; i += 1) assert.equal((await tokenFor(server, clientId, secret)).status, 200);
+  assert.equal((await tokenFor(server, clientId, "not-the-secret")).status, 401);
+
+  await page.goto(`${server.base}/console/clients/${clientId}`);
+  const usage = page.getByRole('region', { name: 'Usage' });
+  assert.equal(await usage.locator('[data-usage-issued]').textContent(), '3');
+  assert.equal(await usage.locator('[data-usage-failed]').textContent(), '1');
+  await usage.getByRole('img', { name: /Busy worker: 3 access tokens issued and 1 failed/ }).waitFor();
+
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  const row = page.getByRole('table', { name: /Most active clients/ }).getByRole('row').filter({ hasText: 'Busy worker' });
+  assert.deepEqual(await row.getByRole('cell').allTextContents().then((c) => c.slice(1)), ['3', '1']);
+  await page.getByRole('img', { name: /All clients: \d+ access tokens issued/ }).waitFor();
 });

@@ -15,6 +15,7 @@ use latchkey_app::admin::{AuditSearch, AuditView};
 use latchkey_app::keys::RotateKeys;
 use serde_json::Value;
 
+use super::chart::Chart;
 use super::clients::Row;
 use super::view::{Chrome, opt_time, time};
 use super::{Cx, enter, enter_post, field, fields, param};
@@ -84,6 +85,9 @@ fn flash(q: &[(String, String)]) -> Option<&'static str> {
 #[template(path = "console/dashboard.html")]
 struct Dashboard {
     c: Chrome,
+    chart: Chart,
+    /// The most used clients of the last 24 hours: id, name, issued, failed.
+    top: Vec<(String, String, i64, i64)>,
     expiring: Vec<Row>,
     unused: Vec<Row>,
     recent: Vec<Row>,
@@ -105,8 +109,20 @@ pub(super) async fn dashboard(
         try_page!(cx, s.app.search_clients(&cx.ctx, &search(|q| q.secret_expires_within_days = Some(14))).await).0;
     let unused = try_page!(cx, s.app.search_clients(&cx.ctx, &search(|q| q.unused_days = Some(90))).await).0;
     let recent = try_page!(cx, s.app.search_clients(&cx.ctx, &search(|_| ())).await).0;
+    let usage = try_page!(cx, s.app.usage_report(&cx.ctx, None, 24).await);
+    let mut top = Vec::new();
+    for (id, issued, failed) in usage.clients.iter().take(8) {
+        let name = match s.app.get_client(&cx.ctx, id).await {
+            Ok(v) => v.name,
+            Err(AppError::NotFound) => "(deleted client)".to_owned(),
+            Err(e) => return cx.app_error(e),
+        };
+        top.push((id.clone(), name, *issued, *failed));
+    }
     let page = Dashboard {
         c: cx.chrome("dashboard", None),
+        chart: Chart::hourly(&usage, "All clients"),
+        top,
         expiring: expiring.iter().map(Row::from_view).collect(),
         unused: unused.iter().map(Row::from_view).collect(),
         recent: recent.iter().map(Row::from_view).collect(),

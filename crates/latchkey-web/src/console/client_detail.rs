@@ -16,6 +16,7 @@ use latchkey_core::token::{Lifetime, LifetimeSource};
 use latchkey_core::{ClientStatus, redirect::MatchExplanation};
 
 use super::admin_pages::AuditRow;
+use super::chart::Chart;
 use super::view::{Chrome, grant_label, opt_time, seconds, time, type_title};
 use super::{Cx, enter, enter_post, field, param};
 use crate::AppState;
@@ -64,6 +65,9 @@ struct DetailPage {
     test_uri: String,
     test: Option<MatchExplanation>,
     history: Vec<AuditRow>,
+    chart: Chart,
+    /// Tokens issued and failed authentications over 30 days.
+    month: (i64, i64),
 }
 
 fn source_label(l: &Lifetime) -> &'static str {
@@ -130,6 +134,14 @@ async fn details(
         Ok((items, _)) => items.iter().map(AuditRow::from_view).collect(),
         Err(e) => return cx.app_error(e),
     };
+    let day = match s.app.usage_report(&cx.ctx, Some(&id), 24).await {
+        Ok(r) => r,
+        Err(e) => return cx.app_error(e),
+    };
+    let month = match s.app.usage_report(&cx.ctx, Some(&id), 24 * 30).await {
+        Ok(r) => (r.issued(), r.failed()),
+        Err(e) => return cx.app_error(e),
+    };
     let now = s.app.now();
     let secrets = v
         .secrets
@@ -170,6 +182,8 @@ async fn details(
         test_uri,
         test,
         history,
+        chart: Chart::hourly(&day, &v.name),
+        month,
         v,
     };
     cx.page(StatusCode::OK, &page)
