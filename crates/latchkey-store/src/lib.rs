@@ -20,9 +20,11 @@ mod postgres;
 mod sql;
 mod sqlite;
 pub mod testing;
+mod usage;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use usage::{Usage, UsageCount, UsageRepo};
 
 /// What can go wrong in storage, as the application needs to tell it apart.
 #[derive(Debug, thiserror::Error)]
@@ -268,27 +270,6 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
-/// One observed use of a client (and the secret it used).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Usage {
-    pub tenant: TenantId,
-    pub client_id: String,
-    pub secret_id: Option<String>,
-    pub at: UnixTime,
-}
-
-/// Per-client counts of one hour (SPEC §2.5): access tokens issued and
-/// failed client authentications. Written as increments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageCount {
-    pub tenant: TenantId,
-    pub client_id: String,
-    /// Unix time of the start of the hour.
-    pub hour: UnixTime,
-    pub issued: i64,
-    pub failed: i64,
-}
-
 /// A signed-in browser session. The cookie holds the session id; the store
 /// keeps only its SHA-256 hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -448,21 +429,6 @@ pub trait ClientRepo {
         at: UnixTime,
         audit: &AuditRecord,
     ) -> Result<()>;
-    /// Records usage (batched by the caller): `last_used_at` of clients and
-    /// secrets only ever moves forward.
-    async fn record_usage(&self, usage: &[Usage]) -> Result<()>;
-    /// Adds hourly counts to the stored ones (one row per tenant, client and hour).
-    async fn add_usage_counts(&self, counts: &[UsageCount]) -> Result<()>;
-    /// Hourly counts from `since` on, oldest first; of one client, or of
-    /// every client of the tenant.
-    async fn usage_counts(
-        &self,
-        tenant: &TenantId,
-        client_id: Option<&str>,
-        since: UnixTime,
-    ) -> Result<Vec<UsageCount>>;
-    /// Deletes the counts of hours before `before`, in every tenant.
-    async fn purge_usage_counts(&self, before: UnixTime) -> Result<u64>;
     /// Ids of clients whose scopes or security classes name `value`.
     async fn clients_referencing(&self, tenant: &TenantId, field: &str, value: &str) -> Result<Vec<String>>;
     /// Sets the status. Returns `false` when there is no such client.
@@ -793,6 +759,7 @@ pub trait Store:
     + RefreshRepo
     + ConsentRepo
     + RemoteRepo
+    + UsageRepo
     + Send
     + Sync
     + std::fmt::Debug
