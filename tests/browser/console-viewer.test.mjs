@@ -45,7 +45,7 @@ test('a viewer sees no mutation controls and cannot post them', async () => {
     assert.equal(await page.getByRole('button', { name }).count(), 0, name);
   }
   assert.equal(await page.getByRole('link', { name: 'Edit Client' }).count(), 0);
-  for (const path of ['scopes', 'classes', 'users', 'keys']) {
+  for (const path of ['scopes', 'classes', 'users', 'keys', 'providers', 'remote-clients', 'authorizations']) {
     await page.goto(`${server.base}/console/${path}`);
     assert.equal(await page.locator('main form[method=post]').count(), 0, `no forms on ${path}`);
   }
@@ -61,6 +61,8 @@ test('a viewer sees no mutation controls and cannot post them', async () => {
     ['scopes', { name: 'sneaky', description: 'x' }],
     ['users', { username: 'mallory', role: 'owner' }],
     ['keys/rotate', {}],
+    ['providers', { name: 'sneaky', token_endpoint: 'https://idp.example.com/token' }],
+    ['settings', { default_access_token_lifetime: '60' }],
   ];
   for (const [path, form] of posts) {
     const r = await page.request.post(`${server.base}/console/${path}`, { form: { csrf, ...form }, maxRedirects: 0 });

@@ -26,6 +26,7 @@ mod chart;
 mod client_detail;
 mod client_form;
 mod clients;
+mod remote_pages;
 mod view;
 
 use std::sync::Arc;
@@ -57,6 +58,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(clients::routes())
         .merge(client_detail::routes())
         .merge(admin_pages::routes())
+        .merge(remote_pages::routes())
         .route("/console/{*rest}", axum::routing::any(not_found))
 }
 
