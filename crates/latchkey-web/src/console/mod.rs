@@ -27,6 +27,7 @@ mod client_detail;
 mod client_form;
 mod clients;
 mod remote_pages;
+mod tenant_pages;
 mod view;
 
 use std::sync::Arc;
@@ -59,6 +60,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(client_detail::routes())
         .merge(admin_pages::routes())
         .merge(remote_pages::routes())
+        .merge(tenant_pages::routes())
         .route("/console/{*rest}", axum::routing::any(not_found))
 }
 
@@ -138,6 +140,8 @@ pub(crate) struct Cx {
     pub user: ConsoleUser,
     pub csrf: String,
     pub base: String,
+    /// Every tenant, for the switcher of an owner of the default tenant.
+    pub tenants: Vec<String>,
 }
 
 impl Cx {
@@ -155,6 +159,7 @@ impl Cx {
             nav,
             can_write: self.can_write(),
             flash,
+            tenants: self.tenants.clone(),
         }
     }
 
@@ -264,7 +269,12 @@ async fn user_of(
         return Err(r);
     };
     let csrf = s.app.console_csrf(&ctx, &user);
-    Ok(Cx { ctx, user, csrf, base })
+    let mut cx = Cx { ctx, user, csrf, base, tenants: Vec::new() };
+    if tenant_pages::is_platform_owner(&cx) {
+        let list = s.app.list_tenants(&cx.ctx, &cx.user.actor).await.unwrap_or_default();
+        cx.tenants = list.into_iter().map(|t| t.tenant_id).collect();
+    }
+    Ok(cx)
 }
 
 /// A GET page of the console.

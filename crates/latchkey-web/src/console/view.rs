@@ -18,6 +18,8 @@ pub(crate) struct Chrome {
     pub can_write: bool,
     /// A one-line confirmation of what the last action did.
     pub flash: Option<&'static str>,
+    /// Every tenant (owners of the default tenant only; empty otherwise).
+    pub tenants: Vec<String>,
 }
 
 impl Chrome {
