@@ -62,6 +62,30 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(remote_pages::routes())
         .merge(tenant_pages::routes())
         .route("/console/{*rest}", axum::routing::any(not_found))
+        .layer(axum::middleware::map_response(readable_errors))
+}
+
+/// Framework rejections (a path that is not UTF-8, a wrong method) become
+/// readable pages like every other console error.
+async fn readable_errors(r: Response) -> Response {
+    let status = r.status();
+    let is_html =
+        r.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_html {
+        return r;
+    }
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "This console address does not accept that kind of request.",
+        StatusCode::PAYLOAD_TOO_LARGE => "The request is too large.",
+        s if s.is_server_error() => "Something went wrong on our side; it has been logged.",
+        _ => "The address of this request is not valid.",
+    };
+    let mut page = error_page(status.as_u16(), message);
+    *page.status_mut() = status;
+    if let Some(allow) = r.headers().get(header::ALLOW) {
+        page.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    page
 }
 
 /// The console's script, served once outside the tenant prefix.

@@ -241,9 +241,13 @@ async fn malformed_console_requests_get_a_readable_4xx_page() {
         ("/console/callback?error=access_denied&state=y", 400),
         ("/console/no-such-page", 404),
         ("/t/no-such-tenant/console/", 404),
+        ("/console/clients/%FF", 400),
     ] {
         assert_page(anonymous.get(&s.url(path)).await, status, path).await;
     }
+    let r = http().put(s.url("/console/clients")).send().await.unwrap();
+    assert_eq!(r.headers()["allow"], "GET,HEAD");
+    assert_page(r, 405, "PUT").await;
 
     let mut b = Browser::new();
     let csrf = sign_in(&s, &mut b, "admin", ADMIN_PASSWORD).await;
