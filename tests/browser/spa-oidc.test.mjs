@@ -102,6 +102,12 @@ test('a SPA registered from the CLI signs in, reads userinfo and signs out in Ch
   // RP-initiated logout: Latchkey confirms, then returns to the app with its state.
   await page.getByRole('button', { name: 'Sign out' }).click();
   const confirm = page.getByRole('button', { name: 'Sign out' });
+  // Wait until the click has led somewhere: Latchkey's confirmation page, or
+  // straight back to the app (checking the URL at once raced the navigation).
+  await Promise.race([
+    page.waitForURL((u) => u.origin === server.base),
+    page.getByText('Signed out', { exact: true }).waitFor(),
+  ]);
   if (new URL(page.url()).origin === server.base) await confirm.click();
   await page.getByText('Signed out', { exact: true }).waitFor();
   assert.equal(new URL(page.url()).origin, appOrigin);
