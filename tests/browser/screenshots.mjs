@@ -21,6 +21,25 @@ try {
     if (r.code !== 0) throw new Error(r.stderr);
   }
   await server.cli(['scope', 'create', 'invoices:read', '--description', 'Read your invoices']);
+  // Some traffic for the usage chart.
+  const billing = await server.cliJson(['client', 'create', '--type', 'm2m', '--name', 'Invoice mailer']);
+  const secret = billing.client_secret;
+  billing.client_id ??= billing.client.client_id;
+  for (let i = 0; i < 12; i += 1) {
+    await fetch(`${server.base}/oauth2/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${billing.client_id}:${secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
+  }
+  await fetch(`${server.base}/oauth2/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${billing.client_id}:wrong-secret`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  await server.cli(['provider', 'create', 'partner-idp', '--token-endpoint', 'https://idp.partner.example/oauth2/token']);
   const context = await browser.newContext({ viewport: { width: 1360, height: 860 }, colorScheme: 'light' });
   const page = await context.newPage();
   const shot = (name, fullPage = false) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage });
@@ -41,18 +60,19 @@ try {
   await page.getByLabel('Redirect URIs', { exact: true }).fill('https://partners.example.com/callback');
   await page.getByRole('button', { name: 'Add Redirect URIs' }).click();
   await shot('create-form', true);
-  const { clientId } = await createClient(page, server, {
+  await createClient(page, server, {
     type: 'Machine to machine', name: 'Reporting exporter',
   });
   await shot('client-created');
   await page.goto(`${server.base}/console/clients`);
   await shot('clients');
-  await page.goto(`${server.base}/console/clients/${clientId}?test_uri=https%3A%2F%2Fevil.example%2Fcb`);
+  await page.goto(`${server.base}/console/clients/${billing.client_id}?test_uri=https%3A%2F%2Fevil.example%2Fcb`);
   await shot('client-details', true);
   for (const [name, path] of [['dashboard', ''], ['scopes', 'scopes'], ['classes', 'classes'], ['users', 'users'],
-    ['keys', 'keys'], ['audit', 'audit'], ['settings', 'settings']]) {
+    ['keys', 'keys'], ['audit', 'audit'], ['settings', 'settings'], ['providers', 'providers'],
+    ['tenants', 'tenants']]) {
     await page.goto(`${server.base}/console/${path}`);
-    await shot(name, name === 'audit' || name === 'settings');
+    await shot(name, ['audit', 'settings', 'dashboard'].includes(name));
   }
   await context.close();
   console.log(`screenshots written to ${OUT}`);
