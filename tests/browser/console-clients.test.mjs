@@ -154,6 +154,43 @@ test('validation errors are shown inline, beside their fields', async () => {
   await page.getByText('http://example.com/callback', { exact: true }).waitFor();
 });
 
+test('bulk export, disable and delete apply to a filtered, sorted selection', async () => {
+  const two = await createClient(page, server, { type: 'Machine to machine', name: 'Bulk two' });
+  const one = await createClient(page, server, { type: 'Machine to machine', name: 'Bulk one' });
+  await page.goto(`${server.base}/console/clients`);
+  await page.getByText('Filters', { exact: true }).click();
+  await page.getByLabel('Sort by').selectOption({ label: 'Name A–Z' });
+  await page.getByRole('searchbox', { name: 'Search clients' }).fill('Bulk');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/sort=name/);
+  const names = await page.locator('#client-results tbody tr td:nth-child(2) a').allTextContents();
+  assert.deepEqual(names, ['Bulk one', 'Bulk two']);
+
+  await page.getByLabel('Select every client on this page').check();
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export selected' }).click(),
+  ]);
+  const exported = JSON.parse(await (await download.createReadStream()).toArray().then((c) => Buffer.concat(c).toString()));
+  assert.deepEqual(exported.items.map((c) => c.client_id).sort(), [one.clientId, two.clientId].sort());
+  assert.ok(!JSON.stringify(exported).includes('lks_'), 'no secret in an export');
+
+  await page.getByLabel('Select every client on this page').check();
+  await page.getByRole('button', { name: 'Disable selected' }).click();
+  await page.getByText('The selected clients were disabled.').waitFor();
+  assert.equal((await tokenFor(server, one.clientId, one.secret)).status, 401, 'disabled');
+
+  await page.goto(`${server.base}/console/clients?q=Bulk`);
+  await page.getByLabel('Select every client on this page').check();
+  await page.getByRole('button', { name: 'Delete selected' }).click();
+  await page.getByRole('heading', { name: 'Delete 2 clients?' }).waitFor();
+  await page.getByText('Deleting a client will revoke access for every application and user that uses it.').waitFor();
+  await page.getByRole('button', { name: 'Delete Clients' }).click();
+  await page.getByText('The selected clients were deleted').waitFor();
+  const after = await page.request.get(`${server.base}/console/clients?q=Bulk`);
+  assert.match(await after.text(), /No clients match\./);
+});
+
 test('every console page sends the security headers', async () => {
   const { clientId } = await createClient(page, server, { type: 'Machine to machine', name: 'Header check' });
   const paths = ['', 'clients', 'clients/new', 'clients/new/web', `clients/${clientId}`, `clients/${clientId}/edit`,

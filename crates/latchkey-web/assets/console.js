@@ -2,6 +2,15 @@
 // this script; it adds copy buttons, live search and in-place list editing.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
+
+  // "Select every client on this page" (shown only with script).
+  document.addEventListener("change", function (e) {
+    var all = e.target.closest && e.target.closest("[data-select-all]");
+    if (!all) { return; }
+    var table = all.closest("table");
+    Array.prototype.forEach.call(table.querySelectorAll("tbody input[name=ids]"), function (box) { box.checked = all.checked; });
+  });
 
   // Copy buttons: <button data-copy="value">.
   function announce(button, text) {

@@ -57,7 +57,18 @@ pub(crate) struct Filters {
     pub label: String,
     pub unused_days: String,
     pub expiring_days: String,
+    /// One of [`SORTS`]; empty for the default (newest first).
+    pub sort: String,
 }
+
+/// The orders the list offers: (value, label).
+pub(crate) const SORTS: [(&str, &str); 5] = [
+    ("-created_at", "Newest first"),
+    ("created_at", "Oldest first"),
+    ("name", "Name A–Z"),
+    ("-name", "Name Z–A"),
+    ("last_used_at", "Recently used"),
+];
 
 impl Filters {
     fn from_query(pairs: &[(String, String)]) -> Self {
@@ -70,6 +81,9 @@ impl Filters {
             label: f("label"),
             unused_days: f("unused_days"),
             expiring_days: f("secret_expires_within_days"),
+            sort: Some(f("sort"))
+                .filter(|s| SORTS.iter().any(|(v, _)| v == s) && s != "-created_at")
+                .unwrap_or_default(),
         }
     }
 
@@ -84,6 +98,7 @@ impl Filters {
             ("label", &self.label),
             ("unused_days", &self.unused_days),
             ("secret_expires_within_days", &self.expiring_days),
+            ("sort", &self.sort),
         ] {
             if !v.is_empty() {
                 q.append_pair(k, v);
@@ -108,7 +123,7 @@ impl Filters {
                 &self.expiring_days,
                 "Secret expires within (days) must be a whole number.",
             )?,
-            sort: Some("-created_at".into()),
+            sort: Some(if self.sort.is_empty() { "-created_at".into() } else { self.sort.clone() }),
             cursor: Some(cursor.to_owned()).filter(|c| !c.is_empty()),
             limit: Some(25),
         })
@@ -148,6 +163,7 @@ struct ListPage {
     r: Results,
     types: Vec<(&'static str, &'static str)>,
     grants: Vec<(&'static str, &'static str)>,
+    sorts: [(&'static str, &'static str); 5],
 }
 
 #[derive(Template)]
@@ -217,6 +233,7 @@ async fn list(
         r,
         types: ClientType::ALL.iter().map(|t| (t.as_str(), type_title(*t))).collect(),
         grants: GrantType::ALL.iter().map(|g| (g.as_str(), grant_label(*g))).collect(),
+        sorts: SORTS,
     };
     cx.page(status, &page)
 }
