@@ -296,3 +296,18 @@ async fn malformed_console_requests_get_a_readable_4xx_page() {
     assert_eq!(b.get(&s.url("/console/clients/latchkey-admin")).await.status().as_u16(), 200);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn console_cookies_are_secure_behind_an_https_issuer() {
+    let install = Install::new().await;
+    let opts = Opts { public_url: Some("https://login.example.com".into()), ..Opts::default() };
+    let s = Server::start_with(&install, &opts).await;
+    let mut b = Browser::new();
+    let r = b.get(&s.url("/console/clients")).await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(location(&r).starts_with("https://login.example.com/oauth2/authorize?"), "{}", location(&r));
+    assert!(location(&r).contains("redirect_uri=https%3A%2F%2Flogin.example.com%2Fconsole%2Fcallback"));
+    let flow = b.set_cookie.iter().find(|c| c.starts_with("lk_console_flow_default=")).unwrap();
+    assert!(flow.contains("; Secure") && flow.contains("HttpOnly") && flow.contains("SameSite=Lax"), "{flow}");
+    s.stop().await;
+}
