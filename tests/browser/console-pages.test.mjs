@@ -55,10 +55,19 @@ test('a scope and a security class made in the console are assignable to a clien
 test('users are added with a role, keys rotate, and the audit log shows diffs', async () => {
   await page.goto(`${server.base}/console/users`);
   await page.getByLabel('Username').fill('vera');
-  await page.getByLabel('Role').selectOption('viewer');
+  await page.getByLabel('Role', { exact: true }).selectOption('viewer');
   await page.getByLabel('Initial password').fill('vera-password-12345');
   await page.getByRole('button', { name: 'Add User' }).click();
   await page.getByRole('cell', { name: 'vera', exact: true }).waitFor();
+  await page.getByLabel('Role of vera', { exact: true }).selectOption('tenant-admin');
+  await page.getByRole('button', { name: 'Change the role of vera' }).click();
+  await page.getByText('The user was updated.').waitFor();
+  const vera = page.getByRole('row').filter({ hasText: 'vera' });
+  assert.equal(await vera.locator('.badge', { hasText: 'tenant-admin' }).count(), 1);
+  await page.getByRole('button', { name: 'Disable vera' }).click();
+  await page.getByText('The user was updated.').waitFor();
+  await vera.getByText('disabled').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Disable admin' }).count(), 0, 'no way to lock yourself out');
 
   await page.goto(`${server.base}/console/keys`);
   const before = await page.locator('main tbody tr').count();

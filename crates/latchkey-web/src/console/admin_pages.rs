@@ -29,6 +29,9 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/classes", get(classes).post(create_class))
         .route("/console/classes/{name}/delete", post(delete_class))
         .route("/console/users", get(users).post(create_user))
+        .route("/console/users/{id}/role", post(set_user_role))
+        .route("/console/users/{id}/disable", post(disable_user))
+        .route("/console/users/{id}/enable", post(enable_user))
         .route("/console/keys", get(keys))
         .route("/console/keys/rotate", post(rotate_keys))
         .route("/console/audit", get(audit))
@@ -304,6 +307,9 @@ async fn delete_class(
 // ---- users -------------------------------------------------------------------
 
 struct UserRow {
+    id: String,
+    /// The signed-in user's own row (it offers no disable).
+    me: bool,
     username: String,
     display_name: String,
     email: String,
@@ -327,6 +333,7 @@ struct UsersPage {
 async fn users_page(
     s: &AppState,
     cx: &Cx,
+    flash: Option<&'static str>,
     q: &str,
     cursor: &str,
     error: Option<String>,
@@ -337,6 +344,8 @@ async fn users_page(
     let rows = list
         .into_iter()
         .map(|u| UserRow {
+            me: u.id == cx.user.actor.id,
+            id: u.id,
             username: u.username,
             display_name: u.display_name,
             email: u.email.unwrap_or_default(),
@@ -347,7 +356,7 @@ async fn users_page(
         .collect();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let (created_user, created_password) = created.unwrap_or_default();
-    let flash = if created_user.is_empty() { None } else { Some("The user was created.") };
+    let flash = if created_user.is_empty() { flash } else { Some("The user was created.") };
     let page =
         UsersPage { c: cx.chrome("users", flash), rows, q: q.to_owned(), next, error, created_password, created_user };
     cx.page(status, &page)
@@ -361,7 +370,8 @@ async fn users(
 ) -> Response {
     let (cx, parts) = enter_get!(s, tenant, src, req);
     let q = query(&parts);
-    users_page(&s, &cx, field(&q, "q"), field(&q, "cursor"), None, None).await
+    let done = (field(&q, "m") == "updated").then_some("The user was updated.");
+    users_page(&s, &cx, done, field(&q, "q"), field(&q, "cursor"), None, None).await
 }
 
 async fn create_user(
@@ -381,12 +391,70 @@ async fn create_user(
         groups: Vec::new(),
     };
     match s.app.create_user(&cx.ctx, &cx.user.actor, new).await {
-        Ok(u) => users_page(&s, &cx, "", "", None, Some((u.user.username, u.password))).await,
+        Ok(u) => users_page(&s, &cx, None, "", "", None, Some((u.user.username, u.password))).await,
         Err(e) => match form_error(e) {
-            Ok(msg) => users_page(&s, &cx, "", "", Some(msg), None).await,
+            Ok(msg) => users_page(&s, &cx, None, "", "", Some(msg), None).await,
             Err(e) => cx.app_error(e),
         },
     }
+}
+
+/// `POST /console/users/{id}/role`: one administrative role, or none.
+async fn set_user_role(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    use latchkey_app::admin::users::UserPatch;
+    let (cx, pairs) = enter_write!(s, tenant, src, req);
+    let id = param(&params, "id");
+    let role = field(&pairs, "role");
+    let current = try_page!(cx, s.app.get_user(&cx.ctx, &id).await);
+    // Other roles a user may hold (none today) are kept.
+    let mut roles: Vec<String> =
+        current.roles.into_iter().filter(|r| !matches!(r.as_str(), "owner" | "tenant-admin" | "viewer")).collect();
+    if !role.is_empty() {
+        roles.push(role.to_owned());
+    }
+    let patch = UserPatch { roles: Some(roles), ..UserPatch::default() };
+    match s.app.update_user(&cx.ctx, &cx.user.actor, &id, patch).await {
+        Ok(_) => cx.to("users?m=updated"),
+        Err(e) => cx.app_error(e),
+    }
+}
+
+async fn user_status(s: &AppState, cx: &Cx, id: &str, active: bool) -> Response {
+    if id == cx.user.actor.id && !active {
+        return cx.error(409, "You cannot disable your own account: ask another administrator.");
+    }
+    match s.app.set_user_status(&cx.ctx, &cx.user.actor, id, active).await {
+        Ok(_) => cx.to("users?m=updated"),
+        Err(e) => cx.app_error(e),
+    }
+}
+
+async fn disable_user(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, _) = enter_write!(s, tenant, src, req);
+    user_status(&s, &cx, &param(&params, "id"), false).await
+}
+
+async fn enable_user(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, _) = enter_write!(s, tenant, src, req);
+    user_status(&s, &cx, &param(&params, "id"), true).await
 }
 
 // ---- signing keys ------------------------------------------------------------
