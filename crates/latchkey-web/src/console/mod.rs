@@ -27,6 +27,7 @@ mod client_detail;
 mod client_form;
 mod clients;
 mod remote_pages;
+mod settings_page;
 mod tenant_pages;
 mod view;
 
@@ -60,6 +61,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(client_detail::routes())
         .merge(admin_pages::routes())
         .merge(remote_pages::routes())
+        .merge(settings_page::routes())
         .merge(tenant_pages::routes())
         .route("/console/{*rest}", axum::routing::any(not_found))
         .layer(axum::middleware::map_response(readable_errors))
