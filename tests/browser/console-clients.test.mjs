@@ -59,7 +59,11 @@ test('the secret is shown once, copied as client_id:client_secret, and works', a
   assert.equal((await details.text()).includes(secret), false, 'the details page shows only the hint');
   assert.match(await details.text(), new RegExp(`…${secret.slice(-4)}`));
 
+  const created = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/console/clients/new/m2m'));
   const again = await createClient(page, server, { type: 'Machine to machine', name: 'Copy me too' });
+  const answer = await created;
+  assert.equal(answer.status(), 201);
+  assert.equal(answer.headers()['cache-control'], 'no-store', 'the page with the secret is never cached');
   await page.getByText('it will not be shown again').waitFor();
   await page.getByRole('button', { name: 'Copy Client Credentials' }).click();
   await page.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
