@@ -86,6 +86,7 @@ test('users are added with a role, keys rotate, and the audit log shows diffs', 
   await page.getByRole('button', { name: 'Filter' }).click();
   const rows = page.locator('main table.audit > tbody > tr');
   assert.equal(await rows.count(), 1);
+  assert.match(await rows.first().textContent(), /admin \(user\)/, 'users are shown by username');
   await rows.first().getByText(/field/).click();
   await page.getByRole('cell', { name: 'after the edit' }).waitFor();
   assert.equal(await page.getByText('lks_').count(), 0, 'no secret in the audit log');

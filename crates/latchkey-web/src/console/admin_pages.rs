@@ -538,7 +538,29 @@ fn show(v: &Value) -> String {
 }
 
 impl AuditRow {
-    pub(crate) fn from_view(e: &AuditView) -> Self {
+    /// The rows of some events, with users shown by username.
+    pub(crate) async fn rows(s: &AppState, cx: &Cx, events: &[AuditView]) -> Vec<Self> {
+        let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        for e in events.iter().filter(|e| e.actor_type == "user") {
+            if !names.contains_key(&e.actor)
+                && let Ok(u) = s.app.get_user(&cx.ctx, &e.actor).await
+            {
+                names.insert(e.actor.clone(), u.username);
+            }
+        }
+        events
+            .iter()
+            .map(|e| {
+                let mut row = Self::from_view(e);
+                if let Some(n) = names.get(&e.actor) {
+                    row.actor = format!("{n} (user)");
+                }
+                row
+            })
+            .collect()
+    }
+
+    fn from_view(e: &AuditView) -> Self {
         let changes = e
             .changes
             .as_object()
@@ -616,7 +638,7 @@ async fn audit(
         ..AuditSearch::default()
     };
     let (rows, next, error) = match s.app.search_audit(&cx.ctx, &search).await {
-        Ok((items, next)) => (items.iter().map(AuditRow::from_view).collect(), next, None),
+        Ok((items, next)) => (AuditRow::rows(&s, &cx, &items).await, next, None),
         Err(AppError::Validation(_)) => {
             (Vec::new(), None, Some("The filters or the page link are not valid.".to_owned()))
         }

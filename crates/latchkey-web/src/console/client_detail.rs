@@ -131,7 +131,7 @@ async fn details(
         ..AuditSearch::default()
     };
     let history = match s.app.search_audit(&cx.ctx, &audit).await {
-        Ok((items, _)) => items.iter().map(AuditRow::from_view).collect(),
+        Ok((items, _)) => AuditRow::rows(&s, &cx, &items).await,
         Err(e) => return cx.app_error(e),
     };
     let day = match s.app.usage_report(&cx.ctx, Some(&id), 24).await {
