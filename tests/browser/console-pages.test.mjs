@@ -130,4 +130,10 @@ test('the dashboard and the client panel show tokens issued and failed authentic
   const row = page.getByRole('table', { name: /Most active clients/ }).getByRole('row').filter({ hasText: 'Busy worker' });
   assert.deepEqual(await row.getByRole('cell').allTextContents().then((c) => c.slice(1)), ['3', '1']);
   await page.getByRole('img', { name: /All clients: \d+ access tokens issued/ }).waitFor();
+  // One client's issuance over time, over a week.
+  await page.getByLabel('Client', { exact: true }).selectOption({ label: 'Busy worker' });
+  await page.getByRole('img', { name: /^Busy worker: 3 access tokens issued and 1 failed/ }).waitFor();
+  await page.getByLabel('Period').selectOption({ label: 'Last 7 days' });
+  await page.getByRole('img', { name: /^Busy worker: 3 access tokens issued .* last 168 hours/ }).waitFor();
+  await page.getByText('last 7 days, per hour (UTC)').waitFor();
 });

@@ -114,9 +114,10 @@
     Array.prototype.forEach.call(document.querySelectorAll("form[data-live-results]"), liveSearch);
     Array.prototype.forEach.call(document.querySelectorAll("[data-list]"), listField);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-client-form]"), clientForm);
-    Array.prototype.forEach.call(document.querySelectorAll("form[data-tenant-switch]"), function (form) {
-      var select = form.querySelector("select");
-      if (select) { select.addEventListener("change", function () { form.submit(); }); }
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-tenant-switch], form[data-autosubmit]"), function (form) {
+      Array.prototype.forEach.call(form.querySelectorAll("select"), function (select) {
+        select.addEventListener("change", function () { form.submit(); });
+      });
     });
   });
 })();

@@ -88,6 +88,10 @@ fn flash(q: &[(String, String)]) -> Option<&'static str> {
 struct Dashboard {
     c: Chrome,
     chart: Chart,
+    /// The client charted (empty: all), the span in hours, and the choices.
+    client: String,
+    hours: u32,
+    choices: Vec<(String, String)>,
     /// The most used clients of the last 24 hours: id, name, issued, failed.
     top: Vec<(String, String, i64, i64)>,
     expiring: Vec<Row>,
@@ -101,7 +105,10 @@ pub(super) async fn dashboard(
     Source(src): Source,
     req: Request,
 ) -> Response {
-    let (cx, _) = enter_get!(s, tenant, src, req);
+    let (cx, parts) = enter_get!(s, tenant, src, req);
+    let q = query(&parts);
+    let hours: u32 = if field(&q, "range") == "7d" { 24 * 7 } else { 24 };
+    let client = field(&q, "client").to_owned();
     let search = |f: fn(&mut ClientSearch)| {
         let mut q = ClientSearch { limit: Some(10), sort: Some("-created_at".into()), ..ClientSearch::default() };
         f(&mut q);
@@ -111,7 +118,12 @@ pub(super) async fn dashboard(
         try_page!(cx, s.app.search_clients(&cx.ctx, &search(|q| q.secret_expires_within_days = Some(14))).await).0;
     let unused = try_page!(cx, s.app.search_clients(&cx.ctx, &search(|q| q.unused_days = Some(90))).await).0;
     let recent = try_page!(cx, s.app.search_clients(&cx.ctx, &search(|_| ())).await).0;
-    let usage = try_page!(cx, s.app.usage_report(&cx.ctx, None, 24).await);
+    let usage = try_page!(cx, s.app.usage_report(&cx.ctx, None, hours).await);
+    let chosen = if client.is_empty() {
+        None
+    } else {
+        Some(try_page!(cx, s.app.usage_report(&cx.ctx, Some(&client), hours).await))
+    };
     let mut top = Vec::new();
     for (id, issued, failed) in usage.clients.iter().take(8) {
         let name = match s.app.get_client(&cx.ctx, id).await {
@@ -121,9 +133,26 @@ pub(super) async fn dashboard(
         };
         top.push((id.clone(), name, *issued, *failed));
     }
+    let mut choices: Vec<(String, String)> = top.iter().map(|(id, name, _, _)| (id.clone(), name.clone())).collect();
+    let chart = match &chosen {
+        Some(r) => {
+            let name = match s.app.get_client(&cx.ctx, &client).await {
+                Ok(v) => v.name,
+                Err(_) => client.clone(),
+            };
+            if !choices.iter().any(|(id, _)| *id == client) {
+                choices.push((client.clone(), name.clone()));
+            }
+            Chart::hourly(r, &name)
+        }
+        None => Chart::hourly(&usage, "All clients"),
+    };
     let page = Dashboard {
         c: cx.chrome("dashboard", None),
-        chart: Chart::hourly(&usage, "All clients"),
+        chart,
+        client,
+        hours,
+        choices,
         top,
         expiring: expiring.iter().map(Row::from_view).collect(),
         unused: unused.iter().map(Row::from_view).collect(),

@@ -43,6 +43,8 @@ pub(crate) struct Chart {
     pub summary: String,
     pub issued: i64,
     pub failed: i64,
+    /// `last 24 hours`, `last 7 days`.
+    pub span: String,
 }
 
 fn hh(t: i64) -> String {
@@ -86,8 +88,11 @@ impl Chart {
                     title: format!("{label}: {failed} failed client authentications"),
                 });
             }
-            if i % 6 == 0 {
+            if n <= 48 && i % 6 == 0 {
                 ticks.push(Tick { x: x + slot / 2, y: HEIGHT - 6, text: hh(*hour), anchor: "middle" });
+            } else if n > 48 && hour.rem_euclid(86_400) == 0 {
+                let day = super::view::time(*hour);
+                ticks.push(Tick { x, y: HEIGHT - 6, text: day[5..10].to_owned(), anchor: "start" });
             }
         }
         let (issued, failed) = (r.issued(), r.failed());
@@ -104,6 +109,11 @@ impl Chart {
                 "{what}: {issued} access tokens issued and {failed} failed client authentications in the last {} hours",
                 r.hours.len()
             ),
+            span: if r.hours.len() > 48 {
+                format!("last {} days", r.hours.len() / 24)
+            } else {
+                format!("last {} hours", r.hours.len())
+            },
             issued,
             failed,
         }
