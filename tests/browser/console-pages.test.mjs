@@ -25,15 +25,27 @@ after(async () => {
 test('a scope and a security class made in the console are assignable to a client', async () => {
   await page.getByRole('link', { name: 'Scopes' }).click();
   await page.getByLabel('Scope name').fill('invoices:read');
-  await page.getByLabel('Description').fill('Read your invoices');
+  await page.getByLabel('Description', { exact: true }).fill('Read your invoices');
   await page.getByRole('button', { name: 'Add Scope' }).click();
   await page.getByRole('cell', { name: 'Read your invoices' }).waitFor();
+  await page.getByText('Edit', { exact: true }).and(page.getByLabel('Edit scope invoices:read')).click();
+  await page.getByLabel('Description of invoices:read').fill('Read your invoices and receipts');
+  await page.getByRole('button', { name: 'Save scope invoices:read' }).click();
+  await page.getByText('Saved.').waitFor();
+  await page.getByRole('cell', { name: 'Read your invoices and receipts' }).waitFor();
 
   await page.getByRole('link', { name: 'Security Classes' }).click();
   await page.getByLabel('Class name').fill('billing');
   await page.getByLabel('invoices:read').check();
   await page.getByRole('button', { name: 'Add Security Class' }).click();
   await page.getByRole('cell', { name: 'billing', exact: true }).waitFor();
+  await page.getByLabel('Edit class billing').click();
+  const edit = page.locator('details[open] form');
+  await edit.getByLabel('openid').check();
+  await edit.getByRole('button', { name: 'Save class billing' }).click();
+  await page.getByText('Saved.').waitFor();
+  const billing = page.getByRole('row').filter({ has: page.getByRole('cell', { name: 'billing', exact: true }) });
+  await billing.locator('td .badge', { hasText: 'openid' }).waitFor();
 
   await page.goto(`${server.base}/console/clients/new/m2m`);
   await page.getByLabel('Client Name', { exact: true }).fill('Invoice reader');

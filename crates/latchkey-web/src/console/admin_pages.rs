@@ -25,8 +25,10 @@ use crate::tenant::{NoTenant, Source, Tenant};
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/console/scopes", get(scopes).post(create_scope))
+        .route("/console/scopes/{name}", post(update_scope))
         .route("/console/scopes/{name}/delete", post(delete_scope))
         .route("/console/classes", get(classes).post(create_class))
+        .route("/console/classes/{name}", post(update_class))
         .route("/console/classes/{name}/delete", post(delete_class))
         .route("/console/users", get(users).post(create_user))
         .route("/console/users/{id}/role", post(set_user_role))
@@ -76,6 +78,7 @@ fn flash(q: &[(String, String)]) -> Option<&'static str> {
     match field(q, "m") {
         "created" => Some("Created."),
         "deleted" => Some("Deleted."),
+        "updated" => Some("Saved."),
         "rotated" => Some("New signing keys were created; they sign once they are active."),
         _ => None,
     }
@@ -242,6 +245,25 @@ async fn create_scope(
     }
 }
 
+async fn update_scope(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    use latchkey_app::admin::scopes::ScopePatch;
+    let (cx, pairs) = enter_write!(s, tenant, src, req);
+    let patch = ScopePatch { description: field(&pairs, "description").to_owned() };
+    match s.app.update_scope(&cx.ctx, &cx.user.actor, &param(&params, "name"), patch).await {
+        Ok(_) => cx.to("scopes?m=updated"),
+        Err(e) => match form_error(e) {
+            Ok(msg) => scopes_page(&s, &cx, None, Some(msg), "", "").await,
+            Err(e) => cx.app_error(e),
+        },
+    }
+}
+
 async fn delete_scope(
     State(s): State<AppState>,
     tenant: Result<Tenant, NoTenant>,
@@ -315,6 +337,28 @@ async fn create_class(
         Ok(_) => cx.to("classes?m=created"),
         Err(e) => match form_error(e) {
             Ok(msg) => classes_page(&s, &cx, None, Some(msg), name, description).await,
+            Err(e) => cx.app_error(e),
+        },
+    }
+}
+
+async fn update_class(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    use latchkey_app::admin::scopes::ClassPatch;
+    let (cx, pairs) = enter_write!(s, tenant, src, req);
+    let patch = ClassPatch {
+        description: Some(field(&pairs, "description").to_owned()),
+        scopes: Some(fields(&pairs, "scopes").into_iter().map(str::to_owned).collect()),
+    };
+    match s.app.update_class(&cx.ctx, &cx.user.actor, &param(&params, "name"), patch).await {
+        Ok(_) => cx.to("classes?m=updated"),
+        Err(e) => match form_error(e) {
+            Ok(msg) => classes_page(&s, &cx, None, Some(msg), "", "").await,
             Err(e) => cx.app_error(e),
         },
     }
