@@ -311,3 +311,28 @@ async fn console_cookies_are_secure_behind_an_https_issuer() {
     assert!(flow.contains("; Secure") && flow.contains("HttpOnly") && flow.contains("SameSite=Lax"), "{flow}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn console_client_list_pages_by_cursor() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let token = admin_token(&s, "admin").await;
+    let items: Vec<_> = (0..30).map(|i| json!({"name": format!("Paged {i:02}"), "type": "m2m"})).collect();
+    let r = http().post(s.url("/api/v1/clients:batch")).bearer_auth(token).json(&json!({"items": items})).send().await;
+    assert_eq!(r.unwrap().status().as_u16(), 201);
+    let mut b = Browser::new();
+    sign_in(&s, &mut b, "admin", ADMIN_PASSWORD).await;
+    let rows = |html: &str| html.matches("name=\"ids\"").count();
+    let html = b.get(&s.url("/console/clients?q=Paged&sort=name")).await.text().await.unwrap();
+    assert_eq!(rows(&html), 25, "a page holds 25 clients");
+    assert!(html.contains("Paged 00") && html.contains("Paged 24") && !html.contains("Paged 25"));
+    let next = html.split("rel=\"next\"").next().unwrap().rsplit("href=\"").next().unwrap().split('"').next().unwrap();
+    let next = next.replace("&#38;", "&").replace("&amp;", "&");
+    assert!(next.contains("cursor="), "{next}");
+    let html = b.get(&s.url(&next)).await.text().await.unwrap();
+    assert_eq!(rows(&html), 5);
+    assert!(html.contains("Paged 25") && html.contains("Paged 29") && !html.contains("Paged 24"));
+    assert!(!html.contains("rel=\"next\""), "the last page");
+    assert!(html.contains(">First page<"));
+    s.stop().await;
+}
