@@ -198,7 +198,8 @@ test('bulk export, disable and delete apply to a filtered, sorted selection', as
 test('every console page sends the security headers', async () => {
   const { clientId } = await createClient(page, server, { type: 'Machine to machine', name: 'Header check' });
   const paths = ['', 'clients', 'clients/new', 'clients/new/web', `clients/${clientId}`, `clients/${clientId}/edit`,
-    `clients/${clientId}/delete`, 'scopes', 'classes', 'users', 'keys', 'audit', 'settings', 'no-such-page'];
+    `clients/${clientId}/delete`, 'scopes', 'classes', 'users', 'keys', 'audit', 'settings', 'providers',
+    'remote-clients', 'authorizations', 'tenants', `?client=${clientId}&range=7d`, 'no-such-page'];
   for (const p of paths) {
     const r = await page.request.get(`${server.base}/console/${p}`, { maxRedirects: 0 });
     const h = r.headers();

@@ -137,6 +137,7 @@ test('the dashboard and the client panel show tokens issued and failed authentic
   assert.equal(await usage.locator('[data-usage-issued]').textContent(), '3');
   assert.equal(await usage.locator('[data-usage-failed]').textContent(), '1');
   await usage.getByRole('img', { name: /Busy worker: 3 access tokens issued and 1 failed/ }).waitFor();
+  assert.notEqual(await usage.locator('.stat-value').nth(2).textContent(), 'Never', 'last use seen before the flush');
 
   await page.getByRole('link', { name: 'Dashboard' }).click();
   const row = page.getByRole('table', { name: /Most active clients/ }).getByRole('row').filter({ hasText: 'Busy worker' });

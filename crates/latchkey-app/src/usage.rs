@@ -68,6 +68,12 @@ impl UsageRecorder {
         }
     }
 
+    /// The latest use of a client seen since the last flush.
+    fn pending_use(&self, tenant: &TenantId, client_id: &str) -> Option<UnixTime> {
+        let p = self.pending.lock().ok()?;
+        p.iter().filter(|((t, id, _), _)| t == tenant && id == client_id).map(|(_, at)| *at).max()
+    }
+
     fn take(&self) -> Vec<Usage> {
         let Ok(mut p) = self.pending.lock() else { return Vec::new() };
         p.drain().map(|((tenant, client_id, secret_id), at)| Usage { tenant, client_id, secret_id, at }).collect()
@@ -138,6 +144,13 @@ impl App {
             self.store.purge_usage_counts(hour_of(now - USAGE_RETENTION)).await?;
         }
         Ok(n)
+    }
+
+    /// When a client was last used: the stored time or, if later, a use
+    /// this node has seen but not flushed yet.
+    #[must_use]
+    pub fn last_use(&self, ctx: &TenantContext, client_id: &str, stored: Option<UnixTime>) -> Option<UnixTime> {
+        stored.max(self.usage.pending_use(&ctx.id, client_id))
     }
 
     /// Tokens issued and failed authentications per hour over the last

@@ -175,7 +175,7 @@ async fn details(
         labels: v.config.labels.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join(", "),
         created: time(v.created_at),
         updated: time(v.updated_at),
-        last_used: opt_time(v.last_used_at),
+        last_used: opt_time(s.app.last_use(&cx.ctx, &v.client_id, v.last_used_at)),
         secrets,
         confidential: !v.config.is_public(),
         warning: warning(&v),
