@@ -86,6 +86,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(health::routes())
         .merge(browser::asset_routes())
         .route("/assets/console.js", axum::routing::get(|| async { console::asset_js() }))
+        .route("/assets/favicon.svg", axum::routing::get(|| async { console::asset_icon() }))
         .merge(openapi::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::track))

@@ -92,6 +92,8 @@ async fn readable_errors(r: Response) -> Response {
 
 /// The console's script, served once outside the tenant prefix.
 pub(crate) const CONSOLE_JS: &str = include_str!("../../assets/console.js");
+/// The console's icon.
+pub(crate) const FAVICON: &str = include_str!("../../assets/favicon.svg");
 
 async fn root(tenant: Result<Tenant, NoTenant>) -> Response {
     match tenant_ctx(tenant) {
@@ -435,6 +437,10 @@ async fn signout(
     let mut r = see_other(&s.app.console_logout_url(&cx.ctx));
     set_cookie(&mut r, &cx.ctx, &session_cookie(&cx.ctx), "", Some(0));
     r
+}
+
+pub(crate) fn asset_icon() -> Response {
+    pages::asset("image/svg+xml", FAVICON)
 }
 
 pub(crate) fn asset_js() -> Response {
