@@ -34,6 +34,14 @@ if [ ! -f "$STAMP" ] || ! cmp -s "$DIR/package-lock.json" "$STAMP"; then
   (cd "$DIR" && npm ci --no-audit --no-fund --loglevel=error)
   cp "$DIR/package-lock.json" "$STAMP"
 fi
+# The independent OpenID provider of the federation tests (with its own Node 22).
+PEER="$REPO/tests/peers/oidc-provider"
+PEER_STAMP="$PEER/node_modules/.lock-stamp"
+if [ ! -f "$PEER_STAMP" ] || ! cmp -s "$PEER/package-lock.json" "$PEER_STAMP"; then
+  log "npm ci in tests/peers/oidc-provider"
+  (cd "$PEER" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$PEER/package-lock.json" "$PEER_STAMP"
+fi
 
 # --- the server binary ------------------------------------------------------------
 cargo build -q -p latchkey

@@ -46,7 +46,7 @@ before(async () => {
     '--redirect-uri', `${appOrigin}/callback`,
     '--post-logout-redirect-uri', `${appOrigin}/`,
     '--cors-origin', appOrigin,
-    '--scope', 'openid', '--scope', 'profile', '--scope', 'email',
+    '--scope', 'openid', '--scope', 'profile', '--scope', 'email', '--require-consent',
   ]);
   clientId = created.client_id ?? created.client.client_id;
   assert.ok(clientId, 'the CLI printed the new client id');
@@ -82,9 +82,9 @@ test('a SPA registered from the CLI signs in, reads userinfo and signs out in Ch
   await page.getByLabel('Password').fill('correct horse battery staple');
   await page.getByRole('button', { name: 'Sign in' }).click();
 
-  // Consent is remembered after the first time; allow it when asked.
-  const allow = page.getByRole('button', { name: 'Allow' });
-  if (await allow.isVisible().catch(() => false)) await allow.click();
+  // Consent names the scopes with their descriptions.
+  await page.getByText('See your email address').waitFor();
+  await page.getByRole('button', { name: 'Allow' }).click();
 
   await page.getByText('Signed in', { exact: true }).waitFor();
   assert.equal(await page.locator('#who').textContent(), 'ada');
@@ -101,14 +101,9 @@ test('a SPA registered from the CLI signs in, reads userinfo and signs out in Ch
 
   // RP-initiated logout: Latchkey confirms, then returns to the app with its state.
   await page.getByRole('button', { name: 'Sign out' }).click();
-  const confirm = page.getByRole('button', { name: 'Sign out' });
-  // Wait until the click has led somewhere: Latchkey's confirmation page, or
-  // straight back to the app (checking the URL at once raced the navigation).
-  await Promise.race([
-    page.waitForURL((u) => u.origin === server.base),
-    page.getByText('Signed out', { exact: true }).waitFor(),
-  ]);
-  if (new URL(page.url()).origin === server.base) await confirm.click();
+  await page.waitForURL((u) => u.origin === server.base && u.pathname === '/oauth2/logout');
+  await page.getByRole('heading', { name: 'Sign out?' }).waitFor();
+  await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByText('Signed out', { exact: true }).waitFor();
   assert.equal(new URL(page.url()).origin, appOrigin);
 

@@ -52,7 +52,23 @@ struct Header {
 
 struct PublicKey {
     alg: SigningAlg,
-    der: UnparsedPublicKey<Vec<u8>>,
+    der: Material,
+}
+
+/// A public key as aws-lc-rs verifies it: encoded (EC point, Ed25519, our
+/// own keys' DER) or RSA by its components (from a JWK's `n` and `e`).
+enum Material {
+    Encoded(UnparsedPublicKey<Vec<u8>>),
+    Rsa(signature::RsaPublicKeyComponents<Vec<u8>>),
+}
+
+impl Material {
+    fn verify(&self, msg: &[u8], sig: &[u8]) -> Result<(), ()> {
+        match self {
+            Self::Encoded(k) => k.verify(msg, sig).map_err(|_| ()),
+            Self::Rsa(k) => k.verify(&signature::RSA_PKCS1_2048_8192_SHA256, msg, sig).map_err(|_| ()),
+        }
+    }
 }
 
 /// Verifies JWS signed by this server's keys, by `kid`.
@@ -79,7 +95,22 @@ impl Verifier {
     /// Adds the public half of `key`.
     pub fn add(&mut self, key: &SigningKey) {
         let der = UnparsedPublicKey::new(verification_alg(key.alg()), key.public_key_bytes().to_vec());
-        self.keys.insert(key.kid().to_owned(), PublicKey { alg: key.alg(), der });
+        self.keys.insert(key.kid().to_owned(), PublicKey { alg: key.alg(), der: Material::Encoded(der) });
+    }
+
+    /// A verifier for the signing keys of a JWK Set (another server's
+    /// `jwks_uri`): RSA (RS256), EC P-256 (ES256) and OKP Ed25519 (EdDSA)
+    /// keys with a `kid`, not marked for encryption. Other keys are skipped.
+    #[must_use]
+    pub fn from_jwks(jwks: &Value) -> Self {
+        let mut v = Self::default();
+        let keys = jwks.get("keys").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        for k in keys {
+            if let Some((kid, key)) = jwk_public_key(k) {
+                v.keys.insert(kid, key);
+            }
+        }
+        v
     }
 
     #[must_use]
@@ -106,10 +137,45 @@ impl Verifier {
         }
         let sig = b64::decode(s).ok_or(JwsError::Malformed)?;
         let signed_len = h.len() + 1 + p.len();
-        key.der.verify(&token.as_bytes()[..signed_len], &sig).map_err(|_| JwsError::BadSignature)?;
+        key.der.verify(&token.as_bytes()[..signed_len], &sig).map_err(|()| JwsError::BadSignature)?;
         let payload = b64::decode(p).ok_or(JwsError::Malformed)?;
         Ok((header.typ, payload))
     }
+}
+
+fn jwk_public_key(k: &Value) -> Option<(String, PublicKey)> {
+    let field = |n: &str| k.get(n).and_then(Value::as_str);
+    let bytes = |n: &str| field(n).and_then(b64::decode);
+    let kid = field("kid")?.to_owned();
+    if field("use").is_some_and(|u| u != "sig") {
+        return None;
+    }
+    let (alg, der) = match (field("kty")?, field("crv")) {
+        ("RSA", _) => {
+            let (n, e) = (bytes("n")?, bytes("e")?);
+            (SigningAlg::Rs256, Material::Rsa(signature::RsaPublicKeyComponents { n, e }))
+        }
+        ("EC", Some("P-256")) => {
+            let (x, y) = (bytes("x")?, bytes("y")?);
+            if x.len() != 32 || y.len() != 32 {
+                return None;
+            }
+            let mut point = vec![4u8];
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            (SigningAlg::Es256, Material::Encoded(UnparsedPublicKey::new(verification_alg(SigningAlg::Es256), point)))
+        }
+        ("OKP", Some("Ed25519")) => {
+            let x = bytes("x")?;
+            (SigningAlg::EdDsa, Material::Encoded(UnparsedPublicKey::new(verification_alg(SigningAlg::EdDsa), x)))
+        }
+        _ => return None,
+    };
+    // A key that names its algorithm must name the one its type implies.
+    if field("alg").is_some_and(|a| a != alg.as_str()) {
+        return None;
+    }
+    Some((kid, PublicKey { alg, der }))
 }
 
 /// The `kid` in a JWS header, without verifying anything (to decide whether

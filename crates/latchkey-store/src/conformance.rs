@@ -16,11 +16,15 @@ use crate::{
     TenantBootstrap, TenantRecord, UserRecord,
 };
 
+mod federation;
 mod flows;
+mod isolation;
 mod search;
 mod usage;
 
+pub use federation::*;
 pub use flows::*;
+pub use isolation::*;
 pub use search::*;
 pub use usage::*;
 
@@ -620,7 +624,7 @@ pub async fn users_crud_roles_groups(store: Arc<dyn Store>) {
     assert!(!store.update_user(&other, &changed, &audit("user.update", "x")).await.unwrap());
 }
 
-fn provider(name: &str) -> crate::ProviderRecord {
+pub(crate) fn provider(name: &str) -> crate::ProviderRecord {
     crate::ProviderRecord {
         name: name.into(),
         settings: r#"{"token_endpoint":"https://upstream.test/token"}"#.into(),

@@ -20,6 +20,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "oidc", include_str!("../migrations/sqlite/0002_oidc.sql")),
     (3, "remote", include_str!("../migrations/sqlite/0003_remote.sql")),
     (4, "usage", include_str!("../migrations/sqlite/0004_usage.sql")),
+    (5, "fed", include_str!("../migrations/sqlite/0005_fed.sql")),
 ];
 
 /// Reads go through `pool`; every write goes through `writer`, a pool of

@@ -35,6 +35,7 @@ cases!(
     disable_and_delete,
     jwt_revocation_and_purge,
     tenant_isolation,
+    checklist_60_every_catalogue_operation_is_tenant_scoped,
     scopes_keys_and_audit,
     search_filters_sorts_and_pages,
     search_at_scale_matches_a_plain_filter,
@@ -57,6 +58,9 @@ cases!(
     remote_round_trip,
     checklist_60_remote_tenant_isolation,
     usage_counts_add_up_per_hour_and_purge,
+    remote_flows_are_taken_once,
+    federated_links_and_provisioning,
+    checklist_60_federation_tenant_isolation,
 );
 
 /// Migrations are added for both databases in the same change.

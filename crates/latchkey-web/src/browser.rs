@@ -44,7 +44,7 @@ pub(crate) fn asset_routes() -> Router<AppState> {
         )
 }
 
-async fn post_only() -> Response {
+pub(crate) async fn post_only() -> Response {
     let mut r = error_page(405, "This page accepts form submissions only.");
     *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
@@ -58,7 +58,7 @@ async fn get_or_post_only() -> Response {
     r
 }
 
-fn tenant_page(t: Result<Tenant, NoTenant>) -> Result<std::sync::Arc<TenantContext>, Response> {
+pub(crate) fn tenant_page(t: Result<Tenant, NoTenant>) -> Result<std::sync::Arc<TenantContext>, Response> {
     t.map(|Tenant(ctx)| ctx).map_err(|e| match e.into_oauth().0.code {
         latchkey_core::TokenErrorCode::TemporarilyUnavailable => {
             error_page(503, "The service is temporarily unavailable. Please try again in a moment.")
@@ -68,16 +68,16 @@ fn tenant_page(t: Result<Tenant, NoTenant>) -> Result<std::sync::Arc<TenantConte
 }
 
 /// Where this tenant's pages live: `` for the default tenant, `/t/{id}` otherwise.
-fn base_path(ctx: &TenantContext) -> String {
+pub(crate) fn base_path(ctx: &TenantContext) -> String {
     if ctx.id == latchkey_core::TenantId::default_tenant() { String::new() } else { format!("/t/{}", ctx.id) }
 }
 
-fn cookie_names(ctx: &TenantContext) -> (String, String) {
+pub(crate) fn cookie_names(ctx: &TenantContext) -> (String, String) {
     (format!("lk_session_{}", ctx.id), format!("lk_anchor_{}", ctx.id))
 }
 
 /// The cookies that matter, from every `Cookie` header.
-fn browser_cookies(ctx: &TenantContext, headers: &HeaderMap) -> BrowserCookies {
+pub(crate) fn browser_cookies(ctx: &TenantContext, headers: &HeaderMap) -> BrowserCookies {
     let (session_name, anchor_name) = cookie_names(ctx);
     let mut out = BrowserCookies::default();
     for value in headers.get_all(header::COOKIE) {
@@ -95,7 +95,7 @@ fn browser_cookies(ctx: &TenantContext, headers: &HeaderMap) -> BrowserCookies {
 }
 
 /// `HttpOnly; SameSite=Lax`, `Secure` when the issuer is https (SPEC §11).
-fn set_cookie(r: &mut Response, ctx: &TenantContext, name: &str, value: &str, max_age: Option<i64>) {
+pub(crate) fn set_cookie(r: &mut Response, ctx: &TenantContext, name: &str, value: &str, max_age: Option<i64>) {
     let secure = if ctx.issuer.starts_with("https://") { "; Secure" } else { "" };
     let age = max_age.map(|a| format!("; Max-Age={a}")).unwrap_or_default();
     let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}");
@@ -105,7 +105,7 @@ fn set_cookie(r: &mut Response, ctx: &TenantContext, name: &str, value: &str, ma
 }
 
 /// Reads the parameters of a GET (query) or POST (form body) request.
-async fn request_params(req: Request) -> Result<Vec<(String, String)>, Response> {
+pub(crate) async fn request_params(req: Request) -> Result<Vec<(String, String)>, Response> {
     let bad = |m: &str| error_page(400, m);
     if req.method() == Method::POST {
         let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -124,7 +124,7 @@ async fn request_params(req: Request) -> Result<Vec<(String, String)>, Response>
 }
 
 /// The value of a parameter; empty means absent. `Err(name)` when repeated.
-fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, String> {
+pub(crate) fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, String> {
     let mut found = pairs.iter().filter(|(k, _)| k == name);
     let first = found.next();
     if found.next().is_some() {
@@ -148,7 +148,7 @@ pub(crate) fn response_uri(r: &AuthResponse) -> String {
 }
 
 /// 303 See Other: after a POST the browser must GET (RFC 9700 §4.12).
-fn see_other(location: &str) -> Response {
+pub(crate) fn see_other(location: &str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
     match HeaderValue::from_str(location) {
         Ok(v) => {
@@ -160,7 +160,7 @@ fn see_other(location: &str) -> Response {
     }
 }
 
-fn render(ctx: &TenantContext, i: &Interaction) -> Response {
+pub(crate) fn render(ctx: &TenantContext, i: &Interaction) -> Response {
     let base = base_path(ctx);
     let mut r = match &i.outcome {
         Outcome::Respond(resp) if resp.mode == ResponseMode::FormPost => {
@@ -168,8 +168,9 @@ fn render(ctx: &TenantContext, i: &Interaction) -> Response {
         }
         Outcome::Respond(resp) => see_other(&response_uri(resp)),
         Outcome::Page(Page::Error { status, message }) => error_page(*status, message),
-        Outcome::Page(Page::Login { status, tx, csrf, client_name, username, error, retry_after }) => {
-            let page = LoginPage { base: &base, tx, csrf, client_name, username, error: error.as_deref() };
+        Outcome::Page(Page::Login { status, tx, csrf, client_name, username, error, retry_after, sign_in_options }) => {
+            let page =
+                LoginPage { base: &base, tx, csrf, client_name, username, error: error.as_deref(), sign_in_options };
             let mut r = html(StatusCode::from_u16(*status).unwrap_or(StatusCode::OK), &page);
             if let Some(wait) = retry_after
                 && let Ok(v) = HeaderValue::from_str(&wait.to_string())
@@ -240,7 +241,7 @@ async fn authorize(State(s): State<AppState>, tenant: Result<Tenant, NoTenant>, 
     render(&ctx, &i)
 }
 
-async fn form_fields(req: Request, names: &[&str]) -> Result<Vec<String>, Response> {
+pub(crate) async fn form_fields(req: Request, names: &[&str]) -> Result<Vec<String>, Response> {
     let pairs = request_params(req).await?;
     names
         .iter()

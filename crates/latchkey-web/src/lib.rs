@@ -32,6 +32,7 @@ mod oauth;
 pub mod openapi;
 mod pages;
 mod remote_api;
+mod remote_browser;
 mod tenant;
 mod userinfo;
 
@@ -78,6 +79,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(cors_routes)
         .merge(browser::routes())
         .merge(console::routes())
+        .merge(remote_browser::routes())
         .nest("/api/v1", admin_api::routes());
 
     Router::new()

@@ -6,6 +6,7 @@ use askama::Template;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_app::oidc::ScopeLine;
+use latchkey_app::remote::federation::SignInOption;
 
 /// The stylesheet of the built-in pages (and, later, the console).
 pub(crate) const CSS: &str = include_str!("../assets/latchkey.css");
@@ -26,6 +27,8 @@ pub(crate) struct LoginPage<'a> {
     pub client_name: &'a str,
     pub username: &'a str,
     pub error: Option<&'a str>,
+    /// "Sign in with …" buttons (federated sign-in).
+    pub sign_in_options: &'a [SignInOption],
 }
 
 #[derive(Template)]

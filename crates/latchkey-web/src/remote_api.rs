@@ -14,6 +14,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use latchkey_app::admin::Actor;
 use latchkey_app::remote::authorizations::{AuthorizationToken, AuthorizationView, NewAuthorization};
+use latchkey_app::remote::code_flow::AuthorizeStart;
+use latchkey_app::remote::federation::FederatedLinkView;
 use latchkey_app::remote::{
     NewProvider, NewRemoteClient, ProviderPatch, ProviderView, RemoteClientPatch, RemoteClientView, RemoteSecret,
 };
@@ -40,6 +42,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/authorizations", get(list_authorizations).post(create_authorization))
         .route("/authorizations/{namespace}/{name}", get(get_authorization).delete(delete_authorization))
         .route("/authorizations/{namespace}/{name}/token", post(authorization_token))
+        .route("/authorizations/{namespace}/{name}/authorize", post(authorize_authorization))
+        .route("/authorizations/{namespace}/{name}/refresh", post(refresh_authorization))
+        .route("/users/{user_id}/federated-links", get(list_federated_links))
+        .route("/users/{user_id}/federated-links/{provider}/{subject}", axum::routing::delete(unlink_federated))
 }
 
 /// The caller of the token endpoint: `admin`, or a client with `authorizations:token`.
@@ -326,4 +332,67 @@ pub(crate) async fn authorization_token(
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
     Ok(ok(StatusCode::OK, &s.app.authorization_token(&c.ctx, &c.actor, &namespace, &name).await?))
+}
+
+/// Start obtaining the authorization by the provider's authorization-code flow. Open
+/// `authorization_url` in a browser: it leads through the provider's login back to
+/// Latchkey, which stores the tokens. Register `redirect_uri` at the provider first.
+#[utoipa::path(post, path = "/api/v1/authorizations/{namespace}/{name}/authorize", tag = "authorizations",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 201, description = "The link to open, valid for 10 minutes", body = AuthorizeStart),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden),
+        (status = 404, response = NotFound), (status = 409, response = Conflict)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn authorize_authorization(
+    State(s): State<AppState>,
+    a: Admin,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    Ok(ok(StatusCode::CREATED, &s.app.start_authorization(&a.ctx, &a.actor, &namespace, &name).await?))
+}
+
+/// Renew the authorization's tokens now (refresh token, or client_credentials again).
+/// 409 `Needs Reauthorization` when the provider refuses for good.
+#[utoipa::path(post, path = "/api/v1/authorizations/{namespace}/{name}/refresh", tag = "authorizations",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "The renewed authorization", body = AuthorizationView),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden),
+        (status = 404, response = NotFound), (status = 409, response = Conflict), (status = 502, response = BadGateway)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn refresh_authorization(
+    State(s): State<AppState>,
+    a: Admin,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    Ok(ok(StatusCode::OK, &s.app.refresh_authorization(&a.ctx, &a.actor, &namespace, &name).await?))
+}
+
+/// The upstream accounts (provider and `sub`) that sign in as this user.
+#[utoipa::path(get, path = "/api/v1/users/{user_id}/federated-links", tag = "users",
+    params(("user_id" = String, Path, description = "The user's id")),
+    responses((status = 200, description = "The user's federated links", body = Vec<FederatedLinkView>),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin:read"])))]
+pub(crate) async fn list_federated_links(
+    State(s): State<AppState>,
+    a: Admin,
+    Path(user_id): Path<String>,
+) -> Result<Response, Problem> {
+    Ok(ok(StatusCode::OK, &s.app.list_federated_links(&a.ctx, &user_id).await?))
+}
+
+/// Unlink an upstream account from the user.
+#[utoipa::path(delete, path = "/api/v1/users/{user_id}/federated-links/{provider}/{subject}", tag = "users",
+    params(("user_id" = String, Path, description = "The user's id"), ("provider" = String, Path),
+        ("subject" = String, Path, description = "The account's sub at the provider (URL-encoded)")),
+    responses((status = 204, description = "Unlinked"), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn unlink_federated(
+    State(s): State<AppState>,
+    a: Admin,
+    Path((user_id, provider, subject)): Path<(String, String, String)>,
+) -> Result<Response, Problem> {
+    s.app.unlink_federated(&a.ctx, &a.actor, &user_id, &provider, &subject).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -83,8 +83,63 @@ async fn bearer(req: Request) -> Result<String, Response> {
     }
 }
 
-/// Claims about the signed-in user, by the token's scope.
-async fn userinfo(State(s): State<AppState>, tenant: Result<Tenant, NoTenant>, req: Request) -> Response {
+/// Claims about the signed-in user, by the access token's scope
+/// (documentation only: the handler builds them as JSON).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct UserinfoClaims {
+    /// The user's stable id.
+    sub: String,
+    /// Scope `profile`.
+    name: Option<String>,
+    preferred_username: Option<String>,
+    updated_at: Option<i64>,
+    /// Scope `email`.
+    email: Option<String>,
+    email_verified: Option<bool>,
+}
+
+/// RFC 6750 §3.1 error codes (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "snake_case")]
+pub(crate) enum BearerErrorCode {
+    InvalidRequest,
+    InvalidToken,
+    InsufficientScope,
+    TemporarilyUnavailable,
+}
+
+/// The body of a userinfo error (documentation only).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct BearerErrorBody {
+    error: BearerErrorCode,
+    error_description: String,
+}
+
+/// The access token, when sent in the body (RFC 6750 §2.2).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct UserinfoForm {
+    access_token: Option<String>,
+}
+
+/// Claims about the signed-in user, by the token's scope (OIDC Core §5.3).
+/// The access token comes in `Authorization: Bearer` or, for POST, in the
+/// form body; errors follow RFC 6750 §3 (`WWW-Authenticate`).
+#[utoipa::path(
+    method(get, post), path = "/oauth2/userinfo", tag = "oauth",
+    request_body(content = UserinfoForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The user's claims", body = UserinfoClaims),
+        (status = 400, description = "Malformed request (RFC 6750 invalid_request)", body = BearerErrorBody),
+        (status = 401, description = "No access token, or an invalid, expired or revoked one", body = BearerErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 403, description = "The token lacks the openid scope", body = BearerErrorBody, headers(("WWW-Authenticate" = String))),
+    ),
+    security(("bearer" = ["openid"]), ())
+)]
+pub(crate) async fn userinfo(State(s): State<AppState>, tenant: Result<Tenant, NoTenant>, req: Request) -> Response {
     let ctx = match tenant {
         Ok(Tenant(ctx)) => ctx,
         Err(e) => return e.into_oauth().into_response(),

@@ -39,10 +39,13 @@ pub struct Config {
     /// and token requests may reach, e.g. `["10.0.0.0/8"]`. Default: none,
     /// only public addresses (SSRF guard).
     pub remote_allow_private: Vec<String>,
+    /// Seconds a connection has to send a request's headers (default 10);
+    /// slower connections are closed (slowloris).
+    pub http_header_timeout_seconds: u64,
 }
 
 /// Every configuration key, as `LATCHKEY_{KEY}` in the environment.
-pub const KEYS: [&str; 12] = [
+pub const KEYS: [&str; 13] = [
     "listen",
     "public_url",
     "data_dir",
@@ -55,6 +58,7 @@ pub const KEYS: [&str; 12] = [
     "password_hash_memory_kib",
     "password_hash_iterations",
     "remote_allow_private",
+    "http_header_timeout_seconds",
 ];
 
 impl Default for Config {
@@ -72,6 +76,7 @@ impl Default for Config {
             password_hash_memory_kib: 19 * 1024,
             password_hash_iterations: 2,
             remote_allow_private: Vec::new(),
+            http_header_timeout_seconds: 10,
         }
     }
 }

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod cli;
 mod config;
+mod http;
 mod serve;
 mod token_cmd;
 
@@ -44,6 +45,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Every HTTP client of the process (CLI, outbound) uses rustls on aws-lc-rs.
+    latchkey_app::remote::http::install_tls_provider();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -1,7 +1,6 @@
 //! The composition root: configuration → store → services → HTTP.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -175,10 +174,11 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
 
     tracing::info!(%addr, issuer = %public_url, backend = app.store().backend(), "latchkey is serving");
     let router = latchkey_web::router(app);
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown())
-        .await
-        .context("server error")?;
+    let limits = crate::http::Limits {
+        header_timeout: Duration::from_secs(c.http_header_timeout_seconds.max(1)),
+        drain: Duration::from_secs(10),
+    };
+    crate::http::serve(listener, router, limits, shutdown()).await;
     Ok(())
 }
 

@@ -288,7 +288,22 @@ impl App {
         let mut after = before.clone();
         after.status = if active { "active" } else { "disabled" }.into();
         after.updated_at = self.now();
-        self.write_user(ctx, actor, &before, after, if active { "user.enable" } else { "user.disable" }).await
+        let view =
+            self.write_user(ctx, actor, &before, after, if active { "user.enable" } else { "user.disable" }).await?;
+        if !active {
+            self.sign_out_everywhere(ctx, user_id).await?;
+        }
+        Ok(view)
+    }
+
+    /// Ends a user's sessions and revokes every refresh token and the access
+    /// tokens issued with them: after a disable or a password reset nothing
+    /// obtained before keeps working.
+    async fn sign_out_everywhere(&self, ctx: &TenantContext, user_id: &str) -> Result<(), AppError> {
+        for (client_id, jti, exp) in self.store.sign_out_user(&ctx.id, user_id, self.now()).await? {
+            self.record_revocation(&ctx.id, &jti, &client_id, exp).await?;
+        }
+        Ok(())
     }
 
     /// Sets a new password (generated and returned once when none is given).
@@ -313,6 +328,7 @@ impl App {
         after.password_hash = self.hash_password(&password).await?;
         after.updated_at = self.now();
         self.write_user(ctx, actor, &before, after, "user.password_reset").await?;
+        self.sign_out_everywhere(ctx, user_id).await?;
         Ok(generated.then_some(password))
     }
 

@@ -43,6 +43,17 @@ impl std::fmt::Debug for LoginForm {
     }
 }
 
+/// What a login page shows besides the transaction.
+#[derive(Clone, Copy)]
+struct LoginPageInput<'a> {
+    anchor: &'a str,
+    username: &'a str,
+    status: u16,
+    error: Option<&'a str>,
+    retry_after: Option<u32>,
+    options: &'a [crate::remote::federation::SignInOption],
+}
+
 /// The consent form as submitted.
 #[derive(Debug, Clone, Default)]
 pub struct ConsentForm {
@@ -149,7 +160,7 @@ impl App {
         cookies: &BrowserCookies,
         source: Option<&str>,
     ) -> Interaction {
-        let Some(mut tx) = self.open_tx(ctx, &form.tx) else { return Interaction::page(Page::error(400, EXPIRED)) };
+        let Some(tx) = self.open_tx(ctx, &form.tx) else { return Interaction::page(Page::error(400, EXPIRED)) };
         let anchor = cookies.anchor.as_deref().unwrap_or_default();
         if anchor.is_empty() || !self.csrf_ok(ctx, "login", &tx.id, anchor, &form.csrf) {
             return Interaction::page(Page::error(
@@ -168,8 +179,15 @@ impl App {
             now,
             LOGIN_MAX_FAILURES * 5,
         ));
+        let options = self.sign_in_options(ctx).await;
         let login_page = |status: u16, error: &str, retry_after: Option<u32>| {
-            self.login_page(ctx, &client, &tx, anchor, &form.username, status, Some(error), retry_after)
+            let (anchor, username) = (anchor, form.username.as_str());
+            self.login_page(
+                ctx,
+                &client,
+                &tx,
+                LoginPageInput { anchor, username, status, error: Some(error), retry_after, options: &options },
+            )
         };
         if let Some(wait) = blocked {
             return Interaction::page(login_page(
@@ -190,7 +208,37 @@ impl App {
             self.limiter.record(ip_key, now);
             return Interaction::page(login_page(401, "The username or password is not correct.", None));
         };
-        // A new session on every sign-in (no fixation); the old one ends.
+        self.start_session(ctx, &client, tx, &user.id, cookies, source).await
+    }
+
+    /// A user authenticated elsewhere (federated sign-in) continues the
+    /// transaction as after a password sign-in.
+    pub(crate) async fn sign_in_user(
+        &self,
+        ctx: &TenantContext,
+        tx: Tx,
+        user_id: &str,
+        cookies: &BrowserCookies,
+        source: Option<&str>,
+    ) -> Interaction {
+        let Some(client) = self.flow_client(ctx, &tx.req).await else {
+            return Interaction::page(Page::error(400, "This application is no longer available."));
+        };
+        self.start_session(ctx, &client, tx, user_id, cookies, source).await
+    }
+
+    /// A new session on every sign-in (no fixation; the old one ends), then
+    /// the next step of the transaction.
+    async fn start_session(
+        &self,
+        ctx: &TenantContext,
+        client: &CachedClient,
+        mut tx: Tx,
+        user_id: &str,
+        cookies: &BrowserCookies,
+        source: Option<&str>,
+    ) -> Interaction {
+        let now = self.now();
         if let Ok(Some(old)) = self.live_session(ctx, cookies.session.as_deref()).await {
             let audit = self.flow_audit(&old.record.user_id, "user.logout", "session", &old.record.sid, source);
             let _ = self.store.delete_session(&ctx.id, &old.record.session_hash, &audit).await;
@@ -201,12 +249,12 @@ impl App {
         let record = SessionRecord {
             session_hash: token_hash(&handle),
             sid: self.random_id(16),
-            user_id: user.id.clone(),
+            user_id: user_id.to_owned(),
             auth_time: now,
             created_at: now,
             expires_at: now + SESSION_LIFETIME,
         };
-        let audit = self.flow_audit(&user.id, "user.login", "session", &record.sid, source);
+        let audit = self.flow_audit(user_id, "user.login", "session", &record.sid, source);
         if let Err(e) = self.store.insert_session(&ctx.id, &record, &audit).await {
             return unavailable(&e);
         }
@@ -214,7 +262,7 @@ impl App {
         tx.req.prompt.login = false;
         tx.req.max_age = None;
         let session = LiveSession { handle: handle.clone(), record };
-        let mut i = self.proceed(ctx, &client, tx, Some(&session), Some(anchor)).await;
+        let mut i = self.proceed(ctx, client, tx, Some(&session), cookies.anchor.as_deref()).await;
         i.set_session = Some(handle);
         i
     }
@@ -284,27 +332,17 @@ impl App {
         (uri == req.redirect_uri).then_some(client)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn login_page(
-        &self,
-        ctx: &TenantContext,
-        client: &CachedClient,
-        tx: &Tx,
-        anchor: &str,
-        username: &str,
-        status: u16,
-        error: Option<&str>,
-        retry_after: Option<u32>,
-    ) -> Page {
+    fn login_page(&self, ctx: &TenantContext, client: &CachedClient, tx: &Tx, p: LoginPageInput<'_>) -> Page {
         let Some(sealed) = self.seal_tx(ctx, tx) else { return Page::error(503, UNAVAILABLE) };
         Page::Login {
-            status,
-            csrf: self.csrf_token(ctx, "login", &tx.id, anchor),
+            status: p.status,
+            csrf: self.csrf_token(ctx, "login", &tx.id, p.anchor),
             tx: sealed,
             client_name: client.client.name.clone(),
-            username: username.to_owned(),
-            error: error.map(str::to_owned),
-            retry_after,
+            username: p.username.to_owned(),
+            error: p.error.map(str::to_owned),
+            retry_after: p.retry_after,
+            sign_in_options: p.options.to_vec(),
         }
     }
 
@@ -342,7 +380,16 @@ impl App {
                     }
                 };
                 let hint = req.login_hint.clone().unwrap_or_default();
-                let page = self.login_page(ctx, client, &tx, &anchor, &hint, 200, None, None);
+                let options = self.sign_in_options(ctx).await;
+                let input = LoginPageInput {
+                    anchor: &anchor,
+                    username: &hint,
+                    status: 200,
+                    error: None,
+                    retry_after: None,
+                    options: &options,
+                };
+                let page = self.login_page(ctx, client, &tx, input);
                 return Interaction {
                     outcome: Outcome::Page(page),
                     set_session: None,

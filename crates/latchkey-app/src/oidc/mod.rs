@@ -84,6 +84,8 @@ pub enum Page {
         username: String,
         error: Option<String>,
         retry_after: Option<u32>,
+        /// Providers offered as "Sign in with …" (federated sign-in).
+        sign_in_options: Vec<crate::remote::federation::SignInOption>,
     },
     Consent {
         tx: String,
@@ -128,7 +130,7 @@ pub struct Interaction {
 }
 
 impl Interaction {
-    pub(crate) fn page(p: Page) -> Self {
+    pub fn page(p: Page) -> Self {
         Self { outcome: Outcome::Page(p), set_session: None, set_anchor: None, clear_session: false }
     }
 }

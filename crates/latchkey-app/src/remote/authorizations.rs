@@ -1,5 +1,6 @@
-//! Authorizations: the grant a remote client obtains (here by
-//! client_credentials) and the current access token internal callers fetch.
+//! Authorizations: the grant a remote client obtains (by
+//! client_credentials here, by the authorization-code flow in
+//! [`super::code_flow`]) and the current access token internal callers fetch.
 //!
 //! Fetching a token: read the stored authorization; if its token is not yet
 //! due for renewal (`latchkey_core::remote::refresh_due`), return it. If it
@@ -8,8 +9,9 @@
 //! waited, another caller renewed it and its token is returned; otherwise
 //! renew it upstream (refresh token if the provider gave one, else
 //! client_credentials again) and write the new tokens — a rotated refresh
-//! token included — in one update guarded by the generation. Concurrent
-//! callers thus cause one upstream request. When the provider refuses for
+//! token included — in one update guarded by the generation (so a rotated
+//! refresh token is written in the same transaction as the access token
+//! that came with it). Concurrent callers thus cause one upstream request. When the provider refuses for
 //! good (`invalid_grant`, `invalid_client`, `unauthorized_client`), the
 //! authorization becomes `needs_reauthorization`. Every retrieval writes an
 //! audit event, without the token.
@@ -86,24 +88,26 @@ impl std::fmt::Debug for AuthorizationToken {
 
 /// What is sealed in `sealed_tokens`.
 #[derive(Serialize, Deserialize)]
-struct Tokens {
-    access_token: String,
+pub(crate) struct Tokens {
+    pub(crate) access_token: String,
     token_type: String,
-    refresh_token: Option<String>,
+    pub(crate) refresh_token: Option<String>,
 }
 
 /// The provider's RFC 6749 §5.1 answer.
 #[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    token_type: Option<String>,
-    expires_in: Option<i64>,
-    refresh_token: Option<String>,
-    scope: Option<String>,
+pub(crate) struct TokenAnswer {
+    pub(crate) access_token: String,
+    pub(crate) token_type: Option<String>,
+    pub(crate) expires_in: Option<i64>,
+    pub(crate) refresh_token: Option<String>,
+    pub(crate) scope: Option<String>,
+    /// OIDC: present when `openid` was requested in a code flow.
+    pub(crate) id_token: Option<String>,
 }
 
 /// How asking the provider went.
-enum Outcome {
+pub(crate) enum Outcome {
     Tokens(TokenAnswer),
     /// The provider refused for good: an RFC 6749 error code and detail.
     Refused(String),
@@ -114,7 +118,7 @@ enum Outcome {
 pub(crate) struct Flights(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
 
 impl Flights {
-    fn lock_for(&self, key: String) -> Arc<tokio::sync::Mutex<()>> {
+    pub(crate) fn lock_for(&self, key: String) -> Arc<tokio::sync::Mutex<()>> {
         let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.entry(key).or_default().clone()
     }
@@ -152,7 +156,7 @@ impl App {
             .map_err(|e| AppError::Internal(e.to_string()))
     }
 
-    fn open_tokens(&self, ctx: &TenantContext, r: &AuthorizationRecord) -> Result<Tokens, AppError> {
+    pub(crate) fn open_tokens(&self, ctx: &TenantContext, r: &AuthorizationRecord) -> Result<Tokens, AppError> {
         let plain = self
             .remote_envelope
             .open(&r.sealed_tokens, tokens_aad(ctx, &r.namespace, &r.name).as_bytes())
@@ -166,7 +170,7 @@ impl App {
     }
 
     /// Sends one token request for `rc` to its provider.
-    async fn ask_provider(
+    pub(crate) async fn ask_provider(
         &self,
         ctx: &TenantContext,
         rc: &RemoteClientRecord,
@@ -215,14 +219,16 @@ impl App {
                 None
             }
         };
-        let resp = self.upstream().send(UpstreamRequest { url: endpoint, form: Some(form), basic }).await.map_err(
-            |e| match e {
+        let resp = self
+            .upstream()
+            .send(UpstreamRequest { url: endpoint, form: Some(form), basic, bearer: None })
+            .await
+            .map_err(|e| match e {
                 UpstreamError::Refused(m) => {
                     AppError::Conflict(format!("the provider's token endpoint is refused: {m}"))
                 }
                 other => AppError::Upstream(other.to_string()),
-            },
-        )?;
+            })?;
         if resp.status == 200 {
             let answer: TokenAnswer = serde_json::from_slice(&resp.body)
                 .map_err(|_| AppError::Upstream("the provider's token response is not valid".into()))?;
@@ -248,10 +254,11 @@ impl App {
         }
     }
 
-    fn record_from_answer(
+    pub(crate) fn record_from_answer(
         &self,
         ctx: &TenantContext,
         rc: &RemoteClientRecord,
+        grant_type: &str,
         a: TokenAnswer,
         old_refresh: Option<String>,
         base: Option<&AuthorizationRecord>,
@@ -268,7 +275,7 @@ impl App {
         Ok(AuthorizationRecord {
             namespace: rc.namespace.clone(),
             name: rc.name.clone(),
-            grant_type: "client_credentials".into(),
+            grant_type: grant_type.into(),
             status: ACTIVE.into(),
             sealed_tokens: self.seal_tokens(ctx, &rc.namespace, &rc.name, &tokens)?,
             scope: a.scope.or_else(|| base.and_then(|b| b.scope.clone())),
@@ -296,7 +303,8 @@ impl App {
         if new.grant_type.as_deref().is_some_and(|g| g != "client_credentials") {
             return Err(AppError::field(
                 "grant_type",
-                "only client_credentials can be obtained through the API; the authorization-code flow needs the console",
+                "only client_credentials is obtained here; for authorization_code call \
+                 POST /api/v1/authorizations/{namespace}/{name}/authorize and open the URL it returns",
             ));
         }
         let rc = self
@@ -310,7 +318,7 @@ impl App {
             Outcome::Tokens(a) => a,
             Outcome::Refused(m) => return Err(AppError::Upstream(format!("the provider refused: {m}"))),
         };
-        let rec = self.record_from_answer(ctx, &rc, answer, None, None)?;
+        let rec = self.record_from_answer(ctx, &rc, "client_credentials", answer, None, None)?;
         let changes = json!({ "grant_type": rec.grant_type, "scope": rec.scope, "expires_at": rec.expires_at });
         let audit = self.audit_record(
             actor,
@@ -395,9 +403,39 @@ impl App {
         namespace: &str,
         name: &str,
     ) -> Result<AuthorizationToken, AppError> {
+        self.current_token(ctx, actor, namespace, name, false).await
+    }
+
+    /// Renews the authorization's tokens now, whether due or not (an
+    /// administrator's "renew now"; the refresh token is used and, when the
+    /// provider rotates it, replaced). Audited like a retrieval.
+    ///
+    /// # Errors
+    /// As [`App::authorization_token`]; `Forbidden` for read-only callers.
+    pub async fn refresh_authorization(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        namespace: &str,
+        name: &str,
+    ) -> Result<AuthorizationView, AppError> {
+        actor.require_write()?;
+        self.current_token(ctx, actor, namespace, name, true).await?;
+        self.get_authorization(ctx, namespace, name).await
+    }
+
+    async fn current_token(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        namespace: &str,
+        name: &str,
+        force: bool,
+    ) -> Result<AuthorizationToken, AppError> {
         let tgt = target(namespace, name);
+        let due = |r: &AuthorizationRecord| force || refresh_due(self.now(), r.updated_at, r.expires_at);
         let rec = self.store.get_authorization(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
-        if rec.status != ACTIVE || !refresh_due(self.now(), rec.updated_at, rec.expires_at) {
+        if rec.status != ACTIVE || !due(&rec) {
             let token = self.token_of(ctx, &rec)?;
             let audit = self.audit_record(actor, "authorization.token", "authorization", &tgt, &json!({}));
             self.store.record_audit(&ctx.id, &audit).await?;
@@ -407,7 +445,7 @@ impl App {
         let lock = self.remote_flights.lock_for(format!("{}\0{namespace}\0{name}", ctx.id.as_str()));
         let _guard = lock.lock().await;
         let rec = self.store.get_authorization(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
-        if rec.generation != seen || rec.status != ACTIVE || !refresh_due(self.now(), rec.updated_at, rec.expires_at) {
+        if rec.generation != seen || rec.status != ACTIVE || !due(&rec) {
             // Renewed (or refused) by another caller while we waited.
             let token = self.token_of(ctx, &rec)?;
             let audit = self.audit_record(actor, "authorization.token", "authorization", &tgt, &json!({}));
@@ -416,16 +454,22 @@ impl App {
         }
         let rc = self.store.get_remote_client(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
         let old = self.open_tokens(ctx, &rec)?;
+        let is_cc = rec.grant_type == "client_credentials";
         let mut outcome = match old.refresh_token.as_deref() {
             Some(rt) => self.ask_provider(ctx, &rc, &[("grant_type", "refresh_token"), ("refresh_token", rt)]).await,
-            None => self.ask_provider(ctx, &rc, &[("grant_type", "client_credentials")]).await,
+            None if is_cc => self.ask_provider(ctx, &rc, &[("grant_type", "client_credentials")]).await,
+            // An authorization-code grant without a refresh token cannot be
+            // renewed without the administrator.
+            None => Ok(Outcome::Refused("the provider gave no refresh token; authorize again".into())),
         };
-        if old.refresh_token.is_some() && matches!(outcome, Ok(Outcome::Refused(_))) {
+        if is_cc && old.refresh_token.is_some() && matches!(outcome, Ok(Outcome::Refused(_))) {
             // A client_credentials grant does not depend on the refresh token.
             outcome = self.ask_provider(ctx, &rc, &[("grant_type", "client_credentials")]).await;
         }
         let next = match outcome {
-            Ok(Outcome::Tokens(a)) => self.record_from_answer(ctx, &rc, a, old.refresh_token, Some(&rec))?,
+            Ok(Outcome::Tokens(a)) => {
+                self.record_from_answer(ctx, &rc, &rec.grant_type, a, old.refresh_token, Some(&rec))?
+            }
             Ok(Outcome::Refused(msg)) => AuthorizationRecord {
                 status: NEEDS_REAUTHORIZATION.into(),
                 last_error: Some(msg),
@@ -435,7 +479,7 @@ impl App {
             },
             Err(e) => {
                 // Not reachable now: a token that has not expired yet still serves.
-                if rec.expires_at.is_some_and(|exp| self.now() < exp) {
+                if !force && rec.expires_at.is_some_and(|exp| self.now() < exp) {
                     tracing::warn!(authorization = %tgt, error = %e, "renewing an upstream token failed; using the current one");
                     let token = self.token_of(ctx, &rec)?;
                     let audit = self.audit_record(actor, "authorization.token", "authorization", &tgt, &json!({}));

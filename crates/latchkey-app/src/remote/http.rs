@@ -8,6 +8,11 @@
 //! configuration allow-lists them (`remote_allow_private`). It follows
 //! redirects only on the same origin, ignores proxy variables, and bounds
 //! each exchange in time (5 s) and size (256 KiB).
+//!
+//! TLS is rustls on aws-lc-rs (the crypto library Latchkey already uses;
+//! no second provider) with Mozilla's root certificates compiled in
+//! (`webpki-roots`): a provider's certificate is judged the same way on
+//! every machine, whatever the host's trust store holds.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -28,6 +33,8 @@ pub struct UpstreamRequest {
     pub form: Option<Vec<(String, String)>>,
     /// HTTP Basic credentials (encoded per RFC 6749 §2.3.1 by the sender).
     pub basic: Option<(String, String)>,
+    /// A bearer token (RFC 6750), for the provider's userinfo endpoint.
+    pub bearer: Option<String>,
 }
 
 impl std::fmt::Debug for UpstreamRequest {
@@ -212,8 +219,10 @@ impl GuardedHttp {
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(allow: AllowList) -> Result<Self, String> {
+        install_tls_provider();
         let allow = Arc::new(allow);
         let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls_config()?)
             .dns_resolver(Arc::new(GuardedResolver { allow: allow.clone() }))
             .no_proxy()
             .timeout(TIMEOUT)
@@ -234,6 +243,27 @@ impl GuardedHttp {
             .map_err(|e| e.to_string())?;
         Ok(Self { client, allow })
     }
+}
+
+/// Makes aws-lc-rs the process's rustls provider. reqwest is built
+/// without a provider of its own (no ring), so every other reqwest client of
+/// the process (the CLI's, tests') needs this before it is built.
+/// Idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// rustls with the aws-lc-rs provider and the webpki roots, TLS 1.2 and 1.3.
+fn tls_config() -> Result<rustls::ClientConfig, String> {
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(cfg)
 }
 
 /// Checks the URL itself: scheme, and an IP literal (names are checked
@@ -281,6 +311,9 @@ impl UpstreamHttp for GuardedHttp {
             }
         };
         b = b.header(reqwest::header::ACCEPT, "application/json");
+        if let Some(token) = &req.bearer {
+            b = b.bearer_auth(token);
+        }
         if let Some((id, secret)) = &req.basic {
             // RFC 6749 §2.3.1: form-urlencode both before Base64.
             let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
@@ -357,8 +390,31 @@ mod tests {
             "file:///etc/passwd",
             "http://user:pw@example.com/",
         ] {
-            let r = http.send(UpstreamRequest { url: url.into(), form: None, basic: None }).await;
+            let r = http.send(UpstreamRequest { url: url.into(), form: None, basic: None, bearer: None }).await;
             assert!(matches!(r, Err(UpstreamError::Refused(_))), "{url}: {r:?}");
         }
+    }
+
+    /// https URLs are fetched over TLS: the provider receives a TLS
+    /// ClientHello (record type 22), and a peer that speaks no TLS fails the
+    /// handshake (a transport error), not as an unsupported scheme.
+    #[tokio::test]
+    async fn https_is_attempted_over_tls() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (first_byte, seen) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut b = [0u8; 1];
+            s.read_exact(&mut b).await.unwrap();
+            let _ = first_byte.send(b[0]);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}").await;
+        });
+        let http = GuardedHttp::new(AllowList::parse(&["127.0.0.1".into()]).unwrap()).unwrap();
+        let url = format!("https://127.0.0.1:{port}/.well-known/openid-configuration");
+        let r = http.send(UpstreamRequest { url, form: None, basic: None, bearer: None }).await;
+        assert!(matches!(r, Err(UpstreamError::Transport(_))), "{r:?}");
+        assert_eq!(seen.await.unwrap(), 0x16, "a TLS handshake record");
     }
 }

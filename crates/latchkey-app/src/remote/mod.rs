@@ -10,8 +10,12 @@
 //! hint.
 
 pub mod authorizations;
+pub mod code_flow;
+pub mod federation;
 pub mod http;
 
+#[cfg(test)]
+mod code_flow_tests;
 #[cfg(test)]
 mod tests;
 
@@ -57,6 +61,13 @@ pub struct ProviderSettings {
     pub pkce: bool,
     /// Scopes requested when a remote client names none.
     pub default_scopes: Vec<String>,
+    /// RFC 9207: the provider names itself (`iss`) in authorization
+    /// responses, so a response without it is refused (from discovery).
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
+    /// Offered as "Sign in with …" on the login page when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in: Option<federation::SignInSettings>,
 }
 
 /// A new provider: a discovery URL, explicit endpoints, or both (explicit
@@ -82,6 +93,8 @@ pub struct NewProvider {
     /// Default `true`.
     pub pkce: Option<bool>,
     pub default_scopes: Option<Vec<String>>,
+    /// Offer this provider on the login page (federated sign-in).
+    pub sign_in: Option<federation::SignInSettings>,
 }
 
 /// Changes to a provider; absent fields stay. A `discovery_url` is fetched
@@ -100,6 +113,14 @@ pub struct ProviderPatch {
     pub token_endpoint_auth_method: Option<RemoteAuthMethod>,
     pub pkce: Option<bool>,
     pub default_scopes: Option<Vec<String>>,
+    /// Sign-in settings; `null` stops offering the provider on the login page.
+    #[serde(default, deserialize_with = "present")]
+    pub sign_in: Option<Option<federation::SignInSettings>>,
+}
+
+/// A field that is present (possibly `null`) is `Some`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -312,6 +333,15 @@ fn check_settings(s: &ProviderSettings) -> Result<(), AppError> {
     if s.default_scopes.len() > 50 || s.default_scopes.iter().any(|x| latchkey_core::Scope::parse(x).is_err()) {
         return Err(AppError::field("default_scopes", "at most 50 scope tokens (RFC 6749 §3.3)"));
     }
+    if let Some(si) = &s.sign_in {
+        federation::check_sign_in(si)?;
+        if s.authorization_endpoint.is_none() || s.jwks_uri.is_none() || s.issuer.is_none() {
+            return Err(AppError::field(
+                "sign_in",
+                "signing in needs the provider's issuer, authorization endpoint and jwks_uri (OIDC discovery gives them)",
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -335,6 +365,8 @@ struct Discovered {
     jwks_uri: Option<String>,
     #[serde(default)]
     token_endpoint_auth_methods_supported: Vec<String>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
 }
 
 /// RFC 8414 §3 / OIDC Discovery §4: the document's `issuer` must be the
@@ -354,7 +386,7 @@ impl App {
     async fn discover(&self, url: &str) -> Result<Discovered, AppError> {
         let resp = self
             .upstream()
-            .send(UpstreamRequest { url: url.to_owned(), form: None, basic: None })
+            .send(UpstreamRequest { url: url.to_owned(), form: None, basic: None, bearer: None })
             .await
             .map_err(|e| upstream_error("discovery_url", &e))?;
         if resp.status != 200 {
@@ -382,6 +414,7 @@ impl App {
         s.revocation_endpoint = s.revocation_endpoint.take().or(d.revocation_endpoint);
         s.userinfo_endpoint = s.userinfo_endpoint.take().or(d.userinfo_endpoint);
         s.jwks_uri = s.jwks_uri.take().or(d.jwks_uri);
+        s.authorization_response_iss_parameter_supported = d.authorization_response_iss_parameter_supported;
         let supports = |m: &str| d.token_endpoint_auth_methods_supported.iter().any(|x| x == m);
         if !explicit_method && !supports("client_secret_basic") && supports("client_secret_post") {
             s.token_endpoint_auth_method = RemoteAuthMethod::ClientSecretPost;
@@ -413,8 +446,14 @@ impl App {
             token_endpoint_auth_method: new.token_endpoint_auth_method.unwrap_or_default(),
             pkce: new.pkce.unwrap_or(true),
             default_scopes: new.default_scopes.unwrap_or_default(),
+            authorization_response_iss_parameter_supported: false,
+            sign_in: new.sign_in,
         };
-        check_settings(&ProviderSettings { token_endpoint: Some("https://x.test/".into()), ..s.clone() })?;
+        check_settings(&ProviderSettings {
+            token_endpoint: Some("https://x.test/".into()),
+            sign_in: None,
+            ..s.clone()
+        })?;
         self.apply_discovery(&mut s, new.token_endpoint_auth_method.is_some()).await?;
         check_settings(&s)?;
         let now = self.now();
@@ -483,8 +522,15 @@ impl App {
         if let Some(v) = p.default_scopes {
             s.default_scopes = v;
         }
+        if let Some(v) = p.sign_in {
+            s.sign_in = v;
+        }
         if rediscover {
-            check_settings(&ProviderSettings { token_endpoint: Some("https://x.test/".into()), ..s.clone() })?;
+            check_settings(&ProviderSettings {
+                token_endpoint: Some("https://x.test/".into()),
+                sign_in: None,
+                ..s.clone()
+            })?;
             self.apply_discovery(&mut s, p.token_endpoint_auth_method.is_some()).await?;
         }
         check_settings(&s)?;

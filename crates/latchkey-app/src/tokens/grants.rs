@@ -353,6 +353,41 @@ impl App {
 
     /// RFC 7009 for refresh tokens: revoking one revokes its family and the
     /// family's access tokens. Only the client it was issued to may.
+    /// Introspection of a refresh token (RFC 7662 covers every token the
+    /// server issues): active only to the client it was issued to, while it
+    /// is unexpired, not yet rotated away, its family unrevoked and its user
+    /// active. Anyone else learns only `active: false`.
+    pub(super) async fn introspect_refresh(
+        &self,
+        ctx: &TenantContext,
+        caller_id: &str,
+        token: &str,
+    ) -> Result<Option<super::IntrospectionDetails>, TokenError> {
+        let Some((t, family)) = self.store.get_refresh(&ctx.id, &token_hash(token)).await.map_err(unavailable)? else {
+            return Ok(None);
+        };
+        let now = self.now();
+        if family.client_id != caller_id
+            || family.revoked_at.is_some()
+            || t.used_at.is_some()
+            || t.expires_at.min(family.expires_at) <= now
+            || self.active_user(ctx, &family.user_id).await.is_err()
+        {
+            return Ok(None);
+        }
+        Ok(Some(super::IntrospectionDetails {
+            scope: family.scope,
+            aud: family.client_id.clone(),
+            client_id: family.client_id,
+            sub: family.user_id,
+            iss: ctx.issuer.clone(),
+            exp: t.expires_at.min(family.expires_at),
+            iat: t.created_at,
+            jti: None,
+            token_type: "refresh_token",
+        }))
+    }
+
     pub(super) async fn revoke_refresh(
         &self,
         ctx: &TenantContext,

@@ -80,7 +80,10 @@ pub struct IntrospectionDetails {
     pub iss: String,
     pub exp: UnixTime,
     pub iat: UnixTime,
-    pub jti: String,
+    /// Access tokens only (a refresh token has no `jti` of its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
     pub token_type: &'static str,
 }
 
@@ -273,6 +276,10 @@ impl App {
             return Err(TokenError::invalid_client("public clients cannot introspect tokens"));
         }
         self.metrics.introspections.inc();
+        if token.starts_with(grants::REFRESH_PREFIX) {
+            let details = self.introspect_refresh(ctx, caller.client.client_id.as_str(), token).await?;
+            return Ok(Introspection { active: details.is_some(), details });
+        }
         let Some(c) = self.read_access_token(ctx, token).await? else { return Ok(Introspection::default()) };
         Ok(Introspection {
             active: true,
@@ -284,7 +291,7 @@ impl App {
                 iss: c.iss,
                 exp: c.exp,
                 iat: c.iat,
-                jti: c.jti,
+                jti: Some(c.jti),
                 token_type: "Bearer",
             }),
         })

@@ -71,3 +71,31 @@ fn verifier_accepts_own_tokens_and_rejects_tampering_and_alg_swaps() {
     assert_eq!(v.verify("a.b"), Err(jws::JwsError::Malformed));
     assert_eq!(v.verify(&jws::sign(&key(SigningAlg::Es256), "x", b"{}").unwrap()), Err(jws::JwsError::UnknownKey));
 }
+
+/// Another server's JWKS verifies its tokens: every key type, by `kid`;
+/// a token of an unknown key, a tampered payload or a header naming another
+/// algorithm than the key's fail.
+#[test]
+fn jwks_verifier_checks_tokens_of_each_key_type() {
+    let keys: Vec<SigningKey> = [SigningAlg::Es256, SigningAlg::Rs256, SigningAlg::EdDsa].map(key).into();
+    let jwks = serde_json::json!({ "keys": keys.iter().map(|k| k.public_jwk().clone()).collect::<Vec<_>>() });
+    let v = jws::Verifier::from_jwks(&jwks);
+    for k in &keys {
+        let token = jws::sign(k, "JWT", br#"{"sub":"x"}"#).unwrap();
+        let (_, payload) = v.verify(&token).unwrap();
+        assert_eq!(payload, br#"{"sub":"x"}"#);
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let forged = crate::b64::encode(br#"{"sub":"y"}"#);
+        parts[1] = &forged;
+        assert_eq!(v.verify(&parts.join(".")), Err(jws::JwsError::BadSignature), "{:?}", k.alg());
+    }
+    let stranger = jws::sign(&key(SigningAlg::Es256), "JWT", b"{}").unwrap();
+    assert_eq!(v.verify(&stranger), Err(jws::JwsError::UnknownKey));
+    // Encryption keys and keys whose alg contradicts their type are skipped.
+    let mut enc = keys[0].public_jwk().clone();
+    enc["use"] = "enc".into();
+    let mut wrong = keys[1].public_jwk().clone();
+    wrong["alg"] = "HS256".into();
+    let v = jws::Verifier::from_jwks(&serde_json::json!({ "keys": [enc, wrong] }));
+    assert!(!v.knows(keys[0].kid()) && !v.knows(keys[1].kid()));
+}

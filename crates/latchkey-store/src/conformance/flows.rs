@@ -159,6 +159,23 @@ pub async fn refresh_rotation_reuse_and_revocation(store: Arc<dyn Store>) {
     let live = store.revoke_families_of(&t, "u-acme", "boot-client", 3_000).await.unwrap();
     assert_eq!(live, vec![("at-9".to_owned(), 4_600)], "only unrevoked families");
     assert!(store.get_refresh(&t, &[9; 32]).await.unwrap().unwrap().1.revoked_at.is_some());
+
+    // Signing a user out everywhere ends their sessions and every live family.
+    store.insert_session(&t, &session(7, "u-acme"), &audit("user.login", "u-acme")).await.unwrap();
+    store.insert_code(&t, &code(8)).await.unwrap();
+    let (f3, rt) = family("fam-3");
+    let mut rt = rt;
+    rt.token_hash = vec![8; 32];
+    rt.access_jti = "at-8".into();
+    assert!(store.redeem_code(&t, &[8; 32], 1_001, ("at-8", 4_600), Some((&f3, &rt))).await.unwrap());
+    let other = with_tenant(&*store, "other").await;
+    assert!(store.sign_out_user(&other, "u-acme", 3_000).await.unwrap().is_empty(), "another tenant: nothing");
+    assert!(store.get_session(&t, &[7; 32], 2_000).await.unwrap().is_some());
+    let live = store.sign_out_user(&t, "u-acme", 3_000).await.unwrap();
+    assert_eq!(live, vec![("boot-client".to_owned(), "at-8".to_owned(), 4_600)]);
+    assert!(store.get_session(&t, &[7; 32], 2_000).await.unwrap().is_none(), "sessions ended");
+    assert!(store.get_refresh(&t, &[8; 32]).await.unwrap().unwrap().1.revoked_at.is_some());
+    assert!(store.sign_out_user(&t, "u-acme", 3_001).await.unwrap().is_empty(), "nothing left");
 }
 
 pub async fn f47_concurrent_refreshes_exactly_one_wins(store: Arc<dyn Store>) {

@@ -377,47 +377,74 @@ macro_rules! flow_repos {
                 client_id: &str,
                 now: UnixTime,
             ) -> Result<Vec<(String, UnixTime)>> {
-                self.revoke_families_where(tenant, user_id, client_id, now).await
+                let live = self.revoke_families_where(tenant, user_id, Some(client_id), now, false).await?;
+                Ok(live.into_iter().map(|(_, jti, exp)| (jti, exp)).collect())
+            }
+
+            async fn sign_out_user(
+                &self,
+                tenant: &TenantId,
+                user_id: &str,
+                now: UnixTime,
+            ) -> Result<Vec<(String, String, UnixTime)>> {
+                self.revoke_families_where(tenant, user_id, None, now, true).await
             }
         }
 
         impl $store {
+            /// Revokes the unrevoked families of a user (at one client, or at
+            /// every client) and returns `(client, jti, exp)` of their live
+            /// access tokens; `sign_out` also ends the user's browser sessions.
             async fn revoke_families_where(
                 &self,
                 tenant: &TenantId,
                 user_id: &str,
-                client_id: &str,
+                client_id: Option<&str>,
                 now: UnixTime,
-            ) -> Result<Vec<(String, UnixTime)>> {
+                sign_out: bool,
+            ) -> Result<Vec<(String, String, UnixTime)>> {
+                let only_client = if client_id.is_some() { " AND f.client_id = $4" } else { "" };
                 let mut tx = self.begin_write().await?;
-                let rows = sqlx::query(
-                    "SELECT t.access_jti, t.access_exp FROM refresh_tokens t JOIN refresh_families f \
+                let select = format!(
+                    "SELECT f.client_id, t.access_jti, t.access_exp FROM refresh_tokens t JOIN refresh_families f \
                      ON f.tenant_id = t.tenant_id AND f.family_id = t.family_id \
-                     WHERE f.tenant_id = $1 AND f.user_id = $2 AND f.client_id = $3 AND f.revoked_at IS NULL \
-                     AND t.access_exp > $4",
-                )
-                .bind(tenant.as_str())
-                .bind(user_id)
-                .bind(client_id)
-                .bind(now)
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(e)?;
+                     WHERE f.tenant_id = $1 AND f.user_id = $2 AND f.revoked_at IS NULL \
+                     AND t.access_exp > $3{only_client}"
+                );
+                // Only constant fragments are formatted in; values are bound.
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(select)).bind(tenant.as_str()).bind(user_id).bind(now);
+                if let Some(c) = client_id {
+                    q = q.bind(c);
+                }
+                let rows = q.fetch_all(&mut *tx).await.map_err(e)?;
                 let live = rows
                     .iter()
-                    .map(|r| Ok((r.try_get("access_jti").map_err(e)?, r.try_get("access_exp").map_err(e)?)))
+                    .map(|r| {
+                        Ok((
+                            r.try_get("client_id").map_err(e)?,
+                            r.try_get("access_jti").map_err(e)?,
+                            r.try_get("access_exp").map_err(e)?,
+                        ))
+                    })
                     .collect::<Result<Vec<_>>>()?;
-                sqlx::query(
-                    "UPDATE refresh_families SET revoked_at = $4 \
-                     WHERE tenant_id = $1 AND user_id = $2 AND client_id = $3 AND revoked_at IS NULL",
-                )
-                .bind(tenant.as_str())
-                .bind(user_id)
-                .bind(client_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(e)?;
+                let update = format!(
+                    "UPDATE refresh_families SET revoked_at = $3 \
+                     WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL{}",
+                    only_client.replace("f.", "")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(update)).bind(tenant.as_str()).bind(user_id).bind(now);
+                if let Some(c) = client_id {
+                    q = q.bind(c);
+                }
+                q.execute(&mut *tx).await.map_err(e)?;
+                if sign_out {
+                    sqlx::query("DELETE FROM browser_sessions WHERE tenant_id = $1 AND user_id = $2")
+                        .bind(tenant.as_str())
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(e)?;
+                }
                 tx.commit().await.map_err(e)?;
                 Ok(live)
             }

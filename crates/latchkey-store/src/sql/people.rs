@@ -26,6 +26,29 @@ macro_rules! people_repos {
             Ok(())
         }
 
+        /// The user row with its roles and groups (shared with federated
+        /// just-in-time provisioning).
+        async fn insert_user_tx(tx: &mut Tx, tenant: &str, u: &UserRecord) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO users (tenant_id, user_id, username, username_lower, email, display_name, \
+                 password_hash, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(tenant)
+            .bind(&u.user_id)
+            .bind(&u.username)
+            .bind(u.username.to_lowercase())
+            .bind(&u.email)
+            .bind(&u.display_name)
+            .bind(&u.password_hash)
+            .bind(&u.status)
+            .bind(u.created_at)
+            .bind(u.updated_at)
+            .execute(&mut **tx)
+            .await
+            .map_err(e)?;
+            insert_user_links(tx, tenant, u).await
+        }
+
         const USER_COLUMNS: &str =
             "user_id, username, email, display_name, password_hash, status, created_at, updated_at";
 
@@ -99,24 +122,7 @@ macro_rules! people_repos {
 
             async fn insert_user(&self, tenant: &TenantId, u: &UserRecord, audit: &AuditRecord) -> Result<()> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(
-                    "INSERT INTO users (tenant_id, user_id, username, username_lower, email, display_name, \
-                     password_hash, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(tenant.as_str())
-                .bind(&u.user_id)
-                .bind(&u.username)
-                .bind(u.username.to_lowercase())
-                .bind(&u.email)
-                .bind(&u.display_name)
-                .bind(&u.password_hash)
-                .bind(&u.status)
-                .bind(u.created_at)
-                .bind(u.updated_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(e)?;
-                insert_user_links(&mut tx, tenant.as_str(), u).await?;
+                insert_user_tx(&mut tx, tenant.as_str(), u).await?;
                 insert_audit(&mut tx, tenant.as_str(), audit).await?;
                 tx.commit().await.map_err(e)
             }

@@ -116,6 +116,7 @@ fn openapi_documents_every_route() {
     let mut registered = routes_in(include_str!("../admin_api.rs"), "/api/v1");
     registered.extend(routes_in(include_str!("../oauth.rs"), ""));
     registered.extend(routes_in(include_str!("../discovery.rs"), ""));
+    registered.extend(routes_in(include_str!("../userinfo.rs"), ""));
     let documented = documented(&doc());
     let missing: Vec<_> = registered.difference(&documented).collect();
     let extra: Vec<_> = documented.difference(&registered).collect();

@@ -11,6 +11,7 @@ mod output;
 mod pending;
 mod remote;
 mod secrets;
+mod tenants;
 mod users;
 
 use anyhow::Result;
@@ -28,6 +29,8 @@ pub enum Command {
     Class(catalog::ClassArgs),
     /// Manage users: people who sign in (roles owner, tenant-admin, viewer).
     User(users::UserArgs),
+    /// Manage tenants (owners of the default tenant): create, rename, disable, delete.
+    Tenant(tenants::TenantArgs),
     /// Read the audit log.
     Audit(catalog::AuditArgs),
     /// Signing keys.
@@ -80,6 +83,7 @@ pub async fn run(cmd: Command, server: &str, tenant: Option<&str>) -> Result<()>
         Command::Scope(a) => catalog::scopes(a, &t).await,
         Command::Class(a) => catalog::classes(a, &t).await,
         Command::User(a) => users::run(a, &t).await,
+        Command::Tenant(a) => tenants::run(a, &t).await,
         Command::Audit(a) => catalog::audit(a, &t).await,
         Command::Keys(a) => catalog::keys(a, &t).await,
         Command::Provider(a) => remote::providers(a, &t).await,

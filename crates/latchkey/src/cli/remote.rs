@@ -214,6 +214,17 @@ enum AuthorizationCmd {
         namespace: String,
         name: String,
     },
+    /// Start the provider's authorization-code flow: prints the link to open
+    /// in a browser (valid 10 minutes). Takes `NAMESPACE/NAME` or `NAMESPACE NAME`.
+    Authorize {
+        namespace: String,
+        name: Option<String>,
+    },
+    /// Renew the tokens now (refresh token, or client_credentials again).
+    Refresh {
+        namespace: String,
+        name: String,
+    },
     Delete {
         namespace: String,
         name: String,
@@ -359,6 +370,28 @@ pub async fn authorizations(a: AuthorizationArgs, t: &Target) -> Result<()> {
             }
             println!("{}", v["access_token"].as_str().unwrap_or_default());
             Ok(())
+        }
+        AuthorizationCmd::Authorize { namespace, name } => {
+            let (namespace, name) = match name {
+                Some(n) => (namespace, n),
+                None => match namespace.split_once('/') {
+                    Some((ns, n)) => (ns.to_owned(), n.to_owned()),
+                    None => bail!("name the remote client as NAMESPACE/NAME"),
+                },
+            };
+            let v = api.post(&format!("{}/authorize", path(&namespace, &name)), &json!({})).await?;
+            if f == Format::Json {
+                return output::json(&v);
+            }
+            eprintln!(
+                "Open this link in a browser within 10 minutes (register {} at the provider first):",
+                v["redirect_uri"].as_str().unwrap_or_default()
+            );
+            println!("{}", v["authorization_url"].as_str().unwrap_or_default());
+            Ok(())
+        }
+        AuthorizationCmd::Refresh { namespace, name } => {
+            print_one(&api.post(&format!("{}/refresh", path(&namespace, &name)), &json!({})).await?, f)
         }
         AuthorizationCmd::Delete { namespace, name } => {
             api.delete(&path(&namespace, &name)).await?;

@@ -299,3 +299,25 @@ async fn brute_force_on_a_client_is_slowed_down() {
     let wait: u32 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(wait > 0 && wait <= 300);
 }
+
+/// A client that never finishes its request headers (slowloris) is cut off
+/// after the header timeout, and everyone else is still served.
+#[tokio::test]
+async fn slow_headers_are_cut_off_after_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let install = Install::new().await;
+    let opts = Opts { env: vec![("LATCHKEY_HTTP_HEADER_TIMEOUT_SECONDS".into(), "1".into())], ..Opts::default() };
+    let s = Server::start_with(&install, &opts).await;
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
+    // The server closes the connection by itself; the bound only keeps a
+    // broken server from hanging the test run.
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(60), slow.read_to_end(&mut got)).await;
+    let n = read.expect("the server closed the unfinished request").unwrap_or(0);
+    let text = String::from_utf8_lossy(&got[..n]);
+    assert!(text.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    let r = http().get(s.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200, "the server still serves");
+}

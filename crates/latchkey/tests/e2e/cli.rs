@@ -10,29 +10,29 @@ use serde_json::Value;
 use crate::harness::*;
 
 /// The CLI of one test: a server to talk to and its own runtime directory.
-struct Cli {
+pub(crate) struct Cli {
     server: String,
     dir: tempfile::TempDir,
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Out {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Out {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
     }
 }
 
 impl Cli {
-    fn new(s: &Server) -> Self {
+    pub(crate) fn new(s: &Server) -> Self {
         Self { server: s.base.clone(), dir: tempfile::tempdir().unwrap() }
     }
 
-    async fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
+    pub(crate) async fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_latchkey"));
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -54,12 +54,12 @@ impl Cli {
         }
     }
 
-    async fn run(&self, args: &[&str]) -> Out {
+    pub(crate) async fn run(&self, args: &[&str]) -> Out {
         self.run_env(args, &[]).await
     }
 
     /// Runs and asserts success.
-    async fn ok(&self, args: &[&str]) -> Out {
+    pub(crate) async fn ok(&self, args: &[&str]) -> Out {
         let o = self.run(args).await;
         assert_eq!(o.code, 0, "latchkey {args:?} failed:\nstdout: {}\nstderr: {}", o.stdout, o.stderr);
         o
@@ -73,7 +73,7 @@ impl Cli {
 }
 
 /// Exit 1 and exactly one line on stderr, starting with `latchkey: `.
-fn assert_one_line_error(o: &Out) -> &str {
+pub(crate) fn assert_one_line_error(o: &Out) -> &str {
     assert_eq!(o.code, 1, "stdout: {}\nstderr: {}", o.stdout, o.stderr);
     let lines: Vec<&str> = o.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one line on stderr: {:?}", o.stderr);
@@ -81,7 +81,7 @@ fn assert_one_line_error(o: &Out) -> &str {
     lines[0]
 }
 
-async fn token_status(s: &Server, id: &str, secret: &str) -> u16 {
+pub(crate) async fn token_status(s: &Server, id: &str, secret: &str) -> u16 {
     post_basic(&s.url("/oauth2/token"), id, secret, &[("grant_type", "client_credentials")]).await.0
 }
 

@@ -188,6 +188,7 @@ impl Server {
 }
 
 pub fn http() -> reqwest::Client {
+    latchkey_app::remote::http::install_tls_provider();
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 

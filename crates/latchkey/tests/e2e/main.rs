@@ -7,6 +7,7 @@
 mod bad_input;
 mod bootstrap;
 mod cli;
+mod cli_tenants;
 mod client_credentials;
 mod clients_api;
 mod console;
@@ -15,3 +16,4 @@ mod harness;
 mod multi_node;
 mod oidc;
 mod remote;
+mod remote_code;

@@ -22,6 +22,7 @@ const SPA_CB: &str = "http://127.0.0.1/spa/callback";
 
 /// A browser: keeps cookies, never follows redirects.
 fn browser() -> reqwest::Client {
+    latchkey_app::remote::http::install_tls_provider();
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
@@ -392,12 +393,25 @@ async fn f46_f47_refresh_reuse_and_eight_parallel_refreshes() {
     let (status, second) = token_call(&t, &[("grant_type", "refresh_token"), ("refresh_token", &rt1)]).await;
     assert_eq!(status, 200, "{second}");
     let rt2 = second["refresh_token"].as_str().unwrap().to_owned();
+    // Introspection knows refresh tokens: the live one is active to its own
+    // client only, the rotated one is not.
+    let live = introspect(&t.s, &t.web_id, &t.web_secret, &rt2).await;
+    assert_eq!((live["active"].as_bool(), live["token_type"].as_str()), (Some(true), Some("refresh_token")), "{live}");
+    assert_eq!(live["client_id"], t.web_id.as_str());
+    assert!(live["sub"].as_str().is_some_and(|s| !s.is_empty()) && live.get("jti").is_none(), "{live}");
+    assert_eq!(introspect(&t.s, &t.web_id, &t.web_secret, &rt1).await["active"], false, "rotated away");
+    assert_eq!(
+        introspect(&t.s, "latchkey-admin", ADMIN_SECRET, &rt2).await,
+        json!({"active": false}),
+        "another client"
+    );
     let (status, reuse) = token_call(&t, &[("grant_type", "refresh_token"), ("refresh_token", &rt1)]).await;
     assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")));
     let (status, _) = token_call(&t, &[("grant_type", "refresh_token"), ("refresh_token", &rt2)]).await;
     assert_eq!(status, 400, "reuse revoked the whole family");
     let at2 = second["access_token"].as_str().unwrap();
     assert_eq!(introspect(&t.s, &t.web_id, &t.web_secret, at2).await["active"], false);
+    assert_eq!(introspect(&t.s, &t.web_id, &t.web_secret, &rt2).await["active"], false, "its family is revoked");
 
     // The race: 8 parallel refreshes of one token, exactly one succeeds.
     let (code, verifier) = web_code(&t, &b).await;
@@ -786,3 +800,6 @@ async fn b23_cookies_are_secure_behind_https() {
     let cookie = r.headers()["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
 }
+
+mod accounts;
+mod checklist;

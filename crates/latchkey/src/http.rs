@@ -1,0 +1,63 @@
+//! The HTTP accept loop: what `axum::serve` does, plus the limit it lacks.
+//! `axum::serve` gives hyper no timer, so hyper's header read timeout never
+//! fires and a client that sends its headers a byte at a time (slowloris)
+//! holds a connection open for ever. Here every connection must deliver its
+//! request headers within `header_timeout`, and shutdown drains the open
+//! connections for at most `drain` before giving up on them.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+
+/// Limits of the accept loop.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time a connection has to send a request's headers (also between
+    /// requests on a kept-alive connection).
+    pub header_timeout: Duration,
+    /// How long shutdown waits for requests in flight.
+    pub drain: Duration,
+}
+
+/// Serves `router` on `listener` until `shutdown` completes.
+pub async fn serve(listener: TcpListener, router: Router, limits: Limits, shutdown: impl Future<Output = ()>) {
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off, keep serving.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service =
+            TowerToHyperService::new(router.clone().layer(axum::Extension(ConnectInfo::<SocketAddr>(remote))));
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let watched = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = watched.await {
+                tracing::debug!(error = %e, %remote, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.drain, graceful.shutdown()).await.is_err() {
+        tracing::warn!("shutting down with requests still in flight");
+    }
+}
