@@ -299,6 +299,16 @@ async fn create_authorization(
     let Some((namespace, name)) = field(&pairs, "remote_client").split_once('/') else {
         return authorizations_page(&s, &cx, None, Some("Choose a remote client.".into())).await;
     };
+    if field(&pairs, "grant_type") == "authorization_code" {
+        // The administrator signs in at the provider: off to its start link.
+        return match s.app.start_authorization(&cx.ctx, &cx.user.actor, namespace, name).await {
+            Ok(start) => super::see_other(&start.authorization_url),
+            Err(e) => match form_error(&cx, e) {
+                Ok(msg) => authorizations_page(&s, &cx, None, Some(msg)).await,
+                Err(r) => r,
+            },
+        };
+    }
     let new = NewAuthorization { namespace: namespace.to_owned(), name: name.to_owned(), grant_type: None };
     match s.app.create_authorization(&cx.ctx, &cx.user.actor, new).await {
         Ok(_) => cx.to("authorizations?m=created"),
