@@ -34,6 +34,8 @@ struct Target {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> Result<()> {
+    // reqwest is built without a default TLS provider (see remote/http.rs).
+    latchkey_app::remote::http::install_tls_provider();
     let args: HashMap<String, String> =
         std::env::args().skip(1).filter_map(|a| a.split_once('=').map(|(k, v)| (k.into(), v.into()))).collect();
     let arg = |k: &str| args.get(k).cloned().ok_or_else(|| anyhow!("missing {k}=…"));
