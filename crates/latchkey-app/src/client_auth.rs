@@ -167,8 +167,14 @@ impl App {
         let cached =
             self.client_for_auth(&ctx.id, &id).await.map_err(|_| TokenError::unavailable())?.ok_or_else(failed)?;
         let (client, secrets) = (&cached.client, &cached.secrets);
+        // Failures of a known client count in its usage figures (unknown
+        // ids do not: they would let anyone grow the table).
+        let refuse = || {
+            self.usage.count(&ctx.id, client.client_id.as_str(), now, false);
+            failed()
+        };
         if !client.is_active() || client.config.token_endpoint_auth_method != auth.method() {
-            return Err(failed());
+            return Err(refuse());
         }
         let secret_id = match auth.secret() {
             None => None,
@@ -177,7 +183,7 @@ impl App {
                     .iter()
                     .filter(|s| s.is_valid_at(now))
                     .find(|s| self.hasher.verify(presented, &s.secret_hash))
-                    .ok_or_else(failed)?;
+                    .ok_or_else(refuse)?;
                 Some(matched.secret_id.clone())
             }
         };

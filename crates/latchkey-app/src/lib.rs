@@ -15,6 +15,7 @@ pub mod bootstrap;
 pub mod client_auth;
 pub mod client_cache;
 mod clock;
+pub mod console;
 pub mod cors;
 pub mod error;
 pub mod keys;

@@ -20,11 +20,13 @@ mod federation;
 mod flows;
 mod isolation;
 mod search;
+mod usage;
 
 pub use federation::*;
 pub use flows::*;
 pub use isolation::*;
 pub use search::*;
+pub use usage::*;
 
 fn tenant(name: &str) -> TenantId {
     TenantId::parse(name).unwrap()

@@ -22,11 +22,13 @@ mod remote;
 mod sql;
 mod sqlite;
 pub mod testing;
+mod usage;
 
 pub use federation::{FederatedLinkRecord, FederationRepo, RemoteFlowRecord};
 pub use postgres::PgStore;
 pub use remote::{AuthorizationRecord, ProviderRecord, RemoteClientRecord, RemoteRepo};
 pub use sqlite::SqliteStore;
+pub use usage::{Usage, UsageCount, UsageRepo};
 
 /// What can go wrong in storage, as the application needs to tell it apart.
 #[derive(Debug, thiserror::Error)]
@@ -272,15 +274,6 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
-/// One observed use of a client (and the secret it used).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Usage {
-    pub tenant: TenantId,
-    pub client_id: String,
-    pub secret_id: Option<String>,
-    pub at: UnixTime,
-}
-
 /// A signed-in browser session. The cookie holds the session id; the store
 /// keeps only its SHA-256 hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -440,9 +433,6 @@ pub trait ClientRepo {
         at: UnixTime,
         audit: &AuditRecord,
     ) -> Result<()>;
-    /// Records usage (batched by the caller): `last_used_at` of clients and
-    /// secrets only ever moves forward.
-    async fn record_usage(&self, usage: &[Usage]) -> Result<()>;
     /// Ids of clients whose scopes or security classes name `value`.
     async fn clients_referencing(&self, tenant: &TenantId, field: &str, value: &str) -> Result<Vec<String>>;
     /// Sets the status. Returns `false` when there is no such client.
@@ -657,6 +647,7 @@ pub trait Store:
     + RefreshRepo
     + ConsentRepo
     + RemoteRepo
+    + UsageRepo
     + FederationRepo
     + Send
     + Sync

@@ -132,7 +132,8 @@ macro_rules! impl_repos {
             use crate::{
                 AuditQuery, AuditRecord, AuditRepo, ClientInsert, ClientQuery, ClientRepo, ClientSort, ClientState,
                 KeyRepo, Result, ScopeRecord, ScopeRepo, SecretRecord, SecurityClassRecord, SigningKeyRecord, SortKey,
-                StoreError, TenantBootstrap, TenantRecord, TenantRepo, TokenRepo, Usage, UserRecord, UserRepo,
+                StoreError, TenantBootstrap, TenantRecord, TenantRepo, TokenRepo, Usage, UsageCount, UsageRepo,
+                UserRecord, UserRepo,
             };
 
             type Tx = sqlx::Transaction<'static, $db>;

@@ -19,6 +19,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/sqlite/0001_initial.sql")),
     (2, "oidc", include_str!("../migrations/sqlite/0002_oidc.sql")),
     (3, "remote", include_str!("../migrations/sqlite/0003_remote.sql")),
+    (4, "usage", include_str!("../migrations/sqlite/0004_usage.sql")),
     (5, "fed", include_str!("../migrations/sqlite/0005_fed.sql")),
 ];
 

@@ -21,6 +21,7 @@ mod admin_catalog;
 mod admin_tenants;
 mod admin_users;
 mod browser;
+mod console;
 mod cors;
 mod discovery;
 mod error;
@@ -77,6 +78,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(discovery::routes())
         .merge(cors_routes)
         .merge(browser::routes())
+        .merge(console::routes())
         .merge(remote_browser::routes())
         .nest("/api/v1", admin_api::routes());
 
@@ -85,6 +87,8 @@ pub fn router(app: Arc<App>) -> Router {
         .nest("/t/{tenant}", issuer_routes)
         .merge(health::routes())
         .merge(browser::asset_routes())
+        .route("/assets/console.js", axum::routing::get(|| async { console::asset_js() }))
+        .route("/assets/favicon.svg", axum::routing::get(|| async { console::asset_icon() }))
         .merge(openapi::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::track))

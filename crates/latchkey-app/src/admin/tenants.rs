@@ -204,6 +204,35 @@ impl App {
         Ok(a)
     }
 
+    /// Changes the policy of the caller's own tenant (a JSON merge patch of
+    /// its settings): what the console's Settings page edits. Any caller who
+    /// may write in the tenant (owner, tenant admin, admin client) may.
+    ///
+    /// # Errors
+    /// `Forbidden` for read-only callers; `Validation` (fields named
+    /// `settings.…`); `NotFound` when the tenant vanished.
+    pub async fn update_own_settings(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        patch: &Value,
+    ) -> Result<TenantSettings, AppError> {
+        actor.require_write()?;
+        let before = self.store.get_tenant(&ctx.id).await?.ok_or(AppError::NotFound)?;
+        let mut after = before.clone();
+        after.settings = settings_from(&before.settings, Some(patch))?;
+        let changes = super::diff(
+            &serde_json::to_value(&before.settings).unwrap_or_default(),
+            &serde_json::to_value(&after.settings).unwrap_or_default(),
+        );
+        let audit = self.audit_record(actor, "tenant.update", "tenant", ctx.id.as_str(), &changes);
+        if !self.store.update_tenant(&after, self.now(), &ctx.id, &audit).await? {
+            return Err(AppError::NotFound);
+        }
+        self.forget_tenant(&ctx.id);
+        Ok(after.settings)
+    }
+
     /// Disables (its endpoints answer 404 at once on this node, within a
     /// minute on others) or enables a tenant.
     ///

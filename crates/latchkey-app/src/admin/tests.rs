@@ -365,3 +365,63 @@ async fn tenants_are_managed_by_default_owners_and_isolated() {
     }
     assert!(!events.iter().any(|e| e.changes.to_string().contains(&secret)));
 }
+
+#[tokio::test]
+async fn own_settings_are_changed_by_writers_only_and_validated() {
+    let w = world().await;
+    let viewer = Actor::user("usr_viewer", "viewer", true);
+    let err = w.app.update_own_settings(&w.ctx, &viewer, &json!({"legacy_grants_enabled": true})).await;
+    assert!(matches!(err, Err(crate::AppError::Forbidden(_))));
+    let admin = Actor::user("usr_admin", "tenant-admin", true);
+    let bad = w.app.update_own_settings(&w.ctx, &admin, &json!({"default_access_token_lifetime": 10})).await;
+    match bad {
+        Err(crate::AppError::Validation(f)) => assert_eq!(f[0].field, "settings.default_access_token_lifetime"),
+        other => panic!("{other:?}"),
+    }
+    let s = w
+        .app
+        .update_own_settings(&w.ctx, &admin, &json!({"legacy_grants_enabled": true, "secret_max_age_days": 90}))
+        .await
+        .unwrap();
+    assert!(s.legacy_grants_enabled);
+    assert_eq!(s.secret_max_age_days, Some(90));
+    let reloaded = w.app.tenant(&w.ctx.id).await.unwrap();
+    assert!(reloaded.settings.legacy_grants_enabled, "the cached context was refreshed");
+    let (events, _) = w
+        .app
+        .search_audit(&w.ctx, &super::AuditSearch { action: Some("tenant.update".into()), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(events[0].changes["secret_max_age_days"]["after"], 90);
+}
+
+#[tokio::test]
+async fn tokens_and_failures_are_counted_per_client_and_hour() {
+    let w = world().await;
+    let (id, secret) = m2m(&w, "jwt").await;
+    let (other, other_secret) = m2m(&w, "opaque").await;
+    w.clock.advance(3600 - w.clock.now_for_test().rem_euclid(3600)); // the start of an hour
+    let first_hour = w.clock.now_for_test();
+    assert!(works(&w, &id, &secret).await);
+    assert!(works(&w, &id, &secret).await);
+    assert!(!works(&w, &id, "lks_wrong").await);
+    // Counted in memory, visible at once (before any flush).
+    let r = w.app.usage_report(&w.ctx, Some(&id), 24).await.unwrap();
+    assert_eq!((r.issued(), r.failed()), (2, 1));
+    w.app.flush_usage().await.unwrap();
+    w.clock.advance(3600);
+    assert!(works(&w, &id, &secret).await);
+    assert!(works(&w, &other, &other_secret).await);
+    let r = w.app.usage_report(&w.ctx, None, 24).await.unwrap();
+    assert_eq!(r.hours.len(), 24);
+    let last = &r.hours[22..];
+    assert_eq!(last, &[(first_hour, 2, 1), (first_hour + 3600, 2, 0)], "flushed and unflushed counts merge");
+    assert_eq!(r.clients[0], (id.clone(), 3, 1), "most used first");
+    assert_eq!(r.clients[1], (other.clone(), 1, 0));
+    w.app.flush_usage().await.unwrap();
+    assert_eq!(w.app.usage_report(&w.ctx, None, 24).await.unwrap(), r, "the same figures from the database");
+    // Thirty days later the counts are purged.
+    w.clock.advance(31 * 86_400);
+    w.app.flush_usage().await.unwrap();
+    assert_eq!(w.app.usage_report(&w.ctx, None, 24 * 30).await.unwrap().issued(), 0);
+}

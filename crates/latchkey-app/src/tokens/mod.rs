@@ -167,7 +167,10 @@ impl App {
         }
     }
 
-    pub(crate) fn count_issued(&self, grant: &str, format: AccessTokenFormat) {
+    /// Counts an issued access token: in the metrics, and per client and
+    /// hour for the console's usage figures (in memory; flushed in batches).
+    pub(crate) fn count_issued(&self, ctx: &TenantContext, client_id: &str, grant: &str, format: AccessTokenFormat) {
+        self.usage.count(&ctx.id, client_id, self.now(), true);
         let format = match format {
             AccessTokenFormat::Jwt => "jwt",
             AccessTokenFormat::Opaque => "opaque",
@@ -180,7 +183,7 @@ impl App {
 
     async fn issue(&self, ctx: &TenantContext, i: Issuance, grant: GrantType) -> Result<TokenResponse, TokenError> {
         let access_token = self.encode_access(ctx, &i.claims, i.format)?;
-        self.count_issued(grant.as_str(), i.format);
+        self.count_issued(ctx, &i.claims.client_id, grant.as_str(), i.format);
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",

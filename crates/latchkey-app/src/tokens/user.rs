@@ -81,7 +81,7 @@ impl App {
             jti: jti.clone(),
         };
         let token = self.encode_access(ctx, &claims, client.config.access_token_format)?;
-        self.count_issued(grant, client.config.access_token_format);
+        self.count_issued(ctx, client.client_id.as_str(), grant, client.config.access_token_format);
         Ok(IssuedAccess { token, jti, exp: claims.exp, expires_in: lifetime.seconds })
     }
 

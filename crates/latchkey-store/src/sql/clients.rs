@@ -1,4 +1,4 @@
-//! `ClientRepo`: clients, their secrets, search, usage.
+//! `ClientRepo` (clients, their secrets, search) and `UsageRepo`.
 //! Expanded by [`impl_repos!`](super::impl_repos) inside each adapter's
 //! `repos` module, where the shared helpers and imports are in scope.
 
@@ -286,39 +286,6 @@ macro_rules! client_repo {
                 tx.commit().await.map_err(e)
             }
 
-            async fn record_usage(&self, usage: &[Usage]) -> Result<()> {
-                if usage.is_empty() {
-                    return Ok(());
-                }
-                let mut tx = self.begin_write().await?;
-                for u in usage {
-                    sqlx::query(
-                        "UPDATE clients SET last_used_at = $3 WHERE tenant_id = $1 AND client_id = $2 \
-                         AND (last_used_at IS NULL OR last_used_at < $3)",
-                    )
-                    .bind(u.tenant.as_str())
-                    .bind(&u.client_id)
-                    .bind(u.at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(e)?;
-                    if let Some(sid) = &u.secret_id {
-                        sqlx::query(
-                            "UPDATE client_secrets SET last_used_at = $4 WHERE tenant_id = $1 AND client_id = $2 \
-                             AND secret_id = $3 AND (last_used_at IS NULL OR last_used_at < $4)",
-                        )
-                        .bind(u.tenant.as_str())
-                        .bind(&u.client_id)
-                        .bind(sid)
-                        .bind(u.at)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(e)?;
-                    }
-                }
-                tx.commit().await.map_err(e)
-            }
-
             async fn clients_referencing(&self, tenant: &TenantId, field: &str, value: &str) -> Result<Vec<String>> {
                 let rows = sqlx::query(
                     "SELECT client_id, config FROM clients WHERE tenant_id = $1 AND config LIKE $2 ESCAPE '\\' \
@@ -468,6 +435,108 @@ macro_rules! client_repo {
                 qb.push(format!(" ORDER BY {key_expr} {dir}, client_id {dir} LIMIT ")).push_bind(i64::from(query.limit));
                 let rows = qb.build().fetch_all(&self.pool).await.map_err(e)?;
                 rows.iter().map(client_from_row).collect()
+            }
+        }
+
+        #[async_trait]
+        impl UsageRepo for $store {
+            async fn record_usage(&self, usage: &[Usage]) -> Result<()> {
+                if usage.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.begin_write().await?;
+                for u in usage {
+                    sqlx::query(
+                        "UPDATE clients SET last_used_at = $3 WHERE tenant_id = $1 AND client_id = $2 \
+                         AND (last_used_at IS NULL OR last_used_at < $3)",
+                    )
+                    .bind(u.tenant.as_str())
+                    .bind(&u.client_id)
+                    .bind(u.at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
+                    if let Some(sid) = &u.secret_id {
+                        sqlx::query(
+                            "UPDATE client_secrets SET last_used_at = $4 WHERE tenant_id = $1 AND client_id = $2 \
+                             AND secret_id = $3 AND (last_used_at IS NULL OR last_used_at < $4)",
+                        )
+                        .bind(u.tenant.as_str())
+                        .bind(&u.client_id)
+                        .bind(sid)
+                        .bind(u.at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(e)?;
+                    }
+                }
+                tx.commit().await.map_err(e)
+            }
+
+            async fn add_usage_counts(&self, counts: &[UsageCount]) -> Result<()> {
+                if counts.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.begin_write().await?;
+                for c in counts {
+                    sqlx::query(
+                        "INSERT INTO client_usage (tenant_id, client_id, hour, issued, failed) \
+                         VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (tenant_id, client_id, hour) DO UPDATE SET \
+                         issued = client_usage.issued + excluded.issued, failed = client_usage.failed + excluded.failed",
+                    )
+                    .bind(c.tenant.as_str())
+                    .bind(&c.client_id)
+                    .bind(c.hour)
+                    .bind(c.issued)
+                    .bind(c.failed)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
+                }
+                tx.commit().await.map_err(e)
+            }
+
+            async fn usage_counts(
+                &self,
+                tenant: &TenantId,
+                client_id: Option<&str>,
+                since: UnixTime,
+            ) -> Result<Vec<UsageCount>> {
+                let rows = sqlx::query(
+                    "SELECT client_id, hour, issued, failed FROM client_usage \
+                     WHERE tenant_id = $1 AND hour >= $2 AND ($3 IS NULL OR client_id = $3) \
+                     ORDER BY hour, client_id LIMIT 100000",
+                )
+                .bind(tenant.as_str())
+                .bind(since)
+                .bind(client_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(UsageCount {
+                            tenant: tenant.clone(),
+                            client_id: r.try_get("client_id").map_err(e)?,
+                            hour: r.try_get("hour").map_err(e)?,
+                            issued: r.try_get("issued").map_err(e)?,
+                            failed: r.try_get("failed").map_err(e)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn purge_usage_counts(&self, before: UnixTime) -> Result<u64> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query("DELETE FROM client_usage WHERE hour < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                tx.commit().await.map_err(e)?;
+                Ok(n)
             }
         }
     };

@@ -10,6 +10,7 @@ mod cli;
 mod cli_tenants;
 mod client_credentials;
 mod clients_api;
+mod console;
 mod durability;
 mod harness;
 mod multi_node;

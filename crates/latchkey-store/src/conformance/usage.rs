@@ -1,0 +1,47 @@
+//! Hourly usage counts (SPEC §2.5).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support: failing loudly is the point
+
+use std::sync::Arc;
+
+use crate::{Store, UsageCount};
+
+use super::{bootstrap, tenant};
+
+fn count(t: &latchkey_core::TenantId, client: &str, hour: i64, issued: i64, failed: i64) -> UsageCount {
+    UsageCount { tenant: t.clone(), client_id: client.into(), hour, issued, failed }
+}
+
+/// Increments add up per tenant, client and hour; reads filter by client
+/// and time and stay inside the tenant; the purge drops old hours only.
+pub async fn usage_counts_add_up_per_hour_and_purge(store: Arc<dyn Store>) {
+    let (a, b) = (tenant("usage-a"), tenant("usage-b"));
+    for t in [&a, &b] {
+        assert!(store.bootstrap_tenant(&bootstrap(t)).await.unwrap());
+    }
+    store.add_usage_counts(&[]).await.unwrap();
+    store
+        .add_usage_counts(&[
+            count(&a, "one", 3600, 5, 0),
+            count(&a, "two", 3600, 1, 2),
+            count(&a, "one", 7200, 3, 1),
+            count(&b, "one", 3600, 100, 100),
+        ])
+        .await
+        .unwrap();
+    store.add_usage_counts(&[count(&a, "one", 3600, 2, 1)]).await.unwrap();
+
+    let all = store.usage_counts(&a, None, 0).await.unwrap();
+    assert_eq!(
+        all,
+        vec![count(&a, "one", 3600, 7, 1), count(&a, "two", 3600, 1, 2), count(&a, "one", 7200, 3, 1)],
+        "ordered by hour, then client; increments added"
+    );
+    let one = store.usage_counts(&a, Some("one"), 7200).await.unwrap();
+    assert_eq!(one, vec![count(&a, "one", 7200, 3, 1)]);
+    assert_eq!(store.usage_counts(&b, None, 0).await.unwrap(), vec![count(&b, "one", 3600, 100, 100)]);
+    assert!(store.usage_counts(&a, Some("nobody"), 0).await.unwrap().is_empty());
+
+    assert_eq!(store.purge_usage_counts(7200).await.unwrap(), 3, "the 3600 rows of both tenants");
+    assert_eq!(store.usage_counts(&a, None, 0).await.unwrap(), vec![count(&a, "one", 7200, 3, 1)]);
+    assert!(store.usage_counts(&b, None, 0).await.unwrap().is_empty());
+}

@@ -1,0 +1,123 @@
+// Latchkey console: progressive enhancement only. Every page works without
+// this script; it adds copy buttons, live search and in-place list editing.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  // "Select every client on this page" (shown only with script).
+  document.addEventListener("change", function (e) {
+    var all = e.target.closest && e.target.closest("[data-select-all]");
+    if (!all) { return; }
+    var table = all.closest("table");
+    Array.prototype.forEach.call(table.querySelectorAll("tbody input[name=ids]"), function (box) { box.checked = all.checked; });
+  });
+
+  // Copy buttons: <button data-copy="value">.
+  function announce(button, text) {
+    var status = document.querySelector("[data-copy-status]");
+    if (status) { status.textContent = text; }
+    var old = button.textContent;
+    button.textContent = "Copied";
+    window.setTimeout(function () { button.textContent = old; }, 1500);
+  }
+
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("button[data-copy]");
+    if (!b) { return; }
+    e.preventDefault();
+    var value = b.getAttribute("data-copy");
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(value).then(function () { announce(b, "Copied to the clipboard."); },
+        function () { announce(b, "Copying failed: select the text and copy it."); });
+    }
+  });
+
+  // Live search of the clients list: fetch the results fragment as you type.
+  function liveSearch(form) {
+    var url = form.getAttribute("data-live-results");
+    var target = document.getElementById("client-results");
+    var box = form.querySelector("input[type=search]");
+    if (!url || !target || !box) { return; }
+    var timer = null;
+    var seq = 0;
+    function refresh() {
+      var params = new URLSearchParams();
+      new FormData(form).forEach(function (v, k) { if (v !== "") { params.append(k, v); } });
+      var mine = ++seq;
+      fetch(url + "?" + params.toString(), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) { return r.text(); })
+        .then(function (html) {
+          if (mine !== seq) { return; }
+          target.innerHTML = html;
+          var page = form.getAttribute("action") + (params.toString() ? "?" + params.toString() : "");
+          window.history.replaceState(null, "", page);
+        });
+    }
+    box.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(refresh, 200);
+    });
+  }
+
+  // List fields of the client form: Add and Remove in place.
+  function listField(container) {
+    var name = container.getAttribute("data-list");
+    var input = container.querySelector("[data-pending]");
+    var items = container.querySelector("[data-items]");
+    var add = container.querySelector("[data-add]");
+    function addValue() {
+      var v = input.value.trim();
+      if (!v) { return; }
+      var exists = Array.prototype.some.call(items.querySelectorAll("input[type=hidden]"), function (h) { return h.value === v; });
+      if (!exists) {
+        var li = document.createElement("li");
+        var hidden = document.createElement("input");
+        hidden.type = "hidden"; hidden.name = name; hidden.value = v;
+        var code = document.createElement("code");
+        code.textContent = v;
+        var rm = document.createElement("button");
+        rm.type = "button"; rm.className = "icon-button"; rm.textContent = "Remove";
+        rm.setAttribute("aria-label", "Remove " + v);
+        rm.setAttribute("data-remove", "");
+        li.appendChild(hidden); li.appendChild(code); li.appendChild(rm);
+        items.appendChild(li);
+      }
+      input.value = "";
+      input.focus();
+    }
+    add.addEventListener("click", function (e) { e.preventDefault(); addValue(); });
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "Enter") { e.preventDefault(); addValue(); }
+    });
+    items.addEventListener("click", function (e) {
+      var rm = e.target.closest && e.target.closest("[data-remove]");
+      if (!rm) { return; }
+      e.preventDefault();
+      rm.parentNode.parentNode.removeChild(rm.parentNode);
+      input.focus();
+    });
+  }
+
+  // Enter in an ordinary field of the client form submits it (not Add).
+  function clientForm(form) {
+    var primary = form.querySelector("[data-primary]");
+    form.addEventListener("keydown", function (e) {
+      var t = e.target;
+      if (e.key !== "Enter" || !primary || t.tagName !== "INPUT" || t.hasAttribute("data-pending")) { return; }
+      if (t.type === "checkbox" || t.type === "submit" || t.type === "button") { return; }
+      e.preventDefault();
+      primary.click();
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-live-results]"), liveSearch);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-list]"), listField);
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-client-form]"), clientForm);
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-tenant-switch], form[data-autosubmit]"), function (form) {
+      Array.prototype.forEach.call(form.querySelectorAll("select"), function (select) {
+        select.addEventListener("change", function () { form.submit(); });
+      });
+    });
+  });
+})();

@@ -1,0 +1,732 @@
+//! The other console pages: dashboard, scopes, security classes, users,
+//! signing keys, audit log and tenant settings.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{RawPathParams, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use latchkey_app::AppError;
+use latchkey_app::admin::clients::ClientSearch;
+use latchkey_app::admin::scopes::{NewClass, NewScope};
+use latchkey_app::admin::users::NewUser;
+use latchkey_app::admin::{AuditSearch, AuditView};
+use latchkey_app::keys::RotateKeys;
+use serde_json::Value;
+
+use super::chart::Chart;
+use super::clients::Row;
+use super::view::{Chrome, opt_time, time};
+use super::{Cx, enter, enter_post, field, fields, param};
+use crate::AppState;
+use crate::tenant::{NoTenant, Source, Tenant};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console/scopes", get(scopes).post(create_scope))
+        .route("/console/scopes/{name}", post(update_scope))
+        .route("/console/scopes/{name}/delete", post(delete_scope))
+        .route("/console/classes", get(classes).post(create_class))
+        .route("/console/classes/{name}", post(update_class))
+        .route("/console/classes/{name}/delete", post(delete_class))
+        .route("/console/users", get(users).post(create_user))
+        .route("/console/users/{id}/role", post(set_user_role))
+        .route("/console/users/{id}/disable", post(disable_user))
+        .route("/console/users/{id}/enable", post(enable_user))
+        .route("/console/keys", get(keys))
+        .route("/console/keys/rotate", post(rotate_keys))
+        .route("/console/audit", get(audit))
+}
+
+macro_rules! enter_get {
+    ($s:expr, $tenant:expr, $src:expr, $req:expr) => {
+        match enter(&$s, $tenant, $src, $req).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    };
+}
+
+macro_rules! enter_write {
+    ($s:expr, $tenant:expr, $src:expr, $req:expr) => {
+        match enter_post(&$s, $tenant, $src, $req, true).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    };
+}
+
+macro_rules! try_page {
+    ($cx:expr, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return $cx.app_error(e),
+        }
+    };
+}
+
+fn query(parts: &axum::http::request::Parts) -> Vec<(String, String)> {
+    let q = parts.uri.query().unwrap_or("");
+    if q.len() > 8 * 1024 {
+        return Vec::new();
+    }
+    form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+}
+
+fn flash(q: &[(String, String)]) -> Option<&'static str> {
+    match field(q, "m") {
+        "created" => Some("Created."),
+        "deleted" => Some("Deleted."),
+        "updated" => Some("Saved."),
+        "rotated" => Some("New signing keys were created; they sign once they are active."),
+        _ => None,
+    }
+}
+
+// ---- dashboard -------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/dashboard.html")]
+struct Dashboard {
+    c: Chrome,
+    chart: Chart,
+    /// The client charted (empty: all), the span in hours, and the choices.
+    client: String,
+    hours: u32,
+    choices: Vec<(String, String)>,
+    /// The most used clients of the last 24 hours: id, name, issued, failed.
+    top: Vec<(String, String, i64, i64)>,
+    expiring: Vec<Row>,
+    unused: Vec<Row>,
+    recent: Vec<Row>,
+}
+
+pub(super) async fn dashboard(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, parts) = enter_get!(s, tenant, src, req);
+    let q = query(&parts);
+    let hours: u32 = if field(&q, "range") == "7d" { 24 * 7 } else { 24 };
+    let client = field(&q, "client").to_owned();
+    let search = |f: fn(&mut ClientSearch)| {
+        let mut q = ClientSearch { limit: Some(10), sort: Some("-created_at".into()), ..ClientSearch::default() };
+        f(&mut q);
+        q
+    };
+    let expiring =
+        try_page!(cx, s.app.search_clients(&cx.ctx, &search(|q| q.secret_expires_within_days = Some(14))).await).0;
+    let unused = try_page!(cx, s.app.search_clients(&cx.ctx, &search(|q| q.unused_days = Some(90))).await).0;
+    let recent = try_page!(cx, s.app.search_clients(&cx.ctx, &search(|_| ())).await).0;
+    let usage = try_page!(cx, s.app.usage_report(&cx.ctx, None, hours).await);
+    let chosen = if client.is_empty() {
+        None
+    } else {
+        Some(try_page!(cx, s.app.usage_report(&cx.ctx, Some(&client), hours).await))
+    };
+    let mut top = Vec::new();
+    for (id, issued, failed) in usage.clients.iter().take(8) {
+        let name = match s.app.get_client(&cx.ctx, id).await {
+            Ok(v) => v.name,
+            Err(AppError::NotFound) => "(deleted client)".to_owned(),
+            Err(e) => return cx.app_error(e),
+        };
+        top.push((id.clone(), name, *issued, *failed));
+    }
+    let mut choices: Vec<(String, String)> = top.iter().map(|(id, name, _, _)| (id.clone(), name.clone())).collect();
+    let chart = match &chosen {
+        Some(r) => {
+            let name = match s.app.get_client(&cx.ctx, &client).await {
+                Ok(v) => v.name,
+                Err(_) => client.clone(),
+            };
+            if !choices.iter().any(|(id, _)| *id == client) {
+                choices.push((client.clone(), name.clone()));
+            }
+            Chart::hourly(r, &name)
+        }
+        None => Chart::hourly(&usage, "All clients"),
+    };
+    let page = Dashboard {
+        c: cx.chrome("dashboard", None),
+        chart,
+        client,
+        hours,
+        choices,
+        top,
+        expiring: expiring.iter().map(Row::from_view).collect(),
+        unused: unused.iter().map(Row::from_view).collect(),
+        recent: recent.iter().map(Row::from_view).collect(),
+    };
+    cx.page(StatusCode::OK, &page)
+}
+
+// ---- scopes and security classes -------------------------------------------
+
+struct NamedRow {
+    name: String,
+    description: String,
+    extra: Vec<String>,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/scopes.html")]
+struct ScopesPage {
+    c: Chrome,
+    rows: Vec<NamedRow>,
+    error: Option<String>,
+    name: String,
+    description: String,
+}
+
+async fn scopes_page(
+    s: &AppState,
+    cx: &Cx,
+    flash: Option<&'static str>,
+    error: Option<String>,
+    name: &str,
+    description: &str,
+) -> Response {
+    let list = try_page!(cx, s.app.list_scopes(&cx.ctx).await);
+    let rows = list
+        .into_iter()
+        .map(|v| NamedRow { name: v.name, description: v.description, extra: Vec::new(), updated: time(v.updated_at) })
+        .collect();
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = ScopesPage {
+        c: cx.chrome("scopes", flash),
+        rows,
+        error,
+        name: name.to_owned(),
+        description: description.to_owned(),
+    };
+    cx.page(status, &page)
+}
+
+fn form_error(e: AppError) -> Result<String, AppError> {
+    match e {
+        AppError::Validation(errs) => {
+            Ok(errs.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))
+        }
+        AppError::Conflict(m) => Ok(super::capitalize(&m)),
+        other => Err(other),
+    }
+}
+
+async fn scopes(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, parts) = enter_get!(s, tenant, src, req);
+    scopes_page(&s, &cx, flash(&query(&parts)), None, "", "").await
+}
+
+async fn create_scope(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, pairs) = enter_write!(s, tenant, src, req);
+    let (name, description) = (field(&pairs, "name").trim(), field(&pairs, "description"));
+    let new = NewScope { name: name.to_owned(), description: description.to_owned() };
+    match s.app.create_scope(&cx.ctx, &cx.user.actor, new).await {
+        Ok(_) => cx.to("scopes?m=created"),
+        Err(e) => match form_error(e) {
+            Ok(msg) => scopes_page(&s, &cx, None, Some(msg), name, description).await,
+            Err(e) => cx.app_error(e),
+        },
+    }
+}
+
+async fn update_scope(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    use latchkey_app::admin::scopes::ScopePatch;
+    let (cx, pairs) = enter_write!(s, tenant, src, req);
+    let patch = ScopePatch { description: field(&pairs, "description").to_owned() };
+    match s.app.update_scope(&cx.ctx, &cx.user.actor, &param(&params, "name"), patch).await {
+        Ok(_) => cx.to("scopes?m=updated"),
+        Err(e) => match form_error(e) {
+            Ok(msg) => scopes_page(&s, &cx, None, Some(msg), "", "").await,
+            Err(e) => cx.app_error(e),
+        },
+    }
+}
+
+async fn delete_scope(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, _) = enter_write!(s, tenant, src, req);
+    try_page!(cx, s.app.delete_scope(&cx.ctx, &cx.user.actor, &param(&params, "name")).await);
+    cx.to("scopes?m=deleted")
+}
+
+#[derive(Template)]
+#[template(path = "console/classes.html")]
+struct ClassesPage {
+    c: Chrome,
+    rows: Vec<NamedRow>,
+    scope_names: Vec<String>,
+    error: Option<String>,
+    name: String,
+    description: String,
+}
+
+async fn classes_page(
+    s: &AppState,
+    cx: &Cx,
+    flash: Option<&'static str>,
+    error: Option<String>,
+    name: &str,
+    description: &str,
+) -> Response {
+    let list = try_page!(cx, s.app.list_classes(&cx.ctx).await);
+    let scopes = try_page!(cx, s.app.list_scopes(&cx.ctx).await);
+    let rows = list
+        .into_iter()
+        .map(|v| NamedRow { name: v.name, description: v.description, extra: v.scopes, updated: time(v.updated_at) })
+        .collect();
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = ClassesPage {
+        c: cx.chrome("classes", flash),
+        rows,
+        scope_names: scopes.into_iter().map(|s| s.name).collect(),
+        error,
+        name: name.to_owned(),
+        description: description.to_owned(),
+    };
+    cx.page(status, &page)
+}
+
+async fn classes(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, parts) = enter_get!(s, tenant, src, req);
+    classes_page(&s, &cx, flash(&query(&parts)), None, "", "").await
+}
+
+async fn create_class(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, pairs) = enter_write!(s, tenant, src, req);
+    let (name, description) = (field(&pairs, "name").trim(), field(&pairs, "description"));
+    let scopes = fields(&pairs, "scopes").into_iter().map(str::to_owned).collect();
+    let new = NewClass { name: name.to_owned(), description: description.to_owned(), scopes };
+    match s.app.create_class(&cx.ctx, &cx.user.actor, new).await {
+        Ok(_) => cx.to("classes?m=created"),
+        Err(e) => match form_error(e) {
+            Ok(msg) => classes_page(&s, &cx, None, Some(msg), name, description).await,
+            Err(e) => cx.app_error(e),
+        },
+    }
+}
+
+async fn update_class(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    use latchkey_app::admin::scopes::ClassPatch;
+    let (cx, pairs) = enter_write!(s, tenant, src, req);
+    let patch = ClassPatch {
+        description: Some(field(&pairs, "description").to_owned()),
+        scopes: Some(fields(&pairs, "scopes").into_iter().map(str::to_owned).collect()),
+    };
+    match s.app.update_class(&cx.ctx, &cx.user.actor, &param(&params, "name"), patch).await {
+        Ok(_) => cx.to("classes?m=updated"),
+        Err(e) => match form_error(e) {
+            Ok(msg) => classes_page(&s, &cx, None, Some(msg), "", "").await,
+            Err(e) => cx.app_error(e),
+        },
+    }
+}
+
+async fn delete_class(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, _) = enter_write!(s, tenant, src, req);
+    try_page!(cx, s.app.delete_class(&cx.ctx, &cx.user.actor, &param(&params, "name")).await);
+    cx.to("classes?m=deleted")
+}
+
+// ---- users -------------------------------------------------------------------
+
+struct UserRow {
+    id: String,
+    /// The signed-in user's own row (it offers no disable).
+    me: bool,
+    username: String,
+    display_name: String,
+    email: String,
+    roles: Vec<String>,
+    active: bool,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/users.html")]
+struct UsersPage {
+    c: Chrome,
+    rows: Vec<UserRow>,
+    q: String,
+    next: Option<String>,
+    error: Option<String>,
+    created_password: Option<String>,
+    created_user: String,
+}
+
+async fn users_page(
+    s: &AppState,
+    cx: &Cx,
+    flash: Option<&'static str>,
+    q: &str,
+    cursor: &str,
+    error: Option<String>,
+    created: Option<(String, Option<String>)>,
+) -> Response {
+    let (list, next) =
+        try_page!(cx, s.app.list_users(&cx.ctx, Some(q).filter(|q| !q.is_empty()), Some(cursor), Some(50)).await);
+    let rows = list
+        .into_iter()
+        .map(|u| UserRow {
+            me: u.id == cx.user.actor.id,
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            email: u.email.unwrap_or_default(),
+            roles: u.roles,
+            active: u.status == "active",
+            created: time(u.created_at),
+        })
+        .collect();
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let (created_user, created_password) = created.unwrap_or_default();
+    let flash = if created_user.is_empty() { flash } else { Some("The user was created.") };
+    let page =
+        UsersPage { c: cx.chrome("users", flash), rows, q: q.to_owned(), next, error, created_password, created_user };
+    cx.page(status, &page)
+}
+
+async fn users(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, parts) = enter_get!(s, tenant, src, req);
+    let q = query(&parts);
+    let done = (field(&q, "m") == "updated").then_some("The user was updated.");
+    users_page(&s, &cx, done, field(&q, "q"), field(&q, "cursor"), None, None).await
+}
+
+async fn create_user(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, pairs) = enter_write!(s, tenant, src, req);
+    let role = field(&pairs, "role");
+    let new = NewUser {
+        username: field(&pairs, "username").trim().to_owned(),
+        password: Some(field(&pairs, "password").to_owned()).filter(|p| !p.is_empty()),
+        email: Some(field(&pairs, "email").trim().to_owned()).filter(|e| !e.is_empty()),
+        display_name: field(&pairs, "display_name").trim().to_owned(),
+        roles: if role.is_empty() { Vec::new() } else { vec![role.to_owned()] },
+        groups: Vec::new(),
+    };
+    match s.app.create_user(&cx.ctx, &cx.user.actor, new).await {
+        Ok(u) => users_page(&s, &cx, None, "", "", None, Some((u.user.username, u.password))).await,
+        Err(e) => match form_error(e) {
+            Ok(msg) => users_page(&s, &cx, None, "", "", Some(msg), None).await,
+            Err(e) => cx.app_error(e),
+        },
+    }
+}
+
+/// `POST /console/users/{id}/role`: one administrative role, or none.
+async fn set_user_role(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    use latchkey_app::admin::users::UserPatch;
+    let (cx, pairs) = enter_write!(s, tenant, src, req);
+    let id = param(&params, "id");
+    let role = field(&pairs, "role");
+    let current = try_page!(cx, s.app.get_user(&cx.ctx, &id).await);
+    // Other roles a user may hold (none today) are kept.
+    let mut roles: Vec<String> =
+        current.roles.into_iter().filter(|r| !matches!(r.as_str(), "owner" | "tenant-admin" | "viewer")).collect();
+    if !role.is_empty() {
+        roles.push(role.to_owned());
+    }
+    let patch = UserPatch { roles: Some(roles), ..UserPatch::default() };
+    match s.app.update_user(&cx.ctx, &cx.user.actor, &id, patch).await {
+        Ok(_) => cx.to("users?m=updated"),
+        Err(e) => cx.app_error(e),
+    }
+}
+
+async fn user_status(s: &AppState, cx: &Cx, id: &str, active: bool) -> Response {
+    if id == cx.user.actor.id && !active {
+        return cx.error(409, "You cannot disable your own account: ask another administrator.");
+    }
+    match s.app.set_user_status(&cx.ctx, &cx.user.actor, id, active).await {
+        Ok(_) => cx.to("users?m=updated"),
+        Err(e) => cx.app_error(e),
+    }
+}
+
+async fn disable_user(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, _) = enter_write!(s, tenant, src, req);
+    user_status(&s, &cx, &param(&params, "id"), false).await
+}
+
+async fn enable_user(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, _) = enter_write!(s, tenant, src, req);
+    user_status(&s, &cx, &param(&params, "id"), true).await
+}
+
+// ---- signing keys ------------------------------------------------------------
+
+struct KeyRow {
+    kid: String,
+    alg: &'static str,
+    purpose: &'static str,
+    status: String,
+    created: String,
+    activated: String,
+    retired: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/keys.html")]
+struct KeysPage {
+    c: Chrome,
+    rows: Vec<KeyRow>,
+}
+
+async fn keys(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, parts) = enter_get!(s, tenant, src, req);
+    let list = try_page!(cx, s.app.list_keys(&cx.ctx).await);
+    let rows = list
+        .into_iter()
+        .map(|k| KeyRow {
+            kid: k.kid,
+            alg: k.alg,
+            purpose: k.purpose,
+            status: k.status,
+            created: time(k.created_at),
+            activated: opt_time(k.activated_at),
+            retired: k.retired_at.map_or_else(String::new, time),
+        })
+        .collect();
+    cx.page(StatusCode::OK, &KeysPage { c: cx.chrome("keys", flash(&query(&parts))), rows })
+}
+
+async fn rotate_keys(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, pairs) = enter_write!(s, tenant, src, req);
+    let purpose = Some(field(&pairs, "purpose").to_owned()).filter(|p| !p.is_empty());
+    try_page!(cx, s.app.rotate_keys(&cx.ctx, &cx.user.actor, RotateKeys { purpose, activate_in_seconds: None }).await);
+    cx.to("keys?m=rotated")
+}
+
+// ---- audit log -----------------------------------------------------------------
+
+/// One changed field of an audit event.
+pub(crate) struct Change {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+pub(crate) struct AuditRow {
+    pub time: String,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub target_type: String,
+    pub source: String,
+    pub changes: Vec<Change>,
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "—".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl AuditRow {
+    /// The rows of some events, with users shown by username.
+    pub(crate) async fn rows(s: &AppState, cx: &Cx, events: &[AuditView]) -> Vec<Self> {
+        let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        for e in events.iter().filter(|e| e.actor_type == "user") {
+            if !names.contains_key(&e.actor)
+                && let Ok(u) = s.app.get_user(&cx.ctx, &e.actor).await
+            {
+                names.insert(e.actor.clone(), u.username);
+            }
+        }
+        events
+            .iter()
+            .map(|e| {
+                let mut row = Self::from_view(e);
+                if let Some(n) = names.get(&e.actor) {
+                    row.actor = format!("{n} (user)");
+                }
+                row
+            })
+            .collect()
+    }
+
+    fn from_view(e: &AuditView) -> Self {
+        let changes = e
+            .changes
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| Change {
+                        field: k.clone(),
+                        before: v.get("before").map_or_else(|| "—".into(), show),
+                        after: v.get("after").map_or_else(|| "—".into(), show),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            time: time(e.occurred_at),
+            actor: format!("{} ({})", e.actor, e.actor_type),
+            action: e.action.clone(),
+            target: e.target_id.clone(),
+            target_type: e.target_type.clone(),
+            source: e.source_ip.clone().unwrap_or_default(),
+            changes,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/audit.html")]
+struct AuditPage {
+    c: Chrome,
+    rows: Vec<AuditRow>,
+    action: String,
+    actor: String,
+    target_type: String,
+    target_id: String,
+    next: Option<String>,
+    error: Option<String>,
+}
+
+impl AuditPage {
+    fn next_href(&self) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("action", &self.action),
+            ("actor", &self.actor),
+            ("target_type", &self.target_type),
+            ("target_id", &self.target_id),
+        ] {
+            if !v.is_empty() {
+                q.append_pair(k, v);
+            }
+        }
+        if let Some(n) = &self.next {
+            q.append_pair("cursor", n);
+        }
+        q.finish()
+    }
+}
+
+async fn audit(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, parts) = enter_get!(s, tenant, src, req);
+    let q = query(&parts);
+    let opt = |n: &str| Some(field(&q, n).trim().to_owned()).filter(|v| !v.is_empty());
+    let search = AuditSearch {
+        action: opt("action"),
+        actor: opt("actor"),
+        target_type: opt("target_type"),
+        target_id: opt("target_id"),
+        cursor: opt("cursor"),
+        limit: Some(50),
+        ..AuditSearch::default()
+    };
+    let (rows, next, error) = match s.app.search_audit(&cx.ctx, &search).await {
+        Ok((items, next)) => (AuditRow::rows(&s, &cx, &items).await, next, None),
+        Err(AppError::Validation(_)) => {
+            (Vec::new(), None, Some("The filters or the page link are not valid.".to_owned()))
+        }
+        Err(e) => return cx.app_error(e),
+    };
+    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let page = AuditPage {
+        c: cx.chrome("audit", None),
+        rows,
+        action: search.action.unwrap_or_default(),
+        actor: search.actor.unwrap_or_default(),
+        target_type: search.target_type.unwrap_or_default(),
+        target_id: search.target_id.unwrap_or_default(),
+        next,
+        error,
+    };
+    cx.page(status, &page)
+}

@@ -1,0 +1,347 @@
+//! One client: the details panel (every field, effective lifetimes and
+//! where they come from, secrets, the redirect-URI tester, the client's
+//! audit history) and the actions on it: generate a new secret with a grace
+//! period, revoke a secret, disable / enable, delete after a confirmation.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{RawPathParams, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use latchkey_app::admin::AuditSearch;
+use latchkey_app::admin::clients::ClientView;
+use latchkey_app::admin::secrets::RotateSecret;
+use latchkey_core::token::{Lifetime, LifetimeSource};
+use latchkey_core::{ClientStatus, redirect::MatchExplanation};
+
+use super::admin_pages::AuditRow;
+use super::chart::Chart;
+use super::view::{Chrome, grant_label, opt_time, seconds, time, type_title};
+use super::{Cx, enter, enter_post, field, param};
+use crate::AppState;
+use crate::tenant::{NoTenant, Source, Tenant};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console/clients/{id}", get(details))
+        .route("/console/clients/{id}/secrets/rotate", post(rotate))
+        .route("/console/clients/{id}/secrets/{secret}/revoke", post(revoke))
+        .route("/console/clients/{id}/disable", post(disable))
+        .route("/console/clients/{id}/enable", post(enable))
+        .route("/console/clients/{id}/delete", get(confirm_delete).post(delete))
+        .merge(super::client_form::routes())
+}
+
+/// Seconds before expiry from which a secret is flagged (SPEC §3).
+const EXPIRY_WARNING: i64 = 14 * 86_400;
+
+struct SecretRow {
+    id: String,
+    label: String,
+    hint: String,
+    created: String,
+    expires: String,
+    last_used: String,
+    /// `active`, `expiring` (within 14 days) or `expired`.
+    state: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "console/client.html")]
+struct DetailPage {
+    c: Chrome,
+    v: ClientView,
+    kind: &'static str,
+    grants: Vec<&'static str>,
+    lifetimes: Vec<(&'static str, String, &'static str)>,
+    labels: String,
+    created: String,
+    updated: String,
+    last_used: String,
+    secrets: Vec<SecretRow>,
+    confidential: bool,
+    warning: Option<String>,
+    test_uri: String,
+    test: Option<MatchExplanation>,
+    history: Vec<AuditRow>,
+    chart: Chart,
+    /// Tokens issued and failed authentications over 30 days.
+    month: (i64, i64),
+}
+
+fn source_label(l: &Lifetime) -> &'static str {
+    match l.source {
+        LifetimeSource::Client => "set on this client",
+        LifetimeSource::Tenant => "tenant default",
+    }
+}
+
+pub(crate) fn warning(v: &ClientView) -> Option<String> {
+    if v.protected {
+        Some("This is a protected default client that Latchkey itself depends on: changing, disabling or deleting it asks for an explicit confirmation.".into())
+    } else {
+        v.managed_by.as_ref().map(|m| {
+            format!("This client is managed by the declarative file {m}: the next apply will undo changes made here.")
+        })
+    }
+}
+
+fn flash(code: &str) -> Option<&'static str> {
+    match code {
+        "updated" => Some("The client was saved."),
+        "secret_revoked" => Some("The secret was revoked; it no longer works at the token endpoint."),
+        "disabled" => Some("The client is disabled: it gets invalid_client and its tokens are inactive."),
+        "enabled" => Some("The client is active again."),
+        _ => None,
+    }
+}
+
+async fn details(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, parts) = match enter(&s, tenant, src, req).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let id = param(&params, "id");
+    let v = match s.app.get_client(&cx.ctx, &id).await {
+        Ok(v) => v,
+        Err(e) => return cx.app_error(e),
+    };
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().take(20).collect();
+    let test_uri: String = field(&query, "test_uri").chars().take(2048).collect();
+    let test = if test_uri.is_empty() {
+        None
+    } else {
+        match s.app.test_redirect(&cx.ctx, &id, &test_uri).await {
+            Ok(t) => Some(t),
+            Err(e) => return cx.app_error(e),
+        }
+    };
+    let audit = AuditSearch {
+        target_type: Some("client".into()),
+        target_id: Some(id.clone()),
+        limit: Some(20),
+        ..AuditSearch::default()
+    };
+    let history = match s.app.search_audit(&cx.ctx, &audit).await {
+        Ok((items, _)) => AuditRow::rows(&s, &cx, &items).await,
+        Err(e) => return cx.app_error(e),
+    };
+    let day = match s.app.usage_report(&cx.ctx, Some(&id), 24).await {
+        Ok(r) => r,
+        Err(e) => return cx.app_error(e),
+    };
+    let month = match s.app.usage_report(&cx.ctx, Some(&id), 24 * 30).await {
+        Ok(r) => (r.issued(), r.failed()),
+        Err(e) => return cx.app_error(e),
+    };
+    let now = s.app.now();
+    let secrets = v
+        .secrets
+        .iter()
+        .flatten()
+        .map(|sv| SecretRow {
+            id: sv.id.clone(),
+            label: sv.label.clone().unwrap_or_default(),
+            hint: format!("…{}", sv.hint),
+            created: time(sv.created_at),
+            expires: sv.expires_at.map_or_else(|| "Never".into(), time),
+            last_used: opt_time(sv.last_used_at),
+            state: match sv.expires_at {
+                Some(e) if e <= now => "expired",
+                Some(e) if e - now <= EXPIRY_WARNING => "expiring",
+                _ => "active",
+            },
+        })
+        .collect();
+    let l = &v.effective_lifetimes;
+    let lifetimes = vec![
+        ("Access token", seconds(l.access_token.seconds), source_label(&l.access_token)),
+        ("Refresh token", seconds(l.refresh_token.seconds), source_label(&l.refresh_token)),
+        ("ID token", seconds(l.id_token.seconds), source_label(&l.id_token)),
+    ];
+    let page = DetailPage {
+        c: cx.chrome("clients", flash(field(&query, "m"))),
+        kind: type_title(v.client_type),
+        grants: v.config.grant_types.iter().map(|g| grant_label(*g)).collect(),
+        lifetimes,
+        labels: v.config.labels.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join(", "),
+        created: time(v.created_at),
+        updated: time(v.updated_at),
+        last_used: opt_time(s.app.last_use(&cx.ctx, &v.client_id, v.last_used_at)),
+        secrets,
+        confidential: !v.config.is_public(),
+        warning: warning(&v),
+        test_uri,
+        test,
+        history,
+        chart: Chart::hourly(&day, &v.name),
+        month,
+        v,
+    };
+    cx.page(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "console/secret_shown.html")]
+struct SecretPage<'a> {
+    c: Chrome,
+    heading: &'static str,
+    client_id: &'a str,
+    client_name: &'a str,
+    secret: Option<&'a str>,
+    credentials: String,
+    detail: String,
+}
+
+/// The one page that shows a secret: the answer to the POST that created
+/// it (never a redirect, never cached).
+pub(crate) fn secret_shown(cx: &Cx, v: &ClientView, secret: Option<&str>, created: bool) -> Response {
+    let page = SecretPage {
+        c: cx.chrome("clients", None),
+        heading: if created { "Client Successfully Created" } else { "New Client Secret" },
+        client_id: &v.client_id,
+        client_name: &v.name,
+        secret,
+        credentials: secret.map(|s| format!("{}:{s}", v.client_id)).unwrap_or_default(),
+        detail: format!("{}/console/clients/{}", cx.base, v.client_id),
+    };
+    cx.page(if created { StatusCode::CREATED } else { StatusCode::OK }, &page)
+}
+
+async fn rotate(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, pairs) = match enter_post(&s, tenant, src, req, true).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let id = param(&params, "id");
+    let Ok(grace_seconds) = field(&pairs, "grace_seconds").parse::<i64>() else {
+        return cx.error(400, "Choose how long the old secrets stay valid.");
+    };
+    let label = Some(field(&pairs, "label").trim().to_owned()).filter(|l| !l.is_empty());
+    match s.app.rotate_secret(&cx.ctx, &cx.user.actor, &id, RotateSecret { grace_seconds, label }).await {
+        Ok(new) => match s.app.get_client(&cx.ctx, &id).await {
+            Ok(v) => secret_shown(&cx, &v, Some(&new.client_secret), false),
+            Err(e) => cx.app_error(e),
+        },
+        Err(e) => cx.app_error(e),
+    }
+}
+
+async fn revoke(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, _) = match enter_post(&s, tenant, src, req, true).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (id, secret) = (param(&params, "id"), param(&params, "secret"));
+    match s.app.revoke_secret(&cx.ctx, &cx.user.actor, &id, &secret).await {
+        Ok(()) => cx.to(&format!("clients/{id}?m=secret_revoked")),
+        Err(e) => cx.app_error(e),
+    }
+}
+
+async fn set_status(
+    s: AppState,
+    tenant: Result<Tenant, NoTenant>,
+    src: Option<String>,
+    params: RawPathParams,
+    req: Request,
+    status: ClientStatus,
+) -> Response {
+    let (cx, pairs) = match enter_post(&s, tenant, src, req, true).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let id = param(&params, "id");
+    let force = field(&pairs, "force") == "on";
+    match s.app.set_client_status(&cx.ctx, &cx.user.actor, &id, status, force).await {
+        Ok(_) if status == ClientStatus::Active => cx.to(&format!("clients/{id}?m=enabled")),
+        Ok(_) => cx.to(&format!("clients/{id}?m=disabled")),
+        Err(e) => cx.app_error(e),
+    }
+}
+
+async fn disable(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    set_status(s, tenant, src, params, req, ClientStatus::Disabled).await
+}
+
+async fn enable(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    set_status(s, tenant, src, params, req, ClientStatus::Active).await
+}
+
+#[derive(Template)]
+#[template(path = "console/delete.html")]
+struct DeletePage {
+    c: Chrome,
+    v: ClientView,
+    warning: Option<String>,
+}
+
+async fn confirm_delete(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, _) = match enter(&s, tenant, src, req).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !cx.can_write() {
+        return cx.error(403, "Your role may read but not change anything.");
+    }
+    match s.app.get_client(&cx.ctx, &param(&params, "id")).await {
+        Ok(v) => cx.page(StatusCode::OK, &DeletePage { c: cx.chrome("clients", None), warning: warning(&v), v }),
+        Err(e) => cx.app_error(e),
+    }
+}
+
+async fn delete(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, pairs) = match enter_post(&s, tenant, src, req, true).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let force = field(&pairs, "force") == "on";
+    match s.app.delete_client(&cx.ctx, &cx.user.actor, &param(&params, "id"), force).await {
+        Ok(()) => cx.to("clients?m=deleted"),
+        Err(e) => cx.app_error(e),
+    }
+}

@@ -1,0 +1,338 @@
+//! The outbound side (SPEC §8) in the console: providers, remote clients
+//! (their secrets are write-only: typed once, stored sealed, shown only as
+//! a hint) and authorizations (never their tokens).
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{RawPathParams, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use latchkey_app::AppError;
+use latchkey_app::remote::authorizations::{AuthorizationView, NewAuthorization};
+use latchkey_app::remote::{
+    NewProvider, NewRemoteClient, ProviderView, RemoteAuthMethod, RemoteClientView, RemoteSecret, TokenParams,
+};
+
+use super::view::{Chrome, opt_time, time};
+use super::{Cx, enter, enter_post, field, param};
+use crate::AppState;
+use crate::tenant::{NoTenant, Source, Tenant};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console/providers", get(providers).post(create_provider))
+        .route("/console/providers/{name}/delete", post(delete_provider))
+        .route("/console/remote-clients", get(remote_clients).post(create_remote_client))
+        .route("/console/remote-clients/{namespace}/{name}/delete", post(delete_remote_client))
+        .route("/console/remote-clients/{namespace}/{name}/secret", post(set_remote_secret))
+        .route("/console/authorizations", get(authorizations).post(create_authorization))
+        .route("/console/authorizations/{namespace}/{name}/delete", post(delete_authorization))
+}
+
+fn flash(parts: &axum::http::request::Parts) -> Option<&'static str> {
+    let q: Vec<(String, String)> =
+        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().take(10).collect();
+    match field(&q, "m") {
+        "created" => Some("Created."),
+        "deleted" => Some("Deleted."),
+        "secret" => Some("The new secret was stored; it will not be shown again."),
+        _ => None,
+    }
+}
+
+/// A service error of a form: shown above the form, or as an error page.
+fn form_error(cx: &Cx, e: AppError) -> Result<String, Response> {
+    match e {
+        AppError::Validation(f) => {
+            Ok(f.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))
+        }
+        AppError::Conflict(m) | AppError::Upstream(m) | AppError::NeedsReauthorization(m) => Ok(super::capitalize(&m)),
+        AppError::NotFound => Ok("The named provider or remote client does not exist.".into()),
+        other => Err(cx.app_error(other)),
+    }
+}
+
+// ---- providers ---------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/providers.html")]
+struct ProvidersPage {
+    c: Chrome,
+    rows: Vec<ProviderView>,
+    error: Option<String>,
+}
+
+async fn providers_page(s: &AppState, cx: &Cx, flash: Option<&'static str>, error: Option<String>) -> Response {
+    let rows = match s.app.list_providers(&cx.ctx).await {
+        Ok(r) => r,
+        Err(e) => return cx.app_error(e),
+    };
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    cx.page(status, &ProvidersPage { c: cx.chrome("providers", flash), rows, error })
+}
+
+async fn providers(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    match enter(&s, tenant, src, req).await {
+        Ok((cx, parts)) => providers_page(&s, &cx, flash(&parts), None).await,
+        Err(r) => r,
+    }
+}
+
+async fn create_provider(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, pairs) = match enter_post(&s, tenant, src, req, true).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let opt = |n: &str| Some(field(&pairs, n).trim().to_owned()).filter(|v| !v.is_empty());
+    let method = match field(&pairs, "token_endpoint_auth_method") {
+        "client_secret_post" => RemoteAuthMethod::ClientSecretPost,
+        _ => RemoteAuthMethod::ClientSecretBasic,
+    };
+    let scopes: Vec<String> = field(&pairs, "default_scopes").split_whitespace().map(str::to_owned).collect();
+    let new = NewProvider {
+        name: field(&pairs, "name").trim().to_owned(),
+        discovery_url: opt("discovery_url"),
+        issuer: opt("issuer"),
+        authorization_endpoint: opt("authorization_endpoint"),
+        token_endpoint: opt("token_endpoint"),
+        token_endpoint_auth_method: Some(method),
+        pkce: Some(field(&pairs, "pkce") == "on"),
+        default_scopes: Some(scopes),
+        ..NewProvider::default()
+    };
+    match s.app.create_provider(&cx.ctx, &cx.user.actor, new).await {
+        Ok(_) => cx.to("providers?m=created"),
+        Err(e) => match form_error(&cx, e) {
+            Ok(msg) => providers_page(&s, &cx, None, Some(msg)).await,
+            Err(r) => r,
+        },
+    }
+}
+
+async fn delete_provider(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, _) = match enter_post(&s, tenant, src, req, true).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match s.app.delete_provider(&cx.ctx, &cx.user.actor, &param(&params, "name")).await {
+        Ok(()) => cx.to("providers?m=deleted"),
+        Err(e) => cx.app_error(e),
+    }
+}
+
+// ---- remote clients ------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/remote_clients.html")]
+struct RemoteClientsPage {
+    c: Chrome,
+    rows: Vec<RemoteClientView>,
+    providers: Vec<String>,
+    error: Option<String>,
+}
+
+async fn remote_clients_page(s: &AppState, cx: &Cx, flash: Option<&'static str>, error: Option<String>) -> Response {
+    let rows = match s.app.list_remote_clients(&cx.ctx).await {
+        Ok(r) => r,
+        Err(e) => return cx.app_error(e),
+    };
+    let providers = match s.app.list_providers(&cx.ctx).await {
+        Ok(p) => p.into_iter().map(|p| p.name).collect(),
+        Err(e) => return cx.app_error(e),
+    };
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    cx.page(status, &RemoteClientsPage { c: cx.chrome("remote", flash), rows, providers, error })
+}
+
+async fn remote_clients(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    match enter(&s, tenant, src, req).await {
+        Ok((cx, parts)) => remote_clients_page(&s, &cx, flash(&parts), None).await,
+        Err(r) => r,
+    }
+}
+
+async fn create_remote_client(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, pairs) = match enter_post(&s, tenant, src, req, true).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let opt = |n: &str| Some(field(&pairs, n).trim().to_owned()).filter(|v| !v.is_empty());
+    let new = NewRemoteClient {
+        namespace: field(&pairs, "namespace").trim().to_owned(),
+        name: field(&pairs, "name").trim().to_owned(),
+        provider: field(&pairs, "provider").to_owned(),
+        client_id: field(&pairs, "client_id").trim().to_owned(),
+        client_secret: Some(field(&pairs, "client_secret").to_owned()).filter(|v| !v.is_empty()),
+        params: TokenParams { scope: opt("scope"), audience: opt("audience"), ..TokenParams::default() },
+    };
+    match s.app.create_remote_client(&cx.ctx, &cx.user.actor, new).await {
+        Ok(_) => cx.to("remote-clients?m=created"),
+        Err(e) => match form_error(&cx, e) {
+            Ok(msg) => remote_clients_page(&s, &cx, None, Some(msg)).await,
+            Err(r) => r,
+        },
+    }
+}
+
+async fn set_remote_secret(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, pairs) = match enter_post(&s, tenant, src, req, true).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let secret = RemoteSecret { client_secret: field(&pairs, "client_secret").to_owned() };
+    let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
+    match s.app.set_remote_secret(&cx.ctx, &cx.user.actor, &ns, &name, secret).await {
+        Ok(_) => cx.to("remote-clients?m=secret"),
+        Err(e) => match form_error(&cx, e) {
+            Ok(msg) => remote_clients_page(&s, &cx, None, Some(msg)).await,
+            Err(r) => r,
+        },
+    }
+}
+
+async fn delete_remote_client(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, _) = match enter_post(&s, tenant, src, req, true).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
+    match s.app.delete_remote_client(&cx.ctx, &cx.user.actor, &ns, &name).await {
+        Ok(()) => cx.to("remote-clients?m=deleted"),
+        Err(e) => cx.app_error(e),
+    }
+}
+
+// ---- authorizations --------------------------------------------------------------
+
+struct AuthorizationRow {
+    v: AuthorizationView,
+    expires: String,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/authorizations.html")]
+struct AuthorizationsPage {
+    c: Chrome,
+    rows: Vec<AuthorizationRow>,
+    remote_clients: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+async fn authorizations_page(s: &AppState, cx: &Cx, flash: Option<&'static str>, error: Option<String>) -> Response {
+    let rows = match s.app.list_authorizations(&cx.ctx).await {
+        Ok(r) => r
+            .into_iter()
+            .map(|v| AuthorizationRow { expires: opt_time(v.expires_at), updated: time(v.updated_at), v })
+            .collect(),
+        Err(e) => return cx.app_error(e),
+    };
+    let remote_clients = match s.app.list_remote_clients(&cx.ctx).await {
+        Ok(r) => r.into_iter().map(|c| (c.namespace, c.name)).collect(),
+        Err(e) => return cx.app_error(e),
+    };
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    cx.page(status, &AuthorizationsPage { c: cx.chrome("authorizations", flash), rows, remote_clients, error })
+}
+
+async fn authorizations(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    match enter(&s, tenant, src, req).await {
+        Ok((cx, parts)) => authorizations_page(&s, &cx, flash(&parts), None).await,
+        Err(r) => r,
+    }
+}
+
+async fn create_authorization(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, pairs) = match enter_post(&s, tenant, src, req, true).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some((namespace, name)) = field(&pairs, "remote_client").split_once('/') else {
+        return authorizations_page(&s, &cx, None, Some("Choose a remote client.".into())).await;
+    };
+    if field(&pairs, "grant_type") == "authorization_code" {
+        // The administrator signs in at the provider: off to its start link.
+        return match s.app.start_authorization(&cx.ctx, &cx.user.actor, namespace, name).await {
+            Ok(start) => super::see_other(&start.authorization_url),
+            Err(e) => match form_error(&cx, e) {
+                Ok(msg) => authorizations_page(&s, &cx, None, Some(msg)).await,
+                Err(r) => r,
+            },
+        };
+    }
+    let new = NewAuthorization { namespace: namespace.to_owned(), name: name.to_owned(), grant_type: None };
+    match s.app.create_authorization(&cx.ctx, &cx.user.actor, new).await {
+        Ok(_) => cx.to("authorizations?m=created"),
+        Err(e) => match form_error(&cx, e) {
+            Ok(msg) => authorizations_page(&s, &cx, None, Some(msg)).await,
+            Err(r) => r,
+        },
+    }
+}
+
+async fn delete_authorization(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, _) = match enter_post(&s, tenant, src, req, true).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
+    match s.app.delete_authorization(&cx.ctx, &cx.user.actor, &ns, &name).await {
+        Ok(()) => cx.to("authorizations?m=deleted"),
+        Err(e) => cx.app_error(e),
+    }
+}

@@ -1,0 +1,194 @@
+//! Tenants, for owners of the default tenant: the list, creating one (its
+//! first administrator's credentials are shown once), disabling, enabling
+//! and deleting; and the sidebar's tenant switcher, which opens another
+//! tenant's console under its own issuer (`{base}/t/{tenant}/console/`).
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{RawPathParams, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use latchkey_app::AppError;
+use latchkey_app::admin::tenants::{CreatedTenant, NewTenant, TenantView};
+
+use super::view::{Chrome, time};
+use super::{Cx, enter, enter_post, field, param, see_other};
+use crate::AppState;
+use crate::tenant::{NoTenant, Source, Tenant};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console/tenants", get(tenants).post(create_tenant))
+        .route("/console/tenants/{id}/disable", post(disable))
+        .route("/console/tenants/{id}/enable", post(enable))
+        .route("/console/tenants/{id}/delete", post(delete))
+        .route("/console/switch", get(switch))
+}
+
+/// Whether the sidebar offers the tenants page and the switcher.
+pub(crate) fn is_platform_owner(cx: &Cx) -> bool {
+    cx.ctx.id == latchkey_core::TenantId::default_tenant() && cx.user.actor.role.as_deref() == Some("owner")
+}
+
+struct TenantRow {
+    v: TenantView,
+    console: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/tenants.html")]
+struct TenantsPage {
+    c: Chrome,
+    rows: Vec<TenantRow>,
+    error: Option<String>,
+    created: Option<CreatedTenant>,
+}
+
+async fn tenants_page(
+    s: &AppState,
+    cx: &Cx,
+    flash: Option<&'static str>,
+    error: Option<String>,
+    created: Option<CreatedTenant>,
+) -> Response {
+    let list = match s.app.list_tenants(&cx.ctx, &cx.user.actor).await {
+        Ok(l) => l,
+        Err(e) => return cx.app_error(e),
+    };
+    let mut c = cx.chrome("tenants", flash);
+    // The switcher knows a tenant created by this very request.
+    c.tenants = list.iter().map(|t| t.tenant_id.clone()).collect();
+    let rows = list
+        .into_iter()
+        .map(|v| TenantRow { console: format!("{}/console/", v.issuer), created: time(v.created_at), v })
+        .collect();
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    cx.page(status, &TenantsPage { c, rows, error, created })
+}
+
+async fn tenants(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, parts) = match enter(&s, tenant, src, req).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let q: Vec<(String, String)> =
+        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().take(10).collect();
+    let flash = match field(&q, "m") {
+        "disabled" => Some("The tenant is disabled: its endpoints answer 404."),
+        "enabled" => Some("The tenant is active again."),
+        "deleted" => Some("The tenant and everything in it were deleted."),
+        _ => None,
+    };
+    tenants_page(&s, &cx, flash, None, None).await
+}
+
+async fn create_tenant(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, pairs) = match enter_post(&s, tenant, src, req, true).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let new = NewTenant {
+        tenant_id: field(&pairs, "tenant_id").trim().to_owned(),
+        display_name: Some(field(&pairs, "display_name").trim().to_owned()).filter(|n| !n.is_empty()),
+        settings: None,
+    };
+    match s.app.create_tenant(&cx.ctx, &cx.user.actor, new).await {
+        Ok(created) => tenants_page(&s, &cx, Some("The tenant was created."), None, Some(created)).await,
+        Err(AppError::Validation(f)) => {
+            let msg = f.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+            tenants_page(&s, &cx, None, Some(msg), None).await
+        }
+        Err(AppError::Conflict(m)) => tenants_page(&s, &cx, None, Some(super::capitalize(&m)), None).await,
+        Err(e) => cx.app_error(e),
+    }
+}
+
+async fn set_status(s: &AppState, cx: &Cx, id: &str, active: bool) -> Response {
+    match s.app.set_tenant_status(&cx.ctx, &cx.user.actor, id, active).await {
+        Ok(_) if active => cx.to("tenants?m=enabled"),
+        Ok(_) => cx.to("tenants?m=disabled"),
+        Err(e) => cx.app_error(e),
+    }
+}
+
+async fn disable(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    match enter_post(&s, tenant, src, req, true).await {
+        Ok((cx, _)) => set_status(&s, &cx, &param(&params, "id"), false).await,
+        Err(r) => r,
+    }
+}
+
+async fn enable(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    match enter_post(&s, tenant, src, req, true).await {
+        Ok((cx, _)) => set_status(&s, &cx, &param(&params, "id"), true).await,
+        Err(r) => r,
+    }
+}
+
+async fn delete(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, _) = match enter_post(&s, tenant, src, req, true).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    match s.app.delete_tenant(&cx.ctx, &cx.user.actor, &param(&params, "id")).await {
+        Ok(()) => cx.to("tenants?m=deleted"),
+        Err(e) => cx.app_error(e),
+    }
+}
+
+/// `GET /console/switch?tenant=ID`: to that tenant's console (a GET form,
+/// so the switcher works without script).
+async fn switch(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    req: Request,
+) -> Response {
+    let (cx, parts) = match enter(&s, tenant, src, req).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let q: Vec<(String, String)> =
+        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().take(10).collect();
+    let wanted = field(&q, "tenant");
+    if wanted == cx.ctx.id.as_str() {
+        return cx.to("");
+    }
+    match s.app.list_tenants(&cx.ctx, &cx.user.actor).await {
+        Ok(list) => match list.into_iter().find(|t| t.tenant_id == wanted) {
+            Some(t) => see_other(&format!("{}/console/", t.issuer)),
+            None => cx.error(404, "There is no such tenant."),
+        },
+        Err(e) => cx.app_error(e),
+    }
+}

@@ -1,0 +1,214 @@
+// The admin console's client management in real Chromium: signing in with
+// the bootstrap admin through the login page, every client type created
+// through the dialog, the one-time secret, search, edit, secret rotation
+// with a grace period, revocation, deletion, and inline validation. Every
+// effect is checked where it matters: at the token and introspection
+// endpoints.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, REQUIRED_PAGE_HEADERS } from './harness.mjs';
+import { signIn, tokenFor, introspect, createClient } from './console-lib.mjs';
+
+let server;
+let browser;
+let context;
+let page;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  context = await browser.newContext();
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
+  page = await context.newPage();
+  await signIn(page, server, server.adminUser, server.adminPassword);
+});
+
+after(async () => {
+  await context?.close();
+  await browser?.close();
+  await server?.stop();
+});
+
+test('one client of every type is created through the dialog', async () => {
+  const types = [
+    { type: 'Machine to machine', confidential: true },
+    { type: 'Web application', confidential: true, redirectUri: 'https://web.example.com/callback' },
+    { type: 'Single-page or native app', confidential: false, redirectUri: 'http://127.0.0.1:3000/callback' },
+    { type: 'Hybrid', confidential: true, redirectUri: 'https://hybrid.example.com/callback' },
+    { type: 'Device or CLI', confidential: false },
+    { type: 'Provisioning connector', confidential: true },
+    { type: 'Custom', confidential: true, grants: ['Client Credentials'] },
+  ];
+  for (const t of types) {
+    const { clientId, secret } = await createClient(page, server, { ...t, name: `Every type: ${t.type}` });
+    assert.match(clientId, /^[A-Za-z0-9]{24}$/, t.type);
+    if (t.confidential) assert.match(secret, /^lks_/, `${t.type} shows its secret once`);
+    else assert.equal(secret, null, `${t.type} is public: no secret`);
+    const listed = await server.cliJson(['client', 'show', clientId]);
+    assert.equal(listed.name, `Every type: ${t.type}`);
+  }
+});
+
+test('the secret is shown once, copied as client_id:client_secret, and works', async () => {
+  const { clientId, secret } = await createClient(page, server, { type: 'Machine to machine', name: 'Copy me' });
+  // Opening the address again (a GET) shows an empty form, never the secret.
+  const again1 = await page.goto(page.url());
+  assert.equal(again1.status(), 200);
+  assert.equal((await again1.text()).includes(secret), false, 'the secret is shown only once');
+  const details = await page.request.get(`${server.base}/console/clients/${clientId}`);
+  assert.equal((await details.text()).includes(secret), false, 'the details page shows only the hint');
+  assert.match(await details.text(), new RegExp(`…${secret.slice(-4)}`));
+
+  const created = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/console/clients/new/m2m'));
+  const again = await createClient(page, server, { type: 'Machine to machine', name: 'Copy me too' });
+  const answer = await created;
+  assert.equal(answer.status(), 201);
+  assert.equal(answer.headers()['cache-control'], 'no-store', 'the page with the secret is never cached');
+  await page.getByText('it will not be shown again').waitFor();
+  await page.getByRole('button', { name: 'Copy Client Credentials' }).click();
+  await page.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, `${again.clientId}:${again.secret}`);
+  await page.getByRole('button', { name: 'Copy Client Secret' }).click();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), again.secret);
+  assert.ok(!page.url().includes(again.secret), 'the secret is never in a URL');
+
+  const r = await tokenFor(server, again.clientId, again.secret);
+  assert.equal(r.status, 200);
+  assert.ok((await r.json()).access_token);
+});
+
+test('search finds a client as you type, and an edit shows on its page', async () => {
+  const { clientId } = await createClient(page, server, { type: 'Machine to machine', name: 'Needle in a haystack' });
+  await page.goto(`${server.base}/console/clients`);
+  await page.getByRole('searchbox', { name: 'Search clients' }).fill('Needle in');
+  await page.getByRole('link', { name: 'View Needle in a haystack' }).waitFor();
+  await page.getByRole('link', { name: 'View Copy me', exact: true }).waitFor({ state: 'detached' });
+  const rows = page.locator('#client-results tbody tr');
+  assert.equal(await rows.count(), 1);
+  assert.match(await rows.first().textContent(), new RegExp(clientId));
+
+  // Without script the same search is a plain GET.
+  const plain = await page.request.get(`${server.base}/console/clients?q=haystack`);
+  assert.equal(plain.status(), 200);
+  assert.match(await plain.text(), new RegExp(clientId));
+
+  await page.getByRole('link', { name: 'Edit Needle in a haystack' }).click();
+  await page.getByLabel('Description').fill('Found it: nightly invoicing');
+  await page.getByLabel('Token Lifetime (seconds)').fill('900');
+  await page.getByRole('button', { name: 'Save Changes' }).click();
+  await page.getByText('The client was saved.').waitFor();
+  await page.getByText('Found it: nightly invoicing').first().waitFor();
+  await page.getByText('900 s (15 min)').waitFor();
+  const shown = await server.cliJson(['client', 'show', clientId]);
+  assert.equal(shown.description, 'Found it: nightly invoicing');
+  assert.equal(shown.access_token_lifetime, 900);
+});
+
+test('a new secret with a grace period keeps both working, and Revoke ends the old one', async () => {
+  const first = await createClient(page, server, { type: 'Machine to machine', name: 'Rotating service' });
+  await page.getByRole('link', { name: 'View client' }).click();
+  await page.getByLabel('Keep the current secrets valid for').selectOption({ label: '1 hour' });
+  await page.getByRole('button', { name: 'Generate New Secret' }).click();
+  await page.getByRole('heading', { name: 'New Client Secret' }).waitFor();
+  const second = await page.getByLabel('Client Secret', { exact: true }).inputValue();
+  assert.notEqual(second, first.secret);
+  assert.equal((await tokenFor(server, first.clientId, first.secret)).status, 200, 'old secret in its grace period');
+  assert.equal((await tokenFor(server, first.clientId, second)).status, 200, 'new secret');
+
+  await page.getByRole('link', { name: 'View client' }).click();
+  await page.getByRole('button', { name: `Revoke secret …${first.secret.slice(-4)}` }).click();
+  await page.getByText('The secret was revoked').waitFor();
+  assert.equal((await tokenFor(server, first.clientId, first.secret)).status, 401, 'revoked secret');
+  assert.equal((await tokenFor(server, first.clientId, second)).status, 200, 'the other secret still works');
+});
+
+test('delete asks for confirmation and then the client\'s tokens are dead', async () => {
+  const { clientId, secret } = await createClient(page, server, { type: 'Machine to machine', name: 'Doomed' });
+  const token = (await (await tokenFor(server, clientId, secret)).json()).access_token;
+  assert.equal((await introspect(server, token)).active, true);
+
+  await page.getByRole('link', { name: 'View client' }).click();
+  await page.getByRole('link', { name: 'Delete', exact: true }).click();
+  await page.getByText('Deleting a client will revoke access for every application and user that uses it.').waitFor();
+  await page.getByRole('button', { name: 'Delete Client' }).click();
+  await page.getByText('The client was deleted').waitFor();
+  assert.equal((await introspect(server, token)).active, false, 'its token is inactive');
+  assert.equal((await tokenFor(server, clientId, secret)).status, 401);
+  assert.equal(await page.getByRole('link', { name: 'View Doomed' }).count(), 0);
+});
+
+test('validation errors are shown inline, beside their fields', async () => {
+  await page.goto(`${server.base}/console/clients/new`);
+  await page.getByRole('link', { name: /^Web application/ }).click();
+  await page.getByLabel('Redirect URIs', { exact: true }).fill('http://example.com/callback');
+  await page.getByLabel('Token Lifetime (seconds)').fill('10');
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST'),
+    page.getByRole('button', { name: 'Create Client' }).click(),
+  ]);
+  assert.equal(response.status(), 422);
+  await page.getByRole('alert').filter({ hasText: 'The client was not saved' }).waitFor();
+  const name = page.getByLabel('Client Name', { exact: true });
+  assert.equal(await name.getAttribute('aria-invalid'), 'true');
+  assert.match(await page.locator('#name-error').textContent(), /1-200 characters/);
+  assert.match(await page.locator('#redirect_uris-error').textContent(), /http is only allowed for the loopback/);
+  assert.match(await page.locator('#lifetime-error').textContent(), /60/);
+  // What was typed is kept.
+  await page.getByText('http://example.com/callback', { exact: true }).waitFor();
+});
+
+test('bulk export, disable and delete apply to a filtered, sorted selection', async () => {
+  const two = await createClient(page, server, { type: 'Machine to machine', name: 'Bulk two' });
+  const one = await createClient(page, server, { type: 'Machine to machine', name: 'Bulk one' });
+  await page.goto(`${server.base}/console/clients`);
+  await page.getByText('Filters', { exact: true }).click();
+  await page.getByLabel('Sort by').selectOption({ label: 'Name A–Z' });
+  await page.getByRole('searchbox', { name: 'Search clients' }).fill('Bulk');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.waitForURL(/sort=name/);
+  const names = await page.locator('#client-results tbody tr td:nth-child(2) a').allTextContents();
+  assert.deepEqual(names, ['Bulk one', 'Bulk two']);
+
+  await page.getByLabel('Select every client on this page').check();
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Export selected' }).click(),
+  ]);
+  const exported = JSON.parse(await (await download.createReadStream()).toArray().then((c) => Buffer.concat(c).toString()));
+  assert.deepEqual(exported.items.map((c) => c.client_id).sort(), [one.clientId, two.clientId].sort());
+  assert.ok(!JSON.stringify(exported).includes('lks_'), 'no secret in an export');
+
+  await page.getByLabel('Select every client on this page').check();
+  await page.getByRole('button', { name: 'Disable selected' }).click();
+  await page.getByText('The selected clients were disabled.').waitFor();
+  assert.equal((await tokenFor(server, one.clientId, one.secret)).status, 401, 'disabled');
+
+  await page.goto(`${server.base}/console/clients?q=Bulk`);
+  await page.getByLabel('Select every client on this page').check();
+  await page.getByRole('button', { name: 'Delete selected' }).click();
+  await page.getByRole('heading', { name: 'Delete 2 clients?' }).waitFor();
+  await page.getByText('Deleting a client will revoke access for every application and user that uses it.').waitFor();
+  await page.getByRole('button', { name: 'Delete Clients' }).click();
+  await page.getByText('The selected clients were deleted').waitFor();
+  const after = await page.request.get(`${server.base}/console/clients?q=Bulk`);
+  assert.match(await after.text(), /No clients match\./);
+});
+
+test('every console page sends the security headers', async () => {
+  const { clientId } = await createClient(page, server, { type: 'Machine to machine', name: 'Header check' });
+  const paths = ['', 'clients', 'clients/new', 'clients/new/web', `clients/${clientId}`, `clients/${clientId}/edit`,
+    `clients/${clientId}/delete`, 'scopes', 'classes', 'users', 'keys', 'audit', 'settings', 'providers',
+    'remote-clients', 'authorizations', 'tenants', `?client=${clientId}&range=7d`, 'no-such-page'];
+  for (const p of paths) {
+    const r = await page.request.get(`${server.base}/console/${p}`, { maxRedirects: 0 });
+    const h = r.headers();
+    assert.match(h['content-type'], /^text\/html/, p);
+    for (const name of REQUIRED_PAGE_HEADERS) assert.ok(h[name], `${name} on /console/${p}`);
+    assert.match(h['content-security-policy'], /frame-ancestors 'none'/);
+    assert.doesNotMatch(h['content-security-policy'], /unsafe-inline/);
+    assert.equal(h['x-content-type-options'], 'nosniff');
+    assert.equal(h['referrer-policy'], 'no-referrer');
+    assert.equal(h['cache-control'], 'no-store');
+  }
+});
