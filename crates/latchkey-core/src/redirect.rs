@@ -647,4 +647,6 @@ fn decode_escape(hex: &[u8]) -> Option<u8> {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

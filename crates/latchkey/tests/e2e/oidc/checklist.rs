@@ -267,3 +267,23 @@ async fn h53_discovery_issuer_matches_the_url_it_was_fetched_from() {
         }
     }
 }
+
+#[tokio::test]
+async fn b23_cookies_are_secure_behind_https() {
+    let install = Install::new().await;
+    let opts = Opts { public_url: Some("https://login.example".into()), ..Opts::default() };
+    let s = Server::start_with(&install, &opts).await;
+    let challenge = PkceCodeChallenge::new_random_sha256().0;
+    let r = browser()
+        .get(format!(
+            "{}?client_id=latchkey-console&response_type=code&scope=openid&code_challenge={}&code_challenge_method=S256",
+            s.url("/oauth2/authorize"),
+            challenge.as_str()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+}

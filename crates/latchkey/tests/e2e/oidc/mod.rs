@@ -781,25 +781,5 @@ async fn a10_b14_repeated_parameters_and_bad_input() {
     }
 }
 
-#[tokio::test]
-async fn b23_cookies_are_secure_behind_https() {
-    let install = Install::new().await;
-    let opts = Opts { public_url: Some("https://login.example".into()), ..Opts::default() };
-    let s = Server::start_with(&install, &opts).await;
-    let challenge = PkceCodeChallenge::new_random_sha256().0;
-    let r = browser()
-        .get(format!(
-            "{}?client_id=latchkey-console&response_type=code&scope=openid&code_challenge={}&code_challenge_method=S256",
-            s.url("/oauth2/authorize"),
-            challenge.as_str()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let cookie = r.headers()["set-cookie"].to_str().unwrap();
-    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
-}
-
 mod accounts;
 mod checklist;
