@@ -99,3 +99,36 @@ test('a form post without the session\'s CSRF token is refused, even for the own
   await page.getByLabel('Password').waitFor();
   await context.close();
 });
+
+test('an administrator resets a password: only the new one signs in, and the old session is over', async () => {
+  const r = await server.cli(['user', 'create', 'carol', '--role', 'viewer', '--password-env', 'P'],
+    { P: 'carol-old-password-1' });
+  assert.equal(r.code, 0, r.stderr);
+  const carol = await browser.newContext();
+  const carolPage = await carol.newPage();
+  await signIn(carolPage, server, 'carol', 'carol-old-password-1');
+
+  const admin = await browser.newContext();
+  const page = await admin.newPage();
+  await signIn(page, server, server.adminUser, server.adminPassword);
+  await page.goto(`${server.base}/console/users?q=carol`);
+  await page.getByRole('button', { name: 'Reset the password of carol' }).click();
+  await page.getByText('The new password of carol is shown once').waitFor();
+  const password = await page.getByLabel('Generated password').inputValue();
+  assert.ok(password.length >= 12);
+
+  // Carol's console session ended with the old password: back to the login page.
+  await carolPage.goto(`${server.base}/console/clients`);
+  await carolPage.getByLabel('Password').waitFor();
+  await carolPage.getByLabel('Username').fill('carol');
+  await carolPage.getByLabel('Password').fill('carol-old-password-1');
+  await carolPage.getByRole('button', { name: 'Sign in' }).click();
+  await carolPage.getByRole('alert').waitFor();
+  assert.equal(new URL(carolPage.url()).pathname.startsWith('/console/'), false, 'the old password is refused');
+  await carol.close();
+
+  const fresh = await browser.newContext();
+  await signIn(await fresh.newPage(), server, 'carol', password);
+  await fresh.close();
+  await admin.close();
+});

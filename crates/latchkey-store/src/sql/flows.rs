@@ -470,7 +470,31 @@ macro_rules! flow_repos {
                     q = q.bind(c);
                 }
                 q.execute(&mut *tx).await.map_err(e)?;
+                let mut live = live;
                 if sign_out {
+                    // Access tokens of code redemptions that started no
+                    // refresh family are known only from their code.
+                    let rows = sqlx::query(
+                        "SELECT client_id, access_jti, access_exp FROM authorization_codes \
+                         WHERE tenant_id = $1 AND user_id = $2 AND family_id IS NULL \
+                         AND access_jti IS NOT NULL AND access_exp > $3",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(user_id)
+                    .bind(now)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(e)?;
+                    for r in &rows {
+                        let token: (String, String, UnixTime) = (
+                            r.try_get("client_id").map_err(e)?,
+                            r.try_get("access_jti").map_err(e)?,
+                            r.try_get("access_exp").map_err(e)?,
+                        );
+                        if !live.contains(&token) {
+                            live.push(token);
+                        }
+                    }
                     sqlx::query("DELETE FROM browser_sessions WHERE tenant_id = $1 AND user_id = $2")
                         .bind(tenant.as_str())
                         .bind(user_id)

@@ -34,6 +34,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/users/{id}/role", post(set_user_role))
         .route("/console/users/{id}/disable", post(disable_user))
         .route("/console/users/{id}/enable", post(enable_user))
+        .route("/console/users/{id}/password", post(reset_user_password))
         .route("/console/keys", get(keys))
         .route("/console/keys/rotate", post(rotate_keys))
         .route("/console/audit", get(audit))
@@ -428,7 +429,7 @@ async fn users_page(
         .collect();
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let (created_user, created_password) = created.unwrap_or_default();
-    let flash = if created_user.is_empty() { flash } else { Some("The user was created.") };
+    let flash = if created_user.is_empty() || flash.is_some() { flash } else { Some("The user was created.") };
     let page =
         UsersPage { c: cx.chrome("users", flash), rows, q: q.to_owned(), next, error, created_password, created_user };
     cx.page(status, &page)
@@ -516,6 +517,28 @@ async fn disable_user(
 ) -> Response {
     let (cx, _) = enter_write!(s, tenant, src, req);
     user_status(&s, &cx, &param(&params, "id"), false).await
+}
+
+/// `POST /console/users/{id}/password`: a new generated password, shown
+/// once; the user's sessions and tokens end with the old one.
+async fn reset_user_password(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    use latchkey_app::admin::users::PasswordReset;
+    let (cx, _) = enter_write!(s, tenant, src, req);
+    let id = param(&params, "id");
+    let user = try_page!(cx, s.app.get_user(&cx.ctx, &id).await);
+    match s.app.reset_password(&cx.ctx, &cx.user.actor, &id, PasswordReset { password: None }).await {
+        Ok(password) => {
+            let done = Some("The password was reset; the user's sessions and tokens were ended.");
+            users_page(&s, &cx, done, "", "", None, Some((user.username, password))).await
+        }
+        Err(e) => cx.app_error(e),
+    }
 }
 
 async fn enable_user(
