@@ -60,6 +60,11 @@ macro_rules! flow_repos {
             })
         }
 
+        /// `(client_id, access_jti, access_exp)`: a live access token to revoke.
+        fn live_token_from_row(r: &DbRow) -> Result<(String, String, UnixTime)> {
+            Ok((r.try_get("client_id").map_err(e)?, r.try_get("access_jti").map_err(e)?, r.try_get("access_exp").map_err(e)?))
+        }
+
         fn consent_from_row(r: &DbRow) -> Result<crate::ConsentRecord> {
             Ok(crate::ConsentRecord {
                 user_id: r.try_get("user_id").map_err(e)?,
@@ -450,16 +455,7 @@ macro_rules! flow_repos {
                     q = q.bind(c);
                 }
                 let rows = q.fetch_all(&mut *tx).await.map_err(e)?;
-                let live = rows
-                    .iter()
-                    .map(|r| {
-                        Ok((
-                            r.try_get("client_id").map_err(e)?,
-                            r.try_get("access_jti").map_err(e)?,
-                            r.try_get("access_exp").map_err(e)?,
-                        ))
-                    })
-                    .collect::<Result<Vec<_>>>()?;
+                let mut live = rows.iter().map(live_token_from_row).collect::<Result<Vec<_>>>()?;
                 let update = format!(
                     "UPDATE refresh_families SET revoked_at = $3 \
                      WHERE tenant_id = $1 AND user_id = $2 AND revoked_at IS NULL{}",
@@ -470,7 +466,6 @@ macro_rules! flow_repos {
                     q = q.bind(c);
                 }
                 q.execute(&mut *tx).await.map_err(e)?;
-                let mut live = live;
                 if sign_out {
                     // Access tokens of code redemptions that started no
                     // refresh family are known only from their code.
@@ -486,11 +481,7 @@ macro_rules! flow_repos {
                     .await
                     .map_err(e)?;
                     for r in &rows {
-                        let token: (String, String, UnixTime) = (
-                            r.try_get("client_id").map_err(e)?,
-                            r.try_get("access_jti").map_err(e)?,
-                            r.try_get("access_exp").map_err(e)?,
-                        );
+                        let token = live_token_from_row(r)?;
                         if !live.contains(&token) {
                             live.push(token);
                         }
