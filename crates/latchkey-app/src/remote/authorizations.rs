@@ -33,6 +33,11 @@ use crate::{App, AppError};
 pub const ACTIVE: &str = "active";
 pub const NEEDS_REAUTHORIZATION: &str = "needs_reauthorization";
 
+/// RFC 7523 §2.2.
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// Seconds a client assertion is valid: long enough for one request.
+const ASSERTION_LIFETIME: i64 = 60;
+
 /// Which remote client should obtain an authorization.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -208,6 +213,13 @@ impl App {
             form.push((k.clone(), v.clone()));
         }
         let basic = match (settings.token_endpoint_auth_method, secret) {
+            (RemoteAuthMethod::PrivateKeyJwt, _) => {
+                let assertion = self.client_assertion(ctx, &settings, &rc.client_id)?;
+                form.push(("client_id".into(), rc.client_id.clone()));
+                form.push(("client_assertion_type".into(), ASSERTION_TYPE.into()));
+                form.push(("client_assertion".into(), assertion));
+                None
+            }
             (RemoteAuthMethod::ClientSecretBasic, Some(s)) => Some((rc.client_id.clone(), s)),
             (RemoteAuthMethod::ClientSecretPost, Some(s)) => {
                 form.push(("client_id".into(), rc.client_id.clone()));
@@ -252,6 +264,43 @@ impl App {
         } else {
             Err(AppError::Upstream(format!("the provider answered HTTP {}", resp.status)))
         }
+    }
+
+    /// A `private_key_jwt` client assertion (RFC 7523 §3) for `client_id`
+    /// at this provider: `iss` = `sub` = the client id, the provider's
+    /// issuer identifier as the single `aud` (never the token endpoint, so
+    /// a provider cannot pass it on to another one: checklist 64), a
+    /// one-time `jti` and one minute of validity, signed with the tenant's
+    /// current ID-token key.
+    fn client_assertion(
+        &self,
+        ctx: &TenantContext,
+        settings: &ProviderSettings,
+        client_id: &str,
+    ) -> Result<String, AppError> {
+        let aud = settings.issuer.as_deref().ok_or_else(|| {
+            AppError::Conflict("private_key_jwt needs the provider's issuer, and this provider has none".into())
+        })?;
+        let now = self.now();
+        let key = ctx.keys.id_token_key(now)?;
+        let allowed = &settings.token_endpoint_auth_signing_alg_values_supported;
+        let alg = key.alg().as_str();
+        if !allowed.is_empty() && !allowed.iter().any(|a| a == alg) {
+            return Err(AppError::Conflict(format!(
+                "the provider accepts client assertions signed with {} only, and this tenant's ID-token key is {alg}",
+                allowed.join(", ")
+            )));
+        }
+        let claims = json!({
+            "iss": client_id,
+            "sub": client_id,
+            "aud": aud,
+            "jti": self.random_id(18),
+            "iat": now,
+            "exp": now + ASSERTION_LIFETIME,
+        });
+        let payload = serde_json::to_vec(&claims).map_err(|e| AppError::Internal(e.to_string()))?;
+        latchkey_crypto::jws::sign(key, "JWT", &payload).map_err(|e| AppError::Internal(e.to_string()))
     }
 
     pub(crate) fn record_from_answer(

@@ -41,6 +41,21 @@ pub enum RemoteAuthMethod {
     ClientSecretBasic,
     /// `client_id` and `client_secret` in the form body.
     ClientSecretPost,
+    /// A client assertion (RFC 7523 §2.2) signed with the tenant's ID-token
+    /// key; the provider verifies it with the tenant's JWKS, so no secret
+    /// is stored. Its single `aud` is the provider's issuer.
+    PrivateKeyJwt,
+}
+
+impl RemoteAuthMethod {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
 }
 
 /// A provider's settings as stored (JSON) and shown.
@@ -68,6 +83,10 @@ pub struct ProviderSettings {
     /// Offered as "Sign in with …" on the login page when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_in: Option<federation::SignInSettings>,
+    /// The algorithms the provider accepts for client assertions (from
+    /// discovery; empty when it does not say).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
 }
 
 /// A new provider: a discovery URL, explicit endpoints, or both (explicit
@@ -129,6 +148,10 @@ pub struct ProviderView {
     pub name: String,
     #[serde(flatten)]
     pub settings: ProviderSettings,
+    /// For `private_key_jwt`: the JWKS URL to register at the provider for
+    /// this tenant's remote clients (the tenant's own `jwks_uri`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_jwks_uri: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -242,13 +265,11 @@ fn remote_client_view(r: RemoteClientRecord) -> RemoteClientView {
     }
 }
 
-fn provider_view(r: ProviderRecord) -> ProviderView {
-    ProviderView {
-        name: r.name,
-        settings: serde_json::from_str(&r.settings).unwrap_or_default(),
-        created_at: r.created_at,
-        updated_at: r.updated_at,
-    }
+fn provider_view(ctx: &TenantContext, r: ProviderRecord) -> ProviderView {
+    let settings: ProviderSettings = serde_json::from_str(&r.settings).unwrap_or_default();
+    let client_jwks_uri = (settings.token_endpoint_auth_method == RemoteAuthMethod::PrivateKeyJwt)
+        .then(|| format!("{}/oauth2/jwks", ctx.issuer));
+    ProviderView { name: r.name, settings, client_jwks_uri, created_at: r.created_at, updated_at: r.updated_at }
 }
 
 /// Form fields an administrator may not set: the ones Latchkey sends itself.
@@ -330,6 +351,12 @@ fn check_settings(s: &ProviderSettings) -> Result<(), AppError> {
             "a provider needs a token endpoint (give it, or a discovery_url that names one)",
         ));
     }
+    if s.token_endpoint_auth_method == RemoteAuthMethod::PrivateKeyJwt && s.issuer.is_none() {
+        return Err(AppError::field(
+            "token_endpoint_auth_method",
+            "private_key_jwt needs the provider's issuer: client assertions name it as their audience",
+        ));
+    }
     if s.default_scopes.len() > 50 || s.default_scopes.iter().any(|x| latchkey_core::Scope::parse(x).is_err()) {
         return Err(AppError::field("default_scopes", "at most 50 scope tokens (RFC 6749 §3.3)"));
     }
@@ -367,6 +394,8 @@ struct Discovered {
     token_endpoint_auth_methods_supported: Vec<String>,
     #[serde(default)]
     authorization_response_iss_parameter_supported: bool,
+    #[serde(default)]
+    token_endpoint_auth_signing_alg_values_supported: Vec<String>,
 }
 
 /// RFC 8414 §3 / OIDC Discovery §4: the document's `issuer` must be the
@@ -415,9 +444,14 @@ impl App {
         s.userinfo_endpoint = s.userinfo_endpoint.take().or(d.userinfo_endpoint);
         s.jwks_uri = s.jwks_uri.take().or(d.jwks_uri);
         s.authorization_response_iss_parameter_supported = d.authorization_response_iss_parameter_supported;
+        s.token_endpoint_auth_signing_alg_values_supported = d.token_endpoint_auth_signing_alg_values_supported;
         let supports = |m: &str| d.token_endpoint_auth_methods_supported.iter().any(|x| x == m);
-        if !explicit_method && !supports("client_secret_basic") && supports("client_secret_post") {
-            s.token_endpoint_auth_method = RemoteAuthMethod::ClientSecretPost;
+        if !explicit_method && !supports("client_secret_basic") {
+            if supports("client_secret_post") {
+                s.token_endpoint_auth_method = RemoteAuthMethod::ClientSecretPost;
+            } else if supports("private_key_jwt") {
+                s.token_endpoint_auth_method = RemoteAuthMethod::PrivateKeyJwt;
+            }
         }
         Ok(())
     }
@@ -448,9 +482,12 @@ impl App {
             default_scopes: new.default_scopes.unwrap_or_default(),
             authorization_response_iss_parameter_supported: false,
             sign_in: new.sign_in,
+            token_endpoint_auth_signing_alg_values_supported: Vec::new(),
         };
+        // Before discovery: what discovery will fill in is not missing yet.
         check_settings(&ProviderSettings {
             token_endpoint: Some("https://x.test/".into()),
+            issuer: s.issuer.clone().or_else(|| s.discovery_url.as_ref().map(|_| "https://x.test/".into())),
             sign_in: None,
             ..s.clone()
         })?;
@@ -458,7 +495,7 @@ impl App {
         check_settings(&s)?;
         let now = self.now();
         let rec = ProviderRecord { name: new.name, settings: to_json(&s)?, created_at: now, updated_at: now };
-        let view = provider_view(rec.clone());
+        let view = provider_view(ctx, rec.clone());
         let audit = self.audit_record(actor, "provider.create", "provider", &rec.name, &json!(view.settings));
         self.store.insert_provider(&ctx.id, &rec, &audit).await.map_err(|e| match e {
             latchkey_store::StoreError::Conflict(_) => AppError::Conflict("a provider with this name exists".into()),
@@ -470,13 +507,13 @@ impl App {
     /// # Errors
     /// `Unavailable` when the database is down.
     pub async fn list_providers(&self, ctx: &TenantContext) -> Result<Vec<ProviderView>, AppError> {
-        Ok(self.store.list_providers(&ctx.id).await?.into_iter().map(provider_view).collect())
+        Ok(self.store.list_providers(&ctx.id).await?.into_iter().map(|r| provider_view(ctx, r)).collect())
     }
 
     /// # Errors
     /// `NotFound`.
     pub async fn get_provider(&self, ctx: &TenantContext, name: &str) -> Result<ProviderView, AppError> {
-        self.store.get_provider(&ctx.id, name).await?.map(provider_view).ok_or(AppError::NotFound)
+        self.store.get_provider(&ctx.id, name).await?.map(|r| provider_view(ctx, r)).ok_or(AppError::NotFound)
     }
 
     /// # Errors
@@ -490,7 +527,7 @@ impl App {
     ) -> Result<ProviderView, AppError> {
         actor.require_write()?;
         let rec = self.store.get_provider(&ctx.id, name).await?.ok_or(AppError::NotFound)?;
-        let before = provider_view(rec.clone());
+        let before = provider_view(ctx, rec.clone());
         let mut s = before.settings.clone();
         let rediscover = p.discovery_url.is_some();
         if rediscover {
@@ -526,8 +563,10 @@ impl App {
             s.sign_in = v;
         }
         if rediscover {
+            // Before discovery: what discovery will fill in is not missing yet.
             check_settings(&ProviderSettings {
                 token_endpoint: Some("https://x.test/".into()),
+                issuer: s.issuer.clone().or_else(|| s.discovery_url.as_ref().map(|_| "https://x.test/".into())),
                 sign_in: None,
                 ..s.clone()
             })?;
@@ -535,7 +574,7 @@ impl App {
         }
         check_settings(&s)?;
         let rec = ProviderRecord { settings: to_json(&s)?, updated_at: self.now(), ..rec };
-        let view = provider_view(rec.clone());
+        let view = provider_view(ctx, rec.clone());
         let changes = diff(&json!(before.settings), &json!(view.settings));
         let audit = self.audit_record(actor, "provider.update", "provider", name, &changes);
         if !self.store.update_provider(&ctx.id, &rec, &audit).await? {

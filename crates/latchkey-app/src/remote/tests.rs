@@ -235,3 +235,83 @@ fn debug_output_hides_secrets_and_tokens() {
     };
     assert!(!format!("{t:?}").contains("the-token"));
 }
+
+/// An upstream token endpoint that records every request and grants a
+/// token to any of them: where a client assertion is inspected.
+#[derive(Debug, Default)]
+struct Recorder {
+    requests: std::sync::Mutex<Vec<UpstreamRequest>>,
+}
+
+#[async_trait]
+impl UpstreamHttp for Recorder {
+    async fn send(&self, req: UpstreamRequest) -> Result<UpstreamResponse, UpstreamError> {
+        let n = {
+            let mut seen = self.requests.lock().unwrap();
+            seen.push(req);
+            seen.len()
+        };
+        let body = serde_json::json!({"access_token": format!("at-{n}"), "token_type": "Bearer", "expires_in": 120});
+        Ok(UpstreamResponse { status: 200, body: serde_json::to_vec(&body).unwrap() })
+    }
+}
+
+#[tokio::test]
+async fn checklist_64_client_assertions_name_the_provider_issuer_as_their_only_audience() {
+    let w = world().await;
+    let recorder = Arc::new(Recorder::default());
+    w.app.set_upstream_http(recorder.clone());
+    // Without an issuer there is nothing to name as the audience.
+    let no_issuer = serde_json::from_value(serde_json::json!({
+        "name": "anon", "token_endpoint": "https://as.test/token", "token_endpoint_auth_method": "private_key_jwt"
+    }))
+    .unwrap();
+    assert!(matches!(w.app.create_provider(&w.ctx, &admin(), no_issuer).await, Err(AppError::Validation(_))));
+    // The token endpoint differs from the issuer: the assertion must name the issuer.
+    let p = serde_json::from_value(serde_json::json!({
+        "name": "corp", "issuer": "https://as.test/tenant-a",
+        "token_endpoint": "https://as.test/tenant-a/oauth2/token", "token_endpoint_auth_method": "private_key_jwt"
+    }))
+    .unwrap();
+    let view = w.app.create_provider(&w.ctx, &admin(), p).await.unwrap();
+    assert_eq!(view.client_jwks_uri, Some(format!("{}/oauth2/jwks", w.ctx.issuer)));
+    // No secret: the tenant's key stands in for it.
+    let rc = serde_json::from_value(serde_json::json!({
+        "namespace": "billing", "name": "crm", "provider": "corp", "client_id": "latchkey-at-corp"
+    }))
+    .unwrap();
+    assert!(!w.app.create_remote_client(&w.ctx, &admin(), rc).await.unwrap().has_secret);
+    let new =
+        super::authorizations::NewAuthorization { namespace: "billing".into(), name: "crm".into(), grant_type: None };
+    assert_eq!(w.app.create_authorization(&w.ctx, &admin(), new).await.unwrap().status, "active");
+    w.clock.advance(61);
+    assert_eq!(fetch(&w).await.unwrap(), "at-2", "renewed with a second assertion");
+
+    let requests = std::mem::take(&mut *recorder.requests.lock().unwrap());
+    assert_eq!(requests.len(), 2);
+    let mut jtis = Vec::new();
+    for (i, req) in requests.iter().enumerate() {
+        assert_eq!(req.url, "https://as.test/tenant-a/oauth2/token");
+        assert!(req.basic.is_none(), "no Basic credentials with an assertion");
+        let form = req.form.as_ref().unwrap();
+        let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(field("client_assertion_type"), Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer"));
+        assert_eq!(field("client_secret"), None);
+        assert_eq!(field("client_id"), Some("latchkey-at-corp"));
+        // Verifiable with the tenant's published JWKS alone, as the provider does.
+        let jwks = serde_json::from_str(w.ctx.keys.jwks_json()).unwrap();
+        let published = latchkey_crypto::jws::Verifier::from_jwks(&jwks);
+        let (typ, payload) = published.verify(field("client_assertion").unwrap()).unwrap();
+        assert_eq!(typ.as_deref(), Some("JWT"));
+        let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(claims["iss"], "latchkey-at-corp");
+        assert_eq!(claims["sub"], "latchkey-at-corp");
+        // A single string, the issuer identifier: not an array, not the token endpoint.
+        assert_eq!(claims["aud"], serde_json::json!("https://as.test/tenant-a"));
+        let now = crate::test_world::START + if i == 0 { 0 } else { 61 };
+        assert_eq!(claims["iat"], now);
+        assert_eq!(claims["exp"], now + 60);
+        jtis.push(claims["jti"].as_str().unwrap().to_owned());
+    }
+    assert!(jtis[0].len() >= 22 && jtis[0] != jtis[1], "a fresh jti per assertion: {jtis:?}");
+}

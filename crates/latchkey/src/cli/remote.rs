@@ -43,8 +43,9 @@ struct ProviderFields {
     userinfo_endpoint: Option<String>,
     #[arg(long)]
     jwks_uri: Option<String>,
-    /// How Latchkey authenticates at the token endpoint.
-    #[arg(long, value_parser = ["client_secret_basic", "client_secret_post"])]
+    /// How Latchkey authenticates at the token endpoint. With private_key_jwt
+    /// no secret is needed: register the `client_jwks_uri` shown at the provider.
+    #[arg(long, value_parser = ["client_secret_basic", "client_secret_post", "private_key_jwt"])]
     auth_method: Option<String>,
     /// Use PKCE in authorization-code flows [default: true].
     #[arg(long)]
