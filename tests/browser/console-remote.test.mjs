@@ -1,10 +1,13 @@
 // The outbound side in the console, in Chromium: a provider (Latchkey
 // itself, reached over loopback), a remote client whose secret is
-// write-only, and an authorization obtained with it.
+// write-only, and an authorization obtained with it; then a provider made
+// with the "+" inside the remote-client form: the independent
+// oidc-provider peer, authenticated with private_key_jwt.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launchBrowser } from './harness.mjs';
 import { signIn } from './console-lib.mjs';
+import { startPeer } from './peer.mjs';
 
 let server;
 let browser;
@@ -89,4 +92,75 @@ test('an authorization-code authorization is obtained by signing in at the provi
   const row = page.getByRole('row').filter({ hasText: 'ops/web' });
   await row.getByText('authorization_code').waitFor();
   await row.getByText('active').waitFor();
+});
+
+test('"+ New provider" in the remote-client form; private_key_jwt at an independent provider', async () => {
+  // The peer trusts this tenant's JWKS for the client latchkey-pkjwt and
+  // accepts only assertions whose single audience is its issuer.
+  const peer = await startPeer({
+    clientId: 'peer-basic', clientSecret: 'peer-basic-secret-0123456789', redirectUri: `${server.base}/remote/callback/x`,
+    jwtClientId: 'latchkey-pkjwt', jwtClientJwksUri: `${server.base}/oauth2/jwks`,
+  });
+  try {
+    const decoy = await server.cli(['provider', 'create', 'decoy', '--token-endpoint', 'https://decoy.example/token']);
+    assert.equal(decoy.code, 0, decoy.stderr);
+    const page = await (await browser.newContext()).newPage();
+    await signIn(page, server, server.adminUser, server.adminPassword);
+    await page.goto(`${server.base}/console/remote-clients`);
+    await page.getByLabel('Namespace').fill('partner');
+    await page.getByLabel('Name', { exact: true }).fill('peer-api');
+    await page.getByLabel('Identifier (client ID at the provider)').fill('latchkey-pkjwt');
+    await page.getByLabel('Scope', { exact: true }).fill('api:read');
+
+    // A mistake inside the sub-form: the page comes back with everything typed.
+    // With a provider to choose from, the sub-form starts closed; "+" opens it.
+    assert.equal(await page.getByLabel('Provider name').isVisible(), false);
+    await page.locator('summary', { hasText: 'New provider' }).click();
+    await page.getByLabel('Provider name').fill('peer');
+    await page.getByLabel('Discovery URL').fill(`${peer.issuer}/nowhere`);
+    await page.getByRole('button', { name: 'Add Remote Client' }).click();
+    await page.getByRole('alert').filter({ hasText: /^New provider: discovery_url/ }).waitFor();
+    assert.equal(await page.getByLabel('Namespace').inputValue(), 'partner');
+    assert.equal(await page.getByLabel('Provider name').inputValue(), 'peer');
+    assert.equal(await page.getByLabel('Provider', { exact: true }).isDisabled(), true, 'the open sub-form wins');
+
+    await page.getByLabel('Discovery URL').fill(`${peer.issuer}/.well-known/openid-configuration`);
+    await page.getByLabel('Client authentication').selectOption('private_key_jwt');
+    await page.getByRole('button', { name: 'Add Remote Client' }).click();
+    const row = page.getByRole('row').filter({ hasText: 'partner/peer-api' });
+    await row.getByRole('cell', { name: 'peer', exact: true }).waitFor();
+    assert.match(await row.textContent(), /none/, 'no secret stored');
+
+    // The provider was discovered and shows the JWKS URL to register.
+    await page.goto(`${server.base}/console/providers`);
+    const prow = page.getByRole('row').filter({ hasText: peer.issuer });
+    await prow.getByText('private_key_jwt').waitFor();
+    await prow.getByText(`${server.base}/oauth2/jwks`).waitFor();
+
+    // The peer accepts the signed assertion: an authorization, and its token is live there.
+    await page.goto(`${server.base}/console/authorizations`);
+    await page.getByLabel('Remote client').selectOption('partner/peer-api');
+    await page.getByRole('button', { name: 'Obtain Authorization' }).click();
+    const arow = page.getByRole('row').filter({ hasText: 'partner/peer-api' });
+    await arow.getByText('active').waitFor().catch(async (e) => {
+      throw new Error(`${e.message}\n${await page.locator('main').innerText()}\nthe provider said:\n${peer.log()}`);
+    });
+    const out = await server.cli(['authorization', 'token', 'partner', 'peer-api', '-o', 'table']);
+    assert.equal(out.code, 0, out.stderr);
+    const token = out.stdout.trim();
+    const r = await fetch(`${peer.issuer}/token/introspection`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from('peer-basic:peer-basic-secret-0123456789').toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ token }).toString(),
+    });
+    const i = await r.json();
+    assert.equal(i.active, true, JSON.stringify(i));
+    assert.equal(i.client_id, 'latchkey-pkjwt');
+    assert.equal(i.scope, 'api:read');
+  } finally {
+    await peer.stop();
+  }
 });

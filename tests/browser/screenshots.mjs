@@ -40,6 +40,8 @@ try {
     body: 'grant_type=client_credentials',
   });
   await server.cli(['provider', 'create', 'partner-idp', '--token-endpoint', 'https://idp.partner.example/oauth2/token']);
+  await server.cli(['provider', 'create', 'corp-sso', '--issuer', 'https://sso.corp.example',
+    '--token-endpoint', 'https://sso.corp.example/oauth2/token', '--auth-method', 'private_key_jwt']);
   const context = await browser.newContext({ viewport: { width: 1360, height: 860 }, colorScheme: 'light' });
   const page = await context.newPage();
   const shot = (name, fullPage = false) => page.screenshot({ path: join(OUT, `${name}.png`), fullPage });
@@ -74,6 +76,10 @@ try {
     await page.goto(`${server.base}/console/${path}`);
     await shot(name, ['audit', 'settings', 'dashboard'].includes(name));
   }
+  await page.goto(`${server.base}/console/remote-clients`);
+  await page.locator('summary', { hasText: 'New provider' }).click();
+  await page.getByLabel('Provider name').fill('payments');
+  await shot('remote-clients', true);
   await context.close();
   console.log(`screenshots written to ${OUT}`);
 } finally {

@@ -110,7 +110,26 @@
     });
   }
 
+  // The "+" sub-form of the remote-client form: while it is open its
+  // provider is used and the select is off; closed, its fields are not sent.
+  function newProvider(details) {
+    var form = details.closest("form");
+    var select = form && form.querySelector("select[name=provider]");
+    var set = details.querySelector("fieldset");
+    function sync() {
+      set.disabled = !details.open;
+      if (select) { select.disabled = details.open; }
+      if (details.open) {
+        var first = set.querySelector("input");
+        if (first && document.activeElement === details.querySelector("summary")) { first.focus(); }
+      }
+    }
+    details.addEventListener("toggle", sync);
+    sync();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("details[data-new-provider]"), newProvider);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-live-results]"), liveSearch);
     Array.prototype.forEach.call(document.querySelectorAll("[data-list]"), listField);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-client-form]"), clientForm);

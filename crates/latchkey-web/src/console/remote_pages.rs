@@ -94,29 +94,40 @@ async fn create_provider(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let opt = |n: &str| Some(field(&pairs, n).trim().to_owned()).filter(|v| !v.is_empty());
-    let method = match field(&pairs, "token_endpoint_auth_method") {
-        "client_secret_post" => RemoteAuthMethod::ClientSecretPost,
-        _ => RemoteAuthMethod::ClientSecretBasic,
-    };
+    let mut new = provider_form(&pairs, "");
+    new.pkce = Some(field(&pairs, "pkce") == "on");
     let scopes: Vec<String> = field(&pairs, "default_scopes").split_whitespace().map(str::to_owned).collect();
-    let new = NewProvider {
-        name: field(&pairs, "name").trim().to_owned(),
-        discovery_url: opt("discovery_url"),
-        issuer: opt("issuer"),
-        authorization_endpoint: opt("authorization_endpoint"),
-        token_endpoint: opt("token_endpoint"),
-        token_endpoint_auth_method: Some(method),
-        pkce: Some(field(&pairs, "pkce") == "on"),
-        default_scopes: Some(scopes),
-        ..NewProvider::default()
-    };
+    new.default_scopes = Some(scopes);
     match s.app.create_provider(&cx.ctx, &cx.user.actor, new).await {
         Ok(_) => cx.to("providers?m=created"),
         Err(e) => match form_error(&cx, e) {
             Ok(msg) => providers_page(&s, &cx, None, Some(msg)).await,
             Err(r) => r,
         },
+    }
+}
+
+/// The provider fields of a form, their names prefixed with `prefix`: the
+/// Providers page's form (no prefix) and the one inside the remote-client
+/// form (`new_provider_`).
+fn provider_form(pairs: &[(String, String)], prefix: &str) -> NewProvider {
+    let get = |n: &str| field(pairs, &format!("{prefix}{n}")).trim().to_owned();
+    let opt = |n: &str| Some(get(n)).filter(|v| !v.is_empty());
+    let method = match get("token_endpoint_auth_method").as_str() {
+        "client_secret_post" => Some(RemoteAuthMethod::ClientSecretPost),
+        "private_key_jwt" => Some(RemoteAuthMethod::PrivateKeyJwt),
+        "client_secret_basic" => Some(RemoteAuthMethod::ClientSecretBasic),
+        // As the discovery document advertises (HTTP Basic otherwise).
+        _ => None,
+    };
+    NewProvider {
+        name: get("name"),
+        discovery_url: opt("discovery_url"),
+        issuer: opt("issuer"),
+        authorization_endpoint: opt("authorization_endpoint"),
+        token_endpoint: opt("token_endpoint"),
+        token_endpoint_auth_method: method,
+        ..NewProvider::default()
     }
 }
 
@@ -139,6 +150,25 @@ async fn delete_provider(
 
 // ---- remote clients ------------------------------------------------------------
 
+/// What the remote-client form was last filled with (never the secret),
+/// so an error does not lose it.
+#[derive(Default)]
+struct RemoteForm {
+    namespace: String,
+    name: String,
+    provider: String,
+    client_id: String,
+    scope: String,
+    audience: String,
+    /// The "+" sub-form: a provider created with the remote client.
+    new_provider: bool,
+    np_name: String,
+    np_discovery_url: String,
+    np_issuer: String,
+    np_token_endpoint: String,
+    np_method: String,
+}
+
 #[derive(Template)]
 #[template(path = "console/remote_clients.html")]
 struct RemoteClientsPage {
@@ -146,9 +176,16 @@ struct RemoteClientsPage {
     rows: Vec<RemoteClientView>,
     providers: Vec<String>,
     error: Option<String>,
+    form: RemoteForm,
 }
 
-async fn remote_clients_page(s: &AppState, cx: &Cx, flash: Option<&'static str>, error: Option<String>) -> Response {
+async fn remote_clients_page(
+    s: &AppState,
+    cx: &Cx,
+    flash: Option<&'static str>,
+    error: Option<String>,
+    form: RemoteForm,
+) -> Response {
     let rows = match s.app.list_remote_clients(&cx.ctx).await {
         Ok(r) => r,
         Err(e) => return cx.app_error(e),
@@ -158,7 +195,7 @@ async fn remote_clients_page(s: &AppState, cx: &Cx, flash: Option<&'static str>,
         Err(e) => return cx.app_error(e),
     };
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    cx.page(status, &RemoteClientsPage { c: cx.chrome("remote", flash), rows, providers, error })
+    cx.page(status, &RemoteClientsPage { c: cx.chrome("remote", flash), rows, providers, error, form })
 }
 
 async fn remote_clients(
@@ -168,11 +205,14 @@ async fn remote_clients(
     req: Request,
 ) -> Response {
     match enter(&s, tenant, src, req).await {
-        Ok((cx, parts)) => remote_clients_page(&s, &cx, flash(&parts), None).await,
+        Ok((cx, parts)) => remote_clients_page(&s, &cx, flash(&parts), None, RemoteForm::default()).await,
         Err(r) => r,
     }
 }
 
+/// Creates a remote client, and first its provider when the "+" sub-form
+/// names one. A provider that was created stays when the remote client
+/// then fails: the form comes back with it selected and says so.
 async fn create_remote_client(
     State(s): State<AppState>,
     tenant: Result<Tenant, NoTenant>,
@@ -183,19 +223,56 @@ async fn create_remote_client(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let opt = |n: &str| Some(field(&pairs, n).trim().to_owned()).filter(|v| !v.is_empty());
+    let get = |n: &str| field(&pairs, n).trim().to_owned();
+    let mut form = RemoteForm {
+        namespace: get("namespace"),
+        name: get("name"),
+        provider: get("provider"),
+        client_id: get("client_id"),
+        scope: get("scope"),
+        audience: get("audience"),
+        new_provider: !get("new_provider_name").is_empty(),
+        np_name: get("new_provider_name"),
+        np_discovery_url: get("new_provider_discovery_url"),
+        np_issuer: get("new_provider_issuer"),
+        np_token_endpoint: get("new_provider_token_endpoint"),
+        np_method: get("new_provider_token_endpoint_auth_method"),
+    };
+    let mut created = None;
+    if form.new_provider {
+        match s.app.create_provider(&cx.ctx, &cx.user.actor, provider_form(&pairs, "new_provider_")).await {
+            Ok(p) => {
+                form.provider.clone_from(&p.name);
+                form.new_provider = false;
+                created = Some(p.name);
+            }
+            Err(e) => {
+                return match form_error(&cx, e) {
+                    Ok(msg) => remote_clients_page(&s, &cx, None, Some(format!("New provider: {msg}")), form).await,
+                    Err(r) => r,
+                };
+            }
+        }
+    }
+    let opt = |v: &str| Some(v.to_owned()).filter(|v| !v.is_empty());
     let new = NewRemoteClient {
-        namespace: field(&pairs, "namespace").trim().to_owned(),
-        name: field(&pairs, "name").trim().to_owned(),
-        provider: field(&pairs, "provider").to_owned(),
-        client_id: field(&pairs, "client_id").trim().to_owned(),
+        namespace: form.namespace.clone(),
+        name: form.name.clone(),
+        provider: form.provider.clone(),
+        client_id: form.client_id.clone(),
         client_secret: Some(field(&pairs, "client_secret").to_owned()).filter(|v| !v.is_empty()),
-        params: TokenParams { scope: opt("scope"), audience: opt("audience"), ..TokenParams::default() },
+        params: TokenParams { scope: opt(&form.scope), audience: opt(&form.audience), ..TokenParams::default() },
     };
     match s.app.create_remote_client(&cx.ctx, &cx.user.actor, new).await {
         Ok(_) => cx.to("remote-clients?m=created"),
         Err(e) => match form_error(&cx, e) {
-            Ok(msg) => remote_clients_page(&s, &cx, None, Some(msg)).await,
+            Ok(msg) => {
+                let msg = match created {
+                    Some(p) => format!("The provider {p} was added. The remote client was not: {msg}"),
+                    None => msg,
+                };
+                remote_clients_page(&s, &cx, None, Some(msg), form).await
+            }
             Err(r) => r,
         },
     }
@@ -217,7 +294,7 @@ async fn set_remote_secret(
     match s.app.set_remote_secret(&cx.ctx, &cx.user.actor, &ns, &name, secret).await {
         Ok(_) => cx.to("remote-clients?m=secret"),
         Err(e) => match form_error(&cx, e) {
-            Ok(msg) => remote_clients_page(&s, &cx, None, Some(msg)).await,
+            Ok(msg) => remote_clients_page(&s, &cx, None, Some(msg), RemoteForm::default()).await,
             Err(r) => r,
         },
     }
