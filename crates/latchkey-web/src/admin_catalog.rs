@@ -2,7 +2,7 @@
 //! the named bundles of scopes clients can belong to.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,6 +16,7 @@ use crate::error::Problem;
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
+use crate::tenant::Path;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()

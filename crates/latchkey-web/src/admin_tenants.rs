@@ -1,7 +1,7 @@
 //! `/api/v1/tenants`: tenants, managed by the owners of the default tenant.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,6 +15,7 @@ use crate::error::Problem;
 use crate::openapi::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
+use crate::tenant::Path;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()

@@ -7,7 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 use axum::Router;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -20,6 +20,7 @@ use crate::browser::{
     browser_cookies, form_fields, post_only, render, request_params, see_other, set_cookie, single, tenant_page,
 };
 use crate::pages::{MessagePage, error_page, html};
+use crate::tenant::Path;
 use crate::tenant::{NoTenant, Source, Tenant};
 
 pub(crate) fn routes() -> Router<AppState> {

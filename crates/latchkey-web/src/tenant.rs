@@ -52,6 +52,52 @@ impl FromRequestParts<AppState> for Tenant {
     }
 }
 
+/// The path parameters of a route without the `tenant` that `/t/{tenant}/…`
+/// adds, so one handler serves every tenant: `Path<String>` for one
+/// parameter, tuples of `String` for two or three. (axum's `Path` counts the
+/// tenant too, and a count that does not match is a 500.)
+pub(crate) struct Path<T>(pub T);
+
+/// What a [`Path`] can be made of.
+pub(crate) trait Segments: Sized {
+    fn from_segments(values: Vec<String>) -> Option<Self>;
+}
+
+impl Segments for String {
+    fn from_segments(values: Vec<String>) -> Option<Self> {
+        let [a] = <[String; 1]>::try_from(values).ok()?;
+        Some(a)
+    }
+}
+
+impl Segments for (String, String) {
+    fn from_segments(values: Vec<String>) -> Option<Self> {
+        let [a, b] = <[String; 2]>::try_from(values).ok()?;
+        Some((a, b))
+    }
+}
+
+impl Segments for (String, String, String) {
+    fn from_segments(values: Vec<String>) -> Option<Self> {
+        let [a, b, c] = <[String; 3]>::try_from(values).ok()?;
+        Some((a, b, c))
+    }
+}
+
+impl<S: Send + Sync, T: Segments> FromRequestParts<S> for Path<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = axum::extract::RawPathParams::from_request_parts(parts, state).await.map_err(|_| {
+            Problem::new(StatusCode::BAD_REQUEST, "Bad Request", "a path segment is not valid percent-encoded UTF-8")
+        })?;
+        let values = raw.iter().filter(|(k, _)| *k != "tenant").map(|(_, v)| v.to_owned()).collect();
+        T::from_segments(values)
+            .map(Path)
+            .ok_or_else(|| Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such resource"))
+    }
+}
+
 /// The caller's address, when the server was started with connect info.
 pub(crate) struct Source(pub Option<String>);
 
