@@ -82,6 +82,7 @@ fn default_client(tenant: &TenantId, id: &str, name: &str, t: ClientType, config
         created_by: "latchkey".to_owned(),
         last_used_at: None,
         revision: 1,
+        tokens_valid_after: None,
         config,
     }
 }

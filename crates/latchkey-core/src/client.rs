@@ -225,12 +225,23 @@ pub struct Client {
     /// Bumped on every write; the admin API's ETag.
     pub revision: i64,
     pub config: ClientConfig,
+    /// When a disabled client was last enabled again: tokens issued before
+    /// then stay invalid, so disabling a client ends its tokens for good.
+    #[serde(default)]
+    pub tokens_valid_after: Option<UnixTime>,
 }
 
 impl Client {
     #[must_use]
     pub fn is_active(&self) -> bool {
         self.status == ClientStatus::Active
+    }
+
+    /// Whether a token of this client issued at `issued_at` may still be
+    /// honoured: the client is active and was not disabled since.
+    #[must_use]
+    pub fn honours_token_issued_at(&self, issued_at: UnixTime) -> bool {
+        self.is_active() && self.tokens_valid_after.is_none_or(|cutoff| issued_at >= cutoff)
     }
 }
 

@@ -69,6 +69,7 @@ pub fn client(t: &TenantId, id: &str, name: &str, created_at: i64) -> Client {
         created_by: "tester".into(),
         last_used_at: None,
         revision: 1,
+        tokens_valid_after: None,
         config: ClientConfig {
             grant_types: vec![GrantType::ClientCredentials],
             scopes: ScopeSet::parse_param("api:read").unwrap(),
@@ -299,7 +300,7 @@ pub async fn disable_and_delete(store: Arc<dyn Store>) {
     let t = with_tenant(&*store, "acme").await;
     let c = client(&t, "svc", "Svc", 2_000);
     store.insert_client(&c, &[secret("a")], &audit("c", "svc")).await.unwrap();
-    assert_eq!(store.jwt_state(&t, "svc", "j").await.unwrap(), (ClientState::Active, false));
+    assert_eq!(store.jwt_state(&t, "svc", "j", 2_500).await.unwrap(), (ClientState::Active, false));
 
     assert!(
         store.set_client_status(&t, &c.client_id, ClientStatus::Disabled, 3_000, &audit("d", "svc")).await.unwrap()
@@ -308,31 +309,44 @@ pub async fn disable_and_delete(store: Arc<dyn Store>) {
     assert_eq!(got.status, ClientStatus::Disabled);
     assert_eq!(got.revision, 2);
     assert_eq!(got.updated_at, 3_000);
-    assert_eq!(store.jwt_state(&t, "svc", "j").await.unwrap(), (ClientState::Disabled, false));
+    assert_eq!(store.jwt_state(&t, "svc", "j", 2_500).await.unwrap(), (ClientState::Disabled, false));
+    assert_eq!(got.tokens_valid_after, None, "disabling alone sets no cutoff");
+
+    // Enabled again: what was issued before stays invalid, new tokens work.
+    assert!(store.set_client_status(&t, &c.client_id, ClientStatus::Active, 4_000, &audit("e", "svc")).await.unwrap());
+    let got = store.get_client(&t, &c.client_id).await.unwrap().unwrap();
+    assert_eq!(got.tokens_valid_after, Some(4_000));
+    assert!(!got.honours_token_issued_at(2_500) && got.honours_token_issued_at(4_000));
+    assert_eq!(store.jwt_state(&t, "svc", "j", 2_500).await.unwrap(), (ClientState::Disabled, false));
+    assert_eq!(store.jwt_state(&t, "svc", "j", 4_000).await.unwrap(), (ClientState::Active, false));
+    // Enabling an active client moves nothing.
+    assert!(store.set_client_status(&t, &c.client_id, ClientStatus::Active, 5_000, &audit("f", "svc")).await.unwrap());
+    let got = store.get_client(&t, &c.client_id).await.unwrap().unwrap();
+    assert_eq!(got.tokens_valid_after, Some(4_000));
 
     assert!(store.delete_client(&t, &c.client_id, &audit("x", "svc")).await.unwrap());
     assert!(!store.delete_client(&t, &c.client_id, &audit("x", "svc")).await.unwrap());
     let find = crate::ClientQuery { q: Some("svc description".into()), limit: 10, ..crate::ClientQuery::default() };
     assert!(store.search_clients(&t, &find, 0).await.unwrap().is_empty(), "deleted clients leave the search index");
     assert!(store.get_client_with_secrets(&t, &c.client_id).await.unwrap().is_none());
-    assert_eq!(store.jwt_state(&t, "svc", "j").await.unwrap(), (ClientState::Missing, false));
+    assert_eq!(store.jwt_state(&t, "svc", "j", 2_500).await.unwrap(), (ClientState::Missing, false));
 }
 
 pub async fn jwt_revocation_and_purge(store: Arc<dyn Store>) {
     let t = with_tenant(&*store, "acme").await;
     store.insert_client(&client(&t, "svc", "Svc", 2_000), &[], &audit("c", "svc")).await.unwrap();
-    assert_eq!(store.jwt_state(&t, "svc", "j1").await.unwrap(), (ClientState::Active, false));
+    assert_eq!(store.jwt_state(&t, "svc", "j1", 2_500).await.unwrap(), (ClientState::Active, false));
     store.revoke_jti(&t, "j1", "svc", 5_000, 1_000).await.unwrap();
     store.revoke_jti(&t, "j1", "svc", 5_000, 1_001).await.unwrap(); // idempotent
-    assert_eq!(store.jwt_state(&t, "svc", "j1").await.unwrap(), (ClientState::Active, true));
+    assert_eq!(store.jwt_state(&t, "svc", "j1", 2_500).await.unwrap(), (ClientState::Active, true));
 
     store.revoke_jti(&t, "j2", "svc", 6_000, 1_000).await.unwrap();
     let mut listed = store.list_revoked_jtis(5_500).await.unwrap();
     listed.sort();
     assert_eq!(listed, vec![("acme".to_owned(), "j2".to_owned(), 6_000)]);
     assert_eq!(store.purge_expired(5_500).await.unwrap(), 1, "only j1 expired");
-    assert_eq!(store.jwt_state(&t, "svc", "j1").await.unwrap(), (ClientState::Active, false));
-    assert_eq!(store.jwt_state(&t, "svc", "j2").await.unwrap(), (ClientState::Active, true));
+    assert_eq!(store.jwt_state(&t, "svc", "j1", 2_500).await.unwrap(), (ClientState::Active, false));
+    assert_eq!(store.jwt_state(&t, "svc", "j2", 2_500).await.unwrap(), (ClientState::Active, true));
 }
 
 pub async fn tenant_isolation(store: Arc<dyn Store>) {
@@ -344,7 +358,7 @@ pub async fn tenant_isolation(store: Arc<dyn Store>) {
 
     assert!(store.get_client(&b, &c.client_id).await.unwrap().is_none());
     assert!(store.get_client_with_secrets(&b, &c.client_id).await.unwrap().is_none());
-    assert_eq!(store.jwt_state(&b, "only-in-a", "jti-a").await.unwrap(), (ClientState::Missing, false));
+    assert_eq!(store.jwt_state(&b, "only-in-a", "jti-a", 2_500).await.unwrap(), (ClientState::Missing, false));
     assert!(!store.set_client_status(&b, &c.client_id, ClientStatus::Disabled, 1, &audit("d", "a")).await.unwrap());
     assert!(!store.delete_client(&b, &c.client_id, &audit("x", "a")).await.unwrap());
     assert!(store.list_clients(&b, None, 100).await.unwrap().iter().all(|x| x.tenant == b));
@@ -353,7 +367,7 @@ pub async fn tenant_isolation(store: Arc<dyn Store>) {
     assert!(store.list_audit(&b, 100).await.unwrap().iter().all(|e| e.target_id != "a"));
     // Tenant A's objects are all still there.
     assert!(store.get_client(&a, &c.client_id).await.unwrap().is_some());
-    assert_eq!(store.jwt_state(&a, "only-in-a", "jti-a").await.unwrap(), (ClientState::Active, true));
+    assert_eq!(store.jwt_state(&a, "only-in-a", "jti-a", 2_500).await.unwrap(), (ClientState::Active, true));
 }
 
 pub async fn scopes_keys_and_audit(store: Arc<dyn Store>) {

@@ -479,7 +479,15 @@ pub trait TokenRepo {
     ) -> Result<()>;
     /// For an access token: the state of its client and whether its `jti`
     /// is revoked, in one round trip.
-    async fn jwt_state(&self, tenant: &TenantId, client_id: &str, jti: &str) -> Result<(ClientState, bool)>;
+    /// A client that was disabled and enabled again since `issued_at`
+    /// counts as disabled for this token.
+    async fn jwt_state(
+        &self,
+        tenant: &TenantId,
+        client_id: &str,
+        jti: &str,
+        issued_at: UnixTime,
+    ) -> Result<(ClientState, bool)>;
     /// Every revocation record of tokens still valid at `now`, as
     /// `(tenant, jti, expires_at)` (to build an in-memory index).
     async fn list_revoked_jtis(&self, now: UnixTime) -> Result<Vec<(String, String, UnixTime)>>;

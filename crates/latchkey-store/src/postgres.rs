@@ -21,6 +21,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "remote", include_str!("../migrations/postgres/0003_remote.sql")),
     (4, "usage", include_str!("../migrations/postgres/0004_usage.sql")),
     (5, "fed", include_str!("../migrations/postgres/0005_fed.sql")),
+    (6, "token_cutoff", include_str!("../migrations/postgres/0006_token_cutoff.sql")),
 ];
 
 #[derive(Debug, Clone)]

@@ -17,7 +17,7 @@ pub(crate) mod people;
 pub(crate) mod remote;
 
 pub(crate) const CLIENT_COLUMNS: &str = "tenant_id, client_id, name, description, client_type, status, protected, \
-     managed_by, created_at, updated_at, created_by, last_used_at, revision, config";
+     managed_by, created_at, updated_at, created_by, last_used_at, revision, config, tokens_valid_after";
 
 /// Builds a `Client` from its columns.
 #[allow(clippy::too_many_arguments)]
@@ -34,6 +34,7 @@ pub(crate) fn client_from_parts(
     created_by: String,
     revision: i64,
     config: &str,
+    tokens_valid_after: Option<i64>,
 ) -> Result<Client> {
     let bad = |what: &str| StoreError::Internal(format!("stored client has an invalid {what}"));
     let config: ClientConfig = serde_json::from_str(config).map_err(|_| bad("config"))?;
@@ -52,6 +53,7 @@ pub(crate) fn client_from_parts(
         last_used_at: times.2,
         revision,
         config,
+        tokens_valid_after,
     })
 }
 
@@ -161,6 +163,7 @@ macro_rules! impl_repos {
                     r.try_get("created_by").map_err(e)?,
                     r.try_get("revision").map_err(e)?,
                     &r.try_get::<String, _>("config").map_err(e)?,
+                    r.try_get("tokens_valid_after").map_err(e)?,
                 )
             }
 

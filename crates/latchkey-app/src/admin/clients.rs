@@ -330,6 +330,7 @@ impl App {
             created_by: actor.id.clone(),
             last_used_at: None,
             revision: 1,
+            tokens_valid_after: None,
             config,
         })
     }

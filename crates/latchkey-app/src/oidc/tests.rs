@@ -628,3 +628,34 @@ async fn f48_a_disabled_user_cannot_refresh_or_redeem() {
     p.prompt = Some("none".into());
     assert_eq!(param(&respond(&a.authorize(&p).await), "error"), "login_required", "the session no longer counts");
 }
+
+/// Disabling a client ends its tokens for good: enabling it again (say,
+/// after its secret was rotated) does not bring back the access and
+/// refresh tokens it held before; tokens issued afterwards work.
+#[tokio::test]
+async fn tokens_from_before_a_disable_stay_dead_after_enabling_again() {
+    let mut a = setup(serde_json::json!({})).await;
+    let code = a.code().await;
+    let old = a.redeem(&code, VERIFIER).await.unwrap();
+    let old_rt = old.refresh_token.clone().unwrap();
+    assert!(a.active(&old.access_token).await);
+    let (w, id) = (&a.w, a.client_id.clone());
+    w.app.set_client_status(&w.ctx, &Actor::system(), &id, latchkey_core::ClientStatus::Disabled, false).await.unwrap();
+    assert!(!a.active(&old.access_token).await);
+    w.clock.advance(5);
+    w.app.set_client_status(&w.ctx, &Actor::system(), &id, latchkey_core::ClientStatus::Active, false).await.unwrap();
+
+    assert!(!a.active(&old.access_token).await, "the old access token stays inactive");
+    let auth = a.auth();
+    let seen = w.app.introspect(&w.ctx, &auth, &old_rt, None).await.unwrap();
+    assert!(!seen.active, "the old refresh token is inactive to its client");
+    let err = a.refresh(&old_rt, None).await.unwrap_err();
+    assert_eq!(err.code, TokenErrorCode::InvalidGrant);
+
+    // A new sign-in works as before.
+    let fresh = a.code().await;
+    let new = a.redeem(&fresh, VERIFIER).await.unwrap();
+    assert!(a.active(&new.access_token).await);
+    let renewed = a.refresh(new.refresh_token.as_deref().unwrap(), None).await.unwrap();
+    assert!(a.active(&renewed.access_token).await);
+}

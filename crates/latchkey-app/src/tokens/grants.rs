@@ -236,6 +236,8 @@ impl App {
             || family.revoked_at.is_some()
             || token.expires_at <= now
             || family.expires_at <= now
+            // Issued before the client was disabled and enabled again.
+            || !client.honours_token_issued_at(token.created_at)
         {
             return Err(bad_grant());
         }
@@ -373,6 +375,13 @@ impl App {
             || t.expires_at.min(family.expires_at) <= now
             || self.active_user(ctx, &family.user_id).await.is_err()
         {
+            return Ok(None);
+        }
+        let client = match latchkey_core::ClientId::parse(caller_id) {
+            Ok(id) => self.client_for_auth(&ctx.id, &id).await.map_err(unavailable)?,
+            Err(_) => None,
+        };
+        if !client.is_some_and(|c| c.client.honours_token_issued_at(t.created_at)) {
             return Ok(None);
         }
         Ok(Some(super::IntrospectionDetails {

@@ -234,8 +234,10 @@ impl App {
         if claims.exp <= now || claims.iss != ctx.issuer {
             return Ok(None);
         }
-        let (state, revoked) =
-            self.token_state(&ctx.id, &claims.client_id, &claims.jti).await.map_err(|_| TokenError::unavailable())?;
+        let (state, revoked) = self
+            .token_state(&ctx.id, &claims.client_id, &claims.jti, claims.iat)
+            .await
+            .map_err(|_| TokenError::unavailable())?;
         Ok((state == ClientState::Active && !revoked).then_some(claims))
     }
 

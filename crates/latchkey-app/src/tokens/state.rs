@@ -64,22 +64,25 @@ impl App {
         Ok(Some(index))
     }
 
-    /// The state of a token's client and whether its `jti` is revoked.
+    /// The state of a token's client and whether its `jti` is revoked. A
+    /// client disabled and enabled again since `issued_at` counts as
+    /// disabled for this token.
     pub(crate) async fn token_state(
         &self,
         tenant: &TenantId,
         client_id: &str,
         jti: &str,
+        issued_at: UnixTime,
     ) -> Result<(ClientState, bool), StoreError> {
         let Some(index) = self.revocation_index().await? else {
-            return self.store.jwt_state(tenant, client_id, jti).await;
+            return self.store.jwt_state(tenant, client_id, jti, issued_at).await;
         };
         let revoked = index.contains(tenant, jti);
         let state = match ClientId::parse(client_id) {
             Err(_) => ClientState::Missing,
             Ok(id) => match self.client_for_auth(tenant, &id).await? {
                 None => ClientState::Missing,
-                Some(c) if c.client.is_active() => ClientState::Active,
+                Some(c) if c.client.honours_token_issued_at(issued_at) => ClientState::Active,
                 Some(_) => ClientState::Disabled,
             },
         };

@@ -28,6 +28,7 @@ fn client(public: bool) -> Client {
         created_by: "t".into(),
         last_used_at: None,
         revision: 1,
+        tokens_valid_after: None,
         config,
     }
 }

@@ -17,6 +17,7 @@ fn m2m(scopes: &str) -> Client {
         created_by: "test".into(),
         last_used_at: None,
         revision: 1,
+        tokens_valid_after: None,
         config: ClientConfig {
             grant_types: vec![GrantType::ClientCredentials],
             scopes: ScopeSet::parse_param(scopes).unwrap(),

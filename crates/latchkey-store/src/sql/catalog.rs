@@ -223,9 +223,16 @@ macro_rules! catalog_repos {
                 Ok(())
             }
 
-            async fn jwt_state(&self, tenant: &TenantId, client_id: &str, jti: &str) -> Result<(ClientState, bool)> {
+            async fn jwt_state(
+                &self,
+                tenant: &TenantId,
+                client_id: &str,
+                jti: &str,
+                issued_at: UnixTime,
+            ) -> Result<(ClientState, bool)> {
                 let row = sqlx::query(
                     "SELECT (SELECT status FROM clients WHERE tenant_id = $1 AND client_id = $2) AS client_status, \
+                     (SELECT tokens_valid_after FROM clients WHERE tenant_id = $1 AND client_id = $2) AS cutoff, \
                      (SELECT COUNT(*) FROM revoked_jtis WHERE tenant_id = $1 AND jti = $3) AS revoked",
                 )
                 .bind(tenant.as_str())
@@ -235,7 +242,13 @@ macro_rules! catalog_repos {
                 .await
                 .map_err(e)?;
                 let revoked: i64 = row.try_get("revoked").map_err(e)?;
-                Ok((client_state(row.try_get("client_status").map_err(e)?), revoked > 0))
+                let cutoff: Option<i64> = row.try_get("cutoff").map_err(e)?;
+                let state = match client_state(row.try_get("client_status").map_err(e)?) {
+                    // Issued before the client was disabled and enabled again.
+                    ClientState::Active if cutoff.is_some_and(|c| issued_at < c) => ClientState::Disabled,
+                    other => other,
+                };
+                Ok((state, revoked > 0))
             }
 
             async fn list_revoked_jtis(&self, now: UnixTime) -> Result<Vec<(String, String, UnixTime)>> {

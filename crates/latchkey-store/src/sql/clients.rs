@@ -97,7 +97,9 @@ macro_rules! client_repo {
             ) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let n = sqlx::query(
-                    "UPDATE clients SET status = $3, updated_at = $4, revision = revision + 1 \
+                    "UPDATE clients SET status = $3, updated_at = $4, revision = revision + 1, \
+                     tokens_valid_after = CASE WHEN $3 = 'active' AND status <> 'active' THEN $4 \
+                     ELSE tokens_valid_after END \
                      WHERE tenant_id = $1 AND client_id = $2",
                 )
                 .bind(tenant.as_str())

@@ -126,7 +126,8 @@ async fn every_admin_route_with_parameters_answers_under_a_tenant_prefix() {
     };
 
     // Objects that exist: shown, changed and deleted through the prefix.
-    let (st, b) = call(reqwest::Method::POST, "/t/acme/api/v1/scopes".into(), Some(json!({"name": "orders:read"}))).await;
+    let (st, b) =
+        call(reqwest::Method::POST, "/t/acme/api/v1/scopes".into(), Some(json!({"name": "orders:read"}))).await;
     assert_eq!(st, 201, "{b}");
     let (st, b) = call(reqwest::Method::GET, "/t/acme/api/v1/scopes/orders:read".into(), None).await;
     assert_eq!(st, 200, "{b}");
@@ -154,11 +155,8 @@ async fn every_admin_route_with_parameters_answers_under_a_tenant_prefix() {
         if !path.starts_with("/api/v1/") || !path.contains('{') {
             continue;
         }
-        let concrete: String = path
-            .split('/')
-            .map(|seg| if seg.starts_with('{') { "nope" } else { seg })
-            .collect::<Vec<_>>()
-            .join("/");
+        let concrete: String =
+            path.split('/').map(|seg| if seg.starts_with('{') { "nope" } else { seg }).collect::<Vec<_>>().join("/");
         for method in ops.as_object().unwrap().keys() {
             let Ok(m) = method.to_uppercase().parse::<reqwest::Method>() else { continue };
             let body = matches!(method.as_str(), "post" | "put" | "patch").then(|| json!({}));
