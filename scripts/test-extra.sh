@@ -7,7 +7,8 @@
 #    (scripts/authlib_rp.py; last line "authlib: N passed, M failed").
 # 2. schemathesis, property-based tests of the running server
 #    against its own OpenAPI document (/api/v1/openapi.json):
-#   - the admin API (/api/v1/...) with an admin bearer token,
+#   - the admin API (/api/v1/...) with an admin bearer token, and again under
+#     a second tenant's prefix (/t/fuzz/api/v1/...) with that tenant's admin,
 #   - the OAuth endpoints and discovery with the admin client's Basic credentials.
 # Checks: no 5xx (not_a_server_error), every response's status is documented
 # (status_code_conformance) and its body matches the documented schema
@@ -152,6 +153,37 @@ log "schemathesis: admin API"
   -H "Authorization: Bearer $TOKEN" \
   --report junit --report-junit-path "$WORK/admin.xml" || rc=$?
 
+# The same operations under a second tenant's prefix, with that tenant's
+# own admin: every handler must serve /t/{tenant}/… alike (the tenant
+# segment once made each operation on one object a 500).
+log "schemathesis: admin API of a second tenant (/t/fuzz)"
+TENANT_TOKEN="$("$PY" - "$BASE" "$TOKEN" <<'PY'
+import base64, json, sys, urllib.parse, urllib.request
+base, owner = sys.argv[1], sys.argv[2]
+req = urllib.request.Request(
+    base + "/api/v1/tenants", data=json.dumps({"tenant_id": "fuzz"}).encode(),
+    headers={"Authorization": "Bearer " + owner, "Content-Type": "application/json"},
+)
+with urllib.request.urlopen(req, timeout=30) as r:
+    t = json.load(r)
+basic = base64.b64encode(
+    f"{urllib.parse.quote(t['admin_client_id'])}:{urllib.parse.quote(t['admin_client_secret'])}".encode()
+).decode()
+req = urllib.request.Request(
+    base + "/t/fuzz/oauth2/token", data=b"grant_type=client_credentials&scope=admin",
+    headers={"Authorization": "Basic " + basic, "Content-Type": "application/x-www-form-urlencoded"},
+)
+with urllib.request.urlopen(req, timeout=10) as r:
+    print(json.load(r)["access_token"])
+PY
+)" || { log "could not create the second tenant"; rc=1; }
+"$VENV/bin/schemathesis" run "$SCHEMA" "${COMMON[@]}" \
+  --url "$BASE/t/fuzz" \
+  --include-path-regex '^/api/v1/' \
+  --exclude-path-regex '^/api/v1/tenants' \
+  -H "Authorization: Bearer $TENANT_TOKEN" \
+  --report junit --report-junit-path "$WORK/tenant.xml" || rc=$?
+
 log "schemathesis: OAuth endpoints and discovery"
 "$VENV/bin/schemathesis" run "$SCHEMA" "${COMMON[@]}" \
   --include-tag oauth \
@@ -168,7 +200,7 @@ if grep -q '"level":"ERROR"\|ERROR' "$WORK/server.log"; then
 fi
 
 # Operations passed/failed, from the JUnit reports (one test case per operation).
-"$PY" - "$WORK/admin.xml" "$WORK/oauth.xml" <<'PY' || rc=1
+"$PY" - "$WORK/admin.xml" "$WORK/tenant.xml" "$WORK/oauth.xml" <<'PY' || rc=1
 import sys, xml.etree.ElementTree as ET
 passed = failed = 0
 for path in sys.argv[1:]:
