@@ -42,7 +42,7 @@ before(async () => {
     body: 'grant_type=client_credentials&scope=admin',
   });
   token = (await t.json()).access_token;
-  for (const [username, groups] of [['alice', ['staff']], ['bob', []]]) {
+  for (const [username, groups] of [['alice', ['ops', 'staff']], ['bob', []]]) {
     const u = await api('POST', '/users', {
       username, password: 'correct horse battery staple', email: `${username}@example.com`,
       display_name: username, groups,
@@ -54,7 +54,7 @@ before(async () => {
     discovery_url: `${peer.issuer}/.well-known/openid-configuration`,
     sign_in: {
       display_name: 'Corp SSO', namespace: 'login', name: 'corp',
-      groups_claim: 'groups', group_map: { engineering: 'eng' },
+      groups_claim: 'groups', group_map: { engineering: 'eng', admins: 'ops' },
     },
   });
   assert.equal(p.status, 201, JSON.stringify(p.body));
@@ -137,7 +137,8 @@ test('a verified email links the upstream account to the user; groups are mapped
   const claims = await redeem(page, verifier);
   const alice = await userNamed('alice');
   assert.equal(claims.sub, alice.id, 'signed in as the existing Latchkey user alice');
-  assert.deepEqual(alice.groups, ['eng', 'staff'], 'engineering mapped to eng; unmapped sales ignored');
+  assert.deepEqual(alice.groups, ['eng', 'staff'],
+    'engineering mapped to eng; unmapped sales ignored; ops (mapped from admins, which alice is not in upstream) removed; staff kept');
   const links = await api('GET', '/audit-events?action=federation.link');
   assert.equal(links.body.items.length, 1);
   assert.equal(links.body.items[0].target_id, alice.id);

@@ -11,7 +11,10 @@
 //! `link_by_email`, the one active user with that email **when the
 //! provider says it is verified** (`email_verified: true`); else, with
 //! `provision`, a new user (no password). Groups from `groups_claim`
-//! (mapped by `group_map` when it is not empty) are added to the user.
+//! (mapped by `group_map` when it is not empty) are added to the user; with
+//! a `group_map`, the groups it maps to are the provider's to manage, so
+//! one the person no longer has upstream is removed at the next sign-in
+//! (when the claim is present). Without a map, groups are only added.
 //! Then a session starts and the authorization request continues as after
 //! a password sign-in.
 
@@ -51,8 +54,10 @@ pub struct SignInSettings {
     /// A claim holding the person's groups (an array of strings).
     #[serde(default)]
     pub groups_claim: Option<String>,
-    /// Upstream group → Latchkey group. Empty: groups are taken as named;
-    /// otherwise only mapped groups are applied.
+    /// Upstream group → Latchkey group. Empty: groups are taken as named
+    /// and only ever added; otherwise only mapped groups are applied, and
+    /// the groups it maps to follow the provider (removed when the person
+    /// no longer has them there).
     #[serde(default)]
     pub group_map: BTreeMap<String, String>,
 }
@@ -110,6 +115,27 @@ pub(crate) fn check_sign_in(s: &SignInSettings) -> Result<(), AppError> {
         ));
     }
     Ok(())
+}
+
+/// The groups the provider decides on for a person with these claims:
+/// with a group map and the claim present, every group the map names;
+/// otherwise none (groups are then only added).
+fn managed_groups(s: &SignInSettings, claims: &Value) -> Vec<String> {
+    let present = s.groups_claim.as_deref().and_then(|c| claims.get(c)).is_some_and(Value::is_array);
+    if s.group_map.is_empty() || !present {
+        return Vec::new();
+    }
+    s.group_map.values().cloned().collect()
+}
+
+/// A user's groups after a federated sign-in: `current` without the
+/// managed groups the person no longer has, plus the mapped ones; sorted.
+fn next_groups(current: &[String], mapped: &[String], managed: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = current.iter().filter(|g| !managed.contains(g) || mapped.contains(g)).cloned().collect();
+    out.extend(mapped.iter().cloned());
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The groups a person's claims map to.
@@ -265,6 +291,7 @@ impl App {
         let s = |k: &str| claims.get(k).and_then(Value::as_str);
         let sub = s("sub").unwrap_or_default();
         let groups = mapped_groups(si, claims);
+        let managed = managed_groups(si, claims);
         let no_account = format!(
             "There is no account here for your {} account, and none may be created. Ask an administrator.",
             si.display_name
@@ -274,7 +301,7 @@ impl App {
             if user.status != "active" {
                 return Ok(Err("Your account is disabled.".into()));
             }
-            return Ok(Ok(self.add_groups(ctx, user, &groups, provider, source).await?));
+            return Ok(Ok(self.sync_groups(ctx, user, (&groups, &managed), provider, source).await?));
         }
         let mut found = None;
         let mut how = "username";
@@ -310,7 +337,7 @@ impl App {
         if let Some(user) = found.filter(|u| u.status == "active") {
             let a = audit("federation.link", &user.user_id, how);
             self.store.insert_federated_link(&ctx.id, &link(&user.user_id), None, &a).await?;
-            return Ok(Ok(self.add_groups(ctx, user, &groups, provider, source).await?));
+            return Ok(Ok(self.sync_groups(ctx, user, (&groups, &managed), provider, source).await?));
         }
         if !si.provision {
             return Ok(Err(no_account));
@@ -341,27 +368,68 @@ impl App {
         }
     }
 
-    /// Adds the mapped groups a user does not have yet (audited).
-    async fn add_groups(
+    /// Brings a user's groups in line with the provider (audited when they
+    /// change): see [`next_groups`].
+    async fn sync_groups(
         &self,
         ctx: &TenantContext,
         user: UserRecord,
-        groups: &[String],
+        groups: (&[String], &[String]),
         provider: &str,
         source: Option<&str>,
     ) -> Result<UserRecord, AppError> {
-        let missing: Vec<&String> = groups.iter().filter(|g| !user.groups.contains(g)).collect();
-        if missing.is_empty() {
+        let (mapped, managed) = groups;
+        let after = next_groups(&user.groups, mapped, managed);
+        let mut before = user.groups.clone();
+        before.sort();
+        if after == before {
             return Ok(user);
         }
         let mut next = user.clone();
-        next.groups.extend(missing.iter().map(|g| (*g).clone()));
-        next.groups.sort();
+        next.groups = after;
         next.updated_at = self.now();
         let mut audit = self.flow_audit(&user.user_id, "user.update", "user", &user.user_id, source);
         audit.changes =
             json!({ "groups": { "before": user.groups, "after": next.groups }, "provider": provider }).to_string();
         self.store.update_user(&ctx.id, &next, &audit).await?;
         Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn mapped_groups_follow_the_provider_and_others_stay() {
+        let si: SignInSettings = serde_json::from_value(json!({
+            "display_name": "Corp", "namespace": "login", "name": "corp", "groups_claim": "groups",
+            "group_map": { "engineering": "eng", "admins": "ops" }
+        }))
+        .unwrap();
+        let claims = json!({ "groups": ["engineering", "sales"] });
+        let mapped = mapped_groups(&si, &claims);
+        assert_eq!(mapped, v(&["eng"]));
+        let managed = managed_groups(&si, &claims);
+        // ops (managed, no longer upstream) goes; staff (not managed) stays.
+        assert_eq!(next_groups(&v(&["staff", "ops"]), &mapped, &managed), v(&["eng", "staff"]));
+        // Without the claim nothing is taken away.
+        assert!(managed_groups(&si, &json!({})).is_empty());
+        assert_eq!(next_groups(&v(&["ops"]), &[], &managed_groups(&si, &json!({}))), v(&["ops"]));
+        // Without a map, groups are taken as named and only added.
+        let plain: SignInSettings = serde_json::from_value(json!({
+            "display_name": "Corp", "namespace": "login", "name": "corp", "groups_claim": "groups"
+        }))
+        .unwrap();
+        let mapped = mapped_groups(&plain, &claims);
+        assert_eq!(mapped, v(&["engineering", "sales"]));
+        assert_eq!(
+            next_groups(&v(&["ops"]), &mapped, &managed_groups(&plain, &claims)),
+            v(&["engineering", "ops", "sales"])
+        );
     }
 }
