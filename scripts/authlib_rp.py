@@ -7,11 +7,13 @@ confidential web client and a public client with PKCE: authorization code
 flow (a requests session fills in the login and consent forms), token
 exchange by Authlib's OAuth2Session, ID-token validation with Authlib's JOSE
 (signature against the JWKS, iss, aud, exp, nonce, at_hash), userinfo,
-refresh with rotation and reuse detection, and a hybrid `code id_token`
-response validated with c_hash. Prints one line per check and, last,
+refresh with rotation and reuse detection, a hybrid `code id_token`
+response validated with c_hash, and client_credentials with Authlib's
+private_key_jwt (RFC 7523) client authentication. Prints one line per check and, last,
 "authlib: N passed, M failed".
 """
 
+import json
 import re
 import secrets
 import sys
@@ -25,6 +27,7 @@ import requests  # noqa: E402
 from authlib.common.security import generate_token  # noqa: E402
 from authlib.integrations.requests_client import OAuth2Session  # noqa: E402
 from authlib.jose import JsonWebKey, jwt  # noqa: E402
+from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign  # noqa: E402
 from authlib.oauth2.rfc7636 import create_s256_code_challenge  # noqa: E402
 from authlib.oidc.core import CodeIDToken, HybridIDToken  # noqa: E402
 
@@ -70,6 +73,11 @@ spa = admin("POST", "/clients", {
 })
 hybrid = admin("POST", "/clients", {
     "name": "authlib hybrid " + suffix, "type": "hybrid", "redirect_uris": [WEB_CB], "scopes": ["openid"],
+})
+signing_key = JsonWebKey.generate_key("RSA", 2048, is_private=True, options={"kid": "authlib-" + suffix})
+signed = admin("POST", "/clients", {
+    "name": "authlib signed " + suffix, "type": "m2m", "token_endpoint_auth_method": "private_key_jwt",
+    "jwks": json.dumps({"keys": [signing_key.as_dict(is_private=False)]}),
 })
 meta = requests.get(BASE + "/.well-known/openid-configuration").json()
 jwks = JsonWebKey.import_key_set(requests.get(meta["jwks_uri"]).json())
@@ -197,6 +205,36 @@ def hybrid_flow():
 def userinfo_error():
     r = requests.get(meta["userinfo_endpoint"], headers={"Authorization": "Bearer nope"})
     assert r.status_code == 401 and 'error="invalid_token"' in r.headers["WWW-Authenticate"]
+
+
+@check("client_credentials with private_key_jwt (RFC 7523)")
+def private_key_jwt():
+    assert "private_key_jwt" in meta["token_endpoint_auth_methods_supported"]
+    assert "RS256" in meta["token_endpoint_auth_signing_alg_values_supported"]
+    assert not signed.get("client_secret"), "no secret for a private_key_jwt client"
+    session = OAuth2Session(signed["client_id"], signing_key.as_dict(is_private=True),
+                            token_endpoint_auth_method=PrivateKeyJWT(meta["token_endpoint"]))
+    token = session.fetch_token(meta["token_endpoint"], grant_type="client_credentials")
+    claims = jwt.decode(token["access_token"], jwks)
+    assert claims["client_id"] == signed["client_id"] and claims["iss"] == meta["issuer"]
+    # One assertion made by Authlib, sent twice: the second use is refused.
+    assertion = private_key_jwt_sign(signing_key.as_dict(is_private=True), signed["client_id"], meta["issuer"])
+    if isinstance(assertion, bytes):
+        assertion = assertion.decode()
+    form = {"grant_type": "client_credentials", "client_assertion": assertion,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+    first = requests.post(meta["token_endpoint"], data=form)
+    assert first.status_code == 200, first.text
+    second = requests.post(meta["token_endpoint"], data=form)
+    assert second.status_code == 401 and second.json()["error"] == "invalid_client", second.text
+    # An assertion for another server is refused.
+    other = OAuth2Session(signed["client_id"], signing_key.as_dict(is_private=True),
+                          token_endpoint_auth_method=PrivateKeyJWT("https://other.example/token"))
+    try:
+        other.fetch_token(meta["token_endpoint"], grant_type="client_credentials")
+        raise AssertionError("an assertion for another audience was accepted")
+    except Exception as e:  # noqa: BLE001 - Authlib raises OAuthError
+        assert "invalid_client" in str(e), e
 
 
 failed = sum(1 for _, e in results if e is not None)

@@ -24,6 +24,8 @@ pub enum PresentedAuth {
     Post { client_id: String, secret: String },
     /// Only `client_id` (public clients).
     None { client_id: String },
+    /// A signed JWT (`private_key_jwt`, RFC 7523 §2.2).
+    Assertion { client_id: String, assertion: String },
 }
 
 impl std::fmt::Debug for PresentedAuth {
@@ -32,6 +34,7 @@ impl std::fmt::Debug for PresentedAuth {
             Self::Basic { client_id, .. } => ("basic", client_id),
             Self::Post { client_id, .. } => ("post", client_id),
             Self::None { client_id } => ("none", client_id),
+            Self::Assertion { client_id, .. } => ("assertion", client_id),
         };
         write!(f, "PresentedAuth::{kind}({id})")
     }
@@ -41,7 +44,10 @@ impl PresentedAuth {
     #[must_use]
     pub fn client_id(&self) -> &str {
         match self {
-            Self::Basic { client_id, .. } | Self::Post { client_id, .. } | Self::None { client_id } => client_id,
+            Self::Basic { client_id, .. }
+            | Self::Post { client_id, .. }
+            | Self::None { client_id }
+            | Self::Assertion { client_id, .. } => client_id,
         }
     }
 
@@ -50,13 +56,14 @@ impl PresentedAuth {
             Self::Basic { .. } => TokenEndpointAuthMethod::ClientSecretBasic,
             Self::Post { .. } => TokenEndpointAuthMethod::ClientSecretPost,
             Self::None { .. } => TokenEndpointAuthMethod::None,
+            Self::Assertion { .. } => TokenEndpointAuthMethod::PrivateKeyJwt,
         }
     }
 
     fn secret(&self) -> Option<&str> {
         match self {
             Self::Basic { secret, .. } | Self::Post { secret, .. } => Some(secret),
-            Self::None { .. } => None,
+            Self::None { .. } | Self::Assertion { .. } => None,
         }
     }
 }
@@ -175,6 +182,17 @@ impl App {
         };
         if !client.is_active() || client.config.token_endpoint_auth_method != auth.method() {
             return Err(refuse());
+        }
+        if let PresentedAuth::Assertion { assertion, .. } = auth {
+            self.verify_client_assertion(ctx, client, assertion, now).await.map_err(|e| {
+                if e.code != latchkey_core::TokenErrorCode::InvalidClient {
+                    return e;
+                }
+                // The same answer as any other failure (no oracle); the
+                // reason goes to the log, which holds no assertion.
+                tracing::info!(client_id = %client.client_id, reason = %e.description(), "client assertion refused");
+                refuse()
+            })?;
         }
         let secret_id = match auth.secret() {
             None => None,

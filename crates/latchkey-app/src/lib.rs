@@ -12,6 +12,9 @@ use latchkey_store::Store;
 
 pub mod admin;
 pub mod bootstrap;
+pub mod client_assertion;
+#[cfg(test)]
+mod client_assertion_tests;
 pub mod client_auth;
 pub mod client_cache;
 mod clock;
@@ -66,6 +69,7 @@ pub struct App {
     pub(crate) cors_origins:
         std::sync::Mutex<std::collections::HashMap<(latchkey_core::TenantId, String), (bool, i64)>>,
     pub(crate) limiter: client_auth::FailureLimiter,
+    pub(crate) client_jwks: client_assertion::JwksCache,
     pub(crate) clients: client_cache::ClientCache,
     pub(crate) revocations: tokens::state::LazyIndex,
     pub(crate) usage: usage::UsageRecorder,
@@ -122,6 +126,7 @@ impl App {
             csrf,
             cors_origins: std::sync::Mutex::default(),
             limiter: client_auth::FailureLimiter::default(),
+            client_jwks: client_assertion::JwksCache::default(),
             clients: client_cache::ClientCache::default(),
             revocations: tokens::state::LazyIndex::new(),
             usage: usage::UsageRecorder::default(),

@@ -89,15 +89,25 @@ fn check_auth(c: &ClientConfig, e: &mut Vec<FieldError>) {
         err(
             e,
             "token_endpoint_auth_method",
-            "client_secret_jwt is not supported yet; use client_secret_basic, client_secret_post or private_key_jwt",
+            "client_secret_jwt is not supported; use private_key_jwt, client_secret_basic or client_secret_post",
         );
     }
     if method == TokenEndpointAuthMethod::PrivateKeyJwt {
-        err(
-            e,
-            "token_endpoint_auth_method",
-            "private_key_jwt is not supported yet; use client_secret_basic or client_secret_post",
-        );
+        match (&c.jwks, &c.jwks_uri) {
+            (None, None) => err(e, "jwks", "private_key_jwt needs the client's public keys: jwks or jwks_uri"),
+            (Some(_), Some(_)) => err(e, "jwks_uri", "give jwks or jwks_uri, not both"),
+            _ => {}
+        }
+    } else if c.jwks.is_some() || c.jwks_uri.is_some() {
+        err(e, "jwks", "keys are only used with token_endpoint_auth_method private_key_jwt");
+    }
+    if let Some(u) = &c.jwks_uri
+        && !(u.len() <= 2000
+            && (u.starts_with("https://") || u.starts_with("http://"))
+            && !u.contains('#')
+            && !u.chars().any(|ch| ch.is_whitespace() || ch.is_control()))
+    {
+        err(e, "jwks_uri", "an absolute http(s) URL without fragment, at most 2000 characters");
     }
     if let Some(j) = &c.jwks
         && !j.trim_start().starts_with('{')

@@ -99,8 +99,10 @@ impl Verifier {
     }
 
     /// A verifier for the signing keys of a JWK Set (another server's
-    /// `jwks_uri`): RSA (RS256), EC P-256 (ES256) and OKP Ed25519 (EdDSA)
-    /// keys with a `kid`, not marked for encryption. Other keys are skipped.
+    /// `jwks_uri`, a client's keys): RSA (RS256), EC P-256 (ES256) and OKP
+    /// Ed25519 (EdDSA) keys not marked for encryption. Other keys are
+    /// skipped. A key without `kid` verifies only JWS without `kid`, and
+    /// only when it is the set's single key.
     #[must_use]
     pub fn from_jwks(jwks: &Value) -> Self {
         let mut v = Self::default();
@@ -111,6 +113,17 @@ impl Verifier {
             }
         }
         v
+    }
+
+    /// How many keys it holds.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
     }
 
     #[must_use]
@@ -130,8 +143,13 @@ impl Verifier {
         };
         let header: Header =
             serde_json::from_slice(&b64::decode(h).ok_or(JwsError::Malformed)?).map_err(|_| JwsError::Malformed)?;
-        let kid = header.kid.ok_or(JwsError::UnknownKey)?;
-        let key = self.keys.get(&kid).ok_or(JwsError::UnknownKey)?;
+        // Without a `kid` only a set of exactly one key says which key it is.
+        let key = match &header.kid {
+            Some(kid) => self.keys.get(kid),
+            None if self.keys.len() == 1 => self.keys.values().next(),
+            None => None,
+        }
+        .ok_or(JwsError::UnknownKey)?;
         if header.alg != key.alg.as_str() {
             return Err(JwsError::AlgMismatch);
         }
@@ -146,7 +164,8 @@ impl Verifier {
 fn jwk_public_key(k: &Value) -> Option<(String, PublicKey)> {
     let field = |n: &str| k.get(n).and_then(Value::as_str);
     let bytes = |n: &str| field(n).and_then(b64::decode);
-    let kid = field("kid")?.to_owned();
+    // A key without `kid` is usable only as the single key of its set.
+    let kid = field("kid").unwrap_or_default().to_owned();
     if field("use").is_some_and(|u| u != "sig") {
         return None;
     }

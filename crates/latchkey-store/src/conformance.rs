@@ -349,6 +349,21 @@ pub async fn jwt_revocation_and_purge(store: Arc<dyn Store>) {
     assert_eq!(store.jwt_state(&t, "svc", "j2", 2_500).await.unwrap(), (ClientState::Active, true));
 }
 
+/// Checklist 42: a client assertion's `jti` is used once per client until
+/// it expires, then forgotten; tenants and clients do not share them.
+pub async fn assertion_jtis_are_single_use(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let other = with_tenant(&*store, "other").await;
+    assert!(store.use_assertion_jti(&t, "svc", "a1", 5_000).await.unwrap());
+    assert!(!store.use_assertion_jti(&t, "svc", "a1", 5_000).await.unwrap(), "a replay");
+    assert!(store.use_assertion_jti(&t, "svc2", "a1", 5_000).await.unwrap(), "another client's jti");
+    assert!(store.use_assertion_jti(&other, "svc", "a1", 5_000).await.unwrap(), "another tenant's");
+    assert!(store.use_assertion_jti(&t, "svc", "a2", 9_000).await.unwrap());
+    assert_eq!(store.purge_expired(6_000).await.unwrap(), 3, "the three a1 records expired");
+    assert!(store.use_assertion_jti(&t, "svc", "a1", 7_000).await.unwrap(), "forgotten after expiry");
+    assert!(!store.use_assertion_jti(&t, "svc", "a2", 9_000).await.unwrap(), "a2 is still remembered");
+}
+
 pub async fn tenant_isolation(store: Arc<dyn Store>) {
     let a = with_tenant(&*store, "tenant-a").await;
     let b = with_tenant(&*store, "tenant-b").await;

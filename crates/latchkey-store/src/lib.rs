@@ -491,7 +491,16 @@ pub trait TokenRepo {
     /// Every revocation record of tokens still valid at `now`, as
     /// `(tenant, jti, expires_at)` (to build an in-memory index).
     async fn list_revoked_jtis(&self, now: UnixTime) -> Result<Vec<(String, String, UnixTime)>>;
-    /// Deletes revocation records of tokens that expired before `before`.
+    /// Records the `jti` of a client assertion until `expires_at`; `false`
+    /// when that client used it already (a replay).
+    async fn use_assertion_jti(
+        &self,
+        tenant: &TenantId,
+        client_id: &str,
+        jti: &str,
+        expires_at: UnixTime,
+    ) -> Result<bool>;
+    /// Deletes revocation and assertion records that expired before `before`.
     async fn purge_expired(&self, before: UnixTime) -> Result<u64>;
 }
 

@@ -22,6 +22,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "usage", include_str!("../migrations/sqlite/0004_usage.sql")),
     (5, "fed", include_str!("../migrations/sqlite/0005_fed.sql")),
     (6, "token_cutoff", include_str!("../migrations/sqlite/0006_token_cutoff.sql")),
+    (7, "assertions", include_str!("../migrations/sqlite/0007_assertions.sql")),
 ];
 
 /// Reads go through `pool`; every write goes through `writer`, a pool of

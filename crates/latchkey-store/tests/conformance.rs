@@ -34,6 +34,7 @@ cases!(
     list_clients_pages_by_cursor,
     disable_and_delete,
     jwt_revocation_and_purge,
+    assertion_jtis_are_single_use,
     tenant_isolation,
     checklist_60_every_catalogue_operation_is_tenant_scoped,
     scopes_keys_and_audit,

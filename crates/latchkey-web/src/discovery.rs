@@ -31,7 +31,10 @@ async fn public_document(mut r: Response) -> Response {
     r
 }
 
-const CLIENT_AUTH: [&str; 2] = ["client_secret_basic", "client_secret_post"];
+const CLIENT_AUTH: [&str; 3] = ["client_secret_basic", "client_secret_post", "private_key_jwt"];
+/// Algorithms of client assertions (`private_key_jwt`): those of the key
+/// types `latchkey_crypto::jws::Verifier` reads from a JWK Set.
+const CLIENT_AUTH_ALGS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
 
 /// Claims of ID tokens and userinfo responses.
 const CLAIMS: [&str; 16] = [
@@ -77,8 +80,12 @@ pub(crate) struct ServerMetadata {
     request_uri_parameter_supported: bool,
     claims_parameter_supported: bool,
     token_endpoint_auth_methods_supported: Vec<String>,
+    /// Algorithms of `private_key_jwt` client assertions.
+    token_endpoint_auth_signing_alg_values_supported: Vec<String>,
     introspection_endpoint_auth_methods_supported: Vec<String>,
+    introspection_endpoint_auth_signing_alg_values_supported: Vec<String>,
     revocation_endpoint_auth_methods_supported: Vec<String>,
+    revocation_endpoint_auth_signing_alg_values_supported: Vec<String>,
     scopes_supported: Vec<String>,
     subject_types_supported: Vec<String>,
     id_token_signing_alg_values_supported: Vec<String>,
@@ -131,9 +138,12 @@ pub(crate) async fn metadata(State(s): State<AppState>, Tenant(ctx): Tenant) -> 
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": CLIENT_AUTH_ALGS,
         "introspection_endpoint_auth_methods_supported": CLIENT_AUTH,
+        "introspection_endpoint_auth_signing_alg_values_supported": CLIENT_AUTH_ALGS,
         "revocation_endpoint_auth_methods_supported": CLIENT_AUTH,
+        "revocation_endpoint_auth_signing_alg_values_supported": CLIENT_AUTH_ALGS,
         "scopes_supported": scopes,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],

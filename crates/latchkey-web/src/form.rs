@@ -140,8 +140,27 @@ fn bad_basic() -> TokenError {
 pub(crate) fn client_auth(headers: &HeaderMap, form: &Form) -> Result<PresentedAuth, TokenError> {
     let body_id = form.single("client_id")?.map(str::to_owned);
     let body_secret = form.single("client_secret")?.map(str::to_owned);
-    if form.single("client_assertion")?.is_some() || form.single("client_assertion_type")?.is_some() {
-        return Err(TokenError::invalid_client("JWT client assertions are not supported yet"));
+    let assertion = form.single("client_assertion")?;
+    let assertion_type = form.single("client_assertion_type")?;
+    if assertion.is_some() || assertion_type.is_some() {
+        use latchkey_app::client_assertion::{ASSERTION_TYPE, MAX_ASSERTION, claimed_client_id};
+        let Some(assertion) = assertion.filter(|_| assertion_type == Some(ASSERTION_TYPE)) else {
+            return Err(TokenError::invalid_request(
+                "client_assertion and client_assertion_type (urn:ietf:params:oauth:client-assertion-type:jwt-bearer) go together",
+            ));
+        };
+        if headers.contains_key(header::AUTHORIZATION) || body_secret.is_some() {
+            return Err(TokenError::invalid_request("use one client authentication method, not two"));
+        }
+        if assertion.len() > MAX_ASSERTION {
+            return Err(TokenError::invalid_client("the client assertion is too long"));
+        }
+        let claimed = claimed_client_id(assertion)
+            .ok_or_else(|| TokenError::invalid_client("the client assertion is not a JWT naming its client"))?;
+        if body_id.as_ref().is_some_and(|b| *b != claimed) {
+            return Err(TokenError::invalid_client("client_id in the body differs from the client assertion"));
+        }
+        return Ok(PresentedAuth::Assertion { client_id: claimed, assertion: assertion.to_owned() });
     }
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let (id, secret) = parse_basic(value.as_bytes())?;

@@ -57,6 +57,12 @@ pub(crate) struct TokenForm {
     /// client_secret_post only; never in the URL.
     #[schema(nullable = false)]
     client_secret: Option<String>,
+    /// private_key_jwt: `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    #[schema(nullable = false)]
+    client_assertion_type: Option<String>,
+    /// private_key_jwt: the signed JWT (RFC 7523 §3).
+    #[schema(nullable = false)]
+    client_assertion: Option<String>,
 }
 
 /// The grant types this build's token endpoint serves (`SUPPORTED_GRANTS`;
@@ -89,6 +95,10 @@ pub(crate) struct TokenOperationForm {
     client_id: Option<String>,
     #[schema(nullable = false)]
     client_secret: Option<String>,
+    #[schema(nullable = false)]
+    client_assertion_type: Option<String>,
+    #[schema(nullable = false)]
+    client_assertion: Option<String>,
 }
 
 /// RFC 7662 §2.2: an inactive (unknown, expired, revoked, foreign) token

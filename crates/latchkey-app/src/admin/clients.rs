@@ -121,7 +121,11 @@ impl ClientView {
             ),
             id_token: Lifetime::effective(cfg.id_token_lifetime, s.default_id_token_lifetime, s.max_id_token_lifetime),
         };
-        let secret_storage = if cfg.is_public() { "none (public client)" } else { "hmac-sha256" };
+        let secret_storage = match cfg.token_endpoint_auth_method {
+            m if m.uses_secret() => "hmac-sha256",
+            latchkey_core::TokenEndpointAuthMethod::PrivateKeyJwt => "none (private_key_jwt: the client's public keys)",
+            _ => "none (public client)",
+        };
         Self {
             client_id: c.client_id.to_string(),
             name: c.name,
@@ -274,6 +278,16 @@ impl Catalog {
         check_identity(name, description, &mut errors);
         errors.extend(check_config(c, &ctx.settings));
         errors.extend(self.check_references(c));
+        if let Some(j) = &c.jwks {
+            let usable = serde_json::from_str::<serde_json::Value>(j)
+                .is_ok_and(|v| !latchkey_crypto::jws::Verifier::from_jwks(&v).is_empty());
+            if !usable {
+                errors.push(latchkey_core::FieldError::new(
+                    "jwks",
+                    "a JWK Set with at least one RSA, EC P-256 or Ed25519 signing key",
+                ));
+            }
+        }
         if errors.is_empty() { Ok(()) } else { Err(AppError::Validation(errors)) }
     }
 }

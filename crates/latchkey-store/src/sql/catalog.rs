@@ -268,8 +268,36 @@ macro_rules! catalog_repos {
                     .collect()
             }
 
+            async fn use_assertion_jti(
+                &self,
+                tenant: &TenantId,
+                client_id: &str,
+                jti: &str,
+                expires_at: UnixTime,
+            ) -> Result<bool> {
+                let n = sqlx::query(
+                    "INSERT INTO client_assertion_jtis (tenant_id, client_id, jti, expires_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(tenant.as_str())
+                .bind(client_id)
+                .bind(jti)
+                .bind(expires_at)
+                .execute(self.writer())
+                .await
+                .map_err(e)?
+                .rows_affected();
+                Ok(n == 1)
+            }
+
             async fn purge_expired(&self, before: UnixTime) -> Result<u64> {
-                let n = sqlx::query("DELETE FROM revoked_jtis WHERE expires_at < $1")
+                let mut n = sqlx::query("DELETE FROM revoked_jtis WHERE expires_at < $1")
+                    .bind(before)
+                    .execute(self.writer())
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                n += sqlx::query("DELETE FROM client_assertion_jtis WHERE expires_at < $1")
                     .bind(before)
                     .execute(self.writer())
                     .await

@@ -287,8 +287,8 @@ fn auth_label(m: TokenEndpointAuthMethod) -> &'static str {
     match m {
         TokenEndpointAuthMethod::ClientSecretBasic => "Client secret (HTTP Basic)",
         TokenEndpointAuthMethod::ClientSecretPost => "Client secret (in the form body)",
-        TokenEndpointAuthMethod::ClientSecretJwt => "Client secret JWT (not supported yet)",
-        TokenEndpointAuthMethod::PrivateKeyJwt => "Private key JWT (not supported yet)",
+        TokenEndpointAuthMethod::ClientSecretJwt => "Client secret JWT (not supported)",
+        TokenEndpointAuthMethod::PrivateKeyJwt => "Private key JWT (keys are set with the API or CLI)",
         TokenEndpointAuthMethod::None => "None — public client with PKCE",
     }
 }

@@ -109,6 +109,12 @@ struct CreateArgs {
     format: Option<String>,
     #[arg(long, value_parser = AUTH_METHODS)]
     auth_method: Option<String>,
+    /// private_key_jwt: a file holding the client's public JWK Set.
+    #[arg(long, conflicts_with = "jwks_uri")]
+    jwks_file: Option<PathBuf>,
+    /// private_key_jwt: where the server fetches the client's public JWK Set.
+    #[arg(long)]
+    jwks_uri: Option<String>,
     #[arg(long)]
     require_consent: bool,
     /// A label `key=value` (repeatable).
@@ -271,6 +277,13 @@ fn create_body(c: &CreateArgs) -> Result<Value> {
     }
     if let Some(v) = &c.auth_method {
         put("token_endpoint_auth_method", json!(v));
+    }
+    if let Some(path) = &c.jwks_file {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        put("jwks", json!(text.trim()));
+    }
+    if let Some(v) = &c.jwks_uri {
+        put("jwks_uri", json!(v));
     }
     if c.require_consent {
         put("require_consent", json!(true));
