@@ -42,6 +42,65 @@ fn cases() -> Vec<Case> {
             error: "invalid_client",
         },
         Case {
+            name: "client assertion without its type",
+            build: |c, u| c.post(u).form(&[("grant_type", "client_credentials"), ("client_assertion", "a.b.c")]),
+            status: 400,
+            error: "invalid_request",
+        },
+        Case {
+            name: "client assertion that is no JWT",
+            build: |c, u| {
+                c.post(u).form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                    ("client_assertion", "not-a-jwt"),
+                ])
+            },
+            status: 401,
+            error: "invalid_client",
+        },
+        Case {
+            name: "client assertion for an unknown client",
+            build: |c, u| {
+                c.post(u).form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                    // {"alg":"none"} . {"sub":"nobody","iss":"nobody"} .
+                    ("client_assertion", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJub2JvZHkiLCJpc3MiOiJub2JvZHkifQ."),
+                ])
+            },
+            status: 401,
+            error: "invalid_client",
+        },
+        Case {
+            name: "client assertion together with Basic credentials",
+            build: |c, u| {
+                c.post(u).basic_auth("latchkey-admin", Some(ADMIN_SECRET)).form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                    ("client_assertion", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJub2JvZHkiLCJpc3MiOiJub2JvZHkifQ."),
+                ])
+            },
+            status: 400,
+            error: "invalid_request",
+        },
+        Case {
+            name: "client assertion for the admin client, which uses a secret",
+            build: |c, u| {
+                c.post(u).form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                    // {"alg":"none"} . {"sub":"latchkey-admin","iss":"latchkey-admin"} .
+                    (
+                        "client_assertion",
+                        "eyJhbGciOiJub25lIn0.eyJzdWIiOiJsYXRjaGtleS1hZG1pbiIsImlzcyI6ImxhdGNoa2V5LWFkbWluIn0.",
+                    ),
+                ])
+            },
+            status: 401,
+            error: "invalid_client",
+        },
+        Case {
             name: "unknown grant type",
             build: |c, u| c.post(u).basic_auth("latchkey-admin", Some(ADMIN_SECRET)).form(&[("grant_type", "magic")]),
             status: 400,
