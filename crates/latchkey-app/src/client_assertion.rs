@@ -40,7 +40,8 @@ const JWKS_TTL: i64 = 300;
 /// Seconds between refetches for an unknown `kid`.
 const JWKS_MIN_REFETCH: i64 = 30;
 
-/// Client JWK Sets fetched from `jwks_uri`, per tenant, client and URL.
+/// Client JWK Sets, parsed: inline ones per client revision, fetched ones
+/// per tenant, client and URL.
 #[derive(Default)]
 pub struct JwksCache {
     map: Mutex<HashMap<String, (UnixTime, Arc<Verifier>)>>,
@@ -49,6 +50,17 @@ pub struct JwksCache {
 impl std::fmt::Debug for JwksCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("JwksCache")
+    }
+}
+
+impl JwksCache {
+    fn put(&self, key: String, now: UnixTime, v: Arc<Verifier>) {
+        if let Ok(mut m) = self.map.lock() {
+            if m.len() > 10_000 {
+                m.clear();
+            }
+            m.insert(key, (now, v));
+        }
     }
 }
 
@@ -138,8 +150,15 @@ impl App {
         now: UnixTime,
     ) -> Result<Arc<Verifier>, TokenError> {
         if let Some(j) = &client.config.jwks {
+            // Parsed once per revision of the client, not per request.
+            let key = format!("{}\u{0}{}\u{0}inline\u{0}{}", ctx.id, client.client_id, client.revision);
+            if let Some((_, v)) = self.client_jwks.map.lock().ok().and_then(|m| m.get(&key).cloned()) {
+                return Ok(v);
+            }
             let v: Value = serde_json::from_str(j).map_err(|_| refused("the client's jwks is not valid"))?;
-            return Ok(Arc::new(Verifier::from_jwks(&v)));
+            let verifier = Arc::new(Verifier::from_jwks(&v));
+            self.client_jwks.put(key, now, verifier.clone());
+            return Ok(verifier);
         }
         let uri = client.config.jwks_uri.as_deref().ok_or_else(|| refused("the client has no keys"))?;
         let key = format!("{}\u{0}{}\u{0}{uri}", ctx.id, client.client_id);
@@ -161,12 +180,7 @@ impl App {
             .flatten()
             .ok_or_else(|| refused("the client's jwks_uri holds no JWK Set"))?;
         let verifier = Arc::new(Verifier::from_jwks(&v));
-        if let Ok(mut m) = self.client_jwks.map.lock() {
-            if m.len() > 10_000 {
-                m.clear();
-            }
-            m.insert(key, (now, verifier.clone()));
-        }
+        self.client_jwks.put(key, now, verifier.clone());
         Ok(verifier)
     }
 }

@@ -297,3 +297,17 @@ async fn a_jwks_uri_is_cached_and_refetched_for_a_new_key() {
     assert_eq!(server.fetches.load(SeqCst), 2);
     assert!(w.app.token(&w.ctx, &assertion(&first), &req, None).await.is_err(), "the retired key no longer signs");
 }
+
+/// Inline keys are parsed once per revision of the client: replacing them
+/// takes effect with the very next assertion.
+#[tokio::test]
+async fn replaced_inline_keys_count_at_once() {
+    let mut s = setup().await;
+    assert_eq!(s.refusal(&s.claims()).await, None);
+    let old = std::mem::replace(&mut s.key, key(SigningAlg::EdDsa));
+    let patch = json!({ "jwks": json!({ "keys": [s.key.public_jwk()] }).to_string() });
+    s.w.app.update_client(&s.w.ctx, &Actor::system(), &s.id, patch.as_object().unwrap(), None, false).await.unwrap();
+    assert_eq!(s.refusal(&s.claims()).await, None, "the new key verifies");
+    let by_old = jws::sign(&old, "JWT", s.claims().to_string().as_bytes()).unwrap();
+    assert!(s.refusal_of(&by_old).await.unwrap().contains("signature"), "the replaced key no longer does");
+}
