@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::App;
-use crate::remote::http::UpstreamRequest;
+use crate::remote::http::JwksError;
 use crate::tenants::TenantContext;
 
 /// RFC 7523 §2.2.
@@ -170,16 +170,10 @@ impl App {
                 return Ok(v.clone());
             }
         }
-        let resp = self
-            .upstream()
-            .send(UpstreamRequest { url: uri.to_owned(), form: None, basic: None, bearer: None })
-            .await
-            .map_err(|_| refused("the client's jwks_uri cannot be fetched"))?;
-        let v: Value = (resp.status == 200)
-            .then(|| serde_json::from_slice(&resp.body).ok())
-            .flatten()
-            .ok_or_else(|| refused("the client's jwks_uri holds no JWK Set"))?;
-        let verifier = Arc::new(Verifier::from_jwks(&v));
+        let verifier = Arc::new(self.fetch_jwks(uri).await.map_err(|e| match e {
+            JwksError::Fetch(_) => refused("the client's jwks_uri cannot be fetched"),
+            JwksError::NotJwks => refused("the client's jwks_uri holds no JWK Set"),
+        })?);
         self.client_jwks.put(key, now, verifier.clone());
         Ok(verifier)
     }

@@ -21,14 +21,14 @@
 //! token that is not the provider's (signature by its JWKS, `iss`, `aud`,
 //! `exp`, the flow's `nonce`).
 
-use latchkey_crypto::jws::{Verifier, pkce_s256};
+use latchkey_crypto::jws::pkce_s256;
 use latchkey_crypto::secret::token_hash;
 use latchkey_store::{RemoteClientRecord, RemoteFlowRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::authorizations::{Outcome, TokenAnswer};
-use super::http::UpstreamRequest;
+use super::http::{JwksError, UpstreamRequest};
 use super::{ProviderSettings, TokenParams, target};
 use crate::admin::Actor;
 use crate::oidc::{BrowserCookies, Interaction};
@@ -469,13 +469,11 @@ impl App {
         nonce: &str,
     ) -> Result<Value, String> {
         let jwks_uri = settings.jwks_uri.as_deref().ok_or("the provider has no jwks_uri")?;
-        let resp = self
-            .upstream()
-            .send(UpstreamRequest { url: jwks_uri.to_owned(), form: None, basic: None, bearer: None })
-            .await
-            .map_err(|e| format!("its keys could not be fetched ({e})"))?;
-        let jwks: Value = serde_json::from_slice(&resp.body).map_err(|_| "its keys are not a JWK Set")?;
-        let (_, payload) = Verifier::from_jwks(&jwks).verify(token).map_err(|e| format!("signature: {e}"))?;
+        let keys = self.fetch_jwks(jwks_uri).await.map_err(|e| match e {
+            JwksError::Fetch(e) => format!("its keys could not be fetched ({e})"),
+            JwksError::NotJwks => "its keys are not a JWK Set".to_owned(),
+        })?;
+        let (_, payload) = keys.verify(token).map_err(|e| format!("signature: {e}"))?;
         let c: Value = serde_json::from_slice(&payload).map_err(|_| "its claims are not JSON")?;
         let s = |k: &str| c.get(k).and_then(Value::as_str);
         if settings.issuer.as_deref().is_none_or(|i| s("iss") != Some(i)) {

@@ -37,6 +37,36 @@ pub struct UpstreamRequest {
     pub bearer: Option<String>,
 }
 
+impl UpstreamRequest {
+    /// A plain GET of `url` (discovery documents, JWK Sets).
+    #[must_use]
+    pub fn get(url: &str) -> Self {
+        Self { url: url.to_owned(), form: None, basic: None, bearer: None }
+    }
+}
+
+/// Why a JWK Set could not be had from a URL.
+#[derive(Debug)]
+pub(crate) enum JwksError {
+    /// The request failed (refused, unreachable, too slow or too large).
+    Fetch(UpstreamError),
+    /// The answer is not a 200 with a JWK Set.
+    NotJwks,
+}
+
+impl crate::App {
+    /// Fetches the JWK Set at `url` (a provider's or a client's) through
+    /// the outbound client, with its SSRF guard and limits.
+    pub(crate) async fn fetch_jwks(&self, url: &str) -> Result<latchkey_crypto::jws::Verifier, JwksError> {
+        let resp = self.upstream().send(UpstreamRequest::get(url)).await.map_err(JwksError::Fetch)?;
+        if resp.status != 200 {
+            return Err(JwksError::NotJwks);
+        }
+        let v: serde_json::Value = serde_json::from_slice(&resp.body).map_err(|_| JwksError::NotJwks)?;
+        Ok(latchkey_crypto::jws::Verifier::from_jwks(&v))
+    }
+}
+
 impl std::fmt::Debug for UpstreamRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UpstreamRequest")
@@ -390,7 +420,7 @@ mod tests {
             "file:///etc/passwd",
             "http://user:pw@example.com/",
         ] {
-            let r = http.send(UpstreamRequest { url: url.into(), form: None, basic: None, bearer: None }).await;
+            let r = http.send(UpstreamRequest::get(url)).await;
             assert!(matches!(r, Err(UpstreamError::Refused(_))), "{url}: {r:?}");
         }
     }
@@ -413,7 +443,7 @@ mod tests {
         });
         let http = GuardedHttp::new(AllowList::parse(&["127.0.0.1".into()]).unwrap()).unwrap();
         let url = format!("https://127.0.0.1:{port}/.well-known/openid-configuration");
-        let r = http.send(UpstreamRequest { url, form: None, basic: None, bearer: None }).await;
+        let r = http.send(UpstreamRequest::get(&url)).await;
         assert!(matches!(r, Err(UpstreamError::Transport(_))), "{r:?}");
         assert_eq!(seen.await.unwrap(), 0x16, "a TLS handshake record");
     }

@@ -278,11 +278,8 @@ fn provider_view(ctx: &TenantContext, r: ProviderRecord) -> ProviderView {
 
 impl App {
     async fn discover(&self, url: &str) -> Result<Discovered, AppError> {
-        let resp = self
-            .upstream()
-            .send(UpstreamRequest { url: url.to_owned(), form: None, basic: None, bearer: None })
-            .await
-            .map_err(|e| upstream_error("discovery_url", &e))?;
+        let resp =
+            self.upstream().send(UpstreamRequest::get(url)).await.map_err(|e| upstream_error("discovery_url", &e))?;
         if resp.status != 200 {
             return Err(AppError::field("discovery_url", &format!("the provider answered HTTP {}", resp.status)));
         }
