@@ -3,6 +3,7 @@
 //! transaction. A second start (or a second node racing the first) writes
 //! nothing and reveals no secret.
 
+use latchkey_core::AdminRole;
 use latchkey_core::{
     Client, ClientConfig, ClientId, ClientStatus, ClientType, GrantType, ScopeSet, SigningAlg, TenantId,
     TenantSettings, TokenEndpointAuthMethod,
@@ -168,6 +169,8 @@ impl App {
                 grant_types: vec![GrantType::ClientCredentials],
                 token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
                 scopes: ScopeSet::parse_param("admin admin:read").unwrap_or_default(),
+                // The default tenant's is the one built-in owner client.
+                admin_role: AdminRole::parse(admin_role).ok(),
                 ..ClientConfig::default()
             },
             now,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::grant::{GrantType, TokenEndpointAuthMethod};
 use crate::ids::{ClientId, TenantId};
+use crate::role::AdminRole;
 use crate::scope::ScopeSet;
 use crate::token::UnixTime;
 
@@ -167,6 +168,10 @@ pub struct ClientConfig {
     pub jwks_uri: Option<String>,
     pub metadata: ClientMetadata,
     pub labels: BTreeMap<String, String>,
+    /// The administrative role its own tokens (client_credentials with
+    /// `admin` or `admin:read`) act with; `None`: no admin API access.
+    /// Set only by an actor holding at least this role.
+    pub admin_role: Option<AdminRole>,
 }
 
 impl Default for ClientConfig {
@@ -193,11 +198,36 @@ impl Default for ClientConfig {
             jwks_uri: None,
             metadata: ClientMetadata::default(),
             labels: BTreeMap::new(),
+            admin_role: None,
         }
     }
 }
 
 impl ClientConfig {
+    /// Whether people sign in through this client, so that tokens it
+    /// obtains may carry a user's authority.
+    #[must_use]
+    pub fn acts_for_users(&self) -> bool {
+        use GrantType::{AuthorizationCode, DeviceCode, Implicit, Password, TokenExchange};
+        !self.response_types.is_empty()
+            || self
+                .grant_types
+                .iter()
+                .any(|g| matches!(g, AuthorizationCode | DeviceCode | Implicit | Password | TokenExchange))
+    }
+
+    /// The highest administrative authority a token obtained through this
+    /// client can carry: its own `admin_role`, and `owner` when people sign
+    /// in through it and it may ask for an admin scope
+    /// (`admin_scope_allowed`: its scopes, with its security classes'), since
+    /// an owner's token may then pass through it. Whoever changes the client
+    /// (its secrets, redirect URIs, scopes, keys, role) must hold at least this.
+    #[must_use]
+    pub fn authority(&self, admin_scope_allowed: bool) -> Option<AdminRole> {
+        let through_users = (admin_scope_allowed && self.acts_for_users()).then_some(AdminRole::Owner);
+        self.admin_role.max(through_users)
+    }
+
     /// Public clients hold no secret and authenticate with `none`.
     #[must_use]
     pub fn is_public(&self) -> bool {

@@ -514,13 +514,19 @@ pub async fn secrets_limit_expiry_and_usage(store: Arc<dyn Store>) {
     store.insert_client(&c, &[secret("s0")], &audit("c", "svc")).await.unwrap();
     for i in 1..5 {
         assert!(
-            store.add_secret(&t, &c.client_id, &secret(&format!("s{i}")), 5, 1_000, &audit("a", "svc")).await.unwrap()
+            store
+                .add_secret(&t, &c.client_id, &secret(&format!("s{i}")), None, 5, 1_000, &audit("a", "svc"))
+                .await
+                .unwrap()
         );
     }
-    assert!(!store.add_secret(&t, &c.client_id, &secret("s5"), 5, 1_000, &audit("a", "svc")).await.unwrap(), "max 5");
+    assert!(
+        !store.add_secret(&t, &c.client_id, &secret("s5"), None, 5, 1_000, &audit("a", "svc")).await.unwrap(),
+        "max 5"
+    );
     store.expire_secrets(&t, &c.client_id, &["s0".into(), "s1".into()], 1_500, &audit("e", "svc")).await.unwrap();
     // Expired secrets make room again (and are removed then).
-    assert!(store.add_secret(&t, &c.client_id, &secret("s5"), 5, 2_000, &audit("a", "svc")).await.unwrap());
+    assert!(store.add_secret(&t, &c.client_id, &secret("s5"), None, 5, 2_000, &audit("a", "svc")).await.unwrap());
     let (got, secrets) = store.get_client_with_secrets(&t, &c.client_id).await.unwrap().unwrap();
     let ids: Vec<_> = secrets.iter().map(|s| s.secret_id.as_str()).collect();
     assert_eq!(ids, vec!["s2", "s3", "s4", "s5"]);

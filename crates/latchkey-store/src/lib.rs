@@ -412,13 +412,17 @@ pub trait ClientRepo {
     /// when the client is gone or was changed meanwhile.
     async fn update_client(&self, client: &Client, expected_revision: i64, audit: &AuditRecord) -> Result<bool>;
     /// Adds a secret if the client then has at most `max_valid` unexpired
-    /// secrets. Expired secrets are deleted first. Returns `false` when the
-    /// limit would be exceeded or the client is gone.
+    /// secrets. `expire` first sets `expires_at` of the given secrets (a
+    /// rotation: one transaction, one audit event); expired secrets are
+    /// deleted then. Returns `false` when the limit would be exceeded or
+    /// the client is gone (and nothing is written).
+    #[allow(clippy::too_many_arguments)]
     async fn add_secret(
         &self,
         tenant: &TenantId,
         id: &ClientId,
         secret: &SecretRecord,
+        expire: Option<(&[String], UnixTime)>,
         max_valid: usize,
         now: UnixTime,
         audit: &AuditRecord,

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{Actor, diff};
+use crate::admin::users::USER_ID_PREFIX;
 use crate::tenants::TenantContext;
 use crate::{App, AppError};
 
@@ -249,9 +250,22 @@ pub const MAX_BATCH: usize = 500;
 pub(crate) struct Catalog {
     scopes: HashSet<String>,
     classes: HashSet<String>,
+    /// Security classes that carry `admin` or `admin:read`.
+    admin_classes: HashSet<String>,
 }
 
+/// Scopes that let a token act in the admin API.
+const ADMIN_SCOPES: [&str; 2] = ["admin", "admin:read"];
+
 impl Catalog {
+    /// The authority a client with this configuration holds (see
+    /// [`ClientConfig::authority`]): whoever changes it must hold at least this.
+    pub(crate) fn authority(&self, c: &ClientConfig) -> Option<latchkey_core::AdminRole> {
+        let admin_scope = ADMIN_SCOPES.iter().any(|s| c.scopes.contains(s))
+            || c.security_classes.iter().any(|k| self.admin_classes.contains(k));
+        c.authority(admin_scope)
+    }
+
     /// Scopes and classes named by a configuration must exist.
     fn check_references(&self, c: &ClientConfig) -> Vec<FieldError> {
         let mut errors = Vec::new();
@@ -295,8 +309,31 @@ impl Catalog {
 impl App {
     pub(crate) async fn catalog(&self, ctx: &TenantContext) -> Result<Catalog, AppError> {
         let scopes = self.store.list_scopes(&ctx.id).await?.into_iter().map(|s| s.name).collect();
-        let classes = self.store.list_classes(&ctx.id).await?.into_iter().map(|c| c.name).collect();
-        Ok(Catalog { scopes, classes })
+        let records = self.store.list_classes(&ctx.id).await?;
+        let admin_classes = records
+            .iter()
+            .filter(|c| c.scopes.iter().any(|s| ADMIN_SCOPES.contains(&s.as_str())))
+            .map(|c| c.name.clone())
+            .collect();
+        let classes = records.into_iter().map(|c| c.name).collect();
+        Ok(Catalog { scopes, classes, admin_classes })
+    }
+
+    /// Loads a client for a change by `actor`: refused unless the actor
+    /// holds at least the client's authority (authority never grows
+    /// through delegation: no one changes, or takes credentials of, a
+    /// client that can act above them).
+    pub(crate) async fn client_for_change(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        client_id: &str,
+    ) -> Result<(Client, Vec<SecretRecord>, Catalog), AppError> {
+        actor.require_write()?;
+        let (client, secrets) = self.load_client(ctx, client_id).await?;
+        let catalog = self.catalog(ctx).await?;
+        actor.require_authority_over(catalog.authority(&client.config), "this client")?;
+        Ok((client, secrets, catalog))
     }
 
     /// Validates and builds a client from a creation request.
@@ -322,10 +359,17 @@ impl App {
         }
         let config = apply_config_fields(&preset, &new.config)?;
         catalog.validate(ctx, &new.name, &new.description, &config)?;
+        actor.require_authority_over(catalog.authority(&config), "a client with this configuration")?;
         if config.is_public() && new.secret.is_some() {
             return Err(AppError::field("secret", "public clients have no secret"));
         }
         let client_id = match &new.client_id {
+            Some(id) if id.starts_with(USER_ID_PREFIX) => {
+                return Err(AppError::field(
+                    "client_id",
+                    &format!("client ids never start with {USER_ID_PREFIX}: that prefix is reserved for user subjects"),
+                ));
+            }
             Some(id) => ClientId::parse(id).map_err(|e| AppError::Validation(vec![e]))?,
             None => ClientId::parse(&self.random_client_id()?).map_err(|e| AppError::Internal(e.to_string()))?,
         };
@@ -492,8 +536,7 @@ impl App {
         if_match: Option<i64>,
         force: bool,
     ) -> Result<UpdatedClient, AppError> {
-        actor.require_write()?;
-        let (current, secrets) = self.load_client(ctx, client_id).await?;
+        let (current, secrets, catalog) = self.client_for_change(ctx, actor, client_id).await?;
         if let Some(rev) = if_match
             && rev != current.revision
         {
@@ -504,8 +547,11 @@ impl App {
                 "this is a protected default client: repeat with force to change it".into(),
             ));
         }
-        let sets_managed = patch.contains_key("managed_by");
-        if current.managed_by.is_some() && !force && !sets_managed {
+        // Only the declarative file that manages the client re-applies it
+        // without force (it names itself in the same patch).
+        let same_manager =
+            patch.get("managed_by").and_then(Value::as_str).is_some_and(|m| current.managed_by.as_deref() == Some(m));
+        if current.managed_by.is_some() && !force && !same_manager {
             return Err(AppError::Forbidden(
                 "this client is managed by a declarative file; the next apply would undo a manual change: repeat with force".into(),
             ));
@@ -534,7 +580,8 @@ impl App {
             }
         }
         next.config = apply_config_fields(&current.config, &config_fields)?;
-        self.catalog(ctx).await?.validate(ctx, &next.name, &next.description, &next.config)?;
+        catalog.validate(ctx, &next.name, &next.description, &next.config)?;
+        actor.require_authority_over(catalog.authority(&next.config), "the changed client")?;
         next.updated_at = self.now();
         let before = ClientView::new(current.clone(), &secrets, ctx);
         let became_confidential = current.config.is_public() && !next.config.is_public();
@@ -636,8 +683,8 @@ impl App {
         status: ClientStatus,
         force: bool,
     ) -> Result<ClientView, AppError> {
-        actor.require_write()?;
-        let before = self.get_client(ctx, client_id).await?;
+        let (client, secrets, _) = self.client_for_change(ctx, actor, client_id).await?;
+        let before = ClientView::new(client, &secrets, ctx);
         if before.protected && !force {
             return Err(AppError::Forbidden(
                 "this is a protected default client: repeat with force to change it".into(),
@@ -667,8 +714,8 @@ impl App {
         client_id: &str,
         force: bool,
     ) -> Result<(), AppError> {
-        actor.require_write()?;
-        let before = self.get_client(ctx, client_id).await?;
+        let (client, secrets, _) = self.client_for_change(ctx, actor, client_id).await?;
+        let before = ClientView::new(client, &secrets, ctx);
         if before.protected && !force {
             return Err(AppError::Forbidden(
                 "this is a protected default client: repeat with force to delete it".into(),

@@ -9,7 +9,11 @@ pub mod users;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trust_tests;
 
+use latchkey_core::AdminRole;
+use latchkey_core::role::may_act_on;
 use latchkey_store::AuditRecord;
 use serde_json::{Map, Value};
 
@@ -18,9 +22,10 @@ use crate::{App, AppError};
 
 /// The caller of an admin operation.
 ///
-/// Clients act with their token's scope (`admin` writes, `admin:read`
-/// reads). Users act with their role, narrowed by the token's scope:
-/// `owner` and `tenant-admin` may write, `viewer` may only read.
+/// Users and clients alike act with an administrative role
+/// ([`AdminRole`]): a user's highest role, a client's `admin_role`. The
+/// token's scope narrows it: `admin` may write (if the role writes),
+/// `admin:read` only reads. The system (bootstrap, maintenance) is an owner.
 #[derive(Debug, Clone)]
 pub struct Actor {
     /// Client id or user id.
@@ -29,7 +34,7 @@ pub struct Actor {
     pub kind: &'static str,
     /// May change things.
     pub can_write: bool,
-    /// A user's highest role (`owner`, `tenant-admin`, `viewer`).
+    /// The actor's role (`owner`, `tenant-admin`, `viewer`).
     pub role: Option<String>,
     pub source_ip: Option<String>,
     pub request_id: Option<String>,
@@ -39,7 +44,20 @@ impl Actor {
     /// The server itself (bootstrap, maintenance).
     #[must_use]
     pub fn system() -> Self {
-        Self { id: "latchkey".into(), kind: "system", can_write: true, role: None, source_ip: None, request_id: None }
+        Self {
+            id: "latchkey".into(),
+            kind: "system",
+            can_write: true,
+            role: Some(AdminRole::Owner.as_str().into()),
+            source_ip: None,
+            request_id: None,
+        }
+    }
+
+    /// The role this actor acts with.
+    #[must_use]
+    pub fn authority(&self) -> Option<AdminRole> {
+        self.role.as_deref().and_then(|r| AdminRole::parse(r).ok())
     }
 
     /// # Errors
@@ -54,21 +72,52 @@ impl Actor {
         }
     }
 
-    /// Only owners (and admin clients, and the system) may hand out the owner role.
+    /// The rule that keeps delegation from growing authority: a writer may
+    /// create, change or take credentials of something only when its own
+    /// role is at least the authority that thing holds (`target`).
+    ///
+    /// # Errors
+    /// `Forbidden` for read-only callers and for targets above the caller.
+    pub fn require_authority_over(&self, target: Option<AdminRole>, what: &str) -> Result<(), AppError> {
+        self.require_write()?;
+        if may_act_on(self.authority(), target) {
+            Ok(())
+        } else {
+            let held = self.authority().map_or("no role", AdminRole::as_str);
+            let needed = target.map_or("", AdminRole::as_str);
+            Err(AppError::Forbidden(format!("{what} holds the {needed} role, above this caller's ({held})")))
+        }
+    }
+
+    /// Only owners (users or clients with the owner role, and the system)
+    /// may hand out the owner role.
     #[must_use]
     pub fn may_grant_owner(&self) -> bool {
-        self.can_write && (self.kind != "user" || self.role.as_deref() == Some("owner"))
+        self.can_write && self.authority() == Some(AdminRole::Owner)
     }
 
     /// A user actor with a role, as a signed-in console user acts.
     #[must_use]
     pub fn user(id: &str, role: &str, token_allows_write: bool) -> Self {
-        let can_write = token_allows_write && matches!(role, "owner" | "tenant-admin");
+        let can_write = token_allows_write && AdminRole::parse(role).is_ok_and(AdminRole::writes);
         Self {
             id: id.to_owned(),
             kind: "user",
             can_write,
             role: Some(role.to_owned()),
+            source_ip: None,
+            request_id: None,
+        }
+    }
+
+    /// A client actor acting with its `admin_role`.
+    #[must_use]
+    pub fn client(id: &str, role: AdminRole, token_allows_write: bool) -> Self {
+        Self {
+            id: id.to_owned(),
+            kind: "client",
+            can_write: token_allows_write && role.writes(),
+            role: Some(role.as_str().to_owned()),
             source_ip: None,
             request_id: None,
         }
@@ -81,7 +130,8 @@ impl App {
     ///
     /// # Errors
     /// `Unauthorized` for a missing, invalid, expired or revoked token;
-    /// `Forbidden` for a valid token without an admin scope.
+    /// `Forbidden` for a valid token without an admin scope, or whose
+    /// client or user holds no administrative role.
     pub async fn admin_actor(
         &self,
         ctx: &TenantContext,
@@ -100,19 +150,31 @@ impl App {
         if !can_write && !scopes.contains(&"admin:read") {
             return Err(AppError::Forbidden("the token has neither the admin nor the admin:read scope".into()));
         }
-        if claims.sub == claims.client_id {
-            return Ok(Actor { id: claims.sub, kind: "client", can_write, role: None, source_ip, request_id });
-        }
-        // A user's token: the user's role decides, narrowed by the scope.
-        let user =
-            self.store.get_user(&ctx.id, &claims.sub).await?.filter(|u| u.status == "active").ok_or_else(|| {
-                AppError::Unauthorized("the user of this token no longer exists or is disabled".into())
-            })?;
-        let role = ["owner", "tenant-admin", "viewer"]
-            .into_iter()
-            .find(|r| user.roles.iter().any(|x| x == r))
-            .ok_or_else(|| AppError::Forbidden("this user has no administrative role in this tenant".into()))?;
-        let mut actor = Actor::user(&claims.sub, role, can_write);
+        let mut actor = if claims.sub == claims.client_id {
+            // A client's own token: its admin_role decides, read from the
+            // database so a narrowed role counts at once on every node.
+            let id = latchkey_core::ClientId::parse(&claims.client_id)
+                .map_err(|_| AppError::Unauthorized("the access token is invalid, expired or revoked".into()))?;
+            let client = self
+                .store
+                .get_client(&ctx.id, &id)
+                .await?
+                .ok_or_else(|| AppError::Unauthorized("the client of this token no longer exists".into()))?;
+            let role = client
+                .config
+                .admin_role
+                .ok_or_else(|| AppError::Forbidden("this client has no administrative role in this tenant".into()))?;
+            Actor::client(&claims.sub, role, can_write)
+        } else {
+            // A user's token: the user's role decides, narrowed by the scope.
+            let user =
+                self.store.get_user(&ctx.id, &claims.sub).await?.filter(|u| u.status == "active").ok_or_else(|| {
+                    AppError::Unauthorized("the user of this token no longer exists or is disabled".into())
+                })?;
+            let role = AdminRole::highest(user.roles.iter().map(String::as_str))
+                .ok_or_else(|| AppError::Forbidden("this user has no administrative role in this tenant".into()))?;
+            Actor::user(&claims.sub, role.as_str(), can_write)
+        };
         actor.source_ip = source_ip;
         actor.request_id = request_id;
         Ok(actor)

@@ -115,11 +115,30 @@ impl App {
         label: Option<String>,
         days: Option<u32>,
     ) -> Result<(String, SecretRecord), AppError> {
+        self.write_secret(ctx, actor, client_id, (imported, label, days), None).await
+    }
+
+    /// Adds a secret and, for a rotation, expires `expire` in the same
+    /// transaction with one audit event.
+    async fn write_secret(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        client_id: &str,
+        (imported, label, days): (Option<String>, Option<String>, Option<u32>),
+        expire: Option<(&[String], i64)>,
+    ) -> Result<(String, SecretRecord), AppError> {
         let (secret, rec) = self.new_secret(imported, label, self.max_age_expiry(ctx, days))?;
         let id = ClientId::parse(client_id).map_err(|_| AppError::NotFound)?;
-        let changes = json!({ "secrets": { "before": null, "after": { "id": rec.secret_id, "hint": rec.hint, "expires_at": rec.expires_at } } });
-        let audit = self.audit_record(actor, "client.secret_add", "client", client_id, &changes);
-        let added = self.store.add_secret(&ctx.id, &id, &rec, MAX_SECRETS, self.now(), &audit).await?;
+        let added_doc = json!({ "id": rec.secret_id, "hint": rec.hint, "expires_at": rec.expires_at });
+        let (action, changes) = match expire {
+            None => ("client.secret_add", json!({ "secrets": { "before": null, "after": added_doc } })),
+            Some((ids, at)) => {
+                ("client.secret_rotate", json!({ "secrets": { "added": added_doc, "expire": ids, "expires_at": at } }))
+            }
+        };
+        let audit = self.audit_record(actor, action, "client", client_id, &changes);
+        let added = self.store.add_secret(&ctx.id, &id, &rec, expire, MAX_SECRETS, self.now(), &audit).await?;
         self.clients.invalidate(&ctx.id, &id);
         if !added {
             return Err(AppError::Conflict(format!(
@@ -148,7 +167,7 @@ impl App {
         client_id: &str,
         req: AddSecret,
     ) -> Result<NewSecret, AppError> {
-        actor.require_write()?;
+        self.client_for_change(ctx, actor, client_id).await?;
         self.confidential(ctx, client_id).await?;
         let (plain, rec) =
             self.add_secret_internal(ctx, actor, client_id, req.secret, req.label, req.expires_in_days).await?;
@@ -167,14 +186,14 @@ impl App {
         client_id: &str,
         req: RotateSecret,
     ) -> Result<NewSecret, AppError> {
-        actor.require_write()?;
+        self.client_for_change(ctx, actor, client_id).await?;
         if !(0..=MAX_GRACE_SECONDS).contains(&req.grace_seconds) {
             return Err(AppError::field("grace_seconds", "between 0 and 2592000 (30 days)"));
         }
         let now = self.now();
         let old: Vec<SecretRecord> =
             self.confidential(ctx, client_id).await?.into_iter().filter(|s| s.is_valid_at(now)).collect();
-        // Expire first when the grace is 0 (frees a slot); otherwise add first.
+        // One transaction: the new secret, and the old ones expire after the grace.
         let until = now + req.grace_seconds;
         let ids: Vec<String> = old.iter().map(|s| s.secret_id.clone()).collect();
         let expiring = |ids: &[String]| -> Vec<SecretView> {
@@ -186,17 +205,11 @@ impl App {
                 })
                 .collect()
         };
-        if req.grace_seconds == 0 && !ids.is_empty() {
-            self.expire_secret_ids(ctx, actor, client_id, &ids, until, "client.secret_rotate").await?;
-        }
-        let (plain, rec) = self.add_secret_internal(ctx, actor, client_id, None, req.label, None).await?;
-        if req.grace_seconds > 0 && !ids.is_empty() {
-            let later: Vec<String> =
-                old.iter().filter(|s| s.expires_at.is_none_or(|e| e > until)).map(|s| s.secret_id.clone()).collect();
-            if !later.is_empty() {
-                self.expire_secret_ids(ctx, actor, client_id, &later, until, "client.secret_rotate").await?;
-            }
-        }
+        // Secrets that expire before the grace ends keep their own expiry.
+        let later: Vec<String> =
+            old.iter().filter(|s| s.expires_at.is_none_or(|e| e > until)).map(|s| s.secret_id.clone()).collect();
+        let (plain, rec) =
+            self.write_secret(ctx, actor, client_id, (None, req.label, None), Some((&later, until))).await?;
         Ok(NewSecret { secret: SecretView::from(&rec), client_secret: plain, expiring: expiring(&ids) })
     }
 
@@ -212,8 +225,7 @@ impl App {
         client_id: &str,
         secret_id: &str,
     ) -> Result<(), AppError> {
-        actor.require_write()?;
-        let (c, secrets) = self.load_client(ctx, client_id).await?;
+        let (c, secrets, _) = self.client_for_change(ctx, actor, client_id).await?;
         let now = self.now();
         let target = secrets.iter().find(|s| s.secret_id == secret_id).ok_or(AppError::NotFound)?;
         if !target.is_valid_at(now) {

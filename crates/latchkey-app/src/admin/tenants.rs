@@ -163,7 +163,7 @@ impl App {
     /// # Errors
     /// `Forbidden` unless an owner of the default tenant acts.
     pub async fn list_tenants(&self, ctx: &TenantContext, actor: &Actor) -> Result<Vec<TenantView>, AppError> {
-        if ctx.id != TenantId::default_tenant() || !actor.may_grant_owner() && actor.role.as_deref() != Some("owner") {
+        if ctx.id != TenantId::default_tenant() || actor.authority() != Some(latchkey_core::AdminRole::Owner) {
             return Err(AppError::Forbidden("only owners of the default tenant see the tenants".into()));
         }
         Ok(self.store.list_tenants().await?.into_iter().map(|t| self.tenant_view(t)).collect())

@@ -1,6 +1,7 @@
 //! Users: people who sign in at the login page (argon2id passwords),
 //! with roles (`owner`, `tenant-admin`, `viewer`) and groups.
 
+use latchkey_core::AdminRole;
 use latchkey_crypto::password;
 use latchkey_store::UserRecord;
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,9 @@ use crate::{App, AppError};
 
 /// Roles a user may hold in a tenant.
 pub const ROLES: [&str; 3] = ["owner", "tenant-admin", "viewer"];
+/// Every user id (a token's `sub`) starts with this; client ids never do,
+/// so a client's own tokens can never carry a user's subject.
+pub const USER_ID_PREFIX: &str = "usr_";
 /// Shortest password accepted.
 pub const MIN_PASSWORD: usize = 12;
 
@@ -120,10 +124,12 @@ fn check_fields(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    if roles.iter().any(|r| r == "owner") && !actor.may_grant_owner() {
-        return Err(AppError::Forbidden("only an owner may grant the owner role".into()));
-    }
-    Ok(())
+    actor.require_authority_over(user_authority(roles), "a user with these roles")
+}
+
+/// The administrative authority a user with these roles holds.
+fn user_authority(roles: &[String]) -> Option<AdminRole> {
+    AdminRole::highest(roles.iter().map(String::as_str))
 }
 
 impl App {
@@ -157,7 +163,7 @@ impl App {
         roles.sort();
         roles.dedup();
         let rec = UserRecord {
-            user_id: format!("usr_{}", self.random_id(12)),
+            user_id: format!("{USER_ID_PREFIX}{}", self.random_id(12)),
             username: new.username,
             email: new.email,
             display_name: new.display_name,
@@ -185,6 +191,20 @@ impl App {
 
     async fn load_user(&self, ctx: &TenantContext, user_id: &str) -> Result<UserRecord, AppError> {
         self.store.get_user(&ctx.id, user_id).await?.ok_or(AppError::NotFound)
+    }
+
+    /// Loads a user for a change by `actor`: refused unless the actor
+    /// writes and holds at least the user's highest role.
+    pub(crate) async fn user_for_change(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        user_id: &str,
+    ) -> Result<UserRecord, AppError> {
+        actor.require_write()?;
+        let user = self.load_user(ctx, user_id).await?;
+        actor.require_authority_over(user_authority(&user.roles), "this user")?;
+        Ok(user)
     }
 
     /// # Errors
@@ -262,9 +282,7 @@ impl App {
             after.groups = g;
         }
         check_fields(after.email.as_deref(), &after.display_name, &after.roles, &after.groups, actor)?;
-        if before.roles.iter().any(|r| r == "owner") && !actor.may_grant_owner() {
-            return Err(AppError::Forbidden("only an owner may change an owner".into()));
-        }
+        actor.require_authority_over(user_authority(&before.roles), "this user")?;
         after.updated_at = self.now();
         self.write_user(ctx, actor, &before, after, "user.update").await
     }
@@ -282,9 +300,7 @@ impl App {
     ) -> Result<UserView, AppError> {
         actor.require_write()?;
         let before = self.load_user(ctx, user_id).await?;
-        if before.roles.iter().any(|r| r == "owner") && !actor.may_grant_owner() {
-            return Err(AppError::Forbidden("only an owner may disable an owner".into()));
-        }
+        actor.require_authority_over(user_authority(&before.roles), "this user")?;
         let mut after = before.clone();
         after.status = if active { "active" } else { "disabled" }.into();
         after.updated_at = self.now();
@@ -319,9 +335,7 @@ impl App {
     ) -> Result<Option<String>, AppError> {
         actor.require_write()?;
         let before = self.load_user(ctx, user_id).await?;
-        if before.roles.iter().any(|r| r == "owner") && !actor.may_grant_owner() {
-            return Err(AppError::Forbidden("only an owner may reset an owner's password".into()));
-        }
+        actor.require_authority_over(user_authority(&before.roles), "this user")?;
         let generated = req.password.is_none();
         let password = req.password.unwrap_or_else(|| self.random_id(18));
         let mut after = before.clone();
@@ -397,7 +411,7 @@ impl App {
         user_id: &str,
         client_id: &str,
     ) -> Result<(), AppError> {
-        actor.require_write()?;
+        self.user_for_change(ctx, actor, user_id).await?;
         let audit = self.audit_record(actor, "consent.revoke", "user", user_id, &json!({"client_id": client_id}));
         if !self.store.delete_consent(&ctx.id, user_id, client_id, &audit).await? {
             return Err(AppError::NotFound);

@@ -185,7 +185,7 @@ impl App {
         provider: &str,
         subject: &str,
     ) -> Result<(), AppError> {
-        actor.require_write()?;
+        self.user_for_change(ctx, actor, user_id).await?;
         let link = self.store.get_federated_link(&ctx.id, provider, subject).await?;
         link.filter(|l| l.user_id == user_id).ok_or(AppError::NotFound)?;
         let changes = json!({ "provider": provider, "subject": subject });

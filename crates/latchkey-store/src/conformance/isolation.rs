@@ -51,7 +51,7 @@ pub async fn checklist_60_every_catalogue_operation_is_tenant_scoped(store: Arc<
     assert!(!store.update_client(&foreign, c.revision, &audit("client.update", "a-client")).await.unwrap());
     let mut s2 = secret("b-secret");
     s2.secret_hash = vec![8; 32];
-    assert!(!store.add_secret(&b, &c.client_id, &s2, 5, 3_000, &audit("secret.add", "a-client")).await.unwrap());
+    assert!(!store.add_secret(&b, &c.client_id, &s2, None, 5, 3_000, &audit("secret.add", "a-client")).await.unwrap());
     store.expire_secrets(&b, &c.client_id, &["a-secret".into()], 3_000, &audit("secret.revoke", "a")).await.unwrap();
     let renamed = ScopeRecord { description: "B".into(), ..scope.clone() };
     assert!(!store.update_scope(&b, &renamed, &audit("scope.update", "a:scope")).await.unwrap());

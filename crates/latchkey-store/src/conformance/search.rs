@@ -76,7 +76,9 @@ pub async fn search_filters_sorts_and_pages(store: Arc<dyn Store>) {
     assert!(!unused.contains(&"Alpha Billing".to_owned()) && unused.contains(&"beta web".to_owned()));
     let mut s = secret("exp");
     s.expires_at = Some(5_000);
-    assert!(store.add_secret(&t, &ClientId::parse("id-1").unwrap(), &s, 5, 1_000, &audit("s", "1")).await.unwrap());
+    assert!(
+        store.add_secret(&t, &ClientId::parse("id-1").unwrap(), &s, None, 5, 1_000, &audit("s", "1")).await.unwrap()
+    );
     assert_eq!(run(q(|q| q.secret_expires_between = Some((4_000, 6_000)))).await, vec!["beta web"]);
     assert!(run(q(|q| q.secret_expires_between = Some((5_000, 6_000)))).await.is_empty());
 }

@@ -190,6 +190,7 @@ macro_rules! client_repo {
                 tenant: &TenantId,
                 id: &ClientId,
                 secret: &SecretRecord,
+                expire: Option<(&[String], UnixTime)>,
                 max_valid: usize,
                 now: UnixTime,
                 audit: &AuditRecord,
@@ -208,6 +209,19 @@ macro_rules! client_repo {
                 if bumped == 0 {
                     tx.rollback().await.map_err(e)?;
                     return Ok(false);
+                }
+                for sid in expire.map_or(&[][..], |(ids, _)| ids) {
+                    sqlx::query(
+                        "UPDATE client_secrets SET expires_at = $4 WHERE tenant_id = $1 AND client_id = $2 \
+                         AND secret_id = $3",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(id.as_str())
+                    .bind(sid)
+                    .bind(expire.map_or(now, |(_, at)| at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
                 }
                 sqlx::query(
                     "DELETE FROM client_secrets WHERE tenant_id = $1 AND client_id = $2 \

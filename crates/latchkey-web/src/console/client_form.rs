@@ -61,6 +61,8 @@ pub(crate) struct FormState {
     pub require_consent: bool,
     pub require_pkce: bool,
     pub labels: String,
+    /// `""` (none), `viewer`, `tenant-admin` or `owner`.
+    pub admin_role: String,
 }
 
 const LISTS: [(&str, &str, &str); 4] = [
@@ -111,6 +113,7 @@ impl FormState {
             require_consent: c.require_consent,
             require_pkce: c.require_pkce,
             labels: c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "),
+            admin_role: c.admin_role.map(|r| r.as_str().to_owned()).unwrap_or_default(),
         }
     }
 
@@ -138,6 +141,7 @@ impl FormState {
             require_consent: field(pairs, "require_consent") == "on",
             require_pkce: field(pairs, "require_pkce") == "on",
             labels: field(pairs, "labels").to_owned(),
+            admin_role: field(pairs, "admin_role").to_owned(),
         }
     }
 
@@ -218,6 +222,15 @@ impl FormState {
             }
         }
         m.insert("labels".into(), Value::Object(labels));
+        match self.admin_role.as_str() {
+            "" => {
+                m.insert("admin_role".into(), Value::Null);
+            }
+            r if latchkey_core::AdminRole::parse(r).is_ok() => {
+                m.insert("admin_role".into(), json!(r));
+            }
+            _ => errors.push(FieldError::new("admin_role", "choose none, viewer, tenant-admin or owner")),
+        }
         if errors.is_empty() { Ok(m) } else { Err(errors) }
     }
 }

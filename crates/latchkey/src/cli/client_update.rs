@@ -66,6 +66,9 @@ pub struct UpdateArgs {
     require_consent: Option<bool>,
     #[arg(long)]
     require_pkce: Option<bool>,
+    /// The administrative role of the client's own admin tokens, or `none`.
+    #[arg(long, value_parser = ["none", "viewer", "tenant-admin", "owner"])]
+    admin_role: Option<String>,
     /// Set a label `key=value` (repeatable).
     #[arg(long = "label", value_parser = parse_label)]
     labels: Vec<(String, String)>,
@@ -171,6 +174,11 @@ fn update_patch(live: &Value, u: &UpdateArgs) -> Map<String, Value> {
     }
     if let Some(v) = u.require_consent {
         set("require_consent", json!(v));
+    }
+    match u.admin_role.as_deref() {
+        Some("none") => set("admin_role", Value::Null),
+        Some(r) => set("admin_role", json!(r)),
+        None => {}
     }
     if let Some(v) = u.require_pkce {
         set("require_pkce", json!(v));

@@ -117,6 +117,10 @@ struct CreateArgs {
     jwks_uri: Option<String>,
     #[arg(long)]
     require_consent: bool,
+    /// The administrative role the client's own admin tokens act with
+    /// (at most your own role).
+    #[arg(long, value_parser = ["viewer", "tenant-admin", "owner"])]
+    admin_role: Option<String>,
     /// A label `key=value` (repeatable).
     #[arg(long = "label", value_parser = parse_label)]
     labels: Vec<(String, String)>,
@@ -288,6 +292,9 @@ fn create_body(c: &CreateArgs) -> Result<Value> {
     if c.require_consent {
         put("require_consent", json!(true));
     }
+    if let Some(r) = &c.admin_role {
+        put("admin_role", json!(r));
+    }
     if !c.labels.is_empty() {
         put("labels", json!(c.labels.iter().cloned().collect::<std::collections::BTreeMap<String, String>>()));
     }
@@ -327,8 +334,17 @@ async fn create(api: &Api, c: CreateArgs, f: Format) -> Result<()> {
 
 /// The fields of a client that matter at a glance.
 fn summary(v: &Value) -> Vec<(String, String)> {
-    let keys =
-        ["client_id", "name", "type", "status", "token_endpoint_auth_method", "grant_types", "redirect_uris", "scopes"];
+    let keys = [
+        "client_id",
+        "name",
+        "type",
+        "status",
+        "token_endpoint_auth_method",
+        "grant_types",
+        "redirect_uris",
+        "scopes",
+        "admin_role",
+    ];
     keys.iter().map(|k| ((*k).to_owned(), cell(&v[*k]))).collect()
 }
 

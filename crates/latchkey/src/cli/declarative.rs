@@ -102,6 +102,9 @@ pub struct ClientSpec {
     pub metadata: Option<BTreeMap<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
+    /// The role of the client's own admin tokens (at most the applier's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_role: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -304,7 +307,7 @@ fn spec_value(live: &Value, fields: &[&str]) -> Value {
 }
 
 /// Every field of [`ClientSpec`], as the admin API names them.
-const CLIENT_FIELDS: [&str; 25] = [
+const CLIENT_FIELDS: [&str; 26] = [
     "client_id",
     "name",
     "type",
@@ -330,6 +333,7 @@ const CLIENT_FIELDS: [&str; 25] = [
     "jwks_uri",
     "metadata",
     "labels",
+    "admin_role",
 ];
 
 /// A live client (admin API view) in the file format.
