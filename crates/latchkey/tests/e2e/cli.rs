@@ -596,3 +596,36 @@ async fn cli_keys_rotate_with_a_token_signed_just_before_it() {
     let r = http().post(s.url("/api/v1/keys/rotate")).bearer_auth(viewer).json(&serde_json::json!({})).send().await;
     assert_eq!(r.unwrap().status(), 403);
 }
+
+/// A client's admin role from the CLI: set at creation, shown, changed,
+/// removed; the client's own admin token acts with it.
+#[tokio::test]
+async fn cli_client_admin_role_is_set_shown_and_used() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    let v =
+        create(&cli, &["--name", "reporting bot", "--type", "m2m", "--scope", "admin:read", "--admin-role", "viewer"])
+            .await;
+    assert_eq!(v["admin_role"], "viewer", "{v}");
+    let (id, secret) = (v["client_id"].as_str().unwrap().to_owned(), v["client_secret"].as_str().unwrap().to_owned());
+    let shown = cli.ok(&["client", "show", &id, "-o", "table"]).await.stdout;
+    assert!(shown.lines().any(|l| l.contains("admin_role") && l.contains("viewer")), "{shown}");
+    let (status, body) = post_basic(
+        &s.url("/oauth2/token"),
+        &id,
+        &secret,
+        &[("grant_type", "client_credentials"), ("scope", "admin:read")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap();
+    let list = http().get(s.url("/api/v1/clients")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(list.status().as_u16(), 200, "a viewer reads");
+    let write = http().post(s.url("/api/v1/scopes")).bearer_auth(token).json(&serde_json::json!({"name": "x:y"}));
+    assert_eq!(write.send().await.unwrap().status().as_u16(), 403, "a viewer writes nothing");
+    let updated = cli.ok(&["client", "update", &id, "--admin-role", "none"]).await.json();
+    assert_eq!(updated["admin_role"], Value::Null, "{updated}");
+    let list = http().get(s.url("/api/v1/clients")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(list.status().as_u16(), 403, "without a role the same token opens nothing, at once");
+}
