@@ -285,6 +285,17 @@ impl App {
         self.check_class_scopes(ctx, &scopes).await?;
         scopes.sort();
         scopes.dedup();
+        // Giving a class an admin scope raises the authority of the clients
+        // in it (people may sign in through them with that scope): only an
+        // actor holding at least their new authority may.
+        if scopes.iter().any(|s| s == "admin" || s == "admin:read") {
+            for id in self.store.clients_referencing(&ctx.id, "security_classes", name).await? {
+                let Ok(cid) = latchkey_core::ClientId::parse(&id) else { continue };
+                if let Some(c) = self.store.get_client(&ctx.id, &cid).await? {
+                    actor.require_authority_over(c.config.authority(true), &format!("client {id} in this class"))?;
+                }
+            }
+        }
         let rec = SecurityClassRecord {
             name: before.name.clone(),
             description,

@@ -140,6 +140,20 @@ async fn clients_that_carry_user_admin_tokens_are_changed_by_owners_only() {
         .unwrap();
     let via_class = json!({"name": "rp2", "type": "web", "redirect_uris": ["https://rp.example/cb"], "security_classes": ["admins"]});
     assert!(forbidden(w.app.create_client(&w.ctx, &ta, new_client(via_class)).await));
+    // Nor by giving the admin scope later to a class its client is in.
+    w.app
+        .create_class(
+            &w.ctx,
+            &ta,
+            super::scopes::NewClass { name: "plain".into(), description: String::new(), scopes: vec!["openid".into()] },
+        )
+        .await
+        .unwrap();
+    let rp3 = json!({"name": "rp3", "type": "web", "redirect_uris": ["https://attacker.example/cb"], "security_classes": ["plain"]});
+    w.app.create_client(&w.ctx, &ta, new_client(rp3)).await.unwrap();
+    let raise = super::scopes::ClassPatch { description: None, scopes: Some(vec!["openid".into(), "admin".into()]) };
+    assert!(forbidden(w.app.update_class(&w.ctx, &ta, "plain", raise.clone()).await));
+    w.app.update_class(&w.ctx, &Actor::system(), "plain", raise).await.unwrap();
 }
 
 /// SPEC §2: client ids and user subjects never collide, so a client's own
