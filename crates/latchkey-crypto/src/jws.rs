@@ -25,6 +25,10 @@ pub enum JwsError {
     AlgMismatch,
     #[error("bad signature")]
     BadSignature,
+    /// RFC 7515 §4.1.11: the header has `crit`, and we understand no
+    /// critical extension.
+    #[error("unsupported critical header")]
+    UnsupportedCrit,
 }
 
 /// Signs `payload` (JSON bytes) as a compact JWS with `typ`.
@@ -48,6 +52,15 @@ struct Header {
     alg: String,
     kid: Option<String>,
     typ: Option<String>,
+    /// Any value at all (even `null`): we understand no extension, so a
+    /// header that has the member is refused.
+    #[serde(default, deserialize_with = "present")]
+    crit: bool,
+}
+
+/// `true` when the member is present, whatever its value.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
 }
 
 struct PublicKey {
@@ -143,6 +156,11 @@ impl Verifier {
         };
         let header: Header =
             serde_json::from_slice(&b64::decode(h).ok_or(JwsError::Malformed)?).map_err(|_| JwsError::Malformed)?;
+        // RFC 7515 §4.1.11: a recipient must reject a JWS whose `crit` names
+        // an extension it does not understand; we understand none.
+        if header.crit {
+            return Err(JwsError::UnsupportedCrit);
+        }
         // Without a `kid` only a set of exactly one key says which key it is.
         let key = match &header.kid {
             Some(kid) => self.keys.get(kid),

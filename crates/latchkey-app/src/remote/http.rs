@@ -2,7 +2,10 @@
 //! provider (discovery, token endpoint) goes through [`UpstreamHttp`].
 //!
 //! [`GuardedHttp`] is the real one. It refuses loopback, private,
-//! link-local, multicast and other non-public addresses after DNS
+//! link-local, multicast and other non-public addresses (every range of
+//! the IANA special-purpose registries that is not globally reachable; an
+//! IPv6 address carrying an IPv4 address, as mapped, compatible, NAT64,
+//! 6to4 or Teredo addresses do, is judged by that IPv4 address) after DNS
 //! resolution (the connection uses exactly the addresses that were
 //! checked, so a name cannot resolve differently in between), unless the
 //! configuration allow-lists them (`remote_allow_private`). It follows
@@ -14,7 +17,7 @@
 //! (`webpki-roots`): a provider's certificate is judged the same way on
 //! every machine, whatever the host's trust store holds.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -150,47 +153,83 @@ fn in_network(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
     }
 }
 
-/// Whether an address is reachable on the public internet (the guard's rule).
+/// Whether an address is reachable on the public internet (the guard's
+/// rule with nothing allow-listed).
 #[must_use]
 pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(a) => {
-            let o = a.octets();
-            !(a.is_loopback()
-                || a.is_private()
-                || a.is_link_local()
-                || a.is_multicast()
-                || a.is_broadcast()
-                || a.is_unspecified()
-                || a.is_documentation()
-                || o[0] == 0
-                || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10, shared address space
-                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0.0/24, protocol assignments
-                || (o[0] == 198 && (o[1] & 0xfe) == 18) // 198.18.0.0/15, benchmarking
-                || o[0] >= 240)
+    check(ip, &AllowList::default()).is_ok()
+}
+
+/// IPv4 addresses outside the IANA IPv4 Special-Purpose Address Registry's
+/// ranges that are not globally reachable (and multicast).
+fn is_public_v4(a: Ipv4Addr) -> bool {
+    let o = a.octets();
+    !(a.is_loopback()
+        || a.is_private()
+        || a.is_link_local()
+        || a.is_multicast()
+        || a.is_broadcast()
+        || a.is_unspecified()
+        || a.is_documentation()
+        || o[0] == 0
+        || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64.0.0/10, shared address space
+        || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0.0/24, protocol assignments
+        || (o[0] == 192 && o[1] == 88 && o[2] == 99) // 192.88.99.0/24, deprecated 6to4 relays
+        || (o[0] == 198 && (o[1] & 0xfe) == 18) // 198.18.0.0/15, benchmarking
+        || o[0] >= 240)
+}
+
+/// IPv6 addresses that carry no IPv4 address: global unicast (2000::/3)
+/// outside the IANA IPv6 Special-Purpose Address Registry's ranges that are
+/// not globally reachable. Everything outside 2000::/3 (loopback,
+/// unspecified, discard, SRv6, unique local, link-local, site-local,
+/// multicast, unassigned) is refused.
+fn is_public_v6(a: Ipv6Addr) -> bool {
+    let s = a.segments();
+    let global_unicast = (s[0] & 0xe000) == 0x2000;
+    let ietf = s[0] == 0x2001 && s[1] < 0x0200; // 2001::/23, IETF protocol assignments (Teredo: see embedded_v4)
+    let documentation = (s[0] == 0x2001 && s[1] == 0x0db8) || (s[0] & 0xfff0) == 0x3ff0; // 2001:db8::/32, 3fff::/20
+    global_unicast && !ietf && !documentation
+}
+
+/// The IPv4 addresses an IPv6 address reaches through an embedding: IPv4-
+/// mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`, also `::` and
+/// `::1`), SIIT IPv4-translated (`::ffff:0:a.b.c.d`), NAT64 (`64:ff9b::/96`),
+/// 6to4 (`2002::/16`) and Teredo (`2001::/32`: its server and its client).
+/// `None` for an address that embeds none; `Some(empty)` for the local-use
+/// NAT64 prefix (`64:ff9b:1::/48`, whose embedding is the operator's), which
+/// is then refused unless allow-listed as it stands.
+fn embedded_v4(a: Ipv6Addr) -> Option<Vec<Ipv4Addr>> {
+    let s = a.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    let last = v4(s[6], s[7]);
+    match s {
+        [0, 0, 0, 0, 0, 0 | 0xffff, _, _] | [0, 0, 0, 0, 0xffff, 0, _, _] | [0x64, 0xff9b, 0, 0, 0, 0, _, _] => {
+            Some(vec![last])
         }
-        IpAddr::V6(a) => {
-            if let Some(v4) = a.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let s = a.segments();
-            !(a.is_loopback()
-                || a.is_unspecified()
-                || a.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00 // unique local
-                || (s[0] & 0xffc0) == 0xfe80 // link-local
-                || (s[0] == 0x64 && s[1] == 0xff9b) // NAT64 may reach private IPv4
-                || (s[0] == 0x2001 && s[1] == 0x0db8)) // documentation
-        }
+        [0x64, 0xff9b, 1, ..] => Some(Vec::new()),
+        [0x2002, hi, lo, ..] => Some(vec![v4(hi, lo)]),
+        [0x2001, 0, hi, lo, _, _, c_hi, c_lo] => Some(vec![v4(hi, lo), v4(!c_hi, !c_lo)]),
+        _ => None,
     }
 }
 
-/// The guard's verdict on one address.
+/// The guard's verdict on one address: allowed when allow-listed as it
+/// stands, or public; an IPv6 address that carries an IPv4 address is
+/// judged by every IPv4 address it carries instead (SECURITY-CHECKLIST 61).
 fn check(ip: IpAddr, allow: &AllowList) -> Result<(), String> {
-    if is_public(ip) || allow.allows(ip) {
-        Ok(())
-    } else {
-        Err(format!("the address {ip} is not public; add it to remote_allow_private to allow it"))
+    let refused = || Err(format!("the address {ip} is not public; add it to remote_allow_private to allow it"));
+    if allow.allows(ip) {
+        return Ok(());
+    }
+    match ip {
+        IpAddr::V4(a) if is_public_v4(a) => Ok(()),
+        IpAddr::V4(_) => refused(),
+        IpAddr::V6(a) => match embedded_v4(a) {
+            Some(v4s) if !v4s.is_empty() && v4s.iter().all(|v| check(IpAddr::V4(*v), allow).is_ok()) => Ok(()),
+            None if is_public_v6(a) => Ok(()),
+            Some(_) | None => refused(),
+        },
     }
 }
 
@@ -405,6 +444,113 @@ mod tests {
         assert!(!allow.allows("::1".parse().unwrap()));
         assert!(AllowList::parse(&["localhost".into()]).is_err());
         assert!(AllowList::parse(&["10.0.0.0/33".into()]).is_err());
+    }
+
+    /// SECURITY-CHECKLIST 61: every IANA special-purpose range of both
+    /// families (IPv4 and IPv6 Special-Purpose Address Registries) that is
+    /// not globally reachable is refused, and an IPv6 address that carries
+    /// an IPv4 address (mapped, compatible, SIIT, NAT64, 6to4, Teredo) is
+    /// judged by the IPv4 address it reaches: refused when that is private,
+    /// allowed when it is public or allow-listed.
+    #[test]
+    fn ssrf_guard_refuses_ipv4_embedded_in_ipv6() {
+        let refused = [
+            // IPv4 special-purpose registry.
+            "0.0.0.0",
+            "0.1.2.3",
+            "10.0.0.1",
+            "100.64.0.1",
+            "100.127.255.254",
+            "127.0.0.1",
+            "127.255.0.1",
+            "169.254.169.254",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.0.0.1",
+            "192.0.0.170",
+            "192.0.2.1",
+            "192.88.99.1",
+            "192.168.0.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
+            // IPv6 special-purpose registry, and what lies outside 2000::/3.
+            "::",
+            "::1",
+            "100::1",
+            "100:0:0:1::1",
+            "2001:2::1",
+            "2001:10::1",
+            "2001:db8::1",
+            "3fff::1",
+            "5f00::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "fec0::1",
+            "ff02::1",
+            "ff0e::1",
+            "4000::1",
+            "64:ff9b:1::a00:1",
+            // Embeddings of private IPv4 addresses.
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254", // IPv4-mapped
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "::169.254.169.254", // IPv4-compatible
+            "::ffff:0:10.0.0.1",
+            "::ffff:0:127.0.0.1", // SIIT IPv4-translated
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::192.168.1.1", // NAT64
+            "2002:7f00:1::1",
+            "2002:a00:1::",
+            "2002:a9fe:a9fe::1",
+            "2002:c0a8:101::1",                     // 6to4
+            "2001:0:4136:e378:8000:63bf:80ff:fffe", // Teredo, client 127.0.0.1
+            "2001:0:4136:e378:8000:63bf:f5ff:fffe", // Teredo, client 10.0.0.1
+            "2001:0:a00:1:8000:63bf:fefe:fefe",     // Teredo, server 10.0.0.1
+        ];
+        let none = AllowList::default();
+        for ip in refused {
+            let addr: IpAddr = ip.parse().unwrap();
+            assert!(check(addr, &none).is_err(), "{ip} passes the guard");
+            assert!(!is_public(addr), "{ip} counts as public");
+        }
+        let public = [
+            "1.1.1.1",
+            "93.184.216.34",
+            "8.8.8.8",
+            "192.31.196.1",
+            "192.52.193.1",
+            "192.175.48.1",
+            "2606:4700:4700::1111",
+            "2a00:1450:4001::1",
+            "2620:4f:8000::1",
+            // Embeddings of public IPv4 addresses reach the public address.
+            "::ffff:1.1.1.1",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "2001:0:4136:e378:8000:63bf:f7f7:f7f7", // Teredo, client 8.8.8.8, server 65.54.227.120
+        ];
+        for ip in public {
+            let addr: IpAddr = ip.parse().unwrap();
+            assert!(check(addr, &none).is_ok(), "{ip} is refused");
+        }
+        // An allow-listed IPv4 network allows its embeddings too, and only those.
+        let allow = AllowList::parse(&["10.0.0.0/8".into()]).unwrap();
+        for ip in ["::ffff:10.1.2.3", "::10.1.2.3", "64:ff9b::a01:203", "2002:a01:203::1"] {
+            assert!(check(ip.parse().unwrap(), &allow).is_ok(), "{ip} with 10.0.0.0/8 allowed");
+        }
+        for ip in ["::ffff:127.0.0.1", "64:ff9b::7f00:1", "2002:c0a8:101::1"] {
+            assert!(check(ip.parse().unwrap(), &allow).is_err(), "{ip} with 10.0.0.0/8 allowed");
+        }
     }
 
     /// SECURITY-CHECKLIST 61: loopback, metadata and DNS names resolving to

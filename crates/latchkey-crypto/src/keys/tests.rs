@@ -99,3 +99,42 @@ fn jwks_verifier_checks_tokens_of_each_key_type() {
     let v = jws::Verifier::from_jwks(&serde_json::json!({ "keys": [enc, wrong] }));
     assert!(!v.knows(keys[0].kid()) && !v.knows(keys[1].kid()));
 }
+
+/// RFC 7515 §4.1.11: a JWS whose `crit` names an extension the verifier does
+/// not understand must be rejected, even with a valid signature. We
+/// understand none, so any `crit` (even an empty or malformed one) fails, for
+/// our own keys and for a JWK Set's keys alike (every JWS we verify goes
+/// through `jws::Verifier`).
+#[test]
+fn jws_with_unknown_crit_is_rejected() {
+    fn signed_with_header(k: &SigningKey, header: &serde_json::Value) -> String {
+        let input = format!("{}.{}", crate::b64::encode(header.to_string()), crate::b64::encode(br#"{"sub":"x"}"#));
+        let sig = k.sign(input.as_bytes()).unwrap();
+        format!("{input}.{}", crate::b64::encode(sig))
+    }
+    for alg in [SigningAlg::Es256, SigningAlg::Rs256, SigningAlg::EdDsa] {
+        let k = key(alg);
+        let mut own = jws::Verifier::default();
+        own.add(&k);
+        let set = jws::Verifier::from_jwks(&serde_json::json!({ "keys": [k.public_jwk().clone()] }));
+        let base = serde_json::json!({ "alg": alg.as_str(), "kid": k.kid(), "typ": "JWT" });
+        // The same header without `crit` verifies: the signing here is right.
+        let plain = signed_with_header(&k, &base);
+        assert!(own.verify(&plain).is_ok() && set.verify(&plain).is_ok(), "{alg:?}");
+        for crit in [
+            serde_json::json!(["exp"]),
+            serde_json::json!(["b64"]),
+            serde_json::json!([]),
+            serde_json::json!("exp"),
+            serde_json::json!(null),
+        ] {
+            let mut h = base.clone();
+            h["crit"] = crit.clone();
+            h["exp"] = 1.into();
+            h["b64"] = true.into();
+            let token = signed_with_header(&k, &h);
+            assert_eq!(own.verify(&token), Err(jws::JwsError::UnsupportedCrit), "{alg:?} crit {crit}");
+            assert_eq!(set.verify(&token), Err(jws::JwsError::UnsupportedCrit), "{alg:?} crit {crit}");
+        }
+    }
+}
