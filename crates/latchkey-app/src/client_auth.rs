@@ -4,10 +4,8 @@
 //! A client must use exactly the method it registered. Unknown client, wrong
 //! secret, expired secret and disabled client all get the same answer, so
 //! the response is no oracle. Failures are counted per client and source
-//! address; past the limit the caller gets 429 with `Retry-After`.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! address (see [`crate::throttle`]); past a few, the caller gets 429 with
+//! `Retry-After`, for a delay that doubles with each further failure.
 
 use latchkey_core::{Client, ClientId, TokenEndpointAuthMethod, TokenError, UnixTime};
 use latchkey_crypto::secret::{SECRET_PREFIX, looks_generated_but_corrupt};
@@ -78,55 +76,6 @@ pub struct AuthenticatedClient {
     pub secret_id: Option<String>,
 }
 
-const WINDOW_SECONDS: i64 = 300;
-const MAX_FAILURES: u32 = 50;
-
-/// Counts failed authentications per (tenant, client id, source address).
-/// In memory, per node: a bound on guessing, not an accounting system.
-#[derive(Debug, Default)]
-pub struct FailureLimiter {
-    map: Mutex<HashMap<String, (UnixTime, u32)>>,
-}
-
-impl FailureLimiter {
-    fn key(tenant: &str, client_id: &str, source: Option<&str>) -> String {
-        format!("{tenant}\u{0}{client_id}\u{0}{}", source.unwrap_or("-"))
-    }
-
-    /// Seconds to wait, when the caller is over the limit.
-    fn blocked(&self, key: &str, now: UnixTime) -> Option<u32> {
-        let map = self.map.lock().ok()?;
-        let (start, count) = map.get(key)?;
-        let left = start + WINDOW_SECONDS - now;
-        (left > 0 && *count >= MAX_FAILURES).then(|| u32::try_from(left).unwrap_or(1))
-    }
-
-    /// Seconds to wait when `key` has failed `max` times within the window.
-    pub(crate) fn blocked_after(&self, key: &str, now: UnixTime, max: u32) -> Option<u32> {
-        let map = self.map.lock().ok()?;
-        let (start, count) = map.get(key)?;
-        let left = start + WINDOW_SECONDS - now;
-        (left > 0 && *count >= max).then(|| u32::try_from(left).unwrap_or(1))
-    }
-
-    /// Counts one failure of `key`.
-    pub(crate) fn record(&self, key: String, now: UnixTime) {
-        self.record_failure(key, now);
-    }
-
-    fn record_failure(&self, key: String, now: UnixTime) {
-        let Ok(mut map) = self.map.lock() else { return };
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| *start + WINDOW_SECONDS > now);
-        }
-        let entry = map.entry(key).or_insert((now, 0));
-        if entry.0 + WINDOW_SECONDS <= now {
-            *entry = (now, 0);
-        }
-        entry.1 = entry.1.saturating_add(1);
-    }
-}
-
 fn failed() -> TokenError {
     TokenError::invalid_client("client authentication failed")
 }
@@ -145,14 +94,18 @@ impl App {
         source: Option<&str>,
     ) -> Result<AuthenticatedClient, TokenError> {
         let now = self.now();
-        let key = FailureLimiter::key(ctx.id.as_str(), auth.client_id(), source);
-        if let Some(wait) = self.limiter.blocked(&key, now) {
+        let unavailable = |_| TokenError::unavailable();
+        let id = auth.client_id();
+        if let Some(wait) = self.client_throttle_wait(&ctx.id, id, source).await.map_err(unavailable)? {
             return Err(TokenError::slowed_down(wait));
         }
         match self.check_credentials(ctx, auth, now).await {
-            Ok(c) => Ok(c),
+            Ok(c) => {
+                self.client_throttle_clear(&ctx.id, id, source).await.map_err(unavailable)?;
+                Ok(c)
+            }
             Err(e) if e.code == latchkey_core::TokenErrorCode::InvalidClient => {
-                self.limiter.record_failure(key, now);
+                self.client_throttle_fail(&ctx.id, id, source).await.map_err(unavailable)?;
                 self.metrics.client_auth_failures.inc();
                 Err(e)
             }

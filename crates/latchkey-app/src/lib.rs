@@ -27,6 +27,7 @@ pub mod oidc;
 pub mod remote;
 mod rng;
 pub mod tenants;
+pub mod throttle;
 pub mod tokens;
 pub mod usage;
 
@@ -47,6 +48,9 @@ pub struct AppOptions {
     /// Non-public addresses providers may live at (`remote_allow_private`):
     /// IP addresses or CIDR networks. Empty: only public addresses.
     pub remote_allow_private: Vec<String>,
+    /// Reverse proxies (`trusted_proxies`) whose `X-Forwarded-For` is
+    /// believed: IP addresses or CIDR networks. Empty: none.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// The application: every service hangs off this, shared behind an `Arc`.
@@ -68,7 +72,8 @@ pub struct App {
     /// preflights), with the time of the answer.
     pub(crate) cors_origins:
         std::sync::Mutex<std::collections::HashMap<(latchkey_core::TenantId, String), (bool, i64)>>,
-    pub(crate) limiter: client_auth::FailureLimiter,
+    pub(crate) throttle: throttle::Throttle,
+    trusted_proxies: remote::http::AllowList,
     pub(crate) client_jwks: client_assertion::JwksCache,
     pub(crate) clients: client_cache::ClientCache,
     pub(crate) revocations: tokens::state::LazyIndex,
@@ -125,7 +130,9 @@ impl App {
             tx_seal,
             csrf,
             cors_origins: std::sync::Mutex::default(),
-            limiter: client_auth::FailureLimiter::default(),
+            throttle: throttle::Throttle::default(),
+            trusted_proxies: remote::http::AllowList::parse(&options.trusted_proxies)
+                .map_err(|e| AppError::Internal(format!("trusted_proxies: {e}")))?,
             client_jwks: client_assertion::JwksCache::default(),
             clients: client_cache::ClientCache::default(),
             revocations: tokens::state::LazyIndex::new(),
@@ -163,6 +170,25 @@ impl App {
     /// count requests).
     pub fn set_upstream_http(&self, http: Arc<dyn remote::http::UpstreamHttp>) {
         *self.upstream.write().unwrap_or_else(std::sync::PoisonError::into_inner) = http;
+    }
+
+    /// The address a request came from: the socket's peer, unless the peer
+    /// is a trusted proxy; then the rightmost `X-Forwarded-For` address that
+    /// is not a trusted proxy (entries left of it could be forged by the
+    /// client). Unparseable entries end the walk at the last trusted hop.
+    #[must_use]
+    pub fn client_address(&self, peer: std::net::IpAddr, forwarded_for: &[&str]) -> std::net::IpAddr {
+        let mut addr = peer;
+        for entry in forwarded_for.iter().flat_map(|h| h.split(',')).rev() {
+            if !self.trusted_proxies.allows(addr) {
+                break;
+            }
+            match entry.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) => addr = ip,
+                Err(_) => break,
+            }
+        }
+        addr
     }
 
     /// `true` when the database answers.

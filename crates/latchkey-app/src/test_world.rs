@@ -36,6 +36,7 @@ pub async fn world() -> World {
         public_url: "https://issuer.test/".into(),
         password_cost: PasswordCost { memory_kib: 1024, iterations: 1 },
         remote_allow_private: vec!["127.0.0.1".into()],
+        trusted_proxies: Vec::new(),
     };
     let app = App::new(store, &MasterKey::from_bytes([7; 32]), clock.clone(), Arc::new(OsRng), &options).unwrap();
     let creds = app

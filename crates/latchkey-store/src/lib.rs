@@ -22,12 +22,14 @@ mod remote;
 mod sql;
 mod sqlite;
 pub mod testing;
+mod throttle;
 mod usage;
 
 pub use federation::{FederatedLinkRecord, FederationRepo, RemoteFlowRecord};
 pub use postgres::PgStore;
 pub use remote::{AuthorizationRecord, ProviderRecord, RemoteClientRecord, RemoteRepo};
 pub use sqlite::SqliteStore;
+pub use throttle::{ThrottleRepo, ThrottleState};
 pub use usage::{Usage, UsageCount, UsageRepo};
 
 /// What can go wrong in storage, as the application needs to tell it apart.
@@ -670,6 +672,7 @@ pub trait Store:
     + RemoteRepo
     + UsageRepo
     + FederationRepo
+    + ThrottleRepo
     + Send
     + Sync
     + std::fmt::Debug

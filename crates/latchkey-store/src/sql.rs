@@ -15,6 +15,7 @@ pub(crate) mod federation;
 pub(crate) mod flows;
 pub(crate) mod people;
 pub(crate) mod remote;
+pub(crate) mod throttle;
 
 pub(crate) const CLIENT_COLUMNS: &str = "tenant_id, client_id, name, description, client_type, status, protected, \
      managed_by, created_at, updated_at, created_by, last_used_at, revision, config, tokens_valid_after";
@@ -384,6 +385,7 @@ macro_rules! impl_repos {
             crate::sql::flows::flow_repos!($store, $db);
             crate::sql::remote::remote_repos!($store, $db);
             crate::sql::federation::federation_repos!($store, $db);
+            crate::sql::throttle::throttle_repos!($store, $db);
         }
     };
 }

@@ -23,6 +23,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "fed", include_str!("../migrations/sqlite/0005_fed.sql")),
     (6, "token_cutoff", include_str!("../migrations/sqlite/0006_token_cutoff.sql")),
     (7, "assertions", include_str!("../migrations/sqlite/0007_assertions.sql")),
+    (9, "throttle", include_str!("../migrations/sqlite/0009_throttle.sql")),
     (11, "client_roles", include_str!("../migrations/sqlite/0011_client_roles.sql")),
 ];
 

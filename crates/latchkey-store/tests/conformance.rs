@@ -59,6 +59,7 @@ cases!(
     remote_round_trip,
     checklist_60_remote_tenant_isolation,
     usage_counts_add_up_per_hour_and_purge,
+    throttle_counters_are_shared_and_windowed,
     remote_flows_are_taken_once,
     federated_links_and_provisioning,
     checklist_60_federation_tenant_isolation,

@@ -56,6 +56,26 @@ impl MakeRequestId for NewRequestId {
     }
 }
 
+/// Replaces the connection's peer address by the client's, as
+/// [`App::client_address`] decides from trusted proxies' `X-Forwarded-For`,
+/// so every consumer (throttling, audit events, logs) sees the same source.
+async fn client_address(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::extract::ConnectInfo;
+    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().copied() {
+        let forwarded: Vec<&str> =
+            req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+        let ip = state.app.client_address(peer.ip(), &forwarded);
+        if ip != peer.ip() {
+            req.extensions_mut().insert(ConnectInfo(std::net::SocketAddr::new(ip, peer.port())));
+        }
+    }
+    next.run(req).await
+}
+
 /// Largest request body any endpoint reads (the OAuth endpoints stop at 64 KiB).
 pub const MAX_BODY: usize = 1024 * 1024;
 
@@ -92,6 +112,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(openapi::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::track))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), client_address))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -39,13 +39,16 @@ pub struct Config {
     /// and token requests may reach, e.g. `["10.0.0.0/8"]`. Default: none,
     /// only public addresses (SSRF guard).
     pub remote_allow_private: Vec<String>,
+    /// Reverse proxies (IPs or CIDR networks) whose `X-Forwarded-For` names
+    /// the client's address. Default: none, the socket's peer is the client.
+    pub trusted_proxies: Vec<String>,
     /// Seconds a connection has to send a request's headers (default 10);
     /// slower connections are closed (slowloris).
     pub http_header_timeout_seconds: u64,
 }
 
 /// Every configuration key, as `LATCHKEY_{KEY}` in the environment.
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 14] = [
     "listen",
     "public_url",
     "data_dir",
@@ -58,6 +61,7 @@ pub const KEYS: [&str; 13] = [
     "password_hash_memory_kib",
     "password_hash_iterations",
     "remote_allow_private",
+    "trusted_proxies",
     "http_header_timeout_seconds",
 ];
 
@@ -76,6 +80,7 @@ impl Default for Config {
             password_hash_memory_kib: 19 * 1024,
             password_hash_iterations: 2,
             remote_allow_private: Vec::new(),
+            trusted_proxies: Vec::new(),
             http_header_timeout_seconds: 10,
         }
     }

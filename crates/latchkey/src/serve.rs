@@ -133,6 +133,7 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
         public_url: public_url.clone(),
         password_cost: PasswordCost { memory_kib: c.password_hash_memory_kib, iterations: c.password_hash_iterations },
         remote_allow_private: c.remote_allow_private.clone(),
+        trusted_proxies: c.trusted_proxies.clone(),
     };
     let app = App::new(store, &master, Arc::new(SystemClock), Arc::new(OsRng), &options)?;
     let secrets = BootstrapSecrets {

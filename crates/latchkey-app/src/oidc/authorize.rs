@@ -14,12 +14,13 @@ use latchkey_store::{CodeRecord, ConsentRecord, SessionRecord, UserRecord};
 use serde_json::json;
 
 use super::{
-    AuthResponse, BrowserCookies, Interaction, LOGIN_MAX_FAILURES, LiveSession, Outcome, Page, SESSION_LIFETIME,
-    SESSION_PREFIX, ScopeLine, Tx,
+    AuthResponse, BrowserCookies, Interaction, LiveSession, Outcome, Page, SESSION_LIFETIME, SESSION_PREFIX, ScopeLine,
+    Tx,
 };
 use crate::App;
 use crate::client_cache::CachedClient;
 use crate::tenants::TenantContext;
+use crate::throttle;
 use crate::tokens::user::IdTokenInput;
 
 /// Prefix of authorization codes.
@@ -171,14 +172,12 @@ impl App {
         let Some(client) = self.flow_client(ctx, &tx.req).await else {
             return Interaction::page(Page::error(400, "This application is no longer available."));
         };
-        let now = self.now();
-        let user_key = format!("login\u{0}{}\u{0}user\u{0}{}", ctx.id, form.username.to_lowercase());
-        let ip_key = format!("login\u{0}{}\u{0}ip\u{0}{}", ctx.id, source.unwrap_or("-"));
-        let blocked = self.limiter.blocked_after(&user_key, now, LOGIN_MAX_FAILURES).max(self.limiter.blocked_after(
-            &ip_key,
-            now,
-            LOGIN_MAX_FAILURES * 5,
-        ));
+        let user_key = throttle::password_key(&form.username, source);
+        let source_key = throttle::source_key(source);
+        let keys = [(user_key.as_str(), throttle::PASSWORD), (source_key.as_str(), throttle::SOURCE)];
+        let Ok(blocked) = self.throttle_wait(&ctx.id, &keys).await else {
+            return Interaction::page(Page::error(503, UNAVAILABLE));
+        };
         let options = self.sign_in_options(ctx).await;
         let login_page = |status: u16, error: &str, retry_after: Option<u32>| {
             let (anchor, username) = (anchor, form.username.as_str());
@@ -204,10 +203,14 @@ impl App {
             return Interaction::page(Page::error(503, UNAVAILABLE));
         };
         let Some(user) = user else {
-            self.limiter.record(user_key, now);
-            self.limiter.record(ip_key, now);
+            if self.throttle_fail(&ctx.id, &keys).await.is_err() {
+                return Interaction::page(Page::error(503, UNAVAILABLE));
+            }
             return Interaction::page(login_page(401, "The username or password is not correct.", None));
         };
+        if self.store.clear_throttle(&ctx.id, &user_key).await.is_err() {
+            return Interaction::page(Page::error(503, UNAVAILABLE));
+        }
         self.start_session(ctx, &client, tx, &user.id, cookies, source).await
     }
 

@@ -40,8 +40,6 @@ pub const TX_LIFETIME: i64 = 1800;
 pub const SESSION_LIFETIME: i64 = 12 * 3600;
 /// Prefix of session handles.
 pub const SESSION_PREFIX: &str = "lkss_";
-/// Failed sign-ins per user or per address before slowing down.
-pub const LOGIN_MAX_FAILURES: u32 = 10;
 
 /// The cookies the browser sent that matter here.
 #[derive(Clone, Default)]

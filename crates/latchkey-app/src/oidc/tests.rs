@@ -84,10 +84,14 @@ impl App {
     }
 
     async fn login(&mut self, i: &Interaction, password: &str) -> Interaction {
+        self.login_from(i, password, "10.0.0.1").await
+    }
+
+    async fn login_from(&mut self, i: &Interaction, password: &str, source: &str) -> Interaction {
         let Outcome::Page(Page::Login { tx, csrf, .. }) = &i.outcome else { panic!("expected login: {i:?}") };
         let form =
             LoginForm { tx: tx.clone(), csrf: csrf.clone(), username: "alice".into(), password: password.into() };
-        let i = self.w.app.submit_login(&self.w.ctx, &form, &self.cookies, Some("10.0.0.1")).await;
+        let i = self.w.app.submit_login(&self.w.ctx, &form, &self.cookies, Some(source)).await;
         self.keep_cookies(&i);
         i
     }
@@ -351,17 +355,71 @@ async fn b23_csrf_bound_to_browser_and_transaction() {
 }
 
 #[tokio::test]
-async fn login_is_slowed_per_user_after_failures() {
+async fn login_is_slowed_progressively_after_failures() {
     let mut a = setup(serde_json::json!({})).await;
     let i = a.authorize(&a.params()).await;
-    for _ in 0..super::LOGIN_MAX_FAILURES {
+    for _ in 0..crate::throttle::PASSWORD.free {
         let r = a.login(&i, "wrong password here").await;
         assert!(matches!(r.outcome, Outcome::Page(Page::Login { status: 401, .. })));
     }
     let r = a.login(&i, PASSWORD).await;
-    assert!(matches!(r.outcome, Outcome::Page(Page::Login { status: 429, retry_after: Some(_), .. })), "{r:?}");
-    a.w.clock.advance(301);
+    assert!(matches!(r.outcome, Outcome::Page(Page::Login { status: 429, retry_after: Some(1), .. })), "{r:?}");
+    // Each further failure doubles the wait.
+    for expected in [2, 4, 8] {
+        a.w.clock.advance(i64::from(expected / 2));
+        assert!(matches!(a.login(&i, "wrong again").await.outcome, Outcome::Page(Page::Login { status: 401, .. })));
+        let r = a.login(&i, PASSWORD).await;
+        let Outcome::Page(Page::Login { status: 429, retry_after: Some(w), .. }) = r.outcome else { panic!("{r:?}") };
+        assert_eq!(w, expected);
+    }
+    a.w.clock.advance(8);
     assert!(matches!(a.login(&i, PASSWORD).await.outcome, Outcome::Page(Page::Consent { .. })));
+}
+
+/// Issue "trust", item 7: a hundred wrong passwords for alice from a
+/// stranger's address slow that address down, never alice elsewhere; and a
+/// source spraying many accounts is slowed for all of them.
+#[tokio::test]
+async fn a_stranger_cannot_lock_out_a_user() {
+    let mut a = setup(serde_json::json!({})).await;
+    let mut refused = 0;
+    for _ in 0..100 {
+        a.w.clock.advance(crate::throttle::MAX_DELAY_SECONDS);
+        let i = a.authorize(&a.params()).await;
+        match a.login_from(&i, "a wrong guess", "203.0.113.66").await.outcome {
+            Outcome::Page(Page::Login { status: 401, .. }) => {}
+            Outcome::Page(Page::Login { status: 429, .. }) => refused += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(refused, 0, "after each wait, a guess is judged again (and counts)");
+    let i = a.authorize(&a.params()).await;
+    let r = a.login_from(&i, PASSWORD, "203.0.113.66").await;
+    assert!(matches!(r.outcome, Outcome::Page(Page::Login { status: 429, retry_after: Some(900), .. })), "{r:?}");
+    // Alice, from her own address, signs in at once.
+    assert!(matches!(a.login_from(&i, PASSWORD, "198.51.100.7").await.outcome, Outcome::Page(Page::Consent { .. })));
+    // Spraying: one source, many accounts; past the allowance every
+    // account waits for that source, and no other source does.
+    let mut last = None;
+    for n in 0..=crate::throttle::SOURCE.free {
+        let form = LoginForm {
+            tx: match &i.outcome {
+                Outcome::Page(Page::Login { tx, .. }) => tx.clone(),
+                _ => unreachable!(),
+            },
+            csrf: match &i.outcome {
+                Outcome::Page(Page::Login { csrf, .. }) => csrf.clone(),
+                _ => unreachable!(),
+            },
+            username: format!("user{n}"),
+            password: "guess".into(),
+        };
+        last = Some(a.w.app.submit_login(&a.w.ctx, &form, &a.cookies, Some("192.0.2.9")).await);
+    }
+    assert!(matches!(last.unwrap().outcome, Outcome::Page(Page::Login { status: 429, .. })));
+    a.cookies = BrowserCookies::default();
+    let i = a.authorize(&a.params()).await;
+    assert!(matches!(a.login_from(&i, PASSWORD, "198.51.100.8").await.outcome, Outcome::Page(Page::Consent { .. })));
 }
 
 #[tokio::test]
@@ -531,12 +589,14 @@ async fn legacy_implicit_and_password_grants_when_the_tenant_enables_them() {
     };
     let t = a.w.app.token(&ctx, &auth, &req(PASSWORD), Some("10.1.1.1")).await.unwrap();
     assert_eq!(t.scope.as_deref(), Some("openid"));
-    for _ in 0..super::LOGIN_MAX_FAILURES {
+    for _ in 0..crate::throttle::PASSWORD.free {
         let e = a.w.app.token(&ctx, &auth, &req("wrong"), Some("10.1.1.1")).await.unwrap_err();
         assert_eq!(e.code, TokenErrorCode::InvalidGrant);
     }
     let e = a.w.app.token(&ctx, &auth, &req(PASSWORD), Some("10.1.1.1")).await.unwrap_err();
     assert!(e.retry_after.is_some(), "the password grant goes through the brute-force limiter");
+    // A stranger elsewhere does not lock alice out.
+    assert!(a.w.app.token(&ctx, &auth, &req(PASSWORD), Some("10.9.9.9")).await.is_ok());
     // The same client is refused where the tenant has legacy grants off.
     let e = a.w.app.token(&a.w.ctx, &auth, &req(PASSWORD), None).await.unwrap_err();
     assert_eq!(e.code, TokenErrorCode::UnsupportedGrantType);

@@ -19,8 +19,8 @@ use super::TokenResponse;
 use super::user::IdTokenInput;
 use crate::App;
 use crate::client_auth::AuthenticatedClient;
-use crate::oidc::LOGIN_MAX_FAILURES;
 use crate::tenants::TenantContext;
+use crate::throttle;
 
 /// Prefix of refresh tokens.
 pub const REFRESH_PREFIX: &str = "lkrt_";
@@ -319,24 +319,19 @@ impl App {
         }
         let username = param(req.username.as_ref(), "username")?;
         let password = param(req.password.as_ref(), "password")?;
-        let now = self.now();
-        let user_key = format!("login\u{0}{}\u{0}user\u{0}{}", ctx.id, username.to_lowercase());
-        let ip_key = format!("login\u{0}{}\u{0}ip\u{0}{}", ctx.id, source.unwrap_or("-"));
-        let blocked = self.limiter.blocked_after(&user_key, now, LOGIN_MAX_FAILURES).max(self.limiter.blocked_after(
-            &ip_key,
-            now,
-            LOGIN_MAX_FAILURES * 5,
-        ));
-        if let Some(wait) = blocked {
+        let user_key = throttle::password_key(username, source);
+        let source_key = throttle::source_key(source);
+        let keys = [(user_key.as_str(), throttle::PASSWORD), (source_key.as_str(), throttle::SOURCE)];
+        if let Some(wait) = self.throttle_wait(&ctx.id, &keys).await.map_err(unavailable)? {
             let mut e = TokenError::invalid_grant("too many failed attempts; retry later");
             e.retry_after = Some(wait);
             return Err(e);
         }
         let Some(user) = self.verify_password(ctx, username, password).await.map_err(unavailable)? else {
-            self.limiter.record(user_key, now);
-            self.limiter.record(ip_key, now);
+            self.throttle_fail(&ctx.id, &keys).await.map_err(unavailable)?;
             return Err(TokenError::invalid_grant("the username or password is not correct"));
         };
+        self.store.clear_throttle(&ctx.id, &user_key).await.map_err(unavailable)?;
         let requested = match req.scope.as_deref() {
             Some(s) => ScopeSet::parse_param(s).map_err(|e| TokenError::invalid_scope(&e.message))?,
             None => ScopeSet::default(),

@@ -106,7 +106,7 @@ impl App {
     }
 
     /// Drops expired revocation records (database and index), sessions,
-    /// codes and refresh tokens.
+    /// codes, refresh tokens and throttle counters.
     ///
     /// # Errors
     /// When the database cannot be reached.
@@ -116,6 +116,8 @@ impl App {
             index.purge(now);
         }
         let flows = self.store.purge_expired_flows(now).await?;
-        Ok(self.store.purge_expired(now).await? + flows)
+        self.throttle.purge(now);
+        let throttle = self.store.purge_throttle(now - crate::throttle::WINDOW_SECONDS).await?;
+        Ok(self.store.purge_expired(now).await? + flows + throttle)
     }
 }

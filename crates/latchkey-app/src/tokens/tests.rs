@@ -58,21 +58,62 @@ async fn an_expired_secret_no_longer_authenticates() {
 }
 
 #[tokio::test]
-async fn failures_are_slowed_per_client_and_source_until_the_window_ends() {
+async fn a_stranger_cannot_lock_out_a_client() {
     let w = world().await;
     let wrong = PresentedAuth::Basic { client_id: "latchkey-admin".into(), secret: "not-the-secret".into() };
-    for _ in 0..50 {
+    for _ in 0..crate::throttle::CLIENT.free {
         let e = w.app.token(&w.ctx, &wrong, &cc(), Some("10.0.0.1")).await.unwrap_err();
         assert_eq!((e.code, e.retry_after), (TokenErrorCode::InvalidClient, None));
     }
+    // The guessing source waits, progressively, even with the right secret...
     let e = w.app.token(&w.ctx, &admin(), &cc(), Some("10.0.0.1")).await.unwrap_err();
-    assert_eq!(e.retry_after, Some(300));
-    // Another address is not locked out by the attacker.
-    assert!(w.app.token(&w.ctx, &admin(), &cc(), Some("10.0.0.2")).await.is_ok());
-    w.clock.advance(299);
-    assert_eq!(w.app.token(&w.ctx, &admin(), &cc(), Some("10.0.0.1")).await.unwrap_err().retry_after, Some(1));
-    w.clock.advance(1);
-    assert!(w.app.token(&w.ctx, &admin(), &cc(), Some("10.0.0.1")).await.is_ok());
+    assert_eq!(e.retry_after, Some(1));
+    for expected in [2, 4, 8, 16] {
+        w.clock.advance(i64::from(expected / 2));
+        let e = w.app.token(&w.ctx, &wrong, &cc(), Some("10.0.0.1")).await.unwrap_err();
+        assert_eq!(e.retry_after, None, "a failure after the wait counts");
+        let e = w.app.token(&w.ctx, &wrong, &cc(), Some("10.0.0.1")).await.unwrap_err();
+        assert_eq!(e.retry_after, Some(expected));
+    }
+    // ...while the client itself, from its own address, is never locked out.
+    for _ in 0..3 {
+        assert!(w.app.token(&w.ctx, &admin(), &cc(), Some("10.0.0.2")).await.is_ok());
+    }
+    w.clock.advance(16);
+    assert!(w.app.token(&w.ctx, &admin(), &cc(), Some("10.0.0.1")).await.is_ok(), "the wait is over");
+    // A success forgets the source's failures.
+    let e = w.app.token(&w.ctx, &wrong, &cc(), Some("10.0.0.1")).await.unwrap_err();
+    assert_eq!(e.retry_after, None);
+}
+
+#[tokio::test]
+async fn throttle_memory_stays_bounded_under_distinct_names() {
+    let w = world().await;
+    let cap = 200;
+    w.app.throttle().set_capacity(cap);
+    let n = cap * 3 / 2;
+    // A flood of distinct client ids from distinct sources (fast: unknown
+    // ids fail before any secret is checked).
+    let store = w.app.store().clone();
+    for i in 0..n {
+        let auth = PresentedAuth::Basic { client_id: format!("flood-{i}"), secret: "x".into() };
+        let source = format!("10.{}.{}.{}", i / 65_536, (i / 256) % 256, i % 256);
+        let e = w.app.token(&w.ctx, &auth, &cc(), Some(&source)).await.unwrap_err();
+        assert_eq!(e.code, TokenErrorCode::InvalidClient);
+        assert!(w.app.throttle().remembered() <= cap);
+    }
+    // Still exact after the overflow: the counters are in the database.
+    let wrong = PresentedAuth::Basic { client_id: "latchkey-admin".into(), secret: "not-the-secret".into() };
+    for _ in 0..crate::throttle::CLIENT.free {
+        w.app.token(&w.ctx, &wrong, &cc(), Some("192.0.2.1")).await.unwrap_err();
+    }
+    assert_eq!(w.app.token(&w.ctx, &admin(), &cc(), Some("192.0.2.1")).await.unwrap_err().retry_after, Some(1));
+    assert!(w.app.token(&w.ctx, &admin(), &cc(), Some("192.0.2.2")).await.is_ok());
+    // The database side is purged once the window has passed.
+    w.clock.advance(crate::throttle::WINDOW_SECONDS + 1);
+    w.app.purge_expired().await.unwrap();
+    assert_eq!(store.throttle_state(&w.ctx.id, "anything", w.app.now(), 1).await.unwrap(), None);
+    assert_eq!(w.app.throttle().remembered(), 0);
 }
 
 #[tokio::test]

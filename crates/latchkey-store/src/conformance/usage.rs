@@ -45,3 +45,38 @@ pub async fn usage_counts_add_up_per_hour_and_purge(store: Arc<dyn Store>) {
     assert_eq!(store.usage_counts(&a, None, 0).await.unwrap(), vec![count(&a, "one", 7200, 3, 1)]);
     assert!(store.usage_counts(&b, None, 0).await.unwrap().is_empty());
 }
+
+/// Throttle counters: failures add up per tenant and key, concurrently
+/// too; a window ends `window` seconds after the last failure; clearing
+/// and purging forget.
+pub async fn throttle_counters_are_shared_and_windowed(store: Arc<dyn Store>) {
+    let (a, b) = (tenant("throttle-a"), tenant("throttle-b"));
+    let w = 3_600;
+    assert_eq!(store.throttle_state(&a, "k", 1_000, w).await.unwrap(), None);
+    for i in 1..=3 {
+        let s = store.record_failure(&a, "k", 1_000 + i, w).await.unwrap();
+        assert_eq!((s.failures, s.last_failure_at), (u32::try_from(i).unwrap(), 1_000 + i));
+    }
+    assert_eq!(store.throttle_state(&b, "k", 1_010, w).await.unwrap(), None, "per tenant");
+    assert_eq!(store.throttle_state(&a, "k", 1_010, w).await.unwrap().unwrap().failures, 3);
+    // Concurrent failures (several nodes) all count.
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, a) = (store.clone(), a.clone());
+            tokio::spawn(async move { store.record_failure(&a, "k", 1_020, w).await.unwrap() })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(store.throttle_state(&a, "k", 1_020, w).await.unwrap().unwrap().failures, 11);
+    // The window ends an hour after the last failure: then it starts again.
+    assert_eq!(store.throttle_state(&a, "k", 1_020 + w, w).await.unwrap(), None);
+    assert_eq!(store.record_failure(&a, "k", 1_020 + w, w).await.unwrap().failures, 1);
+    store.clear_throttle(&a, "k").await.unwrap();
+    assert_eq!(store.throttle_state(&a, "k", 1_020 + w, w).await.unwrap(), None);
+    store.record_failure(&b, "old", 100, w).await.unwrap();
+    store.record_failure(&b, "new", 5_000, w).await.unwrap();
+    assert_eq!(store.purge_throttle(1_000).await.unwrap(), 1);
+    assert!(store.throttle_state(&b, "new", 5_000, w).await.unwrap().is_some());
+}

@@ -341,12 +341,12 @@ async fn brute_force_on_a_client_is_slowed_down() {
     let s = Server::start(&install).await;
     let url = s.url("/oauth2/token");
     let mut statuses = Vec::new();
-    for _ in 0..51 {
+    for _ in 0..10 {
         let (status, _) =
             post_basic(&url, "latchkey-admin", "lks_wrong-guess", &[("grant_type", "client_credentials")]).await;
         statuses.push(status);
     }
-    assert!(statuses[..50].iter().all(|s| *s == 401));
+    assert!(statuses.iter().all(|s| *s == 401));
     let r = http()
         .post(&url)
         .basic_auth("latchkey-admin", Some(ADMIN_SECRET))
@@ -354,9 +354,9 @@ async fn brute_force_on_a_client_is_slowed_down() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status().as_u16(), 429, "past 50 failures even the right secret waits");
+    assert_eq!(r.status().as_u16(), 429, "past 10 failures even the right secret waits");
     let wait: u32 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!(wait > 0 && wait <= 300);
+    assert_eq!(wait, 1, "then the wait doubles with each further failure");
 }
 
 /// A client that never finishes its request headers (slowloris) is cut off

@@ -18,3 +18,4 @@ mod multi_node;
 mod oidc;
 mod remote;
 mod remote_code;
+mod throttle;
