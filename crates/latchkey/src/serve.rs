@@ -63,15 +63,84 @@ fn master_key(c: &Config) -> Result<MasterKey> {
     Ok(key)
 }
 
+/// Creates the data directory readable by the owner only (0700), and
+/// narrows an existing one (and the files in it) that an older version
+/// left readable by others.
+fn private_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot make {} private", dir.display()))?;
+        for entry in std::fs::read_dir(dir)?.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The file of a `sqlite:` URL, if it names one.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(':')).then(|| std::path::PathBuf::from(path))
+}
+
+/// The SQLite database, its WAL and shared-memory files: owner only. The
+/// database file is created 0600 before SQLite opens it (SQLite gives its
+/// -wal and -shm files the database's mode); existing ones are narrowed.
+fn private_sqlite_files(db: &Path, create: bool) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if create && !db.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(db)
+                .with_context(|| format!("cannot create {}", db.display()))?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = db.as_os_str().to_owned();
+            name.push(suffix);
+            let path = std::path::PathBuf::from(name);
+            if path.exists() {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("cannot make {} private", path.display()))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (db, create);
+    Ok(())
+}
+
 async fn connect(c: &Config) -> Result<Arc<dyn latchkey_store::Store>> {
     if uses_data_dir(c) {
-        std::fs::create_dir_all(&c.data_dir)
-            .with_context(|| format!("cannot create the data directory {}", c.data_dir.display()))?;
+        private_dir(&c.data_dir)?;
     }
     let url = c.database_url();
+    let db = sqlite_path(&url);
+    if let Some(db) = &db {
+        private_sqlite_files(db, true)?;
+    }
     let store =
         latchkey_store::connect(&url).await.with_context(|| format!("cannot open the database ({})", redact(&url)))?;
     store.migrate().await.context("database migration failed")?;
+    if let Some(db) = &db {
+        private_sqlite_files(db, false)?;
+    }
     Ok(store)
 }
 
@@ -103,7 +172,7 @@ fn print_credentials(c: &Config, creds: &InitialCredentials) -> Result<()> {
         return Ok(());
     }
     let path = c.data_dir.join("initial-credentials");
-    std::fs::create_dir_all(&c.data_dir)?;
+    private_dir(&c.data_dir)?;
     write_private(&path, &text)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "\n==================== Latchkey bootstrap ====================")?;

@@ -65,3 +65,54 @@ async fn master_key_file_is_private_and_a_wrong_key_refuses_to_start() {
     assert!(!f.status.success());
     assert!(f.stderr.contains("master key"), "{}", f.stderr);
 }
+
+/// Issue "trust", item 10: the data directory is the owner's only (0700),
+/// and so are the SQLite database, its WAL and shared-memory files and
+/// every file the server writes (0600), also in a directory an older
+/// version left open.
+#[cfg(unix)]
+#[tokio::test]
+async fn sqlite_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let install = Install::new().await;
+    let data = install.dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let db = data.join("latchkey.db");
+    let url = format!("sqlite://{}", db.display());
+    let mut opts = Opts { master_key: Some(String::new()), generated_secrets: true, ..Opts::default() };
+    opts.env.push(("LATCHKEY_DATABASE_URL".into(), url));
+    let s = Server::start_with(&install, &opts).await;
+    // A write, so the WAL and shared-memory files exist.
+    let admin = {
+        let text = std::fs::read_to_string(data.join("initial-credentials")).unwrap();
+        let secret = credential(&text, "admin_client_secret");
+        let (status, body) = post_basic(
+            &s.url("/oauth2/token"),
+            "latchkey-admin",
+            &secret,
+            &[("grant_type", "client_credentials"), ("scope", "admin")],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    };
+    let r = http()
+        .post(s.url("/api/v1/scopes"))
+        .bearer_auth(admin)
+        .json(&serde_json::json!({"name": "perm:test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&data).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        assert_eq!(mode(&entry.path()), 0o600, "{name}");
+        seen.push(name);
+    }
+    for f in ["latchkey.db", "latchkey.db-wal", "latchkey.db-shm", "master.key", "initial-credentials"] {
+        assert!(seen.iter().any(|n| n == f), "{f} in {seen:?}");
+    }
+}
