@@ -600,6 +600,10 @@ pub async fn audit_search_filters_and_pages(store: Arc<dyn Store>) {
     assert_eq!(store.search_audit(&t, &q(|q| q.actor = Some("bob".into()))).await.unwrap().len(), 3);
     assert_eq!(store.search_audit(&t, &q(|q| q.action = Some("client.update".into()))).await.unwrap().len(), 3);
     assert_eq!(store.search_audit(&t, &q(|q| q.target_id = Some("t0".into()))).await.unwrap().len(), 2);
+    // `q`: a substring of actor, action or target id, any case; % and _ are literal.
+    assert_eq!(store.search_audit(&t, &q(|q| q.q = Some("BOB".into()))).await.unwrap().len(), 3);
+    assert_eq!(store.search_audit(&t, &q(|q| q.q = Some("t.upd".into()))).await.unwrap().len(), 3);
+    assert_eq!(store.search_audit(&t, &q(|q| q.q = Some("%".into()))).await.unwrap().len(), 0);
     let all = store.search_audit(&t, &q(|_| {})).await.unwrap();
     assert_eq!(all.len(), 7, "six scopes and the bootstrap event");
     assert!(all.windows(2).all(|w| (w[0].occurred_at, &w[0].event_id) >= (w[1].occurred_at, &w[1].event_id)));

@@ -265,6 +265,8 @@ pub struct ClientQuery {
 /// A search over a tenant's audit log, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
+    /// A substring of the actor, the action or the target id (any case).
+    pub q: Option<String>,
     pub target_type: Option<String>,
     pub target_id: Option<String>,
     pub actor: Option<String>,

@@ -51,6 +51,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(crate::admin_tenants::routes())
         .merge(crate::remote_api::routes())
         .route("/openapi.json", get(crate::openapi::openapi_json))
+        .route_layer(axum::middleware::from_fn(crate::json_body::refuse_unknown_query))
         .fallback(crate::error::not_found)
 }
 
@@ -91,6 +92,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, _: &AppState) -> Result<Self, Self::Rejection> {
+        let route = req.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_owned());
+        let method = req.method().as_str().to_owned();
         let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         let essence = ctype.split(';').next().unwrap_or("").trim();
         if !essence.eq_ignore_ascii_case("application/json")
@@ -105,10 +108,22 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         let bytes = axum::body::to_bytes(req.into_body(), crate::MAX_BODY).await.map_err(|_| {
             Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large", "the body is larger than 1 MiB")
         })?;
-        serde_json::from_slice(&bytes).map(ApiJson).map_err(|e| {
+        // Not JSON at all: 400. JSON that does not fit: 422 naming every field.
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
             let msg = e.to_string();
             let msg = msg.split(" at line").next().unwrap_or(&msg).to_owned();
-            Problem::new(StatusCode::BAD_REQUEST, "Malformed JSON", format!("the body is not valid: {msg}"))
+            Problem::new(StatusCode::BAD_REQUEST, "Malformed JSON", format!("the body is not JSON: {msg}"))
+        })?;
+        let errors = crate::json_body::field_errors(&method, route.as_deref(), &value);
+        if !errors.is_empty() {
+            return Err(latchkey_app::AppError::Validation(errors).into());
+        }
+        serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
+            let path = e.path().to_string();
+            let msg = e.inner().to_string();
+            let msg = msg.split(" at line").next().unwrap_or(&msg).to_owned();
+            let field = if path == "." { "body".to_owned() } else { path };
+            latchkey_app::AppError::Validation(vec![latchkey_core::FieldError::new(&field, &msg)]).into()
         })
     }
 }
@@ -550,6 +565,7 @@ pub(crate) struct TestRedirect {
         (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed),
     ),
     security(("bearer" = ["admin:read"]))
 )]

@@ -28,6 +28,7 @@ mod error;
 mod form;
 mod health;
 mod http_metrics;
+mod json_body;
 mod oauth;
 pub mod openapi;
 mod pages;

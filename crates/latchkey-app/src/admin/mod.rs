@@ -261,6 +261,7 @@ impl App {
             }
         };
         let q = latchkey_store::AuditQuery {
+            q: p.q.clone().map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()),
             target_type: p.target_type.clone(),
             target_id: p.target_id.clone(),
             actor: p.actor.clone(),
@@ -300,6 +301,8 @@ impl App {
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct AuditSearch {
+    /// A substring of the actor, the action or the target id (any case).
+    pub q: Option<String>,
     /// `client`, `scope`, `security_class`, …
     pub target_type: Option<String>,
     pub target_id: Option<String>,

@@ -216,6 +216,12 @@ macro_rules! people_repos {
                         qb.push(format!(" AND {col} = ")).push_bind(v.clone());
                     }
                 }
+                if let Some(needle) = q.q.as_deref().filter(|n| !n.is_empty()) {
+                    let pattern = format!("%{}%", like_escape(&needle.to_lowercase()));
+                    qb.push(" AND (LOWER(actor) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+                    qb.push(" OR LOWER(action) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
+                    qb.push(" OR LOWER(target_id) LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
+                }
                 if let Some(since) = q.since {
                     qb.push(" AND occurred_at >= ").push_bind(since);
                 }

@@ -299,7 +299,7 @@ async fn bad_input_never_5xx(install: Install) {
     for (body, ctype, want) in [
         ("{not json", "application/json", 400),
         (r#"{"name": ""}"#, "application/json", 422),
-        (r#"{"name": "x", "type": "nope"}"#, "application/json", 400),
+        (r#"{"name": "x", "type": "nope"}"#, "application/json", 422),
         (r#"{"name": "x", "unknown_field": 1}"#, "application/json", 422),
         ("name=x", "application/x-www-form-urlencoded", 415),
     ] {

@@ -425,7 +425,9 @@ async fn delete_while_minting_leaves_no_active_token() {
                 "{format}"
             );
         }
-        assert_eq!(api.token(&id, &secret).await, 401);
+        // Refused: 401, or 429 once the workers' failed attempts after the
+        // delete have passed the throttle's allowance.
+        assert!(matches!(api.token(&id, &secret).await, 401 | 429));
     }
 }
 

@@ -4,6 +4,7 @@
 //! Latchkey's authors did not write (the `oauth2` and `openidconnect` crates, `jsonwebtoken`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
+mod api_shapes;
 mod authz_matrix;
 mod bad_input;
 mod bootstrap;
