@@ -53,7 +53,7 @@ before(async () => {
     name: 'corp',
     discovery_url: `${peer.issuer}/.well-known/openid-configuration`,
     sign_in: {
-      display_name: 'Corp SSO', namespace: 'login', name: 'corp',
+      display_name: 'Corp SSO', namespace: 'login', name: 'corp', link_by_email: true,
       groups_claim: 'groups', group_map: { engineering: 'eng', admins: 'ops' },
     },
   });
@@ -165,7 +165,7 @@ test('just-in-time provisioning creates the user only when the provider allows i
 
   const p = await api('PATCH', '/providers/corp', {
     sign_in: {
-      display_name: 'Corp SSO', namespace: 'login', name: 'corp',
+      display_name: 'Corp SSO', namespace: 'login', name: 'corp', link_by_email: true,
       groups_claim: 'groups', group_map: { engineering: 'eng' }, provision: true,
     },
   });

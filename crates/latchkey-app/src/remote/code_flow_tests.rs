@@ -400,6 +400,39 @@ async fn federated_sign_in_links_only_as_configured_and_continues_the_request() 
     assert!(w.app.sign_in_options(&w.ctx).await.is_empty());
 }
 
+/// Issue "trust", item 10: linking needs a claim the administrator trusts
+/// at this provider (email linking is off unless enabled), and an account
+/// holding a writing admin role is never linked automatically, whatever
+/// the provider says.
+#[tokio::test]
+async fn federation_never_auto_links_to_privileged_accounts() {
+    let s = setup().await;
+    let w = &s.w;
+    let rp_id = rp(w).await;
+    let (users, _) = w.app.list_users(&w.ctx, Some("alice"), None, Some(10)).await.unwrap();
+    let alice = users[0].id.clone();
+    // Nothing trusted: no link (the default links by nothing).
+    offer_sign_in(w, serde_json::json!({})).await;
+    let (status, _) = refusal(&federated(w, &rp_id, None).await);
+    assert_eq!(status, 403);
+    offer_sign_in(w, serde_json::json!({ "username_claim": "preferred_username" })).await;
+    for role in ["owner", "tenant-admin"] {
+        let patch = crate::admin::users::UserPatch { roles: Some(vec![role.into()]), ..Default::default() };
+        w.app.update_user(&w.ctx, &Actor::system(), &alice, patch).await.unwrap();
+        let (status, message) = refusal(&federated(w, &rp_id, None).await);
+        assert_eq!(status, 403, "{role}");
+        assert!(message.contains("never linked automatically"), "{message}");
+        assert!(w.app.list_federated_links(&w.ctx, &alice).await.unwrap().is_empty(), "{role}");
+    }
+    let events = w.app.store.list_audit(&w.ctx.id, 500).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.action == "federation.link_refused").count(), 2);
+    // The same person without an admin role links.
+    let patch = crate::admin::users::UserPatch { roles: Some(vec![]), ..Default::default() };
+    w.app.update_user(&w.ctx, &Actor::system(), &alice, patch).await.unwrap();
+    assert!(matches!(federated(w, &rp_id, None).await, CallbackOutcome::SignIn(_)));
+    assert_eq!(w.app.list_federated_links(&w.ctx, &alice).await.unwrap().len(), 1);
+}
+
 /// Sign-in settings are checked like every other field: 422, never stored.
 #[tokio::test]
 async fn sign_in_settings_are_validated() {

@@ -7,9 +7,11 @@
 //! cookie, with the transaction sealed in the flow. At the callback the ID
 //! token is checked (signature, `iss`, `aud`, `exp`, `nonce`), then the
 //! upstream account (provider and `sub`) is resolved to a user: an existing
-//! link; else the user named by `username_claim`; else, with
-//! `link_by_email`, the one active user with that email **when the
-//! provider says it is verified** (`email_verified: true`); else, with
+//! link; else the user named by `username_claim` (a claim the administrator
+//! trusts at this provider); else, with `link_by_email` (off by default),
+//! the one active user with that email **when the provider says it is
+//! verified** (`email_verified: true`) — never an account holding a
+//! writing admin role (owner, tenant-admin); else, with
 //! `provision`, a new user (no password). Groups from `groups_claim`
 //! (mapped by `group_map` when it is not empty) are added to the user; with
 //! a `group_map`, the groups it maps to are the provider's to manage, so
@@ -41,11 +43,14 @@ pub struct SignInSettings {
     /// `{issuer}/remote/callback/{provider}`) that signs people in.
     pub namespace: String,
     pub name: String,
-    /// Link to the one user with the same email, when the provider marks
-    /// it verified. Default `true`.
-    #[serde(default = "yes")]
+    /// Trust this provider's verified email addresses: link to the one
+    /// user with the same email when the provider marks it verified
+    /// (`email_verified: true`). Default `false`: only for a provider that
+    /// owns the addresses it vouches for.
+    #[serde(default)]
     pub link_by_email: bool,
-    /// Link to the user whose username is this claim's value.
+    /// Trust this claim of this provider: link to the user whose username
+    /// is its value. Default none.
     #[serde(default)]
     pub username_claim: Option<String>,
     /// Create a user when none matches (just-in-time provisioning).
@@ -60,10 +65,6 @@ pub struct SignInSettings {
     /// no longer has them there).
     #[serde(default)]
     pub group_map: BTreeMap<String, String>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// An upstream account linked to a user (the user signs in with it).
@@ -334,6 +335,20 @@ impl App {
             a.changes = json!({ "provider": provider, "subject": sub, "linked_by": how }).to_string();
             a
         };
+        // Never link an administrator's account automatically: whoever
+        // controls the upstream account (or a claim of it) would hold the
+        // role. An administrator signs in with their password.
+        if let Some(user) = found.as_ref().filter(|u| u.status == "active")
+            && latchkey_core::AdminRole::highest(user.roles.iter().map(String::as_str)).is_some_and(|r| r.writes())
+        {
+            let a = audit("federation.link_refused", &user.user_id, how);
+            self.store.record_audit(&ctx.id, &a).await?;
+            return Ok(Err(format!(
+                "Your {} account matches an administrator's account here, which is never linked automatically. \
+                 Sign in with your password.",
+                si.display_name
+            )));
+        }
         if let Some(user) = found.filter(|u| u.status == "active") {
             let a = audit("federation.link", &user.user_id, how);
             self.store.insert_federated_link(&ctx.id, &link(&user.user_id), None, &a).await?;
