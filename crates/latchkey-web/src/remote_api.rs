@@ -138,6 +138,7 @@ pub(crate) async fn get_provider(
         (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden), (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
+        (status = 409, response = Conflict),
         (status = 422, response = ValidationFailed)),
     security(("bearer" = ["admin"])))]
 pub(crate) async fn update_provider(
@@ -216,6 +217,7 @@ pub(crate) async fn get_rc(
         (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden), (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
+        (status = 409, response = Conflict),
         (status = 422, response = ValidationFailed)),
     security(("bearer" = ["admin"])))]
 pub(crate) async fn update_rc(

@@ -14,6 +14,9 @@ mod checks;
 pub mod code_flow;
 pub mod federation;
 pub mod http;
+mod moves;
+#[cfg(test)]
+mod moves_tests;
 
 #[cfg(test)]
 mod code_flow_tests;
@@ -139,6 +142,12 @@ pub struct ProviderPatch {
     /// Sign-in settings; `null` stops offering the provider on the login page.
     #[serde(default, deserialize_with = "present")]
     pub sign_in: Option<Option<federation::SignInSettings>>,
+    /// Needed to change where the provider lives (issuer, discovery URL,
+    /// an endpoint) while its remote clients hold secrets or tokens: they
+    /// are cleared (and their authorizations need to be obtained again)
+    /// rather than sent to the new address.
+    #[serde(default)]
+    pub reset_credentials: bool,
 }
 
 /// A field that is present (possibly `null`) is `Some`.
@@ -208,6 +217,10 @@ pub struct RemoteClientPatch {
     pub provider: Option<String>,
     pub client_id: Option<String>,
     pub params: Option<TokenParams>,
+    /// Needed to move a remote client holding a secret or tokens to another
+    /// provider: they are cleared rather than sent there.
+    #[serde(default)]
+    pub reset_credentials: bool,
 }
 
 /// A new secret for a remote client (after rotating it at the provider).
@@ -424,6 +437,24 @@ impl App {
         if let Some(v) = p.sign_in {
             s.sign_in = v;
         }
+        // A move is refused (or its credentials cleared) before anything is
+        // fetched from the new address; a re-discovery is checked again after.
+        let mut cleared = false;
+        let asked = ProviderSettings {
+            discovery_url: s.discovery_url.clone(),
+            issuer: s.issuer.clone(),
+            authorization_endpoint: s.authorization_endpoint.clone().or(before.settings.authorization_endpoint.clone()),
+            token_endpoint: s.token_endpoint.clone().or(before.settings.token_endpoint.clone()),
+            revocation_endpoint: s.revocation_endpoint.clone().or(before.settings.revocation_endpoint.clone()),
+            userinfo_endpoint: s.userinfo_endpoint.clone().or(before.settings.userinfo_endpoint.clone()),
+            jwks_uri: s.jwks_uri.clone().or(before.settings.jwks_uri.clone()),
+            ..before.settings.clone()
+        };
+        if moves::moved(&before.settings, &asked) {
+            let stake = self.credentials_at_stake(ctx, |c| c.provider == name).await?;
+            self.guard_move(ctx, actor, stake, p.reset_credentials, &format!("moving provider {name}")).await?;
+            cleared = true;
+        }
         if rediscover {
             // Before discovery: what discovery will fill in is not missing yet.
             check_settings(&ProviderSettings {
@@ -435,6 +466,10 @@ impl App {
             self.apply_discovery(&mut s, p.token_endpoint_auth_method.is_some()).await?;
         }
         check_settings(&s)?;
+        if !cleared && moves::moved(&before.settings, &s) {
+            let stake = self.credentials_at_stake(ctx, |c| c.provider == name).await?;
+            self.guard_move(ctx, actor, stake, p.reset_credentials, &format!("moving provider {name}")).await?;
+        }
         let rec = ProviderRecord { settings: to_json(&s)?, updated_at: self.now(), ..rec };
         let view = provider_view(ctx, rec.clone());
         let changes = diff(&json!(before.settings), &json!(view.settings));
@@ -560,6 +595,13 @@ impl App {
         if let Some(provider) = p.provider {
             if self.store.get_provider(&ctx.id, &provider).await?.is_none() {
                 return Err(AppError::field("provider", "no provider of this name in this tenant"));
+            }
+            if provider != next.provider {
+                let stake = self.credentials_at_stake(ctx, |c| c.namespace == namespace && c.name == name).await?;
+                let what = format!("moving {} to provider {provider}", target(namespace, name));
+                self.guard_move(ctx, actor, stake, p.reset_credentials, &what).await?;
+                // The secret (if any) is gone now: start from the cleared record.
+                next = self.store.get_remote_client(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
             }
             next.provider = provider;
         }

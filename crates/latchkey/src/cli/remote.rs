@@ -95,6 +95,11 @@ enum ProviderCmd {
         name: String,
         #[command(flatten)]
         fields: ProviderFields,
+        /// Needed to move the provider (issuer, discovery URL, an endpoint)
+        /// while its remote clients hold secrets or tokens: they are cleared
+        /// rather than sent to the new address.
+        #[arg(long)]
+        reset_credentials: bool,
     },
     /// Delete a provider (refused while remote clients use it).
     Delete {
@@ -175,6 +180,10 @@ enum RemoteClientCmd {
         client_id: Option<String>,
         #[command(flatten)]
         params: ParamFields,
+        /// Needed to move a remote client holding a secret or tokens to
+        /// another provider: they are cleared rather than sent there.
+        #[arg(long)]
+        reset_credentials: bool,
     },
     /// Store a new secret (from standard input or LATCHKEY_REMOTE_CLIENT_SECRET).
     SetSecret {
@@ -276,8 +285,12 @@ pub async fn providers(a: ProviderArgs, t: &Target) -> Result<()> {
             body.insert("name".into(), Value::from(name));
             print_one(&api.post("/providers", &Value::Object(body)).await?, f)
         }
-        ProviderCmd::Update { name, fields } => {
-            print_one(&api.patch(&path(&name), &Value::Object(fields.body()), None).await?, f)
+        ProviderCmd::Update { name, fields, reset_credentials } => {
+            let mut body = fields.body();
+            if reset_credentials {
+                body.insert("reset_credentials".into(), Value::Bool(true));
+            }
+            print_one(&api.patch(&path(&name), &Value::Object(body), None).await?, f)
         }
         ProviderCmd::Delete { name } => {
             api.delete(&path(&name)).await?;
@@ -317,8 +330,11 @@ pub async fn remote_clients(a: RemoteClientArgs, t: &Target) -> Result<()> {
             });
             print_one(&api.post("/remote-clients", &body).await?, f)
         }
-        RemoteClientCmd::Update { namespace, name, provider, client_id, params } => {
+        RemoteClientCmd::Update { namespace, name, provider, client_id, params, reset_credentials } => {
             let mut body = Map::new();
+            if reset_credentials {
+                body.insert("reset_credentials".into(), Value::Bool(true));
+            }
             if let Some(p) = provider {
                 body.insert("provider".into(), Value::from(p));
             }
