@@ -119,7 +119,7 @@ use crate::error::Problem;
         (name = "tenants", description = "Tenants, each with its own issuer, keys, clients, users and audit log: managed by the owners of the default tenant."),
         (name = "providers", description = "Upstream authorization servers Latchkey is a client of (discovery behind an SSRF guard, or explicit endpoints)."),
         (name = "remote-clients", description = "Credentials registered at a provider, by namespace and name; secrets are write-only and stored encrypted."),
-        (name = "authorizations", description = "Grants obtained with a remote client; internal callers fetch a current access token (scope `admin` or `authorizations:token`)."),
+        (name = "authorizations", description = "Grants obtained with a remote client; internal callers fetch a current access token (a writing role with scope `admin`, or `authorizations:token`, or `authorizations:token:<namespace>` for one namespace)."),
         (name = "meta", description = "This document."),
         (name = "oauth", description = "The OAuth 2.0 protocol endpoints (RFC 6749, RFC 7662, RFC 7009) and discovery (RFC 8414, OIDC Discovery, RFC 7517). Errors follow RFC 6749 §5.2."),
     ),

@@ -12,8 +12,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use latchkey_app::admin::Actor;
-use latchkey_app::remote::authorizations::{AuthorizationToken, AuthorizationView, NewAuthorization};
+use latchkey_app::remote::authorizations::{AuthorizationToken, AuthorizationView, NewAuthorization, VaultCaller};
 use latchkey_app::remote::code_flow::AuthorizeStart;
 use latchkey_app::remote::federation::FederatedLinkView;
 use latchkey_app::remote::{
@@ -49,10 +48,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/users/{user_id}/federated-links/{provider}/{subject}", axum::routing::delete(unlink_federated))
 }
 
-/// The caller of the token endpoint: `admin`, or a client with `authorizations:token`.
+/// The caller of the token endpoint: a writing administrator, or a client with
+/// `authorizations:token` (or `authorizations:token:<namespace>`).
 pub(crate) struct TokenCaller {
     ctx: Arc<TenantContext>,
-    actor: Actor,
+    caller: VaultCaller,
 }
 
 impl FromRequestParts<AppState> for TokenCaller {
@@ -68,8 +68,8 @@ impl FromRequestParts<AppState> for TokenCaller {
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .map(|v| v.chars().filter(|c| !c.is_control()).take(64).collect());
-        let actor = state.app.authorization_token_actor(&ctx, bearer(&parts.headers), source, request_id).await?;
-        Ok(Self { ctx, actor })
+        let caller = state.app.authorization_token_actor(&ctx, bearer(&parts.headers), source, request_id).await?;
+        Ok(Self { ctx, caller })
     }
 }
 
@@ -334,7 +334,7 @@ pub(crate) async fn authorization_token(
     c: TokenCaller,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.authorization_token(&c.ctx, &c.actor, &namespace, &name).await?))
+    Ok(ok(StatusCode::OK, &s.app.authorization_token(&c.ctx, &c.caller, &namespace, &name).await?))
 }
 
 /// Start obtaining the authorization by the provider's authorization-code flow. Open

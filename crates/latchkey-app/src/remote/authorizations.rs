@@ -442,17 +442,19 @@ impl App {
     /// is due (see the module comment). Audited, without the token.
     ///
     /// # Errors
-    /// `NotFound`; `NeedsReauthorization` when the provider refused for
+    /// `Forbidden` for read-only callers and namespaces outside a client's
+    /// grant; `NotFound`; `NeedsReauthorization` when the provider refused for
     /// good; `Upstream` when it cannot be reached and the stored token has
     /// expired.
     pub async fn authorization_token(
         &self,
         ctx: &TenantContext,
-        actor: &Actor,
+        caller: &VaultCaller,
         namespace: &str,
         name: &str,
     ) -> Result<AuthorizationToken, AppError> {
-        self.current_token(ctx, actor, namespace, name, false).await
+        caller.permit(namespace)?;
+        self.current_token(ctx, &caller.actor, namespace, name, false).await
     }
 
     /// Renews the authorization's tokens now, whether due or not (an
@@ -552,9 +554,10 @@ impl App {
         self.token_of(ctx, &next)
     }
 
-    /// The caller of the token endpoint of authorizations: an admin (any
-    /// admin token may read) or a client whose token carries
-    /// `authorizations:token`.
+    /// The caller of the token endpoint of authorizations: an administrator
+    /// with a writing role (a live upstream token is not something to
+    /// read), or a client whose token carries `authorizations:token` (all
+    /// namespaces) or `authorizations:token:<namespace>` (that namespace).
     ///
     /// # Errors
     /// `Unauthorized`, `Forbidden`.
@@ -564,7 +567,7 @@ impl App {
         bearer: Option<&str>,
         source_ip: Option<String>,
         request_id: Option<String>,
-    ) -> Result<Actor, AppError> {
+    ) -> Result<VaultCaller, AppError> {
         let token = bearer.ok_or_else(|| AppError::Unauthorized("a bearer token is required".into()))?;
         let claims = self
             .read_access_token(ctx, token)
@@ -572,12 +575,71 @@ impl App {
             .map_err(|_| AppError::Unavailable)?
             .ok_or_else(|| AppError::Unauthorized("the access token is invalid, expired or revoked".into()))?;
         let scopes: Vec<&str> = claims.scope.split(' ').collect();
-        if scopes.contains(&crate::bootstrap::AUTHORIZATIONS_TOKEN_SCOPE) && claims.sub == claims.client_id {
-            return Ok(Actor { id: claims.sub, kind: "client", can_write: false, role: None, source_ip, request_id });
+        if claims.sub == claims.client_id {
+            let base = crate::bootstrap::AUTHORIZATIONS_TOKEN_SCOPE;
+            let all = scopes.contains(&base);
+            let prefix = format!("{base}:");
+            let namespaces: Vec<String> =
+                scopes.iter().filter_map(|s| s.strip_prefix(prefix.as_str())).map(str::to_owned).collect();
+            if all || !namespaces.is_empty() {
+                let actor = Actor { id: claims.sub, kind: "client", can_write: false, role: None, source_ip, request_id };
+                let access = if all { VaultAccess::Any } else { VaultAccess::Namespaces(namespaces) };
+                return Ok(VaultCaller { actor, access });
+            }
         }
-        if scopes.contains(&"admin") {
-            return self.admin_actor(ctx, Some(token), source_ip, request_id).await;
+        if scopes.contains(&"admin") || scopes.contains(&"admin:read") {
+            let actor = self.admin_actor(ctx, Some(token), source_ip, request_id).await?;
+            if !actor.can_write {
+                return Err(AppError::Forbidden(
+                    "a live upstream token needs a writing role (tenant-admin or owner) and the admin scope".into(),
+                ));
+            }
+            return Ok(VaultCaller { actor, access: VaultAccess::Any });
         }
         Err(AppError::Forbidden("fetching tokens needs the admin or the authorizations:token scope".into()))
+    }
+}
+
+/// Which authorizations a caller of the token endpoint may take tokens of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VaultAccess {
+    /// Every namespace: writers, and clients with `authorizations:token`.
+    Any,
+    /// Only these namespaces (`authorizations:token:<namespace>`).
+    Namespaces(Vec<String>),
+}
+
+/// The checked caller of the token endpoint.
+#[derive(Debug, Clone)]
+pub struct VaultCaller {
+    pub actor: Actor,
+    pub access: VaultAccess,
+}
+
+impl From<Actor> for VaultCaller {
+    /// A caller the server already trusts (system, tests): every namespace,
+    /// when it may write.
+    fn from(actor: Actor) -> Self {
+        Self { actor, access: VaultAccess::Any }
+    }
+}
+
+impl VaultCaller {
+    /// # Errors
+    /// `Forbidden` for read-only actors and namespaces outside the grant.
+    fn permit(&self, namespace: &str) -> Result<(), AppError> {
+        let allowed = match &self.access {
+            VaultAccess::Any => true,
+            VaultAccess::Namespaces(ns) => ns.iter().any(|n| n == namespace),
+        };
+        if !allowed {
+            return Err(AppError::Forbidden(format!(
+                "this client may take tokens of other namespaces only, not of {namespace:?}"
+            )));
+        }
+        if self.actor.kind == "user" || self.actor.role.is_some() {
+            self.actor.require_write()?;
+        }
+        Ok(())
     }
 }

@@ -201,12 +201,12 @@ async fn twenty_concurrent_fetches_refresh_once_and_the_rotated_token_is_written
     let w = &s.w;
     authorized(&s).await;
     let first_rt = stored_refresh_token(w).await;
-    let first_at = w.app.authorization_token(&w.ctx, &admin(), "billing", "crm").await.unwrap().access_token;
+    let first_at = w.app.authorization_token(&w.ctx, &admin().into(), "billing", "crm").await.unwrap().access_token;
     assert_eq!(s.upstream.refreshes.load(Ordering::SeqCst), 0);
     w.clock.advance(3_600);
     let fetches = (0..20).map(|_| {
         let (app, ctx) = (w.app.clone(), w.ctx.clone());
-        tokio::spawn(async move { app.authorization_token(&ctx, &admin(), "billing", "crm").await.unwrap() })
+        tokio::spawn(async move { app.authorization_token(&ctx, &admin().into(), "billing", "crm").await.unwrap() })
     });
     let tokens: Vec<String> =
         futures_util::future::join_all(fetches).await.into_iter().map(|t| t.unwrap().access_token).collect();
@@ -238,13 +238,13 @@ async fn a_refused_refresh_needs_reauthorization() {
     let alice = users.iter().find(|u| u.username == "alice").unwrap().id.clone();
     w.app.set_user_status(&w.ctx, &Actor::system(), &alice, false).await.unwrap();
     w.clock.advance(3_600);
-    let err = w.app.authorization_token(&w.ctx, &admin(), "billing", "crm").await.unwrap_err();
+    let err = w.app.authorization_token(&w.ctx, &admin().into(), "billing", "crm").await.unwrap_err();
     assert!(matches!(err, AppError::NeedsReauthorization(_)), "{err:?}");
     let v = w.app.get_authorization(&w.ctx, "billing", "crm").await.unwrap();
     assert_eq!(v.status, "needs_reauthorization");
     assert!(v.last_error.unwrap().starts_with("invalid_grant"));
     let asked = s.upstream.refreshes.load(Ordering::SeqCst);
-    assert!(w.app.authorization_token(&w.ctx, &admin(), "billing", "crm").await.is_err());
+    assert!(w.app.authorization_token(&w.ctx, &admin().into(), "billing", "crm").await.is_err());
     assert_eq!(s.upstream.refreshes.load(Ordering::SeqCst), asked, "not retried");
 }
 

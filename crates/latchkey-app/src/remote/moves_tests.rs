@@ -81,7 +81,7 @@ async fn stored_provider_secrets_never_follow_a_changed_url() {
     let a = w.app.get_authorization(&w.ctx, "billing", "crm").await.unwrap();
     assert_eq!(a.status, "needs_reauthorization");
     assert!(matches!(
-        w.app.authorization_token(&w.ctx, &sys, "billing", "crm").await,
+        w.app.authorization_token(&w.ctx, &sys.clone().into(), "billing", "crm").await,
         Err(AppError::NeedsReauthorization(_))
     ));
     let seen = rec.seen.lock().unwrap().clone();
@@ -104,7 +104,7 @@ async fn a_remote_client_moved_to_another_provider_leaves_its_secret_behind() {
     let p = patch(serde_json::json!({ "provider": "other", "reset_credentials": true }));
     let moved = w.app.update_remote_client(&w.ctx, &sys, "billing", "crm", p).await.unwrap();
     assert_eq!((moved.provider.as_str(), moved.has_secret), ("other", false));
-    assert!(w.app.authorization_token(&w.ctx, &sys, "billing", "crm").await.is_err());
+    assert!(w.app.authorization_token(&w.ctx, &sys.clone().into(), "billing", "crm").await.is_err());
     let seen = rec.seen.lock().unwrap().clone();
     assert!(seen.iter().all(|(url, _)| !url.starts_with("https://other.test/")), "{seen:?}");
 }

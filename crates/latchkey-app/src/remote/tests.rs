@@ -103,7 +103,7 @@ async fn setup() -> Setup {
 }
 
 async fn fetch(w: &World) -> Result<String, AppError> {
-    w.app.authorization_token(&w.ctx, &admin(), "billing", "crm").await.map(|t| t.access_token)
+    w.app.authorization_token(&w.ctx, &admin().into(), "billing", "crm").await.map(|t| t.access_token)
 }
 
 #[tokio::test]
@@ -136,7 +136,7 @@ async fn twenty_concurrent_fetches_cause_one_upstream_request() {
         let app = w.app.clone();
         let ctx = w.ctx.clone();
         tokio::spawn(
-            async move { app.authorization_token(&ctx, &admin(), "billing", "crm").await.unwrap().access_token },
+            async move { app.authorization_token(&ctx, &admin().into(), "billing", "crm").await.unwrap().access_token },
         )
     });
     let tokens: Vec<String> = futures_util::future::join_all(fetches).await.into_iter().map(Result::unwrap).collect();
@@ -314,4 +314,53 @@ async fn checklist_64_client_assertions_name_the_provider_issuer_as_their_only_a
         jtis.push(claims["jti"].as_str().unwrap().to_owned());
     }
     assert!(jtis[0].len() >= 22 && jtis[0] != jtis[1], "a fresh jti per assertion: {jtis:?}");
+}
+
+/// A client with `scopes` (created by the system, admin role `role`) and a
+/// client_credentials token of it carrying every one of them.
+async fn client_token(w: &World, scopes: &[&str], role: Option<&str>) -> String {
+    let sys = Actor::system();
+    for s in scopes {
+        let _ = w.app.create_scope(&w.ctx, &sys, crate::admin::scopes::NewScope { name: (*s).into(), description: String::new() }).await;
+    }
+    let new: crate::admin::clients::NewClient = serde_json::from_value(serde_json::json!({
+        "name": format!("caller {} {role:?}", scopes.join(" ")), "type": "m2m", "scopes": scopes, "admin_role": role
+    }))
+    .unwrap();
+    let c = w.app.create_client(&w.ctx, &sys, new).await.unwrap();
+    let auth = PresentedAuth::Basic { client_id: c.client.client_id, secret: c.client_secret.unwrap() };
+    let tr = TokenRequest {
+        grant_type: Some("client_credentials".into()),
+        scope: Some(scopes.join(" ")),
+        ..TokenRequest::default()
+    };
+    w.app.token(&w.ctx, &auth, &tr, None).await.unwrap().access_token
+}
+
+async fn take(w: &World, bearer: &str, namespace: &str) -> Result<String, AppError> {
+    let caller = w.app.authorization_token_actor(&w.ctx, Some(bearer), None, None).await?;
+    w.app.authorization_token(&w.ctx, &caller, namespace, "crm").await.map(|t| t.access_token)
+}
+
+/// Item 3 of the trust issue: a live upstream token is not something a
+/// read-only administrator may take, and a client limited to a namespace
+/// takes tokens of that namespace only.
+#[tokio::test]
+async fn viewers_cannot_take_vault_tokens() {
+    let s = setup().await;
+    let w = &s.w;
+    let viewer = client_token(w, &["admin"], Some("viewer")).await;
+    assert!(matches!(take(w, &viewer, "billing").await, Err(AppError::Forbidden(_))));
+    let reader = client_token(w, &["admin:read"], Some("owner")).await;
+    assert!(matches!(take(w, &reader, "billing").await, Err(AppError::Forbidden(_))));
+    let writer = client_token(w, &["admin"], Some("tenant-admin")).await;
+    assert!(take(w, &writer, "billing").await.is_ok());
+    let vault = client_token(w, &["authorizations:token"], None).await;
+    assert!(take(w, &vault, "billing").await.is_ok());
+    let scoped = client_token(w, &["authorizations:token:billing"], None).await;
+    assert!(take(w, &scoped, "billing").await.is_ok());
+    let elsewhere = client_token(w, &["authorizations:token:payroll"], None).await;
+    assert!(matches!(take(w, &elsewhere, "billing").await, Err(AppError::Forbidden(_))));
+    let plain = client_token(w, &["api:read"], None).await;
+    assert!(matches!(take(w, &plain, "billing").await, Err(AppError::Forbidden(_))));
 }
