@@ -68,7 +68,7 @@ impl std::fmt::Debug for InitialCredentials {
 
 const KEY_CHECK: &[u8] = b"latchkey master key check";
 
-fn default_client(tenant: &TenantId, id: &str, name: &str, t: ClientType, config: ClientConfig, now: i64) -> Client {
+fn default_client(tenant: &TenantId, id: &str, name: &str, t: ClientType, config: ClientConfig, now: i64, epoch: i64) -> Client {
     Client {
         tenant: tenant.clone(),
         client_id: ClientId::parse(id).unwrap_or_else(|_| unreachable_id()),
@@ -84,6 +84,7 @@ fn default_client(tenant: &TenantId, id: &str, name: &str, t: ClientType, config
         last_used_at: None,
         revision: 1,
         tokens_valid_after: None,
+        token_epoch: epoch,
         config,
     }
 }
@@ -174,6 +175,7 @@ impl App {
                 ..ClientConfig::default()
             },
             now,
+            self.new_epoch(),
         );
         let console = default_client(
             &tenant,
@@ -191,6 +193,7 @@ impl App {
                 ..ClientConfig::default()
             },
             now,
+            self.new_epoch(),
         );
         let cli = default_client(
             &tenant,
@@ -204,6 +207,7 @@ impl App {
                 ..ClientConfig::default()
             },
             now,
+            self.new_epoch(),
         );
 
         // The bootstrap administrator (argon2id off the async workers).
@@ -237,6 +241,7 @@ impl App {
             groups: Vec::new(),
             created_at: now,
             updated_at: now,
+            token_epoch: self.new_epoch(),
         };
 
         let key_check =

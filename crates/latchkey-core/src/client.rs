@@ -259,6 +259,13 @@ pub struct Client {
     /// then stay invalid, so disabling a client ends its tokens for good.
     #[serde(default)]
     pub tokens_valid_after: Option<UnixTime>,
+    /// The client's incarnation: random when it is created, changed on
+    /// every disable and enable. Tokens, codes and refresh families carry
+    /// the epoch they were issued under and die when it changes, so a
+    /// client deleted and created again with the same id, or disabled and
+    /// enabled within one second, does not revive them.
+    #[serde(default)]
+    pub token_epoch: i64,
 }
 
 impl Client {
@@ -267,11 +274,14 @@ impl Client {
         self.status == ClientStatus::Active
     }
 
-    /// Whether a token of this client issued at `issued_at` may still be
-    /// honoured: the client is active and was not disabled since.
+    /// Whether a token of this client issued at `issued_at` under `epoch`
+    /// may still be honoured: the client is active, is the incarnation
+    /// that issued it, and was not disabled since.
     #[must_use]
-    pub fn honours_token_issued_at(&self, issued_at: UnixTime) -> bool {
-        self.is_active() && self.tokens_valid_after.is_none_or(|cutoff| issued_at >= cutoff)
+    pub fn honours_token(&self, issued_at: UnixTime, epoch: i64) -> bool {
+        self.is_active()
+            && self.token_epoch == epoch
+            && self.tokens_valid_after.is_none_or(|cutoff| issued_at >= cutoff)
     }
 }
 

@@ -70,6 +70,7 @@ pub fn client(t: &TenantId, id: &str, name: &str, created_at: i64) -> Client {
         last_used_at: None,
         revision: 1,
         tokens_valid_after: None,
+        token_epoch: 0,
         config: ClientConfig {
             grant_types: vec![GrantType::ClientCredentials],
             scopes: ScopeSet::parse_param("api:read").unwrap(),
@@ -130,6 +131,7 @@ fn bootstrap(t: &TenantId) -> TenantBootstrap {
             groups: vec!["admins".into()],
             created_at: 1_000,
             updated_at: 1_000,
+            token_epoch: 0,
         }],
         audit: vec![audit("tenant.bootstrap", t.as_str())],
         audit_elsewhere: Vec::new(),
@@ -300,7 +302,7 @@ pub async fn disable_and_delete(store: Arc<dyn Store>) {
     let t = with_tenant(&*store, "acme").await;
     let c = client(&t, "svc", "Svc", 2_000);
     store.insert_client(&c, &[secret("a")], &audit("c", "svc")).await.unwrap();
-    assert_eq!(store.jwt_state(&t, "svc", "j", 2_500).await.unwrap(), (ClientState::Active, false));
+    assert_eq!(store.jwt_state(&t, "svc", "j", 2_500, 0, None).await.unwrap(), (ClientState::Active, false));
 
     assert!(
         store.set_client_status(&t, &c.client_id, ClientStatus::Disabled, 3_000, &audit("d", "svc")).await.unwrap()
@@ -309,44 +311,54 @@ pub async fn disable_and_delete(store: Arc<dyn Store>) {
     assert_eq!(got.status, ClientStatus::Disabled);
     assert_eq!(got.revision, 2);
     assert_eq!(got.updated_at, 3_000);
-    assert_eq!(store.jwt_state(&t, "svc", "j", 2_500).await.unwrap(), (ClientState::Disabled, false));
+    assert_eq!(store.jwt_state(&t, "svc", "j", 2_500, 0, None).await.unwrap(), (ClientState::Disabled, false));
     assert_eq!(got.tokens_valid_after, None, "disabling alone sets no cutoff");
 
     // Enabled again: what was issued before stays invalid, new tokens work.
     assert!(store.set_client_status(&t, &c.client_id, ClientStatus::Active, 4_000, &audit("e", "svc")).await.unwrap());
     let got = store.get_client(&t, &c.client_id).await.unwrap().unwrap();
     assert_eq!(got.tokens_valid_after, Some(4_000));
-    assert!(!got.honours_token_issued_at(2_500) && got.honours_token_issued_at(4_000));
-    assert_eq!(store.jwt_state(&t, "svc", "j", 2_500).await.unwrap(), (ClientState::Disabled, false));
-    assert_eq!(store.jwt_state(&t, "svc", "j", 4_000).await.unwrap(), (ClientState::Active, false));
+    // Each status change moved the epoch: a token of the first epoch is
+    // dead even when issued in the same second as the enable.
+    assert_eq!(got.token_epoch, 2, "disable and enable each change the epoch");
+    assert!(!got.honours_token(4_000, 0) && got.honours_token(4_000, 2) && !got.honours_token(2_500, 2));
+    assert_eq!(store.jwt_state(&t, "svc", "j", 4_000, 0, None).await.unwrap(), (ClientState::Disabled, false));
+    assert_eq!(store.jwt_state(&t, "svc", "j", 2_500, 2, None).await.unwrap(), (ClientState::Disabled, false));
+    assert_eq!(store.jwt_state(&t, "svc", "j", 4_000, 2, None).await.unwrap(), (ClientState::Active, false));
     // Enabling an active client moves nothing.
     assert!(store.set_client_status(&t, &c.client_id, ClientStatus::Active, 5_000, &audit("f", "svc")).await.unwrap());
     let got = store.get_client(&t, &c.client_id).await.unwrap().unwrap();
     assert_eq!(got.tokens_valid_after, Some(4_000));
+    assert_eq!(got.token_epoch, 2);
+    // A status change through a full update moves it too.
+    let mut off = got.clone();
+    off.status = ClientStatus::Disabled;
+    assert!(store.update_client(&off, got.revision, &audit("g", "svc")).await.unwrap());
+    assert_eq!(store.get_client(&t, &c.client_id).await.unwrap().unwrap().token_epoch, 3);
 
     assert!(store.delete_client(&t, &c.client_id, &audit("x", "svc")).await.unwrap());
     assert!(!store.delete_client(&t, &c.client_id, &audit("x", "svc")).await.unwrap());
     let find = crate::ClientQuery { q: Some("svc description".into()), limit: 10, ..crate::ClientQuery::default() };
     assert!(store.search_clients(&t, &find, 0).await.unwrap().is_empty(), "deleted clients leave the search index");
     assert!(store.get_client_with_secrets(&t, &c.client_id).await.unwrap().is_none());
-    assert_eq!(store.jwt_state(&t, "svc", "j", 2_500).await.unwrap(), (ClientState::Missing, false));
+    assert_eq!(store.jwt_state(&t, "svc", "j", 2_500, 0, None).await.unwrap(), (ClientState::Missing, false));
 }
 
 pub async fn jwt_revocation_and_purge(store: Arc<dyn Store>) {
     let t = with_tenant(&*store, "acme").await;
     store.insert_client(&client(&t, "svc", "Svc", 2_000), &[], &audit("c", "svc")).await.unwrap();
-    assert_eq!(store.jwt_state(&t, "svc", "j1", 2_500).await.unwrap(), (ClientState::Active, false));
+    assert_eq!(store.jwt_state(&t, "svc", "j1", 2_500, 0, None).await.unwrap(), (ClientState::Active, false));
     store.revoke_jti(&t, "j1", "svc", 5_000, 1_000).await.unwrap();
     store.revoke_jti(&t, "j1", "svc", 5_000, 1_001).await.unwrap(); // idempotent
-    assert_eq!(store.jwt_state(&t, "svc", "j1", 2_500).await.unwrap(), (ClientState::Active, true));
+    assert_eq!(store.jwt_state(&t, "svc", "j1", 2_500, 0, None).await.unwrap(), (ClientState::Active, true));
 
     store.revoke_jti(&t, "j2", "svc", 6_000, 1_000).await.unwrap();
     let mut listed = store.list_revoked_jtis(5_500).await.unwrap();
     listed.sort();
     assert_eq!(listed, vec![("acme".to_owned(), "j2".to_owned(), 6_000)]);
     assert_eq!(store.purge_expired(5_500).await.unwrap(), 1, "only j1 expired");
-    assert_eq!(store.jwt_state(&t, "svc", "j1", 2_500).await.unwrap(), (ClientState::Active, false));
-    assert_eq!(store.jwt_state(&t, "svc", "j2", 2_500).await.unwrap(), (ClientState::Active, true));
+    assert_eq!(store.jwt_state(&t, "svc", "j1", 2_500, 0, None).await.unwrap(), (ClientState::Active, false));
+    assert_eq!(store.jwt_state(&t, "svc", "j2", 2_500, 0, None).await.unwrap(), (ClientState::Active, true));
 }
 
 /// Checklist 42: a client assertion's `jti` is used once per client until
@@ -373,7 +385,7 @@ pub async fn tenant_isolation(store: Arc<dyn Store>) {
 
     assert!(store.get_client(&b, &c.client_id).await.unwrap().is_none());
     assert!(store.get_client_with_secrets(&b, &c.client_id).await.unwrap().is_none());
-    assert_eq!(store.jwt_state(&b, "only-in-a", "jti-a", 2_500).await.unwrap(), (ClientState::Missing, false));
+    assert_eq!(store.jwt_state(&b, "only-in-a", "jti-a", 2_500, 0, None).await.unwrap(), (ClientState::Missing, false));
     assert!(!store.set_client_status(&b, &c.client_id, ClientStatus::Disabled, 1, &audit("d", "a")).await.unwrap());
     assert!(!store.delete_client(&b, &c.client_id, &audit("x", "a")).await.unwrap());
     assert!(store.list_clients(&b, None, 100).await.unwrap().iter().all(|x| x.tenant == b));
@@ -382,7 +394,7 @@ pub async fn tenant_isolation(store: Arc<dyn Store>) {
     assert!(store.list_audit(&b, 100).await.unwrap().iter().all(|e| e.target_id != "a"));
     // Tenant A's objects are all still there.
     assert!(store.get_client(&a, &c.client_id).await.unwrap().is_some());
-    assert_eq!(store.jwt_state(&a, "only-in-a", "jti-a", 2_500).await.unwrap(), (ClientState::Active, true));
+    assert_eq!(store.jwt_state(&a, "only-in-a", "jti-a", 2_500, 0, None).await.unwrap(), (ClientState::Active, true));
 }
 
 pub async fn scopes_keys_and_audit(store: Arc<dyn Store>) {
@@ -796,4 +808,47 @@ pub async fn checklist_60_remote_tenant_isolation(store: Arc<dyn Store>) {
     // A's objects are untouched.
     assert_eq!(store.get_authorization(&a, "ns", "x").await.unwrap().unwrap().generation, 1);
     assert!(store.get_remote_client(&a, "ns", "x").await.unwrap().is_some());
+}
+
+/// A user's epoch starts where it was created and moves with every status
+/// or password change; a token naming an old epoch, or a disabled or
+/// missing user, counts as revoked.
+pub async fn user_epochs_end_tokens_on_status_and_password_changes(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    store.insert_client(&client(&t, "web", "Web", 2_000), &[], &audit("c", "web")).await.unwrap();
+    let mut u = bootstrap(&t).users.remove(0);
+    u.user_id = "u-e".into();
+    u.username = "epoch".into();
+    u.token_epoch = 1_000_000;
+    store.insert_user(&t, &u, &audit("user.create", "u-e")).await.unwrap();
+    let state = |epoch: i64| {
+        let store = store.clone();
+        let t = t.clone();
+        async move { store.jwt_state(&t, "web", "j", 2_500, 0, Some(("u-e", epoch))).await.unwrap() }
+    };
+    assert_eq!(state(1_000_000).await, (ClientState::Active, false));
+    assert_eq!(state(7).await, (ClientState::Active, true), "another incarnation's token");
+
+    let mut got = store.get_user(&t, "u-e").await.unwrap().unwrap();
+    assert_eq!(got.token_epoch, 1_000_000);
+    got.display_name = "Renamed".into();
+    assert!(store.update_user(&t, &got, &audit("user.update", "u-e")).await.unwrap());
+    assert_eq!(store.get_user(&t, "u-e").await.unwrap().unwrap().token_epoch, 1_000_000, "a rename keeps tokens");
+
+    got.password_hash = "$argon2id$other".into();
+    assert!(store.update_user(&t, &got, &audit("user.password", "u-e")).await.unwrap());
+    let got = store.get_user(&t, "u-e").await.unwrap().unwrap();
+    assert_eq!(got.token_epoch, 1_000_001, "a password change ends tokens");
+    assert_eq!(state(1_000_000).await, (ClientState::Active, true));
+    assert_eq!(state(1_000_001).await, (ClientState::Active, false));
+
+    let mut off = got.clone();
+    off.status = "disabled".into();
+    assert!(store.update_user(&t, &off, &audit("user.disable", "u-e")).await.unwrap());
+    assert_eq!(state(1_000_002).await, (ClientState::Active, true), "a disabled user's tokens are dead");
+    let mut on = store.get_user(&t, "u-e").await.unwrap().unwrap();
+    on.status = "active".into();
+    assert!(store.update_user(&t, &on, &audit("user.enable", "u-e")).await.unwrap());
+    assert_eq!(state(1_000_002).await, (ClientState::Active, true), "enabling does not revive them");
+    assert_eq!(state(1_000_003).await, (ClientState::Active, false));
 }

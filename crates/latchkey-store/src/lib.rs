@@ -196,6 +196,10 @@ pub struct UserRecord {
     pub groups: Vec<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    /// The user's incarnation: random when created, changed by every
+    /// status or password change (in the database, by `update_user`).
+    /// Tokens name it and die when it changes.
+    pub token_epoch: i64,
 }
 
 /// One audit event: who did what to which object, with the field diff.
@@ -314,6 +318,9 @@ pub struct CodeRecord {
     pub access_jti: Option<String>,
     pub access_exp: Option<UnixTime>,
     pub family_id: Option<String>,
+    /// The client's and the user's `token_epoch` when the code was issued.
+    pub client_epoch: i64,
+    pub user_epoch: i64,
 }
 
 /// A refresh-token family: the tokens rotated from one authorization.
@@ -329,6 +336,9 @@ pub struct FamilyRecord {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+    /// The client's and the user's `token_epoch` when the family began.
+    pub client_epoch: i64,
+    pub user_epoch: i64,
 }
 
 /// One refresh token (hash only) and the access token issued with it.
@@ -341,6 +351,9 @@ pub struct RefreshRecord {
     pub used_at: Option<UnixTime>,
     pub access_jti: String,
     pub access_exp: UnixTime,
+    /// Set when the token was rotated: the answer of that rotation, sealed
+    /// under the master key, for reuses inside the grace window.
+    pub successor: Option<Vec<u8>>,
 }
 
 /// A user's remembered consent to a client for a set of scopes.
@@ -485,16 +498,20 @@ pub trait TokenRepo {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> Result<()>;
-    /// For an access token: the state of its client and whether its `jti`
-    /// is revoked, in one round trip.
-    /// A client that was disabled and enabled again since `issued_at`
-    /// counts as disabled for this token.
+    /// For an access token: the state of its client and whether the token
+    /// is revoked, in one round trip. A client that is not the incarnation
+    /// `client_epoch` names, or was disabled and enabled again since
+    /// `issued_at`, counts as disabled for this token. A token acting for
+    /// `user` (id, epoch) counts as revoked unless that user is active and
+    /// still has that epoch.
     async fn jwt_state(
         &self,
         tenant: &TenantId,
         client_id: &str,
         jti: &str,
         issued_at: UnixTime,
+        client_epoch: i64,
+        user: Option<(&str, i64)>,
     ) -> Result<(ClientState, bool)>;
     /// Every revocation record of tokens still valid at `now`, as
     /// `(tenant, jti, expires_at)` (to build an in-memory index).
@@ -591,17 +608,21 @@ pub trait CodeRepo {
 pub trait RefreshRepo {
     /// A refresh token with its family (revoked or not).
     async fn get_refresh(&self, tenant: &TenantId, token_hash: &[u8]) -> Result<Option<(RefreshRecord, FamilyRecord)>>;
-    /// Rotates atomically: marks `old_hash` used when it is unused (or was
-    /// used at or after `grace_since`), unexpired and its family unrevoked,
-    /// and inserts `new` into the same family. Of concurrent calls without a
-    /// grace window exactly one returns `true`.
+    /// Uses a refresh token atomically, when it is unused, unexpired and its
+    /// family unrevoked: inserts `new` into the same family and, when
+    /// `rotate`, marks `old_hash` used and keeps `successor` (the sealed
+    /// answer, for reuses inside the grace window). Without rotation the old
+    /// token stays unused and `new` only records the access token issued
+    /// (the caller inserts it already used). Of concurrent rotations exactly
+    /// one returns `true`: a used token never yields a second live successor.
     async fn rotate_refresh(
         &self,
         tenant: &TenantId,
         old_hash: &[u8],
         now: UnixTime,
-        grace_since: Option<UnixTime>,
+        rotate: bool,
         new: &RefreshRecord,
+        successor: Option<&[u8]>,
     ) -> Result<bool>;
     /// Revokes a family and returns `(jti, exp)` of the access tokens issued
     /// in it that are still unexpired at `now`, for the caller to revoke.

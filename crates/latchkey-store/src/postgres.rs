@@ -25,6 +25,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "assertions", include_str!("../migrations/postgres/0007_assertions.sql")),
     (9, "throttle", include_str!("../migrations/postgres/0009_throttle.sql")),
     (11, "client_roles", include_str!("../migrations/postgres/0011_client_roles.sql")),
+    (12, "token_epochs", include_str!("../migrations/postgres/0012_token_epochs.sql")),
 ];
 
 #[derive(Debug, Clone)]
@@ -58,10 +59,6 @@ impl PgStore {
     /// The GIN index answers every search itself (the planner weighs it
     /// against an ordered scan); rows are never probed.
     const PROBES_TEXT_INDEX: bool = false;
-
-    /// Concurrent upserts would each pass their snapshot's existence check:
-    /// rotation takes the row lock with an `UPDATE` first.
-    const ROTATE_IN_ONE_STATEMENT: bool = false;
 
     #[allow(clippy::unused_async)] // same signature as the SQLite adapter's
     async fn probe_text(&self, _: &str, _: u32) -> Result<Option<Vec<i64>>, StoreError> {

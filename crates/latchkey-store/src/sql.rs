@@ -18,7 +18,7 @@ pub(crate) mod remote;
 pub(crate) mod throttle;
 
 pub(crate) const CLIENT_COLUMNS: &str = "tenant_id, client_id, name, description, client_type, status, protected, \
-     managed_by, created_at, updated_at, created_by, last_used_at, revision, config, tokens_valid_after";
+     managed_by, created_at, updated_at, created_by, last_used_at, revision, config, tokens_valid_after, token_epoch";
 
 /// Builds a `Client` from its columns.
 #[allow(clippy::too_many_arguments)]
@@ -55,6 +55,7 @@ pub(crate) fn client_from_parts(
         revision,
         config,
         tokens_valid_after,
+        token_epoch: 0,
     })
 }
 
@@ -114,7 +115,7 @@ pub(crate) fn parse_purpose(s: &str) -> Result<KeyPurpose> {
 
 /// Column lists of the inserts the single-row and batch paths share.
 pub(crate) const CLIENT_INSERT_COLUMNS: &str = "tenant_id, client_id, name, name_lower, description, client_type, \
-     status, protected, managed_by, created_at, updated_at, created_by, last_used_at, revision, config, grant_types, labels";
+     status, protected, managed_by, created_at, updated_at, created_by, last_used_at, revision, config, grant_types, labels, token_epoch";
 pub(crate) const SECRET_INSERT_COLUMNS: &str =
     "tenant_id, client_id, secret_id, secret_hash, sealed_secret, hint, label, created_at, expires_at, last_used_at";
 pub(crate) const AUDIT_INSERT_COLUMNS: &str = "tenant_id, event_id, occurred_at, actor, actor_type, action, \
@@ -147,7 +148,7 @@ macro_rules! impl_repos {
             }
 
             fn client_from_row(r: &DbRow) -> Result<Client> {
-                client_from_parts(
+                let mut c = client_from_parts(
                     &r.try_get::<String, _>("tenant_id").map_err(e)?,
                     &r.try_get::<String, _>("client_id").map_err(e)?,
                     r.try_get("name").map_err(e)?,
@@ -165,7 +166,9 @@ macro_rules! impl_repos {
                     r.try_get("revision").map_err(e)?,
                     &r.try_get::<String, _>("config").map_err(e)?,
                     r.try_get("tokens_valid_after").map_err(e)?,
-                )
+                )?;
+                c.token_epoch = r.try_get("token_epoch").map_err(e)?;
+                Ok(c)
             }
 
             fn secret_from_row(r: &DbRow) -> Result<SecretRecord> {
@@ -283,7 +286,8 @@ macro_rules! impl_repos {
                             .push_bind(c.revision)
                             .push_bind(config)
                             .push_bind(grants_text(c))
-                            .push_bind(labels_text(c));
+                            .push_bind(labels_text(c))
+                            .push_bind(c.token_epoch);
                     });
                     qb.build().execute(&mut **tx).await.map_err(e)?;
                 }

@@ -25,6 +25,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "assertions", include_str!("../migrations/sqlite/0007_assertions.sql")),
     (9, "throttle", include_str!("../migrations/sqlite/0009_throttle.sql")),
     (11, "client_roles", include_str!("../migrations/sqlite/0011_client_roles.sql")),
+    (12, "token_epochs", include_str!("../migrations/sqlite/0012_token_epochs.sql")),
 ];
 
 /// Reads go through `pool`; every write goes through `writer`, a pool of
@@ -120,11 +121,6 @@ impl SqliteStore {
     /// Searches probe the trigram index first (see `search_clients`).
     const PROBES_TEXT_INDEX: bool = true;
 
-    /// A refresh rotation is one upsert statement (see `rotate_refresh`):
-    /// SQLite has one writer, so the statement's existence check cannot be
-    /// overtaken, and one statement is one hand-off to the database thread
-    /// instead of four.
-    const ROTATE_IN_ONE_STATEMENT: bool = true;
 
     /// The rowids of the clients (of any tenant) whose text contains
     /// `needle`, when there are fewer than `cap`; `None` when there are more.

@@ -33,6 +33,7 @@ cases!(
     batch_insert_is_all_or_nothing,
     list_clients_pages_by_cursor,
     disable_and_delete,
+    user_epochs_end_tokens_on_status_and_password_changes,
     jwt_revocation_and_purge,
     assertion_jtis_are_single_use,
     tenant_isolation,

@@ -389,6 +389,7 @@ impl App {
             last_used_at: None,
             revision: 1,
             tokens_valid_after: None,
+            token_epoch: self.new_epoch(),
             config,
         })
     }

@@ -173,6 +173,7 @@ impl App {
             groups: new.groups,
             created_at: now,
             updated_at: now,
+            token_epoch: self.new_epoch(),
         };
         let view = UserView::from(&rec);
         let audit = self.audit_record(
@@ -357,13 +358,23 @@ impl App {
         username: &str,
         password: &str,
     ) -> Result<Option<UserView>, AppError> {
+        Ok(self.verify_password_record(ctx, username, password).await?.as_ref().map(UserView::from))
+    }
+
+    /// As [`App::verify_password`], with the stored record (its epoch).
+    pub(crate) async fn verify_password_record(
+        &self,
+        ctx: &TenantContext,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<UserRecord>, AppError> {
         const DUMMY: &str =
             "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$Q6nyAg3X3rHtjB6N+Y1mVRmdWXHpGgqa6WqdgMA9pB0";
         let user = self.store.get_user_by_username(&ctx.id, username).await?;
         let phc = user.as_ref().map_or(DUMMY.to_owned(), |u| u.password_hash.clone());
         let pw = password.to_owned();
         let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &phc)).await.unwrap_or(false);
-        Ok(user.filter(|u| ok && u.status == "active").as_ref().map(UserView::from))
+        Ok(user.filter(|u| ok && u.status == "active"))
     }
 }
 

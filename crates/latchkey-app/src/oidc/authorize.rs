@@ -506,6 +506,8 @@ impl App {
                 access_jti: None,
                 access_exp: None,
                 family_id: None,
+                client_epoch: c.token_epoch,
+                user_epoch: user.token_epoch,
             };
             self.store.insert_code(&ctx.id, &record).await.map_err(|e| log_store(&e))?;
             params.push(("code", code.clone()));
@@ -513,7 +515,7 @@ impl App {
         }
         let mut access_value = None;
         if req.response_type.has_token() {
-            let issued = self.user_access_token(ctx, c, &user.user_id, &req.scope, "implicit").map_err(|_| ())?;
+            let issued = self.user_access_token(ctx, c, (&user.user_id, user.token_epoch), &req.scope, "implicit").map_err(|_| ())?;
             params.push(("access_token", issued.token.clone()));
             params.push(("token_type", "Bearer".to_owned()));
             params.push(("expires_in", issued.expires_in.to_string()));

@@ -373,6 +373,7 @@ impl App {
             groups,
             created_at: now,
             updated_at: now,
+            token_epoch: self.new_epoch(),
         };
         let a = audit("federation.provision", &user.user_id, "provision");
         match self.store.insert_federated_link(&ctx.id, &link(&user.user_id), Some(&user), &a).await {

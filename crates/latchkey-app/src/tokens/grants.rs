@@ -9,11 +9,12 @@
 //! bad credentials cannot revoke the legitimate tokens (checklist item 32).
 
 use latchkey_core::authorize::is_pkce_value;
-use latchkey_core::token::narrow_scope;
+use latchkey_core::token::{narrow_scope, refresh_scope};
 use latchkey_core::{Client, GrantType, Lifetime, ScopeSet, TokenError, UnixTime};
 use latchkey_crypto::jws::pkce_s256;
 use latchkey_crypto::secret::token_hash;
 use latchkey_store::{CodeRecord, FamilyRecord, RefreshRecord};
+use serde::{Deserialize, Serialize};
 
 use super::TokenResponse;
 use super::user::IdTokenInput;
@@ -37,6 +38,24 @@ fn param<'a>(v: Option<&'a String>, name: &str) -> Result<&'a str, TokenError> {
     v.map(String::as_str)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| TokenError::invalid_request(&format!("{name} is required")))
+}
+
+/// What a rotation answered, kept (sealed) with the rotated token.
+#[derive(Serialize, Deserialize)]
+struct Successor {
+    access_token: String,
+    access_exp: UnixTime,
+    scope: Option<String>,
+    refresh_token: Option<String>,
+    id_token: Option<String>,
+}
+
+/// Associated data of a sealed successor: a different domain from opaque
+/// access tokens (`lkat/…`) under the same subkey.
+fn successor_aad(ctx: &TenantContext, family_id: &str, old_hash: &[u8]) -> Vec<u8> {
+    let mut aad = format!("lkrs/v1/{}/{family_id}/", ctx.id).into_bytes();
+    aad.extend_from_slice(old_hash);
+    aad
 }
 
 /// What a new refresh token is issued for.
@@ -74,6 +93,7 @@ impl App {
             used_at: None,
             access_jti: access.0.to_owned(),
             access_exp: access.1,
+            successor: None,
         };
         Ok((handle, record))
     }
@@ -158,8 +178,14 @@ impl App {
             return Err(TokenError::invalid_grant("the code was already used; the tokens it produced are revoked"));
         }
         let user = self.active_user(ctx, &rec.user_id).await?;
+        if rec.client_epoch != client.token_epoch || rec.user_epoch != user.token_epoch {
+            // Issued to another incarnation of the client or the user, or
+            // before a disable or password reset.
+            return Err(bad_grant());
+        }
         let scope = ScopeSet::parse_param(&rec.scope).map_err(|_| bad_grant())?;
-        let access = self.user_access_token(ctx, client, &user.user_id, &scope, "authorization_code")?;
+        let access =
+            self.user_access_token(ctx, client, (&user.user_id, user.token_epoch), &scope, "authorization_code")?;
         let plan = if client.config.grant_types.contains(&GrantType::RefreshToken) {
             let family_id = self.random_id(16);
             let expires_at = now + Self::refresh_lifetime(ctx, client);
@@ -174,6 +200,8 @@ impl App {
                 created_at: now,
                 expires_at,
                 revoked_at: None,
+                client_epoch: client.token_epoch,
+                user_epoch: user.token_epoch,
             };
             Some(RefreshPlan { family, token, handle })
         } else {
@@ -236,9 +264,17 @@ impl App {
             || family.revoked_at.is_some()
             || token.expires_at <= now
             || family.expires_at <= now
-            // Issued before the client was disabled and enabled again.
-            || !client.honours_token_issued_at(token.created_at)
+            // Another incarnation of the client, or disabled since.
+            || !client.honours_token(token.created_at, family.client_epoch)
         {
+            return Err(bad_grant());
+        }
+        if let Some(used) = token.used_at {
+            return self.refresh_reuse(ctx, client, &token, &family, used).await;
+        }
+        let user = self.active_user(ctx, &family.user_id).await?;
+        if user.token_epoch != family.user_epoch {
+            // Disabled, deleted or password reset since the grant.
             return Err(bad_grant());
         }
         let granted = ScopeSet::parse_param(&family.scope).map_err(|_| bad_grant())?;
@@ -246,34 +282,20 @@ impl App {
             Some(s) => Some(ScopeSet::parse_param(s).map_err(|e| TokenError::invalid_scope(&e.message))?),
             None => None,
         };
-        let scope = narrow_scope(requested.as_ref(), &granted)?;
-        let policy = client.config.refresh_token_policy;
-        // Without rotation the old token stays usable: an unbounded window.
-        let grace_since = if policy.rotate {
-            (policy.reuse_grace_seconds > 0).then(|| now - i64::from(policy.reuse_grace_seconds))
-        } else {
-            Some(i64::MIN)
-        };
-        if let Some(used) = token.used_at
-            && grace_since.is_none_or(|g| used < g)
-        {
-            // Reuse of a rotated token: revoke the whole family (RFC 9700 §4.14.2).
-            self.revoke_family_and_tokens(ctx, &family.family_id, client.client_id.as_str(), "refresh.reuse").await?;
-            return Err(TokenError::invalid_grant("the refresh token was already used; its family is revoked"));
-        }
-        let user = self.active_user(ctx, &family.user_id).await?;
-        let access = self.user_access_token(ctx, client, &user.user_id, &scope, "refresh_token")?;
-        let (handle, new) = self.new_refresh(&family.family_id, family.expires_at, (&access.jti, access.exp))?;
-        let rotated = self.store.rotate_refresh(&ctx.id, &hash, now, grace_since, &new).await.map_err(unavailable)?;
-        if !rotated {
-            // Another request rotated it first (or the family was revoked
-            // meanwhile): a concurrent reuse.
-            self.record_revocation(&ctx.id, &access.jti, client.client_id.as_str(), access.exp)
+        let consented = if client.config.require_consent {
+            let c = self
+                .store
+                .get_consent(&ctx.id, &user.user_id, client.client_id.as_str())
                 .await
-                .map_err(unavailable)?;
-            self.revoke_family_and_tokens(ctx, &family.family_id, client.client_id.as_str(), "refresh.reuse").await?;
-            return Err(TokenError::invalid_grant("the refresh token was already used; its family is revoked"));
-        }
+                .map_err(unavailable)?
+                .ok_or_else(bad_grant)?;
+            Some(ScopeSet::parse_param(&c.scope).map_err(|_| bad_grant())?)
+        } else {
+            None
+        };
+        let scope = refresh_scope(requested.as_ref(), &granted, &authed.allowed_scope, consented.as_ref())?;
+        let access =
+            self.user_access_token(ctx, client, (&user.user_id, user.token_epoch), &scope, "refresh_token")?;
         let id_token = if scope.contains("openid") {
             Some(self.id_token(
                 ctx,
@@ -290,13 +312,135 @@ impl App {
         } else {
             None
         };
-        Ok(TokenResponse {
-            access_token: access.token,
+        let mut response = TokenResponse {
+            access_token: access.token.clone(),
             token_type: "Bearer",
             expires_in: access.expires_in,
             scope: (!scope.is_empty()).then(|| scope.to_string()),
-            refresh_token: Some(handle),
+            refresh_token: None,
             id_token,
+        };
+        let rotate = client.config.refresh_token_policy.rotate;
+        let (handle, mut record) = self.new_refresh(&family.family_id, family.expires_at, (&access.jti, access.exp))?;
+        let sealed = if rotate {
+            response.refresh_token = Some(handle);
+            Some(self.seal_successor(ctx, &family.family_id, &hash, &response, access.exp)?)
+        } else {
+            // Without rotation the presented token stays the family's one
+            // live refresh token; a used row records the access token, so
+            // revoking the family revokes it too.
+            record.used_at = Some(now);
+            response.refresh_token = Some(presented.to_owned());
+            None
+        };
+        let used = self
+            .store
+            .rotate_refresh(&ctx.id, &hash, now, rotate, &record, sealed.as_deref())
+            .await
+            .map_err(unavailable)?;
+        if used {
+            return Ok(response);
+        }
+        // Another request used it first (or the family was revoked
+        // meanwhile): this access token never leaves.
+        self.record_revocation(&ctx.id, &access.jti, client.client_id.as_str(), access.exp)
+            .await
+            .map_err(unavailable)?;
+        match self.store.get_refresh(&ctx.id, &hash).await.map_err(unavailable)? {
+            Some((t, f)) if f.revoked_at.is_none() => match t.used_at {
+                Some(at) => self.refresh_reuse(ctx, client, &t, &f, at).await,
+                None => Err(bad_grant()),
+            },
+            _ => Err(bad_grant()),
+        }
+    }
+
+    /// A rotated refresh token presented again. Inside the client's grace
+    /// window, while the successor it was rotated to is still unused, the
+    /// answer is the one that rotation gave (same access and refresh token):
+    /// parallel retries never mint new live members of the family. Anything
+    /// else is reuse (RFC 9700 §4.14.2): the whole family is revoked.
+    async fn refresh_reuse(
+        &self,
+        ctx: &TenantContext,
+        client: &Client,
+        token: &RefreshRecord,
+        family: &FamilyRecord,
+        used_at: UnixTime,
+    ) -> Result<TokenResponse, TokenError> {
+        let now = self.now();
+        let policy = client.config.refresh_token_policy;
+        let in_grace = policy.rotate
+            && policy.reuse_grace_seconds > 0
+            && used_at >= now - i64::from(policy.reuse_grace_seconds);
+        if in_grace
+            && let Some(sealed) = &token.successor
+            && let Some(answer) = self.open_successor(ctx, &family.family_id, &token.token_hash, sealed, now)
+            && self.successor_is_live(ctx, family, &answer).await?
+        {
+            return Ok(answer);
+        }
+        self.revoke_family_and_tokens(ctx, &family.family_id, client.client_id.as_str(), "refresh.reuse").await?;
+        Err(TokenError::invalid_grant("the refresh token was already used; its family is revoked"))
+    }
+
+    /// The successor refresh token is unused, its family live and its user
+    /// still the incarnation the family was granted to.
+    async fn successor_is_live(
+        &self,
+        ctx: &TenantContext,
+        family: &FamilyRecord,
+        answer: &TokenResponse,
+    ) -> Result<bool, TokenError> {
+        let Some(next) = answer.refresh_token.as_deref() else { return Ok(false) };
+        let Some((t, f)) = self.store.get_refresh(&ctx.id, &token_hash(next)).await.map_err(unavailable)? else {
+            return Ok(false);
+        };
+        if t.used_at.is_some() || f.revoked_at.is_some() || f.family_id != family.family_id {
+            return Ok(false);
+        }
+        let user = self.store.get_user(&ctx.id, &family.user_id).await.map_err(unavailable)?;
+        Ok(user.is_some_and(|u| u.status == "active" && u.token_epoch == family.user_epoch))
+    }
+
+    /// The answer of a rotation, sealed under the master key and bound to
+    /// the tenant, the family and the rotated token.
+    fn seal_successor(
+        &self,
+        ctx: &TenantContext,
+        family_id: &str,
+        old_hash: &[u8],
+        response: &TokenResponse,
+        access_exp: UnixTime,
+    ) -> Result<Vec<u8>, TokenError> {
+        let kept = Successor {
+            access_token: response.access_token.clone(),
+            access_exp,
+            scope: response.scope.clone(),
+            refresh_token: response.refresh_token.clone(),
+            id_token: response.id_token.clone(),
+        };
+        let plain = serde_json::to_vec(&kept).map_err(unavailable)?;
+        self.opaque.seal(&plain, &successor_aad(ctx, family_id, old_hash)).map_err(unavailable)
+    }
+
+    fn open_successor(
+        &self,
+        ctx: &TenantContext,
+        family_id: &str,
+        old_hash: &[u8],
+        sealed: &[u8],
+        now: UnixTime,
+    ) -> Option<TokenResponse> {
+        let plain = self.opaque.open(sealed, &successor_aad(ctx, family_id, old_hash)).ok()?;
+        let kept: Successor = serde_json::from_slice(&plain).ok()?;
+        Some(TokenResponse {
+            access_token: kept.access_token,
+            token_type: "Bearer",
+            expires_in: u32::try_from((kept.access_exp - now).max(0)).unwrap_or(0),
+            scope: kept.scope,
+            refresh_token: kept.refresh_token,
+            id_token: kept.id_token,
         })
     }
 
@@ -327,7 +471,7 @@ impl App {
             e.retry_after = Some(wait);
             return Err(e);
         }
-        let Some(user) = self.verify_password(ctx, username, password).await.map_err(unavailable)? else {
+        let Some(user) = self.verify_password_record(ctx, username, password).await.map_err(unavailable)? else {
             self.throttle_fail(&ctx.id, &keys).await.map_err(unavailable)?;
             return Err(TokenError::invalid_grant("the username or password is not correct"));
         };
@@ -337,7 +481,7 @@ impl App {
             None => ScopeSet::default(),
         };
         let scope = narrow_scope(Some(&requested), &authed.allowed_scope)?;
-        let access = self.user_access_token(ctx, client, &user.id, &scope, "password")?;
+        let access = self.user_access_token(ctx, client, (&user.user_id, user.token_epoch), &scope, "password")?;
         Ok(TokenResponse {
             access_token: access.token,
             token_type: "Bearer",
@@ -368,7 +512,7 @@ impl App {
             || family.revoked_at.is_some()
             || t.used_at.is_some()
             || t.expires_at.min(family.expires_at) <= now
-            || self.active_user(ctx, &family.user_id).await.is_err()
+            || !self.active_user(ctx, &family.user_id).await.is_ok_and(|u| u.token_epoch == family.user_epoch)
         {
             return Ok(None);
         }
@@ -376,7 +520,7 @@ impl App {
             Ok(id) => self.client_for_auth(&ctx.id, &id).await.map_err(unavailable)?,
             Err(_) => None,
         };
-        if !client.is_some_and(|c| c.client.honours_token_issued_at(t.created_at)) {
+        if !client.is_some_and(|c| c.client.honours_token(t.created_at, family.client_epoch)) {
             return Ok(None);
         }
         Ok(Some(super::IntrospectionDetails {

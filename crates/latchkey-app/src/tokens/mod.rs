@@ -220,7 +220,9 @@ impl App {
 
     /// Reads an access token of this tenant, JWT or opaque, and says whether
     /// it is active now: signature or seal, expiry, revocation and the state
-    /// of its client (disabled or deleted clients' tokens are inactive at once).
+    /// of its client and user (the incarnations it names must still be
+    /// current: tokens of disabled, deleted or re-created clients and of
+    /// disabled, deleted or password-reset users are inactive at once).
     ///
     /// # Errors
     /// `temporarily_unavailable` when the database cannot answer.
@@ -235,7 +237,7 @@ impl App {
             return Ok(None);
         }
         let (state, revoked) = self
-            .token_state(&ctx.id, &claims.client_id, &claims.jti, claims.iat)
+            .token_state(&ctx.id, &claims)
             .await
             .map_err(|_| TokenError::unavailable())?;
         Ok((state == ClientState::Active && !revoked).then_some(claims))

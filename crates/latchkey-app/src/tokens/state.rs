@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use latchkey_core::{ClientId, TenantId, UnixTime};
+use latchkey_core::{AccessTokenClaims, ClientId, TenantId, UnixTime};
 use latchkey_store::{ClientState, StoreError};
 use tokio::sync::OnceCell;
 
@@ -64,25 +64,36 @@ impl App {
         Ok(Some(index))
     }
 
-    /// The state of a token's client and whether its `jti` is revoked. A
-    /// client disabled and enabled again since `issued_at` counts as
-    /// disabled for this token.
+    /// The state of a token's client and whether the token is revoked: its
+    /// `jti`, or the user it acts for being disabled, deleted or another
+    /// incarnation. A client that is another incarnation than the token
+    /// names, or was disabled and enabled again since it was issued, counts
+    /// as disabled for this token.
     pub(crate) async fn token_state(
         &self,
         tenant: &TenantId,
-        client_id: &str,
-        jti: &str,
-        issued_at: UnixTime,
+        claims: &AccessTokenClaims,
     ) -> Result<(ClientState, bool), StoreError> {
-        let Some(index) = self.revocation_index().await? else {
-            return self.store.jwt_state(tenant, client_id, jti, issued_at).await;
+        // A client's own token names the client as subject; any other
+        // subject is a user (client ids never take the user prefix).
+        let user = (claims.sub != claims.client_id).then_some((claims.sub.as_str(), claims.user_epoch));
+        let index = match self.revocation_index().await? {
+            // A user's token: one query answers for the client, the jti
+            // and the user (revocations reach the database before the index).
+            Some(index) if user.is_none() => index,
+            _ => {
+                return self
+                    .store
+                    .jwt_state(tenant, &claims.client_id, &claims.jti, claims.iat, claims.client_epoch, user)
+                    .await;
+            }
         };
-        let revoked = index.contains(tenant, jti);
-        let state = match ClientId::parse(client_id) {
+        let revoked = index.contains(tenant, &claims.jti);
+        let state = match ClientId::parse(&claims.client_id) {
             Err(_) => ClientState::Missing,
             Ok(id) => match self.client_for_auth(tenant, &id).await? {
                 None => ClientState::Missing,
-                Some(c) if c.client.honours_token_issued_at(issued_at) => ClientState::Active,
+                Some(c) if c.client.honours_token(claims.iat, claims.client_epoch) => ClientState::Active,
                 Some(_) => ClientState::Disabled,
             },
         };

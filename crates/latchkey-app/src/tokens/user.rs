@@ -52,13 +52,14 @@ pub struct IdTokenClaims {
 }
 
 impl App {
-    /// An access token for `user_id` with `scope`, in the client's format
-    /// and lifetime. Writes nothing.
+    /// An access token for `user` (id and `token_epoch`) with `scope`, in
+    /// the client's format and lifetime, bound to the client's and the
+    /// user's current epochs. Writes nothing.
     pub(crate) fn user_access_token(
         &self,
         ctx: &TenantContext,
         client: &Client,
-        user_id: &str,
+        (user_id, user_epoch): (&str, i64),
         scope: &ScopeSet,
         grant: &str,
     ) -> Result<IssuedAccess, TokenError> {
@@ -79,6 +80,8 @@ impl App {
             exp: now + i64::from(lifetime.seconds),
             iat: now,
             jti: jti.clone(),
+            client_epoch: client.token_epoch,
+            user_epoch,
         };
         let token = self.encode_access(ctx, &claims, client.config.access_token_format)?;
         self.count_issued(ctx, client.client_id.as_str(), grant, client.config.access_token_format);

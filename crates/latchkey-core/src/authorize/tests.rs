@@ -29,6 +29,7 @@ fn client(public: bool) -> Client {
         last_used_at: None,
         revision: 1,
         tokens_valid_after: None,
+        token_epoch: 0,
         config,
     }
 }

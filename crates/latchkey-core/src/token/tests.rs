@@ -1,4 +1,5 @@
 use super::*;
+use crate::error::TokenErrorCode;
 use crate::client::{Client, ClientConfig, ClientStatus, ClientType};
 use crate::ids::{ClientId, TenantId};
 
@@ -18,6 +19,7 @@ fn m2m(scopes: &str) -> Client {
         last_used_at: None,
         revision: 1,
         tokens_valid_after: None,
+        token_epoch: 0,
         config: ClientConfig {
             grant_types: vec![GrantType::ClientCredentials],
             scopes: ScopeSet::parse_param(scopes).unwrap(),
@@ -114,4 +116,32 @@ fn f45_refresh_scope_can_only_shrink() {
     assert_eq!(narrow_scope(None, &granted).unwrap(), granted);
     let wider = ScopeSet::parse_param("openid email").unwrap();
     assert_eq!(narrow_scope(Some(&wider), &granted).unwrap_err().code, crate::TokenErrorCode::InvalidScope);
+}
+
+fn set(s: &str) -> ScopeSet {
+    ScopeSet::parse_param(s).unwrap()
+}
+
+/// Item 6 of the trust issue: a refresh never returns a scope the client or
+/// the user's consent lost after the grant.
+#[test]
+fn refresh_never_returns_scopes_the_client_or_consent_lost() {
+    let granted = set("openid profile api:read api:write");
+    // Nothing lost: the grant, or a narrowing of it.
+    assert_eq!(refresh_scope(None, &granted, &granted, None).unwrap(), granted);
+    let r = set("api:read");
+    assert_eq!(refresh_scope(Some(&r), &granted, &granted, None).unwrap(), r);
+    // The client lost api:write: it is gone from every refresh.
+    let now = set("openid profile api:read");
+    assert_eq!(refresh_scope(None, &granted, &now, None).unwrap(), now);
+    let ask = set("api:write");
+    assert_eq!(refresh_scope(Some(&ask), &granted, &now, None).unwrap_err().code, TokenErrorCode::InvalidScope);
+    // The user's consent now covers less: so does the refresh.
+    let consent = set("openid api:read");
+    assert_eq!(refresh_scope(None, &granted, &granted, Some(&consent)).unwrap(), consent);
+    // Never wider than the grant, whatever the client may have today.
+    let wider = set("openid profile api:read api:write admin");
+    let ask = set("admin");
+    assert_eq!(refresh_scope(Some(&ask), &granted, &wider, None).unwrap_err().code, TokenErrorCode::InvalidScope);
+    assert_eq!(refresh_scope(None, &granted, &wider, None).unwrap(), granted);
 }

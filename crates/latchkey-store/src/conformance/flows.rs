@@ -33,6 +33,8 @@ fn code(hash: u8) -> crate::CodeRecord {
         access_jti: None,
         access_exp: None,
         family_id: None,
+        client_epoch: 7,
+        user_epoch: 9,
     }
 }
 
@@ -48,6 +50,8 @@ fn family(id: &str) -> (crate::FamilyRecord, crate::RefreshRecord) {
             created_at: 1_000,
             expires_at: 100_000,
             revoked_at: None,
+            client_epoch: 7,
+            user_epoch: 9,
         },
         refresh(id, 1, "at-1"),
     )
@@ -62,6 +66,7 @@ fn refresh(family: &str, hash: u8, jti: &str) -> crate::RefreshRecord {
         used_at: None,
         access_jti: jti.into(),
         access_exp: 4_600,
+        successor: None,
     }
 }
 
@@ -129,14 +134,19 @@ pub async fn refresh_rotation_reuse_and_revocation(store: Arc<dyn Store>) {
     assert_eq!((tok, fam), (rt1.clone(), f.clone()));
 
     let rt2 = refresh("fam", 2, "at-2");
-    assert!(store.rotate_refresh(&t, &[1; 32], 2_000, None, &rt2).await.unwrap());
-    // Reusing the rotated token fails without a grace window ...
-    assert!(!store.rotate_refresh(&t, &[1; 32], 2_001, None, &refresh("fam", 3, "at-3")).await.unwrap());
-    // ... and succeeds inside one.
-    assert!(store.rotate_refresh(&t, &[1; 32], 2_001, Some(1_995), &refresh("fam", 4, "at-4")).await.unwrap());
-    assert!(!store.rotate_refresh(&t, &[1; 32], 2_010, Some(2_005), &refresh("fam", 5, "at-5")).await.unwrap());
+    assert!(store.rotate_refresh(&t, &[1; 32], 2_000, true, &rt2, Some(b"sealed")).await.unwrap());
+    // A rotated token never rotates again: no second live successor.
+    assert!(!store.rotate_refresh(&t, &[1; 32], 2_001, true, &refresh("fam", 3, "at-3"), None).await.unwrap());
     let (used, _) = store.get_refresh(&t, &[1; 32]).await.unwrap().unwrap();
     assert_eq!(used.used_at, Some(2_000), "the first use is kept");
+    assert_eq!(used.successor.as_deref(), Some(&b"sealed"[..]), "the rotation's answer is kept");
+    // Without rotation the token stays unused; the new row records the
+    // access token only (it is inserted used).
+    let mut record = refresh("fam", 4, "at-4");
+    record.used_at = Some(2_002);
+    assert!(store.rotate_refresh(&t, &[2; 32], 2_002, false, &record, None).await.unwrap());
+    let (rt2_now, _) = store.get_refresh(&t, &[2; 32]).await.unwrap().unwrap();
+    assert_eq!(rt2_now.used_at, None);
 
     let live = store.revoke_family(&t, "fam", 3_000, &audit("refresh.reuse", "fam")).await.unwrap();
     let mut jtis: Vec<String> = live.into_iter().map(|(j, _)| j).collect();
@@ -144,7 +154,7 @@ pub async fn refresh_rotation_reuse_and_revocation(store: Arc<dyn Store>) {
     assert_eq!(jtis, vec!["at-1", "at-2", "at-4"], "every access token of the family");
     assert!(store.get_refresh(&t, &[2; 32]).await.unwrap().unwrap().1.revoked_at.is_some());
     assert!(
-        !store.rotate_refresh(&t, &[2; 32], 3_001, None, &refresh("fam", 6, "at-6")).await.unwrap(),
+        !store.rotate_refresh(&t, &[2; 32], 3_001, true, &refresh("fam", 6, "at-6"), None).await.unwrap(),
         "no rotation in a revoked family"
     );
 
@@ -200,7 +210,7 @@ pub async fn f47_concurrent_refreshes_exactly_one_wins(store: Arc<dyn Store>) {
     for i in 0..8u8 {
         let (s, t) = (store.clone(), t.clone());
         tasks.push(tokio::spawn(async move {
-            s.rotate_refresh(&t, &[1; 32], 2_000, None, &refresh("fam", 50 + i, &format!("at-{i}"))).await.unwrap()
+            s.rotate_refresh(&t, &[1; 32], 2_000, true, &refresh("fam", 50 + i, &format!("at-{i}")), None).await.unwrap()
         }));
     }
     let mut wins = 0;
@@ -272,7 +282,7 @@ pub async fn i60_flows_are_isolated_per_tenant(store: Arc<dyn Store>) {
 
     assert!(store.redeem_code(&a, &[1; 32], 1_001, ("at", 4_600), Some((&f, &rt))).await.unwrap());
     assert!(store.get_refresh(&b, &[1; 32]).await.unwrap().is_none());
-    assert!(!store.rotate_refresh(&b, &[1; 32], 2_000, None, &refresh("fam", 2, "x")).await.unwrap());
+    assert!(!store.rotate_refresh(&b, &[1; 32], 2_000, true, &refresh("fam", 2, "x"), None).await.unwrap());
     assert!(store.revoke_family(&b, "fam", 2_000, &audit("refresh.reuse", "fam")).await.unwrap().is_empty());
     // Tenant A's state is untouched.
     assert!(store.get_session(&a, &[1; 32], 2_000).await.unwrap().is_some());

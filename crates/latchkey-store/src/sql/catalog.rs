@@ -229,26 +229,38 @@ macro_rules! catalog_repos {
                 client_id: &str,
                 jti: &str,
                 issued_at: UnixTime,
+                client_epoch: i64,
+                user: Option<(&str, i64)>,
             ) -> Result<(ClientState, bool)> {
                 let row = sqlx::query(
                     "SELECT (SELECT status FROM clients WHERE tenant_id = $1 AND client_id = $2) AS client_status, \
                      (SELECT tokens_valid_after FROM clients WHERE tenant_id = $1 AND client_id = $2) AS cutoff, \
-                     (SELECT COUNT(*) FROM revoked_jtis WHERE tenant_id = $1 AND jti = $3) AS revoked",
+                     (SELECT token_epoch FROM clients WHERE tenant_id = $1 AND client_id = $2) AS epoch, \
+                     (SELECT COUNT(*) FROM revoked_jtis WHERE tenant_id = $1 AND jti = $3) AS revoked, \
+                     (SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND user_id = $4 AND status = 'active' \
+                         AND token_epoch = $5) AS user_live",
                 )
                 .bind(tenant.as_str())
                 .bind(client_id)
                 .bind(jti)
+                .bind(user.map_or("", |u| u.0))
+                .bind(user.map_or(0, |u| u.1))
                 .fetch_one(&self.pool)
                 .await
                 .map_err(e)?;
                 let revoked: i64 = row.try_get("revoked").map_err(e)?;
+                let user_live: i64 = row.try_get("user_live").map_err(e)?;
                 let cutoff: Option<i64> = row.try_get("cutoff").map_err(e)?;
+                let epoch: Option<i64> = row.try_get("epoch").map_err(e)?;
                 let state = match client_state(row.try_get("client_status").map_err(e)?) {
-                    // Issued before the client was disabled and enabled again.
-                    ClientState::Active if cutoff.is_some_and(|c| issued_at < c) => ClientState::Disabled,
+                    // Another incarnation, or issued before the client was
+                    // disabled and enabled again.
+                    ClientState::Active if epoch != Some(client_epoch) || cutoff.is_some_and(|c| issued_at < c) => {
+                        ClientState::Disabled
+                    }
                     other => other,
                 };
-                Ok((state, revoked > 0))
+                Ok((state, revoked > 0 || (user.is_some() && user_live == 0)))
             }
 
             async fn list_revoked_jtis(&self, now: UnixTime) -> Result<Vec<(String, String, UnixTime)>> {

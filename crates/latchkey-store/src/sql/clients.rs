@@ -99,7 +99,8 @@ macro_rules! client_repo {
                 let n = sqlx::query(
                     "UPDATE clients SET status = $3, updated_at = $4, revision = revision + 1, \
                      tokens_valid_after = CASE WHEN $3 = 'active' AND status <> 'active' THEN $4 \
-                     ELSE tokens_valid_after END \
+                     ELSE tokens_valid_after END, \
+                     token_epoch = CASE WHEN status <> $3 THEN token_epoch + 1 ELSE token_epoch END \
                      WHERE tenant_id = $1 AND client_id = $2",
                 )
                 .bind(tenant.as_str())
@@ -161,7 +162,8 @@ macro_rules! client_repo {
                 let n = sqlx::query(
                     "UPDATE clients SET name = $3, name_lower = $4, description = $5, client_type = $6, status = $7, \
                      protected = $8, managed_by = $9, updated_at = $10, revision = revision + 1, config = $11, \
-                     grant_types = $12, labels = $13 \
+                     grant_types = $12, labels = $13, \
+                     token_epoch = CASE WHEN status <> $7 THEN token_epoch + 1 ELSE token_epoch END \
                      WHERE tenant_id = $1 AND client_id = $2 AND revision = $14",
                 )
                 .bind(c.tenant.as_str())

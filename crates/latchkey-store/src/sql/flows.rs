@@ -9,10 +9,11 @@
 macro_rules! flow_repos {
     ($store:ident, $db:ty) => {
         const CODE_COLUMNS: &str = "code_hash, client_id, user_id, redirect_uri, redirect_uri_given, code_challenge, \
-             nonce, scope, auth_time, sid, created_at, expires_at, used_at, access_jti, access_exp, family_id";
+             nonce, scope, auth_time, sid, created_at, expires_at, used_at, access_jti, access_exp, family_id, \
+             client_epoch, user_epoch";
         const FAMILY_COLUMNS: &str =
             "f.family_id, f.client_id, f.user_id, f.scope, f.auth_time, f.sid, f.created_at AS f_created_at, \
-             f.expires_at AS f_expires_at, f.revoked_at";
+             f.expires_at AS f_expires_at, f.revoked_at, f.client_epoch, f.user_epoch";
 
         fn session_from_row(r: &DbRow) -> Result<crate::SessionRecord> {
             Ok(crate::SessionRecord {
@@ -43,6 +44,8 @@ macro_rules! flow_repos {
                 access_jti: r.try_get("access_jti").map_err(e)?,
                 access_exp: r.try_get("access_exp").map_err(e)?,
                 family_id: r.try_get("family_id").map_err(e)?,
+                client_epoch: r.try_get("client_epoch").map_err(e)?,
+                user_epoch: r.try_get("user_epoch").map_err(e)?,
             })
         }
 
@@ -57,6 +60,8 @@ macro_rules! flow_repos {
                 created_at: r.try_get("f_created_at").map_err(e)?,
                 expires_at: r.try_get("f_expires_at").map_err(e)?,
                 revoked_at: r.try_get("revoked_at").map_err(e)?,
+                client_epoch: r.try_get("client_epoch").map_err(e)?,
+                user_epoch: r.try_get("user_epoch").map_err(e)?,
             })
         }
 
@@ -78,7 +83,8 @@ macro_rules! flow_repos {
         async fn insert_family_tx(tx: &mut Tx, tenant: &str, f: &crate::FamilyRecord) -> Result<()> {
             sqlx::query(
                 "INSERT INTO refresh_families (tenant_id, family_id, client_id, user_id, scope, auth_time, sid, \
-                 created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 created_at, expires_at, revoked_at, client_epoch, user_epoch) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(tenant)
             .bind(&f.family_id)
@@ -90,6 +96,8 @@ macro_rules! flow_repos {
             .bind(f.created_at)
             .bind(f.expires_at)
             .bind(f.revoked_at)
+            .bind(f.client_epoch)
+            .bind(f.user_epoch)
             .execute(&mut **tx)
             .await
             .map_err(e)?;
@@ -99,7 +107,7 @@ macro_rules! flow_repos {
         async fn insert_refresh_tx(tx: &mut Tx, tenant: &str, t: &crate::RefreshRecord) -> Result<()> {
             sqlx::query(
                 "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, created_at, expires_at, used_at, \
-                 access_jti, access_exp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 access_jti, access_exp, successor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(tenant)
             .bind(&t.token_hash)
@@ -109,6 +117,7 @@ macro_rules! flow_repos {
             .bind(t.used_at)
             .bind(&t.access_jti)
             .bind(t.access_exp)
+            .bind(&t.successor)
             .execute(&mut **tx)
             .await
             .map_err(e)?;
@@ -193,7 +202,7 @@ macro_rules! flow_repos {
             async fn insert_code(&self, tenant: &TenantId, c: &crate::CodeRecord) -> Result<()> {
                 let sql = format!(
                     "INSERT INTO authorization_codes (tenant_id, {CODE_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(tenant.as_str())
@@ -213,6 +222,8 @@ macro_rules! flow_repos {
                     .bind(&c.access_jti)
                     .bind(c.access_exp)
                     .bind(&c.family_id)
+                    .bind(c.client_epoch)
+                    .bind(c.user_epoch)
                     .execute(self.writer())
                     .await
                     .map_err(e)?;
@@ -274,7 +285,7 @@ macro_rules! flow_repos {
                 token_hash: &[u8],
             ) -> Result<Option<(crate::RefreshRecord, crate::FamilyRecord)>> {
                 let sql = format!(
-                    "SELECT t.token_hash, t.created_at, t.expires_at, t.used_at, t.access_jti, t.access_exp, \
+                    "SELECT t.token_hash, t.created_at, t.expires_at, t.used_at, t.access_jti, t.access_exp, t.successor, \
                      {FAMILY_COLUMNS} FROM refresh_tokens t JOIN refresh_families f \
                      ON f.tenant_id = t.tenant_id AND f.family_id = t.family_id \
                      WHERE t.tenant_id = $1 AND t.token_hash = $2"
@@ -297,6 +308,7 @@ macro_rules! flow_repos {
                     used_at: r.try_get("used_at").map_err(e)?,
                     access_jti: r.try_get("access_jti").map_err(e)?,
                     access_exp: r.try_get("access_exp").map_err(e)?,
+                    successor: r.try_get("successor").map_err(e)?,
                 };
                 Ok(Some((token, family)))
             }
@@ -306,55 +318,27 @@ macro_rules! flow_repos {
                 tenant: &TenantId,
                 old_hash: &[u8],
                 now: UnixTime,
-                grace_since: Option<UnixTime>,
+                rotate: bool,
                 new: &crate::RefreshRecord,
+                successor: Option<&[u8]>,
             ) -> Result<bool> {
-                if $store::ROTATE_IN_ONE_STATEMENT {
-                    // The new token first, then the old one, whose row exists
-                    // and so turns into the update of `used_at`; both only
-                    // when the old token may be rotated. Two rows or none.
-                    let n = sqlx::query(
-                        "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, created_at, expires_at, \
-                         used_at, access_jti, access_exp) \
-                         SELECT $1, v.h, $5, $6, $7, v.u, $8, $9 \
-                         FROM (SELECT $10 AS h, NULL AS u UNION ALL SELECT $2, $3) v \
-                         WHERE EXISTS (SELECT 1 FROM refresh_tokens t JOIN refresh_families f \
-                             ON f.tenant_id = t.tenant_id AND f.family_id = t.family_id \
-                             WHERE t.tenant_id = $1 AND t.token_hash = $2 AND t.family_id = $5 \
-                             AND t.expires_at > $3 AND (t.used_at IS NULL OR t.used_at >= $4) \
-                             AND f.revoked_at IS NULL AND f.expires_at > $3) \
-                         ON CONFLICT (tenant_id, token_hash) \
-                         DO UPDATE SET used_at = COALESCE(refresh_tokens.used_at, excluded.used_at)",
-                    )
-                    .bind(tenant.as_str())
-                    .bind(old_hash)
-                    .bind(now)
-                    .bind(grace_since.unwrap_or(i64::MAX))
-                    .bind(&new.family_id)
-                    .bind(new.created_at)
-                    .bind(new.expires_at)
-                    .bind(&new.access_jti)
-                    .bind(new.access_exp)
-                    .bind(&new.token_hash)
-                    .execute(self.writer())
-                    .await
-                    .map_err(e)?
-                    .rows_affected();
-                    return Ok(n == 2);
-                }
                 let mut tx = self.begin_write().await?;
+                // `used_at IS NULL` decides who rotates: a concurrent
+                // rotation waits for the row and then matches nothing.
                 let n = sqlx::query(
-                    "UPDATE refresh_tokens SET used_at = COALESCE(used_at, $3) \
-                     WHERE tenant_id = $1 AND token_hash = $2 AND family_id = $5 AND expires_at > $3 \
-                     AND (used_at IS NULL OR used_at >= $4) \
+                    "UPDATE refresh_tokens SET used_at = CASE WHEN $5 THEN $3 ELSE used_at END, \
+                     successor = CASE WHEN $5 THEN $6 ELSE successor END \
+                     WHERE tenant_id = $1 AND token_hash = $2 AND family_id = $4 AND expires_at > $3 \
+                     AND used_at IS NULL \
                      AND EXISTS (SELECT 1 FROM refresh_families f WHERE f.tenant_id = $1 \
-                         AND f.family_id = $5 AND f.revoked_at IS NULL AND f.expires_at > $3)",
+                         AND f.family_id = $4 AND f.revoked_at IS NULL AND f.expires_at > $3)",
                 )
                 .bind(tenant.as_str())
                 .bind(old_hash)
                 .bind(now)
-                .bind(grace_since.unwrap_or(i64::MAX))
                 .bind(&new.family_id)
+                .bind(rotate)
+                .bind(successor)
                 .execute(&mut *tx)
                 .await
                 .map_err(e)?

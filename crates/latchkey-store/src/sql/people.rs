@@ -31,7 +31,8 @@ macro_rules! people_repos {
         async fn insert_user_tx(tx: &mut Tx, tenant: &str, u: &UserRecord) -> Result<()> {
             sqlx::query(
                 "INSERT INTO users (tenant_id, user_id, username, username_lower, email, display_name, \
-                 password_hash, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 password_hash, status, created_at, updated_at, token_epoch) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(tenant)
             .bind(&u.user_id)
@@ -43,6 +44,7 @@ macro_rules! people_repos {
             .bind(&u.status)
             .bind(u.created_at)
             .bind(u.updated_at)
+            .bind(u.token_epoch)
             .execute(&mut **tx)
             .await
             .map_err(e)?;
@@ -50,7 +52,7 @@ macro_rules! people_repos {
         }
 
         const USER_COLUMNS: &str =
-            "user_id, username, email, display_name, password_hash, status, created_at, updated_at";
+            "user_id, username, email, display_name, password_hash, status, created_at, updated_at, token_epoch";
 
         impl $store {
             async fn user_from_row(&self, tenant: &TenantId, r: &DbRow) -> Result<UserRecord> {
@@ -86,6 +88,7 @@ macro_rules! people_repos {
                     groups,
                     created_at: r.try_get("created_at").map_err(e)?,
                     updated_at: r.try_get("updated_at").map_err(e)?,
+                    token_epoch: r.try_get("token_epoch").map_err(e)?,
                 })
             }
         }
@@ -151,7 +154,9 @@ macro_rules! people_repos {
             async fn update_user(&self, tenant: &TenantId, u: &UserRecord, audit: &AuditRecord) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let n = sqlx::query(
-                    "UPDATE users SET email = $3, display_name = $4, password_hash = $5, status = $6, updated_at = $7 \
+                    "UPDATE users SET email = $3, display_name = $4, password_hash = $5, status = $6, updated_at = $7, \
+                     token_epoch = CASE WHEN status <> $6 OR password_hash <> $5 THEN token_epoch + 1 \
+                     ELSE token_epoch END \
                      WHERE tenant_id = $1 AND user_id = $2",
                 )
                 .bind(tenant.as_str())
