@@ -68,7 +68,15 @@ impl std::fmt::Debug for InitialCredentials {
 
 const KEY_CHECK: &[u8] = b"latchkey master key check";
 
-fn default_client(tenant: &TenantId, id: &str, name: &str, t: ClientType, config: ClientConfig, now: i64, epoch: i64) -> Client {
+fn default_client(
+    tenant: &TenantId,
+    id: &str,
+    name: &str,
+    t: ClientType,
+    config: ClientConfig,
+    now: i64,
+    epoch: i64,
+) -> Client {
     Client {
         tenant: tenant.clone(),
         client_id: ClientId::parse(id).unwrap_or_else(|_| unreachable_id()),

@@ -828,6 +828,11 @@ pub async fn user_epochs_end_tokens_on_status_and_password_changes(store: Arc<dy
     };
     assert_eq!(state(1_000_000).await, (ClientState::Active, false));
     assert_eq!(state(7).await, (ClientState::Active, true), "another incarnation's token");
+    assert_eq!(
+        store.jwt_state(&t, "web", "j", 2_500, 0, Some(("u-missing", 0))).await.unwrap(),
+        (ClientState::Active, true),
+        "a user who is not there holds no live token"
+    );
 
     let mut got = store.get_user(&t, "u-e").await.unwrap().unwrap();
     assert_eq!(got.token_epoch, 1_000_000);

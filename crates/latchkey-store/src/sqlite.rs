@@ -121,7 +121,6 @@ impl SqliteStore {
     /// Searches probe the trigram index first (see `search_clients`).
     const PROBES_TEXT_INDEX: bool = true;
 
-
     /// The rowids of the clients (of any tenant) whose text contains
     /// `needle`, when there are fewer than `cap`; `None` when there are more.
     async fn probe_text(&self, needle: &str, cap: u32) -> Result<Option<Vec<i64>>, StoreError> {

@@ -515,7 +515,9 @@ impl App {
         }
         let mut access_value = None;
         if req.response_type.has_token() {
-            let issued = self.user_access_token(ctx, c, (&user.user_id, user.token_epoch), &req.scope, "implicit").map_err(|_| ())?;
+            let issued = self
+                .user_access_token(ctx, c, (&user.user_id, user.token_epoch), &req.scope, "implicit")
+                .map_err(|_| ())?;
             params.push(("access_token", issued.token.clone()));
             params.push(("token_type", "Bearer".to_owned()));
             params.push(("expires_in", issued.expires_in.to_string()));

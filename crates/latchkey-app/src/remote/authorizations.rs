@@ -582,7 +582,8 @@ impl App {
             let namespaces: Vec<String> =
                 scopes.iter().filter_map(|s| s.strip_prefix(prefix.as_str())).map(str::to_owned).collect();
             if all || !namespaces.is_empty() {
-                let actor = Actor { id: claims.sub, kind: "client", can_write: false, role: None, source_ip, request_id };
+                let actor =
+                    Actor { id: claims.sub, kind: "client", can_write: false, role: None, source_ip, request_id };
                 let access = if all { VaultAccess::Any } else { VaultAccess::Namespaces(namespaces) };
                 return Ok(VaultCaller { actor, access });
             }

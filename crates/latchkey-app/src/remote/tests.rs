@@ -135,9 +135,9 @@ async fn twenty_concurrent_fetches_cause_one_upstream_request() {
     let fetches = (0..20).map(|_| {
         let app = w.app.clone();
         let ctx = w.ctx.clone();
-        tokio::spawn(
-            async move { app.authorization_token(&ctx, &admin().into(), "billing", "crm").await.unwrap().access_token },
-        )
+        tokio::spawn(async move {
+            app.authorization_token(&ctx, &admin().into(), "billing", "crm").await.unwrap().access_token
+        })
     });
     let tokens: Vec<String> = futures_util::future::join_all(fetches).await.into_iter().map(Result::unwrap).collect();
     assert_eq!(s.upstream.requests.load(Ordering::SeqCst), 2, "one to obtain, one renewal for all 20");
@@ -321,7 +321,14 @@ async fn checklist_64_client_assertions_name_the_provider_issuer_as_their_only_a
 async fn client_token(w: &World, scopes: &[&str], role: Option<&str>) -> String {
     let sys = Actor::system();
     for s in scopes {
-        let _ = w.app.create_scope(&w.ctx, &sys, crate::admin::scopes::NewScope { name: (*s).into(), description: String::new() }).await;
+        let _ = w
+            .app
+            .create_scope(
+                &w.ctx,
+                &sys,
+                crate::admin::scopes::NewScope { name: (*s).into(), description: String::new() },
+            )
+            .await;
     }
     let new: crate::admin::clients::NewClient = serde_json::from_value(serde_json::json!({
         "name": format!("caller {} {role:?}", scopes.join(" ")), "type": "m2m", "scopes": scopes, "admin_role": role

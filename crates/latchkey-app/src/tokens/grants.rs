@@ -294,8 +294,7 @@ impl App {
             None
         };
         let scope = refresh_scope(requested.as_ref(), &granted, &authed.allowed_scope, consented.as_ref())?;
-        let access =
-            self.user_access_token(ctx, client, (&user.user_id, user.token_epoch), &scope, "refresh_token")?;
+        let access = self.user_access_token(ctx, client, (&user.user_id, user.token_epoch), &scope, "refresh_token")?;
         let id_token = if scope.contains("openid") {
             Some(self.id_token(
                 ctx,
@@ -370,9 +369,8 @@ impl App {
     ) -> Result<TokenResponse, TokenError> {
         let now = self.now();
         let policy = client.config.refresh_token_policy;
-        let in_grace = policy.rotate
-            && policy.reuse_grace_seconds > 0
-            && used_at >= now - i64::from(policy.reuse_grace_seconds);
+        let in_grace =
+            policy.rotate && policy.reuse_grace_seconds > 0 && used_at >= now - i64::from(policy.reuse_grace_seconds);
         if in_grace
             && let Some(sealed) = &token.successor
             && let Some(answer) = self.open_successor(ctx, &family.family_id, &token.token_hash, sealed, now)

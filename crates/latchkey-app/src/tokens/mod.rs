@@ -236,10 +236,7 @@ impl App {
         if claims.exp <= now || claims.iss != ctx.issuer {
             return Ok(None);
         }
-        let (state, revoked) = self
-            .token_state(&ctx.id, &claims)
-            .await
-            .map_err(|_| TokenError::unavailable())?;
+        let (state, revoked) = self.token_state(&ctx.id, &claims).await.map_err(|_| TokenError::unavailable())?;
         Ok((state == ClientState::Active && !revoked).then_some(claims))
     }
 

@@ -1,6 +1,6 @@
 use super::*;
-use crate::error::TokenErrorCode;
 use crate::client::{Client, ClientConfig, ClientStatus, ClientType};
+use crate::error::TokenErrorCode;
 use crate::ids::{ClientId, TenantId};
 
 fn m2m(scopes: &str) -> Client {

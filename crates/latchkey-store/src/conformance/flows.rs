@@ -210,7 +210,9 @@ pub async fn f47_concurrent_refreshes_exactly_one_wins(store: Arc<dyn Store>) {
     for i in 0..8u8 {
         let (s, t) = (store.clone(), t.clone());
         tasks.push(tokio::spawn(async move {
-            s.rotate_refresh(&t, &[1; 32], 2_000, true, &refresh("fam", 50 + i, &format!("at-{i}")), None).await.unwrap()
+            s.rotate_refresh(&t, &[1; 32], 2_000, true, &refresh("fam", 50 + i, &format!("at-{i}")), None)
+                .await
+                .unwrap()
         }));
     }
     let mut wins = 0;

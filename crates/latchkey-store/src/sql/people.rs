@@ -57,15 +57,17 @@ macro_rules! people_repos {
         impl $store {
             async fn user_from_row(&self, tenant: &TenantId, r: &DbRow) -> Result<UserRecord> {
                 let user_id: String = r.try_get("user_id").map_err(e)?;
-                let roles = sqlx::query("SELECT role FROM role_assignments WHERE tenant_id = $1 AND user_id = $2 ORDER BY role")
-                    .bind(tenant.as_str())
-                    .bind(&user_id)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(e)?
-                    .iter()
-                    .map(|r| r.try_get::<String, _>("role").map_err(e))
-                    .collect::<Result<Vec<_>>>()?;
+                let roles = sqlx::query(
+                    "SELECT role FROM role_assignments WHERE tenant_id = $1 AND user_id = $2 ORDER BY role",
+                )
+                .bind(tenant.as_str())
+                .bind(&user_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?
+                .iter()
+                .map(|r| r.try_get::<String, _>("role").map_err(e))
+                .collect::<Result<Vec<_>>>()?;
                 let groups = sqlx::query(
                     "SELECT group_name FROM user_groups WHERE tenant_id = $1 AND user_id = $2 ORDER BY group_name",
                 )
@@ -130,8 +132,15 @@ macro_rules! people_repos {
                 tx.commit().await.map_err(e)
             }
 
-            async fn list_users(&self, tenant: &TenantId, q: Option<&str>, after: Option<&str>, limit: u32) -> Result<Vec<UserRecord>> {
-                let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = "));
+            async fn list_users(
+                &self,
+                tenant: &TenantId,
+                q: Option<&str>,
+                after: Option<&str>,
+                limit: u32,
+            ) -> Result<Vec<UserRecord>> {
+                let mut qb =
+                    sqlx::QueryBuilder::<$db>::new(format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = "));
                 qb.push_bind(tenant.as_str().to_owned());
                 if let Some(q) = q.filter(|q| !q.is_empty()) {
                     let pat = format!("%{}%", like_escape(&q.to_lowercase()));
@@ -175,12 +184,14 @@ macro_rules! people_repos {
                     return Ok(false);
                 }
                 for table in ["role_assignments", "user_groups"] {
-                    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE tenant_id = $1 AND user_id = $2")))
-                        .bind(tenant.as_str())
-                        .bind(&u.user_id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(e)?;
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DELETE FROM {table} WHERE tenant_id = $1 AND user_id = $2"
+                    )))
+                    .bind(tenant.as_str())
+                    .bind(&u.user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
                 }
                 insert_user_links(&mut tx, tenant.as_str(), u).await?;
                 insert_audit(&mut tx, tenant.as_str(), audit).await?;

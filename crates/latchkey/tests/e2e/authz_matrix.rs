@@ -452,11 +452,27 @@ impl World {
 /// Signs `username` in through the authorization-code flow of `client_id`
 /// (PKCE) and returns the access token, with scope `admin admin:read`.
 async fn user_token(s: &Server, client_id: &str, secret: &str, username: &str) -> String {
+    let body = sign_in(s, client_id, secret, (username, "a-long-password-1"), "openid admin admin:read").await;
+    assert!(body["scope"].as_str().unwrap().contains("admin"), "{body}");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Signs a user in through the authorization-code flow of a client whose
+/// redirect URI is `https://rp.example/cb` (PKCE, no consent) and returns
+/// the token response.
+pub(crate) async fn sign_in(
+    s: &Server,
+    client_id: &str,
+    secret: &str,
+    (username, password): (&str, &str),
+    scope: &str,
+) -> Value {
     let b = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let url = format!(
-        "{}?response_type=code&client_id={client_id}&redirect_uri=https%3A%2F%2Frp.example%2Fcb&scope=openid%20admin%20admin%3Aread&state=s1&code_challenge={}&code_challenge_method=S256",
+        "{}?response_type=code&client_id={client_id}&redirect_uri=https%3A%2F%2Frp.example%2Fcb&scope={}&state=s1&code_challenge={}&code_challenge_method=S256",
         s.url("/oauth2/authorize"),
+        scope.replace(' ', "%20").replace(':', "%3A"),
         challenge.as_str()
     );
     let html = b.get(url).send().await.unwrap().text().await.unwrap();
@@ -469,7 +485,7 @@ async fn user_token(s: &Server, client_id: &str, secret: &str, username: &str) -
         ("tx", field(&html, "tx")),
         ("csrf", field(&html, "csrf")),
         ("username", username.to_owned()),
-        ("password", "a-long-password-1".to_owned()),
+        ("password", password.to_owned()),
     ];
     let r = b.post(s.url("/login")).form(&form).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 303, "signed in");
@@ -488,8 +504,7 @@ async fn user_token(s: &Server, client_id: &str, secret: &str, username: &str) -
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    assert!(body["scope"].as_str().unwrap().contains("admin"), "{body}");
-    body["access_token"].as_str().unwrap().to_owned()
+    body
 }
 
 async fn client_token(s: &Server, id: &str, secret: &str, scope: &str) -> String {

@@ -63,3 +63,117 @@ async fn pg_only_two_nodes_share_tokens_keys_and_revocations() {
     let jwks: serde_json::Value = http().get(b.url("/oauth2/jwks")).send().await.unwrap().json().await.unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
 }
+
+async fn admin_call(
+    s: &Server,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let admin = admin_token(s, "admin").await;
+    let mut r = http().request(method, s.url(path)).bearer_auth(admin);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// Trust issue, item 4, on two nodes: a client deleted on B and created
+/// again with the same id does not revive, on A, the tokens of the one
+/// that was deleted (JWT or opaque, access or refresh).
+#[tokio::test]
+async fn pg_only_a_deleted_clients_tokens_stay_dead_on_every_node() {
+    let install = Install::postgres().await;
+    let opts = Opts { public_url: Some("http://latchkey.test".into()), ..Opts::default() };
+    let (a, b) = tokio::join!(Server::start_with(&install, &opts), Server::start_with(&install, &opts));
+    create_scope(&a, "api:read").await;
+    for format in ["jwt", "opaque"] {
+        let id = format!("namesake-{format}");
+        let body =
+            json!({"client_id": id, "name": id, "type": "m2m", "scopes": ["api:read"], "access_token_format": format});
+        let c = create_client(&a, body.clone()).await;
+        let secret = c["client_secret"].as_str().unwrap().to_owned();
+        let (status, t) =
+            post_basic(&a.url("/oauth2/token"), &id, &secret, &[("grant_type", "client_credentials")]).await;
+        assert_eq!(status, 200);
+        let old = t["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(introspect(&a, "latchkey-admin", ADMIN_SECRET, &old).await["active"], true);
+
+        let (status, _) = admin_call(&b, reqwest::Method::DELETE, &format!("/api/v1/clients/{id}"), None).await;
+        assert_eq!(status, 204);
+        let again = create_client(&b, body).await;
+        assert_eq!(again["client_id"], id.as_str());
+        let new_secret = again["client_secret"].as_str().unwrap().to_owned();
+        for node in [&a, &b] {
+            assert_eq!(
+                introspect(node, "latchkey-admin", ADMIN_SECRET, &old).await,
+                json!({"active": false}),
+                "{format}"
+            );
+            assert_eq!(introspect(node, &id, &new_secret, &old).await, json!({"active": false}), "{format}");
+        }
+    }
+}
+
+/// Trust issue, item 8, on two nodes: a user disabled on B, or whose
+/// password B resets, holds no live token on A (introspection, userinfo,
+/// refresh).
+#[tokio::test]
+async fn pg_only_a_users_tokens_stop_on_every_node_when_disabled_or_reset() {
+    let install = Install::postgres().await;
+    let opts = Opts { public_url: Some("http://latchkey.test".into()), ..Opts::default() };
+    let (a, b) = tokio::join!(Server::start_with(&install, &opts), Server::start_with(&install, &opts));
+    let c = create_client(
+        &a,
+        json!({"name": "rp", "type": "web", "redirect_uris": ["https://rp.example/cb"],
+               "scopes": ["openid", "profile", "offline_access"]}),
+    )
+    .await;
+    let (id, secret) = (c["client_id"].as_str().unwrap().to_owned(), c["client_secret"].as_str().unwrap().to_owned());
+    let (status, user) = admin_call(
+        &a,
+        reqwest::Method::POST,
+        "/api/v1/users",
+        Some(json!({"username": "carol", "password": "a-long-password-1"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{user}");
+    let user_id = user["id"].as_str().unwrap().to_owned();
+    for (action, path, body) in [
+        ("disable", format!("/api/v1/users/{user_id}/disable"), None),
+        ("reset", format!("/api/v1/users/{user_id}/password"), Some(json!({"password": "a-long-password-1"}))),
+    ] {
+        if action == "reset" {
+            let (status, _) =
+                admin_call(&b, reqwest::Method::POST, &format!("/api/v1/users/{user_id}/enable"), None).await;
+            assert_eq!(status, 200);
+        }
+        let t = crate::authz_matrix::sign_in(
+            &a,
+            &id,
+            &secret,
+            ("carol", "a-long-password-1"),
+            "openid profile offline_access",
+        )
+        .await;
+        let access = t["access_token"].as_str().unwrap().to_owned();
+        let refresh = t["refresh_token"].as_str().unwrap().to_owned();
+        let userinfo = |s: &Server| http().get(s.url("/oauth2/userinfo")).bearer_auth(access.clone()).send();
+        assert_eq!(userinfo(&a).await.unwrap().status().as_u16(), 200);
+        let (status, _) = admin_call(&b, reqwest::Method::POST, &path, body).await;
+        assert_eq!(status, 200, "{action}");
+        assert_eq!(introspect(&a, &id, &secret, &access).await, json!({"active": false}), "{action}");
+        assert_eq!(introspect(&a, &id, &secret, &refresh).await, json!({"active": false}), "{action}");
+        assert_eq!(userinfo(&a).await.unwrap().status().as_u16(), 401, "{action}");
+        let (status, body) = post_basic(
+            &a.url("/oauth2/token"),
+            &id,
+            &secret,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{action}");
+    }
+}
