@@ -64,6 +64,7 @@ cases!(
     remote_flows_are_taken_once,
     federated_links_and_provisioning,
     checklist_60_federation_tenant_isolation,
+    a_deleted_providers_links_and_flows_never_come_back,
 );
 
 /// Migrations are added for both databases in the same change.

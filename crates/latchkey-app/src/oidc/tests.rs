@@ -998,6 +998,9 @@ async fn no_token_outlives_the_state_that_issued_it() {
     }
 }
 
+/// Which client or user (index) issued a token, at which generation.
+type Issuer = (usize, u32);
+
 async fn property_run(seed: u64, steps: usize) {
     let w = world().await;
     let ctx = legacy_ctx(&w).await;
@@ -1017,7 +1020,7 @@ async fn property_run(seed: u64, steps: usize) {
     let mut users = [Life::default(); 2];
     let mut user_ids = [String::new(), String::new()];
     // (token, issuing client and its generation, user and its generation)
-    let mut tokens: Vec<(String, Option<(usize, u32)>, Option<(usize, u32)>)> = Vec::new();
+    let mut tokens: Vec<(String, Option<Issuer>, Option<Issuer>)> = Vec::new();
     let mut log = Vec::new();
     for step in 0..steps {
         let i = usize::try_from(rng.next(2)).unwrap();

@@ -270,3 +270,43 @@ async fn key_rotation_publishes_before_use_and_keeps_old_keys_until_their_tokens
     let bad = RotateKeys { purpose: Some("refresh".into()), activate_in_seconds: None };
     assert!(matches!(w.app.rotate_keys(&ctx, &Actor::system(), bad).await, Err(crate::AppError::Validation(_))));
 }
+
+/// Trust issue, item 4, for tenants: a tenant deleted and created again
+/// under the same id, with a client of the same id, does not honour the
+/// tokens of the one deleted — JWT (its keys are gone) or opaque (sealed
+/// under the same master key, but naming another client incarnation).
+#[tokio::test]
+async fn a_deleted_tenants_tokens_never_come_back_through_a_namesake() {
+    use crate::admin::tenants::NewTenant;
+    let w = world().await;
+    let sys = Actor::system();
+    let new_tenant = || NewTenant { tenant_id: "acme".into(), display_name: None, settings: None };
+    let mut old = Vec::new();
+    w.app.create_tenant(&w.ctx, &sys, new_tenant()).await.unwrap();
+    let acme = w.app.tenant(&latchkey_core::TenantId::parse("acme").unwrap()).await.unwrap();
+    for format in ["jwt", "opaque"] {
+        let new: NewClient = serde_json::from_value(serde_json::json!({
+            "client_id": format!("svc-{format}"), "name": format, "type": "m2m", "access_token_format": format
+        }))
+        .unwrap();
+        let c = w.app.create_client(&acme, &sys, new).await.unwrap();
+        let auth = PresentedAuth::Basic { client_id: c.client.client_id, secret: c.client_secret.unwrap() };
+        let t = w.app.token(&acme, &auth, &cc(), None).await.unwrap().access_token;
+        assert!(w.app.read_access_token(&acme, &t).await.unwrap().is_some());
+        old.push(t);
+    }
+    w.app.set_tenant_status(&w.ctx, &sys, "acme", false).await.unwrap();
+    w.app.delete_tenant(&w.ctx, &sys, "acme").await.unwrap();
+    w.app.create_tenant(&w.ctx, &sys, new_tenant()).await.unwrap();
+    let acme = w.app.tenant(&latchkey_core::TenantId::parse("acme").unwrap()).await.unwrap();
+    for format in ["jwt", "opaque"] {
+        let new: NewClient = serde_json::from_value(serde_json::json!({
+            "client_id": format!("svc-{format}"), "name": format, "type": "m2m", "access_token_format": format
+        }))
+        .unwrap();
+        w.app.create_client(&acme, &sys, new).await.unwrap();
+    }
+    for t in &old {
+        assert!(w.app.read_access_token(&acme, t).await.unwrap().is_none(), "{t:.16}…");
+    }
+}

@@ -124,3 +124,21 @@ pub async fn checklist_60_federation_tenant_isolation(store: Arc<dyn Store>) {
     assert!(store.get_federated_link(&a, "up", "sub-a").await.unwrap().is_some());
     assert!(store.take_remote_flow(&a, "s-a", 1_500).await.unwrap().is_some());
 }
+
+/// Trust issue, item 4, for providers: deleting a provider takes its
+/// account links and its sign-ins under way with it, so a provider created
+/// again under the same name (perhaps at another address) signs nobody in
+/// as an existing user and receives no code meant for the old one.
+pub async fn a_deleted_providers_links_and_flows_never_come_back(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "fed-d").await;
+    store.insert_provider(&t, &provider("up"), &audit("provider.create", "up")).await.unwrap();
+    let alice = user(&t, "u-alice", "alice", "alice@example.com");
+    store.insert_user(&t, &alice, &audit("user.create", "u-alice")).await.unwrap();
+    store.insert_federated_link(&t, &link("sub-1", "u-alice"), None, &audit("federation.link", "up")).await.unwrap();
+    store.insert_remote_flow(&t, &flow("s-live", 5_000), None).await.unwrap();
+    assert!(store.delete_provider(&t, "up", &audit("provider.delete", "up")).await.unwrap());
+    store.insert_provider(&t, &provider("up"), &audit("provider.create", "up")).await.unwrap();
+    assert!(store.get_federated_link(&t, "up", "sub-1").await.unwrap().is_none());
+    assert!(store.list_federated_links(&t, "u-alice").await.unwrap().is_empty());
+    assert!(store.take_remote_flow(&t, "s-live", 1_500).await.unwrap().is_none());
+}

@@ -129,6 +129,14 @@ macro_rules! remote_repos {
                     .await
                     .map_err(e)?
                     .rows_affected();
+                // Sign-ins under way with it end too: a provider created
+                // again under this name never receives their codes.
+                sqlx::query("DELETE FROM remote_flows WHERE tenant_id = $1 AND provider = $2")
+                    .bind(t)
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
                 finish(tx, n, t, audit, None).await
             }
 
