@@ -6,16 +6,57 @@ use serde_json::Value;
 use crate::harness::*;
 
 async fn token_from(s: &Server, secret: &str, forwarded_for: Option<&str>) -> (u16, Option<u32>) {
-    let mut r = http()
-        .post(s.url("/oauth2/token"))
-        .basic_auth("latchkey-admin", Some(secret))
-        .form(&[("grant_type", "client_credentials")]);
+    let (status, wait, _) = dated(s, "latchkey-admin", secret, forwarded_for).await;
+    (status, wait)
+}
+
+/// A client_credentials request: status, `Retry-After` and the server's
+/// `Date` (the second it answered in).
+async fn dated(s: &Server, id: &str, secret: &str, forwarded_for: Option<&str>) -> (u16, Option<u32>, String) {
+    let mut r =
+        http().post(s.url("/oauth2/token")).basic_auth(id, Some(secret)).form(&[("grant_type", "client_credentials")]);
     if let Some(f) = forwarded_for {
         r = r.header("x-forwarded-for", f);
     }
     let r = r.send().await.unwrap();
     let wait = r.headers().get("retry-after").map(|v| v.to_str().unwrap().parse().unwrap());
-    (r.status().as_u16(), wait)
+    let date = r.headers().get("date").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (r.status().as_u16(), wait, date)
+}
+
+/// What `check` (the right secret of `id`) gets while the key that wrong
+/// secrets sent as `fail` (at `guesser`) count against is throttled. The
+/// throttle counts whole seconds, and a first delay of 1 s may end a
+/// millisecond after the failure that started it; so the answer counts
+/// only when the server gave it in the same second as a refusal of the
+/// guesser, which proves the key was throttled in that second. A round
+/// that straddles a second is repeated (each counted failure doubles the
+/// delay); nothing sleeps.
+async fn while_throttled(
+    guesser: &Server,
+    checker: &Server,
+    id: &str,
+    secret: &str,
+    fail: Option<&str>,
+    check: Option<&str>,
+) -> (u16, Option<u32>) {
+    for _ in 0..8 {
+        let mut refused_at = None;
+        for _ in 0..=FREE {
+            let (status, _, date) = dated(guesser, id, "lks_wrong", fail).await;
+            assert!(status == 401 || status == 429, "{status}");
+            if status == 429 {
+                refused_at = Some(date);
+                break;
+            }
+        }
+        let refused_at = refused_at.expect("refused after the free failures");
+        let (status, wait, date) = dated(checker, id, secret, check).await;
+        if date == refused_at {
+            return (status, wait);
+        }
+    }
+    panic!("eight rounds in a row straddled a second");
 }
 
 const FREE: usize = 10;
@@ -30,8 +71,10 @@ async fn forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() {
         let (status, _) = token_from(&s, "lks_wrong", Some(&format!("198.51.100.{i}"))).await;
         assert_eq!(status, 401);
     }
-    let (status, wait) = token_from(&s, ADMIN_SECRET, Some("198.51.100.200")).await;
-    assert_eq!((status, wait), (429, Some(1)), "the peer (127.0.0.1) is the source");
+    let (status, wait) =
+        while_throttled(&s, &s, "latchkey-admin", ADMIN_SECRET, Some("198.51.100.99"), Some("198.51.100.200")).await;
+    assert_eq!(status, 429, "the peer (127.0.0.1) is the source");
+    assert!(wait.is_some());
     drop(s);
 
     // Behind a trusted proxy, the client's address counts: the guesser
@@ -42,11 +85,13 @@ async fn forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() {
     for _ in 0..FREE {
         assert_eq!(token_from(&s, "lks_wrong", Some("203.0.113.9")).await.0, 401);
     }
-    assert_eq!(token_from(&s, ADMIN_SECRET, Some("203.0.113.9")).await, (429, Some(1)));
+    let guesser = Some("203.0.113.9");
+    assert_eq!(while_throttled(&s, &s, "latchkey-admin", ADMIN_SECRET, guesser, guesser).await.0, 429);
     assert_eq!(token_from(&s, ADMIN_SECRET, Some("198.51.100.1")).await.0, 200, "the client itself is not locked out");
     // A client cannot forge its way out by prepending an address: the
     // rightmost untrusted entry counts.
-    assert_eq!(token_from(&s, ADMIN_SECRET, Some("198.51.100.1, 203.0.113.9")).await.0, 429);
+    let forged = Some("198.51.100.1, 203.0.113.9");
+    assert_eq!(while_throttled(&s, &s, "latchkey-admin", ADMIN_SECRET, guesser, forged).await.0, 429);
     // The audit log names the client's address.
     let admin = {
         let (status, body) = post_basic(
@@ -92,7 +137,8 @@ async fn pg_only_throttle_state_is_shared_between_nodes() {
     }
     // The tenth failure happens on B; B then refuses even the right secret.
     assert_eq!(token_from(&b, "lks_wrong", None).await.0, 401);
-    assert_eq!(token_from(&b, ADMIN_SECRET, None).await, (429, Some(1)));
-    // A, which saw nine of them itself, reads the shared count too.
-    assert_eq!(token_from(&a, ADMIN_SECRET, None).await.0, 429);
+    assert_eq!(while_throttled(&b, &b, "latchkey-admin", ADMIN_SECRET, None, None).await.0, 429);
+    // A reads the shared count too: in a second in which B refused the
+    // guesser, A refuses the right secret.
+    assert_eq!(while_throttled(&b, &a, "latchkey-admin", ADMIN_SECRET, None, None).await.0, 429);
 }
