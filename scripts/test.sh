@@ -127,6 +127,11 @@ echo "LATCHKEY_TEST_PG_URL=$LATCHKEY_TEST_PG_URL"
 banner "cargo fmt --check"
 cargo fmt --all -- --check || fail_fast "cargo fmt --check"
 
+banner "cargo clippy --workspace --all-targets -- -D warnings"
+# Lints are part of the rules (clippy.toml: the injected clock and RNG).
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy || fail_fast "installing clippy"
+cargo clippy --workspace --all-targets -- -D warnings || fail_fast "cargo clippy"
+
 banner "cargo build --workspace --all-targets"
 cargo build --workspace --all-targets || fail_fast "cargo build"
 

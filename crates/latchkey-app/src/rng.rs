@@ -8,6 +8,7 @@ pub trait Rng: Send + Sync + 'static {
 pub struct OsRng;
 
 impl Rng for OsRng {
+    #[allow(clippy::disallowed_methods)] // the one drawer of OS randomness
     fn fill(&self, buf: &mut [u8]) {
         // getrandom fails only when the OS has no entropy source at all;
         // continuing with zeros would be a silent disaster, so stop.

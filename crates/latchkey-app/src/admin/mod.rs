@@ -1,6 +1,7 @@
 //! Admin services: who may do what, and the mutations themselves. The admin
 //! API and (later) the console and CLI call exactly these functions.
 
+pub mod client_search;
 pub mod clients;
 pub mod scopes;
 pub mod secrets;

@@ -31,6 +31,8 @@ pub mod logout;
 pub mod userinfo;
 
 #[cfg(test)]
+mod revocation_tests;
+#[cfg(test)]
 mod tests;
 
 /// How long a sign-in may take, from the authorization request to the

@@ -20,3 +20,4 @@ mod oidc;
 mod remote;
 mod remote_code;
 mod throttle;
+mod tidy;

@@ -1,0 +1,128 @@
+//! The client list: filters, sorting and cursor pages over the store's
+//! search (SPEC §4 "Listing and search").
+
+use latchkey_core::{Client, ClientId, ClientStatus, ClientType};
+use latchkey_store::{ClientQuery, ClientSort, SortKey};
+use serde::Deserialize;
+
+use super::clients::ClientView;
+use crate::tenants::TenantContext;
+use crate::{App, AppError};
+
+impl App {
+    /// One page of clients, filtered and sorted, with the cursor of the next.
+    ///
+    /// # Errors
+    /// `Validation` for a malformed cursor or filter.
+    pub async fn search_clients(
+        &self,
+        ctx: &TenantContext,
+        p: &ClientSearch,
+    ) -> Result<(Vec<ClientView>, Option<String>), AppError> {
+        let limit = p.limit.unwrap_or(50).clamp(1, 500);
+        let sort = match p.sort.as_deref().unwrap_or("created_at") {
+            "created_at" => ClientSort::CreatedAsc,
+            "-created_at" => ClientSort::CreatedDesc,
+            "name" => ClientSort::NameAsc,
+            "-name" => ClientSort::NameDesc,
+            "-last_used_at" | "last_used_at" => ClientSort::LastUsedDesc,
+            _ => return Err(AppError::field("sort", "one of created_at, -created_at, name, -name, last_used_at")),
+        };
+        let now = self.now();
+        let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
+            None => None,
+            Some(c) => Some(
+                decode_cursor(c, sort)
+                    .ok_or_else(|| AppError::field("cursor", "not a cursor this server issued for this sort"))?,
+            ),
+        };
+        if let Some(t) = &p.client_type
+            && t.parse::<ClientType>().is_err()
+        {
+            return Err(AppError::field("type", "unknown client type"));
+        }
+        if let Some(st) = &p.status
+            && ClientStatus::parse(st).is_none()
+        {
+            return Err(AppError::field("status", "active or disabled"));
+        }
+        let query = ClientQuery {
+            q: p.q.clone().filter(|q| !q.trim().is_empty()).map(|q| q.trim().to_owned()),
+            client_type: p.client_type.clone(),
+            grant_type: p.grant_type.clone(),
+            status: p.status.clone(),
+            label: p.label.clone(),
+            unused_since: p.unused_days.map(|d| now - i64::from(d) * 86_400),
+            secret_expires_between: p.secret_expires_within_days.map(|d| (now, now + i64::from(d) * 86_400)),
+            sort,
+            after,
+            limit: limit + 1,
+        };
+        let page = self.store.search_clients(&ctx.id, &query, now).await?;
+        let more = page.len() > limit as usize;
+        let items: Vec<Client> = page.into_iter().take(limit as usize).collect();
+        let next = if more { items.last().map(|c| encode_cursor(c, sort)) } else { None };
+        Ok((items.into_iter().map(|c| ClientView::summary(c, ctx)).collect(), next))
+    }
+}
+
+/// Query parameters of the client list.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ClientSearch {
+    /// Free text: matches the name, description or client_id.
+    pub q: Option<String>,
+    /// The preset the client was created from (`m2m`, `web`, `spa`, …).
+    #[serde(rename = "type")]
+    pub client_type: Option<String>,
+    /// Clients allowed this grant type.
+    pub grant_type: Option<String>,
+    /// `active` or `disabled`.
+    pub status: Option<String>,
+    /// A label, as `key=value`.
+    pub label: Option<String>,
+    /// Clients not used for at least this many days.
+    pub unused_days: Option<u32>,
+    /// Clients with a secret expiring within this many days.
+    pub secret_expires_within_days: Option<u32>,
+    /// `created_at` (default), `-created_at`, `name`, `-name` or `last_used_at`.
+    pub sort: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<u32>,
+}
+
+fn sort_key(c: &Client, sort: ClientSort) -> SortKey {
+    match sort {
+        ClientSort::CreatedAsc | ClientSort::CreatedDesc => SortKey::Int(c.created_at),
+        ClientSort::NameAsc | ClientSort::NameDesc => SortKey::Text(c.name.to_lowercase()),
+        ClientSort::LastUsedDesc => SortKey::Int(c.last_used_at.unwrap_or(0)),
+    }
+}
+
+fn encode_cursor(c: &Client, sort: ClientSort) -> String {
+    use base64::Engine;
+    let key = match sort_key(c, sort) {
+        SortKey::Int(v) => format!("i{v}"),
+        SortKey::Text(t) => format!("t{t}"),
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}\u{0}{key}", c.client_id))
+}
+
+fn decode_cursor(c: &str, sort: ClientSort) -> Option<(SortKey, String)> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
+    let s = String::from_utf8(raw).ok()?;
+    let (id, key) = s.split_once('\u{0}')?;
+    ClientId::parse(id).ok()?;
+    let key = match (key.split_at_checked(1)?, sort) {
+        (("i", v), ClientSort::CreatedAsc | ClientSort::CreatedDesc | ClientSort::LastUsedDesc) => {
+            SortKey::Int(v.parse().ok()?)
+        }
+        (("t", v), ClientSort::NameAsc | ClientSort::NameDesc) => SortKey::Text(v.to_owned()),
+        _ => return None,
+    };
+    Some((key, id.to_owned()))
+}
