@@ -8,19 +8,22 @@
 //!
 //! **Architecture invariant:** only this crate knows SQL, and every method
 //! takes the tenant: no query can reach another tenant's rows.
-//! The [`conformance`] suite is the contract both adapters must pass.
+//! The `conformance` suite (feature `testing`) is the contract both adapters
+//! must pass.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use latchkey_core::{Client, ClientId, ClientStatus, TenantId, TenantSettings, UnixTime};
 
+#[cfg(feature = "testing")]
 pub mod conformance;
 mod federation;
 mod postgres;
 mod remote;
 mod sql;
 mod sqlite;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod throttle;
 mod usage;
