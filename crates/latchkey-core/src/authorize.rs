@@ -25,9 +25,16 @@ pub const MAX_STATE: usize = 8 * 1024;
 /// `response_type` values (OIDC Core §3; OAuth 2.0 Multiple Response Types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResponseType {
+    /// `code`: an authorization code only (RFC 6749 §4.1).
     Code,
+    /// `code id_token`: a code, and an ID token from the front channel
+    /// (OIDC Core §3.3).
     CodeIdToken,
+    /// `code token`: a code, and an access token from the front channel
+    /// (OIDC Core §3.3).
     CodeToken,
+    /// `code id_token token`: a code, and both an ID token and an access token
+    /// from the front channel (OIDC Core §3.3).
     CodeIdTokenToken,
     /// Legacy implicit flow.
     IdToken,
@@ -38,6 +45,7 @@ pub enum ResponseType {
 }
 
 impl ResponseType {
+    /// Every response type Latchkey understands.
     pub const ALL: [Self; 7] = [
         Self::Code,
         Self::CodeIdToken,
@@ -48,6 +56,8 @@ impl ResponseType {
         Self::Token,
     ];
 
+    /// The `response_type` value on the wire, its parts in the order OIDC Core
+    /// writes them.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -78,16 +88,20 @@ impl ResponseType {
         })
     }
 
+    /// Whether the response carries an authorization `code`.
     #[must_use]
     pub fn has_code(self) -> bool {
         matches!(self, Self::Code | Self::CodeIdToken | Self::CodeToken | Self::CodeIdTokenToken)
     }
 
+    /// Whether an ID token comes from the front channel; the request then needs
+    /// the `openid` scope and a `nonce`.
     #[must_use]
     pub fn has_id_token(self) -> bool {
         matches!(self, Self::CodeIdToken | Self::CodeIdTokenToken | Self::IdToken | Self::IdTokenToken)
     }
 
+    /// Whether an access token comes from the front channel.
     #[must_use]
     pub fn has_token(self) -> bool {
         matches!(self, Self::CodeToken | Self::CodeIdTokenToken | Self::IdTokenToken | Self::Token)
@@ -104,14 +118,22 @@ impl ResponseType {
 /// Form Post Response Mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ResponseMode {
+    /// `query`: the parameters go in the redirect URI's query; only for
+    /// `response_type=code`, so that no token lands in a query string.
     Query,
+    /// `fragment`: the parameters go in the redirect URI's fragment, which the
+    /// browser does not send to the server.
     Fragment,
+    /// `form_post`: the parameters are posted to the redirect URI by a
+    /// self-submitting HTML form (Form Post Response Mode).
     FormPost,
 }
 
 impl ResponseMode {
+    /// Every response mode Latchkey understands.
     pub const ALL: [Self; 3] = [Self::Query, Self::Fragment, Self::FormPost];
 
+    /// The `response_mode` value on the wire.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -121,6 +143,7 @@ impl ResponseMode {
         }
     }
 
+    /// Parses a `response_mode` value; `None` for an unknown one.
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.as_str() == s)
@@ -165,6 +188,7 @@ pub enum AuthorizeErrorCode {
 }
 
 impl AuthorizeErrorCode {
+    /// The `error` value sent to the redirect URI.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -186,11 +210,16 @@ impl AuthorizeErrorCode {
 /// only the characters RFC 6749 §4.1.2.1 allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizeError {
+    /// The `error` parameter.
     pub code: AuthorizeErrorCode,
+    /// The `error_description` parameter; [`AuthorizeError::new`] keeps it to
+    /// the characters RFC 6749 §4.1.2.1 allows.
     pub description: String,
 }
 
 impl AuthorizeError {
+    /// An error with `code` and `description`; each character RFC 6749 §4.1.2.1
+    /// forbids in the description becomes a space.
     #[must_use]
     pub fn new(code: AuthorizeErrorCode, description: &str) -> Self {
         let description = description
@@ -212,19 +241,41 @@ impl AuthorizeError {
 /// them (empty values already treated as absent).
 #[derive(Debug, Clone, Default)]
 pub struct AuthorizeParams {
+    /// `client_id`: the client making the request (RFC 6749 §4.1.1).
     pub client_id: Option<String>,
+    /// `redirect_uri`: where to answer; may be left out when the client
+    /// registered exactly one (not a wildcard).
     pub redirect_uri: Option<String>,
+    /// `response_type`: what the client wants back; see [`ResponseType`].
     pub response_type: Option<String>,
+    /// `response_mode`: how the answer travels; see [`ResponseMode`].
     pub response_mode: Option<String>,
+    /// `scope`: the scopes asked for, space-delimited (RFC 6749 §3.3).
     pub scope: Option<String>,
+    /// `state`: the client's opaque value, returned unchanged with the answer;
+    /// at most [`MAX_STATE`] bytes.
     pub state: Option<String>,
+    /// `nonce`: the client's value for the ID token (OIDC Core §3.1.2.1);
+    /// required when an ID token comes from the front channel.
     pub nonce: Option<String>,
+    /// `prompt`: space-delimited `none`, `login`, `consent` or `select_account`
+    /// (OIDC Core §3.1.2.1).
     pub prompt: Option<String>,
+    /// `max_age`: seconds since the user last signed in after which they must
+    /// sign in again (OIDC Core §3.1.2.1).
     pub max_age: Option<String>,
+    /// `login_hint`: the user name to prefill on the sign-in page; at most 256
+    /// printable characters.
     pub login_hint: Option<String>,
+    /// `code_challenge`: the PKCE challenge (RFC 7636 §4.2).
     pub code_challenge: Option<String>,
+    /// `code_challenge_method`: must be `S256`; `plain` is refused
+    /// (RFC 7636 §4.3).
     pub code_challenge_method: Option<String>,
+    /// `request`: a request object (JAR); refused with `request_not_supported`.
     pub request: Option<String>,
+    /// `request_uri`: a request object by reference; refused with
+    /// `request_uri_not_supported`.
     pub request_uri: Option<String>,
     /// The name of a parameter other than `client_id`/`redirect_uri` that
     /// appeared more than once (RFC 6749 §3.1: an `invalid_request`).
@@ -275,8 +326,13 @@ pub fn resolve_redirect(
 /// `prompt` (OIDC Core §3.1.2.1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prompt {
+    /// `none`: show no page; fail with `login_required` or `consent_required`
+    /// instead. Never combined with the others.
     pub none: bool,
+    /// `login`: make the user sign in again even with a live session.
     pub login: bool,
+    /// `consent`: ask for consent even when an earlier consent covers the
+    /// scopes.
     pub consent: bool,
 }
 
@@ -302,16 +358,30 @@ impl Prompt {
 /// A valid authorization request for a known client and redirect URI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizationRequest {
+    /// The client the request is for.
     pub client_id: ClientId,
+    /// Where to answer: the requested URI, or the client's only registered one.
     pub redirect_uri: String,
+    /// Whether the request carried `redirect_uri`; if it did, the token request
+    /// must repeat it (RFC 6749 §4.1.3).
     pub redirect_uri_given: bool,
+    /// What the answer carries.
     pub response_type: ResponseType,
+    /// How the answer travels: the requested mode, or the response type's
+    /// default.
     pub response_mode: ResponseMode,
+    /// The scopes asked for; all within what the client may request.
     pub scope: ScopeSet,
+    /// Returned to the client unchanged with the answer.
     pub state: Option<String>,
+    /// Put into the ID token unchanged (OIDC Core §3.1.2.1).
     pub nonce: Option<String>,
+    /// Which sign-in and consent pages to force or forbid.
     pub prompt: Prompt,
+    /// Seconds since the user last signed in after which they must sign in
+    /// again.
     pub max_age: Option<u32>,
+    /// The user name to prefill on the sign-in page.
     pub login_hint: Option<String>,
     /// The S256 challenge; `plain` is never accepted.
     pub code_challenge: Option<String>,

@@ -37,9 +37,11 @@ pub enum ClientType {
 }
 
 impl ClientType {
+    /// Every preset.
     pub const ALL: [Self; 7] =
         [Self::M2m, Self::Web, Self::Spa, Self::Hybrid, Self::Device, Self::Connector, Self::Custom];
 
+    /// The preset's name on the wire (`m2m`, `web`, `spa`, …).
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -73,11 +75,15 @@ impl std::str::FromStr for ClientType {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClientStatus {
+    /// `active`: may authenticate and obtain tokens.
     Active,
+    /// `disabled`: refused with `invalid_client`; the tokens it already has are
+    /// no longer honoured.
     Disabled,
 }
 
 impl ClientStatus {
+    /// The status on the wire: `active` or `disabled`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -86,6 +92,7 @@ impl ClientStatus {
         }
     }
 
+    /// Parses `active` or `disabled`; `None` for anything else.
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
         match s {
@@ -102,8 +109,12 @@ impl ClientStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AccessTokenFormat {
+    /// `jwt`: a signed RFC 9068 JWT that a resource server can check on its
+    /// own.
     #[default]
     Jwt,
+    /// `opaque`: a handle only Latchkey can read; resource servers ask the
+    /// introspection endpoint (RFC 7662).
     Opaque,
 }
 
@@ -112,6 +123,8 @@ pub enum AccessTokenFormat {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct RefreshTokenPolicy {
+    /// Whether every refresh hands out a new refresh token in place of the one
+    /// presented; otherwise the same refresh token stays in use.
     pub rotate: bool,
     /// Seconds during which a just-rotated token may be presented again.
     pub reuse_grace_seconds: u32,
@@ -128,14 +141,19 @@ impl Default for RefreshTokenPolicy {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ClientMetadata {
+    /// A web page about the client (RFC 7591 §2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_uri: Option<String>,
+    /// The client's logo (RFC 7591 §2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logo_uri: Option<String>,
+    /// Email addresses of the people responsible for the client; at most 10.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub contacts: Vec<String>,
+    /// The client's privacy policy, for its users to read (RFC 7591 §2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy_uri: Option<String>,
+    /// The client's terms of service, for its users to read (RFC 7591 §2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tos_uri: Option<String>,
 }
@@ -146,27 +164,62 @@ pub struct ClientMetadata {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ClientConfig {
+    /// How the client authenticates at the token endpoint; `none` makes it a
+    /// public client.
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// The grant types the client may use; any other gets
+    /// `unauthorized_client`.
     pub grant_types: Vec<GrantType>,
+    /// The `response_type` values the client may send to the authorization
+    /// endpoint (see [`crate::rules::RESPONSE_TYPES`]).
     pub response_types: Vec<String>,
+    /// Where the authorization endpoint may send the browser back to; see
+    /// [`crate::redirect::RedirectUri`] for the rules.
     pub redirect_uris: Vec<String>,
+    /// Where the browser may be sent after the client asks to log the user out;
+    /// same rules as `redirect_uris`.
     pub post_logout_redirect_uris: Vec<String>,
+    /// Browser origins allowed to call the token, userinfo, revocation and
+    /// introspection endpoints for this client (see
+    /// [`crate::redirect::CorsOrigin`]).
     pub allowed_cors_origins: Vec<String>,
+    /// The scopes the client may request; its security classes may add more.
     pub scopes: ScopeSet,
+    /// The security classes (named bundles of scopes) the client belongs to;
+    /// their scopes add to `scopes`.
     pub security_classes: Vec<String>,
+    /// The resources its access tokens may be for (`aud`, RFC 8707); the first
+    /// is the default. Empty: the issuer.
     pub audiences: Vec<String>,
+    /// Access-token lifetime in seconds; `None` inherits the tenant default.
     pub access_token_lifetime: Option<u32>,
+    /// Refresh-token lifetime in seconds; `None` inherits the tenant default.
     pub refresh_token_lifetime: Option<u32>,
+    /// ID-token lifetime in seconds; `None` inherits the tenant default.
     pub id_token_lifetime: Option<u32>,
+    /// Whether its access tokens are JWTs or opaque handles.
     pub access_token_format: AccessTokenFormat,
+    /// Whether an authorization request for a code must carry a PKCE challenge;
+    /// always on for public clients.
     pub require_pkce: bool,
+    /// Whether users are asked to consent before the client gets their scopes;
+    /// a remembered consent that covers the request is not asked again.
     pub require_consent: bool,
+    /// Only users in one of these groups may sign in through the client (others
+    /// get `access_denied`); empty: everyone.
     pub allowed_groups: Vec<String>,
+    /// Whether refresh tokens rotate, and how long a rotated one may be
+    /// presented again.
     pub refresh_token_policy: RefreshTokenPolicy,
     /// A JWK Set document for `private_key_jwt`, as JSON text.
     pub jwks: Option<String>,
+    /// Where to fetch the client's public keys for `private_key_jwt`; give this
+    /// or `jwks`, not both.
     pub jwks_uri: Option<String>,
+    /// Descriptive metadata: home page, logo, contacts, policy and terms.
     pub metadata: ClientMetadata,
+    /// Free-form `key=value` tags for finding and grouping clients; no protocol
+    /// meaning.
     pub labels: BTreeMap<String, String>,
     /// The administrative role its own tokens (client_credentials with
     /// `admin` or `admin:read`) act with; `None`: no admin API access.
@@ -238,22 +291,34 @@ impl ClientConfig {
 /// A stored client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Client {
+    /// The tenant the client belongs to.
     pub tenant: TenantId,
+    /// The `client_id` it is known by; unique within the tenant.
     pub client_id: ClientId,
+    /// Shown to people on the sign-in, consent and logout pages.
     pub name: String,
+    /// What the client is for, for administrators.
     pub description: String,
+    /// The preset it was created from; informative only.
     pub client_type: ClientType,
+    /// Whether it may obtain tokens now.
     pub status: ClientStatus,
     /// Default clients: changing or deleting one needs an explicit force.
     pub protected: bool,
     /// Set when the client came from a declarative file.
     pub managed_by: Option<String>,
+    /// When the client was created.
     pub created_at: UnixTime,
+    /// When the client was last changed.
     pub updated_at: UnixTime,
+    /// The id of the actor (user or client) that created it.
     pub created_by: String,
+    /// When it last authenticated successfully; `None` if never. Written in
+    /// batches, so it may lag a few seconds.
     pub last_used_at: Option<UnixTime>,
     /// Bumped on every write; the admin API's ETag.
     pub revision: i64,
+    /// Every protocol setting.
     pub config: ClientConfig,
     /// When a disabled client was last enabled again: tokens issued before
     /// then stay invalid, so disabling a client ends its tokens for good.
@@ -269,6 +334,8 @@ pub struct Client {
 }
 
 impl Client {
+    /// Whether the client may authenticate and obtain tokens (its status is
+    /// `active`).
     #[must_use]
     pub fn is_active(&self) -> bool {
         self.status == ClientStatus::Active

@@ -42,6 +42,7 @@ pub enum TokenErrorCode {
 }
 
 impl TokenErrorCode {
+    /// The `error` value of the JSON response.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -71,6 +72,7 @@ impl fmt::Display for TokenErrorCode {
 /// no request input can smuggle quotes, backslashes or line breaks into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenError {
+    /// The `error` member of the response.
     pub code: TokenErrorCode,
     description: String,
     /// Set when the caller is being slowed down: answered with 429 and
@@ -79,6 +81,8 @@ pub struct TokenError {
 }
 
 impl TokenError {
+    /// An error with `code` and `description`; each character RFC 6749 §5.2
+    /// forbids in the description becomes a space.
     #[must_use]
     pub fn new(code: TokenErrorCode, description: &str) -> Self {
         let description = description
@@ -91,31 +95,40 @@ impl TokenError {
         Self { code, description, retry_after: None }
     }
 
+    /// The `error_description` member of the response.
     #[must_use]
     pub fn description(&self) -> &str {
         &self.description
     }
 
+    /// An `invalid_request` error: the request is malformed.
     #[must_use]
     pub fn invalid_request(d: &str) -> Self {
         Self::new(TokenErrorCode::InvalidRequest, d)
     }
+    /// An `invalid_client` error: client authentication failed.
     #[must_use]
     pub fn invalid_client(d: &str) -> Self {
         Self::new(TokenErrorCode::InvalidClient, d)
     }
+    /// An `invalid_grant` error: the code, refresh token or other grant is
+    /// invalid, expired, revoked or another client's.
     #[must_use]
     pub fn invalid_grant(d: &str) -> Self {
         Self::new(TokenErrorCode::InvalidGrant, d)
     }
+    /// An `invalid_scope` error: a scope asked for is malformed or not allowed.
     #[must_use]
     pub fn invalid_scope(d: &str) -> Self {
         Self::new(TokenErrorCode::InvalidScope, d)
     }
+    /// An `unauthorized_client` error: the client may not use this grant type.
     #[must_use]
     pub fn unauthorized_client(d: &str) -> Self {
         Self::new(TokenErrorCode::UnauthorizedClient, d)
     }
+    /// An `unsupported_grant_type` error: the server does not know this grant
+    /// type.
     #[must_use]
     pub fn unsupported_grant_type(d: &str) -> Self {
         Self::new(TokenErrorCode::UnsupportedGrantType, d)
@@ -129,6 +142,8 @@ impl TokenError {
         }
     }
 
+    /// A `temporarily_unavailable` error (503): the server cannot complete the
+    /// request now.
     #[must_use]
     pub fn unavailable() -> Self {
         Self::new(TokenErrorCode::TemporarilyUnavailable, "the server cannot complete the request now; retry later")
@@ -148,11 +163,15 @@ impl std::error::Error for TokenError {}
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
+    /// The name of the field as the request or form spells it (`redirect_uris`,
+    /// `scope`).
     pub field: String,
+    /// What is wrong with it, for a person to act on.
     pub message: String,
 }
 
 impl FieldError {
+    /// An error for `field` with `message`.
     #[must_use]
     pub fn new(field: &str, message: &str) -> Self {
         Self { field: field.to_owned(), message: message.to_owned() }

@@ -18,6 +18,7 @@ fn is_unreserved(c: char) -> bool {
 pub struct TenantId(String);
 
 impl TenantId {
+    /// Longest tenant name, in characters.
     pub const MAX_LEN: usize = 63;
 
     /// The tenant created on first start; its issuer is the public base URL.
@@ -40,6 +41,7 @@ impl TenantId {
         }
     }
 
+    /// The tenant name as text.
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
@@ -78,6 +80,7 @@ impl fmt::Debug for TenantId {
 pub struct ClientId(String);
 
 impl ClientId {
+    /// Longest client id, in characters.
     pub const MAX_LEN: usize = 128;
 
     /// # Errors
@@ -93,6 +96,7 @@ impl ClientId {
         Ok(Self(s.to_owned()))
     }
 
+    /// The `client_id` as it appears on the wire.
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0

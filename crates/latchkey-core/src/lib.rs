@@ -8,6 +8,8 @@
 //! draws no randomness and has no async code. Time (`now`) and random bytes
 //! are parameters; the application layer owns both.
 
+#![deny(missing_docs)]
+
 pub mod authorize;
 pub mod client;
 pub mod error;

@@ -97,6 +97,7 @@ impl RedirectUri {
             .map_err(|m| FieldError::new(Self::FIELD, m))
     }
 
+    /// The URI exactly as registered.
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.raw
@@ -196,6 +197,7 @@ pub fn find_match<'a>(registered: &'a [RedirectUri], candidate: &str) -> Option<
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MatchExplanation {
+    /// Whether a registered URI matches the candidate.
     pub matches: bool,
     /// The registered URI that matched.
     pub matched: Option<String>,
@@ -244,6 +246,7 @@ fn miss_reason(registered: &[RedirectUri], candidate: &str) -> String {
 pub struct CorsOrigin(String);
 
 impl CorsOrigin {
+    /// The field name used in errors.
     pub const FIELD: &'static str = "allowed_cors_origins";
 
     /// # Errors
@@ -259,6 +262,7 @@ impl CorsOrigin {
         self.0 == origin_header
     }
 
+    /// The origin exactly as registered.
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0

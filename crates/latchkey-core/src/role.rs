@@ -27,8 +27,10 @@ pub enum AdminRole {
 }
 
 impl AdminRole {
+    /// Every role, lowest first.
     pub const ALL: [Self; 3] = [Self::Viewer, Self::TenantAdmin, Self::Owner];
 
+    /// The role's name on the wire: `viewer`, `tenant-admin` or `owner`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -13,6 +13,7 @@ use crate::error::FieldError;
 pub struct Scope(String);
 
 impl Scope {
+    /// Longest scope token, in bytes.
     pub const MAX_LEN: usize = 128;
 
     /// # Errors
@@ -28,6 +29,7 @@ impl Scope {
         }
     }
 
+    /// The scope token as it appears in the `scope` parameter.
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
@@ -78,26 +80,32 @@ impl ScopeSet {
         s.split(' ').filter(|t| !t.is_empty()).map(Scope::parse).collect::<Result<_, _>>().map(Self)
     }
 
+    /// Whether the set holds no scope (an absent or empty `scope` parameter).
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// How many scopes the set holds.
     #[must_use]
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// Whether the scope `s` is in the set.
     #[must_use]
     pub fn contains(&self, s: &str) -> bool {
         self.0.iter().any(|x| x.as_str() == s)
     }
 
+    /// Whether every scope of `self` is also in `other`, as a request must be
+    /// within what is allowed.
     #[must_use]
     pub fn is_subset(&self, other: &Self) -> bool {
         self.0.is_subset(&other.0)
     }
 
+    /// Every scope in either set.
     #[must_use]
     pub fn union(&self, other: &Self) -> Self {
         Self(self.0.union(&other.0).cloned().collect())
@@ -109,14 +117,17 @@ impl ScopeSet {
         self.0.iter().filter(|s| !other.0.contains(*s)).map(Scope::as_str).collect()
     }
 
+    /// The scopes, in sorted order.
     pub fn iter(&self) -> impl Iterator<Item = &Scope> {
         self.0.iter()
     }
 
+    /// Adds a scope; adding one already present changes nothing.
     pub fn insert(&mut self, s: Scope) {
         self.0.insert(s);
     }
 
+    /// Keeps only the scopes for which `f` returns true.
     pub fn retain(&mut self, f: impl FnMut(&Scope) -> bool) {
         self.0.retain(f);
     }

@@ -10,11 +10,17 @@ use crate::token::SigningAlg;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct TenantSettings {
+    /// Access-token lifetime in seconds for clients that set none.
     pub default_access_token_lifetime: u32,
+    /// Longest access-token lifetime a client may have, in seconds.
     pub max_access_token_lifetime: u32,
+    /// Refresh-token lifetime in seconds for clients that set none.
     pub default_refresh_token_lifetime: u32,
+    /// Longest refresh-token lifetime a client may have, in seconds.
     pub max_refresh_token_lifetime: u32,
+    /// ID-token lifetime in seconds for clients that set none.
     pub default_id_token_lifetime: u32,
+    /// Longest ID-token lifetime a client may have, in seconds.
     pub max_id_token_lifetime: u32,
     /// Algorithm for access tokens (ID tokens are RS256 as OIDC requires).
     pub access_token_alg: SigningAlg,

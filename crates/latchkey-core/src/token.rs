@@ -18,15 +18,21 @@ pub type UnixTime = i64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SigningAlg {
+    /// `ES256`: ECDSA with P-256 and SHA-256 (RFC 7518 §3.4); the default for
+    /// access tokens.
     #[serde(rename = "ES256")]
     Es256,
+    /// `RS256`: RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3); always used for
+    /// ID tokens.
     #[serde(rename = "RS256")]
     Rs256,
+    /// `EdDSA`: Ed25519 signatures (RFC 8037).
     #[serde(rename = "EdDSA")]
     EdDsa,
 }
 
 impl SigningAlg {
+    /// The JWS `alg` header value.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -42,7 +48,9 @@ impl SigningAlg {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LifetimeSource {
+    /// `client`: the client set its own lifetime.
     Client,
+    /// `tenant`: the client set none and inherits the tenant default.
     Tenant,
 }
 
@@ -50,7 +58,9 @@ pub enum LifetimeSource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Lifetime {
+    /// The lifetime in seconds, within the tenant's bounds.
     pub seconds: u32,
+    /// Whether the client or the tenant chose it.
     pub source: LifetimeSource,
 }
 
@@ -72,14 +82,24 @@ impl Lifetime {
 /// the same data server-side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessTokenClaims {
+    /// `iss`: the tenant's issuer URL.
     pub iss: String,
+    /// `sub`: the user the token acts for, or the client id for a client's own
+    /// token.
     pub sub: String,
+    /// `aud`: the resource the token is for (RFC 8707), or the issuer when the
+    /// client has no audiences.
     pub aud: String,
+    /// `client_id`: the client the token was issued to.
     pub client_id: String,
+    /// `scope`: the granted scopes, space-delimited; left out when empty.
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub scope: String,
+    /// `exp`: when the token expires.
     pub exp: UnixTime,
+    /// `iat`: when the token was issued.
     pub iat: UnixTime,
+    /// `jti`: the token's unique random id, by which it is revoked.
     pub jti: String,
     /// The epoch of the client when the token was issued: the token is
     /// honoured only while the client still has it (not deleted and
@@ -99,15 +119,20 @@ fn is_zero(v: &i64) -> bool {
 /// What the token endpoint should issue for a grant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issuance {
+    /// The claims to sign (JWT) or seal (opaque).
     pub claims: AccessTokenClaims,
+    /// The granted scope, for the response's `scope`.
     pub scope: ScopeSet,
+    /// Whether to issue a JWT or an opaque token.
     pub format: AccessTokenFormat,
+    /// The response's `expires_in`, in seconds.
     pub expires_in: u32,
 }
 
 /// Inputs of a client_credentials request, after client authentication.
 #[derive(Debug)]
 pub struct ClientCredentialsRequest<'a> {
+    /// The authenticated client.
     pub client: &'a Client,
     /// The union of the client's scopes and its security classes' scopes.
     pub allowed_scope: &'a ScopeSet,
@@ -115,9 +140,14 @@ pub struct ClientCredentialsRequest<'a> {
     pub requested_scope: Option<&'a ScopeSet>,
     /// RFC 8707 `resource`, when given.
     pub resource: Option<&'a str>,
+    /// The tenant's issuer URL: `iss`, and `aud` when the client has no
+    /// audiences.
     pub issuer: &'a str,
+    /// The tenant's policy, for the token lifetime.
     pub settings: &'a TenantSettings,
+    /// The current time, from the caller's clock.
     pub now: UnixTime,
+    /// A fresh random id for the token, from the caller.
     pub jti: String,
 }
 
