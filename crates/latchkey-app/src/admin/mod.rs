@@ -140,12 +140,41 @@ impl App {
         source_ip: Option<String>,
         request_id: Option<String>,
     ) -> Result<Actor, AppError> {
+        let claims = self.bearer_claims(ctx, bearer).await?;
+        self.admin_actor_for(ctx, &claims, source_ip, request_id).await
+    }
+
+    /// The live access token a request carries, or why not (`Unauthorized`:
+    /// missing, invalid, expired or revoked; `Unavailable`: no database).
+    ///
+    /// # Errors
+    /// As above.
+    pub(crate) async fn bearer_claims(
+        &self,
+        ctx: &TenantContext,
+        bearer: Option<&str>,
+    ) -> Result<latchkey_core::AccessTokenClaims, AppError> {
         let token = bearer.ok_or_else(|| AppError::Unauthorized("a bearer token is required".into()))?;
-        let claims = self
-            .read_access_token(ctx, token)
+        self.read_access_token(ctx, token)
             .await
             .map_err(|_| AppError::Unavailable)?
-            .ok_or_else(|| AppError::Unauthorized("the access token is invalid, expired or revoked".into()))?;
+            .ok_or_else(|| AppError::Unauthorized("the access token is invalid, expired or revoked".into()))
+    }
+
+    /// The administrator a live access token speaks for: its client's or
+    /// its user's role, narrowed by the token's scope. The one place a
+    /// token becomes an [`Actor`].
+    ///
+    /// # Errors
+    /// `Forbidden` without an admin scope or role; `Unauthorized` when the
+    /// client or user is gone or disabled.
+    pub(crate) async fn admin_actor_for(
+        &self,
+        ctx: &TenantContext,
+        claims: &latchkey_core::AccessTokenClaims,
+        source_ip: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<Actor, AppError> {
         let scopes: Vec<&str> = claims.scope.split(' ').collect();
         let can_write = scopes.contains(&"admin");
         if !can_write && !scopes.contains(&"admin:read") {

@@ -568,12 +568,7 @@ impl App {
         source_ip: Option<String>,
         request_id: Option<String>,
     ) -> Result<VaultCaller, AppError> {
-        let token = bearer.ok_or_else(|| AppError::Unauthorized("a bearer token is required".into()))?;
-        let claims = self
-            .read_access_token(ctx, token)
-            .await
-            .map_err(|_| AppError::Unavailable)?
-            .ok_or_else(|| AppError::Unauthorized("the access token is invalid, expired or revoked".into()))?;
+        let claims = self.bearer_claims(ctx, bearer).await?;
         let scopes: Vec<&str> = claims.scope.split(' ').collect();
         if claims.sub == claims.client_id {
             let base = crate::bootstrap::AUTHORIZATIONS_TOKEN_SCOPE;
@@ -589,7 +584,7 @@ impl App {
             }
         }
         if scopes.contains(&"admin") || scopes.contains(&"admin:read") {
-            let actor = self.admin_actor(ctx, Some(token), source_ip, request_id).await?;
+            let actor = self.admin_actor_for(ctx, &claims, source_ip, request_id).await?;
             if !actor.can_write {
                 return Err(AppError::Forbidden(
                     "a live upstream token needs a writing role (tenant-admin or owner) and the admin scope".into(),
