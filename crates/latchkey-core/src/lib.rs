@@ -22,6 +22,7 @@ pub mod rules;
 pub mod scope;
 pub mod tenant;
 pub mod token;
+pub mod user_grant;
 
 pub use client::{AccessTokenFormat, Client, ClientStatus, ClientType};
 pub use client::{ClientConfig, RefreshTokenPolicy};

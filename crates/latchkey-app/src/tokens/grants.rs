@@ -8,8 +8,10 @@
 //! redirect URI, PKCE verifier) come first, so a thief replaying a code with
 //! bad credentials cannot revoke the legitimate tokens (checklist item 32).
 
-use latchkey_core::authorize::is_pkce_value;
 use latchkey_core::token::{narrow_scope, refresh_scope};
+use latchkey_core::user_grant::{
+    CodeDecision, Redemption, RefreshDecision, StoredCode, StoredRefresh, redeem_code, use_refresh,
+};
 use latchkey_core::{Client, GrantType, Lifetime, ScopeSet, TokenError, UnixTime};
 use latchkey_crypto::jws::pkce_s256;
 use latchkey_crypto::secret::token_hash;
@@ -56,6 +58,20 @@ fn successor_aad(ctx: &TenantContext, family_id: &str, old_hash: &[u8]) -> Vec<u
     let mut aad = format!("lkrs/v1/{}/{family_id}/", ctx.id).into_bytes();
     aad.extend_from_slice(old_hash);
     aad
+}
+
+/// What the core's refresh decision needs of a loaded token and family.
+fn stored_refresh<'a>(t: &'a RefreshRecord, f: &'a FamilyRecord) -> StoredRefresh<'a> {
+    StoredRefresh {
+        client_id: &f.client_id,
+        family_revoked: f.revoked_at.is_some(),
+        expires_at: t.expires_at,
+        family_expires_at: f.expires_at,
+        created_at: t.created_at,
+        used_at: t.used_at,
+        client_epoch: f.client_epoch,
+        user_epoch: f.user_epoch,
+    }
 }
 
 /// What a new refresh token is issued for.
@@ -150,39 +166,35 @@ impl App {
         let code = param(req.code.as_ref(), "code")?;
         let now = self.now();
         let hash = token_hash(code);
+        // Load, decide (latchkey_core::user_grant), persist.
         let rec = self.store.get_code(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
-        if rec.client_id != client.client_id.as_str() || rec.expires_at <= now {
-            return Err(bad_grant());
-        }
-        // RFC 6749 §4.1.3: the same redirect_uri when the request had one.
-        let given = req.redirect_uri.as_deref().filter(|r| !r.is_empty());
-        if (rec.redirect_uri_given || given.is_some()) && given != Some(rec.redirect_uri.as_str()) {
-            return Err(TokenError::invalid_grant("redirect_uri does not match the authorization request"));
-        }
+        let user =
+            self.store.get_user(&ctx.id, &rec.user_id).await.map_err(unavailable)?.filter(|u| u.status == "active");
         let verifier = req.code_verifier.as_deref().filter(|v| !v.is_empty());
-        match (&rec.code_challenge, verifier) {
-            (Some(_), None) => return Err(TokenError::invalid_grant("code_verifier is required")),
-            (Some(challenge), Some(v)) => {
-                if !is_pkce_value(v) || pkce_s256(v) != *challenge {
-                    return Err(TokenError::invalid_grant("code_verifier does not match the code_challenge"));
-                }
-            }
-            (None, Some(_)) => {
-                return Err(TokenError::invalid_request("code_verifier sent for a code issued without PKCE"));
-            }
-            (None, None) => {}
-        }
-        if rec.used_at.is_some() {
-            // The legitimate client presents a used code: a replay.
+        let verifier_s256 = verifier.map(pkce_s256);
+        let stored = StoredCode {
+            client_id: &rec.client_id,
+            redirect_uri: &rec.redirect_uri,
+            redirect_uri_given: rec.redirect_uri_given,
+            code_challenge: rec.code_challenge.as_deref(),
+            expires_at: rec.expires_at,
+            used: rec.used_at.is_some(),
+            client_epoch: rec.client_epoch,
+            user_epoch: rec.user_epoch,
+        };
+        let redemption = Redemption {
+            client,
+            redirect_uri: req.redirect_uri.as_deref().filter(|r| !r.is_empty()),
+            code_verifier: verifier,
+            verifier_s256: verifier_s256.as_deref(),
+            user_epoch: user.as_ref().map(|u| u.token_epoch),
+            now,
+        };
+        if redeem_code(&stored, &redemption)? == CodeDecision::Replay {
             self.revoke_code_products(ctx, &rec).await?;
             return Err(TokenError::invalid_grant("the code was already used; the tokens it produced are revoked"));
         }
-        let user = self.active_user(ctx, &rec.user_id).await?;
-        if rec.client_epoch != client.token_epoch || rec.user_epoch != user.token_epoch {
-            // Issued to another incarnation of the client or the user, or
-            // before a disable or password reset.
-            return Err(bad_grant());
-        }
+        let user = user.ok_or_else(bad_grant)?;
         let scope = ScopeSet::parse_param(&rec.scope).map_err(|_| bad_grant())?;
         let access =
             self.user_access_token(ctx, client, (&user.user_id, user.token_epoch), &scope, "authorization_code")?;
@@ -258,25 +270,17 @@ impl App {
         let presented = param(req.refresh_token.as_ref(), "refresh_token")?;
         let now = self.now();
         let hash = token_hash(presented);
+        // Load, decide (latchkey_core::user_grant), persist.
         let (token, family) =
             self.store.get_refresh(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
-        if family.client_id != client.client_id.as_str()
-            || family.revoked_at.is_some()
-            || token.expires_at <= now
-            || family.expires_at <= now
-            // Another incarnation of the client, or disabled since.
-            || !client.honours_token(token.created_at, family.client_epoch)
-        {
-            return Err(bad_grant());
-        }
-        if let Some(used) = token.used_at {
-            return self.refresh_reuse(ctx, client, &token, &family, used).await;
-        }
-        let user = self.active_user(ctx, &family.user_id).await?;
-        if user.token_epoch != family.user_epoch {
-            // Disabled, deleted or password reset since the grant.
-            return Err(bad_grant());
-        }
+        let user =
+            self.store.get_user(&ctx.id, &family.user_id).await.map_err(unavailable)?.filter(|u| u.status == "active");
+        let rotate =
+            match use_refresh(&stored_refresh(&token, &family), client, user.as_ref().map(|u| u.token_epoch), now)? {
+                RefreshDecision::Issue { rotate } => rotate,
+                reuse => return self.refresh_reuse(ctx, client, &token, &family, &reuse).await,
+            };
+        let user = user.ok_or_else(bad_grant)?;
         let granted = ScopeSet::parse_param(&family.scope).map_err(|_| bad_grant())?;
         let requested = match req.scope.as_deref() {
             Some(s) => Some(ScopeSet::parse_param(s).map_err(|e| TokenError::invalid_scope(&e.message))?),
@@ -319,7 +323,6 @@ impl App {
             refresh_token: None,
             id_token,
         };
-        let rotate = client.config.refresh_token_policy.rotate;
         let (handle, mut record) = self.new_refresh(&family.family_id, family.expires_at, (&access.jti, access.exp))?;
         let sealed = if rotate {
             response.refresh_token = Some(handle);
@@ -345,12 +348,10 @@ impl App {
         self.record_revocation(&ctx.id, &access.jti, client.client_id.as_str(), access.exp)
             .await
             .map_err(unavailable)?;
-        match self.store.get_refresh(&ctx.id, &hash).await.map_err(unavailable)? {
-            Some((t, f)) if f.revoked_at.is_none() => match t.used_at {
-                Some(at) => self.refresh_reuse(ctx, client, &t, &f, at).await,
-                None => Err(bad_grant()),
-            },
-            _ => Err(bad_grant()),
+        let (t, f) = self.store.get_refresh(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
+        match use_refresh(&stored_refresh(&t, &f), client, Some(f.user_epoch), now)? {
+            RefreshDecision::Issue { .. } => Err(bad_grant()),
+            reuse => self.refresh_reuse(ctx, client, &t, &f, &reuse).await,
         }
     }
 
@@ -365,13 +366,10 @@ impl App {
         client: &Client,
         token: &RefreshRecord,
         family: &FamilyRecord,
-        used_at: UnixTime,
+        decision: &RefreshDecision,
     ) -> Result<TokenResponse, TokenError> {
         let now = self.now();
-        let policy = client.config.refresh_token_policy;
-        let in_grace =
-            policy.rotate && policy.reuse_grace_seconds > 0 && used_at >= now - i64::from(policy.reuse_grace_seconds);
-        if in_grace
+        if *decision == RefreshDecision::ReplaySuccessor
             && let Some(sealed) = &token.successor
             && let Some(answer) = self.open_successor(ctx, &family.family_id, &token.token_hash, sealed, now)
             && self.successor_is_live(ctx, family, &answer).await?
