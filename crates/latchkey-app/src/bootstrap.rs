@@ -244,7 +244,7 @@ impl App {
             email: None,
             display_name: "Administrator".to_owned(),
             password_hash,
-            status: "active".to_owned(),
+            status: latchkey_core::UserStatus::Active,
             roles: vec![admin_role.to_owned()],
             groups: Vec::new(),
             created_at: now,
@@ -269,7 +269,7 @@ impl App {
             tenant: TenantRecord {
                 tenant_id: tenant.clone(),
                 display_name: display_name.to_owned(),
-                status: "active".to_owned(),
+                status: latchkey_core::TenantStatus::Active,
                 settings,
                 key_check,
                 created_at: now,

@@ -67,7 +67,7 @@ impl App {
     /// As [`App::tenant`]; `Internal` when its keys cannot be decrypted.
     pub async fn reload_tenant(&self, id: &TenantId) -> Result<Arc<TenantContext>, AppError> {
         let rec = self.store.get_tenant(id).await?.ok_or(AppError::NotFound)?;
-        if rec.status != "active" {
+        if !rec.status.is_active() {
             return Err(AppError::NotFound);
         }
         let records = self.store.list_signing_keys(id).await?;

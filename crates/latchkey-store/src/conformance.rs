@@ -99,7 +99,7 @@ fn bootstrap(t: &TenantId) -> TenantBootstrap {
         tenant: TenantRecord {
             tenant_id: t.clone(),
             display_name: t.to_string(),
-            status: "active".into(),
+            status: latchkey_core::TenantStatus::Active,
             settings: TenantSettings::default(),
             key_check: vec![1, 2, 3],
             created_at: 1_000,
@@ -128,7 +128,7 @@ fn bootstrap(t: &TenantId) -> TenantBootstrap {
             email: Some("admin@example.com".into()),
             display_name: "Administrator".into(),
             password_hash: "$argon2id$stub".into(),
-            status: "active".into(),
+            status: latchkey_core::UserStatus::Active,
             roles: vec!["owner".into()],
             groups: vec!["admins".into()],
             created_at: 1_000,
@@ -475,7 +475,7 @@ pub async fn tenants_list_update_and_delete_with_everything_in_them(store: Arc<d
     assert_eq!(ids, vec!["acme", "home", "other"]);
     let mut t = store.get_tenant(&acme).await.unwrap().unwrap();
     t.display_name = "Acme Corp".into();
-    t.status = "disabled".into();
+    t.status = latchkey_core::TenantStatus::Disabled;
     t.settings.max_access_token_lifetime = 7_200;
     assert!(store.update_tenant(&t, 3_000, &home, &audit("tenant.update", "acme")).await.unwrap());
     let back = store.get_tenant(&acme).await.unwrap().unwrap();

@@ -81,7 +81,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct TenantRecord {
     pub tenant_id: TenantId,
     pub display_name: String,
-    pub status: String,
+    pub status: latchkey_core::TenantStatus,
     pub settings: TenantSettings,
     /// A value sealed with the master key at creation, to detect a node
     /// started with the wrong master key before it serves anything.
@@ -194,7 +194,7 @@ pub struct UserRecord {
     pub email: Option<String>,
     pub display_name: String,
     pub password_hash: String,
-    pub status: String,
+    pub status: latchkey_core::UserStatus,
     pub roles: Vec<String>,
     pub groups: Vec<String>,
     pub created_at: UnixTime,

@@ -220,7 +220,8 @@ macro_rules! impl_repos {
                     tenant_id: latchkey_core::TenantId::parse(&id)
                         .map_err(|_| StoreError::Internal(format!("stored tenant id {id} is invalid")))?,
                     display_name: r.try_get("display_name").map_err(e)?,
-                    status: r.try_get("status").map_err(e)?,
+                    status: latchkey_core::TenantStatus::parse(&r.try_get::<String, _>("status").map_err(e)?)
+                        .ok_or_else(|| StoreError::Internal("stored tenant has an invalid status".into()))?,
                     settings: serde_json::from_str(&settings)
                         .map_err(|_| StoreError::Internal("stored tenant settings are invalid".into()))?,
                     key_check: r.try_get("key_check").map_err(e)?,

@@ -198,7 +198,7 @@ impl App {
         } else {
             // A user's token: the user's role decides, narrowed by the scope.
             let user =
-                self.store.get_user(&ctx.id, &claims.sub).await?.filter(|u| u.status == "active").ok_or_else(|| {
+                self.store.get_user(&ctx.id, &claims.sub).await?.filter(|u| u.status.is_active()).ok_or_else(|| {
                     AppError::Unauthorized("the user of this token no longer exists or is disabled".into())
                 })?;
             let role = AdminRole::highest(user.roles.iter().map(String::as_str))

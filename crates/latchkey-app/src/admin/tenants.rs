@@ -110,7 +110,7 @@ impl App {
             issuer: self.issuer_for(&t.tenant_id),
             tenant_id: t.tenant_id.to_string(),
             display_name: t.display_name,
-            status: t.status,
+            status: t.status.as_str().to_owned(),
             settings: t.settings,
             created_at: t.created_at,
         }
@@ -247,9 +247,9 @@ impl App {
     ) -> Result<TenantView, AppError> {
         Self::require_platform_owner(ctx, actor)?;
         let mut t = self.other_tenant(id).await?;
-        let status = if active { "active" } else { "disabled" };
+        let status = latchkey_core::TenantStatus::from_active(active);
         let changes = json!({"status": {"before": t.status, "after": status}});
-        t.status = status.to_owned();
+        t.status = status;
         let action = if active { "tenant.enable" } else { "tenant.disable" };
         let audit = self.audit_record(actor, action, "tenant", id, &changes);
         if !self.store.update_tenant(&t, self.now(), &ctx.id, &audit).await? {
@@ -266,7 +266,7 @@ impl App {
     pub async fn delete_tenant(&self, ctx: &TenantContext, actor: &Actor, id: &str) -> Result<(), AppError> {
         Self::require_platform_owner(ctx, actor)?;
         let t = self.other_tenant(id).await?;
-        if t.status == "active" {
+        if t.status.is_active() {
             return Err(AppError::Conflict("disable the tenant first: deleting it removes everything in it".into()));
         }
         let changes = json!({"tenant_id": {"before": id}, "display_name": {"before": t.display_name}});

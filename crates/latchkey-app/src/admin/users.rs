@@ -75,7 +75,7 @@ impl From<&UserRecord> for UserView {
             username: u.username.clone(),
             email: u.email.clone(),
             display_name: u.display_name.clone(),
-            status: u.status.clone(),
+            status: u.status.as_str().to_owned(),
             roles: u.roles.clone(),
             groups: u.groups.clone(),
             created_at: u.created_at,
@@ -168,7 +168,7 @@ impl App {
             email: new.email,
             display_name: new.display_name,
             password_hash: hash,
-            status: "active".into(),
+            status: latchkey_core::UserStatus::Active,
             roles,
             groups: new.groups,
             created_at: now,
@@ -303,7 +303,7 @@ impl App {
         let before = self.load_user(ctx, user_id).await?;
         actor.require_authority_over(user_authority(&before.roles), "this user")?;
         let mut after = before.clone();
-        after.status = if active { "active" } else { "disabled" }.into();
+        after.status = latchkey_core::UserStatus::from_active(active);
         after.updated_at = self.now();
         let view =
             self.write_user(ctx, actor, &before, after, if active { "user.enable" } else { "user.disable" }).await?;
@@ -374,7 +374,7 @@ impl App {
         let phc = user.as_ref().map_or(DUMMY.to_owned(), |u| u.password_hash.clone());
         let pw = password.to_owned();
         let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &phc)).await.unwrap_or(false);
-        Ok(user.filter(|u| ok && u.status == "active"))
+        Ok(user.filter(|u| ok && u.status.is_active()))
     }
 }
 

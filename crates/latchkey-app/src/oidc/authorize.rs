@@ -362,7 +362,7 @@ impl App {
         let req = &tx.req;
         let user = match session {
             Some(s) => match self.store.get_user(&ctx.id, &s.record.user_id).await {
-                Ok(u) => u.filter(|u| u.status == "active"),
+                Ok(u) => u.filter(|u| u.status.is_active()),
                 Err(e) => return unavailable(&e),
             },
             None => None,

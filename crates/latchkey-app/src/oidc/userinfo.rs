@@ -46,7 +46,7 @@ impl App {
             .get_user(&ctx.id, &claims.sub)
             .await
             .map_err(|_| UserinfoError::Unavailable)?
-            .filter(|u| u.status == "active")
+            .filter(|u| u.status.is_active())
             .ok_or(UserinfoError::InvalidToken)?;
         let mut out = Map::new();
         out.insert("sub".into(), json!(user.user_id));

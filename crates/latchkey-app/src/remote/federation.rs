@@ -299,7 +299,7 @@ impl App {
         );
         if let Some(link) = self.store.get_federated_link(&ctx.id, provider, sub).await? {
             let Some(user) = self.store.get_user(&ctx.id, &link.user_id).await? else { return Ok(Err(no_account)) };
-            if user.status != "active" {
+            if !user.status.is_active() {
                 return Ok(Err("Your account is disabled.".into()));
             }
             return Ok(Ok(self.sync_groups(ctx, user, (&groups, &managed), provider, source).await?));
@@ -338,7 +338,7 @@ impl App {
         // Never link an administrator's account automatically: whoever
         // controls the upstream account (or a claim of it) would hold the
         // role. An administrator signs in with their password.
-        if let Some(user) = found.as_ref().filter(|u| u.status == "active")
+        if let Some(user) = found.as_ref().filter(|u| u.status.is_active())
             && latchkey_core::AdminRole::highest(user.roles.iter().map(String::as_str))
                 .is_some_and(latchkey_core::AdminRole::writes)
         {
@@ -350,7 +350,7 @@ impl App {
                 si.display_name
             )));
         }
-        if let Some(user) = found.filter(|u| u.status == "active") {
+        if let Some(user) = found.filter(|u| u.status.is_active()) {
             let a = audit("federation.link", &user.user_id, how);
             self.store.insert_federated_link(&ctx.id, &link(&user.user_id), None, &a).await?;
             return Ok(Ok(self.sync_groups(ctx, user, (&groups, &managed), provider, source).await?));
@@ -368,7 +368,7 @@ impl App {
             display_name: s("name").unwrap_or_default().chars().take(200).collect(),
             // Not a PHC string: no password signs this user in.
             password_hash: "!federated".into(),
-            status: "active".into(),
+            status: latchkey_core::UserStatus::Active,
             roles: Vec::new(),
             groups,
             created_at: now,

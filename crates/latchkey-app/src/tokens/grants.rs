@@ -149,7 +149,7 @@ impl App {
             .get_user(&ctx.id, user_id)
             .await
             .map_err(unavailable)?
-            .filter(|u| u.status == "active")
+            .filter(|u| u.status.is_active())
             .ok_or_else(bad_grant)
     }
 
@@ -169,7 +169,7 @@ impl App {
         // Load, decide (latchkey_core::user_grant), persist.
         let rec = self.store.get_code(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
         let user =
-            self.store.get_user(&ctx.id, &rec.user_id).await.map_err(unavailable)?.filter(|u| u.status == "active");
+            self.store.get_user(&ctx.id, &rec.user_id).await.map_err(unavailable)?.filter(|u| u.status.is_active());
         let verifier = req.code_verifier.as_deref().filter(|v| !v.is_empty());
         let verifier_s256 = verifier.map(pkce_s256);
         let stored = StoredCode {
@@ -274,7 +274,7 @@ impl App {
         let (token, family) =
             self.store.get_refresh(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
         let user =
-            self.store.get_user(&ctx.id, &family.user_id).await.map_err(unavailable)?.filter(|u| u.status == "active");
+            self.store.get_user(&ctx.id, &family.user_id).await.map_err(unavailable)?.filter(|u| u.status.is_active());
         let rotate =
             match use_refresh(&stored_refresh(&token, &family), client, user.as_ref().map(|u| u.token_epoch), now)? {
                 RefreshDecision::Issue { rotate } => rotate,
@@ -396,7 +396,7 @@ impl App {
             return Ok(false);
         }
         let user = self.store.get_user(&ctx.id, &family.user_id).await.map_err(unavailable)?;
-        Ok(user.is_some_and(|u| u.status == "active" && u.token_epoch == family.user_epoch))
+        Ok(user.is_some_and(|u| u.status.is_active() && u.token_epoch == family.user_epoch))
     }
 
     /// The answer of a rotation, sealed under the master key and bound to

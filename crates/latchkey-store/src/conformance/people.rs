@@ -72,7 +72,7 @@ pub async fn users_crud_roles_groups(store: Arc<dyn Store>) {
     let mut changed = got.clone();
     changed.roles = vec!["tenant-admin".into()];
     changed.groups = vec![];
-    changed.status = "disabled".into();
+    changed.status = latchkey_core::UserStatus::Disabled;
     changed.password_hash = "$argon2id$new".into();
     assert!(store.update_user(&t, &changed, &audit("user.update", "u-2")).await.unwrap());
     let got = store.get_user(&t, "u-2").await.unwrap().unwrap();
@@ -128,11 +128,11 @@ pub async fn user_epochs_end_tokens_on_status_and_password_changes(store: Arc<dy
     assert_eq!(state(1_000_001).await, (ClientState::Active, false));
 
     let mut off = got.clone();
-    off.status = "disabled".into();
+    off.status = latchkey_core::UserStatus::Disabled;
     assert!(store.update_user(&t, &off, &audit("user.disable", "u-e")).await.unwrap());
     assert_eq!(state(1_000_002).await, (ClientState::Active, true), "a disabled user's tokens are dead");
     let mut on = store.get_user(&t, "u-e").await.unwrap().unwrap();
-    on.status = "active".into();
+    on.status = latchkey_core::UserStatus::Active;
     assert!(store.update_user(&t, &on, &audit("user.enable", "u-e")).await.unwrap());
     assert_eq!(state(1_000_002).await, (ClientState::Active, true), "enabling does not revive them");
     assert_eq!(state(1_000_003).await, (ClientState::Active, false));

@@ -18,7 +18,7 @@ macro_rules! catalog_repos {
                 )
                 .bind(tenant)
                 .bind(&t.display_name)
-                .bind(&t.status)
+                .bind(t.status.as_str())
                 .bind(settings)
                 .bind(&t.key_check)
                 .bind(t.created_at)
@@ -40,25 +40,7 @@ macro_rules! catalog_repos {
                     insert_client_tx(&mut tx, c, secrets).await?;
                 }
                 for u in &b.users {
-                    sqlx::query(
-                        "INSERT INTO users (tenant_id, user_id, username, username_lower, email, display_name, \
-                         password_hash, status, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                    )
-                    .bind(tenant)
-                    .bind(&u.user_id)
-                    .bind(&u.username)
-                    .bind(u.username.to_lowercase())
-                    .bind(&u.email)
-                    .bind(&u.display_name)
-                    .bind(&u.password_hash)
-                    .bind(&u.status)
-                    .bind(u.created_at)
-                    .bind(u.updated_at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(e)?;
-                    insert_user_links(&mut tx, tenant, u).await?;
+                    insert_user_tx(&mut tx, tenant, u).await?;
                 }
                 for a in &b.audit {
                     insert_audit(&mut tx, tenant, a).await?;
@@ -109,7 +91,7 @@ macro_rules! catalog_repos {
                 )
                 .bind(t.tenant_id.as_str())
                 .bind(&t.display_name)
-                .bind(&t.status)
+                .bind(t.status.as_str())
                 .bind(settings)
                 .bind(now)
                 .execute(&mut *tx)

@@ -41,7 +41,7 @@ macro_rules! people_repos {
             .bind(&u.email)
             .bind(&u.display_name)
             .bind(&u.password_hash)
-            .bind(&u.status)
+            .bind(u.status.as_str())
             .bind(u.created_at)
             .bind(u.updated_at)
             .bind(u.token_epoch)
@@ -85,7 +85,8 @@ macro_rules! people_repos {
                     email: r.try_get("email").map_err(e)?,
                     display_name: r.try_get("display_name").map_err(e)?,
                     password_hash: r.try_get("password_hash").map_err(e)?,
-                    status: r.try_get("status").map_err(e)?,
+                    status: latchkey_core::UserStatus::parse(&r.try_get::<String, _>("status").map_err(e)?)
+                        .ok_or_else(|| StoreError::Internal("stored user has an invalid status".into()))?,
                     roles,
                     groups,
                     created_at: r.try_get("created_at").map_err(e)?,
@@ -173,7 +174,7 @@ macro_rules! people_repos {
                 .bind(&u.email)
                 .bind(&u.display_name)
                 .bind(&u.password_hash)
-                .bind(&u.status)
+                .bind(u.status.as_str())
                 .bind(u.updated_at)
                 .execute(&mut *tx)
                 .await
