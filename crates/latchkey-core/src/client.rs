@@ -13,7 +13,7 @@ use crate::grant::{GrantType, TokenEndpointAuthMethod};
 use crate::ids::{ClientId, TenantId};
 use crate::role::AdminRole;
 use crate::scope::ScopeSet;
-use crate::token::UnixTime;
+use crate::time::UnixTime;
 
 /// The preset a client was created from (SPEC §2.2); informative afterwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -171,17 +171,21 @@ pub struct ClientConfig {
     /// `unauthorized_client`.
     pub grant_types: Vec<GrantType>,
     /// The `response_type` values the client may send to the authorization
-    /// endpoint (see [`crate::rules::RESPONSE_TYPES`]).
+    /// endpoint: `code`; the hybrid `code id_token`, `code token` and
+    /// `code id_token token`; the implicit `token`, `id_token` and
+    /// `id_token token` only where the tenant allows legacy grants.
     pub response_types: Vec<String>,
-    /// Where the authorization endpoint may send the browser back to; see
-    /// [`crate::redirect::RedirectUri`] for the rules.
+    /// Where the authorization endpoint may send the browser back to:
+    /// absolute URIs without a fragment, `https` (or `http` on a loopback
+    /// host, any port) or a private-use scheme for native apps; matched
+    /// exactly, or under a wildcard parent the tenant approved.
     pub redirect_uris: Vec<String>,
     /// Where the browser may be sent after the client asks to log the user out;
     /// same rules as `redirect_uris`.
     pub post_logout_redirect_uris: Vec<String>,
     /// Browser origins allowed to call the token, userinfo, revocation and
-    /// introspection endpoints for this client (see
-    /// [`crate::redirect::CorsOrigin`]).
+    /// introspection endpoints for this client: `scheme://host[:port]`,
+    /// `https` (or `http` on a loopback host).
     pub allowed_cors_origins: Vec<String>,
     /// The scopes the client may request; its security classes may add more.
     pub scopes: ScopeSet,

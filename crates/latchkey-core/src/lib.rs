@@ -22,6 +22,7 @@ pub mod rules;
 pub mod scope;
 pub mod status;
 pub mod tenant;
+pub mod time;
 pub mod token;
 pub mod user_grant;
 

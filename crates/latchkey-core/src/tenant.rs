@@ -2,8 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::token::SigningAlg;
-
 /// A tenant's settings. Unset client lifetimes inherit the defaults here and
 /// every client lifetime must lie within the bounds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,5 +112,34 @@ mod tests {
         let s =
             TenantSettings { approved_wildcard_parents: vec!["apps.example.com".into()], ..TenantSettings::default() };
         assert!(s.check().is_empty());
+    }
+}
+
+/// JWS algorithms Latchkey signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SigningAlg {
+    /// `ES256`: ECDSA with P-256 and SHA-256 (RFC 7518 §3.4); the default for
+    /// access tokens.
+    #[serde(rename = "ES256")]
+    Es256,
+    /// `RS256`: RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3); always used for
+    /// ID tokens.
+    #[serde(rename = "RS256")]
+    Rs256,
+    /// `EdDSA`: Ed25519 signatures (RFC 8037).
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+}
+
+impl SigningAlg {
+    /// The JWS `alg` header value.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+            Self::EdDsa => "EdDSA",
+        }
     }
 }

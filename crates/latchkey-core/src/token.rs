@@ -11,37 +11,8 @@ use crate::grant::GrantType;
 use crate::scope::ScopeSet;
 use crate::tenant::{MIN_TOKEN_LIFETIME, TenantSettings};
 
-/// Seconds since the Unix epoch.
-pub type UnixTime = i64;
-
-/// JWS algorithms Latchkey signs with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum SigningAlg {
-    /// `ES256`: ECDSA with P-256 and SHA-256 (RFC 7518 §3.4); the default for
-    /// access tokens.
-    #[serde(rename = "ES256")]
-    Es256,
-    /// `RS256`: RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3); always used for
-    /// ID tokens.
-    #[serde(rename = "RS256")]
-    Rs256,
-    /// `EdDSA`: Ed25519 signatures (RFC 8037).
-    #[serde(rename = "EdDSA")]
-    EdDsa,
-}
-
-impl SigningAlg {
-    /// The JWS `alg` header value.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Es256 => "ES256",
-            Self::Rs256 => "RS256",
-            Self::EdDsa => "EdDSA",
-        }
-    }
-}
+pub use crate::tenant::SigningAlg;
+pub use crate::time::UnixTime;
 
 /// Where an effective lifetime comes from, so the API can say it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

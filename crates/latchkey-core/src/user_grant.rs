@@ -15,7 +15,7 @@
 use crate::authorize::is_pkce_value;
 use crate::client::Client;
 use crate::error::TokenError;
-use crate::token::UnixTime;
+use crate::time::UnixTime;
 
 /// What an authorization code held when it was issued.
 #[derive(Debug, Clone, Copy)]

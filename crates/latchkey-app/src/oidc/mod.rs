@@ -18,15 +18,18 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_core::UnixTime;
-use latchkey_core::authorize::{AuthorizationRequest, ResponseMode};
+use latchkey_core::authorize::AuthorizationRequest;
 use latchkey_crypto::secret::{RANDOM_BYTES, new_handle, token_hash};
 use latchkey_store::SessionRecord;
 use serde::{Deserialize, Serialize};
+
+pub use interaction::{AuthResponse, BrowserCookies, Interaction, Outcome, Page, ScopeLine};
 
 use crate::App;
 use crate::tenants::TenantContext;
 
 pub mod authorize;
+pub mod interaction;
 pub mod logout;
 pub mod userinfo;
 
@@ -42,98 +45,6 @@ pub const TX_LIFETIME: i64 = 1800;
 pub const SESSION_LIFETIME: i64 = 12 * 3600;
 /// Prefix of session handles.
 pub const SESSION_PREFIX: &str = "lkss_";
-
-/// The cookies the browser sent that matter here.
-#[derive(Clone, Default)]
-pub struct BrowserCookies {
-    /// The session handle.
-    pub session: Option<String>,
-    /// A random value that binds the login form to this browser.
-    pub anchor: Option<String>,
-}
-
-impl std::fmt::Debug for BrowserCookies {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BrowserCookies")
-            .field("session", &self.session.as_ref().map(|_| "****"))
-            .field("anchor", &self.anchor.is_some())
-            .finish()
-    }
-}
-
-/// A scope with its consent-page description.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ScopeLine {
-    pub name: String,
-    pub description: String,
-}
-
-/// A page to show instead of answering the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Page {
-    /// The request cannot be answered at the client: never redirected.
-    Error {
-        status: u16,
-        message: String,
-    },
-    Login {
-        status: u16,
-        tx: String,
-        csrf: String,
-        client_name: String,
-        username: String,
-        error: Option<String>,
-        retry_after: Option<u32>,
-        /// Providers offered as "Sign in with …" (federated sign-in).
-        sign_in_options: Vec<crate::remote::federation::SignInOption>,
-    },
-    Consent {
-        tx: String,
-        csrf: String,
-        client_name: String,
-        user: String,
-        scopes: Vec<ScopeLine>,
-    },
-}
-
-impl Page {
-    pub(crate) fn error(status: u16, message: &str) -> Self {
-        Self::Error { status, message: message.to_owned() }
-    }
-}
-
-/// An authorization response for the client's redirect URI.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthResponse {
-    pub redirect_uri: String,
-    pub mode: ResponseMode,
-    /// In order; `iss` (RFC 9207) is always present.
-    pub params: Vec<(&'static str, String)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Page(Page),
-    Respond(AuthResponse),
-}
-
-/// The result of one step of the browser flow, with the cookies to set.
-#[derive(Debug, Clone)]
-pub struct Interaction {
-    pub outcome: Outcome,
-    /// A new session handle to store in the session cookie.
-    pub set_session: Option<String>,
-    /// A new anchor to store in the anchor cookie.
-    pub set_anchor: Option<String>,
-    /// Clear the session cookie (it named no live session).
-    pub clear_session: bool,
-}
-
-impl Interaction {
-    pub fn page(p: Page) -> Self {
-        Self { outcome: Outcome::Page(p), set_session: None, set_anchor: None, clear_session: false }
-    }
-}
 
 /// What travels between the pages, sealed.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -31,7 +31,7 @@ use super::authorizations::{Outcome, TokenAnswer};
 use super::http::{JwksError, UpstreamRequest};
 use super::{ProviderSettings, TokenParams, target};
 use crate::admin::Actor;
-use crate::oidc::{BrowserCookies, Interaction};
+use crate::oidc::interaction::{BrowserCookies, Interaction};
 use crate::tenants::TenantContext;
 use crate::{App, AppError};
 

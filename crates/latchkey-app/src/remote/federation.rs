@@ -28,7 +28,8 @@ use serde_json::{Value, json};
 
 use super::ProviderSettings;
 use super::code_flow::{CallbackOutcome, FlowData, FlowStart, KIND_SIGN_IN, provider_settings};
-use crate::oidc::{BrowserCookies, Page};
+pub use crate::oidc::interaction::SignInOption;
+use crate::oidc::interaction::{BrowserCookies, Page};
 use crate::tenants::TenantContext;
 use crate::{App, AppError};
 
@@ -75,13 +76,6 @@ pub struct FederatedLinkView {
     /// The account's `sub` at the provider.
     pub subject: String,
     pub created_at: i64,
-}
-
-/// A sign-in option on the login page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignInOption {
-    pub provider: String,
-    pub display_name: String,
 }
 
 /// The "Sign in with …" form as submitted.

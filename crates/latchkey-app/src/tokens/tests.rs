@@ -222,7 +222,7 @@ fn published(ctx: &crate::tenants::TenantContext) -> Vec<String> {
 
 #[tokio::test]
 async fn key_rotation_publishes_before_use_and_keeps_old_keys_until_their_tokens_expire() {
-    use crate::keys::RotateKeys;
+    use crate::admin::keys::RotateKeys;
     let w = world().await;
     let (id, secret) = m2m(&w, "jwt").await;
     let auth = PresentedAuth::Basic { client_id: id, secret };

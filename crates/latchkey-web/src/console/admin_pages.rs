@@ -9,10 +9,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use latchkey_app::AppError;
 use latchkey_app::admin::clients::ClientSearch;
+use latchkey_app::admin::keys::RotateKeys;
 use latchkey_app::admin::scopes::{NewClass, NewScope};
 use latchkey_app::admin::users::NewUser;
 use latchkey_app::admin::{AuditSearch, AuditView};
-use latchkey_app::keys::RotateKeys;
 use serde_json::Value;
 
 use super::chart::Chart;
