@@ -56,6 +56,10 @@ impl PgStore {
         self.pool.begin().await.map_err(StoreError::from_sqlx)
     }
 
+    /// Concurrent upserts would each pass their snapshot's existence check:
+    /// rotation takes the row lock with an `UPDATE` first.
+    const ROTATE_IN_ONE_STATEMENT: bool = false;
+
     /// The GIN index answers every search itself (the planner weighs it
     /// against an ordered scan); rows are never probed.
     const PROBES_TEXT_INDEX: bool = false;

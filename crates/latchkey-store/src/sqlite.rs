@@ -121,6 +121,12 @@ impl SqliteStore {
     /// Searches probe the trigram index first (see `search_clients`).
     const PROBES_TEXT_INDEX: bool = true;
 
+    /// A refresh rotation is one upsert statement (see `rotate_refresh`):
+    /// SQLite has one writer, so the statement's existence check cannot be
+    /// overtaken, and one statement is one hand-off to the database thread
+    /// instead of four.
+    const ROTATE_IN_ONE_STATEMENT: bool = true;
+
     /// The rowids of the clients (of any tenant) whose text contains
     /// `needle`, when there are fewer than `cap`; `None` when there are more.
     async fn probe_text(&self, needle: &str, cap: u32) -> Result<Option<Vec<i64>>, StoreError> {

@@ -322,6 +322,41 @@ macro_rules! flow_repos {
                 new: &crate::RefreshRecord,
                 successor: Option<&[u8]>,
             ) -> Result<bool> {
+                if rotate && $store::ROTATE_IN_ONE_STATEMENT {
+                    // The new token first, then the old one, whose row exists
+                    // and so turns into the update of `used_at` and
+                    // `successor`; both only when the old token is unused,
+                    // unexpired and its family live. Two rows or none.
+                    let n = sqlx::query(
+                        "INSERT INTO refresh_tokens (tenant_id, token_hash, family_id, created_at, expires_at, \
+                         used_at, access_jti, access_exp, successor) \
+                         SELECT $1, v.h, $4, $5, $6, v.u, $7, $8, v.s \
+                         FROM (SELECT $9 AS h, NULL AS u, NULL AS s UNION ALL SELECT $2, $3, $10) v \
+                         WHERE EXISTS (SELECT 1 FROM refresh_tokens t JOIN refresh_families f \
+                             ON f.tenant_id = t.tenant_id AND f.family_id = t.family_id \
+                             WHERE t.tenant_id = $1 AND t.token_hash = $2 AND t.family_id = $4 \
+                             AND t.expires_at > $3 AND t.used_at IS NULL \
+                             AND f.revoked_at IS NULL AND f.expires_at > $3) \
+                         ON CONFLICT (tenant_id, token_hash) \
+                         DO UPDATE SET used_at = COALESCE(refresh_tokens.used_at, excluded.used_at), \
+                         successor = COALESCE(refresh_tokens.successor, excluded.successor)",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(old_hash)
+                    .bind(now)
+                    .bind(&new.family_id)
+                    .bind(new.created_at)
+                    .bind(new.expires_at)
+                    .bind(&new.access_jti)
+                    .bind(new.access_exp)
+                    .bind(&new.token_hash)
+                    .bind(successor)
+                    .execute(self.writer())
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                    return Ok(n == 2);
+                }
                 let mut tx = self.begin_write().await?;
                 // `used_at IS NULL` decides who rotates: a concurrent
                 // rotation waits for the row and then matches nothing.
