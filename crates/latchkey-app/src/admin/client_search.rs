@@ -1,5 +1,5 @@
 //! The client list: filters, sorting and cursor pages over the store's
-//! search (SPEC §4 "Listing and search").
+//! search (SPEC §2.4 operations, §5 list paging).
 
 use latchkey_core::{Client, ClientId, ClientStatus, ClientType};
 use latchkey_store::{ClientQuery, ClientSort, SortKey};

@@ -156,7 +156,7 @@ async fn clients_that_carry_user_admin_tokens_are_changed_by_owners_only() {
     w.app.update_class(&w.ctx, &Actor::system(), "plain", raise).await.unwrap();
 }
 
-/// SPEC §2: client ids and user subjects never collide, so a client's own
+/// Checklist 59 (i59): client ids and user subjects never collide, so a client's own
 /// token can never carry a user's `sub`.
 #[tokio::test]
 async fn client_ids_and_user_subjects_are_disjoint() {

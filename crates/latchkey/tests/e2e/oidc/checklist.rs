@@ -41,7 +41,7 @@ async fn code_tokens(t: &Setup, scope: &str, nonce: &str) -> Value {
 }
 
 #[tokio::test]
-async fn e18_a_grant_the_client_is_not_registered_for_is_unauthorized_client() {
+async fn b18_a_grant_the_client_is_not_registered_for_is_unauthorized_client() {
     let t = setup().await;
     let (status, body) = token_call(&t, &[("grant_type", "client_credentials")]).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("unauthorized_client")), "{body}");
