@@ -19,8 +19,6 @@ use tower_http::set_header::SetResponseHeaderLayer;
 mod admin_api;
 mod browser;
 mod console;
-mod cors;
-mod discovery;
 mod error;
 mod form;
 mod health;
@@ -31,7 +29,6 @@ pub mod openapi;
 mod pages;
 mod remote_browser;
 mod tenant;
-mod userinfo;
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -97,15 +94,8 @@ pub fn router(app: Arc<App>) -> Router {
     let request_ids = NewRequestId(app.clone());
     let state = AppState { app, registry: Arc::new(registry), http, api: openapi::served() };
 
-    // CORS only where SPEC §2.1 allows it: token, introspection,
-    // revocation and userinfo (never the authorization endpoint).
-    let cors_routes = Router::new()
-        .merge(oauth::routes())
-        .merge(userinfo::routes())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), cors::layer));
     let issuer_routes = Router::new()
-        .merge(discovery::routes())
-        .merge(cors_routes)
+        .merge(oauth::routes(&state))
         .merge(browser::routes())
         .merge(console::routes())
         .merge(remote_browser::routes())
