@@ -89,19 +89,19 @@ pub(super) async fn show<C: Catalogue>(State(s): State<AppState>, i: Incoming) -
     }
 }
 
-/// A create form: `act` calls the service with the form's fields. Then the
+/// A create form: `call` calls the service with the form's fields. Then the
 /// list with `?m=created`, or the page again with the problem and the form
 /// refilled.
 pub(super) async fn create<C: Catalogue, T>(
     s: &AppState,
     i: Incoming,
-    act: impl AsyncFnOnce(&Cx, &[(String, String)]) -> Result<T, AppError>,
+    call: impl AsyncFnOnce(&Cx, &[(String, String)]) -> Result<T, AppError>,
 ) -> Response {
     let (cx, fields) = match enter_post(s, i.tenant, i.source, i.req, true).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    match act(&cx, &fields).await {
+    match call(&cx, &fields).await {
         Ok(_) => cx.to(&format!("{}?m=created", C::PAGE)),
         Err(e) => match C::problem(e) {
             Ok(msg) => C::page(s, &cx, None, Some(msg), C::refill(&fields)).await,
@@ -111,19 +111,20 @@ pub(super) async fn create<C: Catalogue, T>(
 }
 
 /// A form that changes an entry (its row's form, not the create form):
-/// the list with `?m={done}`, or the page again with the problem above an
-/// empty create form.
+/// `call` calls the service with the form's fields. Then the list with
+/// `?m={done}`, or the page again with the problem above an empty create
+/// form.
 pub(super) async fn change<C: Catalogue, T>(
     s: &AppState,
     i: Incoming,
     done: &str,
-    act: impl AsyncFnOnce(&Cx, &[(String, String)]) -> Result<T, AppError>,
+    call: impl AsyncFnOnce(&Cx, &[(String, String)]) -> Result<T, AppError>,
 ) -> Response {
     let (cx, fields) = match enter_post(s, i.tenant, i.source, i.req, true).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    match act(&cx, &fields).await {
+    match call(&cx, &fields).await {
         Ok(_) => cx.to(&format!("{}?m={done}", C::PAGE)),
         Err(e) => match C::problem(e) {
             Ok(msg) => C::page(s, &cx, None, Some(msg), C::Form::default()).await,
@@ -132,19 +133,19 @@ pub(super) async fn change<C: Catalogue, T>(
     }
 }
 
-/// A button with nothing to fill in (delete, disable, enable): the list
-/// with `?m={done}`, or an error page.
+/// A button with nothing to fill in (delete, disable, enable): `call`
+/// calls the service. Then the list with `?m={done}`, or an error page.
 pub(super) async fn act<C: Catalogue, T>(
     s: &AppState,
     i: Incoming,
     done: &str,
-    act: impl AsyncFnOnce(&Cx) -> Result<T, AppError>,
+    call: impl AsyncFnOnce(&Cx) -> Result<T, AppError>,
 ) -> Response {
     let (cx, _) = match enter_post(s, i.tenant, i.source, i.req, true).await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    match act(&cx).await {
+    match call(&cx).await {
         Ok(_) => cx.to(&format!("{}?m={done}", C::PAGE)),
         Err(e) => cx.app_error(e),
     }

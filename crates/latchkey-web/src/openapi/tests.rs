@@ -148,6 +148,23 @@ fn openapi_documents_every_route() {
     assert!(extra.is_empty(), "documented operations that no router serves: {extra:?}");
 }
 
+/// The document imports the handlers; the handlers get it from the state
+/// (`AppState::api`), never by import, so the modules form no circle.
+#[test]
+fn handlers_do_not_import_the_document() {
+    let shared = [
+        ("admin_api", include_str!("../admin_api/mod.rs")),
+        ("admin_api::responses", include_str!("../admin_api/responses.rs")),
+        ("oauth", include_str!("../oauth/mod.rs")),
+        ("json_body", include_str!("../json_body.rs")),
+    ];
+    for (name, source) in MERGED_ROUTERS.iter().chain(&shared) {
+        let code = source.split("#[cfg(test)]").next().unwrap();
+        let imports = code.contains("crate::openapi::") || code.contains("use crate::openapi;");
+        assert!(!imports, "{name} imports crate::openapi: take the document from the state");
+    }
+}
+
 #[test]
 fn openapi_document_shape() {
     let doc = doc();
