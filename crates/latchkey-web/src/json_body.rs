@@ -4,33 +4,30 @@
 //! **every** such field (RFC 9457 `errors`), not serde's first complaint.
 //! Only a body that is not JSON at all is a 400.
 
-use std::sync::LazyLock;
-
+use axum::extract::State;
 use latchkey_core::FieldError;
 use serde_json::Value;
 
-/// The document, parsed once.
-static DOCUMENT: LazyLock<Value> =
-    LazyLock::new(|| serde_json::from_str(&crate::openapi::document()).unwrap_or(Value::Null));
+use crate::AppState;
 
 /// How deep nested objects are checked (deeper levels are left to serde).
 const MAX_DEPTH: usize = 4;
 
 /// The request body schema of `method` on a route pattern (`/t/{tenant}`
 /// prefixes are the same operation).
-fn body_schema(method: &str, route: &str) -> Option<&'static Value> {
+fn body_schema<'d>(doc: &'d Value, method: &str, route: &str) -> Option<&'d Value> {
     let path = route.strip_prefix("/t/{tenant}").unwrap_or(route);
-    DOCUMENT["paths"][path][method.to_ascii_lowercase()]["requestBody"]["content"]["application/json"]["schema"]
+    doc["paths"][path][method.to_ascii_lowercase()]["requestBody"]["content"]["application/json"]["schema"]
         .as_object()
-        .map(|_| &DOCUMENT["paths"][path][method.to_ascii_lowercase()]["requestBody"]["content"]["application/json"]["schema"])
+        .map(|_| &doc["paths"][path][method.to_ascii_lowercase()]["requestBody"]["content"]["application/json"]["schema"])
 }
 
-fn resolve(schema: &Value) -> &Value {
+fn resolve<'d>(doc: &'d Value, schema: &'d Value) -> &'d Value {
     let mut s = schema;
     for _ in 0..8 {
         let Some(r) = s["$ref"].as_str() else { break };
         let name = r.rsplit('/').next().unwrap_or_default();
-        s = &DOCUMENT["components"]["schemas"][name];
+        s = &doc["components"]["schemas"][name];
     }
     s
 }
@@ -56,15 +53,15 @@ fn field(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
 }
 
-/// Appends an error for each way `value` does not fit `schema`.
-fn check(schema: &Value, value: &Value, path: &str, depth: usize, errors: &mut Vec<FieldError>) {
-    let schema = resolve(schema);
+/// Appends an error for each way `value` does not fit `schema` (a schema of `doc`).
+fn check(doc: &Value, schema: &Value, value: &Value, path: &str, depth: usize, errors: &mut Vec<FieldError>) {
+    let schema = resolve(doc, schema);
     if depth > MAX_DEPTH {
         return;
     }
     if let Some(all) = schema["allOf"].as_array() {
         for s in all {
-            check(s, value, path, depth, errors);
+            check(doc, s, value, path, depth, errors);
         }
         // The parts of an allOf together name every allowed property.
         return;
@@ -73,7 +70,7 @@ fn check(schema: &Value, value: &Value, path: &str, depth: usize, errors: &mut V
         if let Some(any) = schema[key].as_array() {
             let fits = any.iter().any(|s| {
                 let mut e = Vec::new();
-                check(s, value, path, depth, &mut e);
+                check(doc, s, value, path, depth, &mut e);
                 e.is_empty()
             });
             if !fits {
@@ -110,7 +107,7 @@ fn check(schema: &Value, value: &Value, path: &str, depth: usize, errors: &mut V
             if let Some(props) = schema["properties"].as_object() {
                 for (k, v) in map {
                     match props.get(k) {
-                        Some(s) => check(s, v, &field(path, k), depth + 1, errors),
+                        Some(s) => check(doc, s, v, &field(path, k), depth + 1, errors),
                         None if schema["additionalProperties"] == Value::Bool(false) => {
                             errors.push(FieldError::new(&field(path, k), "is not a field of this body"));
                         }
@@ -122,7 +119,7 @@ fn check(schema: &Value, value: &Value, path: &str, depth: usize, errors: &mut V
         Value::Array(items) => {
             if let Some(item) = schema.get("items") {
                 for (i, v) in items.iter().enumerate().take(1_000) {
-                    check(item, v, &format!("{path}[{i}]"), depth + 1, errors);
+                    check(doc, item, v, &format!("{path}[{i}]"), depth + 1, errors);
                 }
             }
         }
@@ -131,11 +128,11 @@ fn check(schema: &Value, value: &Value, path: &str, depth: usize, errors: &mut V
 }
 
 /// Every field of `value` that does not fit the body schema of the
-/// operation, or nothing when the operation has no documented JSON body.
-pub(crate) fn field_errors(method: &str, route: Option<&str>, value: &Value) -> Vec<FieldError> {
+/// operation in `doc`, or nothing when the operation has no documented JSON body.
+pub(crate) fn field_errors(doc: &Value, method: &str, route: Option<&str>, value: &Value) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    if let Some(schema) = route.and_then(|r| body_schema(method, r)) {
-        check(schema, value, "", 0, &mut errors);
+    if let Some(schema) = route.and_then(|r| body_schema(doc, method, r)) {
+        check(doc, schema, value, "", 0, &mut errors);
     }
     // The parts of an allOf may both complain about the same field.
     let mut seen = std::collections::HashSet::new();
@@ -146,9 +143,9 @@ pub(crate) fn field_errors(method: &str, route: Option<&str>, value: &Value) -> 
 /// Query parameters of `query` that the operation does not document. One
 /// rule for every endpoint: an unknown parameter is refused (400), never
 /// silently ignored (a filter that is ignored returns what was not asked for).
-pub(crate) fn unknown_query_parameters(method: &str, route: &str, query: &str) -> Vec<String> {
+pub(crate) fn unknown_query_parameters(doc: &Value, method: &str, route: &str, query: &str) -> Vec<String> {
     let path = route.strip_prefix("/t/{tenant}").unwrap_or(route);
-    let item = &DOCUMENT["paths"][path];
+    let item = &doc["paths"][path];
     if !item.is_object() {
         return Vec::new();
     }
@@ -169,13 +166,14 @@ pub(crate) fn unknown_query_parameters(method: &str, route: &str, query: &str) -
 
 /// Refuses admin API requests with undocumented query parameters (400).
 pub(crate) async fn refuse_unknown_query(
+    State(s): State<AppState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let route = req.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_owned());
     if let (Some(route), Some(query)) = (route, req.uri().query()) {
-        let unknown = unknown_query_parameters(req.method().as_str(), &route, query);
+        let unknown = unknown_query_parameters(&s.api.value, req.method().as_str(), &route, query);
         if !unknown.is_empty() {
             return crate::error::Problem::new(
                 axum::http::StatusCode::BAD_REQUEST,
@@ -195,8 +193,12 @@ mod tests {
 
     use super::field_errors;
 
+    fn doc() -> &'static serde_json::Value {
+        &crate::openapi::served().value
+    }
+
     fn fields(method: &str, route: &str, v: serde_json::Value) -> Vec<String> {
-        let mut f: Vec<String> = field_errors(method, Some(route), &v).into_iter().map(|e| e.field).collect();
+        let mut f: Vec<String> = field_errors(doc(), method, Some(route), &v).into_iter().map(|e| e.field).collect();
         f.sort();
         f
     }
@@ -215,7 +217,7 @@ mod tests {
 
     #[test]
     fn undocumented_query_parameters_are_named() {
-        use super::unknown_query_parameters as unknown;
+        let unknown = |method, route, query| super::unknown_query_parameters(doc(), method, route, query);
         assert!(unknown("GET", "/api/v1/clients", "q=x&limit=5&cursor=").is_empty());
         assert_eq!(unknown("GET", "/api/v1/clients", "q=x&colour=red"), ["colour"]);
         assert_eq!(unknown("GET", "/t/{tenant}/api/v1/scopes", "q=x"), ["q"]);

@@ -17,13 +17,8 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 mod admin_api;
-mod admin_catalog;
-mod admin_tenants;
-mod admin_users;
 mod browser;
 mod console;
-mod cors;
-mod discovery;
 mod error;
 mod form;
 mod health;
@@ -32,10 +27,8 @@ mod json_body;
 mod oauth;
 pub mod openapi;
 mod pages;
-mod remote_api;
 mod remote_browser;
 mod tenant;
-mod userinfo;
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -44,6 +37,18 @@ pub struct AppState {
     pub app: Arc<App>,
     registry: Arc<Registry>,
     http: Arc<http_metrics::HttpMetrics>,
+    api: &'static ApiDocument,
+}
+
+/// This server's OpenAPI document, built once by [`openapi`] from the
+/// handlers' annotations. Handlers read it from the state (to serve it, and
+/// to check request bodies and query parameters against it), so that they
+/// need not import the module that imports them.
+pub(crate) struct ApiDocument {
+    /// As served: pretty-printed, with a final newline.
+    json: String,
+    /// Parsed.
+    value: serde_json::Value,
 }
 
 /// Gives each request without an `X-Request-Id` one, so audit events and
@@ -87,21 +92,14 @@ pub fn router(app: Arc<App>) -> Router {
     let http = Arc::new(http_metrics::HttpMetrics::default());
     http.register(&mut registry);
     let request_ids = NewRequestId(app.clone());
-    let state = AppState { app, registry: Arc::new(registry), http };
+    let state = AppState { app, registry: Arc::new(registry), http, api: openapi::served() };
 
-    // CORS only where SPEC §2.1 allows it: token, introspection,
-    // revocation and userinfo (never the authorization endpoint).
-    let cors_routes = Router::new()
-        .merge(oauth::routes())
-        .merge(userinfo::routes())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), cors::layer));
     let issuer_routes = Router::new()
-        .merge(discovery::routes())
-        .merge(cors_routes)
+        .merge(oauth::routes(&state))
         .merge(browser::routes())
         .merge(console::routes())
         .merge(remote_browser::routes())
-        .nest("/api/v1", admin_api::routes());
+        .nest("/api/v1", admin_api::routes(&state));
 
     Router::new()
         .merge(issuer_routes.clone())

@@ -14,84 +14,88 @@ use axum::routing::get;
 use serde_json::Value;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, LicenseBuilder};
-use utoipa::{Modify, OpenApi, ToResponse};
+use utoipa::{Modify, OpenApi};
 
-use crate::AppState;
+use crate::admin_api::responses::{
+    BadGateway, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed, Unauthorized,
+    UnsupportedMediaType, ValidationFailed,
+};
 use crate::error::Problem;
+use crate::{ApiDocument, AppState};
 
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        crate::admin_api::list_clients,
-        crate::admin_api::create_client,
-        crate::admin_api::create_clients,
-        crate::admin_api::get_client,
-        crate::admin_api::update_client,
-        crate::admin_api::delete_client,
-        crate::admin_api::disable_client,
-        crate::admin_api::enable_client,
-        crate::admin_api::test_redirect,
-        crate::admin_api::list_secrets,
-        crate::admin_api::add_secret,
-        crate::admin_api::rotate_secret,
-        crate::admin_api::revoke_secret,
-        crate::admin_catalog::list_scopes,
-        crate::admin_catalog::create_scope,
-        crate::admin_catalog::get_scope,
-        crate::admin_catalog::update_scope,
-        crate::admin_catalog::delete_scope,
-        crate::admin_catalog::list_classes,
-        crate::admin_catalog::create_class,
-        crate::admin_catalog::get_class,
-        crate::admin_catalog::update_class,
-        crate::admin_catalog::delete_class,
-        crate::admin_api::list_audit,
-        crate::admin_api::list_keys,
-        crate::admin_api::rotate_keys,
-        crate::admin_users::list_users,
-        crate::admin_users::create_user,
-        crate::admin_users::get_user,
-        crate::admin_users::update_user,
-        crate::admin_users::reset_password,
-        crate::admin_users::disable_user,
-        crate::admin_users::enable_user,
-        crate::admin_tenants::list_tenants,
-        crate::admin_tenants::create_tenant,
-        crate::admin_tenants::get_tenant,
-        crate::admin_tenants::update_tenant,
-        crate::admin_tenants::delete_tenant,
-        crate::admin_tenants::disable_tenant,
-        crate::admin_tenants::enable_tenant,
-        crate::admin_users::list_consents,
-        crate::admin_users::revoke_consent,
-        crate::remote_api::list_providers,
-        crate::remote_api::create_provider,
-        crate::remote_api::get_provider,
-        crate::remote_api::update_provider,
-        crate::remote_api::delete_provider,
-        crate::remote_api::list_remote_clients,
-        crate::remote_api::create_remote_client,
-        crate::remote_api::get_rc,
-        crate::remote_api::update_rc,
-        crate::remote_api::delete_rc,
-        crate::remote_api::set_remote_secret,
-        crate::remote_api::list_authorizations,
-        crate::remote_api::create_authorization,
-        crate::remote_api::get_authorization,
-        crate::remote_api::delete_authorization,
-        crate::remote_api::authorization_token,
-        crate::remote_api::authorize_authorization,
-        crate::remote_api::refresh_authorization,
-        crate::remote_api::list_federated_links,
-        crate::remote_api::unlink_federated,
-        openapi_json,
-        crate::oauth::token,
-        crate::oauth::introspect,
-        crate::oauth::revoke,
-        crate::userinfo::userinfo,
-        crate::discovery::metadata,
-        crate::discovery::oauth_metadata,
-        crate::discovery::jwks,
+        crate::admin_api::clients::list_clients,
+        crate::admin_api::clients::create_client,
+        crate::admin_api::clients::create_clients,
+        crate::admin_api::clients::get_client,
+        crate::admin_api::clients::update_client,
+        crate::admin_api::clients::delete_client,
+        crate::admin_api::clients::disable_client,
+        crate::admin_api::clients::enable_client,
+        crate::admin_api::clients::test_redirect,
+        crate::admin_api::secrets::list_secrets,
+        crate::admin_api::secrets::add_secret,
+        crate::admin_api::secrets::rotate_secret,
+        crate::admin_api::secrets::revoke_secret,
+        crate::admin_api::scopes::list_scopes,
+        crate::admin_api::scopes::create_scope,
+        crate::admin_api::scopes::get_scope,
+        crate::admin_api::scopes::update_scope,
+        crate::admin_api::scopes::delete_scope,
+        crate::admin_api::classes::list_classes,
+        crate::admin_api::classes::create_class,
+        crate::admin_api::classes::get_class,
+        crate::admin_api::classes::update_class,
+        crate::admin_api::classes::delete_class,
+        crate::admin_api::audit::list_audit,
+        crate::admin_api::keys::list_keys,
+        crate::admin_api::keys::rotate_keys,
+        crate::admin_api::users::list_users,
+        crate::admin_api::users::create_user,
+        crate::admin_api::users::get_user,
+        crate::admin_api::users::update_user,
+        crate::admin_api::users::reset_password,
+        crate::admin_api::users::disable_user,
+        crate::admin_api::users::enable_user,
+        crate::admin_api::tenants::list_tenants,
+        crate::admin_api::tenants::create_tenant,
+        crate::admin_api::tenants::get_tenant,
+        crate::admin_api::tenants::update_tenant,
+        crate::admin_api::tenants::delete_tenant,
+        crate::admin_api::tenants::disable_tenant,
+        crate::admin_api::tenants::enable_tenant,
+        crate::admin_api::users::list_consents,
+        crate::admin_api::users::revoke_consent,
+        crate::admin_api::providers::list_providers,
+        crate::admin_api::providers::create_provider,
+        crate::admin_api::providers::get_provider,
+        crate::admin_api::providers::update_provider,
+        crate::admin_api::providers::delete_provider,
+        crate::admin_api::remote_clients::list_remote_clients,
+        crate::admin_api::remote_clients::create_remote_client,
+        crate::admin_api::remote_clients::get_rc,
+        crate::admin_api::remote_clients::update_rc,
+        crate::admin_api::remote_clients::delete_rc,
+        crate::admin_api::remote_clients::set_remote_secret,
+        crate::admin_api::authorizations::list_authorizations,
+        crate::admin_api::authorizations::create_authorization,
+        crate::admin_api::authorizations::get_authorization,
+        crate::admin_api::authorizations::delete_authorization,
+        crate::admin_api::authorizations::authorization_token,
+        crate::admin_api::authorizations::authorize_authorization,
+        crate::admin_api::authorizations::refresh_authorization,
+        crate::admin_api::users::list_federated_links,
+        crate::admin_api::users::unlink_federated,
+        crate::admin_api::meta::openapi_json,
+        crate::oauth::token::token,
+        crate::oauth::introspect::introspect,
+        crate::oauth::revoke::revoke,
+        crate::oauth::userinfo::userinfo,
+        crate::oauth::discovery::metadata,
+        crate::oauth::discovery::oauth_metadata,
+        crate::oauth::discovery::jwks,
     ),
     components(
         schemas(Problem, latchkey_core::FieldError),
@@ -166,73 +170,6 @@ impl Modify for Meta {
     }
 }
 
-// Reusable problem+json responses. Documentation only: the handlers answer
-// with `Problem`, which these name per status.
-
-/// The request is malformed: unparseable JSON, a bad query parameter or a bad `If-Match`.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-#[allow(dead_code)]
-pub(crate) struct BadRequest(Problem);
-
-/// No bearer token, or one that is invalid, expired or revoked.
-#[derive(ToResponse)]
-#[response(
-    content_type = "application/problem+json",
-    headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"latchkey\"`"))
-)]
-#[allow(dead_code)]
-pub(crate) struct Unauthorized(Problem);
-
-/// The token lacks the scope this needs (`admin` for changes), or the target
-/// is protected or declaratively managed and `force` was not given.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-#[allow(dead_code)]
-pub(crate) struct Forbidden(Problem);
-
-/// No such resource in this tenant.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-#[allow(dead_code)]
-pub(crate) struct NotFound(Problem);
-
-/// The change conflicts with the current state (a name taken, a resource still in use, a limit reached).
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-#[allow(dead_code)]
-pub(crate) struct Conflict(Problem);
-
-/// `If-Match` named a revision that is no longer current: read again and retry.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-#[allow(dead_code)]
-pub(crate) struct PreconditionFailed(Problem);
-
-/// The body is larger than 1 MiB.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-#[allow(dead_code)]
-pub(crate) struct PayloadTooLarge(Problem);
-
-/// The body is not `application/json`.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-#[allow(dead_code)]
-pub(crate) struct UnsupportedMediaType(Problem);
-
-/// One or more fields are invalid: `errors` lists each with a message.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-#[allow(dead_code)]
-pub(crate) struct ValidationFailed(Problem);
-
-/// A provider could not be reached or answered with something unusable; retry later.
-#[derive(ToResponse)]
-#[response(content_type = "application/problem+json")]
-#[allow(dead_code)]
-pub(crate) struct BadGateway(Problem);
-
 /// The OpenAPI document, as an object.
 pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
@@ -246,30 +183,23 @@ pub fn document() -> String {
     s
 }
 
-static DOCUMENT: LazyLock<String> = LazyLock::new(document);
-static DOCS_HTML: LazyLock<String> = LazyLock::new(|| {
-    let doc: Value = serde_json::from_str(&DOCUMENT).unwrap_or(Value::Null);
-    render_html(&doc)
+static API: LazyLock<ApiDocument> = LazyLock::new(|| {
+    let json = document();
+    let value = serde_json::from_str(&json).unwrap_or(Value::Null);
+    ApiDocument { json, value }
 });
+static DOCS_HTML: LazyLock<String> = LazyLock::new(|| render_html(&API.value));
+
+/// The document as the handlers serve it and check requests against it, built once.
+pub(crate) fn served() -> &'static ApiDocument {
+    &API
+}
 
 /// The reference page and its stylesheet (unauthenticated, like the document).
 pub(crate) fn routes() -> Router<AppState> {
     // Built now rather than on the first request.
     LazyLock::force(&DOCS_HTML);
     Router::new().route("/api/docs", get(docs_page)).route("/api/docs.css", get(docs_css))
-}
-
-/// This OpenAPI document.
-#[utoipa::path(
-    get, path = "/api/v1/openapi.json", tag = "meta",
-    responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object, content_type = "application/json")),
-)]
-pub(crate) async fn openapi_json() -> Response {
-    let mut r = DOCUMENT.as_str().into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
-    r
 }
 
 async fn docs_page() -> Response {

@@ -5,16 +5,18 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{RawPathParams, Request, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::{get, post};
 use latchkey_app::AppError;
 use latchkey_app::admin::clients::ClientSearch;
 use latchkey_app::admin::keys::RotateKeys;
-use latchkey_app::admin::scopes::{NewClass, NewScope};
+use latchkey_app::admin::scopes::{ClassPatch, NewClass, NewScope, ScopePatch};
 use latchkey_app::admin::users::NewUser;
 use latchkey_app::admin::{AuditSearch, AuditView};
 use serde_json::Value;
 
+use super::catalogue::{self, Catalogue, Incoming, input_problem};
 use super::chart::Chart;
 use super::clients::Row;
 use super::view::{Chrome, opt_time, time};
@@ -24,10 +26,10 @@ use crate::tenant::{NoTenant, Source, Tenant};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/console/scopes", get(scopes).post(create_scope))
+        .route("/console/scopes", get(catalogue::show::<Scopes>).post(create_scope))
         .route("/console/scopes/{name}", post(update_scope))
         .route("/console/scopes/{name}/delete", post(delete_scope))
-        .route("/console/classes", get(classes).post(create_class))
+        .route("/console/classes", get(catalogue::show::<Classes>).post(create_class))
         .route("/console/classes/{name}", post(update_class))
         .route("/console/classes/{name}/delete", post(delete_class))
         .route("/console/users", get(users).post(create_user))
@@ -67,7 +69,7 @@ macro_rules! try_page {
     };
 }
 
-fn query(parts: &axum::http::request::Parts) -> Vec<(String, String)> {
+fn query(parts: &Parts) -> Vec<(String, String)> {
     let q = parts.uri.query().unwrap_or("");
     if q.len() > 8 * 1024 {
         return Vec::new();
@@ -174,6 +176,19 @@ struct NamedRow {
     updated: String,
 }
 
+/// The create form of scopes and security classes, as it was sent.
+#[derive(Default)]
+struct NamedForm {
+    name: String,
+    description: String,
+}
+
+impl NamedForm {
+    fn from_fields(fields: &[(String, String)]) -> Self {
+        Self { name: field(fields, "name").trim().to_owned(), description: field(fields, "description").to_owned() }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "console/scopes.html")]
 struct ScopesPage {
@@ -184,97 +199,65 @@ struct ScopesPage {
     description: String,
 }
 
-async fn scopes_page(
-    s: &AppState,
-    cx: &Cx,
-    flash: Option<&'static str>,
-    error: Option<String>,
-    name: &str,
-    description: &str,
-) -> Response {
-    let list = try_page!(cx, s.app.list_scopes(&cx.ctx).await);
-    let rows = list
-        .into_iter()
-        .map(|v| NamedRow { name: v.name, description: v.description, extra: Vec::new(), updated: time(v.updated_at) })
-        .collect();
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let page = ScopesPage {
-        c: cx.chrome("scopes", flash),
-        rows,
-        error,
-        name: name.to_owned(),
-        description: description.to_owned(),
-    };
-    cx.page(status, &page)
-}
+struct Scopes;
 
-fn form_error(e: AppError) -> Result<String, AppError> {
-    match e {
-        AppError::Validation(errs) => {
-            Ok(errs.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))
-        }
-        AppError::Conflict(m) => Ok(super::capitalize(&m)),
-        other => Err(other),
+impl Catalogue for Scopes {
+    const PAGE: &'static str = "scopes";
+    type Form = NamedForm;
+
+    fn refill(fields: &[(String, String)]) -> NamedForm {
+        NamedForm::from_fields(fields)
+    }
+
+    fn flash(parts: &Parts) -> Option<&'static str> {
+        flash(&query(parts))
+    }
+
+    async fn page(
+        s: &AppState,
+        cx: &Cx,
+        flash: Option<&'static str>,
+        error: Option<String>,
+        form: NamedForm,
+    ) -> Response {
+        let list = try_page!(cx, s.app.list_scopes(&cx.ctx).await);
+        let rows = list
+            .into_iter()
+            .map(|v| NamedRow {
+                name: v.name,
+                description: v.description,
+                extra: Vec::new(),
+                updated: time(v.updated_at),
+            })
+            .collect();
+        let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+        let page =
+            ScopesPage { c: cx.chrome("scopes", flash), rows, error, name: form.name, description: form.description };
+        cx.page(status, &page)
     }
 }
 
-async fn scopes(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    req: Request,
-) -> Response {
-    let (cx, parts) = enter_get!(s, tenant, src, req);
-    scopes_page(&s, &cx, flash(&query(&parts)), None, "", "").await
+async fn create_scope(State(s): State<AppState>, i: Incoming) -> Response {
+    catalogue::create::<Scopes, _>(&s, i, async |cx, f| {
+        let NamedForm { name, description } = NamedForm::from_fields(f);
+        s.app.create_scope(&cx.ctx, &cx.user.actor, NewScope { name, description }).await
+    })
+    .await
 }
 
-async fn create_scope(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    req: Request,
-) -> Response {
-    let (cx, pairs) = enter_write!(s, tenant, src, req);
-    let (name, description) = (field(&pairs, "name").trim(), field(&pairs, "description"));
-    let new = NewScope { name: name.to_owned(), description: description.to_owned() };
-    match s.app.create_scope(&cx.ctx, &cx.user.actor, new).await {
-        Ok(_) => cx.to("scopes?m=created"),
-        Err(e) => match form_error(e) {
-            Ok(msg) => scopes_page(&s, &cx, None, Some(msg), name, description).await,
-            Err(e) => cx.app_error(e),
-        },
-    }
+async fn update_scope(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
+    catalogue::change::<Scopes, _>(&s, i, "updated", async |cx, f| {
+        let patch = ScopePatch { description: field(f, "description").to_owned() };
+        s.app.update_scope(&cx.ctx, &cx.user.actor, &param(&params, "name"), patch).await
+    })
+    .await
 }
 
-async fn update_scope(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    params: RawPathParams,
-    req: Request,
-) -> Response {
-    use latchkey_app::admin::scopes::ScopePatch;
-    let (cx, pairs) = enter_write!(s, tenant, src, req);
-    let patch = ScopePatch { description: field(&pairs, "description").to_owned() };
-    match s.app.update_scope(&cx.ctx, &cx.user.actor, &param(&params, "name"), patch).await {
-        Ok(_) => cx.to("scopes?m=updated"),
-        Err(e) => match form_error(e) {
-            Ok(msg) => scopes_page(&s, &cx, None, Some(msg), "", "").await,
-            Err(e) => cx.app_error(e),
-        },
-    }
-}
-
-async fn delete_scope(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    params: RawPathParams,
-    req: Request,
-) -> Response {
-    let (cx, _) = enter_write!(s, tenant, src, req);
-    try_page!(cx, s.app.delete_scope(&cx.ctx, &cx.user.actor, &param(&params, "name")).await);
-    cx.to("scopes?m=deleted")
+async fn delete_scope(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
+    catalogue::act::<Scopes, _>(&s, i, "deleted", async |cx| {
+        s.app.delete_scope(&cx.ctx, &cx.user.actor, &param(&params, "name")).await
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -288,93 +271,76 @@ struct ClassesPage {
     description: String,
 }
 
-async fn classes_page(
-    s: &AppState,
-    cx: &Cx,
-    flash: Option<&'static str>,
-    error: Option<String>,
-    name: &str,
-    description: &str,
-) -> Response {
-    let list = try_page!(cx, s.app.list_classes(&cx.ctx).await);
-    let scopes = try_page!(cx, s.app.list_scopes(&cx.ctx).await);
-    let rows = list
-        .into_iter()
-        .map(|v| NamedRow { name: v.name, description: v.description, extra: v.scopes, updated: time(v.updated_at) })
-        .collect();
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let page = ClassesPage {
-        c: cx.chrome("classes", flash),
-        rows,
-        scope_names: scopes.into_iter().map(|s| s.name).collect(),
-        error,
-        name: name.to_owned(),
-        description: description.to_owned(),
-    };
-    cx.page(status, &page)
-}
+struct Classes;
 
-async fn classes(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    req: Request,
-) -> Response {
-    let (cx, parts) = enter_get!(s, tenant, src, req);
-    classes_page(&s, &cx, flash(&query(&parts)), None, "", "").await
-}
+impl Catalogue for Classes {
+    const PAGE: &'static str = "classes";
+    type Form = NamedForm;
 
-async fn create_class(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    req: Request,
-) -> Response {
-    let (cx, pairs) = enter_write!(s, tenant, src, req);
-    let (name, description) = (field(&pairs, "name").trim(), field(&pairs, "description"));
-    let scopes = fields(&pairs, "scopes").into_iter().map(str::to_owned).collect();
-    let new = NewClass { name: name.to_owned(), description: description.to_owned(), scopes };
-    match s.app.create_class(&cx.ctx, &cx.user.actor, new).await {
-        Ok(_) => cx.to("classes?m=created"),
-        Err(e) => match form_error(e) {
-            Ok(msg) => classes_page(&s, &cx, None, Some(msg), name, description).await,
-            Err(e) => cx.app_error(e),
-        },
+    fn refill(fields: &[(String, String)]) -> NamedForm {
+        NamedForm::from_fields(fields)
+    }
+
+    fn flash(parts: &Parts) -> Option<&'static str> {
+        flash(&query(parts))
+    }
+
+    async fn page(
+        s: &AppState,
+        cx: &Cx,
+        flash: Option<&'static str>,
+        error: Option<String>,
+        form: NamedForm,
+    ) -> Response {
+        let list = try_page!(cx, s.app.list_classes(&cx.ctx).await);
+        let scopes = try_page!(cx, s.app.list_scopes(&cx.ctx).await);
+        let rows = list
+            .into_iter()
+            .map(|v| NamedRow {
+                name: v.name,
+                description: v.description,
+                extra: v.scopes,
+                updated: time(v.updated_at),
+            })
+            .collect();
+        let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+        let page = ClassesPage {
+            c: cx.chrome("classes", flash),
+            rows,
+            scope_names: scopes.into_iter().map(|s| s.name).collect(),
+            error,
+            name: form.name,
+            description: form.description,
+        };
+        cx.page(status, &page)
     }
 }
 
-async fn update_class(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    params: RawPathParams,
-    req: Request,
-) -> Response {
-    use latchkey_app::admin::scopes::ClassPatch;
-    let (cx, pairs) = enter_write!(s, tenant, src, req);
-    let patch = ClassPatch {
-        description: Some(field(&pairs, "description").to_owned()),
-        scopes: Some(fields(&pairs, "scopes").into_iter().map(str::to_owned).collect()),
-    };
-    match s.app.update_class(&cx.ctx, &cx.user.actor, &param(&params, "name"), patch).await {
-        Ok(_) => cx.to("classes?m=updated"),
-        Err(e) => match form_error(e) {
-            Ok(msg) => classes_page(&s, &cx, None, Some(msg), "", "").await,
-            Err(e) => cx.app_error(e),
-        },
-    }
+async fn create_class(State(s): State<AppState>, i: Incoming) -> Response {
+    catalogue::create::<Classes, _>(&s, i, async |cx, f| {
+        let NamedForm { name, description } = NamedForm::from_fields(f);
+        let scopes = fields(f, "scopes").into_iter().map(str::to_owned).collect();
+        s.app.create_class(&cx.ctx, &cx.user.actor, NewClass { name, description, scopes }).await
+    })
+    .await
 }
 
-async fn delete_class(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    params: RawPathParams,
-    req: Request,
-) -> Response {
-    let (cx, _) = enter_write!(s, tenant, src, req);
-    try_page!(cx, s.app.delete_class(&cx.ctx, &cx.user.actor, &param(&params, "name")).await);
-    cx.to("classes?m=deleted")
+async fn update_class(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
+    catalogue::change::<Classes, _>(&s, i, "updated", async |cx, f| {
+        let patch = ClassPatch {
+            description: Some(field(f, "description").to_owned()),
+            scopes: Some(fields(f, "scopes").into_iter().map(str::to_owned).collect()),
+        };
+        s.app.update_class(&cx.ctx, &cx.user.actor, &param(&params, "name"), patch).await
+    })
+    .await
+}
+
+async fn delete_class(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
+    catalogue::act::<Classes, _>(&s, i, "deleted", async |cx| {
+        s.app.delete_class(&cx.ctx, &cx.user.actor, &param(&params, "name")).await
+    })
+    .await
 }
 
 // ---- users -------------------------------------------------------------------
@@ -465,7 +431,7 @@ async fn create_user(
     };
     match s.app.create_user(&cx.ctx, &cx.user.actor, new).await {
         Ok(u) => users_page(&s, &cx, None, "", "", None, Some((u.user.username, u.password))).await,
-        Err(e) => match form_error(e) {
+        Err(e) => match input_problem(e) {
             Ok(msg) => users_page(&s, &cx, None, "", "", Some(msg), None).await,
             Err(e) => cx.app_error(e),
         },

@@ -22,6 +22,7 @@
 #![allow(clippy::result_large_err)]
 
 mod admin_pages;
+mod catalogue;
 mod chart;
 mod client_detail;
 mod client_form;

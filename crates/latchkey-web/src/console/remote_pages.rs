@@ -6,6 +6,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{RawPathParams, Request, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::{get, post};
 use latchkey_app::AppError;
@@ -14,23 +15,24 @@ use latchkey_app::remote::{
     NewProvider, NewRemoteClient, ProviderView, RemoteAuthMethod, RemoteClientView, RemoteSecret, TokenParams,
 };
 
+use super::catalogue::{self, Catalogue, Incoming};
 use super::view::{Chrome, opt_time, time};
-use super::{Cx, enter, enter_post, field, param};
+use super::{Cx, enter_post, field, param};
 use crate::AppState;
 use crate::tenant::{NoTenant, Source, Tenant};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/console/providers", get(providers).post(create_provider))
+        .route("/console/providers", get(catalogue::show::<Providers>).post(create_provider))
         .route("/console/providers/{name}/delete", post(delete_provider))
-        .route("/console/remote-clients", get(remote_clients).post(create_remote_client))
+        .route("/console/remote-clients", get(catalogue::show::<RemoteClients>).post(create_remote_client))
         .route("/console/remote-clients/{namespace}/{name}/delete", post(delete_remote_client))
         .route("/console/remote-clients/{namespace}/{name}/secret", post(set_remote_secret))
-        .route("/console/authorizations", get(authorizations).post(create_authorization))
+        .route("/console/authorizations", get(catalogue::show::<Authorizations>).post(create_authorization))
         .route("/console/authorizations/{namespace}/{name}/delete", post(delete_authorization))
 }
 
-fn flash(parts: &axum::http::request::Parts) -> Option<&'static str> {
+fn flash(parts: &Parts) -> Option<&'static str> {
     let q: Vec<(String, String)> =
         form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().take(10).collect();
     match field(&q, "m") {
@@ -41,16 +43,22 @@ fn flash(parts: &axum::http::request::Parts) -> Option<&'static str> {
     }
 }
 
-/// A service error of a form: shown above the form, or as an error page.
-fn form_error(cx: &Cx, e: AppError) -> Result<String, Response> {
+/// Which service errors of a form are shown above it: invalid fields, and
+/// what the provider or the named objects made impossible.
+fn problem(e: AppError) -> Result<String, AppError> {
     match e {
         AppError::Validation(f) => {
             Ok(f.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))
         }
         AppError::Conflict(m) | AppError::Upstream(m) | AppError::NeedsReauthorization(m) => Ok(super::capitalize(&m)),
         AppError::NotFound => Ok("The named provider or remote client does not exist.".into()),
-        other => Err(cx.app_error(other)),
+        other => Err(other),
     }
+}
+
+/// A service error of a form: shown above the form, or as an error page.
+fn form_error(cx: &Cx, e: AppError) -> Result<String, Response> {
+    problem(e).map_err(|e| cx.app_error(e))
 }
 
 // ---- providers ---------------------------------------------------------------
@@ -63,48 +71,39 @@ struct ProvidersPage {
     error: Option<String>,
 }
 
-async fn providers_page(s: &AppState, cx: &Cx, flash: Option<&'static str>, error: Option<String>) -> Response {
-    let rows = match s.app.list_providers(&cx.ctx).await {
-        Ok(r) => r,
-        Err(e) => return cx.app_error(e),
-    };
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    cx.page(status, &ProvidersPage { c: cx.chrome("providers", flash), rows, error })
-}
+struct Providers;
 
-async fn providers(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    req: Request,
-) -> Response {
-    match enter(&s, tenant, src, req).await {
-        Ok((cx, parts)) => providers_page(&s, &cx, flash(&parts), None).await,
-        Err(r) => r,
+impl Catalogue for Providers {
+    const PAGE: &'static str = "providers";
+    type Form = ();
+
+    fn flash(parts: &Parts) -> Option<&'static str> {
+        flash(parts)
+    }
+
+    fn problem(e: AppError) -> Result<String, AppError> {
+        problem(e)
+    }
+
+    async fn page(s: &AppState, cx: &Cx, flash: Option<&'static str>, error: Option<String>, (): ()) -> Response {
+        let rows = match s.app.list_providers(&cx.ctx).await {
+            Ok(r) => r,
+            Err(e) => return cx.app_error(e),
+        };
+        let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+        cx.page(status, &ProvidersPage { c: cx.chrome("providers", flash), rows, error })
     }
 }
 
-async fn create_provider(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    req: Request,
-) -> Response {
-    let (cx, pairs) = match enter_post(&s, tenant, src, req, true).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let mut new = provider_form(&pairs, "");
-    new.pkce = Some(field(&pairs, "pkce") == "on");
-    let scopes: Vec<String> = field(&pairs, "default_scopes").split_whitespace().map(str::to_owned).collect();
-    new.default_scopes = Some(scopes);
-    match s.app.create_provider(&cx.ctx, &cx.user.actor, new).await {
-        Ok(_) => cx.to("providers?m=created"),
-        Err(e) => match form_error(&cx, e) {
-            Ok(msg) => providers_page(&s, &cx, None, Some(msg)).await,
-            Err(r) => r,
-        },
-    }
+async fn create_provider(State(s): State<AppState>, i: Incoming) -> Response {
+    catalogue::create::<Providers, _>(&s, i, async |cx, f| {
+        let mut new = provider_form(f, "");
+        new.pkce = Some(field(f, "pkce") == "on");
+        let scopes: Vec<String> = field(f, "default_scopes").split_whitespace().map(str::to_owned).collect();
+        new.default_scopes = Some(scopes);
+        s.app.create_provider(&cx.ctx, &cx.user.actor, new).await
+    })
+    .await
 }
 
 /// The provider fields of a form, their names prefixed with `prefix`: the
@@ -131,21 +130,11 @@ fn provider_form(pairs: &[(String, String)], prefix: &str) -> NewProvider {
     }
 }
 
-async fn delete_provider(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    params: RawPathParams,
-    req: Request,
-) -> Response {
-    let (cx, _) = match enter_post(&s, tenant, src, req, true).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    match s.app.delete_provider(&cx.ctx, &cx.user.actor, &param(&params, "name")).await {
-        Ok(()) => cx.to("providers?m=deleted"),
-        Err(e) => cx.app_error(e),
-    }
+async fn delete_provider(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
+    catalogue::act::<Providers, _>(&s, i, "deleted", async |cx| {
+        s.app.delete_provider(&cx.ctx, &cx.user.actor, &param(&params, "name")).await
+    })
+    .await
 }
 
 // ---- remote clients ------------------------------------------------------------
@@ -179,34 +168,37 @@ struct RemoteClientsPage {
     form: RemoteForm,
 }
 
-async fn remote_clients_page(
-    s: &AppState,
-    cx: &Cx,
-    flash: Option<&'static str>,
-    error: Option<String>,
-    form: RemoteForm,
-) -> Response {
-    let rows = match s.app.list_remote_clients(&cx.ctx).await {
-        Ok(r) => r,
-        Err(e) => return cx.app_error(e),
-    };
-    let providers = match s.app.list_providers(&cx.ctx).await {
-        Ok(p) => p.into_iter().map(|p| p.name).collect(),
-        Err(e) => return cx.app_error(e),
-    };
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    cx.page(status, &RemoteClientsPage { c: cx.chrome("remote", flash), rows, providers, error, form })
-}
+struct RemoteClients;
 
-async fn remote_clients(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    req: Request,
-) -> Response {
-    match enter(&s, tenant, src, req).await {
-        Ok((cx, parts)) => remote_clients_page(&s, &cx, flash(&parts), None, RemoteForm::default()).await,
-        Err(r) => r,
+impl Catalogue for RemoteClients {
+    const PAGE: &'static str = "remote-clients";
+    type Form = RemoteForm;
+
+    fn flash(parts: &Parts) -> Option<&'static str> {
+        flash(parts)
+    }
+
+    fn problem(e: AppError) -> Result<String, AppError> {
+        problem(e)
+    }
+
+    async fn page(
+        s: &AppState,
+        cx: &Cx,
+        flash: Option<&'static str>,
+        error: Option<String>,
+        form: RemoteForm,
+    ) -> Response {
+        let rows = match s.app.list_remote_clients(&cx.ctx).await {
+            Ok(r) => r,
+            Err(e) => return cx.app_error(e),
+        };
+        let providers = match s.app.list_providers(&cx.ctx).await {
+            Ok(p) => p.into_iter().map(|p| p.name).collect(),
+            Err(e) => return cx.app_error(e),
+        };
+        let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+        cx.page(status, &RemoteClientsPage { c: cx.chrome("remote", flash), rows, providers, error, form })
     }
 }
 
@@ -248,7 +240,7 @@ async fn create_remote_client(
             }
             Err(e) => {
                 return match form_error(&cx, e) {
-                    Ok(msg) => remote_clients_page(&s, &cx, None, Some(format!("New provider: {msg}")), form).await,
+                    Ok(msg) => RemoteClients::page(&s, &cx, None, Some(format!("New provider: {msg}")), form).await,
                     Err(r) => r,
                 };
             }
@@ -271,51 +263,28 @@ async fn create_remote_client(
                     Some(p) => format!("The provider {p} was added. The remote client was not: {msg}"),
                     None => msg,
                 };
-                remote_clients_page(&s, &cx, None, Some(msg), form).await
+                RemoteClients::page(&s, &cx, None, Some(msg), form).await
             }
             Err(r) => r,
         },
     }
 }
 
-async fn set_remote_secret(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    params: RawPathParams,
-    req: Request,
-) -> Response {
-    let (cx, pairs) = match enter_post(&s, tenant, src, req, true).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let secret = RemoteSecret { client_secret: field(&pairs, "client_secret").to_owned() };
-    let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
-    match s.app.set_remote_secret(&cx.ctx, &cx.user.actor, &ns, &name, secret).await {
-        Ok(_) => cx.to("remote-clients?m=secret"),
-        Err(e) => match form_error(&cx, e) {
-            Ok(msg) => remote_clients_page(&s, &cx, None, Some(msg), RemoteForm::default()).await,
-            Err(r) => r,
-        },
-    }
+async fn set_remote_secret(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
+    catalogue::change::<RemoteClients, _>(&s, i, "secret", async |cx, f| {
+        let secret = RemoteSecret { client_secret: field(f, "client_secret").to_owned() };
+        let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
+        s.app.set_remote_secret(&cx.ctx, &cx.user.actor, &ns, &name, secret).await
+    })
+    .await
 }
 
-async fn delete_remote_client(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    params: RawPathParams,
-    req: Request,
-) -> Response {
-    let (cx, _) = match enter_post(&s, tenant, src, req, true).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
-    match s.app.delete_remote_client(&cx.ctx, &cx.user.actor, &ns, &name).await {
-        Ok(()) => cx.to("remote-clients?m=deleted"),
-        Err(e) => cx.app_error(e),
-    }
+async fn delete_remote_client(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
+    catalogue::act::<RemoteClients, _>(&s, i, "deleted", async |cx| {
+        let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
+        s.app.delete_remote_client(&cx.ctx, &cx.user.actor, &ns, &name).await
+    })
+    .await
 }
 
 // ---- authorizations --------------------------------------------------------------
@@ -335,31 +304,34 @@ struct AuthorizationsPage {
     error: Option<String>,
 }
 
-async fn authorizations_page(s: &AppState, cx: &Cx, flash: Option<&'static str>, error: Option<String>) -> Response {
-    let rows = match s.app.list_authorizations(&cx.ctx).await {
-        Ok(r) => r
-            .into_iter()
-            .map(|v| AuthorizationRow { expires: opt_time(v.expires_at), updated: time(v.updated_at), v })
-            .collect(),
-        Err(e) => return cx.app_error(e),
-    };
-    let remote_clients = match s.app.list_remote_clients(&cx.ctx).await {
-        Ok(r) => r.into_iter().map(|c| (c.namespace, c.name)).collect(),
-        Err(e) => return cx.app_error(e),
-    };
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    cx.page(status, &AuthorizationsPage { c: cx.chrome("authorizations", flash), rows, remote_clients, error })
-}
+struct Authorizations;
 
-async fn authorizations(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    req: Request,
-) -> Response {
-    match enter(&s, tenant, src, req).await {
-        Ok((cx, parts)) => authorizations_page(&s, &cx, flash(&parts), None).await,
-        Err(r) => r,
+impl Catalogue for Authorizations {
+    const PAGE: &'static str = "authorizations";
+    type Form = ();
+
+    fn flash(parts: &Parts) -> Option<&'static str> {
+        flash(parts)
+    }
+
+    fn problem(e: AppError) -> Result<String, AppError> {
+        problem(e)
+    }
+
+    async fn page(s: &AppState, cx: &Cx, flash: Option<&'static str>, error: Option<String>, (): ()) -> Response {
+        let rows = match s.app.list_authorizations(&cx.ctx).await {
+            Ok(r) => r
+                .into_iter()
+                .map(|v| AuthorizationRow { expires: opt_time(v.expires_at), updated: time(v.updated_at), v })
+                .collect(),
+            Err(e) => return cx.app_error(e),
+        };
+        let remote_clients = match s.app.list_remote_clients(&cx.ctx).await {
+            Ok(r) => r.into_iter().map(|c| (c.namespace, c.name)).collect(),
+            Err(e) => return cx.app_error(e),
+        };
+        let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+        cx.page(status, &AuthorizationsPage { c: cx.chrome("authorizations", flash), rows, remote_clients, error })
     }
 }
 
@@ -374,14 +346,14 @@ async fn create_authorization(
         Err(r) => return r,
     };
     let Some((namespace, name)) = field(&pairs, "remote_client").split_once('/') else {
-        return authorizations_page(&s, &cx, None, Some("Choose a remote client.".into())).await;
+        return Authorizations::page(&s, &cx, None, Some("Choose a remote client.".into()), ()).await;
     };
     if field(&pairs, "grant_type") == "authorization_code" {
         // The administrator signs in at the provider: off to its start link.
         return match s.app.start_authorization(&cx.ctx, &cx.user.actor, namespace, name).await {
             Ok(start) => super::see_other(&start.authorization_url),
             Err(e) => match form_error(&cx, e) {
-                Ok(msg) => authorizations_page(&s, &cx, None, Some(msg)).await,
+                Ok(msg) => Authorizations::page(&s, &cx, None, Some(msg), ()).await,
                 Err(r) => r,
             },
         };
@@ -390,26 +362,16 @@ async fn create_authorization(
     match s.app.create_authorization(&cx.ctx, &cx.user.actor, new).await {
         Ok(_) => cx.to("authorizations?m=created"),
         Err(e) => match form_error(&cx, e) {
-            Ok(msg) => authorizations_page(&s, &cx, None, Some(msg)).await,
+            Ok(msg) => Authorizations::page(&s, &cx, None, Some(msg), ()).await,
             Err(r) => r,
         },
     }
 }
 
-async fn delete_authorization(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    params: RawPathParams,
-    req: Request,
-) -> Response {
-    let (cx, _) = match enter_post(&s, tenant, src, req, true).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
-    match s.app.delete_authorization(&cx.ctx, &cx.user.actor, &ns, &name).await {
-        Ok(()) => cx.to("authorizations?m=deleted"),
-        Err(e) => cx.app_error(e),
-    }
+async fn delete_authorization(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
+    catalogue::act::<Authorizations, _>(&s, i, "deleted", async |cx| {
+        let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
+        s.app.delete_authorization(&cx.ctx, &cx.user.actor, &ns, &name).await
+    })
+    .await
 }

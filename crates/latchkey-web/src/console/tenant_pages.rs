@@ -7,11 +7,13 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{RawPathParams, Request, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::{get, post};
 use latchkey_app::AppError;
 use latchkey_app::admin::tenants::{CreatedTenant, NewTenant, TenantView};
 
+use super::catalogue::{self, Catalogue, Incoming};
 use super::view::{Chrome, time};
 use super::{Cx, enter, enter_post, field, param, see_other};
 use crate::AppState;
@@ -19,7 +21,7 @@ use crate::tenant::{NoTenant, Source, Tenant};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/console/tenants", get(tenants).post(create_tenant))
+        .route("/console/tenants", get(catalogue::show::<Tenants>).post(create_tenant))
         .route("/console/tenants/{id}/disable", post(disable))
         .route("/console/tenants/{id}/enable", post(enable))
         .route("/console/tenants/{id}/delete", post(delete))
@@ -68,25 +70,26 @@ async fn tenants_page(
     cx.page(status, &TenantsPage { c, rows, error, created })
 }
 
-async fn tenants(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    req: Request,
-) -> Response {
-    let (cx, parts) = match enter(&s, tenant, src, req).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let q: Vec<(String, String)> =
-        form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().take(10).collect();
-    let flash = match field(&q, "m") {
-        "disabled" => Some("The tenant is disabled: its endpoints answer 404."),
-        "enabled" => Some("The tenant is active again."),
-        "deleted" => Some("The tenant and everything in it were deleted."),
-        _ => None,
-    };
-    tenants_page(&s, &cx, flash, None, None).await
+struct Tenants;
+
+impl Catalogue for Tenants {
+    const PAGE: &'static str = "tenants";
+    type Form = ();
+
+    fn flash(parts: &Parts) -> Option<&'static str> {
+        let q: Vec<(String, String)> =
+            form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().take(10).collect();
+        match field(&q, "m") {
+            "disabled" => Some("The tenant is disabled: its endpoints answer 404."),
+            "enabled" => Some("The tenant is active again."),
+            "deleted" => Some("The tenant and everything in it were deleted."),
+            _ => None,
+        }
+    }
+
+    async fn page(s: &AppState, cx: &Cx, flash: Option<&'static str>, error: Option<String>, (): ()) -> Response {
+        tenants_page(s, cx, flash, error, None).await
+    }
 }
 
 async fn create_tenant(
@@ -115,55 +118,25 @@ async fn create_tenant(
     }
 }
 
-async fn set_status(s: &AppState, cx: &Cx, id: &str, active: bool) -> Response {
-    match s.app.set_tenant_status(&cx.ctx, &cx.user.actor, id, active).await {
-        Ok(_) if active => cx.to("tenants?m=enabled"),
-        Ok(_) => cx.to("tenants?m=disabled"),
-        Err(e) => cx.app_error(e),
-    }
+async fn disable(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
+    catalogue::act::<Tenants, _>(&s, i, "disabled", async |cx| {
+        s.app.set_tenant_status(&cx.ctx, &cx.user.actor, &param(&params, "id"), false).await
+    })
+    .await
 }
 
-async fn disable(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    params: RawPathParams,
-    req: Request,
-) -> Response {
-    match enter_post(&s, tenant, src, req, true).await {
-        Ok((cx, _)) => set_status(&s, &cx, &param(&params, "id"), false).await,
-        Err(r) => r,
-    }
+async fn enable(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
+    catalogue::act::<Tenants, _>(&s, i, "enabled", async |cx| {
+        s.app.set_tenant_status(&cx.ctx, &cx.user.actor, &param(&params, "id"), true).await
+    })
+    .await
 }
 
-async fn enable(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    params: RawPathParams,
-    req: Request,
-) -> Response {
-    match enter_post(&s, tenant, src, req, true).await {
-        Ok((cx, _)) => set_status(&s, &cx, &param(&params, "id"), true).await,
-        Err(r) => r,
-    }
-}
-
-async fn delete(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    params: RawPathParams,
-    req: Request,
-) -> Response {
-    let (cx, _) = match enter_post(&s, tenant, src, req, true).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    match s.app.delete_tenant(&cx.ctx, &cx.user.actor, &param(&params, "id")).await {
-        Ok(()) => cx.to("tenants?m=deleted"),
-        Err(e) => cx.app_error(e),
-    }
+async fn delete(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
+    catalogue::act::<Tenants, _>(&s, i, "deleted", async |cx| {
+        s.app.delete_tenant(&cx.ctx, &cx.user.actor, &param(&params, "id")).await
+    })
+    .await
 }
 
 /// `GET /console/switch?tenant=ID`: to that tenant's console (a GET form,

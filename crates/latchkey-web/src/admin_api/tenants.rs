@@ -9,15 +9,15 @@ use latchkey_app::admin::tenants::{CreatedTenant, NewTenant, TenantPatch, Tenant
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::AppState;
-use crate::admin_api::{Admin, ApiJson, ok};
-use crate::error::Problem;
-use crate::openapi::{
+use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
+use super::{Admin, ApiJson, ok};
+use crate::AppState;
+use crate::error::Problem;
 use crate::tenant::Path;
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/tenants", get(list_tenants).post(create_tenant))
         .route("/tenants/{tenant_id}", get(get_tenant).patch(update_tenant).delete(delete_tenant))

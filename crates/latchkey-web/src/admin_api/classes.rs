@@ -1,139 +1,31 @@
-//! `/api/v1/scopes` and `/api/v1/security-classes`: the scope catalogue and
-//! the named bundles of scopes clients can belong to.
+//! `/api/v1/security-classes`: named bundles of scopes clients can belong to.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use latchkey_app::admin::scopes::{ClassPatch, ClassView, NewClass, NewScope, ScopePatch, ScopeView};
+use latchkey_app::admin::scopes::{ClassPatch, ClassView, NewClass};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::AppState;
-use crate::admin_api::{Admin, ApiJson, ok};
-use crate::error::Problem;
-use crate::openapi::{
+use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
+use super::{Admin, ApiJson, ok};
+use crate::AppState;
+use crate::error::Problem;
 use crate::tenant::Path;
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/scopes", get(list_scopes).post(create_scope))
-        .route("/scopes/{name}", get(get_scope).patch(update_scope).delete(delete_scope))
         .route("/security-classes", get(list_classes).post(create_class))
         .route("/security-classes/{name}", get(get_class).patch(update_class).delete(delete_class))
 }
 
 #[derive(Serialize, ToSchema)]
-pub(crate) struct ScopeList {
-    items: Vec<ScopeView>,
-}
-
-#[derive(Serialize, ToSchema)]
 pub(crate) struct ClassList {
     items: Vec<ClassView>,
-}
-
-/// Lists the tenant's scope catalogue.
-#[utoipa::path(
-    get, path = "/api/v1/scopes", tag = "scopes",
-    responses(
-        (status = 200, description = "Every scope", body = ScopeList),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-    ),
-    security(("bearer" = ["admin:read"]))
-)]
-async fn list_scopes(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &ScopeList { items: s.app.list_scopes(&a.ctx).await? }))
-}
-
-/// Adds a scope to the catalogue.
-#[utoipa::path(
-    post, path = "/api/v1/scopes", tag = "scopes",
-    request_body(content = NewScope, content_type = "application/json", example = json!({"name": "invoices:read", "description": "Read invoices"})),
-    responses(
-        (status = 201, description = "The scope", body = ScopeView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-    ),
-    security(("bearer" = ["admin"]))
-)]
-async fn create_scope(
-    State(s): State<AppState>,
-    a: Admin,
-    body: Result<ApiJson<NewScope>, Problem>,
-) -> Result<Response, Problem> {
-    let ApiJson(new) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.create_scope(&a.ctx, &a.actor, new).await?))
-}
-
-/// Reads one scope.
-#[utoipa::path(
-    get, path = "/api/v1/scopes/{name}", tag = "scopes",
-    params(("name" = String, Path, description = "The scope token")),
-    responses(
-        (status = 200, description = "The scope", body = ScopeView),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-    ),
-    security(("bearer" = ["admin:read"]))
-)]
-async fn get_scope(State(s): State<AppState>, a: Admin, Path(name): Path<String>) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.get_scope(&a.ctx, &name).await?))
-}
-
-/// Changes a scope's description.
-#[utoipa::path(
-    patch, path = "/api/v1/scopes/{name}", tag = "scopes",
-    params(("name" = String, Path, description = "The scope token")),
-    request_body(content = ScopePatch, content_type = "application/json", example = json!({"description": "Read invoices and credit notes"})),
-    responses(
-        (status = 200, description = "The scope", body = ScopeView),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-    ),
-    security(("bearer" = ["admin"]))
-)]
-async fn update_scope(
-    State(s): State<AppState>,
-    a: Admin,
-    Path(name): Path<String>,
-    body: Result<ApiJson<ScopePatch>, Problem>,
-) -> Result<Response, Problem> {
-    let ApiJson(p) = body?;
-    Ok(ok(StatusCode::OK, &s.app.update_scope(&a.ctx, &a.actor, &name, p).await?))
-}
-
-/// Deletes a scope that no client or security class uses.
-#[utoipa::path(
-    delete, path = "/api/v1/scopes/{name}", tag = "scopes",
-    params(("name" = String, Path, description = "The scope token")),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    ),
-    security(("bearer" = ["admin"]))
-)]
-async fn delete_scope(State(s): State<AppState>, a: Admin, Path(name): Path<String>) -> Result<Response, Problem> {
-    s.app.delete_scope(&a.ctx, &a.actor, &name).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Lists the security classes: named bundles of scopes that clients can join.

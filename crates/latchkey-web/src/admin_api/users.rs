@@ -1,24 +1,26 @@
-//! `/api/v1/users`: create, list, read, update, disable/enable, reset password.
+//! `/api/v1/users`: create, list, read, update, disable/enable, reset
+//! password; a user's remembered consents and federated links.
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use latchkey_app::admin::users::{ConsentView, CreatedUser, NewUser, PasswordReset, UserPatch, UserView};
+use latchkey_app::remote::federation::FederatedLinkView;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::AppState;
-use crate::admin_api::{Admin, ApiJson, ok, query};
-use crate::error::Problem;
-use crate::openapi::{
+use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
+use super::{Admin, ApiJson, ok, query};
+use crate::AppState;
+use crate::error::Problem;
 use crate::tenant::Path;
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users).post(create_user))
         .route("/users/{user_id}", get(get_user).patch(update_user))
@@ -27,6 +29,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/users/{user_id}/enable", post(enable_user))
         .route("/users/{user_id}/consents", get(list_consents))
         .route("/users/{user_id}/consents/{client_id}", axum::routing::delete(revoke_consent))
+        .route("/users/{user_id}/federated-links", get(list_federated_links))
+        .route("/users/{user_id}/federated-links/{provider}/{subject}", axum::routing::delete(unlink_federated))
 }
 
 /// The clients a user has consented to, with the scopes.
@@ -56,7 +60,7 @@ pub(crate) async fn revoke_consent(
     Path((id, client_id)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
     s.app.revoke_consent(&a.ctx, &a.actor, &id, &client_id).await?;
-    Ok(axum::response::IntoResponse::into_response(StatusCode::NO_CONTENT))
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -193,4 +197,34 @@ pub(crate) async fn enable_user(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     Ok(ok(StatusCode::OK, &s.app.set_user_status(&a.ctx, &a.actor, &id, true).await?))
+}
+
+/// The upstream accounts (provider and `sub`) that sign in as this user.
+#[utoipa::path(get, path = "/api/v1/users/{user_id}/federated-links", tag = "users",
+    params(("user_id" = String, Path, description = "The user's id")),
+    responses((status = 200, description = "The user's federated links", body = Vec<FederatedLinkView>),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin:read"])))]
+pub(crate) async fn list_federated_links(
+    State(s): State<AppState>,
+    a: Admin,
+    Path(user_id): Path<String>,
+) -> Result<Response, Problem> {
+    Ok(ok(StatusCode::OK, &s.app.list_federated_links(&a.ctx, &user_id).await?))
+}
+
+/// Unlink an upstream account from the user.
+#[utoipa::path(delete, path = "/api/v1/users/{user_id}/federated-links/{provider}/{subject}", tag = "users",
+    params(("user_id" = String, Path, description = "The user's id"), ("provider" = String, Path),
+        ("subject" = String, Path, description = "The account's sub at the provider (URL-encoded)")),
+    responses((status = 204, description = "Unlinked"), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn unlink_federated(
+    State(s): State<AppState>,
+    a: Admin,
+    Path((user_id, provider, subject)): Path<(String, String, String)>,
+) -> Result<Response, Problem> {
+    s.app.unlink_federated(&a.ctx, &a.actor, &user_id, &provider, &subject).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::error::Problem;
 use crate::tenant::Tenant;
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/.well-known/openid-configuration", get(metadata))
         .route("/.well-known/oauth-authorization-server", get(oauth_metadata))

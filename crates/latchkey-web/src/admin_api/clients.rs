@@ -1,139 +1,36 @@
-//! The admin REST API (`/api/v1`, SPEC §5). Bearer tokens issued by this
-//! tenant with scope `admin` (write) or `admin:read` (read). Errors are
-//! RFC 9457 problem+json; clients carry an `ETag` (their revision) and
-//! updates honour `If-Match` (412 when stale).
+//! `/api/v1/clients`: create (one or a batch), read, search, update with a
+//! JSON merge patch (`ETag`/`If-Match`), disable, enable, delete, and the
+//! redirect-URI tester.
 
-use std::sync::Arc;
-
+use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
-use latchkey_app::admin::clients::{ClientSearch, ClientView, CreatedClient, NewClient, SecretView, UpdatedClient};
-use latchkey_app::admin::keys::{KeyView, RotateKeys};
-use latchkey_app::admin::secrets::{AddSecret, NewSecret, RotateSecret};
-use latchkey_app::admin::{Actor, AuditSearch, AuditView};
-use latchkey_app::tenants::TenantContext;
+use latchkey_app::admin::clients::{ClientSearch, ClientView, CreatedClient, NewClient, UpdatedClient};
 use latchkey_core::{ClientConfig, ClientStatus, ClientType};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::AppState;
-use crate::error::{Problem, no_store};
-use crate::openapi::{
+use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed, Unauthorized, UnsupportedMediaType,
     ValidationFailed,
 };
+use super::{Admin, ApiJson, ok, query};
+use crate::AppState;
+use crate::error::Problem;
 use crate::tenant::Path;
-use crate::tenant::{Source, Tenant};
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/clients", get(list_clients).post(create_client))
         .route("/clients:batch", post(create_clients))
         .route("/clients/{client_id}", get(get_client).patch(update_client).delete(delete_client))
         .route("/clients/{client_id}/disable", post(disable_client))
         .route("/clients/{client_id}/enable", post(enable_client))
-        .route("/clients/{client_id}/secrets", get(list_secrets).post(add_secret))
-        .route("/clients/{client_id}/secrets/rotate", post(rotate_secret))
-        .route("/clients/{client_id}/secrets/{secret_id}", axum::routing::delete(revoke_secret))
         .route("/clients/{client_id}/test-redirect", post(test_redirect))
-        .route("/audit-events", get(list_audit))
-        .route("/keys", get(list_keys))
-        .route("/keys/rotate", post(rotate_keys))
-        .merge(crate::admin_catalog::routes())
-        .merge(crate::admin_users::routes())
-        .merge(crate::admin_tenants::routes())
-        .merge(crate::remote_api::routes())
-        .route("/openapi.json", get(crate::openapi::openapi_json))
-        .route_layer(axum::middleware::from_fn(crate::json_body::refuse_unknown_query))
-        .fallback(crate::error::not_found)
-}
-
-/// The tenant and the authenticated caller of an admin request.
-pub(crate) struct Admin {
-    pub(crate) ctx: Arc<TenantContext>,
-    pub(crate) actor: Actor,
-}
-
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
-}
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Tenant(ctx) = Tenant::from_request_parts(parts, state)
-            .await
-            .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such tenant"))?;
-        let Ok(Source(source)) = Source::from_request_parts(parts, state).await;
-        let request_id = parts
-            .headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().filter(|c| !c.is_control()).take(64).collect());
-        let actor = state.app.admin_actor(&ctx, bearer(&parts.headers), source, request_id).await?;
-        Ok(Self { ctx, actor })
-    }
-}
-
-/// A JSON body whose errors are problem+json.
-pub(crate) struct ApiJson<T>(pub T);
-
-impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
-    type Rejection = Problem;
-
-    async fn from_request(req: Request, _: &AppState) -> Result<Self, Self::Rejection> {
-        let route = req.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_owned());
-        let method = req.method().as_str().to_owned();
-        let ctype = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let essence = ctype.split(';').next().unwrap_or("").trim();
-        if !essence.eq_ignore_ascii_case("application/json")
-            && !essence.eq_ignore_ascii_case("application/merge-patch+json")
-        {
-            return Err(Problem::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Unsupported Media Type",
-                "send the body as application/json",
-            ));
-        }
-        let bytes = axum::body::to_bytes(req.into_body(), crate::MAX_BODY).await.map_err(|_| {
-            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large", "the body is larger than 1 MiB")
-        })?;
-        // Not JSON at all: 400. JSON that does not fit: 422 naming every field.
-        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            let msg = e.to_string();
-            let msg = msg.split(" at line").next().unwrap_or(&msg).to_owned();
-            Problem::new(StatusCode::BAD_REQUEST, "Malformed JSON", format!("the body is not JSON: {msg}"))
-        })?;
-        let errors = crate::json_body::field_errors(&method, route.as_deref(), &value);
-        if !errors.is_empty() {
-            return Err(latchkey_app::AppError::Validation(errors).into());
-        }
-        serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
-            let path = e.path().to_string();
-            let msg = e.inner().to_string();
-            let msg = msg.split(" at line").next().unwrap_or(&msg).to_owned();
-            let field = if path == "." { "body".to_owned() } else { path };
-            latchkey_app::AppError::Validation(vec![latchkey_core::FieldError::new(&field, &msg)]).into()
-        })
-    }
-}
-
-pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, Problem> {
-    q.map(|Query(v)| v).map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "Bad query", e.body_text()))
-}
-
-pub(crate) fn ok<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    no_store((status, Json(body)).into_response())
 }
 
 fn with_etag(mut r: Response, revision: i64) -> Response {
@@ -172,24 +69,6 @@ pub(crate) struct ClientPage {
     items: Vec<ClientView>,
     /// Pass as `cursor` for the next page; `null` on the last page.
     next_cursor: Option<String>,
-}
-
-/// A page of audit events.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct AuditPage {
-    items: Vec<AuditView>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
-    next_cursor: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct SecretList {
-    items: Vec<SecretView>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(crate) struct KeyList {
-    items: Vec<KeyView>,
 }
 
 /// A JSON merge patch (RFC 7396) of a client: the identity fields below and
@@ -444,107 +323,6 @@ async fn enable_client(
     set_status(&s, &a, &id, query(q)?.force, ClientStatus::Active).await
 }
 
-/// Lists a client's secrets: metadata only, never a secret or its hash.
-#[utoipa::path(
-    get, path = "/api/v1/clients/{client_id}/secrets", tag = "secrets",
-    params(("client_id" = String, Path, description = "The client's `client_id`")),
-    responses(
-        (status = 200, description = "The client's secrets, expired ones included", body = SecretList),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-    ),
-    security(("bearer" = ["admin:read"]))
-)]
-async fn list_secrets(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &SecretList { items: s.app.list_secrets(&a.ctx, &id).await? }))
-}
-
-/// Adds a secret to a confidential client (generated, or imported).
-///
-/// A client holds at most 5 valid secrets.
-#[utoipa::path(
-    post, path = "/api/v1/clients/{client_id}/secrets", tag = "secrets",
-    params(("client_id" = String, Path, description = "The client's `client_id`")),
-    request_body(content = AddSecret, content_type = "application/json", example = json!({"label": "ci", "expires_in_days": 90})),
-    responses(
-        (status = 201, description = "The new secret, shown this once", body = NewSecret),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-    ),
-    security(("bearer" = ["admin"]))
-)]
-async fn add_secret(
-    State(s): State<AppState>,
-    a: Admin,
-    Path(id): Path<String>,
-    body: Result<ApiJson<AddSecret>, Problem>,
-) -> Result<Response, Problem> {
-    let ApiJson(req) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.add_secret(&a.ctx, &a.actor, &id, req).await?))
-}
-
-/// Rotates: a new secret, and every valid secret expires after the grace period.
-///
-/// `grace_seconds: 0` revokes the old secrets at once (a compromised secret).
-#[utoipa::path(
-    post, path = "/api/v1/clients/{client_id}/secrets/rotate", tag = "secrets",
-    params(("client_id" = String, Path, description = "The client's `client_id`")),
-    request_body(content = RotateSecret, content_type = "application/json", example = json!({"grace_seconds": 3600, "label": "rotated"})),
-    responses(
-        (status = 201, description = "The new secret, shown this once, and the secrets now expiring", body = NewSecret),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-    ),
-    security(("bearer" = ["admin"]))
-)]
-async fn rotate_secret(
-    State(s): State<AppState>,
-    a: Admin,
-    Path(id): Path<String>,
-    body: Result<ApiJson<RotateSecret>, Problem>,
-) -> Result<Response, Problem> {
-    let ApiJson(req) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.rotate_secret(&a.ctx, &a.actor, &id, req).await?))
-}
-
-/// Revokes one secret now.
-///
-/// The last valid secret of an active confidential client cannot be revoked:
-/// rotate, or disable the client first.
-#[utoipa::path(
-    delete, path = "/api/v1/clients/{client_id}/secrets/{secret_id}", tag = "secrets",
-    params(("client_id" = String, Path, description = "The client's `client_id`"), ("secret_id" = String, Path, description = "The secret's `id`")),
-    responses(
-        (status = 204, description = "Revoked (or already expired)"),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    ),
-    security(("bearer" = ["admin"]))
-)]
-async fn revoke_secret(
-    State(s): State<AppState>,
-    a: Admin,
-    Path((id, secret_id)): Path<(String, String)>,
-) -> Result<Response, Problem> {
-    s.app.revoke_secret(&a.ctx, &a.actor, &id, &secret_id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TestRedirect {
@@ -577,71 +355,4 @@ async fn test_redirect(
 ) -> Result<Response, Problem> {
     let ApiJson(req) = body?;
     Ok(ok(StatusCode::OK, &s.app.test_redirect(&a.ctx, &id, &req.uri).await?))
-}
-
-/// Lists audit events, newest first, filtered; one page at a time.
-#[utoipa::path(
-    get, path = "/api/v1/audit-events", tag = "audit",
-    params(AuditSearch),
-    responses(
-        (status = 200, description = "One page of audit events", body = AuditPage),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 422, response = ValidationFailed),
-    ),
-    security(("bearer" = ["admin:read"]))
-)]
-async fn list_audit(
-    State(s): State<AppState>,
-    a: Admin,
-    q: Result<Query<AuditSearch>, QueryRejection>,
-) -> Result<Response, Problem> {
-    let (items, next_cursor) = s.app.search_audit(&a.ctx, &query(q)?).await?;
-    Ok(ok(StatusCode::OK, &AuditPage { items, next_cursor }))
-}
-
-/// Lists the tenant's signing keys (public parts only).
-#[utoipa::path(
-    get, path = "/api/v1/keys", tag = "keys",
-    responses(
-        (status = 200, description = "Every signing key, retired ones included", body = KeyList),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-    ),
-    security(("bearer" = ["admin:read"]))
-)]
-async fn list_keys(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &KeyList { items: s.app.list_keys(&a.ctx).await? }))
-}
-
-/// Creates the next signing keys.
-///
-/// Each new key is published in the JWKS at once and signs from
-/// `activated_at` on (600 s later unless `activate_in_seconds` says
-/// otherwise); the key it replaces stays published until every token it
-/// signed has expired. 409 while an earlier rotation waits for activation.
-#[utoipa::path(
-    post, path = "/api/v1/keys/rotate", tag = "keys",
-    request_body(content = RotateKeys, content_type = "application/json",
-        example = json!({"purpose": "access_token", "activate_in_seconds": 600})),
-    responses(
-        (status = 201, description = "The new keys", body = KeyList),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = ValidationFailed),
-    ),
-    security(("bearer" = ["admin"]))
-)]
-async fn rotate_keys(
-    State(s): State<AppState>,
-    a: Admin,
-    body: Result<ApiJson<RotateKeys>, Problem>,
-) -> Result<Response, Problem> {
-    let ApiJson(req) = body?;
-    Ok(ok(StatusCode::CREATED, &KeyList { items: s.app.rotate_keys(&a.ctx, &a.actor, req).await? }))
 }

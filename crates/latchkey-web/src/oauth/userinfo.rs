@@ -10,13 +10,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use latchkey_app::oidc::userinfo::UserinfoError;
 
+use super::cors::CorsClient;
 use crate::AppState;
-use crate::cors::CorsClient;
 use crate::error::no_store;
 use crate::form::{Form, read_limited};
 use crate::tenant::{NoTenant, Tenant};
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/oauth2/userinfo", get(userinfo).post(userinfo))
 }
 

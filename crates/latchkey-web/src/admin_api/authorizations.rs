@@ -1,0 +1,168 @@
+//! `/api/v1/authorizations`: grants obtained with a remote client, and
+//! their tokens. A token comes out only from
+//! `POST /authorizations/{namespace}/{name}/token`, which also accepts the
+//! dedicated `authorizations:token` scope.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use latchkey_app::remote::authorizations::{AuthorizationToken, AuthorizationView, NewAuthorization, VaultCaller};
+use latchkey_app::remote::code_flow::AuthorizeStart;
+use latchkey_app::tenants::TenantContext;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::responses::{
+    BadGateway, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
+    ValidationFailed,
+};
+use super::{Admin, ApiJson, bearer, ok, request_id};
+use crate::AppState;
+use crate::error::Problem;
+use crate::tenant::Path;
+use crate::tenant::{Source, Tenant};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/authorizations", get(list_authorizations).post(create_authorization))
+        .route("/authorizations/{namespace}/{name}", get(get_authorization).delete(delete_authorization))
+        .route("/authorizations/{namespace}/{name}/token", post(authorization_token))
+        .route("/authorizations/{namespace}/{name}/authorize", post(authorize_authorization))
+        .route("/authorizations/{namespace}/{name}/refresh", post(refresh_authorization))
+}
+
+/// The caller of the token endpoint: a writing administrator, or a client with
+/// `authorizations:token` (or `authorizations:token:<namespace>`).
+pub(crate) struct TokenCaller {
+    ctx: Arc<TenantContext>,
+    caller: VaultCaller,
+}
+
+impl FromRequestParts<AppState> for TokenCaller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Tenant(ctx) = Tenant::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such tenant"))?;
+        let Ok(Source(source)) = Source::from_request_parts(parts, state).await;
+        let caller =
+            state.app.authorization_token_actor(&ctx, bearer(&parts.headers), source, request_id(parts)).await?;
+        Ok(Self { ctx, caller })
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AuthorizationList {
+    items: Vec<AuthorizationView>,
+}
+
+/// List the authorizations (never their tokens).
+#[utoipa::path(get, path = "/api/v1/authorizations", tag = "authorizations",
+    responses((status = 200, description = "Every authorization", body = AuthorizationList),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden)),
+    security(("bearer" = ["admin:read"])))]
+pub(crate) async fn list_authorizations(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
+    Ok(ok(StatusCode::OK, &AuthorizationList { items: s.app.list_authorizations(&a.ctx).await? }))
+}
+
+/// Obtain (or obtain again) a remote client's authorization by client_credentials.
+#[utoipa::path(post, path = "/api/v1/authorizations", tag = "authorizations",
+    request_body(content = NewAuthorization, content_type = "application/json", example = json!({"namespace": "billing", "name": "crm"})),
+    responses((status = 201, description = "The authorization", body = AuthorizationView),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed), (status = 502, response = BadGateway)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn create_authorization(
+    State(s): State<AppState>,
+    a: Admin,
+    body: Result<ApiJson<NewAuthorization>, Problem>,
+) -> Result<Response, Problem> {
+    let ApiJson(new) = body?;
+    Ok(ok(StatusCode::CREATED, &s.app.create_authorization(&a.ctx, &a.actor, new).await?))
+}
+
+/// Read one authorization.
+#[utoipa::path(get, path = "/api/v1/authorizations/{namespace}/{name}", tag = "authorizations",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "The authorization", body = AuthorizationView),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin:read"])))]
+pub(crate) async fn get_authorization(
+    State(s): State<AppState>,
+    a: Admin,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    Ok(ok(StatusCode::OK, &s.app.get_authorization(&a.ctx, &namespace, &name).await?))
+}
+
+/// Forget an authorization and its tokens.
+#[utoipa::path(delete, path = "/api/v1/authorizations/{namespace}/{name}", tag = "authorizations",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn delete_authorization(
+    State(s): State<AppState>,
+    a: Admin,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    s.app.delete_authorization(&a.ctx, &a.actor, &namespace, &name).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A current access token of the authorization, renewed first when it is due. Every call is audited.
+/// 409 `Needs Reauthorization` when the provider refused to renew it for good.
+#[utoipa::path(post, path = "/api/v1/authorizations/{namespace}/{name}/token", tag = "authorizations",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "A current access token", body = AuthorizationToken),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden),
+        (status = 404, response = NotFound), (status = 409, response = Conflict), (status = 502, response = BadGateway)),
+    security(("bearer" = ["admin"]), ("bearer" = ["authorizations:token"])))]
+pub(crate) async fn authorization_token(
+    State(s): State<AppState>,
+    c: TokenCaller,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    Ok(ok(StatusCode::OK, &s.app.authorization_token(&c.ctx, &c.caller, &namespace, &name).await?))
+}
+
+/// Start obtaining the authorization by the provider's authorization-code flow. Open
+/// `authorization_url` in a browser: it leads through the provider's login back to
+/// Latchkey, which stores the tokens. Register `redirect_uri` at the provider first.
+#[utoipa::path(post, path = "/api/v1/authorizations/{namespace}/{name}/authorize", tag = "authorizations",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 201, description = "The link to open, valid for 10 minutes", body = AuthorizeStart),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden),
+        (status = 404, response = NotFound), (status = 409, response = Conflict)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn authorize_authorization(
+    State(s): State<AppState>,
+    a: Admin,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    Ok(ok(StatusCode::CREATED, &s.app.start_authorization(&a.ctx, &a.actor, &namespace, &name).await?))
+}
+
+/// Renew the authorization's tokens now (refresh token, or client_credentials again).
+/// 409 `Needs Reauthorization` when the provider refuses for good.
+#[utoipa::path(post, path = "/api/v1/authorizations/{namespace}/{name}/refresh", tag = "authorizations",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "The renewed authorization", body = AuthorizationView),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden),
+        (status = 404, response = NotFound), (status = 409, response = Conflict), (status = 502, response = BadGateway)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn refresh_authorization(
+    State(s): State<AppState>,
+    a: Admin,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    Ok(ok(StatusCode::OK, &s.app.refresh_authorization(&a.ctx, &a.actor, &namespace, &name).await?))
+}

@@ -1,0 +1,130 @@
+//! `/api/v1/remote-clients`: credentials registered at a provider, by
+//! namespace and name. Secrets go in and never come out.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use latchkey_app::remote::{NewRemoteClient, RemoteClientPatch, RemoteClientView, RemoteSecret};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::responses::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
+};
+use super::{Admin, ApiJson, ok};
+use crate::AppState;
+use crate::error::Problem;
+use crate::tenant::Path;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/remote-clients", get(list_remote_clients).post(create_remote_client))
+        .route("/remote-clients/{namespace}/{name}", get(get_rc).patch(update_rc).delete(delete_rc))
+        .route("/remote-clients/{namespace}/{name}/secret", post(set_remote_secret))
+}
+
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RemoteClientList {
+    items: Vec<RemoteClientView>,
+}
+
+/// List the remote clients (secrets are never shown).
+#[utoipa::path(get, path = "/api/v1/remote-clients", tag = "remote-clients",
+    responses((status = 200, description = "Every remote client", body = RemoteClientList),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden)),
+    security(("bearer" = ["admin:read"])))]
+pub(crate) async fn list_remote_clients(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
+    Ok(ok(StatusCode::OK, &RemoteClientList { items: s.app.list_remote_clients(&a.ctx).await? }))
+}
+
+/// Register a client of a provider; its secret is stored encrypted and never shown again.
+#[utoipa::path(post, path = "/api/v1/remote-clients", tag = "remote-clients",
+    request_body(content = NewRemoteClient, content_type = "application/json",
+        example = json!({"namespace": "billing", "name": "crm", "provider": "corp-idp", "client_id": "billing-svc",
+            "client_secret": "s3cr3t-from-the-provider", "params": {"scope": "crm.read", "audience": "https://crm.example.com"}})),
+    responses((status = 201, description = "The remote client", body = RemoteClientView),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn create_remote_client(
+    State(s): State<AppState>,
+    a: Admin,
+    body: Result<ApiJson<NewRemoteClient>, Problem>,
+) -> Result<Response, Problem> {
+    let ApiJson(new) = body?;
+    Ok(ok(StatusCode::CREATED, &s.app.create_remote_client(&a.ctx, &a.actor, new).await?))
+}
+
+/// Read one remote client.
+#[utoipa::path(get, path = "/api/v1/remote-clients/{namespace}/{name}", tag = "remote-clients", operation_id = "get_remote_client",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 200, description = "The remote client", body = RemoteClientView),
+        (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin:read"])))]
+pub(crate) async fn get_rc(
+    State(s): State<AppState>,
+    a: Admin,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    Ok(ok(StatusCode::OK, &s.app.get_remote_client(&a.ctx, &namespace, &name).await?))
+}
+
+/// Change a remote client's provider, client id or token-request parameters.
+#[utoipa::path(patch, path = "/api/v1/remote-clients/{namespace}/{name}", tag = "remote-clients", operation_id = "update_remote_client",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    request_body(content = RemoteClientPatch, content_type = "application/json", example = json!({"params": {"scope": "crm.write"}})),
+    responses((status = 200, description = "The remote client", body = RemoteClientView),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
+        (status = 409, response = Conflict),
+        (status = 422, response = ValidationFailed)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn update_rc(
+    State(s): State<AppState>,
+    a: Admin,
+    Path((namespace, name)): Path<(String, String)>,
+    body: Result<ApiJson<RemoteClientPatch>, Problem>,
+) -> Result<Response, Problem> {
+    let ApiJson(p) = body?;
+    Ok(ok(StatusCode::OK, &s.app.update_remote_client(&a.ctx, &a.actor, &namespace, &name, p).await?))
+}
+
+/// Delete a remote client and its authorization.
+#[utoipa::path(delete, path = "/api/v1/remote-clients/{namespace}/{name}", tag = "remote-clients", operation_id = "delete_remote_client",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 204, description = "Deleted"), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn delete_rc(
+    State(s): State<AppState>,
+    a: Admin,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    s.app.delete_remote_client(&a.ctx, &a.actor, &namespace, &name).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Store a new secret (after rotating it at the provider); it is never shown again.
+#[utoipa::path(post, path = "/api/v1/remote-clients/{namespace}/{name}/secret", tag = "remote-clients",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    request_body(content = RemoteSecret, content_type = "application/json", example = json!({"client_secret": "n3w-s3cr3t-from-the-provider"})),
+    responses((status = 200, description = "The remote client", body = RemoteClientView),
+        (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden), (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = ValidationFailed)),
+    security(("bearer" = ["admin"])))]
+pub(crate) async fn set_remote_secret(
+    State(s): State<AppState>,
+    a: Admin,
+    Path((namespace, name)): Path<(String, String)>,
+    body: Result<ApiJson<RemoteSecret>, Problem>,
+) -> Result<Response, Problem> {
+    let ApiJson(secret) = body?;
+    Ok(ok(StatusCode::OK, &s.app.set_remote_secret(&a.ctx, &a.actor, &namespace, &name, secret).await?))
+}

@@ -1,0 +1,413 @@
+//! Every route this crate serves, called through the whole router with
+//! `tower::ServiceExt::oneshot` (no socket): the status and content type of
+//! an anonymous request and, for the admin API, of a request with an admin
+//! token but sample ids and no body. The table must name every route the
+//! routers register (read from their source) and every operation of the
+//! OpenAPI document, so a new route fails here until it has a row.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response, header};
+use latchkey_app::bootstrap::BootstrapSecrets;
+use latchkey_app::{App, AppOptions, ManualClock, OsRng};
+use latchkey_crypto::MasterKey;
+use latchkey_crypto::password::PasswordCost;
+use latchkey_store::testing::TestDb;
+use tower::ServiceExt;
+
+const ADMIN_SECRET: &str = "test-admin-secret-0123456789abcdefghij";
+
+const JSON: &str = "application/json";
+const PROBLEM: &str = "application/problem+json";
+const HTML: &str = "text/html; charset=utf-8";
+const NONE: &str = "";
+
+/// One route: `(method, route as registered, anonymous answer, admin answer)`;
+/// an answer is `(status, content type)`, the admin one only for `/api/v1`.
+type Row = (&'static str, &'static str, (u16, &'static str), Option<(u16, &'static str)>);
+
+const ROUTES: &[Row] = &[
+    // The admin API: a bearer token first; then, with one, the sample ids do not exist
+    // and bodies are missing.
+    ("GET", "/api/v1/audit-events", (401, PROBLEM), Some((200, JSON))),
+    ("GET", "/api/v1/authorizations", (401, PROBLEM), Some((200, JSON))),
+    ("POST", "/api/v1/authorizations", (401, PROBLEM), Some((415, PROBLEM))),
+    ("GET", "/api/v1/authorizations/{namespace}/{name}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("DELETE", "/api/v1/authorizations/{namespace}/{name}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("POST", "/api/v1/authorizations/{namespace}/{name}/authorize", (401, PROBLEM), Some((404, PROBLEM))),
+    ("POST", "/api/v1/authorizations/{namespace}/{name}/refresh", (401, PROBLEM), Some((404, PROBLEM))),
+    ("POST", "/api/v1/authorizations/{namespace}/{name}/token", (401, PROBLEM), Some((404, PROBLEM))),
+    ("GET", "/api/v1/clients", (401, PROBLEM), Some((200, JSON))),
+    ("POST", "/api/v1/clients", (401, PROBLEM), Some((415, PROBLEM))),
+    ("GET", "/api/v1/clients/{client_id}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("PATCH", "/api/v1/clients/{client_id}", (401, PROBLEM), Some((415, PROBLEM))),
+    ("DELETE", "/api/v1/clients/{client_id}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("POST", "/api/v1/clients/{client_id}/disable", (401, PROBLEM), Some((404, PROBLEM))),
+    ("POST", "/api/v1/clients/{client_id}/enable", (401, PROBLEM), Some((404, PROBLEM))),
+    ("GET", "/api/v1/clients/{client_id}/secrets", (401, PROBLEM), Some((404, PROBLEM))),
+    ("POST", "/api/v1/clients/{client_id}/secrets", (401, PROBLEM), Some((415, PROBLEM))),
+    ("POST", "/api/v1/clients/{client_id}/secrets/rotate", (401, PROBLEM), Some((415, PROBLEM))),
+    ("DELETE", "/api/v1/clients/{client_id}/secrets/{secret_id}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("POST", "/api/v1/clients/{client_id}/test-redirect", (401, PROBLEM), Some((415, PROBLEM))),
+    ("POST", "/api/v1/clients:batch", (401, PROBLEM), Some((415, PROBLEM))),
+    ("GET", "/api/v1/keys", (401, PROBLEM), Some((200, JSON))),
+    ("POST", "/api/v1/keys/rotate", (401, PROBLEM), Some((415, PROBLEM))),
+    ("GET", "/api/v1/openapi.json", (200, JSON), Some((200, JSON))),
+    ("GET", "/api/v1/providers", (401, PROBLEM), Some((200, JSON))),
+    ("POST", "/api/v1/providers", (401, PROBLEM), Some((415, PROBLEM))),
+    ("GET", "/api/v1/providers/{name}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("PATCH", "/api/v1/providers/{name}", (401, PROBLEM), Some((415, PROBLEM))),
+    ("DELETE", "/api/v1/providers/{name}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("GET", "/api/v1/remote-clients", (401, PROBLEM), Some((200, JSON))),
+    ("POST", "/api/v1/remote-clients", (401, PROBLEM), Some((415, PROBLEM))),
+    ("GET", "/api/v1/remote-clients/{namespace}/{name}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("PATCH", "/api/v1/remote-clients/{namespace}/{name}", (401, PROBLEM), Some((415, PROBLEM))),
+    ("DELETE", "/api/v1/remote-clients/{namespace}/{name}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("POST", "/api/v1/remote-clients/{namespace}/{name}/secret", (401, PROBLEM), Some((415, PROBLEM))),
+    ("GET", "/api/v1/scopes", (401, PROBLEM), Some((200, JSON))),
+    ("POST", "/api/v1/scopes", (401, PROBLEM), Some((415, PROBLEM))),
+    ("GET", "/api/v1/scopes/{name}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("PATCH", "/api/v1/scopes/{name}", (401, PROBLEM), Some((415, PROBLEM))),
+    ("DELETE", "/api/v1/scopes/{name}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("GET", "/api/v1/security-classes", (401, PROBLEM), Some((200, JSON))),
+    ("POST", "/api/v1/security-classes", (401, PROBLEM), Some((415, PROBLEM))),
+    ("GET", "/api/v1/security-classes/{name}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("PATCH", "/api/v1/security-classes/{name}", (401, PROBLEM), Some((415, PROBLEM))),
+    ("DELETE", "/api/v1/security-classes/{name}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("GET", "/api/v1/tenants", (401, PROBLEM), Some((200, JSON))),
+    ("POST", "/api/v1/tenants", (401, PROBLEM), Some((415, PROBLEM))),
+    ("GET", "/api/v1/tenants/{tenant_id}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("PATCH", "/api/v1/tenants/{tenant_id}", (401, PROBLEM), Some((415, PROBLEM))),
+    ("DELETE", "/api/v1/tenants/{tenant_id}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("POST", "/api/v1/tenants/{tenant_id}/disable", (401, PROBLEM), Some((404, PROBLEM))),
+    ("POST", "/api/v1/tenants/{tenant_id}/enable", (401, PROBLEM), Some((404, PROBLEM))),
+    ("GET", "/api/v1/users", (401, PROBLEM), Some((200, JSON))),
+    ("POST", "/api/v1/users", (401, PROBLEM), Some((415, PROBLEM))),
+    ("GET", "/api/v1/users/{user_id}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("PATCH", "/api/v1/users/{user_id}", (401, PROBLEM), Some((415, PROBLEM))),
+    ("GET", "/api/v1/users/{user_id}/consents", (401, PROBLEM), Some((404, PROBLEM))),
+    ("DELETE", "/api/v1/users/{user_id}/consents/{client_id}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("POST", "/api/v1/users/{user_id}/disable", (401, PROBLEM), Some((404, PROBLEM))),
+    ("POST", "/api/v1/users/{user_id}/enable", (401, PROBLEM), Some((404, PROBLEM))),
+    ("GET", "/api/v1/users/{user_id}/federated-links", (401, PROBLEM), Some((404, PROBLEM))),
+    ("DELETE", "/api/v1/users/{user_id}/federated-links/{provider}/{subject}", (401, PROBLEM), Some((404, PROBLEM))),
+    ("POST", "/api/v1/users/{user_id}/password", (401, PROBLEM), Some((415, PROBLEM))),
+    // The protocol endpoints and discovery.
+    ("GET", "/.well-known/oauth-authorization-server", (200, JSON), None),
+    ("GET", "/.well-known/openid-configuration", (200, JSON), None),
+    ("POST", "/oauth2/introspect", (400, JSON), None),
+    ("GET", "/oauth2/jwks", (200, "application/jwk-set+json"), None),
+    ("POST", "/oauth2/revoke", (400, JSON), None),
+    ("POST", "/oauth2/token", (400, JSON), None),
+    ("GET", "/oauth2/userinfo", (401, JSON), None),
+    ("POST", "/oauth2/userinfo", (401, JSON), None),
+    // The sign-in pages: without a flow to continue, a page that says so.
+    ("POST", "/consent", (400, HTML), None),
+    ("POST", "/login", (400, HTML), None),
+    ("POST", "/logout", (400, HTML), None),
+    ("GET", "/oauth2/authorize", (400, HTML), None),
+    ("POST", "/oauth2/authorize", (400, HTML), None),
+    ("GET", "/oauth2/logout", (200, HTML), None),
+    ("POST", "/oauth2/logout", (400, HTML), None),
+    // The upstream side in the browser.
+    ("POST", "/federation/start", (400, HTML), None),
+    ("GET", "/remote/callback/{provider}", (400, HTML), None),
+    ("GET", "/remote/start", (400, HTML), None),
+    // The console: a GET without a session goes to sign in (303), a POST is refused.
+    ("GET", "/console", (303, NONE), None),
+    ("GET", "/console/", (303, NONE), None),
+    ("GET", "/console/audit", (303, NONE), None),
+    ("GET", "/console/authorizations", (303, NONE), None),
+    ("POST", "/console/authorizations", (401, HTML), None),
+    ("POST", "/console/authorizations/{namespace}/{name}/delete", (401, HTML), None),
+    ("GET", "/console/callback", (400, HTML), None),
+    ("GET", "/console/classes", (303, NONE), None),
+    ("POST", "/console/classes", (401, HTML), None),
+    ("POST", "/console/classes/{name}", (401, HTML), None),
+    ("POST", "/console/classes/{name}/delete", (401, HTML), None),
+    ("GET", "/console/clients", (303, NONE), None),
+    ("POST", "/console/clients/bulk", (401, HTML), None),
+    ("GET", "/console/clients/new", (303, NONE), None),
+    ("GET", "/console/clients/new/{kind}", (303, NONE), None),
+    ("POST", "/console/clients/new/{kind}", (401, HTML), None),
+    ("GET", "/console/clients/results", (303, NONE), None),
+    ("GET", "/console/clients/{id}", (303, NONE), None),
+    ("GET", "/console/clients/{id}/delete", (303, NONE), None),
+    ("POST", "/console/clients/{id}/delete", (401, HTML), None),
+    ("POST", "/console/clients/{id}/disable", (401, HTML), None),
+    ("GET", "/console/clients/{id}/edit", (303, NONE), None),
+    ("POST", "/console/clients/{id}/edit", (401, HTML), None),
+    ("POST", "/console/clients/{id}/enable", (401, HTML), None),
+    ("POST", "/console/clients/{id}/secrets/rotate", (401, HTML), None),
+    ("POST", "/console/clients/{id}/secrets/{secret}/revoke", (401, HTML), None),
+    ("GET", "/console/keys", (303, NONE), None),
+    ("POST", "/console/keys/rotate", (401, HTML), None),
+    ("GET", "/console/providers", (303, NONE), None),
+    ("POST", "/console/providers", (401, HTML), None),
+    ("POST", "/console/providers/{name}/delete", (401, HTML), None),
+    ("GET", "/console/remote-clients", (303, NONE), None),
+    ("POST", "/console/remote-clients", (401, HTML), None),
+    ("POST", "/console/remote-clients/{namespace}/{name}/delete", (401, HTML), None),
+    ("POST", "/console/remote-clients/{namespace}/{name}/secret", (401, HTML), None),
+    ("GET", "/console/scopes", (303, NONE), None),
+    ("POST", "/console/scopes", (401, HTML), None),
+    ("POST", "/console/scopes/{name}", (401, HTML), None),
+    ("POST", "/console/scopes/{name}/delete", (401, HTML), None),
+    ("GET", "/console/settings", (303, NONE), None),
+    ("POST", "/console/settings", (401, HTML), None),
+    ("POST", "/console/signout", (401, HTML), None),
+    ("GET", "/console/switch", (303, NONE), None),
+    ("GET", "/console/tenants", (303, NONE), None),
+    ("POST", "/console/tenants", (401, HTML), None),
+    ("POST", "/console/tenants/{id}/delete", (401, HTML), None),
+    ("POST", "/console/tenants/{id}/disable", (401, HTML), None),
+    ("POST", "/console/tenants/{id}/enable", (401, HTML), None),
+    ("GET", "/console/users", (303, NONE), None),
+    ("POST", "/console/users", (401, HTML), None),
+    ("POST", "/console/users/{id}/disable", (401, HTML), None),
+    ("POST", "/console/users/{id}/enable", (401, HTML), None),
+    ("POST", "/console/users/{id}/password", (401, HTML), None),
+    ("POST", "/console/users/{id}/role", (401, HTML), None),
+    ("ANY", "/console/{*rest}", (404, HTML), None),
+    // Health, metrics, assets and the API reference.
+    ("GET", "/api/docs", (200, HTML), None),
+    ("GET", "/api/docs.css", (200, "text/css; charset=utf-8"), None),
+    ("GET", "/assets/console.js", (200, "text/javascript; charset=utf-8"), None),
+    ("GET", "/assets/favicon.svg", (200, "image/svg+xml"), None),
+    ("GET", "/assets/form-post.js", (200, "text/javascript; charset=utf-8"), None),
+    ("GET", "/assets/latchkey.css", (200, "text/css; charset=utf-8"), None),
+    ("GET", "/healthz", (200, "text/plain; charset=utf-8"), None),
+    ("GET", "/metrics", (200, "application/openmetrics-text; version=1.0.0; charset=utf-8"), None),
+    ("GET", "/readyz", (200, "text/plain; charset=utf-8"), None),
+];
+
+/// A real App on a fresh database, bootstrapped, behind the whole router.
+struct World {
+    _db: TestDb,
+    router: Router,
+}
+
+async fn world() -> World {
+    let db = TestDb::new().await;
+    let store = latchkey_store::connect(&db.url).await.unwrap();
+    store.migrate().await.unwrap();
+    let options = AppOptions {
+        public_url: "https://issuer.test/".into(),
+        password_cost: PasswordCost { memory_kib: 1024, iterations: 1 },
+        remote_allow_private: Vec::new(),
+        trusted_proxies: Vec::new(),
+    };
+    let clock = Arc::new(ManualClock::new(1_800_000_000));
+    let app = App::new(store, &MasterKey::from_bytes([7; 32]), clock, Arc::new(OsRng), &options).unwrap();
+    app.bootstrap_default_tenant(BootstrapSecrets {
+        admin_password: Some("a-long-enough-password".into()),
+        admin_client_secret: Some(ADMIN_SECRET.into()),
+    })
+    .await
+    .unwrap();
+    World { _db: db, router: latchkey_web::router(app) }
+}
+
+impl World {
+    async fn call(&self, req: Request<Body>) -> Response<Body> {
+        self.router.clone().oneshot(req).await.unwrap()
+    }
+
+    /// An access token of the bootstrapped admin client (scope `admin`).
+    async fn admin_token(&self) -> String {
+        use base64::Engine as _;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("latchkey-admin:{ADMIN_SECRET}"));
+        let req = Request::post("/oauth2/token")
+            .header(header::AUTHORIZATION, format!("Basic {basic}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("grant_type=client_credentials&scope=admin"))
+            .unwrap();
+        let r = self.call(req).await;
+        assert_eq!(r.status(), 200, "the admin client gets a token");
+        let body = axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        v["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The route with sample values for its parameters.
+fn concrete(route: &str) -> String {
+    route
+        .split('/')
+        .map(|seg| match seg {
+            s if s.starts_with("{*") => "x/y",
+            s if s.starts_with('{') => "x",
+            s => s,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn content_type(r: &Response<Body>) -> String {
+    r.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+fn request(method: &str, route: &str, token: Option<&str>) -> Request<Body> {
+    let method = if method == "ANY" { "GET" } else { method };
+    let mut b = Request::builder().method(method).uri(concrete(route));
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+/// `(METHOD, route)` of every `.route(...)` in the crate's source; routes of
+/// `admin_api/` are nested under `/api/v1`.
+fn registered() -> BTreeSet<(String, String)> {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") && p.file_name().is_some_and(|n| n != "tests.rs") {
+                out.push(p);
+            }
+        }
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    walk(&src, &mut files);
+    let mut out = BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let prefix = if file.starts_with(src.join("admin_api")) { "/api/v1" } else { "" };
+        for (start, _) in text.match_indices(".route(") {
+            // The call's arguments: up to the matching parenthesis.
+            let args = &text[start + ".route(".len()..];
+            let mut depth = 1;
+            let end = args
+                .char_indices()
+                .find(|&(_, c)| {
+                    depth += match c {
+                        '(' => 1,
+                        ')' => -1,
+                        _ => 0,
+                    };
+                    depth == 0
+                })
+                .map(|(i, _)| i)
+                .unwrap();
+            let args = &args[..end];
+            let path = args.split('"').nth(1).unwrap();
+            for method in ["get", "post", "put", "patch", "delete", "any"] {
+                let needle = format!("{method}(");
+                let found = args
+                    .match_indices(&needle)
+                    .any(|(i, _)| args[..i].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_')));
+                if found {
+                    out.insert((method.to_uppercase(), format!("{prefix}{path}")));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn documented() -> BTreeSet<(String, String)> {
+    let doc: serde_json::Value = serde_json::from_str(&latchkey_web::openapi::document()).unwrap();
+    let mut out = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            out.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    out
+}
+
+fn rows() -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for (method, route, ..) in ROUTES {
+        assert!(out.insert(((*method).to_owned(), (*route).to_owned())), "two rows for {method} {route}");
+    }
+    out
+}
+
+/// The table names exactly the routes the routers register and the
+/// operations the OpenAPI document describes.
+#[test]
+fn every_route_has_a_row() {
+    let mut served = registered();
+    served.extend(documented());
+    let rows = rows();
+    let missing: Vec<_> = served.difference(&rows).collect();
+    let stale: Vec<_> = rows.difference(&served).collect();
+    assert!(missing.is_empty(), "routes without a row in ROUTES: {missing:?}");
+    assert!(stale.is_empty(), "rows of ROUTES for routes that no router serves: {stale:?}");
+}
+
+#[tokio::test]
+async fn every_route_answers_as_its_row_says() {
+    let w = world().await;
+    let token = w.admin_token().await;
+    let mut wrong = Vec::new();
+    for &(method, route, anonymous, admin) in ROUTES {
+        let cases = [(None, Some(anonymous)), (Some(token.as_str()), admin)];
+        for (token, want) in cases {
+            let Some((status, ctype)) = want else { continue };
+            let r = w.call(request(method, route, token)).await;
+            let got = (r.status().as_u16(), content_type(&r));
+            let who = if token.is_some() { "admin" } else { "anonymous" };
+            if got != (status, ctype.to_owned()) {
+                wrong.push(format!("{method} {route} ({who}): {got:?}, the row says {:?}", (status, ctype)));
+            }
+            if r.headers().get(header::X_CONTENT_TYPE_OPTIONS).is_none_or(|v| v != "nosniff") {
+                wrong.push(format!("{method} {route} ({who}): no X-Content-Type-Options: nosniff"));
+            }
+            if !r.headers().contains_key("x-request-id") {
+                wrong.push(format!("{method} {route} ({who}): no X-Request-Id"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} answers differ:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+/// Requests with a body, as the admin client: `(method, path, content type,
+/// body, status, content type of the answer)`, in order (later rows see
+/// what earlier ones created).
+const WITH_BODIES: &[(&str, &str, &str, &str, u16, &str)] = &[
+    ("POST", "/api/v1/scopes", JSON, r#"{"name": "invoices:read", "description": "Read invoices"}"#, 201, JSON),
+    ("POST", "/api/v1/scopes", JSON, r#"{"name": "invoices:read"}"#, 409, PROBLEM),
+    ("POST", "/api/v1/scopes", JSON, r#"{"description": 5}"#, 422, PROBLEM),
+    ("POST", "/api/v1/scopes", JSON, "{not json", 400, PROBLEM),
+    ("POST", "/api/v1/scopes", "text/plain", "name=x", 415, PROBLEM),
+    ("GET", "/api/v1/scopes/invoices:read", NONE, "", 200, JSON),
+    ("GET", "/api/v1/scopes?colour=red", NONE, "", 400, PROBLEM),
+    ("PATCH", "/api/v1/scopes/invoices:read", JSON, r#"{"description": "Invoices"}"#, 200, JSON),
+    ("POST", "/api/v1/security-classes", JSON, r#"{"name": "finance", "scopes": ["invoices:read"]}"#, 201, JSON),
+    ("DELETE", "/api/v1/scopes/invoices:read", NONE, "", 409, PROBLEM),
+    ("DELETE", "/api/v1/security-classes/finance", NONE, "", 204, NONE),
+    ("DELETE", "/api/v1/scopes/invoices:read", NONE, "", 204, NONE),
+    ("POST", "/api/v1/clients", JSON, r#"{"name": "Billing", "type": "m2m"}"#, 201, JSON),
+    ("POST", "/api/v1/clients/x/test-redirect", JSON, r#"{"uri": "https://a.test/cb"}"#, 404, PROBLEM),
+    ("POST", "/oauth2/introspect", "application/x-www-form-urlencoded", "token=nonsense", 401, JSON),
+];
+
+#[tokio::test]
+async fn requests_with_bodies_answer_as_their_rows_say() {
+    let w = world().await;
+    let token = w.admin_token().await;
+    let mut wrong = Vec::new();
+    for &(method, path, ctype, body, status, want_ctype) in WITH_BODIES {
+        let mut b =
+            Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {token}"));
+        if !ctype.is_empty() {
+            b = b.header(header::CONTENT_TYPE, ctype);
+        }
+        let r = w.call(b.body(Body::from(body)).unwrap()).await;
+        let got = (r.status().as_u16(), content_type(&r));
+        if got != (status, want_ctype.to_owned()) {
+            wrong.push(format!("{method} {path} {body}: {got:?}, the row says {:?}", (status, want_ctype)));
+        }
+    }
+    assert!(wrong.is_empty(), "{} answers differ:\n{}", wrong.len(), wrong.join("\n"));
+}
