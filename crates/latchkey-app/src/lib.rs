@@ -199,12 +199,14 @@ impl App {
     /// A random, URL-safe identifier with `bytes` bytes of entropy.
     /// A fresh incarnation for a new client or user (see
     /// `Client::token_epoch`): random, so an object re-created with the
-    /// same id never shares one with its predecessor (2^-62 chance).
+    /// same id never shares one with its predecessor (2^-52 chance).
+    /// Below 2^53, so the `lk_cep`/`lk_uep` claims stay exact in
+    /// JavaScript's numbers.
     pub(crate) fn new_epoch(&self) -> i64 {
         let mut buf = [0u8; 8];
         self.rng.fill(&mut buf);
-        // Positive, and far from the +1 steps disables make.
-        i64::from_le_bytes(buf).rem_euclid(1 << 62) + (1 << 40)
+        // Positive, far from the +1 steps disables make, and JSON-safe.
+        i64::from_le_bytes(buf).rem_euclid(1 << 52) + (1 << 40)
     }
 
     pub(crate) fn random_id(&self, bytes: usize) -> String {

@@ -401,3 +401,13 @@ async fn property_run(seed: u64, steps: usize) {
     }
     assert!(tokens.len() > 5, "seed {seed} minted too few tokens to say anything");
 }
+
+/// Epochs are random, positive and below 2^53, so the `lk_cep`/`lk_uep`
+/// claims survive a JavaScript resource server's number type exactly.
+#[tokio::test]
+async fn epochs_are_random_positive_and_json_safe() {
+    let w = world().await;
+    let epochs: std::collections::HashSet<i64> = (0..200).map(|_| w.app.new_epoch()).collect();
+    assert_eq!(epochs.len(), 200, "no repeats");
+    assert!(epochs.iter().all(|e| *e > 0 && *e < (1 << 53)));
+}
