@@ -30,7 +30,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/clients/{id}/disable", post(disable))
         .route("/console/clients/{id}/enable", post(enable))
         .route("/console/clients/{id}/delete", get(confirm_delete).post(delete))
-        .merge(super::client_form::routes())
 }
 
 /// Seconds before expiry from which a secret is flagged (SPEC §3).

@@ -60,6 +60,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/console/signout", post(signout))
         .merge(clients::routes())
         .merge(client_detail::routes())
+        .merge(client_form::routes())
         .merge(admin_pages::routes())
         .merge(remote_pages::routes())
         .merge(settings_page::routes())

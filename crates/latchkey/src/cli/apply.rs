@@ -13,8 +13,8 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
 use super::api::{Api, segment};
+use super::client_args::client_path;
 use super::client_update::force_hint;
-use super::clients::client_path;
 use super::declarative::{
     CLIENT_IDENTITY, Change, ClientSpec, LiveClient, MANAGED_BY, NAME_IDENTITY, Parsed, SecretRef, class_spec, diff,
     load, scope_spec,

@@ -8,7 +8,8 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use super::api::{Api, ApiError};
-use super::clients::{AUTH_METHODS, client_path, force_query, grant_name, parse_label, print_client};
+use super::client_args::{AUTH_METHODS, client_path, force_query, grant_name, parse_label};
+use super::client_view::print_client;
 use super::declarative::map_patch;
 use super::output::{self, Format};
 use super::pending;

@@ -8,16 +8,15 @@ use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 
 use super::Target;
-use super::api::{Api, query, segment};
+use super::api::{Api, query};
+use super::client_args::{AUTH_METHODS, GRANT_PREFIX, client_path, force_query, grant_name, parse_label};
 use super::client_update::{self, force_hint};
+use super::client_view::print_client;
 use super::output::{self, Format, OutputArg, Table, cell, key_values, time};
 use super::{pending, secrets};
 
 pub const TYPES: [&str; 7] = ["m2m", "web", "spa", "hybrid", "device", "connector", "custom"];
-pub const AUTH_METHODS: [&str; 5] =
-    ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt", "none"];
 const SORTS: [&str; 6] = ["name", "-name", "created_at", "-created_at", "last_used_at", "-last_used_at"];
-const GRANT_PREFIX: &str = "urn:ietf:params:oauth:grant-type:";
 
 #[derive(Args)]
 pub struct ClientArgs {
@@ -166,33 +165,9 @@ struct ListArgs {
     all: bool,
 }
 
-pub fn parse_label(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
-        _ => Err(format!("expected key=value, got {s:?}")),
-    }
-}
-
-/// `device_code` → its URN; other names unchanged.
-pub fn grant_name(g: &str) -> String {
-    match g {
-        "device_code" | "device" => format!("{GRANT_PREFIX}device_code"),
-        "token-exchange" | "token_exchange" => format!("{GRANT_PREFIX}token-exchange"),
-        other => other.to_owned(),
-    }
-}
-
 fn short_grant(g: &Value) -> String {
     let s = g.as_str().unwrap_or_default();
     s.strip_prefix(GRANT_PREFIX).unwrap_or(s).to_owned()
-}
-
-pub fn client_path(id: &str) -> String {
-    format!("/clients/{}", segment(id))
-}
-
-pub fn force_query(force: bool) -> String {
-    if force { "?force=true".into() } else { String::new() }
 }
 
 /// Runs `latchkey client …`.
@@ -383,29 +358,6 @@ async fn list(api: &Api, l: &ListArgs, f: Format) -> Result<()> {
         eprintln!("(more clients: use --all, or --limit up to 500)");
     }
     Ok(())
-}
-
-/// Every field of a client, then its secrets.
-pub fn print_client(v: &Value) {
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let Some(o) = v.as_object() else { return };
-    for (k, val) in o {
-        match k.as_str() {
-            "secrets" | "client_secret" | "effective_access_token_lifetime" => {}
-            "access_token_lifetime" => {
-                let eff = &v["effective_access_token_lifetime"];
-                let shown = format!("{} ({})", cell(&eff["seconds"]), cell(&eff["source"]));
-                pairs.push((k.clone(), if eff.is_object() { shown } else { cell(val) }));
-            }
-            _ if k.ends_with("_at") => pairs.push((k.clone(), time(val))),
-            _ => pairs.push((k.clone(), cell(val))),
-        }
-    }
-    print!("{}", key_values(&pairs));
-    if let Some(secrets) = v["secrets"].as_array().filter(|s| !s.is_empty()) {
-        println!();
-        secrets::table(secrets).print();
-    }
 }
 
 async fn show(api: &Api, id: &str, f: Format) -> Result<()> {

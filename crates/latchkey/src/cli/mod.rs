@@ -4,7 +4,9 @@
 mod api;
 mod apply;
 mod catalog;
+mod client_args;
 mod client_update;
+mod client_view;
 mod clients;
 mod declarative;
 mod output;

@@ -5,7 +5,7 @@ use clap::Subcommand;
 use serde_json::{Map, Value, json};
 
 use super::api::{Api, segment};
-use super::clients::client_path;
+use super::client_args::client_path;
 use super::output::{self, Format, Table, cell, parse_duration, time};
 use super::pending;
 
