@@ -15,7 +15,6 @@ use latchkey_store::{ClientInsert, SecretRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-pub use super::client_search::ClientSearch;
 use super::{Actor, diff};
 use crate::admin::users::USER_ID_PREFIX;
 use crate::tenants::TenantContext;

@@ -75,7 +75,7 @@ async fn usage_is_recorded_in_batches_off_the_token_path() {
     assert_eq!(w.app.flush_usage().await.unwrap(), 0);
     // "Unused for N days" sees it.
     w.clock.advance(3 * 86_400);
-    let p = super::clients::ClientSearch { unused_days: Some(2), limit: Some(500), ..Default::default() };
+    let p = super::client_search::ClientSearch { unused_days: Some(2), limit: Some(500), ..Default::default() };
     let (unused, _) = w.app.search_clients(&w.ctx, &p).await.unwrap();
     assert!(unused.iter().any(|c| c.client_id == id));
     assert!(works(&w, &id, &secret).await);
@@ -230,7 +230,7 @@ async fn req_58_role_operation_matrix_with_one_audit_event_per_mutation() {
             assert_eq!(*ok, allowed, "{who} {op}");
         }
         // Reads are open to every admin actor.
-        assert!(w.app.search_clients(&w.ctx, &super::clients::ClientSearch::default()).await.is_ok());
+        assert!(w.app.search_clients(&w.ctx, &super::client_search::ClientSearch::default()).await.is_ok());
         let after = count(&w).await;
         // One event per mutation (a rotation too: one transaction).
         let expected = if allowed { mutations } else { 0 };

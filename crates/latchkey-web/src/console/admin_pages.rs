@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use axum::routing::{get, post};
 use latchkey_app::AppError;
-use latchkey_app::admin::clients::ClientSearch;
+use latchkey_app::admin::client_search::ClientSearch;
 use latchkey_app::admin::keys::RotateKeys;
 use latchkey_app::admin::scopes::{ClassPatch, NewClass, NewScope, ScopePatch};
 use latchkey_app::admin::users::NewUser;

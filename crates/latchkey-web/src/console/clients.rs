@@ -8,7 +8,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use latchkey_app::admin::clients::{ClientSearch, ClientView};
+use latchkey_app::admin::client_search::ClientSearch;
+use latchkey_app::admin::clients::ClientView;
 use latchkey_core::{ClientStatus, ClientType, GrantType};
 
 use super::view::{Chrome, grant_label, time, type_title};

@@ -9,7 +9,9 @@
 //!   `scripts/test.sh` runs);
 //! - no source file passes 800 lines;
 //! - every public item of the core is documented (`#![deny(missing_docs)]`,
-//!   which the compiler enforces; this test keeps the attribute there).
+//!   which the compiler enforces; this test keeps the attribute there);
+//! - no two files of a crate import each other, directly or around a
+//!   circle (a file may read its parent module's shared items).
 
 use std::path::{Path, PathBuf};
 
@@ -134,4 +136,177 @@ fn code_mentions(text: &str, needle: &str) -> bool {
 fn tidy_the_core_keeps_denying_missing_docs() {
     let lib = std::fs::read_to_string(root().join("crates/latchkey-core/src/lib.rs")).unwrap();
     assert!(lib.contains("#![deny(missing_docs)]"), "latchkey-core must document every public item");
+}
+
+/// The module a source file is, as a path from its crate's root
+/// (`src/a/b.rs` and `src/a/b/mod.rs` are `a::b`); `None` for crate
+/// roots' siblings that are not modules (tests, examples, build scripts).
+fn module_of(src: &Path, file: &Path) -> Option<Vec<String>> {
+    let rel = file.strip_prefix(src).ok()?;
+    let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let last = parts.pop()?;
+    let stem = last.strip_suffix(".rs")?;
+    if !matches!(stem, "lib" | "main" | "mod") {
+        parts.push(stem.to_owned());
+    }
+    Some(parts)
+}
+
+/// Every `crate::…`, `super::…` and `self::…` path a file names in code
+/// (use statements, with one level of braces expanded, and inline paths).
+fn named_paths(text: &str) -> Vec<(String, Vec<String>)> {
+    let code: String = text.lines().map(|l| l.split("//").next().unwrap_or_default()).collect::<Vec<_>>().join("\n");
+    let mut out = Vec::new();
+    let bytes = code.as_bytes();
+    for start in ["crate::", "super::", "self::"] {
+        let mut from = 0;
+        while let Some(i) = code[from..].find(start).map(|i| i + from) {
+            from = i + start.len();
+            let prev = if i == 0 { b' ' } else { bytes[i - 1] };
+            if prev.is_ascii_alphanumeric() || prev == b'_' || prev == b':' {
+                continue;
+            }
+            let rest = &code[i + start.len()..];
+            let head: String =
+                rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':').collect();
+            let base: Vec<String> = head.split("::").filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            let after = &rest[head.len()..];
+            if head.ends_with("::") && after.starts_with('{') {
+                let inner = &after[1..after.find('}').unwrap_or(after.len())];
+                for item in inner.split(',') {
+                    let item: String = item
+                        .trim()
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+                        .collect();
+                    let mut p = base.clone();
+                    p.extend(item.split("::").filter(|s| !s.is_empty() && *s != "self").map(str::to_owned));
+                    out.push((start.trim_end_matches("::").to_owned(), p));
+                }
+            } else {
+                out.push((start.trim_end_matches("::").to_owned(), base));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn tidy_no_crate_has_import_circles_between_files() {
+    let mut circles = Vec::new();
+    for krate in std::fs::read_dir(root().join("crates")).unwrap() {
+        let src = krate.unwrap().path().join("src");
+        if !src.is_dir() {
+            continue;
+        }
+        let is_test = |p: &Path| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name == "tests.rs" || name.ends_with("_tests.rs") || p.components().any(|c| c.as_os_str() == "tests")
+        };
+        let files: Vec<(PathBuf, Vec<String>, String)> = sources()
+            .into_iter()
+            .filter(|(p, _)| p.starts_with(&src) && !is_test(p))
+            .filter_map(|(p, text)| module_of(&src, &p).map(|m| (p, m, text)))
+            .collect();
+        let index: std::collections::HashMap<Vec<String>, usize> =
+            files.iter().enumerate().map(|(i, (_, m, _))| (m.clone(), i)).collect();
+        let is_dir_module = |p: &Path| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            matches!(name.as_ref(), "mod.rs" | "lib.rs" | "main.rs")
+        };
+        let mut edges: Vec<Vec<usize>> = vec![Vec::new(); files.len()];
+        for (i, (path, module, text)) in files.iter().enumerate() {
+            // The module `super` and `self` start from.
+            let here: Vec<String> =
+                if is_dir_module(path) { module.clone() } else { module[..module.len().saturating_sub(1)].to_vec() };
+            for (anchor, rest) in named_paths(text) {
+                let mut full = match anchor.as_str() {
+                    "crate" => Vec::new(),
+                    "super" => here[..here.len().saturating_sub(usize::from(is_dir_module(path)))].to_vec(),
+                    _ => {
+                        if is_dir_module(path) {
+                            module.clone()
+                        } else {
+                            here.clone()
+                        }
+                    }
+                };
+                let mut rest = rest;
+                while rest.first().is_some_and(|s| s == "super") {
+                    rest.remove(0);
+                    full.pop();
+                }
+                full.extend(rest);
+                // The longest prefix that is a file of this crate.
+                let target = (1..=full.len()).rev().find_map(|n| index.get(&full[..n]).copied());
+                // A file reading its parent module's shared items is
+                // containment, not a circle: only other files count.
+                if let Some(t) = target
+                    && t != i
+                    && !module.starts_with(&files[t].1)
+                {
+                    edges[i].push(t);
+                }
+            }
+        }
+        // Tarjan's strongly connected components.
+        struct Walk<'a> {
+            edges: &'a [Vec<usize>],
+            index: Vec<Option<usize>>,
+            low: Vec<usize>,
+            stack: Vec<usize>,
+            on: Vec<bool>,
+            next: usize,
+            found: Vec<Vec<usize>>,
+        }
+        fn visit(w: &mut Walk<'_>, v: usize) {
+            w.index[v] = Some(w.next);
+            w.low[v] = w.next;
+            w.next += 1;
+            w.stack.push(v);
+            w.on[v] = true;
+            for &t in &w.edges[v] {
+                match w.index[t] {
+                    None => {
+                        visit(w, t);
+                        w.low[v] = w.low[v].min(w.low[t]);
+                    }
+                    Some(ti) if w.on[t] => w.low[v] = w.low[v].min(ti),
+                    Some(_) => {}
+                }
+            }
+            if Some(w.low[v]) == w.index[v] {
+                let mut scc = Vec::new();
+                while let Some(t) = w.stack.pop() {
+                    w.on[t] = false;
+                    scc.push(t);
+                    if t == v {
+                        break;
+                    }
+                }
+                if scc.len() > 1 {
+                    w.found.push(scc);
+                }
+            }
+        }
+        let n = files.len();
+        let mut w = Walk {
+            edges: &edges,
+            index: vec![None; n],
+            low: vec![0; n],
+            stack: Vec::new(),
+            on: vec![false; n],
+            next: 0,
+            found: Vec::new(),
+        };
+        for v in 0..n {
+            if w.index[v].is_none() {
+                visit(&mut w, v);
+            }
+        }
+        for scc in w.found {
+            circles.push(scc.iter().map(|&i| rel(&files[i].0)).collect::<Vec<_>>());
+        }
+    }
+    assert!(circles.is_empty(), "files that import each other (put what they share in a leaf module): {circles:#?}");
 }
