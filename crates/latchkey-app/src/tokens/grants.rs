@@ -144,13 +144,14 @@ impl App {
         Ok(())
     }
 
-    async fn active_user(&self, ctx: &TenantContext, user_id: &str) -> Result<latchkey_store::UserRecord, TokenError> {
-        self.store
-            .get_user(&ctx.id, user_id)
-            .await
-            .map_err(unavailable)?
-            .filter(|u| u.status.is_active())
-            .ok_or_else(bad_grant)
+    /// The user, when they exist and are active (the one lookup every user
+    /// grant and refresh-token check makes).
+    async fn live_user(
+        &self,
+        ctx: &TenantContext,
+        user_id: &str,
+    ) -> Result<Option<latchkey_store::UserRecord>, TokenError> {
+        Ok(self.store.get_user(&ctx.id, user_id).await.map_err(unavailable)?.filter(|u| u.status.is_active()))
     }
 
     pub(super) async fn authorization_code_grant(
@@ -168,8 +169,7 @@ impl App {
         let hash = token_hash(code);
         // Load, decide (latchkey_core::user_grant), persist.
         let rec = self.store.get_code(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
-        let user =
-            self.store.get_user(&ctx.id, &rec.user_id).await.map_err(unavailable)?.filter(|u| u.status.is_active());
+        let user = self.live_user(ctx, &rec.user_id).await?;
         let verifier = req.code_verifier.as_deref().filter(|v| !v.is_empty());
         let verifier_s256 = verifier.map(pkce_s256);
         let stored = StoredCode {
@@ -273,8 +273,7 @@ impl App {
         // Load, decide (latchkey_core::user_grant), persist.
         let (token, family) =
             self.store.get_refresh(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
-        let user =
-            self.store.get_user(&ctx.id, &family.user_id).await.map_err(unavailable)?.filter(|u| u.status.is_active());
+        let user = self.live_user(ctx, &family.user_id).await?;
         let rotate =
             match use_refresh(&stored_refresh(&token, &family), client, user.as_ref().map(|u| u.token_epoch), now)? {
                 RefreshDecision::Issue { rotate } => rotate,
@@ -349,6 +348,9 @@ impl App {
             .await
             .map_err(unavailable)?;
         let (t, f) = self.store.get_refresh(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
+        // The token is used now, so the decision is reuse (or a refusal);
+        // the user epoch only matters for an unused token and is passed
+        // through unchanged. A successor's user is checked before replay.
         match use_refresh(&stored_refresh(&t, &f), client, Some(f.user_epoch), now)? {
             RefreshDecision::Issue { .. } => Err(bad_grant()),
             reuse => self.refresh_reuse(ctx, client, &t, &f, &reuse).await,
@@ -395,8 +397,7 @@ impl App {
         if t.used_at.is_some() || f.revoked_at.is_some() || f.family_id != family.family_id {
             return Ok(false);
         }
-        let user = self.store.get_user(&ctx.id, &family.user_id).await.map_err(unavailable)?;
-        Ok(user.is_some_and(|u| u.status.is_active() && u.token_epoch == family.user_epoch))
+        Ok(self.live_user(ctx, &family.user_id).await?.is_some_and(|u| u.token_epoch == family.user_epoch))
     }
 
     /// The answer of a rotation, sealed under the master key and bound to
@@ -508,7 +509,12 @@ impl App {
             || family.revoked_at.is_some()
             || t.used_at.is_some()
             || t.expires_at.min(family.expires_at) <= now
-            || !self.active_user(ctx, &family.user_id).await.is_ok_and(|u| u.token_epoch == family.user_epoch)
+            || self
+                .live_user(ctx, &family.user_id)
+                .await
+                .ok()
+                .flatten()
+                .is_none_or(|u| u.token_epoch != family.user_epoch)
         {
             return Ok(None);
         }
