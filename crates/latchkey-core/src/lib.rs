@@ -20,6 +20,7 @@ pub mod remote;
 pub mod role;
 pub mod rules;
 pub mod scope;
+pub mod sign_in;
 pub mod status;
 pub mod tenant;
 pub mod time;

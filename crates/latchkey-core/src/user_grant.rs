@@ -1,6 +1,7 @@
 //! The decisions of the grants that act for a user: redeeming an
 //! authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6) and using a refresh
-//! token (RFC 6749 §6, rotation and reuse detection per RFC 9700 §4.14.2).
+//! token (RFC 6749 §6, rotation and reuse detection per RFC 9700 §4.14.2);
+//! and whether the legacy password grant may be used (RFC 6749 §4.3).
 //!
 //! Each is a function from the stored state (as loaded), the request and
 //! `now` to a decision; the application layer loads, asks, and persists what
@@ -15,7 +16,10 @@
 use crate::authorize::is_pkce_value;
 use crate::client::Client;
 use crate::error::TokenError;
+use crate::grant::GrantType;
+use crate::scope::ScopeSet;
 use crate::time::UnixTime;
+use crate::token::narrow_scope;
 
 /// What an authorization code held when it was issued.
 #[derive(Debug, Clone, Copy)]
@@ -183,6 +187,30 @@ pub fn use_refresh(
         return Err(bad_grant());
     }
     Ok(RefreshDecision::Issue { rotate: policy.rotate })
+}
+
+/// Decides whether a client may use the resource owner password grant
+/// (RFC 6749 §4.3, a legacy grant OAuth 2.1 drops) and with which scopes,
+/// before any password is checked.
+///
+/// # Errors
+/// `unsupported_grant_type` where the tenant has legacy grants off;
+/// `unauthorized_client` for a client not registered for the grant or a
+/// public one (it cannot keep the user's password from others);
+/// `invalid_scope` for scopes beyond `allowed`.
+pub fn password(
+    client: &Client,
+    legacy_grants_enabled: bool,
+    requested: Option<&ScopeSet>,
+    allowed: &ScopeSet,
+) -> Result<ScopeSet, TokenError> {
+    if !legacy_grants_enabled {
+        return Err(TokenError::unsupported_grant_type("legacy grants are disabled in this tenant"));
+    }
+    if !client.config.grant_types.contains(&GrantType::Password) || client.config.is_public() {
+        return Err(TokenError::unauthorized_client("this client may not use the password grant"));
+    }
+    narrow_scope(Some(requested.unwrap_or(&ScopeSet::default())), allowed)
 }
 
 #[cfg(test)]

@@ -154,3 +154,31 @@ fn refresh_table() {
         assert_eq!(use_refresh(&s, client, user_epoch, 2_000).map_err(|e| e.code), expected, "{name}");
     }
 }
+
+/// (case, client, legacy grants on, requested, expected)
+type PasswordCase<'a> = (&'a str, &'a Client, bool, Option<&'a ScopeSet>, Result<ScopeSet, TokenErrorCode>);
+
+#[test]
+fn the_password_grant_needs_the_tenant_the_client_and_scopes_it_may_have() {
+    let mut client = web(RefreshTokenPolicy::default());
+    client.config.grant_types = vec![crate::GrantType::Password];
+    let allowed = ScopeSet::parse_param("openid api:read").unwrap();
+    let read = ScopeSet::parse_param("api:read").unwrap();
+    let write = ScopeSet::parse_param("api:write").unwrap();
+    let mut public = client.clone();
+    public.config.token_endpoint_auth_method = crate::TokenEndpointAuthMethod::None;
+    let mut other = client.clone();
+    other.config.grant_types = vec![crate::GrantType::ClientCredentials];
+    let cases: Vec<PasswordCase<'_>> = vec![
+        ("allowed, scope asked", &client, true, Some(&read), Ok(read.clone())),
+        ("allowed, no scope: everything allowed", &client, true, None, Ok(allowed.clone())),
+        ("legacy grants off", &client, false, Some(&read), Err(TokenErrorCode::UnsupportedGrantType)),
+        ("not registered for it", &other, true, Some(&read), Err(TokenErrorCode::UnauthorizedClient)),
+        ("public client", &public, true, Some(&read), Err(TokenErrorCode::UnauthorizedClient)),
+        ("scope beyond the client", &client, true, Some(&write), Err(TokenErrorCode::InvalidScope)),
+    ];
+    for (case, c, legacy, requested, expected) in cases {
+        let got = password(c, legacy, requested, &allowed).map_err(|e| e.code);
+        assert_eq!(got, expected, "{case}");
+    }
+}
