@@ -12,9 +12,11 @@ use latchkey_crypto::password;
 use latchkey_store::{KeyPurpose, ScopeRecord, TenantBootstrap, TenantRecord, UserRecord};
 use serde_json::json;
 
+use crate::AppError;
 use crate::admin::Actor;
+pub use crate::admin::tenants::BootstrapSecrets;
+use crate::admin::tenants::TenantAdmin;
 use crate::keys::new_key_record;
-use crate::{App, AppError};
 
 /// Client id of the admin API client.
 pub const ADMIN_CLIENT_ID: &str = "latchkey-admin";
@@ -41,13 +43,6 @@ pub const DEFAULT_SCOPES: &[(&str, &str)] = &[
 /// The scope that lets an internal service fetch the current access token
 /// of a remote authorization (and nothing else).
 pub const AUTHORIZATIONS_TOKEN_SCOPE: &str = "authorizations:token";
-
-/// Secrets supplied by the environment instead of generated.
-#[derive(Debug, Default, Clone)]
-pub struct BootstrapSecrets {
-    pub admin_password: Option<String>,
-    pub admin_client_secret: Option<String>,
-}
 
 /// What the first start created; the caller prints it once.
 #[derive(Clone)]
@@ -102,7 +97,7 @@ fn unreachable_id() -> ClientId {
     panic!("default client ids are valid")
 }
 
-impl App {
+impl TenantAdmin {
     /// Creates the default tenant on first start.
     ///
     /// Returns the credentials to print once, or `None` when the tenant
@@ -116,8 +111,8 @@ impl App {
         secrets: BootstrapSecrets,
     ) -> Result<Option<InitialCredentials>, AppError> {
         let tenant = TenantId::default_tenant();
-        if let Some(existing) = self.store.get_tenant(&tenant).await? {
-            self.envelope.open(&existing.key_check, tenant.as_str().as_bytes()).map_err(|_| {
+        if let Some(existing) = self.kernel.store.get_tenant(&tenant).await? {
+            self.kernel.envelope.open(&existing.key_check, tenant.as_str().as_bytes()).map_err(|_| {
                 AppError::Internal(
                     "the master key does not match this database: start with the master key it was created with".into(),
                 )
@@ -126,7 +121,7 @@ impl App {
         }
         let (bundle, creds) =
             self.tenant_bundle(&tenant, "Default", TenantSettings::default(), secrets, "owner").await?;
-        if !self.store.bootstrap_tenant(&bundle).await? {
+        if !self.kernel.store.bootstrap_tenant(&bundle).await? {
             // Another node created it first: nothing of ours was written.
             return Ok(None);
         }
@@ -145,11 +140,11 @@ impl App {
         admin_role: &str,
     ) -> Result<(TenantBootstrap, InitialCredentials), AppError> {
         let tenant = tenant.clone();
-        let now = self.now();
-        let issuer = self.issuer_for(&tenant);
+        let now = self.kernel.now();
+        let issuer = self.kernel.issuer_for(&tenant);
 
         // Keys: ES256 for access tokens, RS256 for ID tokens (OIDC default).
-        let envelope = &self.envelope;
+        let envelope = &self.kernel.envelope;
         let keys = vec![
             new_key_record(envelope, &tenant, SigningAlg::Es256, KeyPurpose::AccessToken, now)?,
             new_key_record(envelope, &tenant, SigningAlg::Rs256, KeyPurpose::IdToken, now)?,
@@ -168,7 +163,7 @@ impl App {
         // latchkey-admin: client_credentials with scope admin.
         let admin_generated = secrets.admin_client_secret.is_none();
         let (admin_secret, admin_secret_rec) =
-            self.new_secret(secrets.admin_client_secret, Some("bootstrap".into()), None)?;
+            self.clients.new_secret(secrets.admin_client_secret, Some("bootstrap".into()), None)?;
         let admin = default_client(
             &tenant,
             ADMIN_CLIENT_ID,
@@ -183,7 +178,7 @@ impl App {
                 ..ClientConfig::default()
             },
             now,
-            self.new_epoch(),
+            self.kernel.new_epoch(),
         );
         let console = default_client(
             &tenant,
@@ -201,7 +196,7 @@ impl App {
                 ..ClientConfig::default()
             },
             now,
-            self.new_epoch(),
+            self.kernel.new_epoch(),
         );
         let cli = default_client(
             &tenant,
@@ -215,7 +210,7 @@ impl App {
                 ..ClientConfig::default()
             },
             now,
-            self.new_epoch(),
+            self.kernel.new_epoch(),
         );
 
         // The bootstrap administrator (argon2id off the async workers).
@@ -228,18 +223,18 @@ impl App {
                 ));
             }
             Some(p) => p,
-            None => self.random_id(18),
+            None => self.kernel.random_id(18),
         };
         let mut salt = [0u8; 16];
-        self.rng.fill(&mut salt);
-        let cost = self.options.password_cost;
+        self.kernel.rng.fill(&mut salt);
+        let cost = self.kernel.options.password_cost;
         let pw = password_text.clone();
         let password_hash = tokio::task::spawn_blocking(move || password::hash(&pw, &salt, cost))
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let user = UserRecord {
-            user_id: format!("usr_{}", self.random_id(12)),
+            user_id: format!("usr_{}", self.kernel.random_id(12)),
             username: ADMIN_USERNAME.to_owned(),
             email: None,
             display_name: "Administrator".to_owned(),
@@ -249,12 +244,15 @@ impl App {
             groups: Vec::new(),
             created_at: now,
             updated_at: now,
-            token_epoch: self.new_epoch(),
+            token_epoch: self.kernel.new_epoch(),
         };
 
-        let key_check =
-            self.envelope.seal(KEY_CHECK, tenant.as_str().as_bytes()).map_err(|e| AppError::Internal(e.to_string()))?;
-        let audit = vec![self.audit_record(
+        let key_check = self
+            .kernel
+            .envelope
+            .seal(KEY_CHECK, tenant.as_str().as_bytes())
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let audit = vec![self.kernel.audit_record(
             &Actor::system(),
             "tenant.bootstrap",
             "tenant",

@@ -16,9 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use latchkey_core::{Client, ClientId, ScopeSet, TenantId, UnixTime};
-use latchkey_store::{SecretRecord, StoreError};
-
-use crate::App;
+use latchkey_store::SecretRecord;
 
 /// Seconds an entry may be served without a reload.
 pub const TTL: i64 = 30;
@@ -39,17 +37,23 @@ pub type CachedClient = Arc<ClientEntry>;
 #[derive(Debug, Default)]
 pub struct ClientCache {
     map: RwLock<HashMap<(TenantId, ClientId), (CachedClient, UnixTime)>>,
-    generation: AtomicU64,
+    pub(crate) generation: AtomicU64,
 }
 
 impl ClientCache {
-    fn get(&self, key: &(TenantId, ClientId), now: UnixTime) -> Option<CachedClient> {
+    pub(crate) fn get(&self, key: &(TenantId, ClientId), now: UnixTime) -> Option<CachedClient> {
         let map = self.map.read().ok()?;
         let (c, at) = map.get(key)?;
         (now - at < TTL).then(|| c.clone())
     }
 
-    fn insert_if_unchanged(&self, key: (TenantId, ClientId), value: CachedClient, now: UnixTime, generation: u64) {
+    pub(crate) fn insert_if_unchanged(
+        &self,
+        key: (TenantId, ClientId),
+        value: CachedClient,
+        now: UnixTime,
+        generation: u64,
+    ) {
         let Ok(mut map) = self.map.write() else { return };
         // Checked under the write lock: an invalidation takes the same lock.
         if self.generation.load(Ordering::SeqCst) != generation {
@@ -72,82 +76,6 @@ impl ClientCache {
         if let Ok(mut map) = self.map.write() {
             self.generation.fetch_add(1, Ordering::SeqCst);
             map.clear();
-        }
-    }
-}
-
-impl App {
-    /// The client with its secrets, from the cache or the database.
-    pub(crate) async fn client_for_auth(
-        &self,
-        tenant: &TenantId,
-        id: &ClientId,
-    ) -> Result<Option<CachedClient>, StoreError> {
-        let now = self.now();
-        let key = (tenant.clone(), id.clone());
-        if let Some(c) = self.clients.get(&key, now) {
-            return Ok(Some(c));
-        }
-        let generation = self.clients.generation.load(Ordering::SeqCst);
-        let Some((client, secrets)) = self.store.get_client_with_secrets(tenant, id).await? else { return Ok(None) };
-        let mut allowed_scope = client.config.scopes.clone();
-        if !client.config.security_classes.is_empty() {
-            for class in self.store.list_classes(tenant).await? {
-                if client.config.security_classes.contains(&class.name) {
-                    for s in class.scopes.iter().filter_map(|s| latchkey_core::Scope::parse(s).ok()) {
-                        allowed_scope.insert(s);
-                    }
-                }
-            }
-        }
-        let value = Arc::new(ClientEntry { client, secrets, allowed_scope });
-        self.clients.insert_if_unchanged(key, value.clone(), now, generation);
-        Ok(Some(value))
-    }
-
-    /// Applies one invalidation message (`client:{tenant}/{client_id}` or
-    /// `tenant:{tenant}`).
-    pub fn apply_invalidation(&self, message: &str) {
-        if let Some(t) = message.strip_prefix("tenant:").and_then(|t| TenantId::parse(t).ok()) {
-            self.forget_tenant(&t);
-            self.clients.clear();
-            return;
-        }
-        let parsed = message
-            .strip_prefix("client:")
-            .and_then(|rest| rest.split_once('/'))
-            .and_then(|(t, c)| Some((TenantId::parse(t).ok()?, ClientId::parse(c).ok()?)));
-        match parsed {
-            Some((t, c)) => self.clients.invalidate(&t, &c),
-            // Unknown message: be safe.
-            None => self.clients.clear(),
-        }
-    }
-
-    /// Follows the store's invalidation stream for as long as the process
-    /// runs, reconnecting after errors (and dropping the whole cache then,
-    /// since messages may have been missed). Returns at once on SQLite.
-    pub async fn follow_invalidations(self: Arc<Self>) {
-        use futures_util::StreamExt;
-        loop {
-            match self.store.invalidations().await {
-                Ok(None) => return,
-                Ok(Some(mut stream)) => {
-                    self.clients.clear();
-                    while let Some(msg) = stream.next().await {
-                        match msg {
-                            Ok(m) => self.apply_invalidation(&m),
-                            Err(e) => {
-                                tracing::warn!(error = %e, "invalidation stream failed; reconnecting");
-                                break;
-                            }
-                        }
-                    }
-                    self.clients.clear();
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot listen for invalidations; retrying"),
-            }
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     }
 }

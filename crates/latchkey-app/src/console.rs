@@ -1,27 +1,28 @@
 //! Signing administrators in to the console (SPEC §7).
 //!
 //! The console is an OAuth client of its own server: the public PKCE client
-//! `latchkey-console`. [`App::console_begin`] starts an authorization request
+//! `latchkey-console`. [`SignInService::console_begin`](crate::oidc::SignInService::console_begin) starts an authorization request
 //! (code + PKCE S256, `state`, `nonce`) whose verifier and expectations travel
-//! sealed in a short-lived cookie; [`App::console_callback`] redeems the code
+//! sealed in a short-lived cookie; [`SignInService::console_callback`](crate::oidc::SignInService::console_callback) redeems the code
 //! through the token service exactly as any client would, checks the ID
 //! token's nonce, and returns a sealed console session holding the access
-//! token. [`App::console_user`] turns that session back into an [`Actor`] on
-//! every request through [`App::admin_actor`], so the user's roles are
+//! token. [`SignInService::console_user`](crate::oidc::SignInService::console_user) turns that session back into an [`Actor`] on
+//! every request through [`TokenService::admin_actor`](crate::tokens::TokenService::admin_actor), so the user's roles are
 //! re-derived each time and a revoked token, a disabled user or a demoted
 //! role take effect at once.
 //!
 //! **CSRF.** Every console form carries a MAC over the session id
-//! ([`App::console_csrf`]); a token of another session is refused.
+//! ([`SignInService::console_csrf`](crate::oidc::SignInService::console_csrf)); a token of another session is refused.
 
 use serde::{Deserialize, Serialize};
 
+use crate::AppError;
 use crate::admin::Actor;
 use crate::bootstrap::CONSOLE_CLIENT_ID;
-use crate::client_auth::PresentedAuth;
+use crate::oidc::SignInService;
 use crate::tenants::TenantContext;
 use crate::tokens::TokenRequest;
-use crate::{App, AppError};
+use crate::tokens::client_auth::PresentedAuth;
 
 /// How long a sign-in round trip may take, in seconds.
 pub const CONSOLE_FLOW_LIFETIME: i64 = 600;
@@ -78,17 +79,17 @@ pub fn console_redirect_uri(ctx: &TenantContext) -> String {
     format!("{}/console/callback", ctx.issuer)
 }
 
-impl App {
+impl SignInService {
     /// Starts a sign-in for the console.
     ///
     /// # Errors
     /// `Internal` when sealing fails.
     pub fn console_begin(&self, ctx: &TenantContext, return_to: &str) -> Result<ConsoleStart, AppError> {
         let flow = Flow {
-            state: self.random_id(24),
-            nonce: self.random_id(24),
-            verifier: self.random_id(32),
-            created_at: self.now(),
+            state: self.kernel.random_id(24),
+            nonce: self.kernel.random_id(24),
+            verifier: self.kernel.random_id(32),
+            created_at: self.kernel.now(),
             return_to: safe_return(return_to),
         };
         let challenge = latchkey_crypto::jws::pkce_s256(&flow.verifier);
@@ -102,6 +103,7 @@ impl App {
             .append_pair("code_challenge", &challenge)
             .append_pair("code_challenge_method", "S256");
         let sealed = self
+            .kernel
             .seal_json(ctx, "console-flow", &flow)
             .ok_or_else(|| AppError::Internal("could not seal the console sign-in".into()))?;
         Ok(ConsoleStart { authorize_url: format!("{}/oauth2/authorize?{}", ctx.issuer, q.finish()), flow: sealed })
@@ -124,9 +126,9 @@ impl App {
     ) -> Result<ConsoleSignedIn, AppError> {
         let restart = "the sign-in expired or was started in another browser; open the console again";
         let flow: Flow = flow
-            .and_then(|f| self.open_json(ctx, "console-flow", f))
+            .and_then(|f| self.kernel.open_json(ctx, "console-flow", f))
             .ok_or_else(|| AppError::BadRequest(restart.into()))?;
-        if self.now() - flow.created_at > CONSOLE_FLOW_LIFETIME || !constant_eq(&flow.state, state) {
+        if self.kernel.now() - flow.created_at > CONSOLE_FLOW_LIFETIME || !constant_eq(&flow.state, state) {
             return Err(AppError::BadRequest(restart.into()));
         }
         let req = TokenRequest {
@@ -137,20 +139,25 @@ impl App {
             ..TokenRequest::default()
         };
         let auth = PresentedAuth::None { client_id: CONSOLE_CLIENT_ID.into() };
-        let tokens = self
-            .token(ctx, &auth, &req, source)
-            .await
-            .map_err(|e| AppError::BadRequest(format!("the sign-in could not be completed: {}", e.description())))?;
+        let tokens =
+            self.tokens.token(ctx, &auth, &req, source).await.map_err(|e| {
+                AppError::BadRequest(format!("the sign-in could not be completed: {}", e.description()))
+            })?;
         let id_token = tokens.id_token.as_deref().ok_or_else(|| AppError::BadRequest(restart.into()))?;
-        let claims = self.read_id_token(ctx, id_token).await.ok_or_else(|| AppError::BadRequest(restart.into()))?;
+        let claims =
+            self.tokens.read_id_token(ctx, id_token).await.ok_or_else(|| AppError::BadRequest(restart.into()))?;
         if claims.nonce.as_deref() != Some(flow.nonce.as_str()) || claims.aud != CONSOLE_CLIENT_ID {
             return Err(AppError::BadRequest(restart.into()));
         }
         // The role decides here as on every later request.
-        self.admin_actor(ctx, Some(&tokens.access_token), None, None).await?;
-        let username = self.get_user(ctx, &claims.sub).await.map(|u| u.username).unwrap_or(claims.sub);
-        let session = Session { sid: self.random_id(16), access_token: tokens.access_token, username };
+        self.tokens.admin_actor(ctx, Some(&tokens.access_token), None, None).await?;
+        let username = match self.kernel.store.get_user(&ctx.id, &claims.sub).await {
+            Ok(Some(u)) => u.username,
+            _ => claims.sub,
+        };
+        let session = Session { sid: self.kernel.random_id(16), access_token: tokens.access_token, username };
         let sealed = self
+            .kernel
             .seal_json(ctx, "console-session", &session)
             .ok_or_else(|| AppError::Internal("could not seal the console session".into()))?;
         Ok(ConsoleSignedIn { session: sealed, return_to: flow.return_to })
@@ -169,10 +176,10 @@ impl App {
         source_ip: Option<String>,
         request_id: Option<String>,
     ) -> Result<Option<ConsoleUser>, AppError> {
-        let Some(session) = cookie.and_then(|c| self.open_json::<Session>(ctx, "console-session", c)) else {
+        let Some(session) = cookie.and_then(|c| self.kernel.open_json::<Session>(ctx, "console-session", c)) else {
             return Ok(None);
         };
-        match self.admin_actor(ctx, Some(&session.access_token), source_ip, request_id).await {
+        match self.tokens.admin_actor(ctx, Some(&session.access_token), source_ip, request_id).await {
             Ok(actor) => Ok(Some(ConsoleUser {
                 actor,
                 username: session.username,
@@ -207,7 +214,7 @@ impl App {
     /// `Unavailable` when the revocation cannot be stored.
     pub async fn console_signout(&self, ctx: &TenantContext, user: &ConsoleUser) -> Result<(), AppError> {
         let auth = PresentedAuth::None { client_id: CONSOLE_CLIENT_ID.into() };
-        self.revoke(ctx, &auth, &user.access_token, None).await.map_err(|_| AppError::Unavailable)
+        self.tokens.revoke(ctx, &auth, &user.access_token, None).await.map_err(|_| AppError::Unavailable)
     }
 
     /// Where RP-initiated logout sends the browser after a console sign-out.

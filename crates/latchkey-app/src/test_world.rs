@@ -12,9 +12,9 @@ use crate::admin::Actor;
 use crate::admin::clients::NewClient;
 use crate::admin::scopes::NewScope;
 use crate::bootstrap::BootstrapSecrets;
-use crate::client_auth::PresentedAuth;
 use crate::tenants::TenantContext;
 use crate::tokens::TokenRequest;
+use crate::tokens::client_auth::PresentedAuth;
 use crate::{App, AppOptions, ManualClock, OsRng};
 
 pub const ADMIN_SECRET: &str = "test-admin-secret-0123456789abcdefghij";
@@ -40,6 +40,7 @@ pub async fn world() -> World {
     };
     let app = App::new(store, &MasterKey::from_bytes([7; 32]), clock.clone(), Arc::new(OsRng), &options).unwrap();
     let creds = app
+        .tenants
         .bootstrap_default_tenant(BootstrapSecrets {
             admin_password: Some("a-long-enough-password".into()),
             admin_client_secret: Some(ADMIN_SECRET.into()),
@@ -48,7 +49,7 @@ pub async fn world() -> World {
         .unwrap()
         .unwrap();
     assert!(creds.admin_client_secret.is_none(), "secrets given by env are not echoed");
-    let ctx = app.tenant(&TenantId::default_tenant()).await.unwrap();
+    let ctx = app.kernel.tenant(&TenantId::default_tenant()).await.unwrap();
     World { _db: db, app, clock, ctx }
 }
 
@@ -62,12 +63,16 @@ pub fn cc() -> TokenRequest {
 
 pub async fn m2m(w: &World, format: &str) -> (String, String) {
     let actor = Actor::system();
-    let _ = w.app.create_scope(&w.ctx, &actor, NewScope { name: "api:read".into(), description: String::new() }).await;
+    let _ = w
+        .app
+        .scopes
+        .create_scope(&w.ctx, &actor, NewScope { name: "api:read".into(), description: String::new() })
+        .await;
     let new: NewClient = serde_json::from_value(serde_json::json!({
         "name": format!("svc {format}"), "type": "m2m", "scopes": ["api:read"], "access_token_format": format,
         "access_token_lifetime": 120
     }))
     .unwrap();
-    let c = w.app.create_client(&w.ctx, &actor, new).await.unwrap();
+    let c = w.app.clients.create_client(&w.ctx, &actor, new).await.unwrap();
     (c.client.client_id, c.client_secret.unwrap())
 }

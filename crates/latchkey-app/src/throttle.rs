@@ -27,7 +27,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_core::{TenantId, UnixTime};
 use latchkey_store::{StoreError, ThrottleState};
 
-use crate::App;
+use std::sync::Arc;
+
+use crate::kernel::Kernel;
+use crate::remote::http::AllowList;
 
 /// A window ends this long after its last failure.
 pub const WINDOW_SECONDS: i64 = 3_600;
@@ -93,7 +96,7 @@ pub fn client_key(client_id: &str, source: Option<&str>) -> String {
 
 /// The keys this node has seen fail (client authentication only).
 #[derive(Debug, Default)]
-pub struct Throttle {
+pub struct FailedKeys {
     seen: Mutex<Seen>,
 }
 
@@ -111,7 +114,7 @@ impl Default for Seen {
     }
 }
 
-impl Throttle {
+impl FailedKeys {
     /// Nothing failed on this node lately: no key needs a look.
     fn quiet(&self, now: UnixTime) -> bool {
         self.seen.lock().is_ok_and(|s| s.keys.is_empty() && s.check_all_until <= now)
@@ -164,17 +167,49 @@ impl Throttle {
     }
 }
 
-impl App {
+/// Slows down guessing: failed sign-ins and client authentications,
+/// counted in the database per key, with this node's memory of the keys
+/// that failed lately so a quiet node asks the database nothing.
+pub struct Throttle {
+    kernel: Arc<Kernel>,
+    memory: FailedKeys,
+    trusted_proxies: AllowList,
+}
+
+impl Throttle {
+    pub(crate) fn new(kernel: Arc<Kernel>, trusted_proxies: AllowList) -> Self {
+        Self { kernel, memory: FailedKeys::default(), trusted_proxies }
+    }
+
+    /// The address a request came from: the socket's peer, unless the peer
+    /// is a trusted proxy; then the rightmost `X-Forwarded-For` address that
+    /// is not a trusted proxy (entries left of it could be forged by the
+    /// client). Unparseable entries end the walk at the last trusted hop.
+    #[must_use]
+    pub fn client_address(&self, peer: std::net::IpAddr, forwarded_for: &[&str]) -> std::net::IpAddr {
+        let mut addr = peer;
+        for entry in forwarded_for.iter().flat_map(|h| h.split(',')).rev() {
+            if !self.trusted_proxies.allows(addr) {
+                break;
+            }
+            match entry.trim().parse::<std::net::IpAddr>() {
+                Ok(ip) => addr = ip,
+                Err(_) => break,
+            }
+        }
+        addr
+    }
+
     /// The longest wait `keys` impose now (database counters).
     pub(crate) async fn throttle_wait(
         &self,
         tenant: &TenantId,
         keys: &[(&str, Policy)],
     ) -> Result<Option<u32>, StoreError> {
-        let now = self.now();
+        let now = self.kernel.now();
         let mut longest = None;
         for (key, policy) in keys {
-            if let Some(state) = self.store.throttle_state(tenant, key, now, WINDOW_SECONDS).await? {
+            if let Some(state) = self.kernel.store.throttle_state(tenant, key, now, WINDOW_SECONDS).await? {
                 longest = longest.max(wait(*policy, state, now));
             }
         }
@@ -183,9 +218,9 @@ impl App {
 
     /// Counts a failure of each key.
     pub(crate) async fn throttle_fail(&self, tenant: &TenantId, keys: &[(&str, Policy)]) -> Result<(), StoreError> {
-        let now = self.now();
+        let now = self.kernel.now();
         for (key, _) in keys {
-            self.store.record_failure(tenant, key, now, WINDOW_SECONDS).await?;
+            self.kernel.store.record_failure(tenant, key, now, WINDOW_SECONDS).await?;
         }
         Ok(())
     }
@@ -198,11 +233,11 @@ impl App {
         client_id: &str,
         source: Option<&str>,
     ) -> Result<Option<u32>, StoreError> {
-        if self.throttle.quiet(self.now()) {
+        if self.memory.quiet(self.kernel.now()) {
             return Ok(None);
         }
         let key = client_key(client_id, source);
-        if !self.throttle.must_check(tenant, &key, self.now()) {
+        if !self.memory.must_check(tenant, &key, self.kernel.now()) {
             return Ok(None);
         }
         self.throttle_wait(tenant, &[(&key, CLIENT)]).await
@@ -215,7 +250,7 @@ impl App {
         source: Option<&str>,
     ) -> Result<(), StoreError> {
         let key = client_key(client_id, source);
-        self.throttle.note(tenant, &key, self.now());
+        self.memory.note(tenant, &key, self.kernel.now());
         self.throttle_fail(tenant, &[(&key, CLIENT)]).await
     }
 
@@ -227,21 +262,21 @@ impl App {
         client_id: &str,
         source: Option<&str>,
     ) -> Result<(), StoreError> {
-        if self.throttle.quiet(self.now()) {
+        if self.memory.quiet(self.kernel.now()) {
             return Ok(());
         }
         let key = client_key(client_id, source);
-        if !self.throttle.must_check(tenant, &key, self.now()) {
+        if !self.memory.must_check(tenant, &key, self.kernel.now()) {
             return Ok(());
         }
-        self.throttle.forget(tenant, &key);
-        self.store.clear_throttle(tenant, &key).await
+        self.memory.forget(tenant, &key);
+        self.kernel.store.clear_throttle(tenant, &key).await
     }
 
     /// This node's memory of failed keys, for tests and metrics.
     #[must_use]
-    pub fn throttle(&self) -> &Throttle {
-        &self.throttle
+    pub fn memory(&self) -> &FailedKeys {
+        &self.memory
     }
 }
 

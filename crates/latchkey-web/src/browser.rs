@@ -237,7 +237,7 @@ async fn authorize(State(s): State<AppState>, tenant: Result<Tenant, NoTenant>, 
         repeated: None,
     };
     p.repeated = repeated;
-    let i = s.app.authorize(&ctx, &p, &cookies).await;
+    let i = s.app.sign_in.authorize(&ctx, &p, &cookies).await;
     render(&ctx, &i)
 }
 
@@ -270,7 +270,7 @@ async fn login(
     };
     let [tx, csrf, username, password] = <[String; 4]>::try_from(f).unwrap_or_default();
     let form = LoginForm { tx, csrf, username, password };
-    let i = s.app.submit_login(&ctx, &form, &cookies, source.as_deref()).await;
+    let i = s.app.sign_in.submit_login(&ctx, &form, &cookies, source.as_deref()).await;
     render(&ctx, &i)
 }
 
@@ -296,7 +296,7 @@ async fn consent(
         "deny" => false,
         _ => return error_page(400, "Choose Allow or Deny."),
     };
-    let i = s.app.submit_consent(&ctx, &ConsentForm { tx, csrf, allow }, &cookies, source.as_deref()).await;
+    let i = s.app.sign_in.submit_consent(&ctx, &ConsentForm { tx, csrf, allow }, &cookies, source.as_deref()).await;
     render(&ctx, &i)
 }
 
@@ -354,7 +354,7 @@ async fn logout_request(State(s): State<AppState>, tenant: Result<Tenant, NoTena
         repeated: None,
     };
     p.repeated = repeated;
-    let result = s.app.logout_request(&ctx, &p, &cookies).await;
+    let result = s.app.sign_in.logout_request(&ctx, &p, &cookies).await;
     render_logout(&ctx, &result)
 }
 
@@ -375,6 +375,6 @@ async fn logout_confirm(
         Err(r) => return r,
     };
     let [tx, csrf] = <[String; 2]>::try_from(f).unwrap_or_default();
-    let result = s.app.logout_confirm(&ctx, &LogoutForm { tx, csrf }, &cookies, source.as_deref()).await;
+    let result = s.app.sign_in.logout_confirm(&ctx, &LogoutForm { tx, csrf }, &cookies, source.as_deref()).await;
     render_logout(&ctx, &result)
 }

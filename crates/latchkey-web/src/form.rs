@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Request};
 use axum::http::{HeaderMap, header};
 use base64::Engine;
-use latchkey_app::client_auth::PresentedAuth;
+use latchkey_app::tokens::client_auth::PresentedAuth;
 use latchkey_core::TokenError;
 use percent_encoding::percent_decode;
 
@@ -143,7 +143,7 @@ pub(crate) fn client_auth(headers: &HeaderMap, form: &Form) -> Result<PresentedA
     let assertion = form.single("client_assertion")?;
     let assertion_type = form.single("client_assertion_type")?;
     if assertion.is_some() || assertion_type.is_some() {
-        use latchkey_app::client_assertion::{ASSERTION_TYPE, MAX_ASSERTION, claimed_client_id};
+        use latchkey_app::tokens::client_assertion::{ASSERTION_TYPE, MAX_ASSERTION, claimed_client_id};
         let Some(assertion) = assertion.filter(|_| assertion_type == Some(ASSERTION_TYPE)) else {
             return Err(TokenError::invalid_request(
                 "client_assertion and client_assertion_type (urn:ietf:params:oauth:client-assertion-type:jwt-bearer) go together",

@@ -17,7 +17,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {
-    if s.app.ready().await {
+    if s.app.kernel.ready().await {
         "ready\n".into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()

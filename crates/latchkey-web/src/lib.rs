@@ -58,12 +58,12 @@ struct NewRequestId(Arc<App>);
 
 impl MakeRequestId for NewRequestId {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&self.0.request_id()).ok().map(RequestId::new)
+        HeaderValue::from_str(&self.0.kernel.request_id()).ok().map(RequestId::new)
     }
 }
 
 /// Replaces the connection's peer address by the client's, as
-/// [`App::client_address`] decides from trusted proxies' `X-Forwarded-For`,
+/// `Throttle::client_address` decides from trusted proxies' `X-Forwarded-For`,
 /// so every consumer (throttling, audit events, logs) sees the same source.
 async fn client_address(
     axum::extract::State(state): axum::extract::State<AppState>,
@@ -74,7 +74,7 @@ async fn client_address(
     if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<std::net::SocketAddr>>().copied() {
         let forwarded: Vec<&str> =
             req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
-        let ip = state.app.client_address(peer.ip(), &forwarded);
+        let ip = state.app.throttle.client_address(peer.ip(), &forwarded);
         if ip != peer.ip() {
             req.extensions_mut().insert(ConnectInfo(std::net::SocketAddr::new(ip, peer.port())));
         }
@@ -88,7 +88,7 @@ pub const MAX_BODY: usize = 1024 * 1024;
 /// The whole HTTP surface of one node.
 pub fn router(app: Arc<App>) -> Router {
     let mut registry = Registry::default();
-    app.metrics.register(&mut registry);
+    app.kernel.metrics.register(&mut registry);
     let http = Arc::new(http_metrics::HttpMetrics::default());
     http.register(&mut registry);
     let request_ids = NewRequestId(app.clone());

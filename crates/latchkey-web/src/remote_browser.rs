@@ -64,7 +64,7 @@ async fn start(State(s): State<AppState>, tenant: Result<Tenant, NoTenant>, req:
         Err(r) => return r,
     };
     let ticket = single(&pairs, "ticket").ok().flatten().unwrap_or_default();
-    let Some(go) = s.app.remote_start(&ctx, ticket) else {
+    let Some(go) = s.app.remote.remote_start(&ctx, ticket) else {
         return error_page(400, "This link has expired or is not valid. Start the authorization again.");
     };
     let mut r = see_other(&go.location);
@@ -108,7 +108,8 @@ async fn callback(
     if repeated {
         return error_page(400, "A parameter of the provider's response is repeated; it was refused.");
     }
-    let outcome = s.app.remote_callback(&ctx, &provider, &p, binder.as_deref(), &cookies, source.as_deref()).await;
+    let outcome =
+        s.app.sign_in.remote_callback(&ctx, &provider, &p, binder.as_deref(), &cookies, source.as_deref()).await;
     let mut r = match outcome {
         CallbackOutcome::Done { title, message } => {
             html(StatusCode::OK, &MessagePage { title: &title, message: &message, is_error: false })
@@ -134,7 +135,7 @@ async fn federation_start(State(s): State<AppState>, tenant: Result<Tenant, NoTe
         Err(r) => return r,
     };
     let [tx, csrf, provider] = <[String; 3]>::try_from(f).unwrap_or_default();
-    match s.app.start_federated_sign_in(&ctx, &FederatedStartForm { tx, csrf, provider }, &cookies).await {
+    match s.app.sign_in.start_federated_sign_in(&ctx, &FederatedStartForm { tx, csrf, provider }, &cookies).await {
         Ok(location) => see_other(&location),
         Err(page) => render(&ctx, &latchkey_app::oidc::Interaction::page(page)),
     }

@@ -48,7 +48,7 @@ impl FromRequestParts<AppState> for Tenant {
             Some(t) => TenantId::parse(&t).map_err(|_| NoTenant(AppError::NotFound))?,
             None => TenantId::default_tenant(),
         };
-        state.app.tenant(&id).await.map(Tenant).map_err(NoTenant)
+        state.app.kernel.tenant(&id).await.map(Tenant).map_err(NoTenant)
     }
 }
 

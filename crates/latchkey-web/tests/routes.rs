@@ -204,12 +204,13 @@ async fn world() -> World {
     };
     let clock = Arc::new(ManualClock::new(1_800_000_000));
     let app = App::new(store, &MasterKey::from_bytes([7; 32]), clock, Arc::new(OsRng), &options).unwrap();
-    app.bootstrap_default_tenant(BootstrapSecrets {
-        admin_password: Some("a-long-enough-password".into()),
-        admin_client_secret: Some(ADMIN_SECRET.into()),
-    })
-    .await
-    .unwrap();
+    app.tenants
+        .bootstrap_default_tenant(BootstrapSecrets {
+            admin_password: Some("a-long-enough-password".into()),
+            admin_client_secret: Some(ADMIN_SECRET.into()),
+        })
+        .await
+        .unwrap();
     World { _db: db, router: latchkey_web::router(app) }
 }
 

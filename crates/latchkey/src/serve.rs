@@ -209,19 +209,19 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
         admin_password: c.bootstrap_admin_password.clone(),
         admin_client_secret: c.bootstrap_admin_secret.clone(),
     };
-    if let Some(creds) = app.bootstrap_default_tenant(secrets).await? {
+    if let Some(creds) = app.tenants.bootstrap_default_tenant(secrets).await? {
         print_credentials(&c, &creds)?;
     }
     // Load (and so check) the default tenant's keys before serving.
-    app.tenant(&TenantId::default_tenant()).await.context("cannot load the default tenant")?;
+    app.kernel.tenant(&TenantId::default_tenant()).await.context("cannot load the default tenant")?;
 
-    tokio::spawn(app.clone().follow_invalidations());
+    tokio::spawn(app.kernel.clone().follow_invalidations());
     let usage = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {
             tick.tick().await;
-            if let Err(e) = usage.flush_usage().await {
+            if let Err(e) = usage.tokens.flush_usage().await {
                 tracing::warn!(error = %e, "recording client usage failed");
             }
         }
@@ -232,17 +232,17 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
         tick.tick().await;
         loop {
             tick.tick().await;
-            maintenance.refresh_tenants().await;
-            if let Err(e) = maintenance.store().maintain().await {
+            maintenance.kernel.refresh_tenants().await;
+            if let Err(e) = maintenance.kernel.store().maintain().await {
                 tracing::warn!(error = %e, "database maintenance failed");
             }
-            if let Err(e) = maintenance.purge_expired().await {
+            if let Err(e) = maintenance.tokens.purge_expired().await {
                 tracing::warn!(error = %e, "purging expired tokens failed");
             }
         }
     });
 
-    tracing::info!(%addr, issuer = %public_url, backend = app.store().backend(), "latchkey is serving");
+    tracing::info!(%addr, issuer = %public_url, backend = app.kernel.store().backend(), "latchkey is serving");
     let router = latchkey_web::router(app);
     let limits = crate::http::Limits {
         header_timeout: Duration::from_secs(c.http_header_timeout_seconds.max(1)),

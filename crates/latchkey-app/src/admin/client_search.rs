@@ -5,11 +5,12 @@ use latchkey_core::{Client, ClientId, ClientStatus, ClientType};
 use latchkey_store::{ClientQuery, ClientSort, SortKey};
 use serde::Deserialize;
 
+use super::clients::ClientAdmin;
 use super::clients::ClientView;
+use crate::AppError;
 use crate::tenants::TenantContext;
-use crate::{App, AppError};
 
-impl App {
+impl ClientAdmin {
     /// One page of clients, filtered and sorted, with the cursor of the next.
     ///
     /// # Errors
@@ -28,7 +29,7 @@ impl App {
             "-last_used_at" | "last_used_at" => ClientSort::LastUsedDesc,
             _ => return Err(AppError::field("sort", "one of created_at, -created_at, name, -name, last_used_at")),
         };
-        let now = self.now();
+        let now = self.kernel.now();
         let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(c) => Some(
@@ -58,7 +59,7 @@ impl App {
             after,
             limit: limit + 1,
         };
-        let page = self.store.search_clients(&ctx.id, &query, now).await?;
+        let page = self.kernel.store.search_clients(&ctx.id, &query, now).await?;
         let more = page.len() > limit as usize;
         let items: Vec<Client> = page.into_iter().take(limit as usize).collect();
         let next = if more { items.last().map(|c| encode_cursor(c, sort)) } else { None };

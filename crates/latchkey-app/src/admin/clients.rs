@@ -18,7 +18,10 @@ use serde_json::{Map, Value, json};
 use super::{Actor, diff};
 use crate::admin::users::USER_ID_PREFIX;
 use crate::tenants::TenantContext;
-use crate::{App, AppError};
+use std::sync::Arc;
+
+use crate::AppError;
+use crate::kernel::Kernel;
 
 /// A client to create. Besides the identity fields, any configuration field
 /// of [`ClientConfig`] may be given; unset ones take the preset's defaults.
@@ -306,10 +309,21 @@ impl Catalog {
     }
 }
 
-impl App {
+/// Managing clients: create, change, search, secrets, redirect testing.
+pub struct ClientAdmin {
+    pub(crate) kernel: Arc<Kernel>,
+}
+
+impl ClientAdmin {
+    pub(crate) fn new(kernel: Arc<Kernel>) -> Self {
+        Self { kernel }
+    }
+}
+
+impl ClientAdmin {
     pub(crate) async fn catalog(&self, ctx: &TenantContext) -> Result<Catalog, AppError> {
-        let scopes = self.store.list_scopes(&ctx.id).await?.into_iter().map(|s| s.name).collect();
-        let records = self.store.list_classes(&ctx.id).await?;
+        let scopes = self.kernel.store.list_scopes(&ctx.id).await?.into_iter().map(|s| s.name).collect();
+        let records = self.kernel.store.list_classes(&ctx.id).await?;
         let admin_classes = records
             .iter()
             .filter(|c| c.scopes.iter().any(|s| ADMIN_SCOPES.contains(&s.as_str())))
@@ -371,9 +385,9 @@ impl App {
                 ));
             }
             Some(id) => ClientId::parse(id).map_err(|e| AppError::Validation(vec![e]))?,
-            None => ClientId::parse(&self.random_client_id()?).map_err(|e| AppError::Internal(e.to_string()))?,
+            None => ClientId::parse(&self.kernel.random_client_id()?).map_err(|e| AppError::Internal(e.to_string()))?,
         };
-        let now = self.now();
+        let now = self.kernel.now();
         Ok(Client {
             tenant: ctx.id.clone(),
             client_id,
@@ -389,7 +403,7 @@ impl App {
             last_used_at: None,
             revision: 1,
             tokens_valid_after: None,
-            token_epoch: self.new_epoch(),
+            token_epoch: self.kernel.new_epoch(),
             config,
         })
     }
@@ -411,7 +425,7 @@ impl App {
             (None, Vec::new())
         };
         let view = ClientView::new(client.clone(), &records, ctx);
-        let audit = self.audit_record(
+        let audit = self.kernel.audit_record(
             actor,
             "client.create",
             "client",
@@ -436,8 +450,8 @@ impl App {
         actor.require_write()?;
         let catalog = self.catalog(ctx).await?;
         let (insert, created) = self.prepare_create(ctx, &catalog, actor, new)?;
-        let inserted = self.store.insert_client(&insert.client, &insert.secrets, &insert.audit).await;
-        self.clients.invalidate(&ctx.id, &insert.client.client_id);
+        let inserted = self.kernel.store.insert_client(&insert.client, &insert.secrets, &insert.audit).await;
+        self.kernel.clients.invalidate(&ctx.id, &insert.client.client_id);
         inserted.map_err(|e| match AppError::from(e) {
             AppError::Conflict(_) => {
                 AppError::Conflict("a client with this name or client_id already exists in this tenant".into())
@@ -448,7 +462,7 @@ impl App {
     }
 
     /// Creates up to [`MAX_BATCH`] clients in one transaction: all of them or
-    /// none. Each is validated exactly as [`App::create_client`] does; field
+    /// none. Each is validated exactly as [`ClientAdmin::create_client`](crate::admin::clients::ClientAdmin::create_client) does; field
     /// errors name the item (`items[3].redirect_uris`). Used by declarative
     /// imports, where one round trip per client would dominate.
     ///
@@ -493,7 +507,7 @@ impl App {
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
-        self.store.insert_clients(&ctx.id, &inserts).await.map_err(|e| {
+        self.kernel.store.insert_clients(&ctx.id, &inserts).await.map_err(|e| {
             match AppError::from(e) {
             AppError::Conflict(_) => AppError::Conflict(
                 "a client of this batch has a name or client_id that already exists in this tenant; nothing was created"
@@ -511,7 +525,7 @@ impl App {
         client_id: &str,
     ) -> Result<(Client, Vec<SecretRecord>), AppError> {
         let id = ClientId::parse(client_id).map_err(|_| AppError::NotFound)?;
-        self.store.get_client_with_secrets(&ctx.id, &id).await?.ok_or(AppError::NotFound)
+        self.kernel.store.get_client_with_secrets(&ctx.id, &id).await?.ok_or(AppError::NotFound)
     }
 
     /// # Errors
@@ -583,20 +597,20 @@ impl App {
         next.config = apply_config_fields(&current.config, &config_fields)?;
         catalog.validate(ctx, &next.name, &next.description, &next.config)?;
         actor.require_authority_over(catalog.authority(&next.config), "the changed client")?;
-        next.updated_at = self.now();
+        next.updated_at = self.kernel.now();
         let before = ClientView::new(current.clone(), &secrets, ctx);
         let became_confidential = current.config.is_public() && !next.config.is_public();
         let became_public = !current.config.is_public() && next.config.is_public();
         let after = ClientView::new(next.clone(), &secrets, ctx);
-        let audit = self.audit_record(
+        let audit = self.kernel.audit_record(
             actor,
             "client.update",
             "client",
             client_id,
             &diff(&before.audit_doc(), &after.audit_doc()),
         );
-        let written = self.store.update_client(&next, current.revision, &audit).await;
-        self.clients.invalidate(&ctx.id, &current.client_id);
+        let written = self.kernel.store.update_client(&next, current.revision, &audit).await;
+        self.kernel.clients.invalidate(&ctx.id, &current.client_id);
         if !written.map_err(|e| match AppError::from(e) {
             AppError::Conflict(_) => AppError::field("name", "another client of this tenant already has this name"),
             other => other,
@@ -611,7 +625,7 @@ impl App {
         }
         if became_public && !secrets.is_empty() {
             let ids: Vec<String> = secrets.iter().map(|s| s.secret_id.clone()).collect();
-            self.expire_secret_ids(ctx, actor, client_id, &ids, self.now(), "client.secrets_revoked").await?;
+            self.expire_secret_ids(ctx, actor, client_id, &ids, self.kernel.now(), "client.secrets_revoked").await?;
         }
         Ok(UpdatedClient { client: self.get_client(ctx, client_id).await?, client_secret })
     }
@@ -638,10 +652,10 @@ impl App {
         }
         let changes = json!({ "status": { "before": before.status, "after": status } });
         let action = if status == ClientStatus::Active { "client.enable" } else { "client.disable" };
-        let audit = self.audit_record(actor, action, "client", client_id, &changes);
+        let audit = self.kernel.audit_record(actor, action, "client", client_id, &changes);
         let id = ClientId::parse(client_id).map_err(|_| AppError::NotFound)?;
-        let changed = self.store.set_client_status(&ctx.id, &id, status, self.now(), &audit).await?;
-        self.clients.invalidate(&ctx.id, &id);
+        let changed = self.kernel.store.set_client_status(&ctx.id, &id, status, self.kernel.now(), &audit).await?;
+        self.kernel.clients.invalidate(&ctx.id, &id);
         if !changed {
             return Err(AppError::NotFound);
         }
@@ -667,11 +681,16 @@ impl App {
                 "this is a protected default client: repeat with force to delete it".into(),
             ));
         }
-        let audit =
-            self.audit_record(actor, "client.delete", "client", client_id, &diff(&before.audit_doc(), &Value::Null));
+        let audit = self.kernel.audit_record(
+            actor,
+            "client.delete",
+            "client",
+            client_id,
+            &diff(&before.audit_doc(), &Value::Null),
+        );
         let id = ClientId::parse(client_id).map_err(|_| AppError::NotFound)?;
-        let deleted = self.store.delete_client(&ctx.id, &id, &audit).await?;
-        self.clients.invalidate(&ctx.id, &id);
+        let deleted = self.kernel.store.delete_client(&ctx.id, &id, &audit).await?;
+        self.kernel.clients.invalidate(&ctx.id, &id);
         if deleted { Ok(()) } else { Err(AppError::NotFound) }
     }
 

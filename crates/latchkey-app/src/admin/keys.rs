@@ -4,6 +4,7 @@
 use latchkey_core::SigningAlg;
 use latchkey_store::KeyPurpose;
 
+use super::tenants::TenantAdmin;
 use crate::AppError;
 use crate::keys::{DEFAULT_ACTIVATION_DELAY, key_state, new_key_record};
 
@@ -34,14 +35,15 @@ pub struct RotateKeys {
     pub activate_in_seconds: Option<u32>,
 }
 
-impl crate::App {
+impl TenantAdmin {
     /// The tenant's signing keys, public parts only.
     ///
     /// # Errors
     /// `Unavailable`.
     pub async fn list_keys(&self, ctx: &crate::tenants::TenantContext) -> Result<Vec<KeyView>, AppError> {
-        let now = self.now();
+        let now = self.kernel.now();
         Ok(self
+            .kernel
             .store
             .list_signing_keys(&ctx.id)
             .await?
@@ -79,9 +81,9 @@ impl crate::App {
                 KeyPurpose::parse(p).ok_or_else(|| AppError::field("purpose", "must be access_token or id_token"))?,
             ],
         };
-        let now = self.now();
+        let now = self.kernel.now();
         let activation = now + i64::from(req.activate_in_seconds.unwrap_or(DEFAULT_ACTIVATION_DELAY));
-        let current = self.store.list_signing_keys(&ctx.id).await?;
+        let current = self.kernel.store.list_signing_keys(&ctx.id).await?;
         let mut created = Vec::new();
         for purpose in purposes {
             // Same algorithm as the key it replaces (ES256 / RS256 by default).
@@ -90,14 +92,14 @@ impl crate::App {
                 .filter(|k| k.purpose == purpose)
                 .max_by_key(|k| k.activated_at)
                 .map_or(if purpose == KeyPurpose::IdToken { SigningAlg::Rs256 } else { SigningAlg::Es256 }, |k| k.alg);
-            let mut record = new_key_record(&self.envelope, &ctx.id, alg, purpose, now)?;
+            let mut record = new_key_record(&self.kernel.envelope, &ctx.id, alg, purpose, now)?;
             record.activated_at = Some(activation);
             let changes = serde_json::json!({
                 "kid": {"after": record.kid}, "purpose": {"after": purpose.as_str()},
                 "alg": {"after": alg.as_str()}, "activated_at": {"after": activation},
             });
-            let audit = self.audit_record(actor, "key.rotate", "signing_key", &record.kid, &changes);
-            if !self.store.rotate_signing_key(&ctx.id, &record, now, &audit).await? {
+            let audit = self.kernel.audit_record(actor, "key.rotate", "signing_key", &record.kid, &changes);
+            if !self.kernel.store.rotate_signing_key(&ctx.id, &record, now, &audit).await? {
                 return Err(AppError::Conflict(format!(
                     "a new {} key is already waiting for its activation; rotate again once it signs",
                     purpose.as_str()
@@ -106,7 +108,7 @@ impl crate::App {
             created.push(record.kid);
         }
         // This node publishes the new keys at once; others at their next reload.
-        let ctx = self.reload_tenant(&ctx.id).await?;
+        let ctx = self.kernel.reload_tenant(&ctx.id).await?;
         Ok(self.list_keys(&ctx).await?.into_iter().filter(|k| created.contains(&k.kid)).collect())
     }
 }

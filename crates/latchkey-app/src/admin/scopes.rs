@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 
 use super::{Actor, diff};
 use crate::tenants::TenantContext;
-use crate::{App, AppError};
+use std::sync::Arc;
+
+use crate::AppError;
+use crate::kernel::Kernel;
 
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -107,20 +110,31 @@ fn in_use(what: &str, name: &str, users: &[String]) -> AppError {
     AppError::Conflict(format!("the {what} {name} is still used by {}{tail}; remove it there first", shown.join(", ")))
 }
 
-impl App {
+/// Managing scopes and security classes.
+pub struct ScopeAdmin {
+    pub(crate) kernel: Arc<Kernel>,
+}
+
+impl ScopeAdmin {
+    pub(crate) fn new(kernel: Arc<Kernel>) -> Self {
+        Self { kernel }
+    }
+}
+
+impl ScopeAdmin {
     /// # Errors
     /// `Validation`, `Conflict` when it exists, `Forbidden` for read-only callers.
     pub async fn create_scope(&self, ctx: &TenantContext, actor: &Actor, new: NewScope) -> Result<ScopeView, AppError> {
         actor.require_write()?;
         let name = Scope::parse(&new.name).map_err(|e| AppError::field("name", &e.message))?;
         check_description(&new.description)?;
-        let now = self.now();
+        let now = self.kernel.now();
         let rec =
             ScopeRecord { name: name.to_string(), description: new.description, created_at: now, updated_at: now };
         let view = ScopeView::from(rec.clone());
         let after = serde_json::to_value(&view).unwrap_or_default();
-        let audit = self.audit_record(actor, "scope.create", "scope", &rec.name, &diff(&json!({}), &after));
-        self.store.insert_scope(&ctx.id, &rec, &audit).await.map_err(|e| match AppError::from(e) {
+        let audit = self.kernel.audit_record(actor, "scope.create", "scope", &rec.name, &diff(&json!({}), &after));
+        self.kernel.store.insert_scope(&ctx.id, &rec, &audit).await.map_err(|e| match AppError::from(e) {
             AppError::Conflict(_) => AppError::Conflict(format!("the scope {} already exists", rec.name)),
             other => other,
         })?;
@@ -130,7 +144,7 @@ impl App {
     /// # Errors
     /// `Unavailable` when the database is down.
     pub async fn list_scopes(&self, ctx: &TenantContext) -> Result<Vec<ScopeView>, AppError> {
-        Ok(self.store.list_scopes(&ctx.id).await?.into_iter().map(ScopeView::from).collect())
+        Ok(self.kernel.store.list_scopes(&ctx.id).await?.into_iter().map(ScopeView::from).collect())
     }
 
     /// # Errors
@@ -155,13 +169,13 @@ impl App {
             name: before.name.clone(),
             description: patch.description,
             created_at: before.created_at,
-            updated_at: self.now(),
+            updated_at: self.kernel.now(),
         };
         let after = ScopeView::from(rec.clone());
         let changes =
             diff(&serde_json::to_value(&before).unwrap_or_default(), &serde_json::to_value(&after).unwrap_or_default());
-        let audit = self.audit_record(actor, "scope.update", "scope", name, &changes);
-        if !self.store.update_scope(&ctx.id, &rec, &audit).await? {
+        let audit = self.kernel.audit_record(actor, "scope.update", "scope", name, &changes);
+        if !self.kernel.store.update_scope(&ctx.id, &rec, &audit).await? {
             return Err(AppError::NotFound);
         }
         Ok(after)
@@ -175,6 +189,7 @@ impl App {
         actor.require_write()?;
         let before = self.get_scope(ctx, name).await?;
         let mut users: Vec<String> = self
+            .kernel
             .store
             .clients_referencing(&ctx.id, "scopes", name)
             .await?
@@ -182,7 +197,8 @@ impl App {
             .map(|c| format!("client {c}"))
             .collect();
         users.extend(
-            self.store
+            self.kernel
+                .store
                 .list_classes(&ctx.id)
                 .await?
                 .into_iter()
@@ -192,18 +208,18 @@ impl App {
         if !users.is_empty() {
             return Err(in_use("scope", name, &users));
         }
-        let audit = self.audit_record(
+        let audit = self.kernel.audit_record(
             actor,
             "scope.delete",
             "scope",
             name,
             &diff(&serde_json::to_value(&before).unwrap_or_default(), &Value::Null),
         );
-        if self.store.delete_scope(&ctx.id, name, &audit).await? { Ok(()) } else { Err(AppError::NotFound) }
+        if self.kernel.store.delete_scope(&ctx.id, name, &audit).await? { Ok(()) } else { Err(AppError::NotFound) }
     }
 
     async fn check_class_scopes(&self, ctx: &TenantContext, scopes: &[String]) -> Result<(), AppError> {
-        let catalogue = self.store.list_scopes(&ctx.id).await?;
+        let catalogue = self.kernel.store.list_scopes(&ctx.id).await?;
         let unknown: Vec<&str> =
             scopes.iter().map(String::as_str).filter(|s| !catalogue.iter().any(|c| c.name == *s)).collect();
         if unknown.is_empty() {
@@ -228,7 +244,7 @@ impl App {
         }
         check_description(&new.description)?;
         self.check_class_scopes(ctx, &new.scopes).await?;
-        let now = self.now();
+        let now = self.kernel.now();
         let mut scopes = new.scopes;
         scopes.sort();
         scopes.dedup();
@@ -240,15 +256,15 @@ impl App {
             updated_at: now,
         };
         let view = ClassView::from(rec.clone());
-        let audit = self.audit_record(
+        let audit = self.kernel.audit_record(
             actor,
             "class.create",
             "security_class",
             &rec.name,
             &diff(&json!({}), &serde_json::to_value(&view).unwrap_or_default()),
         );
-        let r = self.store.insert_class(&ctx.id, &rec, &audit).await;
-        self.clients.clear();
+        let r = self.kernel.store.insert_class(&ctx.id, &rec, &audit).await;
+        self.kernel.clients.clear();
         r.map_err(|e| match AppError::from(e) {
             AppError::Conflict(_) => AppError::Conflict(format!("the security class {} already exists", rec.name)),
             other => other,
@@ -259,7 +275,7 @@ impl App {
     /// # Errors
     /// `Unavailable`.
     pub async fn list_classes(&self, ctx: &TenantContext) -> Result<Vec<ClassView>, AppError> {
-        Ok(self.store.list_classes(&ctx.id).await?.into_iter().map(ClassView::from).collect())
+        Ok(self.kernel.store.list_classes(&ctx.id).await?.into_iter().map(ClassView::from).collect())
     }
 
     /// # Errors
@@ -289,9 +305,9 @@ impl App {
         // in it (people may sign in through them with that scope): only an
         // actor holding at least their new authority may.
         if scopes.iter().any(|s| s == "admin" || s == "admin:read") {
-            for id in self.store.clients_referencing(&ctx.id, "security_classes", name).await? {
+            for id in self.kernel.store.clients_referencing(&ctx.id, "security_classes", name).await? {
                 let Ok(cid) = latchkey_core::ClientId::parse(&id) else { continue };
-                if let Some(c) = self.store.get_client(&ctx.id, &cid).await? {
+                if let Some(c) = self.kernel.store.get_client(&ctx.id, &cid).await? {
                     actor.require_authority_over(c.config.authority(true), &format!("client {id} in this class"))?;
                 }
             }
@@ -301,14 +317,14 @@ impl App {
             description,
             scopes,
             created_at: before.created_at,
-            updated_at: self.now(),
+            updated_at: self.kernel.now(),
         };
         let after = ClassView::from(rec.clone());
         let changes =
             diff(&serde_json::to_value(&before).unwrap_or_default(), &serde_json::to_value(&after).unwrap_or_default());
-        let audit = self.audit_record(actor, "class.update", "security_class", name, &changes);
-        let r = self.store.update_class(&ctx.id, &rec, &audit).await;
-        self.clients.clear();
+        let audit = self.kernel.audit_record(actor, "class.update", "security_class", name, &changes);
+        let r = self.kernel.store.update_class(&ctx.id, &rec, &audit).await;
+        self.kernel.clients.clear();
         if !r? {
             return Err(AppError::NotFound);
         }
@@ -321,6 +337,7 @@ impl App {
         actor.require_write()?;
         let before = self.get_class(ctx, name).await?;
         let users: Vec<String> = self
+            .kernel
             .store
             .clients_referencing(&ctx.id, "security_classes", name)
             .await?
@@ -330,15 +347,15 @@ impl App {
         if !users.is_empty() {
             return Err(in_use("security class", name, &users));
         }
-        let audit = self.audit_record(
+        let audit = self.kernel.audit_record(
             actor,
             "class.delete",
             "security_class",
             name,
             &diff(&serde_json::to_value(&before).unwrap_or_default(), &Value::Null),
         );
-        let r = self.store.delete_class(&ctx.id, name, &audit).await;
-        self.clients.clear();
+        let r = self.kernel.store.delete_class(&ctx.id, name, &audit).await;
+        self.kernel.clients.clear();
         if r? { Ok(()) } else { Err(AppError::NotFound) }
     }
 }

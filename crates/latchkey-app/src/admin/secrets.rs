@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::Actor;
+use super::clients::ClientAdmin;
 use super::clients::SecretView;
+use crate::AppError;
 use crate::tenants::TenantContext;
-use crate::{App, AppError};
 
 /// Valid secrets a client may hold at once.
 pub const MAX_SECRETS: usize = 5;
@@ -51,11 +52,11 @@ pub struct NewSecret {
     pub expiring: Vec<SecretView>,
 }
 
-impl App {
+impl ClientAdmin {
     /// The expiry the tenant's maximum secret age imposes, combined with a
     /// requested lifetime in days.
     pub(crate) fn max_age_expiry(&self, ctx: &TenantContext, days: Option<u32>) -> Option<i64> {
-        let now = self.now();
+        let now = self.kernel.now();
         let requested = days.map(|d| now + i64::from(d) * 86_400);
         let max = ctx.settings.secret_max_age_days.map(|d| now + i64::from(d) * 86_400);
         match (requested, max) {
@@ -84,7 +85,7 @@ impl App {
             Some(s) => ClientSecret::from_plaintext(s),
             None => {
                 let mut r = [0u8; latchkey_crypto::secret::RANDOM_BYTES];
-                self.rng.fill(&mut r);
+                self.kernel.rng.fill(&mut r);
                 latchkey_crypto::secret::generate_client_secret(&r)
                     .ok_or_else(|| AppError::Internal("random source returned too few usable bytes".into()))?
             }
@@ -93,12 +94,12 @@ impl App {
             return Err(AppError::field("label", "at most 100 characters"));
         }
         let rec = SecretRecord {
-            secret_id: format!("sec_{}", self.random_id(9)),
-            secret_hash: self.hasher.hash(&secret),
+            secret_id: format!("sec_{}", self.kernel.random_id(9)),
+            secret_hash: self.kernel.hasher.hash(&secret),
             sealed_secret: None,
             hint: secret.hint(),
             label,
-            created_at: self.now(),
+            created_at: self.kernel.now(),
             expires_at,
             last_used_at: None,
         };
@@ -137,9 +138,10 @@ impl App {
                 ("client.secret_rotate", json!({ "secrets": { "added": added_doc, "expire": ids, "expires_at": at } }))
             }
         };
-        let audit = self.audit_record(actor, action, "client", client_id, &changes);
-        let added = self.store.add_secret(&ctx.id, &id, &rec, expire, MAX_SECRETS, self.now(), &audit).await?;
-        self.clients.invalidate(&ctx.id, &id);
+        let audit = self.kernel.audit_record(actor, action, "client", client_id, &changes);
+        let added =
+            self.kernel.store.add_secret(&ctx.id, &id, &rec, expire, MAX_SECRETS, self.kernel.now(), &audit).await?;
+        self.kernel.clients.invalidate(&ctx.id, &id);
         if !added {
             return Err(AppError::Conflict(format!(
                 "a client holds at most {MAX_SECRETS} valid secrets: revoke one first (or rotate with grace 0)"
@@ -178,7 +180,7 @@ impl App {
     /// the grace period (0 = now: "Generate New Secret" for a compromised one).
     ///
     /// # Errors
-    /// As [`App::add_secret`]; `Validation` for a grace out of range.
+    /// As [`ClientAdmin::add_secret`](crate::admin::clients::ClientAdmin::add_secret); `Validation` for a grace out of range.
     pub async fn rotate_secret(
         &self,
         ctx: &TenantContext,
@@ -190,7 +192,7 @@ impl App {
         if !(0..=MAX_GRACE_SECONDS).contains(&req.grace_seconds) {
             return Err(AppError::field("grace_seconds", "between 0 and 2592000 (30 days)"));
         }
-        let now = self.now();
+        let now = self.kernel.now();
         let old: Vec<SecretRecord> =
             self.confidential(ctx, client_id).await?.into_iter().filter(|s| s.is_valid_at(now)).collect();
         // One transaction: the new secret, and the old ones expire after the grace.
@@ -226,7 +228,7 @@ impl App {
         secret_id: &str,
     ) -> Result<(), AppError> {
         let (c, secrets, _) = self.client_for_change(ctx, actor, client_id).await?;
-        let now = self.now();
+        let now = self.kernel.now();
         let target = secrets.iter().find(|s| s.secret_id == secret_id).ok_or(AppError::NotFound)?;
         if !target.is_valid_at(now) {
             return Ok(());
@@ -251,9 +253,9 @@ impl App {
     ) -> Result<(), AppError> {
         let id = ClientId::parse(client_id).map_err(|_| AppError::NotFound)?;
         let changes = json!({ "secrets": { "expire": ids, "expires_at": at } });
-        let audit = self.audit_record(actor, action, "client", client_id, &changes);
-        let r = self.store.expire_secrets(&ctx.id, &id, ids, at, &audit).await;
-        self.clients.invalidate(&ctx.id, &id);
+        let audit = self.kernel.audit_record(actor, action, "client", client_id, &changes);
+        let r = self.kernel.store.expire_secrets(&ctx.id, &id, ids, at, &audit).await;
+        self.kernel.clients.invalidate(&ctx.id, &id);
         Ok(r?)
     }
 

@@ -11,9 +11,12 @@ use serde_json::{Value, json};
 
 use super::Actor;
 use super::clients::merge_patch;
-use crate::bootstrap::BootstrapSecrets;
 use crate::tenants::TenantContext;
-use crate::{App, AppError};
+use std::sync::Arc;
+
+use super::clients::ClientAdmin;
+use crate::AppError;
+use crate::kernel::Kernel;
 
 /// A tenant to create.
 #[derive(Debug, Clone, Deserialize)]
@@ -93,7 +96,28 @@ fn display_name(name: &str) -> Result<String, AppError> {
     Ok(name.to_owned())
 }
 
-impl App {
+/// Secrets supplied by the environment instead of generated (for the
+/// default tenant's first start; new tenants always get generated ones).
+#[derive(Debug, Default, Clone)]
+pub struct BootstrapSecrets {
+    pub admin_password: Option<String>,
+    pub admin_client_secret: Option<String>,
+}
+
+/// Managing tenants, their settings and signing keys, and bootstrapping
+/// the default tenant.
+pub struct TenantAdmin {
+    pub(crate) kernel: Arc<Kernel>,
+    pub(crate) clients: Arc<ClientAdmin>,
+}
+
+impl TenantAdmin {
+    pub(crate) fn new(kernel: Arc<Kernel>, clients: Arc<ClientAdmin>) -> Self {
+        Self { kernel, clients }
+    }
+}
+
+impl TenantAdmin {
     fn require_platform_owner(ctx: &TenantContext, actor: &Actor) -> Result<(), AppError> {
         if ctx.id != TenantId::default_tenant() {
             return Err(AppError::Forbidden("tenants are managed from the default tenant".into()));
@@ -107,7 +131,7 @@ impl App {
 
     fn tenant_view(&self, t: TenantRecord) -> TenantView {
         TenantView {
-            issuer: self.issuer_for(&t.tenant_id),
+            issuer: self.kernel.issuer_for(&t.tenant_id),
             tenant_id: t.tenant_id.to_string(),
             display_name: t.display_name,
             status: t.status.as_str().to_owned(),
@@ -122,7 +146,7 @@ impl App {
         if id == TenantId::default_tenant() {
             return Err(AppError::Forbidden("the default tenant cannot be changed here".into()));
         }
-        self.store.get_tenant(&id).await?.ok_or(AppError::NotFound)
+        self.kernel.store.get_tenant(&id).await?.ok_or(AppError::NotFound)
     }
 
     /// # Errors
@@ -138,7 +162,7 @@ impl App {
         let id = TenantId::parse(&new.tenant_id).map_err(|e| AppError::Validation(vec![e]))?;
         let name = display_name(new.display_name.as_deref().unwrap_or(id.as_str()))?;
         let settings = settings_from(&TenantSettings::default(), new.settings.as_ref())?;
-        if self.store.get_tenant(&id).await?.is_some() {
+        if self.kernel.store.get_tenant(&id).await?.is_some() {
             return Err(AppError::Conflict("a tenant with this id already exists".into()));
         }
         let (mut bundle, creds) =
@@ -146,9 +170,9 @@ impl App {
         let view = self.tenant_view(bundle.tenant.clone());
         let changes = json!({"tenant_id": {"after": view.tenant_id}, "display_name": {"after": view.display_name},
             "settings": {"after": view.settings}});
-        let audit = self.audit_record(actor, "tenant.create", "tenant", id.as_str(), &changes);
+        let audit = self.kernel.audit_record(actor, "tenant.create", "tenant", id.as_str(), &changes);
         bundle.audit_elsewhere.push((ctx.id.clone(), audit));
-        if !self.store.bootstrap_tenant(&bundle).await? {
+        if !self.kernel.store.bootstrap_tenant(&bundle).await? {
             return Err(AppError::Conflict("a tenant with this id already exists".into()));
         }
         Ok(CreatedTenant {
@@ -166,11 +190,11 @@ impl App {
         if ctx.id != TenantId::default_tenant() || actor.authority() != Some(latchkey_core::AdminRole::Owner) {
             return Err(AppError::Forbidden("only owners of the default tenant see the tenants".into()));
         }
-        Ok(self.store.list_tenants().await?.into_iter().map(|t| self.tenant_view(t)).collect())
+        Ok(self.kernel.store.list_tenants().await?.into_iter().map(|t| self.tenant_view(t)).collect())
     }
 
     /// # Errors
-    /// As [`App::list_tenants`]; `NotFound`.
+    /// As [`TenantAdmin::list_tenants`](crate::admin::tenants::TenantAdmin::list_tenants); `NotFound`.
     pub async fn get_tenant(&self, ctx: &TenantContext, actor: &Actor, id: &str) -> Result<TenantView, AppError> {
         self.list_tenants(ctx, actor).await?.into_iter().find(|t| t.tenant_id == id).ok_or(AppError::NotFound)
     }
@@ -196,11 +220,11 @@ impl App {
             &json!({"display_name": b.display_name, "settings": b.settings}),
             &json!({"display_name": a.display_name, "settings": a.settings}),
         );
-        let audit = self.audit_record(actor, "tenant.update", "tenant", id, &changes);
-        if !self.store.update_tenant(&after, self.now(), &ctx.id, &audit).await? {
+        let audit = self.kernel.audit_record(actor, "tenant.update", "tenant", id, &changes);
+        if !self.kernel.store.update_tenant(&after, self.kernel.now(), &ctx.id, &audit).await? {
             return Err(AppError::NotFound);
         }
-        self.forget_tenant(&after.tenant_id);
+        self.kernel.forget_tenant(&after.tenant_id);
         Ok(a)
     }
 
@@ -218,18 +242,18 @@ impl App {
         patch: &Value,
     ) -> Result<TenantSettings, AppError> {
         actor.require_write()?;
-        let before = self.store.get_tenant(&ctx.id).await?.ok_or(AppError::NotFound)?;
+        let before = self.kernel.store.get_tenant(&ctx.id).await?.ok_or(AppError::NotFound)?;
         let mut after = before.clone();
         after.settings = settings_from(&before.settings, Some(patch))?;
         let changes = super::diff(
             &serde_json::to_value(&before.settings).unwrap_or_default(),
             &serde_json::to_value(&after.settings).unwrap_or_default(),
         );
-        let audit = self.audit_record(actor, "tenant.update", "tenant", ctx.id.as_str(), &changes);
-        if !self.store.update_tenant(&after, self.now(), &ctx.id, &audit).await? {
+        let audit = self.kernel.audit_record(actor, "tenant.update", "tenant", ctx.id.as_str(), &changes);
+        if !self.kernel.store.update_tenant(&after, self.kernel.now(), &ctx.id, &audit).await? {
             return Err(AppError::NotFound);
         }
-        self.forget_tenant(&ctx.id);
+        self.kernel.forget_tenant(&ctx.id);
         Ok(after.settings)
     }
 
@@ -251,11 +275,11 @@ impl App {
         let changes = json!({"status": {"before": t.status, "after": status}});
         t.status = status;
         let action = if active { "tenant.enable" } else { "tenant.disable" };
-        let audit = self.audit_record(actor, action, "tenant", id, &changes);
-        if !self.store.update_tenant(&t, self.now(), &ctx.id, &audit).await? {
+        let audit = self.kernel.audit_record(actor, action, "tenant", id, &changes);
+        if !self.kernel.store.update_tenant(&t, self.kernel.now(), &ctx.id, &audit).await? {
             return Err(AppError::NotFound);
         }
-        self.forget_tenant(&t.tenant_id);
+        self.kernel.forget_tenant(&t.tenant_id);
         Ok(self.tenant_view(t))
     }
 
@@ -270,11 +294,11 @@ impl App {
             return Err(AppError::Conflict("disable the tenant first: deleting it removes everything in it".into()));
         }
         let changes = json!({"tenant_id": {"before": id}, "display_name": {"before": t.display_name}});
-        let audit = self.audit_record(actor, "tenant.delete", "tenant", id, &changes);
-        if !self.store.delete_tenant(&t.tenant_id, &ctx.id, &audit).await? {
+        let audit = self.kernel.audit_record(actor, "tenant.delete", "tenant", id, &changes);
+        if !self.kernel.store.delete_tenant(&t.tenant_id, &ctx.id, &audit).await? {
             return Err(AppError::NotFound);
         }
-        self.forget_tenant(&t.tenant_id);
+        self.kernel.forget_tenant(&t.tenant_id);
         Ok(())
     }
 }

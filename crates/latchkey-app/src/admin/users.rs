@@ -2,22 +2,24 @@
 //! with roles (`owner`, `tenant-admin`, `viewer`) and groups.
 
 use latchkey_core::AdminRole;
-use latchkey_crypto::password;
 use latchkey_store::UserRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Actor, diff};
 use crate::tenants::TenantContext;
-use crate::{App, AppError};
+use std::sync::Arc;
+
+use crate::AppError;
+use crate::kernel::Kernel;
+use crate::tokens::TokenService;
 
 /// Roles a user may hold in a tenant.
 pub const ROLES: [&str; 3] = ["owner", "tenant-admin", "viewer"];
 /// Every user id (a token's `sub`) starts with this; client ids never do,
 /// so a client's own tokens can never carry a user's subject.
 pub const USER_ID_PREFIX: &str = "usr_";
-/// Shortest password accepted.
-pub const MIN_PASSWORD: usize = 12;
+pub use crate::kernel::MIN_PASSWORD;
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -132,19 +134,32 @@ fn user_authority(roles: &[String]) -> Option<AdminRole> {
     AdminRole::highest(roles.iter().map(String::as_str))
 }
 
-impl App {
-    async fn hash_password(&self, password: &str) -> Result<String, AppError> {
-        if password.chars().count() < MIN_PASSWORD {
-            return Err(AppError::field("password", "must be at least 12 characters"));
-        }
-        let mut salt = [0u8; 16];
-        self.rng.fill(&mut salt);
-        let cost = self.options.password_cost;
-        let pw = password.to_owned();
-        tokio::task::spawn_blocking(move || password::hash(&pw, &salt, cost))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?
-            .map_err(|e| AppError::Internal(e.to_string()))
+/// Managing users: accounts, roles, passwords, sessions, consents and
+/// federated links.
+pub struct UserAdmin {
+    pub(crate) kernel: Arc<Kernel>,
+    pub(crate) tokens: Arc<TokenService>,
+}
+
+impl UserAdmin {
+    pub(crate) fn new(kernel: Arc<Kernel>, tokens: Arc<TokenService>) -> Self {
+        Self { kernel, tokens }
+    }
+}
+
+impl UserAdmin {
+    /// Checks a username and password (for the login page, next). Runs the
+    /// hash even for unknown users so timing does not reveal which exist.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    pub async fn verify_password(
+        &self,
+        ctx: &TenantContext,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<UserView>, AppError> {
+        Ok(self.kernel.verify_password_record(ctx, username, password).await?.as_ref().map(UserView::from))
     }
 
     /// # Errors
@@ -156,14 +171,14 @@ impl App {
         }
         check_fields(new.email.as_deref(), &new.display_name, &new.roles, &new.groups, actor)?;
         let generated = new.password.is_none();
-        let password = new.password.unwrap_or_else(|| self.random_id(18));
-        let hash = self.hash_password(&password).await?;
-        let now = self.now();
+        let password = new.password.unwrap_or_else(|| self.kernel.random_id(18));
+        let hash = self.kernel.hash_password(&password).await?;
+        let now = self.kernel.now();
         let mut roles = new.roles;
         roles.sort();
         roles.dedup();
         let rec = UserRecord {
-            user_id: format!("{USER_ID_PREFIX}{}", self.random_id(12)),
+            user_id: format!("{USER_ID_PREFIX}{}", self.kernel.random_id(12)),
             username: new.username,
             email: new.email,
             display_name: new.display_name,
@@ -173,17 +188,17 @@ impl App {
             groups: new.groups,
             created_at: now,
             updated_at: now,
-            token_epoch: self.new_epoch(),
+            token_epoch: self.kernel.new_epoch(),
         };
         let view = UserView::from(&rec);
-        let audit = self.audit_record(
+        let audit = self.kernel.audit_record(
             actor,
             "user.create",
             "user",
             &rec.user_id,
             &diff(&json!({}), &serde_json::to_value(&view).unwrap_or_default()),
         );
-        self.store.insert_user(&ctx.id, &rec, &audit).await.map_err(|e| match AppError::from(e) {
+        self.kernel.store.insert_user(&ctx.id, &rec, &audit).await.map_err(|e| match AppError::from(e) {
             AppError::Conflict(_) => AppError::Conflict("a user with this username already exists".into()),
             other => other,
         })?;
@@ -191,7 +206,7 @@ impl App {
     }
 
     async fn load_user(&self, ctx: &TenantContext, user_id: &str) -> Result<UserRecord, AppError> {
-        self.store.get_user(&ctx.id, user_id).await?.ok_or(AppError::NotFound)
+        self.kernel.store.get_user(&ctx.id, user_id).await?.ok_or(AppError::NotFound)
     }
 
     /// Loads a user for a change by `actor`: refused unless the actor
@@ -226,7 +241,7 @@ impl App {
         limit: Option<u32>,
     ) -> Result<(Vec<UserView>, Option<String>), AppError> {
         let limit = limit.unwrap_or(50).clamp(1, 500);
-        let rows = self.store.list_users(&ctx.id, q, cursor.filter(|c| !c.is_empty()), limit + 1).await?;
+        let rows = self.kernel.store.list_users(&ctx.id, q, cursor.filter(|c| !c.is_empty()), limit + 1).await?;
         let more = rows.len() > limit as usize;
         let items: Vec<UserView> = rows.iter().take(limit as usize).map(UserView::from).collect();
         let next = if more { items.last().map(|u| u.username.to_lowercase()) } else { None };
@@ -249,8 +264,8 @@ impl App {
         {
             m.insert("password".into(), json!({"before": "(set)", "after": "(changed)"}));
         }
-        let audit = self.audit_record(actor, action, "user", &before.user_id, &changes);
-        if !self.store.update_user(&ctx.id, &after, &audit).await? {
+        let audit = self.kernel.audit_record(actor, action, "user", &before.user_id, &changes);
+        if !self.kernel.store.update_user(&ctx.id, &after, &audit).await? {
             return Err(AppError::NotFound);
         }
         Ok(a)
@@ -284,7 +299,7 @@ impl App {
         }
         check_fields(after.email.as_deref(), &after.display_name, &after.roles, &after.groups, actor)?;
         actor.require_authority_over(user_authority(&before.roles), "this user")?;
-        after.updated_at = self.now();
+        after.updated_at = self.kernel.now();
         self.write_user(ctx, actor, &before, after, "user.update").await
     }
 
@@ -304,7 +319,7 @@ impl App {
         actor.require_authority_over(user_authority(&before.roles), "this user")?;
         let mut after = before.clone();
         after.status = latchkey_core::UserStatus::from_active(active);
-        after.updated_at = self.now();
+        after.updated_at = self.kernel.now();
         let view =
             self.write_user(ctx, actor, &before, after, if active { "user.enable" } else { "user.disable" }).await?;
         if !active {
@@ -317,8 +332,8 @@ impl App {
     /// tokens issued with them: after a disable or a password reset nothing
     /// obtained before keeps working.
     async fn sign_out_everywhere(&self, ctx: &TenantContext, user_id: &str) -> Result<(), AppError> {
-        for (client_id, jti, exp) in self.store.sign_out_user(&ctx.id, user_id, self.now()).await? {
-            self.record_revocation(&ctx.id, &jti, &client_id, exp).await?;
+        for (client_id, jti, exp) in self.kernel.store.sign_out_user(&ctx.id, user_id, self.kernel.now()).await? {
+            self.tokens.record_revocation(&ctx.id, &jti, &client_id, exp).await?;
         }
         Ok(())
     }
@@ -338,43 +353,13 @@ impl App {
         let before = self.load_user(ctx, user_id).await?;
         actor.require_authority_over(user_authority(&before.roles), "this user")?;
         let generated = req.password.is_none();
-        let password = req.password.unwrap_or_else(|| self.random_id(18));
+        let password = req.password.unwrap_or_else(|| self.kernel.random_id(18));
         let mut after = before.clone();
-        after.password_hash = self.hash_password(&password).await?;
-        after.updated_at = self.now();
+        after.password_hash = self.kernel.hash_password(&password).await?;
+        after.updated_at = self.kernel.now();
         self.write_user(ctx, actor, &before, after, "user.password_reset").await?;
         self.sign_out_everywhere(ctx, user_id).await?;
         Ok(generated.then_some(password))
-    }
-
-    /// Checks a username and password (for the login page, next). Runs the
-    /// hash even for unknown users so timing does not reveal which exist.
-    ///
-    /// # Errors
-    /// `Unavailable`.
-    pub async fn verify_password(
-        &self,
-        ctx: &TenantContext,
-        username: &str,
-        password: &str,
-    ) -> Result<Option<UserView>, AppError> {
-        Ok(self.verify_password_record(ctx, username, password).await?.as_ref().map(UserView::from))
-    }
-
-    /// As [`App::verify_password`], with the stored record (its epoch).
-    pub(crate) async fn verify_password_record(
-        &self,
-        ctx: &TenantContext,
-        username: &str,
-        password: &str,
-    ) -> Result<Option<UserRecord>, AppError> {
-        const DUMMY: &str =
-            "$argon2id$v=19$m=1024,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$Q6nyAg3X3rHtjB6N+Y1mVRmdWXHpGgqa6WqdgMA9pB0";
-        let user = self.store.get_user_by_username(&ctx.id, username).await?;
-        let phc = user.as_ref().map_or(DUMMY.to_owned(), |u| u.password_hash.clone());
-        let pw = password.to_owned();
-        let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &phc)).await.unwrap_or(false);
-        Ok(user.filter(|u| ok && u.status.is_active()))
     }
 }
 
@@ -389,7 +374,7 @@ pub struct ConsentView {
     pub updated_at: i64,
 }
 
-impl App {
+impl UserAdmin {
     /// The clients a user has consented to, with the scopes.
     ///
     /// # Errors
@@ -397,6 +382,7 @@ impl App {
     pub async fn list_consents(&self, ctx: &TenantContext, user_id: &str) -> Result<Vec<ConsentView>, AppError> {
         self.load_user(ctx, user_id).await?;
         Ok(self
+            .kernel
             .store
             .list_consents(&ctx.id, user_id)
             .await?
@@ -423,13 +409,14 @@ impl App {
         client_id: &str,
     ) -> Result<(), AppError> {
         self.user_for_change(ctx, actor, user_id).await?;
-        let audit = self.audit_record(actor, "consent.revoke", "user", user_id, &json!({"client_id": client_id}));
-        if !self.store.delete_consent(&ctx.id, user_id, client_id, &audit).await? {
+        let audit =
+            self.kernel.audit_record(actor, "consent.revoke", "user", user_id, &json!({"client_id": client_id}));
+        if !self.kernel.store.delete_consent(&ctx.id, user_id, client_id, &audit).await? {
             return Err(AppError::NotFound);
         }
         // What was granted under the consent stops working too.
-        for (jti, exp) in self.store.revoke_families_of(&ctx.id, user_id, client_id, self.now()).await? {
-            self.record_revocation(&ctx.id, &jti, client_id, exp).await?;
+        for (jti, exp) in self.kernel.store.revoke_families_of(&ctx.id, user_id, client_id, self.kernel.now()).await? {
+            self.tokens.record_revocation(&ctx.id, &jti, client_id, exp).await?;
         }
         Ok(())
     }

@@ -1,23 +1,24 @@
 //! The authorization endpoint's flow: request → (login) → (consent) →
 //! response at the client.
 //!
-//! Every step ends in [`App::proceed`], which decides from the request, the
+//! Every step ends in [`SignInService::proceed`](crate::oidc::SignInService::proceed), which decides from the request, the
 //! session and the stored consent what comes next: a login page, a consent
 //! page, an error at the client, or the code and tokens.
 
 use latchkey_core::authorize::{
     self, AuthorizationRequest, AuthorizeError, AuthorizeErrorCode, AuthorizeParams, CODE_LIFETIME, ResponseMode,
 };
+use latchkey_core::sign_in::{self, SignedIn, Step};
 use latchkey_core::{ClientId, ScopeSet};
 use latchkey_crypto::secret::token_hash;
 use latchkey_store::{CodeRecord, ConsentRecord, SessionRecord, UserRecord};
 use serde_json::json;
 
+use super::SignInService;
 use super::{
     AuthResponse, BrowserCookies, Interaction, LiveSession, Outcome, Page, SESSION_LIFETIME, SESSION_PREFIX, ScopeLine,
     Tx,
 };
-use crate::App;
 use crate::client_cache::CachedClient;
 use crate::tenants::TenantContext;
 use crate::throttle;
@@ -101,7 +102,7 @@ fn req_error(ctx: &TenantContext, req: &AuthorizationRequest, code: AuthorizeErr
     )
 }
 
-impl App {
+impl SignInService {
     /// `GET`/`POST /oauth2/authorize`.
     pub async fn authorize(&self, ctx: &TenantContext, p: &AuthorizeParams, cookies: &BrowserCookies) -> Interaction {
         let Some(client_id) = p.client_id.as_deref() else {
@@ -110,7 +111,7 @@ impl App {
         let Ok(id) = ClientId::parse(client_id) else {
             return Interaction::page(Page::error(400, "The request names no known application."));
         };
-        let client = match self.client_for_auth(&ctx.id, &id).await {
+        let client = match self.kernel.client_for_auth(&ctx.id, &id).await {
             Ok(Some(c)) => c,
             Ok(None) => return Interaction::page(Page::error(400, "The request names no known application.")),
             Err(e) => return unavailable(&e),
@@ -143,7 +144,7 @@ impl App {
                 return Interaction { outcome, set_session: None, set_anchor: None, clear_session: false };
             }
         };
-        let tx = Tx { id: self.random_id(16), created_at: self.now(), req };
+        let tx = Tx { id: self.kernel.random_id(16), created_at: self.kernel.now(), req };
         let Ok(session) = self.live_session(ctx, cookies.session.as_deref()).await.map_err(|e| log_store(&e)) else {
             return Interaction::page(Page::error(503, UNAVAILABLE));
         };
@@ -175,7 +176,7 @@ impl App {
         let user_key = throttle::password_key(&form.username, source);
         let source_key = throttle::source_key(source);
         let keys = [(user_key.as_str(), throttle::PASSWORD), (source_key.as_str(), throttle::SOURCE)];
-        let Ok(blocked) = self.throttle_wait(&ctx.id, &keys).await else {
+        let Ok(blocked) = self.throttle.throttle_wait(&ctx.id, &keys).await else {
             return Interaction::page(Page::error(503, UNAVAILABLE));
         };
         let options = self.sign_in_options(ctx).await;
@@ -196,22 +197,23 @@ impl App {
             ));
         }
         let Ok(user) = self
-            .verify_password(ctx, &form.username, &form.password)
+            .kernel
+            .verify_password_record(ctx, &form.username, &form.password)
             .await
             .map_err(|e| tracing::warn!(error = %e, "password check failed"))
         else {
             return Interaction::page(Page::error(503, UNAVAILABLE));
         };
         let Some(user) = user else {
-            if self.throttle_fail(&ctx.id, &keys).await.is_err() {
+            if self.throttle.throttle_fail(&ctx.id, &keys).await.is_err() {
                 return Interaction::page(Page::error(503, UNAVAILABLE));
             }
             return Interaction::page(login_page(401, "The username or password is not correct.", None));
         };
-        if self.store.clear_throttle(&ctx.id, &user_key).await.is_err() {
+        if self.kernel.store.clear_throttle(&ctx.id, &user_key).await.is_err() {
             return Interaction::page(Page::error(503, UNAVAILABLE));
         }
-        self.start_session(ctx, &client, tx, &user.id, cookies, source).await
+        self.start_session(ctx, &client, tx, &user.user_id, cookies, source).await
     }
 
     /// A user authenticated elsewhere (federated sign-in) continues the
@@ -241,24 +243,24 @@ impl App {
         cookies: &BrowserCookies,
         source: Option<&str>,
     ) -> Interaction {
-        let now = self.now();
+        let now = self.kernel.now();
         if let Ok(Some(old)) = self.live_session(ctx, cookies.session.as_deref()).await {
-            let audit = self.flow_audit(&old.record.user_id, "user.logout", "session", &old.record.sid, source);
-            let _ = self.store.delete_session(&ctx.id, &old.record.session_hash, &audit).await;
+            let audit = self.kernel.flow_audit(&old.record.user_id, "user.logout", "session", &old.record.sid, source);
+            let _ = self.kernel.store.delete_session(&ctx.id, &old.record.session_hash, &audit).await;
         }
-        let Some(handle) = self.new_secret_handle(SESSION_PREFIX) else {
+        let Some(handle) = self.kernel.new_secret_handle(SESSION_PREFIX) else {
             return Interaction::page(Page::error(503, UNAVAILABLE));
         };
         let record = SessionRecord {
             session_hash: token_hash(&handle),
-            sid: self.random_id(16),
+            sid: self.kernel.random_id(16),
             user_id: user_id.to_owned(),
             auth_time: now,
             created_at: now,
             expires_at: now + SESSION_LIFETIME,
         };
-        let audit = self.flow_audit(user_id, "user.login", "session", &record.sid, source);
-        if let Err(e) = self.store.insert_session(&ctx.id, &record, &audit).await {
+        let audit = self.kernel.flow_audit(user_id, "user.login", "session", &record.sid, source);
+        if let Err(e) = self.kernel.store.insert_session(&ctx.id, &record, &audit).await {
             return unavailable(&e);
         }
         // The user just signed in: prompt=login and max_age are satisfied.
@@ -302,10 +304,11 @@ impl App {
             let outcome = req_error(ctx, &tx.req, AuthorizeErrorCode::AccessDenied, "the user denied the request");
             return Interaction { outcome, set_session: None, set_anchor: None, clear_session: false };
         }
-        let now = self.now();
+        let now = self.kernel.now();
         let user_id = &session.record.user_id;
         let client_id = client.client.client_id.as_str();
-        let Ok(previous) = self.store.get_consent(&ctx.id, user_id, client_id).await.map_err(|e| log_store(&e)) else {
+        let Ok(previous) = self.kernel.store.get_consent(&ctx.id, user_id, client_id).await.map_err(|e| log_store(&e))
+        else {
             return Interaction::page(Page::error(503, UNAVAILABLE));
         };
         let before = previous.as_ref().and_then(|c| ScopeSet::parse_param(&c.scope).ok()).unwrap_or_default();
@@ -317,9 +320,9 @@ impl App {
             granted_at: previous.as_ref().map_or(now, |c| c.granted_at),
             updated_at: now,
         };
-        let mut audit = self.flow_audit(user_id, "consent.grant", "client", client_id, source);
+        let mut audit = self.kernel.flow_audit(user_id, "consent.grant", "client", client_id, source);
         audit.changes = json!({"scope": {"before": before.to_string(), "after": scope.to_string()}}).to_string();
-        if let Err(e) = self.store.upsert_consent(&ctx.id, &record, &audit).await {
+        if let Err(e) = self.kernel.store.upsert_consent(&ctx.id, &record, &audit).await {
             return unavailable(&e);
         }
         tx.req.prompt.consent = false;
@@ -329,7 +332,7 @@ impl App {
     /// The client of a transaction, reloaded (settings never travel in it),
     /// if it is still active and its redirect URI still registered.
     async fn flow_client(&self, ctx: &TenantContext, req: &AuthorizationRequest) -> Option<CachedClient> {
-        let client = self.client_for_auth(&ctx.id, &req.client_id).await.ok()??;
+        let client = self.kernel.client_for_auth(&ctx.id, &req.client_id).await.ok()??;
         let given = req.redirect_uri_given.then_some(req.redirect_uri.as_str());
         let (uri, _) = authorize::resolve_redirect(&client.client, &ctx.settings, given).ok()?;
         (uri == req.redirect_uri).then_some(client)
@@ -358,27 +361,57 @@ impl App {
         session: Option<&LiveSession>,
         anchor: Option<&str>,
     ) -> Interaction {
-        let now = self.now();
         let req = &tx.req;
+        // Load: the session's user, if active, and the remembered consent
+        // when the client asks for consent.
         let user = match session {
-            Some(s) => match self.store.get_user(&ctx.id, &s.record.user_id).await {
-                Ok(u) => u.filter(|u| u.status.is_active()),
+            Some(s) => match self.kernel.store.get_user(&ctx.id, &s.record.user_id).await {
+                Ok(u) => u.filter(|u| u.status.is_active()).map(|u| (u, s)),
                 Err(e) => return unavailable(&e),
             },
             None => None,
         };
-        let too_old = session.is_some_and(|s| req.max_age.is_some_and(|m| now - s.record.auth_time > i64::from(m)));
-        let (user, session) = match (user, session) {
-            (Some(u), Some(s)) if !req.prompt.login && !too_old => (u, s),
-            _ => {
-                if req.prompt.none {
-                    let outcome = req_error(ctx, req, AuthorizeErrorCode::LoginRequired, "the user must sign in");
-                    return Interaction { outcome, set_session: None, set_anchor: None, clear_session: false };
+        let consent = match &user {
+            Some((u, _)) if client.client.config.require_consent => {
+                match self.kernel.store.get_consent(&ctx.id, &u.user_id, client.client.client_id.as_str()).await {
+                    Ok(c) => c.and_then(|c| ScopeSet::parse_param(&c.scope).ok()),
+                    Err(e) => return unavailable(&e),
                 }
+            }
+            _ => None,
+        };
+        // Decide.
+        let signed_in = user.as_ref().map(|(u, s)| SignedIn {
+            auth_time: s.record.auth_time,
+            groups: &u.groups,
+            remembered_consent: consent.as_ref(),
+        });
+        let refuse = |code, message| Interaction {
+            outcome: req_error(ctx, req, code, message),
+            set_session: None,
+            set_anchor: None,
+            clear_session: false,
+        };
+        let step = sign_in::next_step(req, &client.client, signed_in, self.kernel.now());
+        // Act.
+        let (user, session) = match (step, user) {
+            (Step::Issue, Some(signed_in)) => signed_in,
+            (Step::LoginRequired, _) => return refuse(AuthorizeErrorCode::LoginRequired, "the user must sign in"),
+            (Step::ConsentRequired, _) => return refuse(AuthorizeErrorCode::ConsentRequired, "the user must consent"),
+            (Step::NotInAllowedGroup, _) => {
+                return refuse(
+                    AuthorizeErrorCode::AccessDenied,
+                    "the user is not in a group allowed to use this application",
+                );
+            }
+            (Step::Consent, Some((user, session))) => {
+                return Interaction::page(self.consent_page(ctx, client, &tx, session, &user).await);
+            }
+            _ => {
                 let (anchor, set_anchor) = match anchor.filter(|a| !a.is_empty()) {
                     Some(a) => (a.to_owned(), None),
                     None => {
-                        let a = self.random_id(24);
+                        let a = self.kernel.random_id(24);
                         (a.clone(), Some(a))
                     }
                 };
@@ -401,38 +434,6 @@ impl App {
                 };
             }
         };
-        // Consent: asked when the client requires it (or prompt=consent) and
-        // the remembered consent does not cover the requested scopes.
-        let needs_consent = if req.prompt.consent {
-            true
-        } else if client.client.config.require_consent {
-            match self.store.get_consent(&ctx.id, &user.user_id, client.client.client_id.as_str()).await {
-                Ok(c) => !c
-                    .and_then(|c| ScopeSet::parse_param(&c.scope).ok())
-                    .is_some_and(|granted| req.scope.is_subset(&granted)),
-                Err(e) => return unavailable(&e),
-            }
-        } else {
-            false
-        };
-        if needs_consent {
-            if req.prompt.none {
-                let outcome = req_error(ctx, req, AuthorizeErrorCode::ConsentRequired, "the user must consent");
-                return Interaction { outcome, set_session: None, set_anchor: None, clear_session: false };
-            }
-            return Interaction::page(self.consent_page(ctx, client, &tx, session, &user).await);
-        }
-        // Only users in one of the client's groups may sign in to it.
-        let groups = &client.client.config.allowed_groups;
-        if !groups.is_empty() && !user.groups.iter().any(|g| groups.contains(g)) {
-            let outcome = req_error(
-                ctx,
-                req,
-                AuthorizeErrorCode::AccessDenied,
-                "the user is not in a group allowed to use this application",
-            );
-            return Interaction { outcome, set_session: None, set_anchor: None, clear_session: false };
-        }
         let outcome = match self.issue_authorization(ctx, client, req, &user, &session.record).await {
             Ok(r) => Outcome::Respond(r),
             Err(()) => req_error(ctx, req, AuthorizeErrorCode::TemporarilyUnavailable, "try again later"),
@@ -449,7 +450,7 @@ impl App {
         user: &UserRecord,
     ) -> Page {
         let Some(sealed) = self.seal_tx(ctx, tx) else { return Page::error(503, UNAVAILABLE) };
-        let catalogue = self.store.list_scopes(&ctx.id).await.unwrap_or_default();
+        let catalogue = self.kernel.store.list_scopes(&ctx.id).await.unwrap_or_default();
         let scopes = tx
             .req
             .scope
@@ -483,12 +484,12 @@ impl App {
         user: &UserRecord,
         session: &SessionRecord,
     ) -> Result<AuthResponse, ()> {
-        let now = self.now();
+        let now = self.kernel.now();
         let c = &client.client;
         let mut params: Vec<(&'static str, String)> = Vec::new();
         let mut code_value = None;
         if req.response_type.has_code() {
-            let code = self.new_secret_handle(CODE_PREFIX).ok_or(())?;
+            let code = self.kernel.new_secret_handle(CODE_PREFIX).ok_or(())?;
             let record = CodeRecord {
                 code_hash: token_hash(&code),
                 client_id: c.client_id.as_str().to_owned(),
@@ -509,13 +510,14 @@ impl App {
                 client_epoch: c.token_epoch,
                 user_epoch: user.token_epoch,
             };
-            self.store.insert_code(&ctx.id, &record).await.map_err(|e| log_store(&e))?;
+            self.kernel.store.insert_code(&ctx.id, &record).await.map_err(|e| log_store(&e))?;
             params.push(("code", code.clone()));
             code_value = Some(code);
         }
         let mut access_value = None;
         if req.response_type.has_token() {
             let issued = self
+                .tokens
                 .user_access_token(ctx, c, (&user.user_id, user.token_epoch), &req.scope, "implicit")
                 .map_err(|_| ())?;
             params.push(("access_token", issued.token.clone()));
@@ -526,6 +528,7 @@ impl App {
         }
         if req.response_type.has_id_token() {
             let id_token = self
+                .tokens
                 .id_token(
                     ctx,
                     c,
@@ -546,28 +549,5 @@ impl App {
         }
         params.push(("iss", ctx.issuer.clone()));
         Ok(AuthResponse { redirect_uri: req.redirect_uri.clone(), mode: req.response_mode, params })
-    }
-
-    /// An audit record for something a person did in the browser flow.
-    pub(crate) fn flow_audit(
-        &self,
-        user_id: &str,
-        action: &str,
-        target_type: &str,
-        target_id: &str,
-        source: Option<&str>,
-    ) -> latchkey_store::AuditRecord {
-        latchkey_store::AuditRecord {
-            event_id: self.event_id(),
-            occurred_at: self.now(),
-            actor: user_id.to_owned(),
-            actor_type: "user".to_owned(),
-            action: action.to_owned(),
-            target_type: target_type.to_owned(),
-            target_id: target_id.to_owned(),
-            source_ip: source.map(str::to_owned),
-            request_id: None,
-            changes: "{}".to_owned(),
-        }
     }
 }

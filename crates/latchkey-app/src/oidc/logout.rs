@@ -10,8 +10,8 @@ use latchkey_core::ClientId;
 use latchkey_core::redirect::{RedirectUri, find_match};
 use serde::{Deserialize, Serialize};
 
+use super::SignInService;
 use super::{BrowserCookies, TX_LIFETIME};
-use crate::App;
 use crate::tenants::TenantContext;
 
 /// The parameters of a logout request.
@@ -66,7 +66,7 @@ fn error(status: u16, message: &str) -> LogoutResult {
 
 const UNAVAILABLE: &str = "The service is temporarily unavailable. Please try again in a moment.";
 
-impl App {
+impl SignInService {
     /// `GET`/`POST /oauth2/logout`.
     pub async fn logout_request(
         &self,
@@ -79,7 +79,7 @@ impl App {
         }
         let hinted = match p.id_token_hint.as_deref() {
             None => None,
-            Some(h) => match self.read_id_token(ctx, h).await {
+            Some(h) => match self.tokens.read_id_token(ctx, h).await {
                 Some(c) => Some(c.aud),
                 None => return error(400, "The id_token_hint is not a valid ID token of this issuer."),
             },
@@ -94,7 +94,7 @@ impl App {
         let client = match client_id.as_deref().map(ClientId::parse) {
             None => None,
             Some(Err(_)) => return error(400, "The request names no known application."),
-            Some(Ok(id)) => match self.client_for_auth(&ctx.id, &id).await {
+            Some(Ok(id)) => match self.kernel.client_for_auth(&ctx.id, &id).await {
                 Ok(Some(c)) if c.client.is_active() => Some(c),
                 Ok(_) => return error(400, "The request names no known application."),
                 Err(e) => {
@@ -138,13 +138,13 @@ impl App {
             return LogoutResult { outcome, clear_session: cookies.session.is_some() };
         };
         let tx = LogoutTx {
-            id: self.random_id(16),
-            created_at: self.now(),
+            id: self.kernel.random_id(16),
+            created_at: self.kernel.now(),
             redirect,
             state,
             client_name: client.map(|c| c.client.name.clone()),
         };
-        let Some(sealed) = self.seal_json(ctx, "logout-tx", &tx) else { return error(503, UNAVAILABLE) };
+        let Some(sealed) = self.kernel.seal_json(ctx, "logout-tx", &tx) else { return error(503, UNAVAILABLE) };
         LogoutResult {
             outcome: LogoutOutcome::Confirm {
                 tx: sealed,
@@ -163,8 +163,10 @@ impl App {
         cookies: &BrowserCookies,
         source: Option<&str>,
     ) -> LogoutResult {
-        let Some(tx) =
-            self.open_json::<LogoutTx>(ctx, "logout-tx", &form.tx).filter(|t| self.now() - t.created_at < TX_LIFETIME)
+        let Some(tx) = self
+            .kernel
+            .open_json::<LogoutTx>(ctx, "logout-tx", &form.tx)
+            .filter(|t| self.kernel.now() - t.created_at < TX_LIFETIME)
         else {
             return error(400, "This sign-out request has expired. Start again from the application.");
         };
@@ -179,8 +181,8 @@ impl App {
             if !self.csrf_ok(ctx, "logout", &tx.id, &s.handle, &form.csrf) {
                 return error(403, "This form is no longer valid. Start again from the application.");
             }
-            let audit = self.flow_audit(&s.record.user_id, "user.logout", "session", &s.record.sid, source);
-            if self.store.delete_session(&ctx.id, &s.record.session_hash, &audit).await.is_err() {
+            let audit = self.kernel.flow_audit(&s.record.user_id, "user.logout", "session", &s.record.sid, source);
+            if self.kernel.store.delete_session(&ctx.id, &s.record.session_hash, &audit).await.is_err() {
                 return error(503, UNAVAILABLE);
             }
         }

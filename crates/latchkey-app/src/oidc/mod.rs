@@ -19,16 +19,24 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_core::UnixTime;
 use latchkey_core::authorize::AuthorizationRequest;
-use latchkey_crypto::secret::{RANDOM_BYTES, new_handle, token_hash};
+use latchkey_crypto::secret::token_hash;
 use latchkey_store::SessionRecord;
 use serde::{Deserialize, Serialize};
 
 pub use interaction::{AuthResponse, BrowserCookies, Interaction, Outcome, Page, ScopeLine};
 
-use crate::App;
+use std::sync::Arc;
+
+use latchkey_crypto::SecretHasher;
+
+use crate::kernel::Kernel;
+use crate::remote::RemoteService;
 use crate::tenants::TenantContext;
+use crate::throttle::Throttle;
+use crate::tokens::TokenService;
 
 pub mod authorize;
+pub mod federation;
 pub mod interaction;
 pub mod logout;
 pub mod userinfo;
@@ -61,35 +69,38 @@ pub(crate) struct LiveSession {
     pub record: SessionRecord,
 }
 
-impl App {
-    pub(crate) fn seal_json<T: Serialize>(&self, ctx: &TenantContext, kind: &str, value: &T) -> Option<String> {
-        let plain = serde_json::to_vec(value).ok()?;
-        let sealed = self.tx_seal.seal(&plain, format!("{kind}/{}", ctx.id).as_bytes()).ok()?;
-        Some(URL_SAFE_NO_PAD.encode(sealed))
-    }
+/// Signing people in: the authorization endpoint's pages, sessions,
+/// logout, userinfo, federated sign-in and the console's own sign-in.
+pub struct SignInService {
+    pub(crate) kernel: Arc<Kernel>,
+    pub(crate) throttle: Arc<Throttle>,
+    pub(crate) tokens: Arc<TokenService>,
+    pub(crate) remote: Arc<RemoteService>,
+    /// MACs CSRF tokens.
+    pub(crate) csrf: SecretHasher,
+}
 
-    pub(crate) fn open_json<T: for<'de> Deserialize<'de>>(
-        &self,
-        ctx: &TenantContext,
-        kind: &str,
-        s: &str,
-    ) -> Option<T> {
-        if s.len() > 64 * 1024 {
-            return None;
-        }
-        let sealed = URL_SAFE_NO_PAD.decode(s).ok()?;
-        let plain = self.tx_seal.open(&sealed, format!("{kind}/{}", ctx.id).as_bytes()).ok()?;
-        serde_json::from_slice(&plain).ok()
+impl SignInService {
+    pub(crate) fn new(
+        kernel: Arc<Kernel>,
+        throttle: Arc<Throttle>,
+        tokens: Arc<TokenService>,
+        remote: Arc<RemoteService>,
+        csrf: SecretHasher,
+    ) -> Self {
+        Self { kernel, throttle, tokens, remote, csrf }
     }
+}
 
+impl SignInService {
     pub(crate) fn seal_tx(&self, ctx: &TenantContext, tx: &Tx) -> Option<String> {
-        self.seal_json(ctx, "authorize-tx", tx)
+        self.kernel.seal_json(ctx, "authorize-tx", tx)
     }
 
     /// The transaction, if it is authentic and not expired.
     pub(crate) fn open_tx(&self, ctx: &TenantContext, s: &str) -> Option<Tx> {
-        let tx: Tx = self.open_json(ctx, "authorize-tx", s)?;
-        (self.now() - tx.created_at < TX_LIFETIME).then_some(tx)
+        let tx: Tx = self.kernel.open_json(ctx, "authorize-tx", s)?;
+        (self.kernel.now() - tx.created_at < TX_LIFETIME).then_some(tx)
     }
 
     /// A CSRF token bound to a purpose, a transaction and a browser anchor.
@@ -104,14 +115,6 @@ impl App {
         self.csrf.verify_mac(data.as_bytes(), &tag)
     }
 
-    /// A new secret handle (`lkss_`, `lkac_`, `lkrt_`…): 256+ random bits
-    /// with a checksum.
-    pub(crate) fn new_secret_handle(&self, prefix: &str) -> Option<String> {
-        let mut random = [0u8; RANDOM_BYTES];
-        self.rng.fill(&mut random);
-        new_handle(prefix, &random)
-    }
-
     /// The live session the cookie names, if any.
     pub(crate) async fn live_session(
         &self,
@@ -121,7 +124,7 @@ impl App {
         let Some(handle) = cookie.filter(|c| c.starts_with(SESSION_PREFIX) && c.len() < 200) else {
             return Ok(None);
         };
-        let record = self.store.get_session(&ctx.id, &token_hash(handle), self.now()).await?;
+        let record = self.kernel.store.get_session(&ctx.id, &token_hash(handle), self.kernel.now()).await?;
         Ok(record.map(|record| LiveSession { handle: handle.to_owned(), record }))
     }
 }

@@ -11,9 +11,9 @@ use super::tests::{PASSWORD, VERIFIER, legacy_ctx, param, respond, setup};
 use crate::admin::Actor;
 use crate::admin::clients::NewClient;
 use crate::admin::users::NewUser;
-use crate::client_auth::PresentedAuth;
 use crate::test_world::world;
 use crate::tokens::TokenRequest;
+use crate::tokens::client_auth::PresentedAuth;
 
 /// Item 4: a client deleted and created again with the same `client_id`
 /// (same second, same configuration) does not bring back the access and
@@ -27,17 +27,17 @@ async fn a_deleted_clients_tokens_never_come_back_through_a_namesake() {
         let old_rt = old.refresh_token.clone().unwrap();
         assert!(a.active(&old.access_token).await);
         let w = &a.w;
-        w.app.delete_client(&w.ctx, &Actor::system(), &a.client_id, false).await.unwrap();
+        w.app.clients.delete_client(&w.ctx, &Actor::system(), &a.client_id, false).await.unwrap();
         let again: NewClient = serde_json::from_value(serde_json::json!({
             "client_id": a.client_id, "name": "Web", "type": "web", "redirect_uris": ["https://app.example/cb"],
             "scopes": ["openid", "profile", "email", "offline_access"], "require_consent": true,
             "access_token_format": format,
         }))
         .unwrap();
-        let c = w.app.create_client(&w.ctx, &Actor::system(), again).await.unwrap();
+        let c = w.app.clients.create_client(&w.ctx, &Actor::system(), again).await.unwrap();
         a.secret = c.client_secret.unwrap();
         assert!(!a.active(&old.access_token).await, "{format}: the predecessor's access token");
-        assert!(!w.app.introspect(&w.ctx, &a.auth(), &old_rt, None).await.unwrap().active);
+        assert!(!w.app.tokens.introspect(&w.ctx, &a.auth(), &old_rt, None).await.unwrap().active);
         assert_eq!(a.refresh(&old_rt, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
         // The namesake's own tokens work (the user consents again: the
         // consent was to the deleted client).
@@ -54,13 +54,13 @@ async fn a_namesake_client_cannot_redeem_its_predecessors_code() {
     let mut a = setup(serde_json::json!({"require_consent": false})).await;
     let code = a.code().await;
     let w = &a.w;
-    w.app.delete_client(&w.ctx, &Actor::system(), &a.client_id, false).await.unwrap();
+    w.app.clients.delete_client(&w.ctx, &Actor::system(), &a.client_id, false).await.unwrap();
     let again: NewClient = serde_json::from_value(serde_json::json!({
         "client_id": a.client_id, "name": "Web", "type": "web", "redirect_uris": ["https://app.example/cb"],
         "scopes": ["openid", "profile", "email", "offline_access"],
     }))
     .unwrap();
-    a.secret = w.app.create_client(&w.ctx, &Actor::system(), again).await.unwrap().client_secret.unwrap();
+    a.secret = w.app.clients.create_client(&w.ctx, &Actor::system(), again).await.unwrap().client_secret.unwrap();
     assert_eq!(a.redeem(&code, VERIFIER).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
 }
 
@@ -73,18 +73,26 @@ async fn a_client_reenabled_within_the_same_second_keeps_its_old_tokens_dead() {
     let code = a.code().await;
     let old = a.redeem(&code, VERIFIER).await.unwrap();
     let cc = crate::test_world::cc();
-    let own = a.w.app.token(&a.w.ctx, &a.auth(), &cc, None).await.unwrap();
+    let own = a.w.app.tokens.token(&a.w.ctx, &a.auth(), &cc, None).await.unwrap();
     assert!(a.active(&own.access_token).await);
     let (w, id) = (&a.w, a.client_id.clone());
-    w.app.set_client_status(&w.ctx, &Actor::system(), &id, latchkey_core::ClientStatus::Disabled, false).await.unwrap();
-    w.app.set_client_status(&w.ctx, &Actor::system(), &id, latchkey_core::ClientStatus::Active, false).await.unwrap();
+    w.app
+        .clients
+        .set_client_status(&w.ctx, &Actor::system(), &id, latchkey_core::ClientStatus::Disabled, false)
+        .await
+        .unwrap();
+    w.app
+        .clients
+        .set_client_status(&w.ctx, &Actor::system(), &id, latchkey_core::ClientStatus::Active, false)
+        .await
+        .unwrap();
     assert!(!a.active(&old.access_token).await);
     assert!(!a.active(&own.access_token).await);
     assert_eq!(
         a.refresh(old.refresh_token.as_deref().unwrap(), None).await.unwrap_err().code,
         TokenErrorCode::InvalidGrant
     );
-    let fresh = a.w.app.token(&a.w.ctx, &a.auth(), &cc, None).await.unwrap();
+    let fresh = a.w.app.tokens.token(&a.w.ctx, &a.auth(), &cc, None).await.unwrap();
     assert!(a.active(&fresh.access_token).await, "tokens issued after the enable work");
 }
 
@@ -102,7 +110,7 @@ async fn every_user_token_stops_when_the_user_is_disabled_or_reset() {
             "response_types": ["token"], "redirect_uris": ["https://legacy.example/cb"], "scopes": ["openid", "profile"],
         }))
         .unwrap();
-        let legacy = a.w.app.create_client(&ctx, &Actor::system(), new).await.unwrap();
+        let legacy = a.w.app.clients.create_client(&ctx, &Actor::system(), new).await.unwrap();
         let legacy_auth =
             PresentedAuth::Basic { client_id: legacy.client.client_id.clone(), secret: legacy.client_secret.unwrap() };
         let code = a.code().await;
@@ -114,36 +122,40 @@ async fn every_user_token_stops_when_the_user_is_disabled_or_reset() {
             scope: Some("openid profile".into()),
             ..TokenRequest::default()
         };
-        let by_password = a.w.app.token(&ctx, &legacy_auth, &password, Some("10.1.1.1")).await.unwrap().access_token;
+        let by_password =
+            a.w.app.tokens.token(&ctx, &legacy_auth, &password, Some("10.1.1.1")).await.unwrap().access_token;
         let p = AuthorizeParams {
             client_id: Some(legacy.client.client_id.clone()),
             response_type: Some("token".into()),
             scope: Some("openid profile".into()),
             ..AuthorizeParams::default()
         };
-        let implicit = param(&respond(&a.w.app.authorize(&ctx, &p, &a.cookies).await), "access_token");
+        let implicit = param(&respond(&a.w.app.sign_in.authorize(&ctx, &p, &a.cookies).await), "access_token");
         for t in [&coded.access_token, &by_password, &implicit] {
-            assert!(a.w.app.read_access_token(&ctx, t).await.unwrap().is_some());
+            assert!(a.w.app.tokens.read_access_token(&ctx, t).await.unwrap().is_some());
         }
-        let user = a.w.app.list_users(&a.w.ctx, Some("alice"), None, None).await.unwrap().0.remove(0);
+        let user = a.w.app.users.list_users(&a.w.ctx, Some("alice"), None, None).await.unwrap().0.remove(0);
         if action == "disable" {
-            a.w.app.set_user_status(&a.w.ctx, &Actor::system(), &user.id, false).await.unwrap();
+            a.w.app.users.set_user_status(&a.w.ctx, &Actor::system(), &user.id, false).await.unwrap();
         } else {
             let reset = crate::admin::users::PasswordReset { password: Some("another long password".into()) };
-            a.w.app.reset_password(&a.w.ctx, &Actor::system(), &user.id, reset).await.unwrap();
+            a.w.app.users.reset_password(&a.w.ctx, &Actor::system(), &user.id, reset).await.unwrap();
         }
         for t in [&coded.access_token, &by_password, &implicit] {
-            assert!(a.w.app.read_access_token(&ctx, t).await.unwrap().is_none(), "{action}: {t:.12}…");
-            assert!(matches!(a.w.app.userinfo(&ctx, t).await, Err(super::userinfo::UserinfoError::InvalidToken)));
-            let seen = a.w.app.introspect(&ctx, &legacy_auth, t, None).await.unwrap();
+            assert!(a.w.app.tokens.read_access_token(&ctx, t).await.unwrap().is_none(), "{action}: {t:.12}…");
+            assert!(matches!(
+                a.w.app.sign_in.userinfo(&ctx, t).await,
+                Err(super::userinfo::UserinfoError::InvalidToken)
+            ));
+            let seen = a.w.app.tokens.introspect(&ctx, &legacy_auth, t, None).await.unwrap();
             assert!(!seen.active);
         }
         let rt = coded.refresh_token.as_deref().unwrap();
         assert_eq!(a.refresh(rt, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
         if action == "disable" {
-            a.w.app.set_user_status(&a.w.ctx, &Actor::system(), &user.id, true).await.unwrap();
+            a.w.app.users.set_user_status(&a.w.ctx, &Actor::system(), &user.id, true).await.unwrap();
             for t in [&coded.access_token, &by_password, &implicit] {
-                assert!(a.w.app.read_access_token(&ctx, t).await.unwrap().is_none(), "enabling revives nothing");
+                assert!(a.w.app.tokens.read_access_token(&ctx, t).await.unwrap().is_none(), "enabling revives nothing");
             }
         }
     }
@@ -159,24 +171,28 @@ async fn refresh_never_returns_scopes_the_client_or_the_consent_lost() {
     assert_eq!(t.scope.as_deref(), Some("email offline_access openid profile"));
     let w = &a.w;
     let patch = serde_json::json!({"scopes": ["openid", "profile", "offline_access"]});
-    w.app.update_client(&w.ctx, &Actor::system(), &a.client_id, patch.as_object().unwrap(), None, false).await.unwrap();
+    w.app
+        .clients
+        .update_client(&w.ctx, &Actor::system(), &a.client_id, patch.as_object().unwrap(), None, false)
+        .await
+        .unwrap();
     let t = a.refresh(t.refresh_token.as_deref().unwrap(), None).await.unwrap();
     assert_eq!(t.scope.as_deref(), Some("offline_access openid profile"), "the client lost email");
-    let claims = a.w.app.read_access_token(&a.w.ctx, &t.access_token).await.unwrap().unwrap();
+    let claims = a.w.app.tokens.read_access_token(&a.w.ctx, &t.access_token).await.unwrap().unwrap();
     assert!(!claims.scope.contains("email"));
     let e = a.refresh(t.refresh_token.as_deref().unwrap(), Some("openid email")).await.unwrap_err();
     assert_eq!(e.code, TokenErrorCode::InvalidScope, "asking for it explicitly");
     // The consent narrowed (the user consented again to less).
-    let user = w.app.list_users(&w.ctx, Some("alice"), None, None).await.unwrap().0.remove(0);
+    let user = w.app.users.list_users(&w.ctx, Some("alice"), None, None).await.unwrap().0.remove(0);
     let consent = latchkey_store::ConsentRecord {
         user_id: user.id.clone(),
         client_id: a.client_id.clone(),
         scope: "openid offline_access".into(),
-        granted_at: w.app.now(),
-        updated_at: w.app.now(),
+        granted_at: w.app.kernel.now(),
+        updated_at: w.app.kernel.now(),
     };
-    let audit = w.app.flow_audit(&user.id, "consent.grant", "client", &a.client_id, None);
-    w.app.store.upsert_consent(&w.ctx.id, &consent, &audit).await.unwrap();
+    let audit = w.app.kernel.flow_audit(&user.id, "consent.grant", "client", &a.client_id, None);
+    w.app.kernel.store.upsert_consent(&w.ctx.id, &consent, &audit).await.unwrap();
     let rt = t.refresh_token.as_deref().unwrap();
     let t = a.refresh(rt, None).await.unwrap();
     assert_eq!(t.scope.as_deref(), Some("offline_access openid"), "the consent no longer covers profile");
@@ -212,8 +228,8 @@ async fn parallel_reuses_in_the_grace_window_share_one_successor() {
     assert_eq!(again.refresh_token, first.refresh_token);
     assert!(again.expires_in < first.expires_in, "its lifetime is not renewed by asking again");
     let rt2 = first.refresh_token.as_deref().unwrap();
-    assert!(a.w.app.introspect(&a.w.ctx, &auth, rt2, None).await.unwrap().active);
-    assert!(!a.w.app.introspect(&a.w.ctx, &auth, &rt1, None).await.unwrap().active);
+    assert!(a.w.app.tokens.introspect(&a.w.ctx, &auth, rt2, None).await.unwrap().active);
+    assert!(!a.w.app.tokens.introspect(&a.w.ctx, &auth, &rt1, None).await.unwrap().active);
     // Once the successor is used, the old token is plain reuse: the family goes.
     let t3 = a.refresh(rt2, None).await.unwrap();
     assert_eq!(a.refresh(&rt1, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
@@ -235,7 +251,7 @@ async fn without_rotation_refresh_adds_no_live_tokens() {
         issued.push(t.access_token);
     }
     let auth = a.auth();
-    a.w.app.revoke(&a.w.ctx, &auth, &rt, None).await.unwrap();
+    a.w.app.tokens.revoke(&a.w.ctx, &auth, &rt, None).await.unwrap();
     for t in &issued {
         assert!(!a.active(t).await, "every access token of the family is revoked");
     }
@@ -304,7 +320,7 @@ async fn property_run(seed: u64, steps: usize) {
         "access_token_lifetime": 3600,
     }))
     .unwrap();
-    let pw = w.app.create_client(&ctx, &sys, new).await.unwrap();
+    let pw = w.app.clients.create_client(&ctx, &sys, new).await.unwrap();
     let pw_auth = PresentedAuth::Basic { client_id: pw.client.client_id.clone(), secret: pw.client_secret.unwrap() };
     let client_ids = ["svc-a", "svc-b"];
     let usernames = ["ann", "bob"];
@@ -326,25 +342,25 @@ async fn property_run(seed: u64, steps: usize) {
                     "access_token_format": if rng.next(2) == 0 { "jwt" } else { "opaque" },
                 }))
                 .unwrap();
-                secrets[i] = w.app.create_client(&ctx, &sys, new).await.unwrap().client_secret.unwrap();
+                secrets[i] = w.app.clients.create_client(&ctx, &sys, new).await.unwrap().client_secret.unwrap();
                 *c = Life { generation: c.generation + 1, live: true, exists: true };
                 "create client"
             }
             1 if c.exists => {
                 let to =
                     if c.live { latchkey_core::ClientStatus::Disabled } else { latchkey_core::ClientStatus::Active };
-                w.app.set_client_status(&ctx, &sys, client_ids[i], to, false).await.unwrap();
+                w.app.clients.set_client_status(&ctx, &sys, client_ids[i], to, false).await.unwrap();
                 *c = Life { generation: c.generation + 1, live: !c.live, exists: true };
                 "toggle client"
             }
             2 if c.exists => {
-                w.app.delete_client(&ctx, &sys, client_ids[i], false).await.unwrap();
+                w.app.clients.delete_client(&ctx, &sys, client_ids[i], false).await.unwrap();
                 *c = Life { generation: c.generation + 1, live: false, exists: false };
                 "delete client"
             }
             3 | 4 if c.live => {
                 let auth = PresentedAuth::Basic { client_id: client_ids[i].into(), secret: secrets[i].clone() };
-                let t = w.app.token(&ctx, &auth, &crate::test_world::cc(), None).await.unwrap();
+                let t = w.app.tokens.token(&ctx, &auth, &crate::test_world::cc(), None).await.unwrap();
                 tokens.push((t.access_token, Some((i, c.generation)), None));
                 "client token"
             }
@@ -355,18 +371,18 @@ async fn property_run(seed: u64, steps: usize) {
                     display_name: usernames[i].into(),
                     ..NewUser::default()
                 };
-                user_ids[i] = w.app.create_user(&ctx, &sys, new).await.unwrap().user.id;
+                user_ids[i] = w.app.users.create_user(&ctx, &sys, new).await.unwrap().user.id;
                 *u = Life { generation: u.generation + 1, live: true, exists: true };
                 "create user"
             }
             6 if u.exists => {
-                w.app.set_user_status(&ctx, &sys, &user_ids[i], !u.live).await.unwrap();
+                w.app.users.set_user_status(&ctx, &sys, &user_ids[i], !u.live).await.unwrap();
                 *u = Life { generation: u.generation + 1, live: !u.live, exists: true };
                 "toggle user"
             }
             7 if u.exists => {
                 let reset = crate::admin::users::PasswordReset { password: Some(PASSWORD.into()) };
-                w.app.reset_password(&ctx, &sys, &user_ids[i], reset).await.unwrap();
+                w.app.users.reset_password(&ctx, &sys, &user_ids[i], reset).await.unwrap();
                 u.generation += 1;
                 "reset password"
             }
@@ -378,7 +394,7 @@ async fn property_run(seed: u64, steps: usize) {
                     scope: Some("openid".into()),
                     ..TokenRequest::default()
                 };
-                let t = w.app.token(&ctx, &pw_auth, &req, Some("10.0.0.1")).await.unwrap();
+                let t = w.app.tokens.token(&ctx, &pw_auth, &req, Some("10.0.0.1")).await.unwrap();
                 tokens.push((t.access_token, None, Some((i, u.generation))));
                 "user token"
             }
@@ -388,14 +404,14 @@ async fn property_run(seed: u64, steps: usize) {
             }
             _ => "nothing",
         };
-        if w.app.now() % 2 == 0 && rng.next(2) == 0 {
+        if w.app.kernel.now() % 2 == 0 && rng.next(2) == 0 {
             w.clock.advance(1);
         }
         log.push(format!("{step}: {did} #{i}"));
         for (n, (token, client, user)) in tokens.iter().enumerate() {
             let expected = client.is_none_or(|(k, g)| clients[k].live && clients[k].generation == g)
                 && user.is_none_or(|(k, g)| users[k].live && users[k].generation == g);
-            let live = w.app.read_access_token(&ctx, token).await.unwrap().is_some();
+            let live = w.app.tokens.read_access_token(&ctx, token).await.unwrap().is_some();
             assert_eq!(live, expected, "seed {seed}, token #{n} after:\n{}", log.join("\n"));
         }
     }
@@ -407,7 +423,7 @@ async fn property_run(seed: u64, steps: usize) {
 #[tokio::test]
 async fn epochs_are_random_positive_and_json_safe() {
     let w = world().await;
-    let epochs: std::collections::HashSet<i64> = (0..200).map(|_| w.app.new_epoch()).collect();
+    let epochs: std::collections::HashSet<i64> = (0..200).map(|_| w.app.kernel.new_epoch()).collect();
     assert_eq!(epochs.len(), 200, "no repeats");
     assert!(epochs.iter().all(|e| *e > 0 && *e < (1 << 53)));
 }

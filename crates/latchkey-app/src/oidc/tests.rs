@@ -10,8 +10,8 @@ use super::{AuthResponse, BrowserCookies, Interaction, Outcome, Page};
 use crate::admin::Actor;
 use crate::admin::clients::NewClient;
 use crate::admin::users::NewUser;
-use crate::client_auth::PresentedAuth;
 use crate::test_world::{World, world};
+use crate::tokens::client_auth::PresentedAuth;
 use crate::tokens::{TokenRequest, TokenResponse};
 
 pub(super) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -36,7 +36,7 @@ pub(super) async fn setup(extra: serde_json::Value) -> App {
         }
     }
     let new: NewClient = serde_json::from_value(body).unwrap();
-    let c = w.app.create_client(&w.ctx, &Actor::system(), new).await.unwrap();
+    let c = w.app.clients.create_client(&w.ctx, &Actor::system(), new).await.unwrap();
     let user = NewUser {
         username: "alice".into(),
         password: Some(PASSWORD.into()),
@@ -45,7 +45,7 @@ pub(super) async fn setup(extra: serde_json::Value) -> App {
         groups: vec!["staff".into()],
         ..NewUser::default()
     };
-    w.app.create_user(&w.ctx, &Actor::system(), user).await.unwrap();
+    w.app.users.create_user(&w.ctx, &Actor::system(), user).await.unwrap();
     App {
         w,
         client_id: c.client.client_id,
@@ -78,7 +78,7 @@ impl App {
     }
 
     pub(super) async fn authorize(&mut self, p: &AuthorizeParams) -> Interaction {
-        let i = self.w.app.authorize(&self.w.ctx, p, &self.cookies).await;
+        let i = self.w.app.sign_in.authorize(&self.w.ctx, p, &self.cookies).await;
         self.keep_cookies(&i);
         i
     }
@@ -91,7 +91,7 @@ impl App {
         let Outcome::Page(Page::Login { tx, csrf, .. }) = &i.outcome else { panic!("expected login: {i:?}") };
         let form =
             LoginForm { tx: tx.clone(), csrf: csrf.clone(), username: "alice".into(), password: password.into() };
-        let i = self.w.app.submit_login(&self.w.ctx, &form, &self.cookies, Some(source)).await;
+        let i = self.w.app.sign_in.submit_login(&self.w.ctx, &form, &self.cookies, Some(source)).await;
         self.keep_cookies(&i);
         i
     }
@@ -99,7 +99,7 @@ impl App {
     async fn consent(&mut self, i: &Interaction, allow: bool) -> Interaction {
         let Outcome::Page(Page::Consent { tx, csrf, .. }) = &i.outcome else { panic!("expected consent: {i:?}") };
         let form = ConsentForm { tx: tx.clone(), csrf: csrf.clone(), allow };
-        self.w.app.submit_consent(&self.w.ctx, &form, &self.cookies, None).await
+        self.w.app.sign_in.submit_consent(&self.w.ctx, &form, &self.cookies, None).await
     }
 
     /// Authorize → login → consent → code.
@@ -122,7 +122,7 @@ impl App {
             code_verifier: Some(verifier.into()),
             ..TokenRequest::default()
         };
-        self.w.app.token(&self.w.ctx, &self.auth(), &req, None).await
+        self.w.app.tokens.token(&self.w.ctx, &self.auth(), &req, None).await
     }
 
     pub(super) async fn refresh(
@@ -136,11 +136,11 @@ impl App {
             scope: scope.map(str::to_owned),
             ..TokenRequest::default()
         };
-        self.w.app.token(&self.w.ctx, &self.auth(), &req, None).await
+        self.w.app.tokens.token(&self.w.ctx, &self.auth(), &req, None).await
     }
 
     pub(super) async fn active(&self, at: &str) -> bool {
-        self.w.app.read_access_token(&self.w.ctx, at).await.unwrap().is_some()
+        self.w.app.tokens.read_access_token(&self.w.ctx, at).await.unwrap().is_some()
     }
 }
 
@@ -164,14 +164,14 @@ async fn code_flow_with_login_consent_tokens_and_userinfo() {
     let t = a.redeem(&code, VERIFIER).await.unwrap();
     assert_eq!(t.scope.as_deref(), Some("email offline_access openid profile"));
     let rt = t.refresh_token.clone().unwrap();
-    let claims = a.w.app.read_id_token(&a.w.ctx, t.id_token.as_deref().unwrap()).await.unwrap();
+    let claims = a.w.app.tokens.read_id_token(&a.w.ctx, t.id_token.as_deref().unwrap()).await.unwrap();
     assert_eq!(
         (claims.aud.as_str(), claims.nonce.as_deref(), claims.auth_time),
         (a.client_id.as_str(), Some("n-1"), start)
     );
     assert_eq!(claims.at_hash.as_deref(), Some(half_hash(&t.access_token).as_str()));
     assert!(claims.sid.is_some());
-    let info = a.w.app.userinfo(&a.w.ctx, &t.access_token).await.unwrap();
+    let info = a.w.app.sign_in.userinfo(&a.w.ctx, &t.access_token).await.unwrap();
     assert_eq!(info.claims["email"], "alice@example.com");
     assert_eq!(info.claims["name"], "Alice");
     assert_eq!(info.claims["sub"], claims.sub);
@@ -184,7 +184,7 @@ async fn code_flow_with_login_consent_tokens_and_userinfo() {
     // f49: a refreshed ID token keeps iss, sub, aud and auth_time.
     a.w.clock.advance(30);
     let t2 = a.refresh(&rt, None).await.unwrap();
-    let c2 = a.w.app.read_id_token(&a.w.ctx, t2.id_token.as_deref().unwrap()).await.unwrap();
+    let c2 = a.w.app.tokens.read_id_token(&a.w.ctx, t2.id_token.as_deref().unwrap()).await.unwrap();
     assert_eq!((c2.iss, c2.sub, c2.aud, c2.auth_time), (claims.iss, claims.sub, claims.aud, claims.auth_time));
     assert_eq!(c2.iat, start + 30);
 }
@@ -231,7 +231,10 @@ async fn c29_verifier_missing_or_wrong_is_invalid_grant() {
         code: Some(code.clone()),
         ..TokenRequest::default()
     };
-    assert_eq!(a.w.app.token(&a.w.ctx, &a.auth(), &req, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    assert_eq!(
+        a.w.app.tokens.token(&a.w.ctx, &a.auth(), &req, None).await.unwrap_err().code,
+        TokenErrorCode::InvalidGrant
+    );
     assert_eq!(a.redeem(&code, &pkce_s256(VERIFIER)).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
     assert!(a.redeem(&code, VERIFIER).await.is_ok());
 }
@@ -250,11 +253,17 @@ async fn a11_redirect_uri_must_match_when_the_request_had_one() {
         code_verifier: Some(VERIFIER.into()),
         ..TokenRequest::default()
     };
-    assert_eq!(a.w.app.token(&a.w.ctx, &a.auth(), &req, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    assert_eq!(
+        a.w.app.tokens.token(&a.w.ctx, &a.auth(), &req, None).await.unwrap_err().code,
+        TokenErrorCode::InvalidGrant
+    );
     req.redirect_uri = Some("https://app.example/cb/".into());
-    assert_eq!(a.w.app.token(&a.w.ctx, &a.auth(), &req, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    assert_eq!(
+        a.w.app.tokens.token(&a.w.ctx, &a.auth(), &req, None).await.unwrap_err().code,
+        TokenErrorCode::InvalidGrant
+    );
     req.redirect_uri = Some("https://app.example/cb".into());
-    assert!(a.w.app.token(&a.w.ctx, &a.auth(), &req, None).await.is_ok());
+    assert!(a.w.app.tokens.token(&a.w.ctx, &a.auth(), &req, None).await.is_ok());
 }
 
 #[tokio::test]
@@ -326,7 +335,7 @@ async fn b24_prompt_login_and_max_age_force_a_new_sign_in() {
     a.w.clock.advance(100);
     let r = respond(&a.login(&i, PASSWORD).await);
     let t = a.redeem(&param(&r, "code"), VERIFIER).await.unwrap();
-    let c = a.w.app.read_id_token(&a.w.ctx, t.id_token.as_deref().unwrap()).await.unwrap();
+    let c = a.w.app.tokens.read_id_token(&a.w.ctx, t.id_token.as_deref().unwrap()).await.unwrap();
     assert_eq!(c.auth_time, a.w.clock.now_for_test(), "auth_time is the new sign-in");
 
     let mut p = a.params();
@@ -348,12 +357,12 @@ async fn b23_csrf_bound_to_browser_and_transaction() {
     };
     let form =
         LoginForm { tx: tx.clone(), csrf: other_csrf.clone(), username: "alice".into(), password: PASSWORD.into() };
-    let i = a.w.app.submit_login(&a.w.ctx, &form, &a.cookies, None).await;
+    let i = a.w.app.sign_in.submit_login(&a.w.ctx, &form, &a.cookies, None).await;
     assert!(matches!(i.outcome, Outcome::Page(Page::Error { status: 403, .. })), "another transaction's token");
     let stranger = BrowserCookies { anchor: Some("someone-else".into()), session: None };
     let Outcome::Page(Page::Login { csrf, .. }) = &first.outcome else { unreachable!() };
     let form = LoginForm { csrf: csrf.clone(), ..form };
-    let i = a.w.app.submit_login(&a.w.ctx, &form, &stranger, None).await;
+    let i = a.w.app.sign_in.submit_login(&a.w.ctx, &form, &stranger, None).await;
     assert!(matches!(i.outcome, Outcome::Page(Page::Error { status: 403, .. })), "another browser");
     assert!(i.set_session.is_none());
 }
@@ -418,7 +427,7 @@ async fn a_stranger_cannot_lock_out_a_user() {
             username: format!("user{n}"),
             password: "guess".into(),
         };
-        last = Some(a.w.app.submit_login(&a.w.ctx, &form, &a.cookies, Some("192.0.2.9")).await);
+        last = Some(a.w.app.sign_in.submit_login(&a.w.ctx, &form, &a.cookies, Some("192.0.2.9")).await);
     }
     assert!(matches!(last.unwrap().outcome, Outcome::Page(Page::Login { status: 429, .. })));
     a.cookies = BrowserCookies::default();
@@ -463,7 +472,7 @@ async fn hybrid_response_carries_c_hash_and_at_hash() {
     let i = a.authorize(&p).await;
     let r = respond(&a.login(&i, PASSWORD).await);
     assert_eq!(r.mode, ResponseMode::Fragment);
-    let claims = a.w.app.read_id_token(&a.w.ctx, &param(&r, "id_token")).await.unwrap();
+    let claims = a.w.app.tokens.read_id_token(&a.w.ctx, &param(&r, "id_token")).await.unwrap();
     assert_eq!(claims.c_hash, Some(half_hash(&param(&r, "code"))));
     assert_eq!(claims.at_hash, Some(half_hash(&param(&r, "access_token"))));
     assert!(a.active(&param(&r, "access_token")).await);
@@ -479,7 +488,7 @@ async fn e43_legacy_grants_refused_while_the_tenant_has_them_off() {
         ..TokenRequest::default()
     };
     assert_eq!(
-        a.w.app.token(&a.w.ctx, &a.auth(), &req, None).await.unwrap_err().code,
+        a.w.app.tokens.token(&a.w.ctx, &a.auth(), &req, None).await.unwrap_err().code,
         TokenErrorCode::UnsupportedGrantType
     );
     let mut p = a.params();
@@ -500,19 +509,22 @@ async fn logout_ends_the_session_and_redirects_only_to_registered_uris() {
         post_logout_redirect_uri: Some("https://app.example/bye?x=1".into()),
         ..LogoutParams::default()
     };
-    let r = a.w.app.logout_request(&a.w.ctx, &bad, &a.cookies).await;
+    let r = a.w.app.sign_in.logout_request(&a.w.ctx, &bad, &a.cookies).await;
     assert!(matches!(r.outcome, LogoutOutcome::Error { .. }), "a12: unregistered URI");
     let forged = LogoutParams { id_token_hint: Some(format!("{hint}x")), ..bad.clone() };
-    assert!(matches!(a.w.app.logout_request(&a.w.ctx, &forged, &a.cookies).await.outcome, LogoutOutcome::Error { .. }));
+    assert!(matches!(
+        a.w.app.sign_in.logout_request(&a.w.ctx, &forged, &a.cookies).await.outcome,
+        LogoutOutcome::Error { .. }
+    ));
     let good = LogoutParams {
         id_token_hint: Some(hint),
         post_logout_redirect_uri: Some("https://app.example/bye".into()),
         state: Some("bye-state".into()),
         ..LogoutParams::default()
     };
-    let r = a.w.app.logout_request(&a.w.ctx, &good, &a.cookies).await;
+    let r = a.w.app.sign_in.logout_request(&a.w.ctx, &good, &a.cookies).await;
     let LogoutOutcome::Confirm { tx, csrf, .. } = r.outcome else { panic!("{r:?}") };
-    let r = a.w.app.logout_confirm(&a.w.ctx, &LogoutForm { tx, csrf }, &a.cookies, None).await;
+    let r = a.w.app.sign_in.logout_confirm(&a.w.ctx, &LogoutForm { tx, csrf }, &a.cookies, None).await;
     assert_eq!(
         r.outcome,
         LogoutOutcome::Redirect { uri: "https://app.example/bye".into(), state: Some("bye-state".into()) }
@@ -531,21 +543,23 @@ async fn g50_revoking_a_refresh_token_revokes_its_family_for_its_client_only() {
     let rt = t.refresh_token.unwrap();
     let (other_id, other_secret) = crate::test_world::m2m(&a.w, "jwt").await;
     let other = PresentedAuth::Basic { client_id: other_id, secret: other_secret };
-    a.w.app.revoke(&a.w.ctx, &other, &rt, None).await.unwrap();
+    a.w.app.tokens.revoke(&a.w.ctx, &other, &rt, None).await.unwrap();
     assert!(a.active(&t.access_token).await, "another client cannot revoke it");
-    a.w.app.revoke(&a.w.ctx, &a.auth(), &rt, None).await.unwrap();
+    a.w.app.tokens.revoke(&a.w.ctx, &a.auth(), &rt, None).await.unwrap();
     assert!(!a.active(&t.access_token).await, "the family's access token goes with it");
     assert_eq!(a.refresh(&rt, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
     // Housekeeping drops what expired.
     a.w.clock.advance(100 * 24 * 3600);
-    assert!(a.w.app.purge_expired().await.unwrap() > 0);
+    assert!(a.w.app.tokens.purge_expired().await.unwrap() > 0);
 }
 
 /// A context of the test tenant with legacy grants switched on (the
 /// settings are per tenant; the key ring is the real one).
 pub(super) async fn legacy_ctx(w: &World) -> std::sync::Arc<crate::tenants::TenantContext> {
-    let records = w.app.store.list_signing_keys(&w.ctx.id).await.unwrap();
-    let keys = crate::keys::KeyRing::load(&w.app.envelope, &w.ctx.id, &w.ctx.settings, &records, w.app.now()).unwrap();
+    let records = w.app.kernel.store.list_signing_keys(&w.ctx.id).await.unwrap();
+    let keys =
+        crate::keys::KeyRing::load(&w.app.kernel.envelope, &w.ctx.id, &w.ctx.settings, &records, w.app.kernel.now())
+            .unwrap();
     std::sync::Arc::new(crate::tenants::TenantContext {
         id: w.ctx.id.clone(),
         issuer: w.ctx.issuer.clone(),
@@ -564,7 +578,7 @@ async fn legacy_implicit_and_password_grants_when_the_tenant_enables_them() {
         "response_types": ["id_token token"], "redirect_uris": ["https://legacy.example/cb"], "scopes": ["openid", "profile"],
     }))
     .unwrap();
-    let c = a.w.app.create_client(&ctx, &Actor::system(), new).await.unwrap();
+    let c = a.w.app.clients.create_client(&ctx, &Actor::system(), new).await.unwrap();
     let auth = PresentedAuth::Basic { client_id: c.client.client_id.clone(), secret: c.client_secret.unwrap() };
     // Implicit: tokens from the front channel, in the fragment.
     let p = AuthorizeParams {
@@ -574,14 +588,14 @@ async fn legacy_implicit_and_password_grants_when_the_tenant_enables_them() {
         nonce: Some("n".into()),
         ..AuthorizeParams::default()
     };
-    let i = a.w.app.authorize(&ctx, &p, &a.cookies).await;
+    let i = a.w.app.sign_in.authorize(&ctx, &p, &a.cookies).await;
     a.keep_cookies(&i);
     let Outcome::Page(Page::Login { tx, csrf, .. }) = &i.outcome else { panic!("{i:?}") };
     let form = LoginForm { tx: tx.clone(), csrf: csrf.clone(), username: "alice".into(), password: PASSWORD.into() };
-    let r = respond(&a.w.app.submit_login(&ctx, &form, &a.cookies, None).await);
+    let r = respond(&a.w.app.sign_in.submit_login(&ctx, &form, &a.cookies, None).await);
     assert_eq!(r.mode, ResponseMode::Fragment);
-    assert!(a.w.app.read_access_token(&ctx, &param(&r, "access_token")).await.unwrap().is_some());
-    let claims = a.w.app.read_id_token(&ctx, &param(&r, "id_token")).await.unwrap();
+    assert!(a.w.app.tokens.read_access_token(&ctx, &param(&r, "access_token")).await.unwrap().is_some());
+    let claims = a.w.app.tokens.read_id_token(&ctx, &param(&r, "id_token")).await.unwrap();
     assert_eq!(claims.at_hash, Some(half_hash(&param(&r, "access_token"))));
     // Password: works, and is slowed down like the login page.
     let req = |pw: &str| TokenRequest {
@@ -591,18 +605,18 @@ async fn legacy_implicit_and_password_grants_when_the_tenant_enables_them() {
         scope: Some("openid".into()),
         ..TokenRequest::default()
     };
-    let t = a.w.app.token(&ctx, &auth, &req(PASSWORD), Some("10.1.1.1")).await.unwrap();
+    let t = a.w.app.tokens.token(&ctx, &auth, &req(PASSWORD), Some("10.1.1.1")).await.unwrap();
     assert_eq!(t.scope.as_deref(), Some("openid"));
     for _ in 0..crate::throttle::PASSWORD.free {
-        let e = a.w.app.token(&ctx, &auth, &req("wrong"), Some("10.1.1.1")).await.unwrap_err();
+        let e = a.w.app.tokens.token(&ctx, &auth, &req("wrong"), Some("10.1.1.1")).await.unwrap_err();
         assert_eq!(e.code, TokenErrorCode::InvalidGrant);
     }
-    let e = a.w.app.token(&ctx, &auth, &req(PASSWORD), Some("10.1.1.1")).await.unwrap_err();
+    let e = a.w.app.tokens.token(&ctx, &auth, &req(PASSWORD), Some("10.1.1.1")).await.unwrap_err();
     assert!(e.retry_after.is_some(), "the password grant goes through the brute-force limiter");
     // A stranger elsewhere does not lock alice out.
-    assert!(a.w.app.token(&ctx, &auth, &req(PASSWORD), Some("10.9.9.9")).await.is_ok());
+    assert!(a.w.app.tokens.token(&ctx, &auth, &req(PASSWORD), Some("10.9.9.9")).await.is_ok());
     // The same client is refused where the tenant has legacy grants off.
-    let e = a.w.app.token(&a.w.ctx, &auth, &req(PASSWORD), None).await.unwrap_err();
+    let e = a.w.app.tokens.token(&a.w.ctx, &auth, &req(PASSWORD), None).await.unwrap_err();
     assert_eq!(e.code, TokenErrorCode::UnsupportedGrantType);
 }
 
@@ -611,11 +625,11 @@ async fn consents_are_listed_and_revoked_by_an_admin() {
     let mut a = setup(serde_json::json!({})).await;
     let code = a.code().await;
     let t = a.redeem(&code, VERIFIER).await.unwrap();
-    let user = a.w.app.list_users(&a.w.ctx, Some("alice"), None, None).await.unwrap().0.remove(0);
-    let list = a.w.app.list_consents(&a.w.ctx, &user.id).await.unwrap();
+    let user = a.w.app.users.list_users(&a.w.ctx, Some("alice"), None, None).await.unwrap().0.remove(0);
+    let list = a.w.app.users.list_consents(&a.w.ctx, &user.id).await.unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].client_id, a.client_id);
-    a.w.app.revoke_consent(&a.w.ctx, &Actor::system(), &user.id, &a.client_id).await.unwrap();
+    a.w.app.users.revoke_consent(&a.w.ctx, &Actor::system(), &user.id, &a.client_id).await.unwrap();
     assert!(!a.active(&t.access_token).await, "tokens granted under the consent stop working");
     assert_eq!(
         a.refresh(t.refresh_token.as_deref().unwrap(), None).await.unwrap_err().code,
@@ -624,7 +638,7 @@ async fn consents_are_listed_and_revoked_by_an_admin() {
     let i = a.authorize(&a.params()).await;
     assert!(matches!(i.outcome, Outcome::Page(Page::Consent { .. })), "asked again after the revocation");
     assert!(matches!(
-        a.w.app.revoke_consent(&a.w.ctx, &Actor::system(), &user.id, &a.client_id).await,
+        a.w.app.users.revoke_consent(&a.w.ctx, &Actor::system(), &user.id, &a.client_id).await,
         Err(crate::AppError::NotFound)
     ));
 }
@@ -641,7 +655,10 @@ async fn c30_pkce_downgrade_is_refused() {
     assert_eq!(e.code, TokenErrorCode::InvalidRequest, "a verifier for a code issued without a challenge");
     let req =
         TokenRequest { grant_type: Some("authorization_code".into()), code: Some(code), ..TokenRequest::default() };
-    assert!(a.w.app.token(&a.w.ctx, &a.auth(), &req, None).await.is_ok(), "without PKCE when the client opted out");
+    assert!(
+        a.w.app.tokens.token(&a.w.ctx, &a.auth(), &req, None).await.is_ok(),
+        "without PKCE when the client opted out"
+    );
 }
 
 #[tokio::test]
@@ -652,7 +669,7 @@ async fn d34_f44_codes_and_refresh_tokens_are_bound_to_their_client() {
         "name": "Other web", "type": "web", "redirect_uris": ["https://app.example/cb"], "scopes": ["openid"]
     }))
     .unwrap();
-    let other = a.w.app.create_client(&a.w.ctx, &Actor::system(), new).await.unwrap();
+    let other = a.w.app.clients.create_client(&a.w.ctx, &Actor::system(), new).await.unwrap();
     let other = PresentedAuth::Basic { client_id: other.client.client_id, secret: other.client_secret.unwrap() };
     let stolen = TokenRequest {
         grant_type: Some("authorization_code".into()),
@@ -660,14 +677,20 @@ async fn d34_f44_codes_and_refresh_tokens_are_bound_to_their_client() {
         code_verifier: Some(VERIFIER.into()),
         ..TokenRequest::default()
     };
-    assert_eq!(a.w.app.token(&a.w.ctx, &other, &stolen, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    assert_eq!(
+        a.w.app.tokens.token(&a.w.ctx, &other, &stolen, None).await.unwrap_err().code,
+        TokenErrorCode::InvalidGrant
+    );
     let t = a.redeem(&code, VERIFIER).await.unwrap();
     let stolen = TokenRequest {
         grant_type: Some("refresh_token".into()),
         refresh_token: t.refresh_token.clone(),
         ..TokenRequest::default()
     };
-    assert_eq!(a.w.app.token(&a.w.ctx, &other, &stolen, None).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
+    assert_eq!(
+        a.w.app.tokens.token(&a.w.ctx, &other, &stolen, None).await.unwrap_err().code,
+        TokenErrorCode::InvalidGrant
+    );
     assert!(a.refresh(t.refresh_token.as_deref().unwrap(), None).await.is_ok(), "the owner's token is untouched");
 }
 
@@ -677,15 +700,15 @@ async fn f48_a_disabled_user_cannot_refresh_or_redeem() {
     let code = a.code().await;
     let t = a.redeem(&code, VERIFIER).await.unwrap();
     let second = a.code().await;
-    let user = a.w.app.list_users(&a.w.ctx, Some("alice"), None, None).await.unwrap().0.remove(0);
-    a.w.app.set_user_status(&a.w.ctx, &Actor::system(), &user.id, false).await.unwrap();
+    let user = a.w.app.users.list_users(&a.w.ctx, Some("alice"), None, None).await.unwrap().0.remove(0);
+    a.w.app.users.set_user_status(&a.w.ctx, &Actor::system(), &user.id, false).await.unwrap();
     assert_eq!(
         a.refresh(t.refresh_token.as_deref().unwrap(), None).await.unwrap_err().code,
         TokenErrorCode::InvalidGrant
     );
     assert_eq!(a.redeem(&second, VERIFIER).await.unwrap_err().code, TokenErrorCode::InvalidGrant);
     assert!(matches!(
-        a.w.app.userinfo(&a.w.ctx, &t.access_token).await,
+        a.w.app.sign_in.userinfo(&a.w.ctx, &t.access_token).await,
         Err(super::userinfo::UserinfoError::InvalidToken)
     ));
     let mut p = a.params();
@@ -704,14 +727,22 @@ async fn tokens_from_before_a_disable_stay_dead_after_enabling_again() {
     let old_rt = old.refresh_token.clone().unwrap();
     assert!(a.active(&old.access_token).await);
     let (w, id) = (&a.w, a.client_id.clone());
-    w.app.set_client_status(&w.ctx, &Actor::system(), &id, latchkey_core::ClientStatus::Disabled, false).await.unwrap();
+    w.app
+        .clients
+        .set_client_status(&w.ctx, &Actor::system(), &id, latchkey_core::ClientStatus::Disabled, false)
+        .await
+        .unwrap();
     assert!(!a.active(&old.access_token).await);
     w.clock.advance(5);
-    w.app.set_client_status(&w.ctx, &Actor::system(), &id, latchkey_core::ClientStatus::Active, false).await.unwrap();
+    w.app
+        .clients
+        .set_client_status(&w.ctx, &Actor::system(), &id, latchkey_core::ClientStatus::Active, false)
+        .await
+        .unwrap();
 
     assert!(!a.active(&old.access_token).await, "the old access token stays inactive");
     let auth = a.auth();
-    let seen = w.app.introspect(&w.ctx, &auth, &old_rt, None).await.unwrap();
+    let seen = w.app.tokens.introspect(&w.ctx, &auth, &old_rt, None).await.unwrap();
     assert!(!seen.active, "the old refresh token is inactive to its client");
     let err = a.refresh(&old_rt, None).await.unwrap_err();
     assert_eq!(err.code, TokenErrorCode::InvalidGrant);

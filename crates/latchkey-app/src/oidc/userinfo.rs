@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::App;
+use super::SignInService;
 use crate::tenants::TenantContext;
 
 /// Why userinfo refuses (RFC 6750 §3.1).
@@ -24,11 +24,12 @@ pub struct Userinfo {
     pub client_id: String,
 }
 
-impl App {
+impl SignInService {
     /// # Errors
     /// See [`UserinfoError`].
     pub async fn userinfo(&self, ctx: &TenantContext, token: &str) -> Result<Userinfo, UserinfoError> {
         let claims = self
+            .tokens
             .read_access_token(ctx, token)
             .await
             .map_err(|_| UserinfoError::Unavailable)?
@@ -42,6 +43,7 @@ impl App {
             return Err(UserinfoError::InsufficientScope);
         }
         let user = self
+            .kernel
             .store
             .get_user(&ctx.id, &claims.sub)
             .await

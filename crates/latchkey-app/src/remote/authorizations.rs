@@ -24,11 +24,12 @@ use latchkey_store::{AuthorizationRecord, RemoteClientRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::RemoteService;
 use super::http::{UpstreamError, UpstreamRequest};
 use super::{ProviderSettings, RemoteAuthMethod, TokenParams, target};
+use crate::AppError;
 use crate::admin::Actor;
 use crate::tenants::TenantContext;
-use crate::{App, AppError};
 
 pub const ACTIVE: &str = "active";
 pub const NEEDS_REAUTHORIZATION: &str = "needs_reauthorization";
@@ -153,7 +154,7 @@ fn clean(s: &str, max: usize) -> String {
     s.chars().filter(|c| (' '..='~').contains(c) && *c != '"' && *c != '\\').take(max).collect()
 }
 
-impl App {
+impl RemoteService {
     fn seal_tokens(&self, ctx: &TenantContext, ns: &str, name: &str, t: &Tokens) -> Result<Vec<u8>, AppError> {
         let plain = serde_json::to_vec(t).map_err(|e| AppError::Internal(e.to_string()))?;
         self.remote_envelope
@@ -181,7 +182,7 @@ impl App {
         rc: &RemoteClientRecord,
         grant: &[(&str, &str)],
     ) -> Result<Outcome, AppError> {
-        let provider = self.store.get_provider(&ctx.id, &rc.provider).await?.ok_or_else(|| {
+        let provider = self.kernel.store.get_provider(&ctx.id, &rc.provider).await?.ok_or_else(|| {
             AppError::Conflict(format!("the provider {} of this remote client no longer exists", rc.provider))
         })?;
         let settings: ProviderSettings = serde_json::from_str(&provider.settings)
@@ -232,6 +233,7 @@ impl App {
             }
         };
         let resp = self
+            .kernel
             .upstream()
             .send(UpstreamRequest { url: endpoint, form: Some(form), basic, bearer: None })
             .await
@@ -281,7 +283,7 @@ impl App {
         let aud = settings.issuer.as_deref().ok_or_else(|| {
             AppError::Conflict("private_key_jwt needs the provider's issuer, and this provider has none".into())
         })?;
-        let now = self.now();
+        let now = self.kernel.now();
         let key = ctx.keys.id_token_key(now)?;
         let allowed = &settings.token_endpoint_auth_signing_alg_values_supported;
         let alg = key.alg().as_str();
@@ -295,7 +297,7 @@ impl App {
             "iss": client_id,
             "sub": client_id,
             "aud": aud,
-            "jti": self.random_id(18),
+            "jti": self.kernel.random_id(18),
             "iat": now,
             "exp": now + ASSERTION_LIFETIME,
         });
@@ -312,7 +314,7 @@ impl App {
         old_refresh: Option<String>,
         base: Option<&AuthorizationRecord>,
     ) -> Result<AuthorizationRecord, AppError> {
-        let now = self.now();
+        let now = self.kernel.now();
         let expires_at = a.expires_in.filter(|s| *s > 0).map(|s| now.saturating_add(s));
         let tokens = Tokens {
             access_token: a.access_token,
@@ -357,6 +359,7 @@ impl App {
             ));
         }
         let rc = self
+            .kernel
             .store
             .get_remote_client(&ctx.id, &new.namespace, &new.name)
             .await?
@@ -369,22 +372,23 @@ impl App {
         };
         let rec = self.record_from_answer(ctx, &rc, "client_credentials", answer, None, None)?;
         let changes = json!({ "grant_type": rec.grant_type, "scope": rec.scope, "expires_at": rec.expires_at });
-        let audit = self.audit_record(
+        let audit = self.kernel.audit_record(
             actor,
             "authorization.create",
             "authorization",
             &target(&rc.namespace, &rc.name),
             &changes,
         );
-        self.store.put_authorization(&ctx.id, &rec, &audit).await?;
-        let stored = self.store.get_authorization(&ctx.id, &rc.namespace, &rc.name).await?.ok_or(AppError::NotFound)?;
+        self.kernel.store.put_authorization(&ctx.id, &rec, &audit).await?;
+        let stored =
+            self.kernel.store.get_authorization(&ctx.id, &rc.namespace, &rc.name).await?.ok_or(AppError::NotFound)?;
         Ok(self.authorization_view(ctx, &stored))
     }
 
     /// # Errors
     /// `Unavailable` when the database is down.
     pub async fn list_authorizations(&self, ctx: &TenantContext) -> Result<Vec<AuthorizationView>, AppError> {
-        let rows = self.store.list_authorizations(&ctx.id).await?;
+        let rows = self.kernel.store.list_authorizations(&ctx.id).await?;
         Ok(rows.iter().map(|r| self.authorization_view(ctx, r)).collect())
     }
 
@@ -396,7 +400,7 @@ impl App {
         namespace: &str,
         name: &str,
     ) -> Result<AuthorizationView, AppError> {
-        let r = self.store.get_authorization(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
+        let r = self.kernel.store.get_authorization(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
         Ok(self.authorization_view(ctx, &r))
     }
 
@@ -412,9 +416,14 @@ impl App {
         name: &str,
     ) -> Result<(), AppError> {
         actor.require_write()?;
-        let audit =
-            self.audit_record(actor, "authorization.delete", "authorization", &target(namespace, name), &json!({}));
-        if self.store.delete_authorization(&ctx.id, namespace, name, &audit).await? {
+        let audit = self.kernel.audit_record(
+            actor,
+            "authorization.delete",
+            "authorization",
+            &target(namespace, name),
+            &json!({}),
+        );
+        if self.kernel.store.delete_authorization(&ctx.id, namespace, name, &audit).await? {
             Ok(())
         } else {
             Err(AppError::NotFound)
@@ -432,7 +441,7 @@ impl App {
         Ok(AuthorizationToken {
             access_token: t.access_token,
             token_type: t.token_type,
-            expires_in: r.expires_at.map(|e| (e - self.now()).max(0)),
+            expires_in: r.expires_at.map(|e| (e - self.kernel.now()).max(0)),
             expires_at: r.expires_at,
             scope: r.scope.clone(),
         })
@@ -462,7 +471,7 @@ impl App {
     /// provider rotates it, replaced). Audited like a retrieval.
     ///
     /// # Errors
-    /// As [`App::authorization_token`]; `Forbidden` for read-only callers.
+    /// As [`RemoteService::authorization_token`](crate::remote::RemoteService::authorization_token); `Forbidden` for read-only callers.
     pub async fn refresh_authorization(
         &self,
         ctx: &TenantContext,
@@ -484,26 +493,26 @@ impl App {
         force: bool,
     ) -> Result<AuthorizationToken, AppError> {
         let tgt = target(namespace, name);
-        let due = |r: &AuthorizationRecord| force || refresh_due(self.now(), r.updated_at, r.expires_at);
-        let rec = self.store.get_authorization(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
+        let due = |r: &AuthorizationRecord| force || refresh_due(self.kernel.now(), r.updated_at, r.expires_at);
+        let rec = self.kernel.store.get_authorization(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
         if rec.status != ACTIVE || !due(&rec) {
             let token = self.token_of(ctx, &rec)?;
-            let audit = self.audit_record(actor, "authorization.token", "authorization", &tgt, &json!({}));
-            self.store.record_audit(&ctx.id, &audit).await?;
+            let audit = self.kernel.audit_record(actor, "authorization.token", "authorization", &tgt, &json!({}));
+            self.kernel.store.record_audit(&ctx.id, &audit).await?;
             return Ok(token);
         }
         let seen = rec.generation;
         let lock = self.remote_flights.lock_for(format!("{}\0{namespace}\0{name}", ctx.id.as_str()));
         let _guard = lock.lock().await;
-        let rec = self.store.get_authorization(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
+        let rec = self.kernel.store.get_authorization(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
         if rec.generation != seen || rec.status != ACTIVE || !due(&rec) {
             // Renewed (or refused) by another caller while we waited.
             let token = self.token_of(ctx, &rec)?;
-            let audit = self.audit_record(actor, "authorization.token", "authorization", &tgt, &json!({}));
-            self.store.record_audit(&ctx.id, &audit).await?;
+            let audit = self.kernel.audit_record(actor, "authorization.token", "authorization", &tgt, &json!({}));
+            self.kernel.store.record_audit(&ctx.id, &audit).await?;
             return Ok(token);
         }
-        let rc = self.store.get_remote_client(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
+        let rc = self.kernel.store.get_remote_client(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
         let old = self.open_tokens(ctx, &rec)?;
         let is_cc = rec.grant_type == "client_credentials";
         let mut outcome = match old.refresh_token.as_deref() {
@@ -525,16 +534,17 @@ impl App {
                 status: NEEDS_REAUTHORIZATION.into(),
                 last_error: Some(msg),
                 generation: rec.generation + 1,
-                updated_at: self.now(),
+                updated_at: self.kernel.now(),
                 ..rec.clone()
             },
             Err(e) => {
                 // Not reachable now: a token that has not expired yet still serves.
-                if !force && rec.expires_at.is_some_and(|exp| self.now() < exp) {
+                if !force && rec.expires_at.is_some_and(|exp| self.kernel.now() < exp) {
                     tracing::warn!(authorization = %tgt, error = %e, "renewing an upstream token failed; using the current one");
                     let token = self.token_of(ctx, &rec)?;
-                    let audit = self.audit_record(actor, "authorization.token", "authorization", &tgt, &json!({}));
-                    self.store.record_audit(&ctx.id, &audit).await?;
+                    let audit =
+                        self.kernel.audit_record(actor, "authorization.token", "authorization", &tgt, &json!({}));
+                    self.kernel.store.record_audit(&ctx.id, &audit).await?;
                     return Ok(token);
                 }
                 return Err(e);
@@ -545,10 +555,10 @@ impl App {
         } else {
             json!({ "status": { "before": ACTIVE, "after": NEEDS_REAUTHORIZATION }, "last_error": next.last_error })
         };
-        let audit = self.audit_record(actor, "authorization.token", "authorization", &tgt, &changes);
-        if !self.store.update_authorization(&ctx.id, &next, &audit).await? {
+        let audit = self.kernel.audit_record(actor, "authorization.token", "authorization", &tgt, &changes);
+        if !self.kernel.store.update_authorization(&ctx.id, &next, &audit).await? {
             // Another node renewed it first: use its tokens.
-            let cur = self.store.get_authorization(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
+            let cur = self.kernel.store.get_authorization(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
             return self.token_of(ctx, &cur);
         }
         self.token_of(ctx, &next)
@@ -568,7 +578,7 @@ impl App {
         source_ip: Option<String>,
         request_id: Option<String>,
     ) -> Result<VaultCaller, AppError> {
-        let claims = self.bearer_claims(ctx, bearer).await?;
+        let claims = self.tokens.bearer_claims(ctx, bearer).await?;
         let scopes: Vec<&str> = claims.scope.split(' ').collect();
         if claims.sub == claims.client_id {
             let base = crate::bootstrap::AUTHORIZATIONS_TOKEN_SCOPE;
@@ -584,7 +594,7 @@ impl App {
             }
         }
         if scopes.contains(&"admin") || scopes.contains(&"admin:read") {
-            let actor = self.admin_actor_for(ctx, &claims, source_ip, request_id).await?;
+            let actor = self.tokens.admin_actor_for(ctx, &claims, source_ip, request_id).await?;
             if !actor.can_write {
                 return Err(AppError::Forbidden(
                     "a live upstream token needs a writing role (tenant-admin or owner) and the admin scope".into(),

@@ -27,13 +27,14 @@ use latchkey_store::{RemoteClientRecord, RemoteFlowRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::RemoteService;
 use super::authorizations::{Outcome, TokenAnswer};
 use super::http::{JwksError, UpstreamRequest};
 use super::{ProviderSettings, TokenParams, target};
+use crate::AppError;
 use crate::admin::Actor;
 use crate::oidc::interaction::{BrowserCookies, Interaction};
 use crate::tenants::TenantContext;
-use crate::{App, AppError};
 
 /// How long a flow may take from start to callback, in seconds.
 pub const FLOW_LIFETIME: i64 = 600;
@@ -132,7 +133,7 @@ fn clean(s: &str, max: usize) -> String {
     s.chars().filter(|c| (' '..='~').contains(c)).take(max).collect()
 }
 
-/// What [`App::begin_flow`] needs besides the remote client.
+/// What [`RemoteService::begin_flow`](crate::remote::RemoteService::begin_flow) needs besides the remote client.
 pub(crate) struct FlowStart<'a> {
     pub(crate) kind: &'static str,
     pub(crate) rc: &'a RemoteClientRecord,
@@ -145,7 +146,24 @@ pub(crate) struct FlowStart<'a> {
     pub(crate) default_scope: Option<&'a str>,
 }
 
-impl App {
+/// What a provider's callback leads to.
+pub(crate) enum Callback {
+    /// The flow is over: show this.
+    Done(CallbackOutcome),
+    /// A sign-in flow whose ID token checked out: the sign-in service
+    /// resolves the account.
+    SignIn(Box<FederatedAnswer>),
+}
+
+/// A provider's checked answer to a sign-in flow.
+pub(crate) struct FederatedAnswer {
+    pub provider: String,
+    pub settings: ProviderSettings,
+    pub claims: Value,
+    pub data: FlowData,
+}
+
+impl RemoteService {
     /// Stores a new flow and returns the provider's authorization URL.
     pub(crate) async fn begin_flow(
         &self,
@@ -156,7 +174,8 @@ impl App {
         let endpoint = f.settings.authorization_endpoint.as_deref().ok_or_else(|| {
             AppError::Conflict(format!("the provider {} has no authorization endpoint", f.rc.provider))
         })?;
-        let (state, verifier, nonce) = (self.random_id(32), self.random_id(32), self.random_id(24));
+        let (state, verifier, nonce) =
+            (self.kernel.random_id(32), self.kernel.random_id(32), self.kernel.random_id(24));
         let redirect_uri = callback_uri(ctx, &f.rc.provider);
         let params: TokenParams = serde_json::from_str(&f.rc.params).unwrap_or_default();
         let scope = params
@@ -208,7 +227,7 @@ impl App {
             .remote_envelope
             .seal(&plain, flow_aad(ctx, &state_hash).as_bytes())
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        let now = self.now();
+        let now = self.kernel.now();
         let rec = RemoteFlowRecord {
             state_hash,
             kind: f.kind.to_owned(),
@@ -219,9 +238,9 @@ impl App {
             expires_at: now + FLOW_LIFETIME,
             used_at: None,
         };
-        self.store.insert_remote_flow(&ctx.id, &rec, audit).await?;
+        self.kernel.store.insert_remote_flow(&ctx.id, &rec, audit).await?;
         // Expired flows of this tenant go with every new one.
-        let _ = self.store.purge_remote_flows(&ctx.id, now).await;
+        let _ = self.kernel.store.purge_remote_flows(&ctx.id, now).await;
         Ok(url.into())
     }
 
@@ -240,16 +259,16 @@ impl App {
         name: &str,
     ) -> Result<AuthorizeStart, AppError> {
         actor.require_write()?;
-        let rc = self.store.get_remote_client(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
-        let provider = self.store.get_provider(&ctx.id, &rc.provider).await?.ok_or_else(|| {
+        let rc = self.kernel.store.get_remote_client(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
+        let provider = self.kernel.store.get_provider(&ctx.id, &rc.provider).await?.ok_or_else(|| {
             AppError::Conflict(format!("the provider {} of this remote client no longer exists", rc.provider))
         })?;
         let settings = provider_settings(&provider.settings)?;
         if settings.token_endpoint.is_none() {
             return Err(AppError::Conflict(format!("the provider {} has no token endpoint", rc.provider)));
         }
-        let binder = self.random_id(32);
-        let audit = self.audit_record(
+        let binder = self.kernel.random_id(32);
+        let audit = self.kernel.audit_record(
             actor,
             "authorization.start",
             "authorization",
@@ -266,8 +285,9 @@ impl App {
             default_scope: None,
         };
         let url = self.begin_flow(ctx, start, Some(&audit)).await?;
-        let now = self.now();
+        let now = self.kernel.now();
         let ticket = self
+            .kernel
             .seal_json(ctx, "remote-start", &StartTicket { url, binder, created_at: now })
             .ok_or_else(|| AppError::Internal("sealing the start link failed".into()))?;
         Ok(AuthorizeStart {
@@ -281,28 +301,31 @@ impl App {
     /// `None` for a link that is not authentic or has expired.
     #[must_use]
     pub fn remote_start(&self, ctx: &TenantContext, ticket: &str) -> Option<StartRedirect> {
-        let t: StartTicket = self.open_json(ctx, "remote-start", ticket)?;
-        (self.now() - t.created_at < FLOW_LIFETIME).then_some(StartRedirect { location: t.url, binder: t.binder })
+        let t: StartTicket = self.kernel.open_json(ctx, "remote-start", ticket)?;
+        (self.kernel.now() - t.created_at < FLOW_LIFETIME)
+            .then_some(StartRedirect { location: t.url, binder: t.binder })
     }
 
     /// `GET {issuer}/remote/callback/{provider}`: see the module comment.
     /// `binder` is the start link's cookie; sign-in flows use the anchor in
-    /// `cookies`.
-    pub async fn remote_callback(
+    /// `cookies`. A sign-in flow's checked claims go back to the caller
+    /// (the sign-in service), which resolves them to a user.
+    pub(crate) async fn callback(
         &self,
         ctx: &TenantContext,
         provider: &str,
         p: &CallbackParams,
         binder: Option<&str>,
         cookies: &BrowserCookies,
-        source: Option<&str>,
-    ) -> CallbackOutcome {
-        match self.callback_inner(ctx, provider, p, binder, cookies, source).await {
-            Ok(o) => o,
-            Err(AppError::Unavailable) => failed(503, "The service is temporarily unavailable. Try again in a moment."),
+    ) -> Callback {
+        match self.callback_inner(ctx, provider, p, binder, cookies).await {
+            Ok(c) => c,
+            Err(AppError::Unavailable) => {
+                Callback::Done(failed(503, "The service is temporarily unavailable. Try again in a moment."))
+            }
             Err(e) => {
                 tracing::warn!(provider, error = %e, "an upstream callback failed");
-                failed(502, "The provider's answer could not be used. Start again.")
+                Callback::Done(failed(502, "The provider's answer could not be used. Start again."))
             }
         }
     }
@@ -314,49 +337,57 @@ impl App {
         p: &CallbackParams,
         binder: Option<&str>,
         cookies: &BrowserCookies,
-        source: Option<&str>,
-    ) -> Result<CallbackOutcome, AppError> {
+    ) -> Result<Callback, AppError> {
         let Some(state) = p.state.as_deref().filter(|s| !s.is_empty() && s.len() <= 200) else {
-            return Ok(failed(400, "This response from the provider has no valid state. Start again."));
+            return Ok(Callback::Done(failed(400, "This response from the provider has no valid state. Start again.")));
         };
-        let Some(flow) = self.store.take_remote_flow(&ctx.id, &hex_hash(state), self.now()).await? else {
-            return Ok(failed(400, "This sign-in has expired or was already completed. Start again."));
+        let Some(flow) = self.kernel.store.take_remote_flow(&ctx.id, &hex_hash(state), self.kernel.now()).await? else {
+            return Ok(Callback::Done(failed(400, "This sign-in has expired or was already completed. Start again.")));
         };
         if flow.provider != provider {
             tracing::warn!(expected = %flow.provider, got = provider, "upstream response at another provider's callback");
-            return Ok(failed(
+            return Ok(Callback::Done(failed(
                 400,
                 "This response arrived for another provider than the one the flow was started with; it was refused. Start again.",
-            ));
+            )));
         }
         let browser = if flow.kind == KIND_SIGN_IN { cookies.anchor.as_deref() } else { binder };
         if browser.is_none_or(|b| hex_hash(b) != flow.browser_hash) {
-            return Ok(failed(403, "This response belongs to a flow started in another browser. Start again."));
+            return Ok(Callback::Done(failed(
+                403,
+                "This response belongs to a flow started in another browser. Start again.",
+            )));
         }
-        let Some(rec) = self.store.get_provider(&ctx.id, provider).await? else {
-            return Ok(failed(400, "This provider no longer exists."));
+        let Some(rec) = self.kernel.store.get_provider(&ctx.id, provider).await? else {
+            return Ok(Callback::Done(failed(400, "This provider no longer exists.")));
         };
         let settings = provider_settings(&rec.settings)?;
         // RFC 9207: the issuer the response names must be the provider's.
         match (&p.iss, &settings.issuer) {
             (Some(iss), Some(expected)) if iss != expected => {
                 tracing::warn!(provider, "upstream response with another issuer (mix-up)");
-                return Ok(failed(
+                return Ok(Callback::Done(failed(
                     400,
                     "This response names another issuer than the provider's; it was refused (mix-up defence). Start again.",
-                ));
+                )));
             }
             (None, _) if settings.authorization_response_iss_parameter_supported => {
-                return Ok(failed(400, "The provider's response lacks its issuer (iss); it was refused. Start again."));
+                return Ok(Callback::Done(failed(
+                    400,
+                    "The provider's response lacks its issuer (iss); it was refused. Start again.",
+                )));
             }
             _ => {}
         }
         if let Some(err) = &p.error {
             let detail = p.error_description.as_deref().map(|d| format!(": {}", clean(d, 200))).unwrap_or_default();
-            return Ok(failed(400, &format!("The provider did not grant access ({}{detail}).", clean(err, 64))));
+            return Ok(Callback::Done(failed(
+                400,
+                &format!("The provider did not grant access ({}{detail}).", clean(err, 64)),
+            )));
         }
         let Some(code) = p.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 4096) else {
-            return Ok(failed(400, "The provider's response has no code. Start again."));
+            return Ok(Callback::Done(failed(400, "The provider's response has no code. Start again.")));
         };
         let plain = self
             .remote_envelope
@@ -364,11 +395,14 @@ impl App {
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let data: FlowData =
             serde_json::from_slice(&plain).map_err(|_| AppError::Internal("stored flow is invalid".into()))?;
-        let Some(rc) = self.store.get_remote_client(&ctx.id, &data.namespace, &data.name).await? else {
-            return Ok(failed(400, "The remote client of this flow no longer exists."));
+        let Some(rc) = self.kernel.store.get_remote_client(&ctx.id, &data.namespace, &data.name).await? else {
+            return Ok(Callback::Done(failed(400, "The remote client of this flow no longer exists.")));
         };
         if rc.provider != provider {
-            return Ok(failed(400, "The remote client of this flow now uses another provider. Start again."));
+            return Ok(Callback::Done(failed(
+                400,
+                "The remote client of this flow now uses another provider. Start again.",
+            )));
         }
         let grant = [
             ("grant_type", "authorization_code"),
@@ -379,28 +413,39 @@ impl App {
         let answer = match self.ask_provider(ctx, &rc, &grant).await {
             Ok(Outcome::Tokens(a)) => a,
             Ok(Outcome::Refused(m)) => {
-                return Ok(failed(400, &format!("The provider did not accept the code ({m}). Start again.")));
+                return Ok(Callback::Done(failed(
+                    400,
+                    &format!("The provider did not accept the code ({m}). Start again."),
+                )));
             }
             Err(AppError::Upstream(_) | AppError::Conflict(_)) => {
-                return Ok(failed(502, "The provider could not be reached to complete the flow. Try again."));
+                return Ok(Callback::Done(failed(
+                    502,
+                    "The provider could not be reached to complete the flow. Try again.",
+                )));
             }
             Err(e) => return Err(e),
         };
         let claims = match answer.id_token.as_deref() {
             Some(t) => match self.check_id_token(&settings, &rc.client_id, t, &data.nonce).await {
                 Ok(c) => Some(c),
-                Err(m) => return Ok(failed(400, &format!("The provider's ID token was refused: {m}. Start again."))),
+                Err(m) => {
+                    return Ok(Callback::Done(failed(
+                        400,
+                        &format!("The provider's ID token was refused: {m}. Start again."),
+                    )));
+                }
             },
             None => None,
         };
         if flow.kind == KIND_SIGN_IN {
             let Some(mut claims) = claims else {
-                return Ok(failed(400, "The provider returned no ID token, so it cannot sign you in."));
+                return Ok(Callback::Done(failed(400, "The provider returned no ID token, so it cannot sign you in.")));
             };
             self.add_userinfo(&settings, &answer.access_token, &mut claims).await;
-            return Ok(self.finish_federated_sign_in(ctx, &rec.name, &settings, &claims, &data, cookies, source).await);
+            return Ok(Callback::SignIn(Box::new(FederatedAnswer { provider: rec.name, settings, claims, data })));
         }
-        self.store_code_authorization(ctx, &rc, answer, &data).await
+        self.store_code_authorization(ctx, &rc, answer, &data).await.map(Callback::Done)
     }
 
     async fn store_code_authorization(
@@ -427,8 +472,8 @@ impl App {
         };
         let changes = json!({ "grant_type": rec.grant_type, "scope": rec.scope, "expires_at": rec.expires_at });
         let tgt = target(&rc.namespace, &rc.name);
-        let audit = self.audit_record(&actor, "authorization.create", "authorization", &tgt, &changes);
-        self.store.put_authorization(&ctx.id, &rec, &audit).await?;
+        let audit = self.kernel.audit_record(&actor, "authorization.create", "authorization", &tgt, &changes);
+        self.kernel.store.put_authorization(&ctx.id, &rec, &audit).await?;
         Ok(CallbackOutcome::Done {
             title: "Authorization complete".into(),
             message: format!(
@@ -445,7 +490,7 @@ impl App {
     async fn add_userinfo(&self, settings: &ProviderSettings, access_token: &str, claims: &mut Value) {
         let Some(url) = settings.userinfo_endpoint.clone() else { return };
         let req = UpstreamRequest { url, form: None, basic: None, bearer: Some(access_token.to_owned()) };
-        let Ok(resp) = self.upstream().send(req).await else { return };
+        let Ok(resp) = self.kernel.upstream().send(req).await else { return };
         let Ok(Value::Object(info)) = serde_json::from_slice::<Value>(&resp.body) else { return };
         if resp.status != 200 || info.get("sub") != claims.get("sub") {
             return;
@@ -469,7 +514,7 @@ impl App {
         nonce: &str,
     ) -> Result<Value, String> {
         let jwks_uri = settings.jwks_uri.as_deref().ok_or("the provider has no jwks_uri")?;
-        let keys = self.fetch_jwks(jwks_uri).await.map_err(|e| match e {
+        let keys = super::http::fetch_jwks(&*self.kernel.upstream(), jwks_uri).await.map_err(|e| match e {
             JwksError::Fetch(e) => format!("its keys could not be fetched ({e})"),
             JwksError::NotJwks => "its keys are not a JWK Set".to_owned(),
         })?;
@@ -487,7 +532,7 @@ impl App {
         if !auds.contains(&client_id) || (auds.len() > 1 && s("azp") != Some(client_id)) {
             return Err("it is meant for another client".into());
         }
-        let now = self.now();
+        let now = self.kernel.now();
         if c.get("exp").and_then(Value::as_i64).is_none_or(|exp| exp <= now - 30) {
             return Err("it has expired".into());
         }

@@ -16,11 +16,11 @@ use super::http::{UpstreamError, UpstreamHttp, UpstreamRequest, UpstreamResponse
 use crate::admin::Actor;
 use crate::admin::clients::NewClient;
 use crate::admin::users::NewUser;
-use crate::client_auth::PresentedAuth;
 use crate::oidc::authorize::{ConsentForm, LoginForm};
 use crate::oidc::{BrowserCookies, Outcome, Page};
 use crate::test_world::{World, world};
 use crate::tokens::TokenRequest;
+use crate::tokens::client_auth::PresentedAuth;
 use crate::{App, AppError};
 
 const ISSUER: &str = "https://issuer.test";
@@ -37,12 +37,12 @@ struct InProcess {
 impl UpstreamHttp for InProcess {
     async fn send(&self, req: UpstreamRequest) -> Result<UpstreamResponse, UpstreamError> {
         let app = self.app.upgrade().ok_or_else(|| UpstreamError::Transport("gone".into()))?;
-        let ctx = app.tenant(&latchkey_core::TenantId::default_tenant()).await.unwrap();
+        let ctx = app.kernel.tenant(&latchkey_core::TenantId::default_tenant()).await.unwrap();
         if req.url == format!("{ISSUER}/oauth2/jwks") {
             return Ok(UpstreamResponse { status: 200, body: ctx.keys.jwks_json().as_bytes().to_vec() });
         }
         if req.url == format!("{ISSUER}/oauth2/userinfo") {
-            let info = app.userinfo(&ctx, &req.bearer.expect("a bearer token")).await.unwrap();
+            let info = app.sign_in.userinfo(&ctx, &req.bearer.expect("a bearer token")).await.unwrap();
             return Ok(UpstreamResponse { status: 200, body: serde_json::to_vec(&info.claims).unwrap() });
         }
         assert_eq!(req.url, format!("{ISSUER}/oauth2/token"));
@@ -60,7 +60,8 @@ impl UpstreamHttp for InProcess {
             refresh_token: field("refresh_token"),
             ..TokenRequest::default()
         };
-        let (status, body) = match app.token(&ctx, &PresentedAuth::Basic { client_id, secret }, &tr, None).await {
+        let (status, body) = match app.tokens.token(&ctx, &PresentedAuth::Basic { client_id, secret }, &tr, None).await
+        {
             Ok(r) => (200, serde_json::to_vec(&r).unwrap()),
             Err(e) => (400, serde_json::to_vec(&serde_json::json!({ "error": e.code.as_str() })).unwrap()),
         };
@@ -84,14 +85,14 @@ fn admin() -> Actor {
 async fn setup() -> Setup {
     let w = world().await;
     let upstream = Arc::new(InProcess { app: Arc::downgrade(&w.app), refreshes: AtomicUsize::new(0) });
-    w.app.set_upstream_http(upstream.clone());
+    w.app.kernel.set_upstream_http(upstream.clone());
     let web: NewClient = serde_json::from_value(serde_json::json!({
         "name": "Latchkey downstream", "type": "web",
         "redirect_uris": [format!("{ISSUER}/remote/callback/self")],
         "scopes": ["openid", "profile", "email", "offline_access"],
     }))
     .unwrap();
-    let c = w.app.create_client(&w.ctx, &Actor::system(), web).await.unwrap();
+    let c = w.app.clients.create_client(&w.ctx, &Actor::system(), web).await.unwrap();
     let user = NewUser {
         username: "alice".into(),
         password: Some(PASSWORD.into()),
@@ -99,27 +100,27 @@ async fn setup() -> Setup {
         display_name: "Alice".into(),
         ..NewUser::default()
     };
-    w.app.create_user(&w.ctx, &Actor::system(), user).await.unwrap();
+    w.app.users.create_user(&w.ctx, &Actor::system(), user).await.unwrap();
     let p = serde_json::from_value(serde_json::json!({
         "name": "self", "issuer": ISSUER, "authorization_endpoint": format!("{ISSUER}/oauth2/authorize"),
         "token_endpoint": format!("{ISSUER}/oauth2/token"), "jwks_uri": format!("{ISSUER}/oauth2/jwks"),
         "userinfo_endpoint": format!("{ISSUER}/oauth2/userinfo"),
     }))
     .unwrap();
-    w.app.create_provider(&w.ctx, &admin(), p).await.unwrap();
+    w.app.remote.create_provider(&w.ctx, &admin(), p).await.unwrap();
     let (client_id, secret) = (c.client.client_id, c.client_secret.unwrap());
     let rc = serde_json::from_value(serde_json::json!({
         "namespace": "billing", "name": "crm", "provider": "self", "client_id": client_id,
         "client_secret": secret, "params": { "scope": "openid offline_access" }
     }))
     .unwrap();
-    w.app.create_remote_client(&w.ctx, &admin(), rc).await.unwrap();
+    w.app.remote.create_remote_client(&w.ctx, &admin(), rc).await.unwrap();
     let login = serde_json::from_value(serde_json::json!({
         "namespace": "login", "name": "self", "provider": "self", "client_id": client_id,
         "client_secret": secret, "params": { "scope": "openid email profile" }
     }))
     .unwrap();
-    w.app.create_remote_client(&w.ctx, &admin(), login).await.unwrap();
+    w.app.remote.create_remote_client(&w.ctx, &admin(), login).await.unwrap();
     Setup { w, upstream, client_id, secret }
 }
 
@@ -134,10 +135,10 @@ fn get(pairs: &[(String, String)], k: &str) -> Option<String> {
 /// Starts the flow as an administrator and signs in at the upstream as
 /// alice: the provider's response (code, state, iss) and the binding cookie.
 async fn upstream_response(w: &World) -> (CallbackParams, String) {
-    let start = w.app.start_authorization(&w.ctx, &admin(), "billing", "crm").await.unwrap();
+    let start = w.app.remote.start_authorization(&w.ctx, &admin(), "billing", "crm").await.unwrap();
     assert_eq!(start.redirect_uri, format!("{ISSUER}/remote/callback/self"));
     let ticket = get(&query(&start.authorization_url), "ticket").unwrap();
-    let go = w.app.remote_start(&w.ctx, &ticket).unwrap();
+    let go = w.app.remote.remote_start(&w.ctx, &ticket).unwrap();
     (sign_in_upstream(w, &go.location).await, go.binder)
 }
 
@@ -161,17 +162,17 @@ async fn sign_in_upstream(w: &World, location: &str) -> CallbackParams {
         prompt: get(&q, "prompt"),
         ..AuthorizeParams::default()
     };
-    let i = w.app.authorize(&w.ctx, &p, &BrowserCookies::default()).await;
+    let i = w.app.sign_in.authorize(&w.ctx, &p, &BrowserCookies::default()).await;
     let Outcome::Page(Page::Login { tx, csrf, .. }) = &i.outcome else { panic!("expected login: {i:?}") };
     let cookies = BrowserCookies { session: None, anchor: i.set_anchor.clone() };
     let form = LoginForm { tx: tx.clone(), csrf: csrf.clone(), username: "alice".into(), password: PASSWORD.into() };
-    let mut i = w.app.submit_login(&w.ctx, &form, &cookies, None).await;
+    let mut i = w.app.sign_in.submit_login(&w.ctx, &form, &cookies, None).await;
     if let Outcome::Page(Page::Consent { tx, csrf, .. }) = &i.outcome {
         // offline_access: the provider is asked to ask for consent (prompt=consent).
         assert!(prompt_consent, "consent only when offline access is requested");
         let cookies = BrowserCookies { session: i.set_session.clone(), anchor: cookies.anchor.clone() };
         let form = ConsentForm { tx: tx.clone(), csrf: csrf.clone(), allow: true };
-        i = w.app.submit_consent(&w.ctx, &form, &cookies, None).await;
+        i = w.app.sign_in.submit_consent(&w.ctx, &form, &cookies, None).await;
     }
     let Outcome::Respond(r) = &i.outcome else { panic!("expected a response: {i:?}") };
     let param = |k: &str| r.params.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
@@ -181,15 +182,15 @@ async fn sign_in_upstream(w: &World, location: &str) -> CallbackParams {
 async fn authorized(s: &Setup) {
     let w = &s.w;
     let (cb, binder) = upstream_response(w).await;
-    let out = w.app.remote_callback(&w.ctx, "self", &cb, Some(&binder), &BrowserCookies::default(), None).await;
+    let out = w.app.sign_in.remote_callback(&w.ctx, "self", &cb, Some(&binder), &BrowserCookies::default(), None).await;
     assert!(matches!(out, CallbackOutcome::Done { .. }), "{out:?}");
-    let v = w.app.get_authorization(&w.ctx, "billing", "crm").await.unwrap();
+    let v = w.app.remote.get_authorization(&w.ctx, "billing", "crm").await.unwrap();
     assert_eq!((v.grant_type.as_str(), v.status.as_str(), v.has_refresh_token), ("authorization_code", "active", true));
 }
 
 async fn stored_refresh_token(w: &World) -> String {
-    let rec = w.app.store.get_authorization(&w.ctx.id, "billing", "crm").await.unwrap().unwrap();
-    w.app.open_tokens(&w.ctx, &rec).unwrap().refresh_token.unwrap()
+    let rec = w.app.kernel.store.get_authorization(&w.ctx.id, "billing", "crm").await.unwrap().unwrap();
+    w.app.remote.open_tokens(&w.ctx, &rec).unwrap().refresh_token.unwrap()
 }
 
 /// Concurrent callers of a due authorization cause one refresh at the
@@ -201,12 +202,15 @@ async fn twenty_concurrent_fetches_refresh_once_and_the_rotated_token_is_written
     let w = &s.w;
     authorized(&s).await;
     let first_rt = stored_refresh_token(w).await;
-    let first_at = w.app.authorization_token(&w.ctx, &admin().into(), "billing", "crm").await.unwrap().access_token;
+    let first_at =
+        w.app.remote.authorization_token(&w.ctx, &admin().into(), "billing", "crm").await.unwrap().access_token;
     assert_eq!(s.upstream.refreshes.load(Ordering::SeqCst), 0);
     w.clock.advance(3_600);
     let fetches = (0..20).map(|_| {
         let (app, ctx) = (w.app.clone(), w.ctx.clone());
-        tokio::spawn(async move { app.authorization_token(&ctx, &admin().into(), "billing", "crm").await.unwrap() })
+        tokio::spawn(
+            async move { app.remote.authorization_token(&ctx, &admin().into(), "billing", "crm").await.unwrap() },
+        )
     });
     let tokens: Vec<String> =
         futures_util::future::join_all(fetches).await.into_iter().map(|t| t.unwrap().access_token).collect();
@@ -215,7 +219,7 @@ async fn twenty_concurrent_fetches_refresh_once_and_the_rotated_token_is_written
     let second_rt = stored_refresh_token(w).await;
     assert_ne!(second_rt, first_rt, "the rotated refresh token is stored");
     // The renewed access token is live upstream.
-    assert!(w.app.read_access_token(&w.ctx, &tokens[0]).await.unwrap().is_some());
+    assert!(w.app.tokens.read_access_token(&w.ctx, &tokens[0]).await.unwrap().is_some());
     // The replaced refresh token is retired at the provider.
     let auth = PresentedAuth::Basic { client_id: s.client_id.clone(), secret: s.secret.clone() };
     let old = TokenRequest {
@@ -223,7 +227,7 @@ async fn twenty_concurrent_fetches_refresh_once_and_the_rotated_token_is_written
         refresh_token: Some(first_rt),
         ..TokenRequest::default()
     };
-    let err = w.app.token(&w.ctx, &auth, &old, None).await.unwrap_err();
+    let err = w.app.tokens.token(&w.ctx, &auth, &old, None).await.unwrap_err();
     assert_eq!(err.code, latchkey_core::TokenErrorCode::InvalidGrant);
 }
 
@@ -234,17 +238,17 @@ async fn a_refused_refresh_needs_reauthorization() {
     let s = setup().await;
     let w = &s.w;
     authorized(&s).await;
-    let (users, _) = w.app.list_users(&w.ctx, Some("alice"), None, Some(10)).await.unwrap();
+    let (users, _) = w.app.users.list_users(&w.ctx, Some("alice"), None, Some(10)).await.unwrap();
     let alice = users.iter().find(|u| u.username == "alice").unwrap().id.clone();
-    w.app.set_user_status(&w.ctx, &Actor::system(), &alice, false).await.unwrap();
+    w.app.users.set_user_status(&w.ctx, &Actor::system(), &alice, false).await.unwrap();
     w.clock.advance(3_600);
-    let err = w.app.authorization_token(&w.ctx, &admin().into(), "billing", "crm").await.unwrap_err();
+    let err = w.app.remote.authorization_token(&w.ctx, &admin().into(), "billing", "crm").await.unwrap_err();
     assert!(matches!(err, AppError::NeedsReauthorization(_)), "{err:?}");
-    let v = w.app.get_authorization(&w.ctx, "billing", "crm").await.unwrap();
+    let v = w.app.remote.get_authorization(&w.ctx, "billing", "crm").await.unwrap();
     assert_eq!(v.status, "needs_reauthorization");
     assert!(v.last_error.unwrap().starts_with("invalid_grant"));
     let asked = s.upstream.refreshes.load(Ordering::SeqCst);
-    assert!(w.app.authorization_token(&w.ctx, &admin().into(), "billing", "crm").await.is_err());
+    assert!(w.app.remote.authorization_token(&w.ctx, &admin().into(), "billing", "crm").await.is_err());
     assert_eq!(s.upstream.refreshes.load(Ordering::SeqCst), asked, "not retried");
 }
 
@@ -260,7 +264,7 @@ async fn checklist_63_responses_are_bound_to_provider_issuer_browser_and_used_on
         "authorization_endpoint": "https://other.test/authorize"
     }))
     .unwrap();
-    w.app.create_provider(&w.ctx, &admin(), other).await.unwrap();
+    w.app.remote.create_provider(&w.ctx, &admin(), other).await.unwrap();
     let none = BrowserCookies::default();
     let failed = |o: &CallbackOutcome, status: u16, needle: &str| match o {
         CallbackOutcome::Failed { status: s, message } => {
@@ -271,26 +275,26 @@ async fn checklist_63_responses_are_bound_to_provider_issuer_browser_and_used_on
     };
     // At another provider's callback.
     let (cb, binder) = upstream_response(w).await;
-    let o = w.app.remote_callback(&w.ctx, "other", &cb, Some(&binder), &none, None).await;
+    let o = w.app.sign_in.remote_callback(&w.ctx, "other", &cb, Some(&binder), &none, None).await;
     failed(&o, 400, "another provider");
     // Used up, even at the right callback now.
-    let o = w.app.remote_callback(&w.ctx, "self", &cb, Some(&binder), &none, None).await;
+    let o = w.app.sign_in.remote_callback(&w.ctx, "self", &cb, Some(&binder), &none, None).await;
     failed(&o, 400, "expired or was already completed");
     // Another provider's issuer.
     let (mut cb, binder) = upstream_response(w).await;
     cb.iss = Some("https://other.test".into());
-    let o = w.app.remote_callback(&w.ctx, "self", &cb, Some(&binder), &none, None).await;
+    let o = w.app.sign_in.remote_callback(&w.ctx, "self", &cb, Some(&binder), &none, None).await;
     failed(&o, 400, "another issuer");
     // Another browser.
     let (cb, _) = upstream_response(w).await;
-    let o = w.app.remote_callback(&w.ctx, "self", &cb, Some("someone-else"), &none, None).await;
+    let o = w.app.sign_in.remote_callback(&w.ctx, "self", &cb, Some("someone-else"), &none, None).await;
     failed(&o, 403, "another browser");
     // A code of another flow (or provider) in this flow: the provider refuses it.
     let (mut cb, binder) = upstream_response(w).await;
     cb.code = Some("lkac_not-a-code-of-this-flow".into());
-    let o = w.app.remote_callback(&w.ctx, "self", &cb, Some(&binder), &none, None).await;
+    let o = w.app.sign_in.remote_callback(&w.ctx, "self", &cb, Some(&binder), &none, None).await;
     failed(&o, 400, "did not accept the code");
-    assert!(matches!(w.app.get_authorization(&w.ctx, "billing", "crm").await, Err(AppError::NotFound)));
+    assert!(matches!(w.app.remote.get_authorization(&w.ctx, "billing", "crm").await, Err(AppError::NotFound)));
 }
 
 /// The application people sign in to, in the same tenant.
@@ -299,7 +303,7 @@ async fn rp(w: &World) -> String {
         "name": "RP", "type": "web", "redirect_uris": ["https://rp.example/cb"], "scopes": ["openid", "profile"],
     }))
     .unwrap();
-    w.app.create_client(&w.ctx, &Actor::system(), new).await.unwrap().client.client_id
+    w.app.clients.create_client(&w.ctx, &Actor::system(), new).await.unwrap().client.client_id
 }
 
 async fn offer_sign_in(w: &World, extra: serde_json::Value) {
@@ -308,7 +312,7 @@ async fn offer_sign_in(w: &World, extra: serde_json::Value) {
         si[k] = v.clone();
     }
     let patch = serde_json::from_value(serde_json::json!({ "sign_in": si })).unwrap();
-    w.app.update_provider(&w.ctx, &admin(), "self", patch).await.unwrap();
+    w.app.remote.update_provider(&w.ctx, &admin(), "self", patch).await.unwrap();
 }
 
 /// The RP's authorization request, "Sign in with Self SSO", alice's
@@ -325,19 +329,19 @@ async fn federated(w: &World, rp_id: &str, anchor: Option<&str>) -> CallbackOutc
         code_challenge_method: Some("S256".into()),
         ..AuthorizeParams::default()
     };
-    let i = w.app.authorize(&w.ctx, &p, &BrowserCookies::default()).await;
+    let i = w.app.sign_in.authorize(&w.ctx, &p, &BrowserCookies::default()).await;
     let Outcome::Page(Page::Login { tx, csrf, sign_in_options, .. }) = &i.outcome else { panic!("{i:?}") };
     assert_eq!(sign_in_options.len(), 1);
     assert_eq!((sign_in_options[0].provider.as_str(), sign_in_options[0].display_name.as_str()), ("self", "Self SSO"));
     let cookies = BrowserCookies { session: None, anchor: i.set_anchor.clone() };
     let form = FederatedStartForm { tx: tx.clone(), csrf: csrf.clone(), provider: "self".into() };
-    let location = w.app.start_federated_sign_in(&w.ctx, &form, &cookies).await.unwrap();
+    let location = w.app.sign_in.start_federated_sign_in(&w.ctx, &form, &cookies).await.unwrap();
     let cb = sign_in_upstream(w, &location).await;
     let cookies = match anchor {
         Some(a) => BrowserCookies { session: None, anchor: Some(a.to_owned()) },
         None => cookies,
     };
-    w.app.remote_callback(&w.ctx, "self", &cb, None, &cookies, None).await
+    w.app.sign_in.remote_callback(&w.ctx, "self", &cb, None, &cookies, None).await
 }
 
 fn refusal(o: &CallbackOutcome) -> (u16, String) {
@@ -370,34 +374,34 @@ async fn federated_sign_in_links_only_as_configured_and_continues_the_request() 
         assert!(r.params.iter().any(|(k, _)| *k == "code"));
         assert!(r.params.iter().any(|(k, v)| *k == "state" && v == "rp-state"));
     }
-    let events = w.app.store.list_audit(&w.ctx.id, 500).await.unwrap();
+    let events = w.app.kernel.store.list_audit(&w.ctx.id, 500).await.unwrap();
     let links: Vec<_> = events.iter().filter(|e| e.action == "federation.link").collect();
     assert_eq!(links.len(), 1, "linked once, then the link is used");
     assert!(links[0].changes.contains("\"linked_by\":\"username\""), "{}", links[0].changes);
     // The administrator sees and removes the link; the next sign-in links again.
     let alice = links[0].target_id.clone();
-    let listed = w.app.list_federated_links(&w.ctx, &alice).await.unwrap();
+    let listed = w.app.users.list_federated_links(&w.ctx, &alice).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].provider, "self");
     let sub = listed[0].subject.clone();
     assert!(matches!(
-        w.app.unlink_federated(&w.ctx, &admin(), "someone-else", "self", &sub).await,
+        w.app.users.unlink_federated(&w.ctx, &admin(), "someone-else", "self", &sub).await,
         Err(AppError::NotFound)
     ));
-    w.app.unlink_federated(&w.ctx, &admin(), &alice, "self", &sub).await.unwrap();
-    assert!(w.app.list_federated_links(&w.ctx, &alice).await.unwrap().is_empty());
+    w.app.users.unlink_federated(&w.ctx, &admin(), &alice, "self", &sub).await.unwrap();
+    assert!(w.app.users.list_federated_links(&w.ctx, &alice).await.unwrap().is_empty());
     assert!(matches!(federated(w, &rp_id, None).await, CallbackOutcome::SignIn(_)));
-    assert_eq!(w.app.list_federated_links(&w.ctx, &alice).await.unwrap().len(), 1);
+    assert_eq!(w.app.users.list_federated_links(&w.ctx, &alice).await.unwrap().len(), 1);
 
     let (status, _) = refusal(&federated(w, &rp_id, Some("another-browser")).await);
     assert_eq!(status, 403);
 
     // `"sign_in": null` stops offering the provider.
-    assert_eq!(w.app.sign_in_options(&w.ctx).await.len(), 1);
+    assert_eq!(w.app.sign_in.sign_in_options(&w.ctx).await.len(), 1);
     let patch = serde_json::from_value(serde_json::json!({ "sign_in": null })).unwrap();
-    let view = w.app.update_provider(&w.ctx, &admin(), "self", patch).await.unwrap();
+    let view = w.app.remote.update_provider(&w.ctx, &admin(), "self", patch).await.unwrap();
     assert!(view.settings.sign_in.is_none());
-    assert!(w.app.sign_in_options(&w.ctx).await.is_empty());
+    assert!(w.app.sign_in.sign_in_options(&w.ctx).await.is_empty());
 }
 
 /// Issue "trust", item 10: linking needs a claim the administrator trusts
@@ -409,7 +413,7 @@ async fn federation_never_auto_links_to_privileged_accounts() {
     let s = setup().await;
     let w = &s.w;
     let rp_id = rp(w).await;
-    let (users, _) = w.app.list_users(&w.ctx, Some("alice"), None, Some(10)).await.unwrap();
+    let (users, _) = w.app.users.list_users(&w.ctx, Some("alice"), None, Some(10)).await.unwrap();
     let alice = users[0].id.clone();
     // Nothing trusted: no link (the default links by nothing).
     offer_sign_in(w, serde_json::json!({})).await;
@@ -418,19 +422,19 @@ async fn federation_never_auto_links_to_privileged_accounts() {
     offer_sign_in(w, serde_json::json!({ "username_claim": "preferred_username" })).await;
     for role in ["owner", "tenant-admin"] {
         let patch = crate::admin::users::UserPatch { roles: Some(vec![role.into()]), ..Default::default() };
-        w.app.update_user(&w.ctx, &Actor::system(), &alice, patch).await.unwrap();
+        w.app.users.update_user(&w.ctx, &Actor::system(), &alice, patch).await.unwrap();
         let (status, message) = refusal(&federated(w, &rp_id, None).await);
         assert_eq!(status, 403, "{role}");
         assert!(message.contains("never linked automatically"), "{message}");
-        assert!(w.app.list_federated_links(&w.ctx, &alice).await.unwrap().is_empty(), "{role}");
+        assert!(w.app.users.list_federated_links(&w.ctx, &alice).await.unwrap().is_empty(), "{role}");
     }
-    let events = w.app.store.list_audit(&w.ctx.id, 500).await.unwrap();
+    let events = w.app.kernel.store.list_audit(&w.ctx.id, 500).await.unwrap();
     assert_eq!(events.iter().filter(|e| e.action == "federation.link_refused").count(), 2);
     // The same person without an admin role links.
     let patch = crate::admin::users::UserPatch { roles: Some(vec![]), ..Default::default() };
-    w.app.update_user(&w.ctx, &Actor::system(), &alice, patch).await.unwrap();
+    w.app.users.update_user(&w.ctx, &Actor::system(), &alice, patch).await.unwrap();
     assert!(matches!(federated(w, &rp_id, None).await, CallbackOutcome::SignIn(_)));
-    assert_eq!(w.app.list_federated_links(&w.ctx, &alice).await.unwrap().len(), 1);
+    assert_eq!(w.app.users.list_federated_links(&w.ctx, &alice).await.unwrap().len(), 1);
 }
 
 /// Sign-in settings are checked like every other field: 422, never stored.
@@ -440,7 +444,7 @@ async fn sign_in_settings_are_validated() {
     let w = &s.w;
     let bad = |v: serde_json::Value| async move {
         let patch = serde_json::from_value(serde_json::json!({ "sign_in": v })).unwrap();
-        w.app.update_provider(&w.ctx, &admin(), "self", patch).await.unwrap_err()
+        w.app.remote.update_provider(&w.ctx, &admin(), "self", patch).await.unwrap_err()
     };
     let base = serde_json::json!({ "display_name": "SSO", "namespace": "login", "name": "self" });
     for (field, value) in [
@@ -458,6 +462,6 @@ async fn sign_in_settings_are_validated() {
         "name": "plain", "token_endpoint": "https://plain.test/token", "sign_in": base,
     }))
     .unwrap();
-    assert!(matches!(w.app.create_provider(&w.ctx, &admin(), p).await, Err(AppError::Validation(_))));
-    assert!(w.app.sign_in_options(&w.ctx).await.is_empty());
+    assert!(matches!(w.app.remote.create_provider(&w.ctx, &admin(), p).await, Err(AppError::Validation(_))));
+    assert!(w.app.sign_in.sign_in_options(&w.ctx).await.is_empty());
 }

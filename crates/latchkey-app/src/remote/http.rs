@@ -57,17 +57,18 @@ pub(crate) enum JwksError {
     NotJwks,
 }
 
-impl crate::App {
-    /// Fetches the JWK Set at `url` (a provider's or a client's) through
-    /// the outbound client, with its SSRF guard and limits.
-    pub(crate) async fn fetch_jwks(&self, url: &str) -> Result<latchkey_crypto::jws::Verifier, JwksError> {
-        let resp = self.upstream().send(UpstreamRequest::get(url)).await.map_err(JwksError::Fetch)?;
-        if resp.status != 200 {
-            return Err(JwksError::NotJwks);
-        }
-        let v: serde_json::Value = serde_json::from_slice(&resp.body).map_err(|_| JwksError::NotJwks)?;
-        Ok(latchkey_crypto::jws::Verifier::from_jwks(&v))
+/// Fetches the JWK Set at `url` (a provider's or a client's) through
+/// the outbound client, with its SSRF guard and limits.
+pub(crate) async fn fetch_jwks(
+    http: &dyn UpstreamHttp,
+    url: &str,
+) -> Result<latchkey_crypto::jws::Verifier, JwksError> {
+    let resp = http.send(UpstreamRequest::get(url)).await.map_err(JwksError::Fetch)?;
+    if resp.status != 200 {
+        return Err(JwksError::NotJwks);
     }
+    let v: serde_json::Value = serde_json::from_slice(&resp.body).map_err(|_| JwksError::NotJwks)?;
+    Ok(latchkey_crypto::jws::Verifier::from_jwks(&v))
 }
 
 impl std::fmt::Debug for UpstreamRequest {

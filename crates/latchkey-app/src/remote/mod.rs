@@ -32,7 +32,11 @@ use serde_json::json;
 
 use crate::admin::{Actor, diff};
 use crate::tenants::TenantContext;
-use crate::{App, AppError};
+use std::sync::Arc;
+
+use crate::AppError;
+use crate::kernel::Kernel;
+use crate::tokens::TokenService;
 use checks::{
     Discovered, check_client_id, check_params, check_secret, check_settings, check_url, issuer_matches, upstream_error,
 };
@@ -289,10 +293,34 @@ fn provider_view(ctx: &TenantContext, r: ProviderRecord) -> ProviderView {
     ProviderView { name: r.name, settings, client_jwks_uri, created_at: r.created_at, updated_at: r.updated_at }
 }
 
-impl App {
+/// Remote providers and clients, the authorizations vault and upstream
+/// code flows.
+pub struct RemoteService {
+    pub(crate) kernel: Arc<Kernel>,
+    pub(crate) tokens: Arc<TokenService>,
+    /// Seals remote-client secrets and upstream tokens (its own subkey).
+    pub(crate) remote_envelope: latchkey_crypto::Envelope,
+    pub(crate) remote_flights: authorizations::Flights,
+}
+
+impl RemoteService {
+    pub(crate) fn new(
+        kernel: Arc<Kernel>,
+        tokens: Arc<TokenService>,
+        remote_envelope: latchkey_crypto::Envelope,
+    ) -> Self {
+        Self { kernel, tokens, remote_envelope, remote_flights: authorizations::Flights::default() }
+    }
+}
+
+impl RemoteService {
     async fn discover(&self, url: &str) -> Result<Discovered, AppError> {
-        let resp =
-            self.upstream().send(UpstreamRequest::get(url)).await.map_err(|e| upstream_error("discovery_url", &e))?;
+        let resp = self
+            .kernel
+            .upstream()
+            .send(UpstreamRequest::get(url))
+            .await
+            .map_err(|e| upstream_error("discovery_url", &e))?;
         if resp.status != 200 {
             return Err(AppError::field("discovery_url", &format!("the provider answered HTTP {}", resp.status)));
         }
@@ -368,11 +396,11 @@ impl App {
         })?;
         self.apply_discovery(&mut s, new.token_endpoint_auth_method.is_some()).await?;
         check_settings(&s)?;
-        let now = self.now();
+        let now = self.kernel.now();
         let rec = ProviderRecord { name: new.name, settings: to_json(&s)?, created_at: now, updated_at: now };
         let view = provider_view(ctx, rec.clone());
-        let audit = self.audit_record(actor, "provider.create", "provider", &rec.name, &json!(view.settings));
-        self.store.insert_provider(&ctx.id, &rec, &audit).await.map_err(|e| match e {
+        let audit = self.kernel.audit_record(actor, "provider.create", "provider", &rec.name, &json!(view.settings));
+        self.kernel.store.insert_provider(&ctx.id, &rec, &audit).await.map_err(|e| match e {
             latchkey_store::StoreError::Conflict(_) => AppError::Conflict("a provider with this name exists".into()),
             other => other.into(),
         })?;
@@ -382,13 +410,13 @@ impl App {
     /// # Errors
     /// `Unavailable` when the database is down.
     pub async fn list_providers(&self, ctx: &TenantContext) -> Result<Vec<ProviderView>, AppError> {
-        Ok(self.store.list_providers(&ctx.id).await?.into_iter().map(|r| provider_view(ctx, r)).collect())
+        Ok(self.kernel.store.list_providers(&ctx.id).await?.into_iter().map(|r| provider_view(ctx, r)).collect())
     }
 
     /// # Errors
     /// `NotFound`.
     pub async fn get_provider(&self, ctx: &TenantContext, name: &str) -> Result<ProviderView, AppError> {
-        self.store.get_provider(&ctx.id, name).await?.map(|r| provider_view(ctx, r)).ok_or(AppError::NotFound)
+        self.kernel.store.get_provider(&ctx.id, name).await?.map(|r| provider_view(ctx, r)).ok_or(AppError::NotFound)
     }
 
     /// # Errors
@@ -401,7 +429,7 @@ impl App {
         p: ProviderPatch,
     ) -> Result<ProviderView, AppError> {
         actor.require_write()?;
-        let rec = self.store.get_provider(&ctx.id, name).await?.ok_or(AppError::NotFound)?;
+        let rec = self.kernel.store.get_provider(&ctx.id, name).await?.ok_or(AppError::NotFound)?;
         let before = provider_view(ctx, rec.clone());
         let mut s = before.settings.clone();
         let rediscover = p.discovery_url.is_some();
@@ -470,11 +498,11 @@ impl App {
             let stake = self.credentials_at_stake(ctx, |c| c.provider == name).await?;
             self.guard_move(ctx, actor, stake, p.reset_credentials, &format!("moving provider {name}")).await?;
         }
-        let rec = ProviderRecord { settings: to_json(&s)?, updated_at: self.now(), ..rec };
+        let rec = ProviderRecord { settings: to_json(&s)?, updated_at: self.kernel.now(), ..rec };
         let view = provider_view(ctx, rec.clone());
         let changes = diff(&json!(before.settings), &json!(view.settings));
-        let audit = self.audit_record(actor, "provider.update", "provider", name, &changes);
-        if !self.store.update_provider(&ctx.id, &rec, &audit).await? {
+        let audit = self.kernel.audit_record(actor, "provider.update", "provider", name, &changes);
+        if !self.kernel.store.update_provider(&ctx.id, &rec, &audit).await? {
             return Err(AppError::NotFound);
         }
         Ok(view)
@@ -484,8 +512,8 @@ impl App {
     /// `NotFound`; `Conflict` while a remote client uses the provider.
     pub async fn delete_provider(&self, ctx: &TenantContext, actor: &Actor, name: &str) -> Result<(), AppError> {
         actor.require_write()?;
-        let audit = self.audit_record(actor, "provider.delete", "provider", name, &json!({}));
-        match self.store.delete_provider(&ctx.id, name, &audit).await {
+        let audit = self.kernel.audit_record(actor, "provider.delete", "provider", name, &json!({}));
+        match self.kernel.store.delete_provider(&ctx.id, name, &audit).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(AppError::NotFound),
             Err(latchkey_store::StoreError::Conflict(_)) => Err(AppError::Conflict(format!(
@@ -527,7 +555,7 @@ impl App {
         check_name(&new.name).map_err(|m| AppError::field("name", m))?;
         check_client_id(&new.client_id)?;
         check_params(&new.params)?;
-        if self.store.get_provider(&ctx.id, &new.provider).await?.is_none() {
+        if self.kernel.store.get_provider(&ctx.id, &new.provider).await?.is_none() {
             return Err(AppError::field("provider", "no provider of this name in this tenant"));
         }
         let (sealed, hint) = match new.client_secret.as_deref() {
@@ -537,7 +565,7 @@ impl App {
             }
             None => (None, None),
         };
-        let now = self.now();
+        let now = self.kernel.now();
         let rec = RemoteClientRecord {
             namespace: new.namespace,
             name: new.name,
@@ -551,8 +579,8 @@ impl App {
         };
         let view = remote_client_view(rec.clone());
         let target = format!("{}/{}", view.namespace, view.name);
-        let audit = self.audit_record(actor, "remote_client.create", "remote_client", &target, &json!(view));
-        self.store.insert_remote_client(&ctx.id, &rec, &audit).await.map_err(|e| match e {
+        let audit = self.kernel.audit_record(actor, "remote_client.create", "remote_client", &target, &json!(view));
+        self.kernel.store.insert_remote_client(&ctx.id, &rec, &audit).await.map_err(|e| match e {
             latchkey_store::StoreError::Conflict(_) => {
                 AppError::Conflict("a remote client with this namespace and name exists".into())
             }
@@ -564,7 +592,7 @@ impl App {
     /// # Errors
     /// `Unavailable` when the database is down.
     pub async fn list_remote_clients(&self, ctx: &TenantContext) -> Result<Vec<RemoteClientView>, AppError> {
-        Ok(self.store.list_remote_clients(&ctx.id).await?.into_iter().map(remote_client_view).collect())
+        Ok(self.kernel.store.list_remote_clients(&ctx.id).await?.into_iter().map(remote_client_view).collect())
     }
 
     /// # Errors
@@ -575,7 +603,12 @@ impl App {
         namespace: &str,
         name: &str,
     ) -> Result<RemoteClientView, AppError> {
-        self.store.get_remote_client(&ctx.id, namespace, name).await?.map(remote_client_view).ok_or(AppError::NotFound)
+        self.kernel
+            .store
+            .get_remote_client(&ctx.id, namespace, name)
+            .await?
+            .map(remote_client_view)
+            .ok_or(AppError::NotFound)
     }
 
     /// # Errors
@@ -589,11 +622,11 @@ impl App {
         p: RemoteClientPatch,
     ) -> Result<RemoteClientView, AppError> {
         actor.require_write()?;
-        let rec = self.store.get_remote_client(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
+        let rec = self.kernel.store.get_remote_client(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
         let before = remote_client_view(rec.clone());
         let mut next = rec;
         if let Some(provider) = p.provider {
-            if self.store.get_provider(&ctx.id, &provider).await?.is_none() {
+            if self.kernel.store.get_provider(&ctx.id, &provider).await?.is_none() {
                 return Err(AppError::field("provider", "no provider of this name in this tenant"));
             }
             if provider != next.provider {
@@ -601,7 +634,8 @@ impl App {
                 let what = format!("moving {} to provider {provider}", target(namespace, name));
                 self.guard_move(ctx, actor, stake, p.reset_credentials, &what).await?;
                 // The secret (if any) is gone now: start from the cleared record.
-                next = self.store.get_remote_client(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
+                next =
+                    self.kernel.store.get_remote_client(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
             }
             next.provider = provider;
         }
@@ -613,12 +647,17 @@ impl App {
             check_params(&params)?;
             next.params = to_json(&params)?;
         }
-        next.updated_at = self.now();
+        next.updated_at = self.kernel.now();
         let view = remote_client_view(next.clone());
         let changes = diff(&json!(before), &json!(view));
-        let audit =
-            self.audit_record(actor, "remote_client.update", "remote_client", &target(namespace, name), &changes);
-        if !self.store.update_remote_client(&ctx.id, &next, &audit).await? {
+        let audit = self.kernel.audit_record(
+            actor,
+            "remote_client.update",
+            "remote_client",
+            &target(namespace, name),
+            &changes,
+        );
+        if !self.kernel.store.update_remote_client(&ctx.id, &next, &audit).await? {
             return Err(AppError::NotFound);
         }
         Ok(view)
@@ -638,23 +677,23 @@ impl App {
     ) -> Result<RemoteClientView, AppError> {
         actor.require_write()?;
         check_secret(&s.client_secret)?;
-        let rec = self.store.get_remote_client(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
+        let rec = self.kernel.store.get_remote_client(&ctx.id, namespace, name).await?.ok_or(AppError::NotFound)?;
         let next = RemoteClientRecord {
             sealed_secret: Some(self.seal_remote_secret(ctx, namespace, name, &s.client_secret)?),
             secret_hint: hint_of(&s.client_secret),
-            updated_at: self.now(),
+            updated_at: self.kernel.now(),
             ..rec
         };
         let view = remote_client_view(next.clone());
         let changes = json!({ "secret": { "hint": view.secret_hint } });
-        let audit = self.audit_record(
+        let audit = self.kernel.audit_record(
             actor,
             "remote_client.secret.rotate",
             "remote_client",
             &target(namespace, name),
             &changes,
         );
-        if !self.store.update_remote_client(&ctx.id, &next, &audit).await? {
+        if !self.kernel.store.update_remote_client(&ctx.id, &next, &audit).await? {
             return Err(AppError::NotFound);
         }
         Ok(view)
@@ -672,9 +711,14 @@ impl App {
         name: &str,
     ) -> Result<(), AppError> {
         actor.require_write()?;
-        let audit =
-            self.audit_record(actor, "remote_client.delete", "remote_client", &target(namespace, name), &json!({}));
-        if self.store.delete_remote_client(&ctx.id, namespace, name, &audit).await? {
+        let audit = self.kernel.audit_record(
+            actor,
+            "remote_client.delete",
+            "remote_client",
+            &target(namespace, name),
+            &json!({}),
+        );
+        if self.kernel.store.delete_remote_client(&ctx.id, namespace, name, &audit).await? {
             Ok(())
         } else {
             Err(AppError::NotFound)

@@ -11,11 +11,12 @@
 use latchkey_store::{AuthorizationRecord, RemoteClientRecord};
 use serde_json::json;
 
+use super::RemoteService;
 use super::authorizations::NEEDS_REAUTHORIZATION;
 use super::{ProviderSettings, target};
+use crate::AppError;
 use crate::admin::Actor;
 use crate::tenants::TenantContext;
-use crate::{App, AppError};
 
 /// A remote client whose credentials a move would carry, with its
 /// authorizations.
@@ -40,16 +41,16 @@ pub(crate) fn moved(before: &ProviderSettings, after: &ProviderSettings) -> bool
     places(before) != places(after)
 }
 
-impl App {
+impl RemoteService {
     /// The remote clients chosen by `which` that hold a secret or tokens.
     pub(crate) async fn credentials_at_stake(
         &self,
         ctx: &TenantContext,
         which: impl Fn(&RemoteClientRecord) -> bool,
     ) -> Result<Vec<AtStake>, AppError> {
-        let authorizations = self.store.list_authorizations(&ctx.id).await?;
+        let authorizations = self.kernel.store.list_authorizations(&ctx.id).await?;
         let mut out = Vec::new();
-        for client in self.store.list_remote_clients(&ctx.id).await?.into_iter().filter(|c| which(c)) {
+        for client in self.kernel.store.list_remote_clients(&ctx.id).await?.into_iter().filter(|c| which(c)) {
             let auths: Vec<AuthorizationRecord> = authorizations
                 .iter()
                 .filter(|a| a.namespace == client.namespace && a.name == client.name && !a.sealed_tokens.is_empty())
@@ -90,12 +91,13 @@ impl App {
                 let next = RemoteClientRecord {
                     sealed_secret: None,
                     secret_hint: None,
-                    updated_at: self.now(),
+                    updated_at: self.kernel.now(),
                     ..s.client.clone()
                 };
                 let changes = json!({ "secret": { "before": s.client.secret_hint, "after": null }, "reason": what });
-                let audit = self.audit_record(actor, "remote_client.secret_cleared", "remote_client", &tgt, &changes);
-                if !self.store.update_remote_client(&ctx.id, &next, &audit).await? {
+                let audit =
+                    self.kernel.audit_record(actor, "remote_client.secret_cleared", "remote_client", &tgt, &changes);
+                if !self.kernel.store.update_remote_client(&ctx.id, &next, &audit).await? {
                     return Err(AppError::Conflict("the remote client changed meanwhile; try again".into()));
                 }
             }
@@ -106,13 +108,13 @@ impl App {
                     expires_at: None,
                     last_error: Some(format!("{what}; obtain the authorization again")),
                     generation: a.generation + 1,
-                    updated_at: self.now(),
+                    updated_at: self.kernel.now(),
                     ..a.clone()
                 };
                 let changes =
                     json!({ "status": { "before": a.status, "after": NEEDS_REAUTHORIZATION }, "reason": what });
-                let audit = self.audit_record(actor, "authorization.reset", "authorization", &tgt, &changes);
-                if !self.store.update_authorization(&ctx.id, &next, &audit).await? {
+                let audit = self.kernel.audit_record(actor, "authorization.reset", "authorization", &tgt, &changes);
+                if !self.kernel.store.update_authorization(&ctx.id, &next, &audit).await? {
                     return Err(AppError::Conflict("the authorization was renewed meanwhile; try again".into()));
                 }
             }

@@ -12,9 +12,9 @@ use latchkey_core::ClientStatus;
 
 use super::http::{UpstreamError, UpstreamHttp, UpstreamRequest, UpstreamResponse};
 use crate::admin::Actor;
-use crate::client_auth::PresentedAuth;
 use crate::test_world::{World, m2m, world};
 use crate::tokens::TokenRequest;
+use crate::tokens::client_auth::PresentedAuth;
 use crate::{App, AppError};
 
 /// The upstream: the token endpoint of the App's default tenant.
@@ -40,8 +40,8 @@ impl UpstreamHttp for InProcess {
             resource: field("resource"),
             ..TokenRequest::default()
         };
-        let ctx = app.tenant(&latchkey_core::TenantId::default_tenant()).await.unwrap();
-        let (status, body) = match app.token(&ctx, &auth, &tr, None).await {
+        let ctx = app.kernel.tenant(&latchkey_core::TenantId::default_tenant()).await.unwrap();
+        let (status, body) = match app.tokens.token(&ctx, &auth, &tr, None).await {
             Ok(r) => (200, serde_json::to_vec(&r).unwrap()),
             Err(e) => {
                 let status = if e.code == latchkey_core::TokenErrorCode::InvalidClient { 401 } else { 400 };
@@ -69,21 +69,22 @@ async fn setup() -> Setup {
     let w = world().await;
     let (id, secret) = m2m(&w, "jwt").await;
     let upstream = Arc::new(InProcess { app: Arc::downgrade(&w.app), requests: AtomicUsize::new(0) });
-    w.app.set_upstream_http(upstream.clone());
+    w.app.kernel.set_upstream_http(upstream.clone());
     let p = serde_json::from_value(serde_json::json!({
         "name": "self", "issuer": "https://issuer.test", "token_endpoint": "https://issuer.test/oauth2/token"
     }))
     .unwrap();
-    w.app.create_provider(&w.ctx, &admin(), p).await.unwrap();
+    w.app.remote.create_provider(&w.ctx, &admin(), p).await.unwrap();
     let rc = serde_json::from_value(serde_json::json!({
         "namespace": "billing", "name": "crm", "provider": "self", "client_id": id, "client_secret": secret,
         "params": { "scope": "api:read" }
     }))
     .unwrap();
-    let view = w.app.create_remote_client(&w.ctx, &admin(), rc).await.unwrap();
+    let view = w.app.remote.create_remote_client(&w.ctx, &admin(), rc).await.unwrap();
     assert!(view.has_secret);
     let a = w
         .app
+        .remote
         .create_authorization(
             &w.ctx,
             &admin(),
@@ -103,7 +104,7 @@ async fn setup() -> Setup {
 }
 
 async fn fetch(w: &World) -> Result<String, AppError> {
-    w.app.authorization_token(&w.ctx, &admin().into(), "billing", "crm").await.map(|t| t.access_token)
+    w.app.remote.authorization_token(&w.ctx, &admin().into(), "billing", "crm").await.map(|t| t.access_token)
 }
 
 #[tokio::test]
@@ -119,11 +120,11 @@ async fn a_token_is_reused_until_due_then_renewed_before_expiry() {
     let second = fetch(w).await.unwrap();
     assert_ne!(second, first);
     assert_eq!(s.upstream.requests.load(Ordering::SeqCst), 2);
-    let view = w.app.get_authorization(&w.ctx, "billing", "crm").await.unwrap();
+    let view = w.app.remote.get_authorization(&w.ctx, "billing", "crm").await.unwrap();
     assert_eq!(view.expires_at, Some(crate::test_world::START + 60 + 120));
     // The renewed token is a live token of the upstream.
     let auth = PresentedAuth::Basic { client_id: s.upstream_client.clone(), secret: s.upstream_secret.clone() };
-    let i = w.app.introspect(&w.ctx, &auth, &second, None).await.unwrap();
+    let i = w.app.tokens.introspect(&w.ctx, &auth, &second, None).await.unwrap();
     assert!(i.active);
 }
 
@@ -136,14 +137,14 @@ async fn twenty_concurrent_fetches_cause_one_upstream_request() {
         let app = w.app.clone();
         let ctx = w.ctx.clone();
         tokio::spawn(async move {
-            app.authorization_token(&ctx, &admin().into(), "billing", "crm").await.unwrap().access_token
+            app.remote.authorization_token(&ctx, &admin().into(), "billing", "crm").await.unwrap().access_token
         })
     });
     let tokens: Vec<String> = futures_util::future::join_all(fetches).await.into_iter().map(Result::unwrap).collect();
     assert_eq!(s.upstream.requests.load(Ordering::SeqCst), 2, "one to obtain, one renewal for all 20");
     assert!(tokens.iter().all(|t| *t == tokens[0]));
     // Every retrieval is audited, and no audit event holds a token or secret.
-    let events = w.app.store().list_audit(&w.ctx.id, 500).await.unwrap();
+    let events = w.app.kernel.store().list_audit(&w.ctx.id, 500).await.unwrap();
     let retrievals = events.iter().filter(|e| e.action == "authorization.token").count();
     assert_eq!(retrievals, 20);
     for e in &events {
@@ -156,21 +157,29 @@ async fn a_refusal_for_good_marks_the_authorization() {
     let s = setup().await;
     let w = &s.w;
     // The upstream client is disabled: renewal is refused with invalid_client.
-    w.app.set_client_status(&w.ctx, &Actor::system(), &s.upstream_client, ClientStatus::Disabled, true).await.unwrap();
+    w.app
+        .clients
+        .set_client_status(&w.ctx, &Actor::system(), &s.upstream_client, ClientStatus::Disabled, true)
+        .await
+        .unwrap();
     w.clock.advance(61);
     let err = fetch(w).await.unwrap_err();
     assert!(matches!(err, AppError::NeedsReauthorization(_)), "{err:?}");
-    let view = w.app.get_authorization(&w.ctx, "billing", "crm").await.unwrap();
+    let view = w.app.remote.get_authorization(&w.ctx, "billing", "crm").await.unwrap();
     assert_eq!(view.status, "needs_reauthorization");
     assert!(view.last_error.as_deref().unwrap().starts_with("invalid_client"));
     // It stays so without asking upstream again, until obtained anew.
     let before = s.upstream.requests.load(Ordering::SeqCst);
     assert!(matches!(fetch(w).await, Err(AppError::NeedsReauthorization(_))));
     assert_eq!(s.upstream.requests.load(Ordering::SeqCst), before);
-    w.app.set_client_status(&w.ctx, &Actor::system(), &s.upstream_client, ClientStatus::Active, true).await.unwrap();
+    w.app
+        .clients
+        .set_client_status(&w.ctx, &Actor::system(), &s.upstream_client, ClientStatus::Active, true)
+        .await
+        .unwrap();
     let new =
         super::authorizations::NewAuthorization { namespace: "billing".into(), name: "crm".into(), grant_type: None };
-    assert_eq!(w.app.create_authorization(&w.ctx, &admin(), new).await.unwrap().status, "active");
+    assert_eq!(w.app.remote.create_authorization(&w.ctx, &admin(), new).await.unwrap().status, "active");
     fetch(w).await.unwrap();
 }
 
@@ -178,16 +187,16 @@ async fn a_refusal_for_good_marks_the_authorization() {
 async fn secrets_are_write_only_and_rotatable() {
     let s = setup().await;
     let w = &s.w;
-    let listed = serde_json::to_string(&w.app.list_remote_clients(&w.ctx).await.unwrap()).unwrap();
+    let listed = serde_json::to_string(&w.app.remote.list_remote_clients(&w.ctx).await.unwrap()).unwrap();
     assert!(!listed.contains(&s.upstream_secret));
     assert!(listed.contains("\"has_secret\":true"));
     // A wrong secret entered by rotation makes the next renewal fail for good.
     let rotated = super::RemoteSecret { client_secret: "wrong-secret-0123456789".into() };
-    let v = w.app.set_remote_secret(&w.ctx, &admin(), "billing", "crm", rotated).await.unwrap();
+    let v = w.app.remote.set_remote_secret(&w.ctx, &admin(), "billing", "crm", rotated).await.unwrap();
     assert_eq!(v.secret_hint.as_deref(), Some("6789"));
     w.clock.advance(61);
     assert!(matches!(fetch(w).await, Err(AppError::NeedsReauthorization(_))));
-    let events = w.app.store().list_audit(&w.ctx.id, 500).await.unwrap();
+    let events = w.app.kernel.store().list_audit(&w.ctx.id, 500).await.unwrap();
     assert!(events.iter().any(|e| e.action == "remote_client.secret.rotate"));
     assert!(events.iter().all(|e| !e.changes.contains("wrong-secret") && !e.changes.contains(&s.upstream_secret)));
 }
@@ -200,21 +209,24 @@ async fn names_are_unique_per_tenant_and_providers_in_use_stay() {
         "namespace": "billing", "name": "crm", "provider": "self", "client_id": "x"
     }))
     .unwrap();
-    assert!(matches!(w.app.create_remote_client(&w.ctx, &admin(), dup).await, Err(AppError::Conflict(_))));
-    assert!(matches!(w.app.delete_provider(&w.ctx, &admin(), "self").await, Err(AppError::Conflict(_))));
+    assert!(matches!(w.app.remote.create_remote_client(&w.ctx, &admin(), dup).await, Err(AppError::Conflict(_))));
+    assert!(matches!(w.app.remote.delete_provider(&w.ctx, &admin(), "self").await, Err(AppError::Conflict(_))));
     let bad = serde_json::from_value(serde_json::json!({
         "namespace": "a/b", "name": "crm", "provider": "self", "client_id": "x"
     }))
     .unwrap();
-    assert!(matches!(w.app.create_remote_client(&w.ctx, &admin(), bad).await, Err(AppError::Validation(_))));
+    assert!(matches!(w.app.remote.create_remote_client(&w.ctx, &admin(), bad).await, Err(AppError::Validation(_))));
     let reserved = serde_json::from_value(serde_json::json!({
         "namespace": "n", "name": "c", "provider": "self", "client_id": "x", "params": { "extra": { "grant_type": "password" } }
     }))
     .unwrap();
-    assert!(matches!(w.app.create_remote_client(&w.ctx, &admin(), reserved).await, Err(AppError::Validation(_))));
-    w.app.delete_remote_client(&w.ctx, &admin(), "billing", "crm").await.unwrap();
-    assert!(matches!(w.app.get_authorization(&w.ctx, "billing", "crm").await, Err(AppError::NotFound)));
-    w.app.delete_provider(&w.ctx, &admin(), "self").await.unwrap();
+    assert!(matches!(
+        w.app.remote.create_remote_client(&w.ctx, &admin(), reserved).await,
+        Err(AppError::Validation(_))
+    ));
+    w.app.remote.delete_remote_client(&w.ctx, &admin(), "billing", "crm").await.unwrap();
+    assert!(matches!(w.app.remote.get_authorization(&w.ctx, "billing", "crm").await, Err(AppError::NotFound)));
+    w.app.remote.delete_provider(&w.ctx, &admin(), "self").await.unwrap();
 }
 
 #[test]
@@ -260,30 +272,30 @@ impl UpstreamHttp for Recorder {
 async fn checklist_64_client_assertions_name_the_provider_issuer_as_their_only_audience() {
     let w = world().await;
     let recorder = Arc::new(Recorder::default());
-    w.app.set_upstream_http(recorder.clone());
+    w.app.kernel.set_upstream_http(recorder.clone());
     // Without an issuer there is nothing to name as the audience.
     let no_issuer = serde_json::from_value(serde_json::json!({
         "name": "anon", "token_endpoint": "https://as.test/token", "token_endpoint_auth_method": "private_key_jwt"
     }))
     .unwrap();
-    assert!(matches!(w.app.create_provider(&w.ctx, &admin(), no_issuer).await, Err(AppError::Validation(_))));
+    assert!(matches!(w.app.remote.create_provider(&w.ctx, &admin(), no_issuer).await, Err(AppError::Validation(_))));
     // The token endpoint differs from the issuer: the assertion must name the issuer.
     let p = serde_json::from_value(serde_json::json!({
         "name": "corp", "issuer": "https://as.test/tenant-a",
         "token_endpoint": "https://as.test/tenant-a/oauth2/token", "token_endpoint_auth_method": "private_key_jwt"
     }))
     .unwrap();
-    let view = w.app.create_provider(&w.ctx, &admin(), p).await.unwrap();
+    let view = w.app.remote.create_provider(&w.ctx, &admin(), p).await.unwrap();
     assert_eq!(view.client_jwks_uri, Some(format!("{}/oauth2/jwks", w.ctx.issuer)));
     // No secret: the tenant's key stands in for it.
     let rc = serde_json::from_value(serde_json::json!({
         "namespace": "billing", "name": "crm", "provider": "corp", "client_id": "latchkey-at-corp"
     }))
     .unwrap();
-    assert!(!w.app.create_remote_client(&w.ctx, &admin(), rc).await.unwrap().has_secret);
+    assert!(!w.app.remote.create_remote_client(&w.ctx, &admin(), rc).await.unwrap().has_secret);
     let new =
         super::authorizations::NewAuthorization { namespace: "billing".into(), name: "crm".into(), grant_type: None };
-    assert_eq!(w.app.create_authorization(&w.ctx, &admin(), new).await.unwrap().status, "active");
+    assert_eq!(w.app.remote.create_authorization(&w.ctx, &admin(), new).await.unwrap().status, "active");
     w.clock.advance(61);
     assert_eq!(fetch(&w).await.unwrap(), "at-2", "renewed with a second assertion");
 
@@ -323,6 +335,7 @@ async fn client_token(w: &World, scopes: &[&str], role: Option<&str>) -> String 
     for s in scopes {
         let _ = w
             .app
+            .scopes
             .create_scope(
                 &w.ctx,
                 &sys,
@@ -334,19 +347,19 @@ async fn client_token(w: &World, scopes: &[&str], role: Option<&str>) -> String 
         "name": format!("caller {} {role:?}", scopes.join(" ")), "type": "m2m", "scopes": scopes, "admin_role": role
     }))
     .unwrap();
-    let c = w.app.create_client(&w.ctx, &sys, new).await.unwrap();
+    let c = w.app.clients.create_client(&w.ctx, &sys, new).await.unwrap();
     let auth = PresentedAuth::Basic { client_id: c.client.client_id, secret: c.client_secret.unwrap() };
     let tr = TokenRequest {
         grant_type: Some("client_credentials".into()),
         scope: Some(scopes.join(" ")),
         ..TokenRequest::default()
     };
-    w.app.token(&w.ctx, &auth, &tr, None).await.unwrap().access_token
+    w.app.tokens.token(&w.ctx, &auth, &tr, None).await.unwrap().access_token
 }
 
 async fn take(w: &World, bearer: &str, namespace: &str) -> Result<String, AppError> {
-    let caller = w.app.authorization_token_actor(&w.ctx, Some(bearer), None, None).await?;
-    w.app.authorization_token(&w.ctx, &caller, namespace, "crm").await.map(|t| t.access_token)
+    let caller = w.app.remote.authorization_token_actor(&w.ctx, Some(bearer), None, None).await?;
+    w.app.remote.authorization_token(&w.ctx, &caller, namespace, "crm").await.map(|t| t.access_token)
 }
 
 /// Item 3 of the trust issue: a live upstream token is not something a

@@ -23,9 +23,9 @@ use latchkey_crypto::jws::Verifier;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::App;
 use crate::remote::http::JwksError;
 use crate::tenants::TenantContext;
+use crate::tokens::TokenService;
 
 /// RFC 7523 §2.2.
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -90,7 +90,7 @@ fn refused(why: &str) -> TokenError {
     TokenError::invalid_client(&format!("client assertion refused: {why}"))
 }
 
-impl App {
+impl TokenService {
     /// Checks a client assertion from `client` (its method is
     /// `private_key_jwt`); the `jti` is spent when everything else holds.
     pub(crate) async fn verify_client_assertion(
@@ -133,7 +133,7 @@ impl App {
         }
         let jti = c.jti.filter(|j| !j.is_empty() && j.len() <= 256).ok_or_else(|| refused("jti is required"))?;
         let fresh =
-            self.store.use_assertion_jti(&ctx.id, id, &jti, exp).await.map_err(|_| TokenError::unavailable())?;
+            self.kernel.store.use_assertion_jti(&ctx.id, id, &jti, exp).await.map_err(|_| TokenError::unavailable())?;
         if !fresh {
             return Err(refused("this assertion was used already"));
         }
@@ -170,10 +170,11 @@ impl App {
                 return Ok(v.clone());
             }
         }
-        let verifier = Arc::new(self.fetch_jwks(uri).await.map_err(|e| match e {
-            JwksError::Fetch(_) => refused("the client's jwks_uri cannot be fetched"),
-            JwksError::NotJwks => refused("the client's jwks_uri holds no JWK Set"),
-        })?);
+        let verifier =
+            Arc::new(crate::remote::http::fetch_jwks(&*self.kernel.upstream(), uri).await.map_err(|e| match e {
+                JwksError::Fetch(_) => refused("the client's jwks_uri cannot be fetched"),
+                JwksError::NotJwks => refused("the client's jwks_uri holds no JWK Set"),
+            })?);
         self.client_jwks.put(key, now, verifier.clone());
         Ok(verifier)
     }

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 
 use crate::admin::Actor;
 use crate::admin::clients::NewClient;
-use crate::client_auth::PresentedAuth;
 use crate::test_world::{START, World, world};
 use crate::tokens::TokenRequest;
+use crate::tokens::client_auth::PresentedAuth;
 
 struct Setup {
     w: World,
@@ -32,7 +32,7 @@ async fn setup() -> Setup {
         "name": "Signed", "type": "m2m", "token_endpoint_auth_method": "private_key_jwt", "jwks": jwks,
     }))
     .unwrap();
-    let created = w.app.create_client(&w.ctx, &Actor::system(), new).await.unwrap();
+    let created = w.app.clients.create_client(&w.ctx, &Actor::system(), new).await.unwrap();
     assert!(created.client_secret.is_none(), "private_key_jwt clients get no secret");
     Setup { id: created.client.client_id, w, key }
 }
@@ -42,7 +42,7 @@ impl Setup {
     fn claims(&self) -> Value {
         json!({
             "iss": self.id, "sub": self.id, "aud": self.w.ctx.issuer,
-            "iat": START, "exp": START + 60, "jti": self.w.app.random_id(16),
+            "iat": START, "exp": START + 60, "jti": self.w.app.kernel.random_id(16),
         })
     }
 
@@ -59,12 +59,14 @@ impl Setup {
         let cached = self
             .w
             .app
+            .kernel
             .client_for_auth(&self.w.ctx.id, &latchkey_core::ClientId::parse(&self.id).unwrap())
             .await
             .unwrap()
             .unwrap();
         self.w
             .app
+            .tokens
             .verify_client_assertion(&self.w.ctx, &cached.client, assertion, START)
             .await
             .err()
@@ -96,15 +98,18 @@ async fn checklist_42_a_valid_assertion_gets_a_token_and_a_replay_does_not() {
     let assertion = s.sign(&s.claims());
     let auth = PresentedAuth::Assertion { client_id: s.id.clone(), assertion };
     let req = TokenRequest { grant_type: Some("client_credentials".into()), ..TokenRequest::default() };
-    let t = s.w.app.token(&s.w.ctx, &auth, &req, None).await.unwrap();
-    assert!(s.w.app.read_access_token(&s.w.ctx, &t.access_token).await.unwrap().is_some());
+    let t = s.w.app.tokens.token(&s.w.ctx, &auth, &req, None).await.unwrap();
+    assert!(s.w.app.tokens.read_access_token(&s.w.ctx, &t.access_token).await.unwrap().is_some());
     // The same assertion again: refused, with the answer every failure gets.
-    let err = s.w.app.token(&s.w.ctx, &auth, &req, None).await.unwrap_err();
+    let err = s.w.app.tokens.token(&s.w.ctx, &auth, &req, None).await.unwrap_err();
     assert_eq!(err.code, TokenErrorCode::InvalidClient);
     assert_eq!(err.description(), "client authentication failed");
     // A secret-based method is not this client's method.
     let basic = PresentedAuth::Basic { client_id: s.id.clone(), secret: "anything".into() };
-    assert_eq!(s.w.app.token(&s.w.ctx, &basic, &req, None).await.unwrap_err().code, TokenErrorCode::InvalidClient);
+    assert_eq!(
+        s.w.app.tokens.token(&s.w.ctx, &basic, &req, None).await.unwrap_err().code,
+        TokenErrorCode::InvalidClient
+    );
 }
 
 #[tokio::test]
@@ -228,7 +233,7 @@ async fn private_key_jwt_needs_usable_keys() {
             body[k] = v.clone();
         }
         let new: NewClient = serde_json::from_value(body).unwrap();
-        match w.app.create_client(&w.ctx, &Actor::system(), new).await {
+        match w.app.clients.create_client(&w.ctx, &Actor::system(), new).await {
             Err(crate::AppError::Validation(e)) => assert!(e.iter().any(|f| f.field == field), "{extra}: {e:?}"),
             other => panic!("{extra}: {other:?}"),
         }
@@ -264,24 +269,24 @@ async fn a_jwks_uri_is_cached_and_refetched_for_a_new_key() {
     let (first, second) = (key(SigningAlg::Es256), key(SigningAlg::Es256));
     let server = std::sync::Arc::new(KeyServer::default());
     *server.jwks.lock().unwrap() = json!({ "keys": [first.public_jwk()] }).to_string();
-    w.app.set_upstream_http(server.clone());
+    w.app.kernel.set_upstream_http(server.clone());
     let new: NewClient = serde_json::from_value(json!({
         "name": "Remote keys", "type": "m2m", "token_endpoint_auth_method": "private_key_jwt",
         "jwks_uri": "https://keys.example/jwks",
     }))
     .unwrap();
-    let id = w.app.create_client(&w.ctx, &Actor::system(), new).await.unwrap().client.client_id;
+    let id = w.app.clients.create_client(&w.ctx, &Actor::system(), new).await.unwrap().client.client_id;
     let req = TokenRequest { grant_type: Some("client_credentials".into()), ..TokenRequest::default() };
     let now = std::cell::Cell::new(START);
     let assertion = |k: &SigningKey| {
-        let c = json!({"iss": id, "sub": id, "aud": w.ctx.issuer, "exp": now.get() + 60, "jti": w.app.random_id(16)});
+        let c = json!({"iss": id, "sub": id, "aud": w.ctx.issuer, "exp": now.get() + 60, "jti": w.app.kernel.random_id(16)});
         PresentedAuth::Assertion {
             client_id: id.clone(),
             assertion: jws::sign(k, "JWT", c.to_string().as_bytes()).unwrap(),
         }
     };
     for _ in 0..3 {
-        w.app.token(&w.ctx, &assertion(&first), &req, None).await.unwrap();
+        w.app.tokens.token(&w.ctx, &assertion(&first), &req, None).await.unwrap();
     }
     assert_eq!(server.fetches.load(SeqCst), 1, "fetched once, then cached");
     // The client rotates its key: an unknown kid is looked up again, but
@@ -289,13 +294,16 @@ async fn a_jwks_uri_is_cached_and_refetched_for_a_new_key() {
     *server.jwks.lock().unwrap() = json!({ "keys": [second.public_jwk()] }).to_string();
     w.clock.advance(10);
     now.set(START + 10);
-    assert!(w.app.token(&w.ctx, &assertion(&second), &req, None).await.is_err(), "within 30 s: no refetch");
+    assert!(w.app.tokens.token(&w.ctx, &assertion(&second), &req, None).await.is_err(), "within 30 s: no refetch");
     assert_eq!(server.fetches.load(SeqCst), 1);
     w.clock.advance(25);
     now.set(START + 35);
-    w.app.token(&w.ctx, &assertion(&second), &req, None).await.unwrap();
+    w.app.tokens.token(&w.ctx, &assertion(&second), &req, None).await.unwrap();
     assert_eq!(server.fetches.load(SeqCst), 2);
-    assert!(w.app.token(&w.ctx, &assertion(&first), &req, None).await.is_err(), "the retired key no longer signs");
+    assert!(
+        w.app.tokens.token(&w.ctx, &assertion(&first), &req, None).await.is_err(),
+        "the retired key no longer signs"
+    );
 }
 
 /// Inline keys are parsed once per revision of the client: replacing them
@@ -306,7 +314,11 @@ async fn replaced_inline_keys_count_at_once() {
     assert_eq!(s.refusal(&s.claims()).await, None);
     let old = std::mem::replace(&mut s.key, key(SigningAlg::EdDsa));
     let patch = json!({ "jwks": json!({ "keys": [s.key.public_jwk()] }).to_string() });
-    s.w.app.update_client(&s.w.ctx, &Actor::system(), &s.id, patch.as_object().unwrap(), None, false).await.unwrap();
+    s.w.app
+        .clients
+        .update_client(&s.w.ctx, &Actor::system(), &s.id, patch.as_object().unwrap(), None, false)
+        .await
+        .unwrap();
     assert_eq!(s.refusal(&s.claims()).await, None, "the new key verifies");
     let by_old = jws::sign(&old, "JWT", s.claims().to_string().as_bytes()).unwrap();
     assert!(s.refusal_of(&by_old).await.unwrap().contains("signature"), "the replaced key no longer does");

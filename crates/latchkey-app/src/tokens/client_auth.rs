@@ -10,8 +10,8 @@
 use latchkey_core::{Client, ClientId, TokenEndpointAuthMethod, TokenError, UnixTime};
 use latchkey_crypto::secret::{SECRET_PREFIX, looks_generated_but_corrupt};
 
-use crate::App;
 use crate::tenants::TenantContext;
+use crate::tokens::TokenService;
 
 /// Credentials as the request presented them.
 #[derive(Clone)]
@@ -80,7 +80,7 @@ fn failed() -> TokenError {
     TokenError::invalid_client("client authentication failed")
 }
 
-impl App {
+impl TokenService {
     /// Authenticates the calling client.
     ///
     /// # Errors
@@ -93,20 +93,20 @@ impl App {
         auth: &PresentedAuth,
         source: Option<&str>,
     ) -> Result<AuthenticatedClient, TokenError> {
-        let now = self.now();
+        let now = self.kernel.now();
         let unavailable = |_| TokenError::unavailable();
         let id = auth.client_id();
-        if let Some(wait) = self.client_throttle_wait(&ctx.id, id, source).await.map_err(unavailable)? {
+        if let Some(wait) = self.throttle.client_throttle_wait(&ctx.id, id, source).await.map_err(unavailable)? {
             return Err(TokenError::slowed_down(wait));
         }
         match self.check_credentials(ctx, auth, now).await {
             Ok(c) => {
-                self.client_throttle_clear(&ctx.id, id, source).await.map_err(unavailable)?;
+                self.throttle.client_throttle_clear(&ctx.id, id, source).await.map_err(unavailable)?;
                 Ok(c)
             }
             Err(e) if e.code == latchkey_core::TokenErrorCode::InvalidClient => {
-                self.client_throttle_fail(&ctx.id, id, source).await.map_err(unavailable)?;
-                self.metrics.client_auth_failures.inc();
+                self.throttle.client_throttle_fail(&ctx.id, id, source).await.map_err(unavailable)?;
+                self.kernel.metrics.client_auth_failures.inc();
                 Err(e)
             }
             Err(e) => Err(e),
@@ -124,8 +124,12 @@ impl App {
         if auth.secret().is_some_and(|s| looks_generated_but_corrupt(SECRET_PREFIX, s)) {
             return Err(failed());
         }
-        let cached =
-            self.client_for_auth(&ctx.id, &id).await.map_err(|_| TokenError::unavailable())?.ok_or_else(failed)?;
+        let cached = self
+            .kernel
+            .client_for_auth(&ctx.id, &id)
+            .await
+            .map_err(|_| TokenError::unavailable())?
+            .ok_or_else(failed)?;
         let (client, secrets) = (&cached.client, &cached.secrets);
         // Failures of a known client count in its usage figures (unknown
         // ids do not: they would let anyone grow the table).
@@ -153,7 +157,7 @@ impl App {
                 let matched = secrets
                     .iter()
                     .filter(|s| s.is_valid_at(now))
-                    .find(|s| self.hasher.verify(presented, &s.secret_hash))
+                    .find(|s| self.kernel.hasher.verify(presented, &s.secret_hash))
                     .ok_or_else(refuse)?;
                 Some(matched.secret_id.clone())
             }

@@ -8,27 +8,27 @@
 
 use latchkey_core::{ClientId, TenantId};
 
-use crate::App;
 use crate::tenants::TenantContext;
+use crate::tokens::TokenService;
 
 /// Seconds a preflight answer is cached per tenant and origin.
 const PREFLIGHT_TTL: i64 = 30;
 const MAX_ENTRIES: usize = 10_000;
 
-impl App {
+impl TokenService {
     /// Whether a preflight from `origin` may be allowed.
     pub async fn cors_preflight_allowed(&self, ctx: &TenantContext, origin: &str) -> bool {
         if origin.len() > 300 || latchkey_core::redirect::CorsOrigin::parse(origin).is_err() {
             return false;
         }
-        let now = self.now();
+        let now = self.kernel.now();
         let key = (ctx.id.clone(), origin.to_owned());
         if let Some((ok, at)) = self.cors_origins.lock().ok().and_then(|m| m.get(&key).copied())
             && now - at < PREFLIGHT_TTL
         {
             return ok;
         }
-        let Ok(ok) = self.store.cors_origin_registered(&ctx.id, origin).await else { return false };
+        let Ok(ok) = self.kernel.store.cors_origin_registered(&ctx.id, origin).await else { return false };
         if let Ok(mut m) = self.cors_origins.lock() {
             if m.len() >= MAX_ENTRIES {
                 m.clear();
@@ -41,7 +41,7 @@ impl App {
     /// Whether `client_id` registered `origin`.
     pub async fn cors_allowed_for_client(&self, tenant: &TenantId, client_id: &str, origin: &str) -> bool {
         let Ok(id) = ClientId::parse(client_id) else { return false };
-        match self.client_for_auth(tenant, &id).await {
+        match self.kernel.client_for_auth(tenant, &id).await {
             Ok(Some(c)) => c.client.is_active() && c.client.config.allowed_cors_origins.iter().any(|o| o == origin),
             _ => false,
         }

@@ -8,9 +8,9 @@
 //! redirect URI, PKCE verifier) come first, so a thief replaying a code with
 //! bad credentials cannot revoke the legitimate tokens (checklist item 32).
 
-use latchkey_core::token::{narrow_scope, refresh_scope};
+use latchkey_core::token::refresh_scope;
 use latchkey_core::user_grant::{
-    CodeDecision, Redemption, RefreshDecision, StoredCode, StoredRefresh, redeem_code, use_refresh,
+    self as user_grant, CodeDecision, Redemption, RefreshDecision, StoredCode, StoredRefresh, redeem_code, use_refresh,
 };
 use latchkey_core::{Client, GrantType, Lifetime, ScopeSet, TokenError, UnixTime};
 use latchkey_crypto::jws::pkce_s256;
@@ -19,11 +19,11 @@ use latchkey_store::{CodeRecord, FamilyRecord, RefreshRecord};
 use serde::{Deserialize, Serialize};
 
 use super::TokenResponse;
+use super::TokenService;
 use super::user::IdTokenInput;
-use crate::App;
-use crate::client_auth::AuthenticatedClient;
 use crate::tenants::TenantContext;
 use crate::throttle;
+use crate::tokens::client_auth::AuthenticatedClient;
 
 /// Prefix of refresh tokens.
 pub const REFRESH_PREFIX: &str = "lkrt_";
@@ -81,7 +81,7 @@ struct RefreshPlan {
     handle: String,
 }
 
-impl App {
+impl TokenService {
     fn refresh_lifetime(ctx: &TenantContext, client: &Client) -> i64 {
         let s = &ctx.settings;
         i64::from(
@@ -100,11 +100,11 @@ impl App {
         expires_at: UnixTime,
         access: (&str, UnixTime),
     ) -> Result<(String, RefreshRecord), TokenError> {
-        let handle = self.new_secret_handle(REFRESH_PREFIX).ok_or_else(TokenError::unavailable)?;
+        let handle = self.kernel.new_secret_handle(REFRESH_PREFIX).ok_or_else(TokenError::unavailable)?;
         let record = RefreshRecord {
             token_hash: token_hash(&handle),
             family_id: family_id.to_owned(),
-            created_at: self.now(),
+            created_at: self.kernel.now(),
             expires_at,
             used_at: None,
             access_jti: access.0.to_owned(),
@@ -122,9 +122,14 @@ impl App {
         client_id: &str,
         action: &str,
     ) -> Result<(), TokenError> {
-        let mut audit = self.flow_audit(client_id, action, "refresh_family", family_id, None);
+        let mut audit = self.kernel.flow_audit(client_id, action, "refresh_family", family_id, None);
         audit.actor_type = "client".to_owned();
-        let live = self.store.revoke_family(&ctx.id, family_id, self.now(), &audit).await.map_err(unavailable)?;
+        let live = self
+            .kernel
+            .store
+            .revoke_family(&ctx.id, family_id, self.kernel.now(), &audit)
+            .await
+            .map_err(unavailable)?;
         for (jti, exp) in live {
             self.record_revocation(&ctx.id, &jti, client_id, exp).await.map_err(unavailable)?;
         }
@@ -134,7 +139,7 @@ impl App {
     /// A replayed code: revoke what its redemption produced (RFC 6749 §4.1.2).
     async fn revoke_code_products(&self, ctx: &TenantContext, code: &CodeRecord) -> Result<(), TokenError> {
         if let (Some(jti), Some(exp)) = (&code.access_jti, code.access_exp)
-            && exp > self.now()
+            && exp > self.kernel.now()
         {
             self.record_revocation(&ctx.id, jti, &code.client_id, exp).await.map_err(unavailable)?;
         }
@@ -151,7 +156,7 @@ impl App {
         ctx: &TenantContext,
         user_id: &str,
     ) -> Result<Option<latchkey_store::UserRecord>, TokenError> {
-        Ok(self.store.get_user(&ctx.id, user_id).await.map_err(unavailable)?.filter(|u| u.status.is_active()))
+        Ok(self.kernel.store.get_user(&ctx.id, user_id).await.map_err(unavailable)?.filter(|u| u.status.is_active()))
     }
 
     pub(super) async fn authorization_code_grant(
@@ -165,10 +170,10 @@ impl App {
             return Err(TokenError::unauthorized_client("this client may not use the authorization_code grant"));
         }
         let code = param(req.code.as_ref(), "code")?;
-        let now = self.now();
+        let now = self.kernel.now();
         let hash = token_hash(code);
         // Load, decide (latchkey_core::user_grant), persist.
-        let rec = self.store.get_code(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
+        let rec = self.kernel.store.get_code(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
         let user = self.live_user(ctx, &rec.user_id).await?;
         let verifier = req.code_verifier.as_deref().filter(|v| !v.is_empty());
         let verifier_s256 = verifier.map(pkce_s256);
@@ -199,7 +204,7 @@ impl App {
         let access =
             self.user_access_token(ctx, client, (&user.user_id, user.token_epoch), &scope, "authorization_code")?;
         let plan = if client.config.grant_types.contains(&GrantType::RefreshToken) {
-            let family_id = self.random_id(16);
+            let family_id = self.kernel.random_id(16);
             let expires_at = now + Self::refresh_lifetime(ctx, client);
             let (handle, token) = self.new_refresh(&family_id, expires_at, (&access.jti, access.exp))?;
             let family = FamilyRecord {
@@ -220,13 +225,14 @@ impl App {
             None
         };
         let redeemed = self
+            .kernel
             .store
             .redeem_code(&ctx.id, &hash, now, (&access.jti, access.exp), plan.as_ref().map(|p| (&p.family, &p.token)))
             .await
             .map_err(unavailable)?;
         if !redeemed {
             // Lost a race with another redemption of the same code.
-            if let Some(current) = self.store.get_code(&ctx.id, &hash).await.map_err(unavailable)? {
+            if let Some(current) = self.kernel.store.get_code(&ctx.id, &hash).await.map_err(unavailable)? {
                 self.revoke_code_products(ctx, &current).await?;
             }
             return Err(TokenError::invalid_grant("the code was already used"));
@@ -268,11 +274,11 @@ impl App {
             return Err(TokenError::unauthorized_client("this client may not use the refresh_token grant"));
         }
         let presented = param(req.refresh_token.as_ref(), "refresh_token")?;
-        let now = self.now();
+        let now = self.kernel.now();
         let hash = token_hash(presented);
         // Load, decide (latchkey_core::user_grant), persist.
         let (token, family) =
-            self.store.get_refresh(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
+            self.kernel.store.get_refresh(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
         let user = self.live_user(ctx, &family.user_id).await?;
         let rotate =
             match use_refresh(&stored_refresh(&token, &family), client, user.as_ref().map(|u| u.token_epoch), now)? {
@@ -287,6 +293,7 @@ impl App {
         };
         let consented = if client.config.require_consent {
             let c = self
+                .kernel
                 .store
                 .get_consent(&ctx.id, &user.user_id, client.client_id.as_str())
                 .await
@@ -335,6 +342,7 @@ impl App {
             None
         };
         let used = self
+            .kernel
             .store
             .rotate_refresh(&ctx.id, &hash, now, rotate, &record, sealed.as_deref())
             .await
@@ -347,7 +355,7 @@ impl App {
         self.record_revocation(&ctx.id, &access.jti, client.client_id.as_str(), access.exp)
             .await
             .map_err(unavailable)?;
-        let (t, f) = self.store.get_refresh(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
+        let (t, f) = self.kernel.store.get_refresh(&ctx.id, &hash).await.map_err(unavailable)?.ok_or_else(bad_grant)?;
         // The token is used now, so the decision is reuse (or a refusal);
         // the user epoch only matters for an unused token and is passed
         // through unchanged. A successor's user is checked before replay.
@@ -370,7 +378,7 @@ impl App {
         family: &FamilyRecord,
         decision: &RefreshDecision,
     ) -> Result<TokenResponse, TokenError> {
-        let now = self.now();
+        let now = self.kernel.now();
         if *decision == RefreshDecision::ReplaySuccessor
             && let Some(sealed) = &token.successor
             && let Some(answer) = self.open_successor(ctx, &family.family_id, &token.token_hash, sealed, now)
@@ -391,7 +399,7 @@ impl App {
         answer: &TokenResponse,
     ) -> Result<bool, TokenError> {
         let Some(next) = answer.refresh_token.as_deref() else { return Ok(false) };
-        let Some((t, f)) = self.store.get_refresh(&ctx.id, &token_hash(next)).await.map_err(unavailable)? else {
+        let Some((t, f)) = self.kernel.store.get_refresh(&ctx.id, &token_hash(next)).await.map_err(unavailable)? else {
             return Ok(false);
         };
         if t.used_at.is_some() || f.revoked_at.is_some() || f.family_id != family.family_id {
@@ -452,32 +460,31 @@ impl App {
         source: Option<&str>,
     ) -> Result<TokenResponse, TokenError> {
         let client = &authed.client;
-        if !ctx.settings.legacy_grants_enabled {
-            return Err(TokenError::unsupported_grant_type("legacy grants are disabled in this tenant"));
-        }
-        if !client.config.grant_types.contains(&GrantType::Password) || client.config.is_public() {
-            return Err(TokenError::unauthorized_client("this client may not use the password grant"));
-        }
+        let requested = match req.scope.as_deref() {
+            Some(s) => Some(ScopeSet::parse_param(s).map_err(|e| TokenError::invalid_scope(&e.message))?),
+            None => None,
+        };
+        let scope = user_grant::password(
+            client,
+            ctx.settings.legacy_grants_enabled,
+            requested.as_ref(),
+            &authed.allowed_scope,
+        )?;
         let username = param(req.username.as_ref(), "username")?;
         let password = param(req.password.as_ref(), "password")?;
         let user_key = throttle::password_key(username, source);
         let source_key = throttle::source_key(source);
         let keys = [(user_key.as_str(), throttle::PASSWORD), (source_key.as_str(), throttle::SOURCE)];
-        if let Some(wait) = self.throttle_wait(&ctx.id, &keys).await.map_err(unavailable)? {
+        if let Some(wait) = self.throttle.throttle_wait(&ctx.id, &keys).await.map_err(unavailable)? {
             let mut e = TokenError::invalid_grant("too many failed attempts; retry later");
             e.retry_after = Some(wait);
             return Err(e);
         }
-        let Some(user) = self.verify_password_record(ctx, username, password).await.map_err(unavailable)? else {
-            self.throttle_fail(&ctx.id, &keys).await.map_err(unavailable)?;
+        let Some(user) = self.kernel.verify_password_record(ctx, username, password).await.map_err(unavailable)? else {
+            self.throttle.throttle_fail(&ctx.id, &keys).await.map_err(unavailable)?;
             return Err(TokenError::invalid_grant("the username or password is not correct"));
         };
-        self.store.clear_throttle(&ctx.id, &user_key).await.map_err(unavailable)?;
-        let requested = match req.scope.as_deref() {
-            Some(s) => ScopeSet::parse_param(s).map_err(|e| TokenError::invalid_scope(&e.message))?,
-            None => ScopeSet::default(),
-        };
-        let scope = narrow_scope(Some(&requested), &authed.allowed_scope)?;
+        self.kernel.store.clear_throttle(&ctx.id, &user_key).await.map_err(unavailable)?;
         let access = self.user_access_token(ctx, client, (&user.user_id, user.token_epoch), &scope, "password")?;
         Ok(TokenResponse {
             access_token: access.token,
@@ -501,10 +508,12 @@ impl App {
         caller_id: &str,
         token: &str,
     ) -> Result<Option<super::IntrospectionDetails>, TokenError> {
-        let Some((t, family)) = self.store.get_refresh(&ctx.id, &token_hash(token)).await.map_err(unavailable)? else {
+        let Some((t, family)) =
+            self.kernel.store.get_refresh(&ctx.id, &token_hash(token)).await.map_err(unavailable)?
+        else {
             return Ok(None);
         };
-        let now = self.now();
+        let now = self.kernel.now();
         if family.client_id != caller_id
             || family.revoked_at.is_some()
             || t.used_at.is_some()
@@ -519,7 +528,7 @@ impl App {
             return Ok(None);
         }
         let client = match latchkey_core::ClientId::parse(caller_id) {
-            Ok(id) => self.client_for_auth(&ctx.id, &id).await.map_err(unavailable)?,
+            Ok(id) => self.kernel.client_for_auth(&ctx.id, &id).await.map_err(unavailable)?,
             Err(_) => None,
         };
         if !client.is_some_and(|c| c.client.honours_token(t.created_at, family.client_epoch)) {
@@ -544,7 +553,9 @@ impl App {
         client_id: &str,
         token: &str,
     ) -> Result<(), TokenError> {
-        let Some((_, family)) = self.store.get_refresh(&ctx.id, &token_hash(token)).await.map_err(unavailable)? else {
+        let Some((_, family)) =
+            self.kernel.store.get_refresh(&ctx.id, &token_hash(token)).await.map_err(unavailable)?
+        else {
             return Ok(());
         };
         if family.client_id == client_id && family.revoked_at.is_none() {

@@ -14,16 +14,28 @@ use latchkey_core::{AccessTokenClaims, AccessTokenFormat, GrantType, ScopeSet, T
 use latchkey_crypto::jws;
 use latchkey_store::ClientState;
 
+mod bearer;
+pub mod client_assertion;
+#[cfg(test)]
+mod client_assertion_tests;
+pub mod client_auth;
+pub mod cors;
 mod grants;
 pub(crate) mod state;
+pub mod usage;
 pub(crate) mod user;
 use serde::Serialize;
 pub use user::IdTokenClaims;
 
-use crate::App;
-use crate::client_auth::PresentedAuth;
+use std::sync::Arc;
+
+use latchkey_crypto::Envelope;
+
+use crate::kernel::Kernel;
 use crate::metrics::IssueLabels;
 use crate::tenants::TenantContext;
+use crate::throttle::Throttle;
+use crate::tokens::client_auth::PresentedAuth;
 
 /// Prefix of opaque access tokens.
 pub const OPAQUE_PREFIX: &str = "lkat_";
@@ -107,7 +119,37 @@ fn parse_grant(s: Option<&str>, settings: &latchkey_core::TenantSettings) -> Res
         .ok_or_else(|| TokenError::unsupported_grant_type("this grant type is not supported"))
 }
 
-impl App {
+/// The token endpoint's grants, introspection, revocation, client
+/// authentication, CORS for token calls and usage counting.
+pub struct TokenService {
+    pub(crate) kernel: Arc<Kernel>,
+    pub(crate) throttle: Arc<Throttle>,
+    /// Seals opaque access tokens (its own subkey of the master key).
+    pub(crate) opaque: Envelope,
+    pub(crate) revocations: state::LazyIndex,
+    pub(crate) client_jwks: crate::tokens::client_assertion::JwksCache,
+    /// Whether an origin is registered by some client, per tenant (CORS
+    /// preflights), with the time of the answer.
+    pub(crate) cors_origins:
+        std::sync::Mutex<std::collections::HashMap<(latchkey_core::TenantId, String), (bool, i64)>>,
+    pub(crate) usage: crate::tokens::usage::UsageRecorder,
+}
+
+impl TokenService {
+    pub(crate) fn new(kernel: Arc<Kernel>, throttle: Arc<Throttle>, opaque: Envelope) -> Self {
+        Self {
+            kernel,
+            throttle,
+            opaque,
+            revocations: state::LazyIndex::new(),
+            client_jwks: crate::tokens::client_assertion::JwksCache::default(),
+            cors_origins: std::sync::Mutex::default(),
+            usage: crate::tokens::usage::UsageRecorder::default(),
+        }
+    }
+}
+
+impl TokenService {
     /// The token endpoint (RFC 6749 §3.2).
     ///
     /// # Errors
@@ -138,8 +180,8 @@ impl App {
                     resource: req.resource.as_deref().filter(|r| !r.is_empty()),
                     issuer: &ctx.issuer,
                     settings: &ctx.settings,
-                    now: self.now(),
-                    jti: self.random_id(16),
+                    now: self.kernel.now(),
+                    jti: self.kernel.random_id(16),
                 })?;
                 self.issue(ctx, issuance, grant).await
             }
@@ -159,7 +201,7 @@ impl App {
     ) -> Result<String, TokenError> {
         match format {
             AccessTokenFormat::Jwt => {
-                let key = ctx.keys.access_key(self.now()).map_err(|_| TokenError::unavailable())?;
+                let key = ctx.keys.access_key(self.kernel.now()).map_err(|_| TokenError::unavailable())?;
                 let payload = serde_json::to_vec(claims).map_err(|_| TokenError::unavailable())?;
                 jws::sign(key, "at+jwt", &payload).map_err(|_| TokenError::unavailable())
             }
@@ -170,12 +212,13 @@ impl App {
     /// Counts an issued access token: in the metrics, and per client and
     /// hour for the console's usage figures (in memory; flushed in batches).
     pub(crate) fn count_issued(&self, ctx: &TenantContext, client_id: &str, grant: &str, format: AccessTokenFormat) {
-        self.usage.count(&ctx.id, client_id, self.now(), true);
+        self.usage.count(&ctx.id, client_id, self.kernel.now(), true);
         let format = match format {
             AccessTokenFormat::Jwt => "jwt",
             AccessTokenFormat::Opaque => "opaque",
         };
-        self.metrics
+        self.kernel
+            .metrics
             .tokens_issued
             .get_or_create(&IssueLabels { grant_type: grant.to_owned(), format: format.to_owned() })
             .inc();
@@ -231,7 +274,7 @@ impl App {
         ctx: &TenantContext,
         token: &str,
     ) -> Result<Option<AccessTokenClaims>, TokenError> {
-        let now = self.now();
+        let now = self.kernel.now();
         let Some(claims) = self.decode_access_token(ctx, token).await else { return Ok(None) };
         if claims.exp <= now || claims.iss != ctx.issuer {
             return Ok(None);
@@ -256,7 +299,7 @@ impl App {
         let kid = jws::peek_kid(token);
         let ctx_owned;
         let ctx = if kid.as_deref().is_some_and(|k| !ctx.keys.verifier().knows(k)) {
-            ctx_owned = self.tenant_knowing_kid(self.tenant(&ctx.id).await.ok()?, kid.as_deref()).await;
+            ctx_owned = self.kernel.tenant_knowing_kid(self.kernel.tenant(&ctx.id).await.ok()?, kid.as_deref()).await;
             &*ctx_owned
         } else {
             ctx
@@ -281,7 +324,7 @@ impl App {
         if caller.client.config.is_public() {
             return Err(TokenError::invalid_client("public clients cannot introspect tokens"));
         }
-        self.metrics.introspections.inc();
+        self.kernel.metrics.introspections.inc();
         if token.starts_with(grants::REFRESH_PREFIX) {
             let details = self.introspect_refresh(ctx, caller.client.client_id.as_str(), token).await?;
             return Ok(Introspection { active: details.is_some(), details });
@@ -318,9 +361,9 @@ impl App {
         source: Option<&str>,
     ) -> Result<(), TokenError> {
         let caller = self.authenticate_client(ctx, auth, source).await?;
-        self.metrics.revocations.inc();
+        self.kernel.metrics.revocations.inc();
         let caller_id = caller.client.client_id.as_str();
-        let now = self.now();
+        let now = self.kernel.now();
         if token.starts_with(grants::REFRESH_PREFIX) {
             return self.revoke_refresh(ctx, caller_id, token).await;
         }

@@ -14,7 +14,7 @@ use latchkey_core::{AccessTokenClaims, ClientId, TenantId, UnixTime};
 use latchkey_store::{ClientState, StoreError};
 use tokio::sync::OnceCell;
 
-use crate::App;
+use super::TokenService;
 
 /// Revoked token ids with their expiry, per tenant.
 #[derive(Debug, Default)]
@@ -44,16 +44,16 @@ impl RevocationIndex {
 /// Set on exclusive stores only; loaded on first use.
 pub(crate) type LazyIndex = OnceCell<RevocationIndex>;
 
-impl App {
+impl TokenService {
     async fn revocation_index(&self) -> Result<Option<&RevocationIndex>, StoreError> {
-        if !self.store.is_exclusive() {
+        if !self.kernel.store.is_exclusive() {
             return Ok(None);
         }
         let index = self
             .revocations
             .get_or_try_init(|| async {
                 let index = RevocationIndex::default();
-                for (tenant, jti, exp) in self.store.list_revoked_jtis(self.now()).await? {
+                for (tenant, jti, exp) in self.kernel.store.list_revoked_jtis(self.kernel.now()).await? {
                     if let Ok(t) = TenantId::parse(&tenant) {
                         index.insert(&t, &jti, exp);
                     }
@@ -83,6 +83,7 @@ impl App {
             Some(index) if user.is_none() => index,
             _ => {
                 return self
+                    .kernel
                     .store
                     .jwt_state(tenant, &claims.client_id, &claims.jti, claims.iat, claims.client_epoch, user)
                     .await;
@@ -91,7 +92,7 @@ impl App {
         let revoked = index.contains(tenant, &claims.jti);
         let state = match ClientId::parse(&claims.client_id) {
             Err(_) => ClientState::Missing,
-            Ok(id) => match self.client_for_auth(tenant, &id).await? {
+            Ok(id) => match self.kernel.client_for_auth(tenant, &id).await? {
                 None => ClientState::Missing,
                 Some(c) if c.client.honours_token(claims.iat, claims.client_epoch) => ClientState::Active,
                 Some(_) => ClientState::Disabled,
@@ -109,7 +110,7 @@ impl App {
         client_id: &str,
         expires_at: UnixTime,
     ) -> Result<(), StoreError> {
-        self.store.revoke_jti(tenant, jti, client_id, expires_at, self.now()).await?;
+        self.kernel.store.revoke_jti(tenant, jti, client_id, expires_at, self.kernel.now()).await?;
         if let Some(index) = self.revocation_index().await? {
             index.insert(tenant, jti, expires_at);
         }
@@ -122,13 +123,13 @@ impl App {
     /// # Errors
     /// When the database cannot be reached.
     pub async fn purge_expired(&self) -> Result<u64, StoreError> {
-        let now = self.now();
+        let now = self.kernel.now();
         if let Some(index) = self.revocations.get() {
             index.purge(now);
         }
-        let flows = self.store.purge_expired_flows(now).await?;
-        self.throttle.purge(now);
-        let throttle = self.store.purge_throttle(now - crate::throttle::WINDOW_SECONDS).await?;
-        Ok(self.store.purge_expired(now).await? + flows + throttle)
+        let flows = self.kernel.store.purge_expired_flows(now).await?;
+        self.throttle.memory().purge(now);
+        let throttle = self.kernel.store.purge_throttle(now - crate::throttle::WINDOW_SECONDS).await?;
+        Ok(self.kernel.store.purge_expired(now).await? + flows + throttle)
     }
 }

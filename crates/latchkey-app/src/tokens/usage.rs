@@ -1,11 +1,11 @@
 //! Client and secret usage, collected in memory on the token path (one
-//! short lock, no I/O) and written in batches by [`App::flush_usage`], which
+//! short lock, no I/O) and written in batches by [`TokenService::flush_usage`](crate::tokens::TokenService::flush_usage), which
 //! the server calls every few seconds:
 //!
 //! - `last_used_at` of clients and secrets;
 //! - per client and hour, access tokens issued and failed client
 //!   authentications (SPEC §2.5), kept [`USAGE_RETENTION`] seconds and
-//!   read by [`App::usage_report`] for the console's dashboard.
+//!   read by [`TokenService::usage_report`](crate::tokens::TokenService::usage_report) for the console's dashboard.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -14,8 +14,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use latchkey_core::{TenantId, UnixTime};
 use latchkey_store::{Usage, UsageCount};
 
+use crate::AppError;
 use crate::tenants::TenantContext;
-use crate::{App, AppError};
+use crate::tokens::TokenService;
 
 /// (tenant, client id, secret id).
 type UsageKey = (TenantId, String, Option<String>);
@@ -124,7 +125,7 @@ impl UsageReport {
     }
 }
 
-impl App {
+impl TokenService {
     /// Writes the usage collected since the last flush, and drops hourly
     /// counts older than [`USAGE_RETENTION`] (at most once an hour).
     /// Returns the number of `last_used_at` rows written.
@@ -135,13 +136,13 @@ impl App {
     pub async fn flush_usage(&self) -> Result<usize, latchkey_store::StoreError> {
         let batch = self.usage.take();
         let n = batch.len();
-        self.store.record_usage(&batch).await?;
-        self.store.add_usage_counts(&self.usage.take_counts()).await?;
-        let now = self.now();
+        self.kernel.store.record_usage(&batch).await?;
+        self.kernel.store.add_usage_counts(&self.usage.take_counts()).await?;
+        let now = self.kernel.now();
         let last = self.usage.last_purge.load(Ordering::Relaxed);
         if now - last >= 3600 {
             self.usage.last_purge.store(now, Ordering::Relaxed);
-            self.store.purge_usage_counts(hour_of(now - USAGE_RETENTION)).await?;
+            self.kernel.store.purge_usage_counts(hour_of(now - USAGE_RETENTION)).await?;
         }
         Ok(n)
     }
@@ -166,9 +167,9 @@ impl App {
         hours: u32,
     ) -> Result<UsageReport, AppError> {
         let hours = i64::from(hours.clamp(1, 24 * 30));
-        let now_hour = hour_of(self.now());
+        let now_hour = hour_of(self.kernel.now());
         let since = now_hour - (hours - 1) * 3600;
-        let mut rows = self.store.usage_counts(&ctx.id, client_id, since).await?;
+        let mut rows = self.kernel.store.usage_counts(&ctx.id, client_id, since).await?;
         rows.extend(self.usage.unflushed(&ctx.id, client_id).into_iter().filter(|c| c.hour >= since));
         let mut per_hour: BTreeMap<UnixTime, (i64, i64)> = (0..hours).map(|i| (since + i * 3600, (0, 0))).collect();
         let mut per_client: HashMap<String, (i64, i64)> = HashMap::new();

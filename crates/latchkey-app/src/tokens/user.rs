@@ -6,7 +6,7 @@ use latchkey_core::{AccessTokenClaims, Client, Lifetime, ScopeSet, TokenError, U
 use latchkey_crypto::jws;
 use serde::{Deserialize, Serialize};
 
-use crate::App;
+use super::TokenService;
 use crate::tenants::TenantContext;
 
 /// An access token as issued, with what is recorded about it.
@@ -51,7 +51,7 @@ pub struct IdTokenClaims {
     pub sid: Option<String>,
 }
 
-impl App {
+impl TokenService {
     /// An access token for `user` (id and `token_epoch`) with `scope`, in
     /// the client's format and lifetime, bound to the client's and the
     /// user's current epochs. Writes nothing.
@@ -63,14 +63,14 @@ impl App {
         scope: &ScopeSet,
         grant: &str,
     ) -> Result<IssuedAccess, TokenError> {
-        let now = self.now();
+        let now = self.kernel.now();
         let s = &ctx.settings;
         let lifetime = Lifetime::effective(
             client.config.access_token_lifetime,
             s.default_access_token_lifetime,
             s.max_access_token_lifetime,
         );
-        let jti = self.random_id(16);
+        let jti = self.kernel.random_id(16);
         let claims = AccessTokenClaims {
             iss: ctx.issuer.clone(),
             sub: user_id.to_owned(),
@@ -95,7 +95,7 @@ impl App {
         client: &Client,
         i: &IdTokenInput<'_>,
     ) -> Result<String, TokenError> {
-        let now = self.now();
+        let now = self.kernel.now();
         let s = &ctx.settings;
         let lifetime =
             Lifetime::effective(client.config.id_token_lifetime, s.default_id_token_lifetime, s.max_id_token_lifetime);
@@ -112,7 +112,7 @@ impl App {
             c_hash: i.code.map(jws::half_hash),
             sid: i.sid.map(str::to_owned),
         };
-        let key = ctx.keys.id_token_key(self.now()).map_err(|_| TokenError::unavailable())?;
+        let key = ctx.keys.id_token_key(self.kernel.now()).map_err(|_| TokenError::unavailable())?;
         let payload = serde_json::to_vec(&claims).map_err(|_| TokenError::unavailable())?;
         jws::sign(key, "JWT", &payload).map_err(|_| TokenError::unavailable())
     }

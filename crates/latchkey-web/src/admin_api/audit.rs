@@ -45,6 +45,6 @@ async fn list_audit(
     a: Admin,
     q: Result<Query<AuditSearch>, QueryRejection>,
 ) -> Result<Response, Problem> {
-    let (items, next_cursor) = s.app.search_audit(&a.ctx, &query(q)?).await?;
+    let (items, next_cursor) = s.app.audit.search_audit(&a.ctx, &query(q)?).await?;
     Ok(ok(StatusCode::OK, &AuditPage { items, next_cursor }))
 }

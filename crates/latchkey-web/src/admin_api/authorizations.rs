@@ -52,7 +52,7 @@ impl FromRequestParts<AppState> for TokenCaller {
             .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such tenant"))?;
         let Ok(Source(source)) = Source::from_request_parts(parts, state).await;
         let caller =
-            state.app.authorization_token_actor(&ctx, bearer(&parts.headers), source, request_id(parts)).await?;
+            state.app.remote.authorization_token_actor(&ctx, bearer(&parts.headers), source, request_id(parts)).await?;
         Ok(Self { ctx, caller })
     }
 }
@@ -68,7 +68,7 @@ pub(crate) struct AuthorizationList {
         (status = 401, response = Unauthorized), (status = 403, response = Forbidden)),
     security(("bearer" = ["admin:read"])))]
 pub(crate) async fn list_authorizations(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &AuthorizationList { items: s.app.list_authorizations(&a.ctx).await? }))
+    Ok(ok(StatusCode::OK, &AuthorizationList { items: s.app.remote.list_authorizations(&a.ctx).await? }))
 }
 
 /// Obtain (or obtain again) a remote client's authorization by client_credentials.
@@ -86,7 +86,7 @@ pub(crate) async fn create_authorization(
     body: Result<ApiJson<NewAuthorization>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(new) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.create_authorization(&a.ctx, &a.actor, new).await?))
+    Ok(ok(StatusCode::CREATED, &s.app.remote.create_authorization(&a.ctx, &a.actor, new).await?))
 }
 
 /// Read one authorization.
@@ -100,7 +100,7 @@ pub(crate) async fn get_authorization(
     a: Admin,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.get_authorization(&a.ctx, &namespace, &name).await?))
+    Ok(ok(StatusCode::OK, &s.app.remote.get_authorization(&a.ctx, &namespace, &name).await?))
 }
 
 /// Forget an authorization and its tokens.
@@ -114,7 +114,7 @@ pub(crate) async fn delete_authorization(
     a: Admin,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    s.app.delete_authorization(&a.ctx, &a.actor, &namespace, &name).await?;
+    s.app.remote.delete_authorization(&a.ctx, &a.actor, &namespace, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -131,7 +131,7 @@ pub(crate) async fn authorization_token(
     c: TokenCaller,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.authorization_token(&c.ctx, &c.caller, &namespace, &name).await?))
+    Ok(ok(StatusCode::OK, &s.app.remote.authorization_token(&c.ctx, &c.caller, &namespace, &name).await?))
 }
 
 /// Start obtaining the authorization by the provider's authorization-code flow. Open
@@ -148,7 +148,7 @@ pub(crate) async fn authorize_authorization(
     a: Admin,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::CREATED, &s.app.start_authorization(&a.ctx, &a.actor, &namespace, &name).await?))
+    Ok(ok(StatusCode::CREATED, &s.app.remote.start_authorization(&a.ctx, &a.actor, &namespace, &name).await?))
 }
 
 /// Renew the authorization's tokens now (refresh token, or client_credentials again).
@@ -164,5 +164,5 @@ pub(crate) async fn refresh_authorization(
     a: Admin,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.refresh_authorization(&a.ctx, &a.actor, &namespace, &name).await?))
+    Ok(ok(StatusCode::OK, &s.app.remote.refresh_authorization(&a.ctx, &a.actor, &namespace, &name).await?))
 }

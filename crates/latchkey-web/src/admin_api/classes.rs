@@ -39,7 +39,7 @@ pub(crate) struct ClassList {
     security(("bearer" = ["admin:read"]))
 )]
 async fn list_classes(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &ClassList { items: s.app.list_classes(&a.ctx).await? }))
+    Ok(ok(StatusCode::OK, &ClassList { items: s.app.scopes.list_classes(&a.ctx).await? }))
 }
 
 /// Creates a security class.
@@ -64,7 +64,7 @@ async fn create_class(
     body: Result<ApiJson<NewClass>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(new) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.create_class(&a.ctx, &a.actor, new).await?))
+    Ok(ok(StatusCode::CREATED, &s.app.scopes.create_class(&a.ctx, &a.actor, new).await?))
 }
 
 /// Reads one security class.
@@ -80,7 +80,7 @@ async fn create_class(
     security(("bearer" = ["admin:read"]))
 )]
 async fn get_class(State(s): State<AppState>, a: Admin, Path(name): Path<String>) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.get_class(&a.ctx, &name).await?))
+    Ok(ok(StatusCode::OK, &s.app.scopes.get_class(&a.ctx, &name).await?))
 }
 
 /// Changes a security class's description or scopes; absent fields stay.
@@ -107,7 +107,7 @@ async fn update_class(
     body: Result<ApiJson<ClassPatch>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(p) = body?;
-    Ok(ok(StatusCode::OK, &s.app.update_class(&a.ctx, &a.actor, &name, p).await?))
+    Ok(ok(StatusCode::OK, &s.app.scopes.update_class(&a.ctx, &a.actor, &name, p).await?))
 }
 
 /// Deletes a security class no client belongs to.
@@ -124,6 +124,6 @@ async fn update_class(
     security(("bearer" = ["admin"]))
 )]
 async fn delete_class(State(s): State<AppState>, a: Admin, Path(name): Path<String>) -> Result<Response, Problem> {
-    s.app.delete_class(&a.ctx, &a.actor, &name).await?;
+    s.app.scopes.delete_class(&a.ctx, &a.actor, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

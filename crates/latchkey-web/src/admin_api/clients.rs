@@ -106,7 +106,7 @@ async fn list_clients(
     a: Admin,
     q: Result<Query<ClientSearch>, QueryRejection>,
 ) -> Result<Response, Problem> {
-    let (items, next_cursor) = s.app.search_clients(&a.ctx, &query(q)?).await?;
+    let (items, next_cursor) = s.app.clients.search_clients(&a.ctx, &query(q)?).await?;
     Ok(ok(StatusCode::OK, &ClientPage { items, next_cursor }))
 }
 
@@ -137,7 +137,7 @@ async fn create_client(
     body: Result<ApiJson<NewClient>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(new) = body?;
-    let created = s.app.create_client(&a.ctx, &a.actor, new).await?;
+    let created = s.app.clients.create_client(&a.ctx, &a.actor, new).await?;
     let rev = created.client.revision;
     Ok(with_etag(ok(StatusCode::CREATED, &created), rev))
 }
@@ -184,7 +184,7 @@ async fn create_clients(
     body: Result<ApiJson<NewClients>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(NewClients { items }) = body?;
-    let items = s.app.create_clients(&a.ctx, &a.actor, items).await?;
+    let items = s.app.clients.create_clients(&a.ctx, &a.actor, items).await?;
     Ok(ok(StatusCode::CREATED, &CreatedClients { items }))
 }
 
@@ -201,7 +201,7 @@ async fn create_clients(
     security(("bearer" = ["admin:read"]))
 )]
 async fn get_client(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
-    let c = s.app.get_client(&a.ctx, &id).await?;
+    let c = s.app.clients.get_client(&a.ctx, &id).await?;
     let rev = c.revision;
     Ok(with_etag(ok(StatusCode::OK, &c), rev))
 }
@@ -246,7 +246,7 @@ async fn update_client(
     let force = query(q)?.force;
     let expected = if_match(&headers)?;
     let ApiJson(patch) = body?;
-    let updated = s.app.update_client(&a.ctx, &a.actor, &id, &patch, expected, force).await?;
+    let updated = s.app.clients.update_client(&a.ctx, &a.actor, &id, &patch, expected, force).await?;
     let rev = updated.client.revision;
     Ok(with_etag(ok(StatusCode::OK, &updated), rev))
 }
@@ -270,12 +270,12 @@ async fn delete_client(
     Path(id): Path<String>,
     q: Result<Query<ForceQuery>, QueryRejection>,
 ) -> Result<Response, Problem> {
-    s.app.delete_client(&a.ctx, &a.actor, &id, query(q)?.force).await?;
+    s.app.clients.delete_client(&a.ctx, &a.actor, &id, query(q)?.force).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn set_status(s: &AppState, a: &Admin, id: &str, force: bool, status: ClientStatus) -> Result<Response, Problem> {
-    let c = s.app.set_client_status(&a.ctx, &a.actor, id, status, force).await?;
+    let c = s.app.clients.set_client_status(&a.ctx, &a.actor, id, status, force).await?;
     let rev = c.revision;
     Ok(with_etag(ok(StatusCode::OK, &c), rev))
 }
@@ -355,5 +355,5 @@ async fn test_redirect(
     body: Result<ApiJson<TestRedirect>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(req) = body?;
-    Ok(ok(StatusCode::OK, &s.app.test_redirect(&a.ctx, &id, &req.uri).await?))
+    Ok(ok(StatusCode::OK, &s.app.clients.test_redirect(&a.ctx, &id, &req.uri).await?))
 }

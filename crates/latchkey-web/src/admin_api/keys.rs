@@ -36,7 +36,7 @@ pub(crate) struct KeyList {
     security(("bearer" = ["admin:read"]))
 )]
 async fn list_keys(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &KeyList { items: s.app.list_keys(&a.ctx).await? }))
+    Ok(ok(StatusCode::OK, &KeyList { items: s.app.tenants.list_keys(&a.ctx).await? }))
 }
 
 /// Creates the next signing keys.
@@ -67,5 +67,5 @@ async fn rotate_keys(
     body: Result<ApiJson<RotateKeys>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(req) = body?;
-    Ok(ok(StatusCode::CREATED, &KeyList { items: s.app.rotate_keys(&a.ctx, &a.actor, req).await? }))
+    Ok(ok(StatusCode::CREATED, &KeyList { items: s.app.tenants.rotate_keys(&a.ctx, &a.actor, req).await? }))
 }

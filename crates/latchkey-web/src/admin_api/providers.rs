@@ -36,7 +36,7 @@ pub(crate) struct ProviderList {
         (status = 401, response = Unauthorized), (status = 403, response = Forbidden)),
     security(("bearer" = ["admin:read"])))]
 pub(crate) async fn list_providers(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &ProviderList { items: s.app.list_providers(&a.ctx).await? }))
+    Ok(ok(StatusCode::OK, &ProviderList { items: s.app.remote.list_providers(&a.ctx).await? }))
 }
 
 /// Register a provider from its discovery URL (fetched behind the SSRF guard) or explicit endpoints.
@@ -55,7 +55,7 @@ pub(crate) async fn create_provider(
     body: Result<ApiJson<NewProvider>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(new) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.create_provider(&a.ctx, &a.actor, new).await?))
+    Ok(ok(StatusCode::CREATED, &s.app.remote.create_provider(&a.ctx, &a.actor, new).await?))
 }
 
 /// Read one provider.
@@ -69,7 +69,7 @@ pub(crate) async fn get_provider(
     a: Admin,
     Path(name): Path<String>,
 ) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.get_provider(&a.ctx, &name).await?))
+    Ok(ok(StatusCode::OK, &s.app.remote.get_provider(&a.ctx, &name).await?))
 }
 
 /// Change a provider; a new `discovery_url` is fetched again.
@@ -90,7 +90,7 @@ pub(crate) async fn update_provider(
     body: Result<ApiJson<ProviderPatch>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(p) = body?;
-    Ok(ok(StatusCode::OK, &s.app.update_provider(&a.ctx, &a.actor, &name, p).await?))
+    Ok(ok(StatusCode::OK, &s.app.remote.update_provider(&a.ctx, &a.actor, &name, p).await?))
 }
 
 /// Delete a provider no remote client uses.
@@ -104,6 +104,6 @@ pub(crate) async fn delete_provider(
     a: Admin,
     Path(name): Path<String>,
 ) -> Result<Response, Problem> {
-    s.app.delete_provider(&a.ctx, &a.actor, &name).await?;
+    s.app.remote.delete_provider(&a.ctx, &a.actor, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

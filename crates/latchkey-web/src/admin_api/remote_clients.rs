@@ -36,7 +36,7 @@ pub(crate) struct RemoteClientList {
         (status = 401, response = Unauthorized), (status = 403, response = Forbidden)),
     security(("bearer" = ["admin:read"])))]
 pub(crate) async fn list_remote_clients(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &RemoteClientList { items: s.app.list_remote_clients(&a.ctx).await? }))
+    Ok(ok(StatusCode::OK, &RemoteClientList { items: s.app.remote.list_remote_clients(&a.ctx).await? }))
 }
 
 /// Register a client of a provider; its secret is stored encrypted and never shown again.
@@ -56,7 +56,7 @@ pub(crate) async fn create_remote_client(
     body: Result<ApiJson<NewRemoteClient>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(new) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.create_remote_client(&a.ctx, &a.actor, new).await?))
+    Ok(ok(StatusCode::CREATED, &s.app.remote.create_remote_client(&a.ctx, &a.actor, new).await?))
 }
 
 /// Read one remote client.
@@ -70,7 +70,7 @@ pub(crate) async fn get_rc(
     a: Admin,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.get_remote_client(&a.ctx, &namespace, &name).await?))
+    Ok(ok(StatusCode::OK, &s.app.remote.get_remote_client(&a.ctx, &namespace, &name).await?))
 }
 
 /// Change a remote client's provider, client id or token-request parameters.
@@ -91,7 +91,7 @@ pub(crate) async fn update_rc(
     body: Result<ApiJson<RemoteClientPatch>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(p) = body?;
-    Ok(ok(StatusCode::OK, &s.app.update_remote_client(&a.ctx, &a.actor, &namespace, &name, p).await?))
+    Ok(ok(StatusCode::OK, &s.app.remote.update_remote_client(&a.ctx, &a.actor, &namespace, &name, p).await?))
 }
 
 /// Delete a remote client and its authorization.
@@ -105,7 +105,7 @@ pub(crate) async fn delete_rc(
     a: Admin,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    s.app.delete_remote_client(&a.ctx, &a.actor, &namespace, &name).await?;
+    s.app.remote.delete_remote_client(&a.ctx, &a.actor, &namespace, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -126,5 +126,5 @@ pub(crate) async fn set_remote_secret(
     body: Result<ApiJson<RemoteSecret>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(secret) = body?;
-    Ok(ok(StatusCode::OK, &s.app.set_remote_secret(&a.ctx, &a.actor, &namespace, &name, secret).await?))
+    Ok(ok(StatusCode::OK, &s.app.remote.set_remote_secret(&a.ctx, &a.actor, &namespace, &name, secret).await?))
 }

@@ -39,7 +39,7 @@ pub(crate) struct ScopeList {
     security(("bearer" = ["admin:read"]))
 )]
 async fn list_scopes(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &ScopeList { items: s.app.list_scopes(&a.ctx).await? }))
+    Ok(ok(StatusCode::OK, &ScopeList { items: s.app.scopes.list_scopes(&a.ctx).await? }))
 }
 
 /// Adds a scope to the catalogue.
@@ -64,7 +64,7 @@ async fn create_scope(
     body: Result<ApiJson<NewScope>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(new) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.create_scope(&a.ctx, &a.actor, new).await?))
+    Ok(ok(StatusCode::CREATED, &s.app.scopes.create_scope(&a.ctx, &a.actor, new).await?))
 }
 
 /// Reads one scope.
@@ -80,7 +80,7 @@ async fn create_scope(
     security(("bearer" = ["admin:read"]))
 )]
 async fn get_scope(State(s): State<AppState>, a: Admin, Path(name): Path<String>) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.get_scope(&a.ctx, &name).await?))
+    Ok(ok(StatusCode::OK, &s.app.scopes.get_scope(&a.ctx, &name).await?))
 }
 
 /// Changes a scope's description.
@@ -107,7 +107,7 @@ async fn update_scope(
     body: Result<ApiJson<ScopePatch>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(p) = body?;
-    Ok(ok(StatusCode::OK, &s.app.update_scope(&a.ctx, &a.actor, &name, p).await?))
+    Ok(ok(StatusCode::OK, &s.app.scopes.update_scope(&a.ctx, &a.actor, &name, p).await?))
 }
 
 /// Deletes a scope that no client or security class uses.
@@ -124,6 +124,6 @@ async fn update_scope(
     security(("bearer" = ["admin"]))
 )]
 async fn delete_scope(State(s): State<AppState>, a: Admin, Path(name): Path<String>) -> Result<Response, Problem> {
-    s.app.delete_scope(&a.ctx, &a.actor, &name).await?;
+    s.app.scopes.delete_scope(&a.ctx, &a.actor, &name).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

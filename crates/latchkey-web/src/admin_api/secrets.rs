@@ -44,7 +44,7 @@ pub(crate) struct SecretList {
     security(("bearer" = ["admin:read"]))
 )]
 async fn list_secrets(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &SecretList { items: s.app.list_secrets(&a.ctx, &id).await? }))
+    Ok(ok(StatusCode::OK, &SecretList { items: s.app.clients.list_secrets(&a.ctx, &id).await? }))
 }
 
 /// Adds a secret to a confidential client (generated, or imported).
@@ -74,7 +74,7 @@ async fn add_secret(
     body: Result<ApiJson<AddSecret>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(req) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.add_secret(&a.ctx, &a.actor, &id, req).await?))
+    Ok(ok(StatusCode::CREATED, &s.app.clients.add_secret(&a.ctx, &a.actor, &id, req).await?))
 }
 
 /// Rotates: a new secret, and every valid secret expires after the grace period.
@@ -104,7 +104,7 @@ async fn rotate_secret(
     body: Result<ApiJson<RotateSecret>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(req) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.rotate_secret(&a.ctx, &a.actor, &id, req).await?))
+    Ok(ok(StatusCode::CREATED, &s.app.clients.rotate_secret(&a.ctx, &a.actor, &id, req).await?))
 }
 
 /// Revokes one secret now.
@@ -128,6 +128,6 @@ async fn revoke_secret(
     a: Admin,
     Path((id, secret_id)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    s.app.revoke_secret(&a.ctx, &a.actor, &id, &secret_id).await?;
+    s.app.clients.revoke_secret(&a.ctx, &a.actor, &id, &secret_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

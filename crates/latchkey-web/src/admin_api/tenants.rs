@@ -42,7 +42,7 @@ pub(crate) struct TenantList {
     security(("bearer" = ["admin:read"]))
 )]
 async fn list_tenants(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &TenantList { items: s.app.list_tenants(&a.ctx, &a.actor).await? }))
+    Ok(ok(StatusCode::OK, &TenantList { items: s.app.tenants.list_tenants(&a.ctx, &a.actor).await? }))
 }
 
 /// Creates a tenant with its own issuer `{base}/t/{tenant_id}`, keys, scopes,
@@ -70,7 +70,7 @@ async fn create_tenant(
     body: Result<ApiJson<NewTenant>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(new) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.create_tenant(&a.ctx, &a.actor, new).await?))
+    Ok(ok(StatusCode::CREATED, &s.app.tenants.create_tenant(&a.ctx, &a.actor, new).await?))
 }
 
 /// Reads one tenant.
@@ -86,7 +86,7 @@ async fn create_tenant(
     security(("bearer" = ["admin:read"]))
 )]
 async fn get_tenant(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.get_tenant(&a.ctx, &a.actor, &id).await?))
+    Ok(ok(StatusCode::OK, &s.app.tenants.get_tenant(&a.ctx, &a.actor, &id).await?))
 }
 
 /// Renames a tenant or changes its settings (a JSON merge patch of them).
@@ -114,7 +114,7 @@ async fn update_tenant(
     body: Result<ApiJson<TenantPatch>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(patch) = body?;
-    Ok(ok(StatusCode::OK, &s.app.update_tenant(&a.ctx, &a.actor, &id, patch).await?))
+    Ok(ok(StatusCode::OK, &s.app.tenants.update_tenant(&a.ctx, &a.actor, &id, patch).await?))
 }
 
 /// Deletes a disabled tenant and everything in it.
@@ -131,7 +131,7 @@ async fn update_tenant(
     security(("bearer" = ["admin"]))
 )]
 async fn delete_tenant(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
-    s.app.delete_tenant(&a.ctx, &a.actor, &id).await?;
+    s.app.tenants.delete_tenant(&a.ctx, &a.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -148,7 +148,7 @@ async fn delete_tenant(State(s): State<AppState>, a: Admin, Path(id): Path<Strin
     security(("bearer" = ["admin"]))
 )]
 async fn disable_tenant(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.set_tenant_status(&a.ctx, &a.actor, &id, false).await?))
+    Ok(ok(StatusCode::OK, &s.app.tenants.set_tenant_status(&a.ctx, &a.actor, &id, false).await?))
 }
 
 /// Enables a disabled tenant.
@@ -164,5 +164,5 @@ async fn disable_tenant(State(s): State<AppState>, a: Admin, Path(id): Path<Stri
     security(("bearer" = ["admin"]))
 )]
 async fn enable_tenant(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.set_tenant_status(&a.ctx, &a.actor, &id, true).await?))
+    Ok(ok(StatusCode::OK, &s.app.tenants.set_tenant_status(&a.ctx, &a.actor, &id, true).await?))
 }

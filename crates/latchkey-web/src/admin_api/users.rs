@@ -44,7 +44,7 @@ pub(crate) async fn list_consents(
     a: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.list_consents(&a.ctx, &id).await?))
+    Ok(ok(StatusCode::OK, &s.app.users.list_consents(&a.ctx, &id).await?))
 }
 
 /// Revoke a consent: the user is asked again the next time the client asks.
@@ -59,7 +59,7 @@ pub(crate) async fn revoke_consent(
     a: Admin,
     Path((id, client_id)): Path<(String, String)>,
 ) -> Result<Response, Problem> {
-    s.app.revoke_consent(&a.ctx, &a.actor, &id, &client_id).await?;
+    s.app.users.revoke_consent(&a.ctx, &a.actor, &id, &client_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -100,7 +100,7 @@ pub(crate) async fn list_users(
     q: Result<Query<UserQuery>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let q = query(q)?;
-    let (items, next) = s.app.list_users(&a.ctx, q.q.as_deref(), q.cursor.as_deref(), q.limit).await?;
+    let (items, next) = s.app.users.list_users(&a.ctx, q.q.as_deref(), q.cursor.as_deref(), q.limit).await?;
     Ok(ok(StatusCode::OK, &UserPage { items, next_cursor: next }))
 }
 
@@ -119,7 +119,7 @@ pub(crate) async fn create_user(
     body: Result<ApiJson<NewUser>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(new) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.create_user(&a.ctx, &a.actor, new).await?))
+    Ok(ok(StatusCode::CREATED, &s.app.users.create_user(&a.ctx, &a.actor, new).await?))
 }
 
 /// Read one user.
@@ -129,7 +129,7 @@ pub(crate) async fn create_user(
         (status = 403, response = Forbidden), (status = 404, response = NotFound)),
     security(("bearer" = ["admin:read"])))]
 pub(crate) async fn get_user(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.get_user(&a.ctx, &id).await?))
+    Ok(ok(StatusCode::OK, &s.app.users.get_user(&a.ctx, &id).await?))
 }
 
 /// Change a user's email, display name, roles or groups.
@@ -148,7 +148,7 @@ pub(crate) async fn update_user(
     body: Result<ApiJson<UserPatch>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(p) = body?;
-    Ok(ok(StatusCode::OK, &s.app.update_user(&a.ctx, &a.actor, &id, p).await?))
+    Ok(ok(StatusCode::OK, &s.app.users.update_user(&a.ctx, &a.actor, &id, p).await?))
 }
 
 /// Set a new password (generated and returned once when none is given).
@@ -167,7 +167,7 @@ pub(crate) async fn reset_password(
     body: Result<ApiJson<PasswordReset>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(p) = body?;
-    let generated = s.app.reset_password(&a.ctx, &a.actor, &id, p).await?;
+    let generated = s.app.users.reset_password(&a.ctx, &a.actor, &id, p).await?;
     Ok(ok(StatusCode::OK, &PasswordResult { password: generated }))
 }
 
@@ -182,7 +182,7 @@ pub(crate) async fn disable_user(
     a: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.set_user_status(&a.ctx, &a.actor, &id, false).await?))
+    Ok(ok(StatusCode::OK, &s.app.users.set_user_status(&a.ctx, &a.actor, &id, false).await?))
 }
 
 /// Enable a user again.
@@ -196,7 +196,7 @@ pub(crate) async fn enable_user(
     a: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.set_user_status(&a.ctx, &a.actor, &id, true).await?))
+    Ok(ok(StatusCode::OK, &s.app.users.set_user_status(&a.ctx, &a.actor, &id, true).await?))
 }
 
 /// The upstream accounts (provider and `sub`) that sign in as this user.
@@ -210,7 +210,7 @@ pub(crate) async fn list_federated_links(
     a: Admin,
     Path(user_id): Path<String>,
 ) -> Result<Response, Problem> {
-    Ok(ok(StatusCode::OK, &s.app.list_federated_links(&a.ctx, &user_id).await?))
+    Ok(ok(StatusCode::OK, &s.app.users.list_federated_links(&a.ctx, &user_id).await?))
 }
 
 /// Unlink an upstream account from the user.
@@ -225,6 +225,6 @@ pub(crate) async fn unlink_federated(
     a: Admin,
     Path((user_id, provider, subject)): Path<(String, String, String)>,
 ) -> Result<Response, Problem> {
-    s.app.unlink_federated(&a.ctx, &a.actor, &user_id, &provider, &subject).await?;
+    s.app.users.unlink_federated(&a.ctx, &a.actor, &user_id, &provider, &subject).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -120,19 +120,22 @@ pub(super) async fn dashboard(
         f(&mut q);
         q
     };
-    let expiring =
-        try_page!(cx, s.app.search_clients(&cx.ctx, &search(|q| q.secret_expires_within_days = Some(14))).await).0;
-    let unused = try_page!(cx, s.app.search_clients(&cx.ctx, &search(|q| q.unused_days = Some(90))).await).0;
-    let recent = try_page!(cx, s.app.search_clients(&cx.ctx, &search(|_| ())).await).0;
-    let usage = try_page!(cx, s.app.usage_report(&cx.ctx, None, hours).await);
+    let expiring = try_page!(
+        cx,
+        s.app.clients.search_clients(&cx.ctx, &search(|q| q.secret_expires_within_days = Some(14))).await
+    )
+    .0;
+    let unused = try_page!(cx, s.app.clients.search_clients(&cx.ctx, &search(|q| q.unused_days = Some(90))).await).0;
+    let recent = try_page!(cx, s.app.clients.search_clients(&cx.ctx, &search(|_| ())).await).0;
+    let usage = try_page!(cx, s.app.tokens.usage_report(&cx.ctx, None, hours).await);
     let chosen = if client.is_empty() {
         None
     } else {
-        Some(try_page!(cx, s.app.usage_report(&cx.ctx, Some(&client), hours).await))
+        Some(try_page!(cx, s.app.tokens.usage_report(&cx.ctx, Some(&client), hours).await))
     };
     let mut top = Vec::new();
     for (id, issued, failed) in usage.clients.iter().take(8) {
-        let name = match s.app.get_client(&cx.ctx, id).await {
+        let name = match s.app.clients.get_client(&cx.ctx, id).await {
             Ok(v) => v.name,
             Err(AppError::NotFound) => "(deleted client)".to_owned(),
             Err(e) => return cx.app_error(e),
@@ -142,7 +145,7 @@ pub(super) async fn dashboard(
     let mut choices: Vec<(String, String)> = top.iter().map(|(id, name, _, _)| (id.clone(), name.clone())).collect();
     let chart = match &chosen {
         Some(r) => {
-            let name = match s.app.get_client(&cx.ctx, &client).await {
+            let name = match s.app.clients.get_client(&cx.ctx, &client).await {
                 Ok(v) => v.name,
                 Err(_) => client.clone(),
             };
@@ -220,7 +223,7 @@ impl Catalogue for Scopes {
         error: Option<String>,
         form: NamedForm,
     ) -> Response {
-        let list = try_page!(cx, s.app.list_scopes(&cx.ctx).await);
+        let list = try_page!(cx, s.app.scopes.list_scopes(&cx.ctx).await);
         let rows = list
             .into_iter()
             .map(|v| NamedRow {
@@ -240,7 +243,7 @@ impl Catalogue for Scopes {
 async fn create_scope(State(s): State<AppState>, i: Incoming) -> Response {
     catalogue::create::<Scopes, _>(&s, i, async |cx, f| {
         let NamedForm { name, description } = NamedForm::from_fields(f);
-        s.app.create_scope(&cx.ctx, &cx.user.actor, NewScope { name, description }).await
+        s.app.scopes.create_scope(&cx.ctx, &cx.user.actor, NewScope { name, description }).await
     })
     .await
 }
@@ -248,14 +251,14 @@ async fn create_scope(State(s): State<AppState>, i: Incoming) -> Response {
 async fn update_scope(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
     catalogue::change::<Scopes, _>(&s, i, "updated", async |cx, f| {
         let patch = ScopePatch { description: field(f, "description").to_owned() };
-        s.app.update_scope(&cx.ctx, &cx.user.actor, &param(&params, "name"), patch).await
+        s.app.scopes.update_scope(&cx.ctx, &cx.user.actor, &param(&params, "name"), patch).await
     })
     .await
 }
 
 async fn delete_scope(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
     catalogue::act::<Scopes, _>(&s, i, "deleted", async |cx| {
-        s.app.delete_scope(&cx.ctx, &cx.user.actor, &param(&params, "name")).await
+        s.app.scopes.delete_scope(&cx.ctx, &cx.user.actor, &param(&params, "name")).await
     })
     .await
 }
@@ -292,8 +295,8 @@ impl Catalogue for Classes {
         error: Option<String>,
         form: NamedForm,
     ) -> Response {
-        let list = try_page!(cx, s.app.list_classes(&cx.ctx).await);
-        let scopes = try_page!(cx, s.app.list_scopes(&cx.ctx).await);
+        let list = try_page!(cx, s.app.scopes.list_classes(&cx.ctx).await);
+        let scopes = try_page!(cx, s.app.scopes.list_scopes(&cx.ctx).await);
         let rows = list
             .into_iter()
             .map(|v| NamedRow {
@@ -320,7 +323,7 @@ async fn create_class(State(s): State<AppState>, i: Incoming) -> Response {
     catalogue::create::<Classes, _>(&s, i, async |cx, f| {
         let NamedForm { name, description } = NamedForm::from_fields(f);
         let scopes = fields(f, "scopes").into_iter().map(str::to_owned).collect();
-        s.app.create_class(&cx.ctx, &cx.user.actor, NewClass { name, description, scopes }).await
+        s.app.scopes.create_class(&cx.ctx, &cx.user.actor, NewClass { name, description, scopes }).await
     })
     .await
 }
@@ -331,14 +334,14 @@ async fn update_class(State(s): State<AppState>, params: RawPathParams, i: Incom
             description: Some(field(f, "description").to_owned()),
             scopes: Some(fields(f, "scopes").into_iter().map(str::to_owned).collect()),
         };
-        s.app.update_class(&cx.ctx, &cx.user.actor, &param(&params, "name"), patch).await
+        s.app.scopes.update_class(&cx.ctx, &cx.user.actor, &param(&params, "name"), patch).await
     })
     .await
 }
 
 async fn delete_class(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
     catalogue::act::<Classes, _>(&s, i, "deleted", async |cx| {
-        s.app.delete_class(&cx.ctx, &cx.user.actor, &param(&params, "name")).await
+        s.app.scopes.delete_class(&cx.ctx, &cx.user.actor, &param(&params, "name")).await
     })
     .await
 }
@@ -379,7 +382,7 @@ async fn users_page(
     created: Option<(String, Option<String>)>,
 ) -> Response {
     let (list, next) =
-        try_page!(cx, s.app.list_users(&cx.ctx, Some(q).filter(|q| !q.is_empty()), Some(cursor), Some(50)).await);
+        try_page!(cx, s.app.users.list_users(&cx.ctx, Some(q).filter(|q| !q.is_empty()), Some(cursor), Some(50)).await);
     let rows = list
         .into_iter()
         .map(|u| UserRow {
@@ -429,7 +432,7 @@ async fn create_user(
         roles: if role.is_empty() { Vec::new() } else { vec![role.to_owned()] },
         groups: Vec::new(),
     };
-    match s.app.create_user(&cx.ctx, &cx.user.actor, new).await {
+    match s.app.users.create_user(&cx.ctx, &cx.user.actor, new).await {
         Ok(u) => users_page(&s, &cx, None, "", "", None, Some((u.user.username, u.password))).await,
         Err(e) => match input_problem(e) {
             Ok(msg) => users_page(&s, &cx, None, "", "", Some(msg), None).await,
@@ -450,7 +453,7 @@ async fn set_user_role(
     let (cx, pairs) = enter_write!(s, tenant, src, req);
     let id = param(&params, "id");
     let role = field(&pairs, "role");
-    let current = try_page!(cx, s.app.get_user(&cx.ctx, &id).await);
+    let current = try_page!(cx, s.app.users.get_user(&cx.ctx, &id).await);
     // Other roles a user may hold (none today) are kept.
     let mut roles: Vec<String> =
         current.roles.into_iter().filter(|r| !matches!(r.as_str(), "owner" | "tenant-admin" | "viewer")).collect();
@@ -458,7 +461,7 @@ async fn set_user_role(
         roles.push(role.to_owned());
     }
     let patch = UserPatch { roles: Some(roles), ..UserPatch::default() };
-    match s.app.update_user(&cx.ctx, &cx.user.actor, &id, patch).await {
+    match s.app.users.update_user(&cx.ctx, &cx.user.actor, &id, patch).await {
         Ok(_) => cx.to("users?m=updated"),
         Err(e) => cx.app_error(e),
     }
@@ -468,7 +471,7 @@ async fn user_status(s: &AppState, cx: &Cx, id: &str, active: bool) -> Response 
     if id == cx.user.actor.id && !active {
         return cx.error(409, "You cannot disable your own account: ask another administrator.");
     }
-    match s.app.set_user_status(&cx.ctx, &cx.user.actor, id, active).await {
+    match s.app.users.set_user_status(&cx.ctx, &cx.user.actor, id, active).await {
         Ok(_) => cx.to("users?m=updated"),
         Err(e) => cx.app_error(e),
     }
@@ -497,8 +500,8 @@ async fn reset_user_password(
     use latchkey_app::admin::users::PasswordReset;
     let (cx, _) = enter_write!(s, tenant, src, req);
     let id = param(&params, "id");
-    let user = try_page!(cx, s.app.get_user(&cx.ctx, &id).await);
-    match s.app.reset_password(&cx.ctx, &cx.user.actor, &id, PasswordReset { password: None }).await {
+    let user = try_page!(cx, s.app.users.get_user(&cx.ctx, &id).await);
+    match s.app.users.reset_password(&cx.ctx, &cx.user.actor, &id, PasswordReset { password: None }).await {
         Ok(password) => {
             let done = Some("The password was reset; the user's sessions and tokens were ended.");
             users_page(&s, &cx, done, "", "", None, Some((user.username, password))).await
@@ -544,7 +547,7 @@ async fn keys(
     req: Request,
 ) -> Response {
     let (cx, parts) = enter_get!(s, tenant, src, req);
-    let list = try_page!(cx, s.app.list_keys(&cx.ctx).await);
+    let list = try_page!(cx, s.app.tenants.list_keys(&cx.ctx).await);
     let rows = list
         .into_iter()
         .map(|k| KeyRow {
@@ -568,7 +571,10 @@ async fn rotate_keys(
 ) -> Response {
     let (cx, pairs) = enter_write!(s, tenant, src, req);
     let purpose = Some(field(&pairs, "purpose").to_owned()).filter(|p| !p.is_empty());
-    try_page!(cx, s.app.rotate_keys(&cx.ctx, &cx.user.actor, RotateKeys { purpose, activate_in_seconds: None }).await);
+    try_page!(
+        cx,
+        s.app.tenants.rotate_keys(&cx.ctx, &cx.user.actor, RotateKeys { purpose, activate_in_seconds: None }).await
+    );
     cx.to("keys?m=rotated")
 }
 
@@ -605,7 +611,7 @@ impl AuditRow {
         let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
         for e in events.iter().filter(|e| e.actor_type == "user") {
             if !names.contains_key(&e.actor)
-                && let Ok(u) = s.app.get_user(&cx.ctx, &e.actor).await
+                && let Ok(u) = s.app.users.get_user(&cx.ctx, &e.actor).await
             {
                 names.insert(e.actor.clone(), u.username);
             }
@@ -699,7 +705,7 @@ async fn audit(
         limit: Some(50),
         ..AuditSearch::default()
     };
-    let (rows, next, error) = match s.app.search_audit(&cx.ctx, &search).await {
+    let (rows, next, error) = match s.app.audit.search_audit(&cx.ctx, &search).await {
         Ok((items, next)) => (AuditRow::rows(&s, &cx, &items).await, next, None),
         Err(AppError::Validation(_)) => {
             (Vec::new(), None, Some("The filters or the page link are not valid.".to_owned()))

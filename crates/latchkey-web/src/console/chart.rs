@@ -1,7 +1,7 @@
 //! Usage charts as server-rendered SVG: no script, no inline style (the
 //! colours come from the stylesheet through classes).
 
-use latchkey_app::usage::UsageReport;
+use latchkey_app::tokens::usage::UsageReport;
 
 const WIDTH: i64 = 720;
 const HEIGHT: i64 = 170;

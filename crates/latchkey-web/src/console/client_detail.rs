@@ -108,7 +108,7 @@ async fn details(
         Err(r) => return r,
     };
     let id = param(&params, "id");
-    let v = match s.app.get_client(&cx.ctx, &id).await {
+    let v = match s.app.clients.get_client(&cx.ctx, &id).await {
         Ok(v) => v,
         Err(e) => return cx.app_error(e),
     };
@@ -118,7 +118,7 @@ async fn details(
     let test = if test_uri.is_empty() {
         None
     } else {
-        match s.app.test_redirect(&cx.ctx, &id, &test_uri).await {
+        match s.app.clients.test_redirect(&cx.ctx, &id, &test_uri).await {
             Ok(t) => Some(t),
             Err(e) => return cx.app_error(e),
         }
@@ -129,19 +129,19 @@ async fn details(
         limit: Some(20),
         ..AuditSearch::default()
     };
-    let history = match s.app.search_audit(&cx.ctx, &audit).await {
+    let history = match s.app.audit.search_audit(&cx.ctx, &audit).await {
         Ok((items, _)) => AuditRow::rows(&s, &cx, &items).await,
         Err(e) => return cx.app_error(e),
     };
-    let day = match s.app.usage_report(&cx.ctx, Some(&id), 24).await {
+    let day = match s.app.tokens.usage_report(&cx.ctx, Some(&id), 24).await {
         Ok(r) => r,
         Err(e) => return cx.app_error(e),
     };
-    let month = match s.app.usage_report(&cx.ctx, Some(&id), 24 * 30).await {
+    let month = match s.app.tokens.usage_report(&cx.ctx, Some(&id), 24 * 30).await {
         Ok(r) => (r.issued(), r.failed()),
         Err(e) => return cx.app_error(e),
     };
-    let now = s.app.now();
+    let now = s.app.kernel.now();
     let secrets = v
         .secrets
         .iter()
@@ -174,7 +174,7 @@ async fn details(
         labels: v.config.labels.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join(", "),
         created: time(v.created_at),
         updated: time(v.updated_at),
-        last_used: opt_time(s.app.last_use(&cx.ctx, &v.client_id, v.last_used_at)),
+        last_used: opt_time(s.app.tokens.last_use(&cx.ctx, &v.client_id, v.last_used_at)),
         secrets,
         confidential: !v.config.is_public(),
         warning: warning(&v),
@@ -231,8 +231,8 @@ async fn rotate(
         return cx.error(400, "Choose how long the old secrets stay valid.");
     };
     let label = Some(field(&pairs, "label").trim().to_owned()).filter(|l| !l.is_empty());
-    match s.app.rotate_secret(&cx.ctx, &cx.user.actor, &id, RotateSecret { grace_seconds, label }).await {
-        Ok(new) => match s.app.get_client(&cx.ctx, &id).await {
+    match s.app.clients.rotate_secret(&cx.ctx, &cx.user.actor, &id, RotateSecret { grace_seconds, label }).await {
+        Ok(new) => match s.app.clients.get_client(&cx.ctx, &id).await {
             Ok(v) => secret_shown(&cx, &v, Some(&new.client_secret), false),
             Err(e) => cx.app_error(e),
         },
@@ -252,7 +252,7 @@ async fn revoke(
         Err(r) => return r,
     };
     let (id, secret) = (param(&params, "id"), param(&params, "secret"));
-    match s.app.revoke_secret(&cx.ctx, &cx.user.actor, &id, &secret).await {
+    match s.app.clients.revoke_secret(&cx.ctx, &cx.user.actor, &id, &secret).await {
         Ok(()) => cx.to(&format!("clients/{id}?m=secret_revoked")),
         Err(e) => cx.app_error(e),
     }
@@ -272,7 +272,7 @@ async fn set_status(
     };
     let id = param(&params, "id");
     let force = field(&pairs, "force") == "on";
-    match s.app.set_client_status(&cx.ctx, &cx.user.actor, &id, status, force).await {
+    match s.app.clients.set_client_status(&cx.ctx, &cx.user.actor, &id, status, force).await {
         Ok(_) if status == ClientStatus::Active => cx.to(&format!("clients/{id}?m=enabled")),
         Ok(_) => cx.to(&format!("clients/{id}?m=disabled")),
         Err(e) => cx.app_error(e),
@@ -321,7 +321,7 @@ async fn confirm_delete(
     if !cx.can_write() {
         return cx.error(403, "Your role may read but not change anything.");
     }
-    match s.app.get_client(&cx.ctx, &param(&params, "id")).await {
+    match s.app.clients.get_client(&cx.ctx, &param(&params, "id")).await {
         Ok(v) => cx.page(StatusCode::OK, &DeletePage { c: cx.chrome("clients", None), warning: warning(&v), v }),
         Err(e) => cx.app_error(e),
     }
@@ -339,7 +339,7 @@ async fn delete(
         Err(r) => return r,
     };
     let force = field(&pairs, "force") == "on";
-    match s.app.delete_client(&cx.ctx, &cx.user.actor, &param(&params, "id"), force).await {
+    match s.app.clients.delete_client(&cx.ctx, &cx.user.actor, &param(&params, "id"), force).await {
         Ok(()) => cx.to("clients?m=deleted"),
         Err(e) => cx.app_error(e),
     }

@@ -317,11 +317,11 @@ struct Frame {
 }
 
 async fn render(s: &AppState, cx: &Cx, frame: Frame, f: FormState, errors: Vec<FieldError>) -> Response {
-    let scopes = match s.app.list_scopes(&cx.ctx).await {
+    let scopes = match s.app.scopes.list_scopes(&cx.ctx).await {
         Ok(v) => v,
         Err(e) => return cx.app_error(e),
     };
-    let classes = match s.app.list_classes(&cx.ctx).await {
+    let classes = match s.app.scopes.list_classes(&cx.ctx).await {
         Ok(v) => v,
         Err(e) => return cx.app_error(e),
     };
@@ -447,7 +447,7 @@ async fn create(
         config,
         ..NewClient::default()
     };
-    match s.app.create_client(&cx.ctx, &cx.user.actor, new).await {
+    match s.app.clients.create_client(&cx.ctx, &cx.user.actor, new).await {
         Ok(created) => super::client_detail::secret_shown(&cx, &created.client, created.client_secret.as_deref(), true),
         Err(AppError::Validation(errors)) => render(&s, &cx, create_frame(&cx, t), f, errors).await,
         Err(AppError::Conflict(m)) => {
@@ -491,7 +491,7 @@ async fn edit_form(
         return cx.error(403, "Your role may read but not change anything.");
     }
     let id = super::param(&params, "id");
-    let c = match s.app.get_client(&cx.ctx, &id).await {
+    let c = match s.app.clients.get_client(&cx.ctx, &id).await {
         Ok(c) => c,
         Err(e) => return cx.app_error(e),
     };
@@ -511,7 +511,7 @@ async fn update(
         Err(r) => return r,
     };
     let id = super::param(&params, "id");
-    let c = match s.app.get_client(&cx.ctx, &id).await {
+    let c = match s.app.clients.get_client(&cx.ctx, &id).await {
         Ok(c) => c,
         Err(e) => return cx.app_error(e),
     };
@@ -536,7 +536,7 @@ async fn update(
     };
     patch.insert("name".into(), json!(f.name));
     patch.insert("description".into(), json!(f.description));
-    match s.app.update_client(&cx.ctx, &cx.user.actor, &id, &patch, Some(revision), force).await {
+    match s.app.clients.update_client(&cx.ctx, &cx.user.actor, &id, &patch, Some(revision), force).await {
         Ok(updated) if updated.client_secret.is_some() => {
             super::client_detail::secret_shown(&cx, &updated.client, updated.client_secret.as_deref(), false)
         }

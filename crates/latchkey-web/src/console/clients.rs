@@ -183,7 +183,7 @@ async fn load(s: &AppState, cx: &Cx, pairs: &[(String, String)]) -> Results {
         Ok(s) => s,
         Err(e) => return empty(filters, e.to_owned()),
     };
-    match s.app.search_clients(&cx.ctx, &search).await {
+    match s.app.clients.search_clients(&cx.ctx, &search).await {
         Ok((items, next)) => Results {
             rows: items.iter().map(Row::from_view).collect(),
             next,
@@ -283,7 +283,7 @@ async fn bulk(
     }
     let mut views = Vec::with_capacity(ids.len());
     for id in &ids {
-        match s.app.get_client(&cx.ctx, id).await {
+        match s.app.clients.get_client(&cx.ctx, id).await {
             Ok(v) => views.push(v),
             Err(e) => return cx.app_error(e),
         }
@@ -292,8 +292,11 @@ async fn bulk(
         "export" => export(&views),
         "disable" => {
             for v in views.iter().filter(|v| !v.protected) {
-                if let Err(e) =
-                    s.app.set_client_status(&cx.ctx, &cx.user.actor, &v.client_id, ClientStatus::Disabled, false).await
+                if let Err(e) = s
+                    .app
+                    .clients
+                    .set_client_status(&cx.ctx, &cx.user.actor, &v.client_id, ClientStatus::Disabled, false)
+                    .await
                 {
                     return cx.app_error(e);
                 }
@@ -302,7 +305,7 @@ async fn bulk(
         }
         "delete" if field(&pairs, "confirm") == "yes" => {
             for v in views.iter().filter(|v| !v.protected) {
-                if let Err(e) = s.app.delete_client(&cx.ctx, &cx.user.actor, &v.client_id, false).await {
+                if let Err(e) = s.app.clients.delete_client(&cx.ctx, &cx.user.actor, &v.client_id, false).await {
                     return cx.app_error(e);
                 }
             }

@@ -4,9 +4,9 @@
 //!
 //! **Signing in.** A request without a live console session is sent through
 //! the server's own `/oauth2/authorize` with the `latchkey-console` client
-//! (`App::console_begin`); `/console/callback` redeems the code and sets the
+//! (`SignInService::console_begin`); `/console/callback` redeems the code and sets the
 //! session cookie. Every request re-derives the user's rights from the
-//! session's access token (`App::console_user`).
+//! session's access token (`SignInService::console_user`).
 //!
 //! **Writes.** Every POST carries the session's CSRF token and is refused
 //! (403) before anything else happens when it is missing or wrong, or when
@@ -281,6 +281,7 @@ async fn user_of(
     let base = base_path(&ctx);
     let user = s
         .app
+        .sign_in
         .console_user(&ctx, cookie(&parts.headers, &session_cookie(&ctx)), source, request_id(&parts.headers))
         .await
         .map_err(|_| error_page(503, "The service is temporarily unavailable. Please try again in a moment."))?;
@@ -291,17 +292,17 @@ async fn user_of(
         let prefix = format!("{base}/console/");
         let path = parts.uri.path_and_query().map_or("", axum::http::uri::PathAndQuery::as_str);
         let return_to = path.strip_prefix(&prefix).unwrap_or("");
-        let Ok(start) = s.app.console_begin(&ctx, return_to) else {
+        let Ok(start) = s.app.sign_in.console_begin(&ctx, return_to) else {
             return Err(error_page(503, "The sign-in could not be started. Please try again."));
         };
         let mut r = see_other(&start.authorize_url);
         set_cookie(&mut r, &ctx, &flow_cookie(&ctx), &start.flow, Some(latchkey_app::console::CONSOLE_FLOW_LIFETIME));
         return Err(r);
     };
-    let csrf = s.app.console_csrf(&ctx, &user);
+    let csrf = s.app.sign_in.console_csrf(&ctx, &user);
     let mut cx = Cx { ctx, user, csrf, base, tenants: Vec::new() };
     if tenant_pages::is_platform_owner(&cx) {
-        let list = s.app.list_tenants(&cx.ctx, &cx.user.actor).await.unwrap_or_default();
+        let list = s.app.tenants.list_tenants(&cx.ctx, &cx.user.actor).await.unwrap_or_default();
         cx.tenants = list.into_iter().map(|t| t.tenant_id).collect();
     }
     Ok(cx)
@@ -337,7 +338,7 @@ pub(crate) async fn enter_post(
     let body = read_limited(body).await.map_err(|_| cx.error(413, "The form is too large."))?;
     let pairs = Form::parse(&body).map_err(|_| cx.error(400, "The form is not valid."))?.pairs().to_vec();
     let token = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
-    if !s.app.console_csrf_ok(&cx.ctx, &cx.user, token) {
+    if !s.app.sign_in.console_csrf_ok(&cx.ctx, &cx.user, token) {
         return Err(
             cx.error(403, "The form has expired or did not come from this console. Reload the page and try again.")
         );
@@ -396,7 +397,7 @@ async fn callback(
         if code.is_empty() || state.is_empty() {
             return error_page(400, "The sign-in response lacks its code or state. Open the console again.");
         }
-        match s.app.console_callback(&ctx, flow.as_deref(), code, state, source.as_deref()).await {
+        match s.app.sign_in.console_callback(&ctx, flow.as_deref(), code, state, source.as_deref()).await {
             Ok(done) => {
                 let mut r = see_other(&format!("{base}/console/{}", done.return_to));
                 set_cookie(
@@ -433,10 +434,10 @@ async fn signout(
         Ok(v) => v,
         Err(r) => return r,
     };
-    if let Err(e) = s.app.console_signout(&cx.ctx, &cx.user).await {
+    if let Err(e) = s.app.sign_in.console_signout(&cx.ctx, &cx.user).await {
         return cx.app_error(e);
     }
-    let mut r = see_other(&s.app.console_logout_url(&cx.ctx));
+    let mut r = see_other(&s.app.sign_in.console_logout_url(&cx.ctx));
     set_cookie(&mut r, &cx.ctx, &session_cookie(&cx.ctx), "", Some(0));
     r
 }

@@ -86,7 +86,7 @@ impl Catalogue for Providers {
     }
 
     async fn page(s: &AppState, cx: &Cx, flash: Option<&'static str>, error: Option<String>, (): ()) -> Response {
-        let rows = match s.app.list_providers(&cx.ctx).await {
+        let rows = match s.app.remote.list_providers(&cx.ctx).await {
             Ok(r) => r,
             Err(e) => return cx.app_error(e),
         };
@@ -101,7 +101,7 @@ async fn create_provider(State(s): State<AppState>, i: Incoming) -> Response {
         new.pkce = Some(field(f, "pkce") == "on");
         let scopes: Vec<String> = field(f, "default_scopes").split_whitespace().map(str::to_owned).collect();
         new.default_scopes = Some(scopes);
-        s.app.create_provider(&cx.ctx, &cx.user.actor, new).await
+        s.app.remote.create_provider(&cx.ctx, &cx.user.actor, new).await
     })
     .await
 }
@@ -132,7 +132,7 @@ fn provider_form(pairs: &[(String, String)], prefix: &str) -> NewProvider {
 
 async fn delete_provider(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
     catalogue::act::<Providers, _>(&s, i, "deleted", async |cx| {
-        s.app.delete_provider(&cx.ctx, &cx.user.actor, &param(&params, "name")).await
+        s.app.remote.delete_provider(&cx.ctx, &cx.user.actor, &param(&params, "name")).await
     })
     .await
 }
@@ -189,11 +189,11 @@ impl Catalogue for RemoteClients {
         error: Option<String>,
         form: RemoteForm,
     ) -> Response {
-        let rows = match s.app.list_remote_clients(&cx.ctx).await {
+        let rows = match s.app.remote.list_remote_clients(&cx.ctx).await {
             Ok(r) => r,
             Err(e) => return cx.app_error(e),
         };
-        let providers = match s.app.list_providers(&cx.ctx).await {
+        let providers = match s.app.remote.list_providers(&cx.ctx).await {
             Ok(p) => p.into_iter().map(|p| p.name).collect(),
             Err(e) => return cx.app_error(e),
         };
@@ -232,7 +232,7 @@ async fn create_remote_client(
     };
     let mut created = None;
     if form.new_provider {
-        match s.app.create_provider(&cx.ctx, &cx.user.actor, provider_form(&pairs, "new_provider_")).await {
+        match s.app.remote.create_provider(&cx.ctx, &cx.user.actor, provider_form(&pairs, "new_provider_")).await {
             Ok(p) => {
                 form.provider.clone_from(&p.name);
                 form.new_provider = false;
@@ -255,7 +255,7 @@ async fn create_remote_client(
         client_secret: Some(field(&pairs, "client_secret").to_owned()).filter(|v| !v.is_empty()),
         params: TokenParams { scope: opt(&form.scope), audience: opt(&form.audience), ..TokenParams::default() },
     };
-    match s.app.create_remote_client(&cx.ctx, &cx.user.actor, new).await {
+    match s.app.remote.create_remote_client(&cx.ctx, &cx.user.actor, new).await {
         Ok(_) => cx.to("remote-clients?m=created"),
         Err(e) => match form_error(&cx, e) {
             Ok(msg) => {
@@ -274,7 +274,7 @@ async fn set_remote_secret(State(s): State<AppState>, params: RawPathParams, i: 
     catalogue::change::<RemoteClients, _>(&s, i, "secret", async |cx, f| {
         let secret = RemoteSecret { client_secret: field(f, "client_secret").to_owned() };
         let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
-        s.app.set_remote_secret(&cx.ctx, &cx.user.actor, &ns, &name, secret).await
+        s.app.remote.set_remote_secret(&cx.ctx, &cx.user.actor, &ns, &name, secret).await
     })
     .await
 }
@@ -282,7 +282,7 @@ async fn set_remote_secret(State(s): State<AppState>, params: RawPathParams, i: 
 async fn delete_remote_client(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
     catalogue::act::<RemoteClients, _>(&s, i, "deleted", async |cx| {
         let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
-        s.app.delete_remote_client(&cx.ctx, &cx.user.actor, &ns, &name).await
+        s.app.remote.delete_remote_client(&cx.ctx, &cx.user.actor, &ns, &name).await
     })
     .await
 }
@@ -319,14 +319,14 @@ impl Catalogue for Authorizations {
     }
 
     async fn page(s: &AppState, cx: &Cx, flash: Option<&'static str>, error: Option<String>, (): ()) -> Response {
-        let rows = match s.app.list_authorizations(&cx.ctx).await {
+        let rows = match s.app.remote.list_authorizations(&cx.ctx).await {
             Ok(r) => r
                 .into_iter()
                 .map(|v| AuthorizationRow { expires: opt_time(v.expires_at), updated: time(v.updated_at), v })
                 .collect(),
             Err(e) => return cx.app_error(e),
         };
-        let remote_clients = match s.app.list_remote_clients(&cx.ctx).await {
+        let remote_clients = match s.app.remote.list_remote_clients(&cx.ctx).await {
             Ok(r) => r.into_iter().map(|c| (c.namespace, c.name)).collect(),
             Err(e) => return cx.app_error(e),
         };
@@ -350,7 +350,7 @@ async fn create_authorization(
     };
     if field(&pairs, "grant_type") == "authorization_code" {
         // The administrator signs in at the provider: off to its start link.
-        return match s.app.start_authorization(&cx.ctx, &cx.user.actor, namespace, name).await {
+        return match s.app.remote.start_authorization(&cx.ctx, &cx.user.actor, namespace, name).await {
             Ok(start) => super::see_other(&start.authorization_url),
             Err(e) => match form_error(&cx, e) {
                 Ok(msg) => Authorizations::page(&s, &cx, None, Some(msg), ()).await,
@@ -359,7 +359,7 @@ async fn create_authorization(
         };
     }
     let new = NewAuthorization { namespace: namespace.to_owned(), name: name.to_owned(), grant_type: None };
-    match s.app.create_authorization(&cx.ctx, &cx.user.actor, new).await {
+    match s.app.remote.create_authorization(&cx.ctx, &cx.user.actor, new).await {
         Ok(_) => cx.to("authorizations?m=created"),
         Err(e) => match form_error(&cx, e) {
             Ok(msg) => Authorizations::page(&s, &cx, None, Some(msg), ()).await,
@@ -371,7 +371,7 @@ async fn create_authorization(
 async fn delete_authorization(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
     catalogue::act::<Authorizations, _>(&s, i, "deleted", async |cx| {
         let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
-        s.app.delete_authorization(&cx.ctx, &cx.user.actor, &ns, &name).await
+        s.app.remote.delete_authorization(&cx.ctx, &cx.user.actor, &ns, &name).await
     })
     .await
 }

@@ -1,6 +1,6 @@
 //! Settings: the tenant's own policy (lifetime bounds, legacy grants,
 //! approved wildcard parents, secret maximum age), edited through
-//! `App::update_own_settings` with the same checks as everywhere.
+//! `TenantAdmin::update_own_settings` with the same checks as everywhere.
 
 use askama::Template;
 use axum::Router;
@@ -162,7 +162,7 @@ async fn save_settings(
         },
     }
     if errors.is_empty() {
-        match s.app.update_own_settings(&cx.ctx, &cx.user.actor, &Value::Object(patch)).await {
+        match s.app.tenants.update_own_settings(&cx.ctx, &cx.user.actor, &Value::Object(patch)).await {
             Ok(_) => return cx.to("settings?m=saved"),
             Err(AppError::Validation(f)) => errors = f,
             Err(e) => return cx.app_error(e),

@@ -55,7 +55,7 @@ async fn tenants_page(
     error: Option<String>,
     created: Option<CreatedTenant>,
 ) -> Response {
-    let list = match s.app.list_tenants(&cx.ctx, &cx.user.actor).await {
+    let list = match s.app.tenants.list_tenants(&cx.ctx, &cx.user.actor).await {
         Ok(l) => l,
         Err(e) => return cx.app_error(e),
     };
@@ -107,7 +107,7 @@ async fn create_tenant(
         display_name: Some(field(&pairs, "display_name").trim().to_owned()).filter(|n| !n.is_empty()),
         settings: None,
     };
-    match s.app.create_tenant(&cx.ctx, &cx.user.actor, new).await {
+    match s.app.tenants.create_tenant(&cx.ctx, &cx.user.actor, new).await {
         Ok(created) => tenants_page(&s, &cx, Some("The tenant was created."), None, Some(created)).await,
         Err(AppError::Validation(f)) => {
             let msg = f.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
@@ -120,21 +120,21 @@ async fn create_tenant(
 
 async fn disable(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
     catalogue::act::<Tenants, _>(&s, i, "disabled", async |cx| {
-        s.app.set_tenant_status(&cx.ctx, &cx.user.actor, &param(&params, "id"), false).await
+        s.app.tenants.set_tenant_status(&cx.ctx, &cx.user.actor, &param(&params, "id"), false).await
     })
     .await
 }
 
 async fn enable(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
     catalogue::act::<Tenants, _>(&s, i, "enabled", async |cx| {
-        s.app.set_tenant_status(&cx.ctx, &cx.user.actor, &param(&params, "id"), true).await
+        s.app.tenants.set_tenant_status(&cx.ctx, &cx.user.actor, &param(&params, "id"), true).await
     })
     .await
 }
 
 async fn delete(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
     catalogue::act::<Tenants, _>(&s, i, "deleted", async |cx| {
-        s.app.delete_tenant(&cx.ctx, &cx.user.actor, &param(&params, "id")).await
+        s.app.tenants.delete_tenant(&cx.ctx, &cx.user.actor, &param(&params, "id")).await
     })
     .await
 }
@@ -157,7 +157,7 @@ async fn switch(
     if wanted == cx.ctx.id.as_str() {
         return cx.to("");
     }
-    match s.app.list_tenants(&cx.ctx, &cx.user.actor).await {
+    match s.app.tenants.list_tenants(&cx.ctx, &cx.user.actor).await {
         Ok(list) => match list.into_iter().find(|t| t.tenant_id == wanted) {
             Some(t) => see_other(&format!("{}/console/", t.issuer)),
             None => cx.error(404, "There is no such tenant."),

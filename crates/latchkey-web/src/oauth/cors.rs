@@ -35,7 +35,7 @@ pub(crate) async fn layer(
         let h = r.headers_mut();
         h.insert(header::VARY, HeaderValue::from_static("Origin"));
         if let Some(o) = origin.as_deref()
-            && s.app.cors_preflight_allowed(&ctx, o).await
+            && s.app.tokens.cors_preflight_allowed(&ctx, o).await
             && let Ok(v) = HeaderValue::from_str(o)
         {
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
@@ -50,7 +50,7 @@ pub(crate) async fn layer(
         r.headers_mut().append(header::VARY, HeaderValue::from_static("Origin"));
         let client = r.extensions().get::<CorsClient>().map(|c| c.0.clone());
         if let Some(client_id) = client
-            && s.app.cors_allowed_for_client(&ctx.id, &client_id, &o).await
+            && s.app.tokens.cors_allowed_for_client(&ctx.id, &client_id, &o).await
             && let Ok(v) = HeaderValue::from_str(&o)
         {
             r.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);

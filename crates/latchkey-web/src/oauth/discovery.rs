@@ -111,7 +111,7 @@ pub(crate) struct JwkSet {
 )]
 pub(crate) async fn metadata(State(s): State<AppState>, Tenant(ctx): Tenant) -> Result<Response, Problem> {
     let iss = &ctx.issuer;
-    let scopes: Vec<String> = s.app.list_scopes(&ctx).await?.into_iter().map(|x| x.name).collect();
+    let scopes: Vec<String> = s.app.scopes.list_scopes(&ctx).await?.into_iter().map(|x| x.name).collect();
     let legacy = ctx.settings.legacy_grants_enabled;
     let mut grants: Vec<&str> = grants_for(&ctx.settings).iter().map(|g| g.as_str()).collect();
     if legacy {

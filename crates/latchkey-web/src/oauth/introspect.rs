@@ -64,6 +64,6 @@ async fn introspect_inner(
     let auth = req.auth.clone()?;
     let token = token_param(&req.form)?;
     let _ = req.form.single("token_type_hint")?;
-    let resp = s.app.introspect(&ctx, &auth, &token, req.source.as_deref()).await?;
+    let resp = s.app.tokens.introspect(&ctx, &auth, &token, req.source.as_deref()).await?;
     Ok(no_store(Json(resp).into_response()))
 }

@@ -47,6 +47,6 @@ async fn revoke_inner(
     let auth = req.auth.clone()?;
     let token = token_param(&req.form)?;
     let _ = req.form.single("token_type_hint")?;
-    s.app.revoke(&ctx, &auth, &token, req.source.as_deref()).await?;
+    s.app.tokens.revoke(&ctx, &auth, &token, req.source.as_deref()).await?;
     Ok(no_store(axum::http::StatusCode::OK.into_response()))
 }

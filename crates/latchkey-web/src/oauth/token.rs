@@ -119,6 +119,6 @@ async fn token_inner(
         username: f.single("username")?.map(str::to_owned),
         password: f.single("password")?.map(str::to_owned),
     };
-    let resp = s.app.token(&ctx, &auth, &tr, req.source.as_deref()).await?;
+    let resp = s.app.tokens.token(&ctx, &auth, &tr, req.source.as_deref()).await?;
     Ok(no_store(Json(resp).into_response()))
 }

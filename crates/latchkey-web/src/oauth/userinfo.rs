@@ -148,7 +148,7 @@ pub(crate) async fn userinfo(State(s): State<AppState>, tenant: Result<Tenant, N
         Ok(t) => t,
         Err(r) => return r,
     };
-    match s.app.userinfo(&ctx, &token).await {
+    match s.app.sign_in.userinfo(&ctx, &token).await {
         Ok(info) => {
             let mut r = no_store(Json(info.claims).into_response());
             r.extensions_mut().insert(CorsClient(info.client_id));

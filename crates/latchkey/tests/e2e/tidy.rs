@@ -11,7 +11,8 @@
 //! - every public item of the core is documented (`#![deny(missing_docs)]`,
 //!   which the compiler enforces; this test keeps the attribute there);
 //! - no two files of a crate import each other, directly or around a
-//!   circle (a file may read its parent module's shared items).
+//!   circle (a file may read its parent module's shared items);
+//! - `App` only wires the services: one `impl App` block, with `new`.
 
 use std::path::{Path, PathBuf};
 
@@ -130,6 +131,34 @@ fn tidy_only_clock_rs_reads_the_clock_and_only_rng_rs_draws_randomness() {
 /// Whether `needle` occurs in `text` outside line comments.
 fn code_mentions(text: &str, needle: &str) -> bool {
     text.lines().map(|l| l.split("//").next().unwrap_or_default()).any(|l| l.contains(needle))
+}
+
+#[test]
+fn tidy_app_only_wires_the_services() {
+    let app_src = root().join("crates/latchkey-app/src");
+    let mut blocks = Vec::new();
+    let is_test = |p: &Path| p.file_name().is_some_and(|n| n.to_string_lossy().ends_with("tests.rs"));
+    for (path, text) in sources().into_iter().filter(|(p, _)| p.starts_with(&app_src) && !is_test(p)) {
+        let mut lines = text.lines().enumerate();
+        while let Some((n, line)) = lines.next() {
+            if !(line.starts_with("impl App ") || line.starts_with("impl crate::App ")) {
+                continue;
+            }
+            let fns: Vec<String> = lines
+                .by_ref()
+                .map(|(_, l)| l)
+                .take_while(|l| *l != "}")
+                .filter_map(|l| l.trim_start().split_once("fn ").filter(|(head, _)| !head.contains("//")))
+                .map(|(_, rest)| rest.split(['(', '<']).next().unwrap_or_default().to_owned())
+                .collect();
+            blocks.push((format!("{}:{}", rel(&path), n + 1), fns));
+        }
+    }
+    assert_eq!(
+        blocks.iter().map(|(_, fns)| fns.clone()).collect::<Vec<_>>(),
+        vec![vec!["new".to_owned()]],
+        "`App` wires the services and does nothing else; put methods on a service: {blocks:?}"
+    );
 }
 
 #[test]
