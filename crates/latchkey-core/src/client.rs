@@ -17,14 +17,15 @@ use crate::time::UnixTime;
 
 /// The preset a client was created from (SPEC §2.2); informative afterwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClientType {
     /// Machine to machine: client_credentials with a secret.
     M2m,
     /// Server-side web application: code + refresh with a secret.
     Web,
-    /// Single-page or native app: code + PKCE, no secret.
+    /// Single-page or native app: code + PKCE, no secret. `native` is
+    /// accepted on input as another name for it.
+    #[serde(alias = "native")]
     Spa,
     /// Hybrid: `code id_token` from the front channel.
     Hybrid,
@@ -65,9 +66,37 @@ impl fmt::Display for ClientType {
 impl std::str::FromStr for ClientType {
     type Err = crate::grant::UnknownValue;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == Self::NATIVE_ALIAS {
+            return Ok(Self::Spa);
+        }
         Self::ALL.into_iter().find(|t| t.as_str() == s).ok_or(crate::grant::UnknownValue)
     }
 }
+
+impl ClientType {
+    /// Another name for [`ClientType::Spa`] accepted on input (a native app
+    /// is a public client just like a single-page one); never returned.
+    pub const NATIVE_ALIAS: &'static str = "native";
+}
+
+/// The schema lists `native` beside the presets, since requests may use it.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ClientType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let mut values: Vec<&str> = Self::ALL.iter().map(|t| t.as_str()).collect();
+        values.push(Self::NATIVE_ALIAS);
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(values))
+            .description(Some(
+                "The preset a client was created from; `native` is accepted on input as another name for `spa`.",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ClientType {}
 
 /// `active` clients obtain tokens; `disabled` ones get `invalid_client` and
 /// their tokens stop working at introspection and userinfo.

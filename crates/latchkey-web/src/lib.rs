@@ -21,6 +21,7 @@ mod browser;
 mod console;
 mod error;
 mod form;
+mod front_door;
 mod health;
 mod http_metrics;
 mod json_body;
@@ -99,6 +100,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(browser::routes())
         .merge(console::routes())
         .merge(remote_browser::routes())
+        .merge(front_door::routes())
         .nest("/api/v1", admin_api::routes(&state));
 
     Router::new()

@@ -174,6 +174,8 @@ const ROUTES: &[Row] = &[
     ("POST", "/console/users/{id}/password", (401, HTML), None),
     ("POST", "/console/users/{id}/role", (401, HTML), None),
     ("ANY", "/console/{*rest}", (404, HTML), None),
+    // The front door: a browser goes to the console.
+    ("GET", "/", (303, NONE), None),
     // Health, metrics, assets and the API reference.
     ("GET", "/api/docs", (200, HTML), None),
     ("GET", "/api/docs.css", (200, "text/css; charset=utf-8"), None),
@@ -411,4 +413,64 @@ async fn requests_with_bodies_answer_as_their_rows_say() {
         }
     }
     assert!(wrong.is_empty(), "{} answers differ:\n{}", wrong.len(), wrong.join("\n"));
+}
+
+async fn json_of(r: Response<Body>) -> serde_json::Value {
+    let body = axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap();
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[tokio::test]
+async fn the_front_door_sends_browsers_to_the_console_and_gives_clients_an_index() {
+    let w = world().await;
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let r = w.call(Request::get("/").header(header::ACCEPT, browser).body(Body::empty()).unwrap()).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()[header::LOCATION], "https://issuer.test/console/");
+    let r = w.call(Request::get("/").header(header::ACCEPT, JSON).body(Body::empty()).unwrap()).await;
+    assert_eq!((r.status().as_u16(), content_type(&r)), (200, JSON.to_owned()));
+    let index = json_of(r).await;
+    assert_eq!(index["issuer"], "https://issuer.test");
+    assert_eq!(index["openid_configuration"], "https://issuer.test/.well-known/openid-configuration");
+    assert_eq!(index["console"], "https://issuer.test/console/");
+    // Another tenant's front door leads to that tenant's console; an unknown
+    // tenant's is a 404.
+    let r = w.call(Request::get("/t/nope/").header(header::ACCEPT, browser).body(Body::empty()).unwrap()).await;
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn native_is_another_name_for_the_spa_preset() {
+    let w = world().await;
+    let token = w.admin_token().await;
+    let body = serde_json::json!({"name": "Phone app", "type": "native", "redirect_uris": ["com.example.app:/cb"]});
+    let r = w
+        .call(
+            Request::post("/api/v1/clients")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, JSON)
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let created = json_of(r).await;
+    let client = if created["client"].is_object() { &created["client"] } else { &created };
+    assert_eq!(client["type"], "spa", "stored and shown as the preset it names");
+    assert_eq!(client["token_endpoint_auth_method"], "none", "a public client, as the spa preset makes");
+    let r = w
+        .call(
+            Request::get("/api/v1/clients?type=native")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "the alias filters lists too");
+    let list = json_of(r).await;
+    let items = list["items"].as_array().unwrap();
+    let ids: Vec<&str> = items.iter().filter_map(|c| c["client_id"].as_str()).collect();
+    assert!(ids.contains(&client["client_id"].as_str().unwrap()), "{list}");
+    assert!(ids.contains(&"latchkey-console"), "the console's own client is a spa too: {list}");
+    assert!(items.iter().all(|c| c["type"] == "spa"), "only spa clients: {list}");
 }

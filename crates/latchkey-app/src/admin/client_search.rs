@@ -37,11 +37,13 @@ impl ClientAdmin {
                     .ok_or_else(|| AppError::field("cursor", "not a cursor this server issued for this sort"))?,
             ),
         };
-        if let Some(t) = &p.client_type
-            && t.parse::<ClientType>().is_err()
-        {
-            return Err(AppError::field("type", "unknown client type"));
-        }
+        // Parsed once, so an alias (`native`) filters by the preset it names.
+        let client_type = p
+            .client_type
+            .as_deref()
+            .map(str::parse::<ClientType>)
+            .transpose()
+            .map_err(|_| AppError::field("type", "unknown client type"))?;
         if let Some(st) = &p.status
             && ClientStatus::parse(st).is_none()
         {
@@ -49,7 +51,7 @@ impl ClientAdmin {
         }
         let query = ClientQuery {
             q: p.q.clone().filter(|q| !q.trim().is_empty()).map(|q| q.trim().to_owned()),
-            client_type: p.client_type.clone(),
+            client_type: client_type.map(|t| t.as_str().to_owned()),
             grant_type: p.grant_type.clone(),
             status: p.status.clone(),
             label: p.label.clone(),

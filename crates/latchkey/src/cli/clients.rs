@@ -15,7 +15,7 @@ use super::client_view::print_client;
 use super::output::{self, Format, OutputArg, Table, cell, key_values, time};
 use super::{pending, secrets};
 
-pub const TYPES: [&str; 7] = ["m2m", "web", "spa", "hybrid", "device", "connector", "custom"];
+pub const TYPES: [&str; 8] = ["m2m", "web", "spa", "native", "hybrid", "device", "connector", "custom"];
 const SORTS: [&str; 6] = ["name", "-name", "created_at", "-created_at", "last_used_at", "-last_used_at"];
 
 #[derive(Args)]
