@@ -21,7 +21,8 @@ pub(super) fn routes() -> Router<AppState> {
 /// named in `Accept` (any quality) and `text/html` not.
 fn wants_json(headers: &HeaderMap) -> bool {
     let accept = headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
-    let names = |t: &str| accept.split(',').any(|m| m.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(t)));
+    let names =
+        |t: &str| accept.split(',').any(|m| m.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(t)));
     names("application/json") && !names("text/html")
 }
 

@@ -93,6 +93,13 @@ pub fn router(app: Arc<App>) -> Router {
     let http = Arc::new(http_metrics::HttpMetrics::default());
     http.register(&mut registry);
     let request_ids = NewRequestId(app.clone());
+    // An https issuer tells browsers to use nothing else (RFC 6797).
+    let hsts = app.kernel.options().public_url.starts_with("https://").then(|| {
+        SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        )
+    });
     let state = AppState { app, registry: Arc::new(registry), http, api: openapi::served() };
 
     let issuer_routes = Router::new()
@@ -112,6 +119,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/assets/favicon.svg", axum::routing::get(|| async { console::asset_icon() }))
         .merge(openapi::routes())
         .fallback(error::not_found)
+        .layer(tower::util::option_layer(hsts))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::track))
         .layer(axum::middleware::from_fn_with_state(state.clone(), client_address))
         .layer(DefaultBodyLimit::max(MAX_BODY))

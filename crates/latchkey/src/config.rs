@@ -45,10 +45,15 @@ pub struct Config {
     /// Seconds a connection has to send a request's headers (default 10);
     /// slower connections are closed (slowloris).
     pub http_header_timeout_seconds: u64,
+    /// PEM certificate chain to serve HTTPS with (with `tls_key_file`);
+    /// reloaded on `SIGHUP` and when the file changes.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
 }
 
 /// Every configuration key, as `LATCHKEY_{KEY}` in the environment.
-pub const KEYS: [&str; 14] = [
+pub const KEYS: [&str; 16] = [
     "listen",
     "public_url",
     "data_dir",
@@ -63,6 +68,8 @@ pub const KEYS: [&str; 14] = [
     "remote_allow_private",
     "trusted_proxies",
     "http_header_timeout_seconds",
+    "tls_cert_file",
+    "tls_key_file",
 ];
 
 impl Default for Config {
@@ -82,6 +89,8 @@ impl Default for Config {
             remote_allow_private: Vec::new(),
             trusted_proxies: Vec::new(),
             http_header_timeout_seconds: 10,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -106,13 +115,27 @@ impl Config {
         fig = fig.merge(Env::prefixed("LATCHKEY_").only(&KEYS));
         let c: Self = fig.extract().context("invalid configuration")?;
         anyhow::ensure!(c.log_format == "text" || c.log_format == "json", "log_format must be text or json");
+        anyhow::ensure!(
+            c.tls_cert_file.is_some() == c.tls_key_file.is_some(),
+            "tls_cert_file and tls_key_file go together: set both to serve HTTPS, or neither"
+        );
         Ok(c)
     }
 
-    /// The configured public URL, or `http://{bound address}`.
+    /// The configured public URL, or `http(s)://{bound address}`.
     #[must_use]
     pub fn public_url(&self, bound: std::net::SocketAddr) -> String {
-        self.public_url.clone().unwrap_or_else(|| format!("http://{bound}")).trim_end_matches('/').to_owned()
+        let scheme = if self.tls().is_some() { "https" } else { "http" };
+        self.public_url.clone().unwrap_or_else(|| format!("{scheme}://{bound}")).trim_end_matches('/').to_owned()
+    }
+
+    /// The TLS files, when HTTPS is configured.
+    #[must_use]
+    pub fn tls(&self) -> Option<crate::tls::TlsFiles> {
+        match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(cert), Some(key)) => Some(crate::tls::TlsFiles { cert: cert.clone(), key: key.clone() }),
+            _ => None,
+        }
     }
 
     #[must_use]

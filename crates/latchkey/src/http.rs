@@ -3,15 +3,19 @@
 //! fires and a client that sends its headers a byte at a time (slowloris)
 //! holds a connection open for ever. Here every connection must deliver its
 //! request headers within `header_timeout`, and shutdown drains the open
-//! connections for at most `drain` before giving up on them.
+//! connections for at most `drain` before giving up on them. With TLS
+//! (`tls.rs`) the handshake must also finish within `header_timeout`, and
+//! the connection speaks HTTP/2 or HTTP/1.1 as ALPN decided.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder as AutoBuilder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -26,9 +30,17 @@ pub struct Limits {
     pub drain: Duration,
 }
 
-/// Serves `router` on `listener` until `shutdown` completes.
-pub async fn serve(listener: TcpListener, router: Router, limits: Limits, shutdown: impl Future<Output = ()>) {
+/// Serves `router` on `listener` until `shutdown` completes; over TLS when
+/// `tls` is given.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()>,
+) {
     let graceful = GracefulShutdown::new();
+    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
     tokio::pin!(shutdown);
@@ -48,6 +60,25 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits, shutdo
         let _ = stream.set_nodelay(true);
         let service =
             TowerToHyperService::new(router.clone().layer(axum::Extension(ConnectInfo::<SocketAddr>(remote))));
+        if let Some(acceptor) = &tls {
+            let (acceptor, watcher) = (acceptor.clone(), graceful.watcher());
+            let header_timeout = limits.header_timeout;
+            tokio::spawn(async move {
+                let stream = match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(s)) => s,
+                    Ok(Err(e)) => return tracing::debug!(error = %e, %remote, "TLS handshake failed"),
+                    Err(_) => return tracing::debug!(%remote, "TLS handshake timed out"),
+                };
+                let mut auto = AutoBuilder::new(TokioExecutor::new());
+                auto.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
+                auto.http2().timer(TokioTimer::new()).keep_alive_interval(None);
+                let connection = auto.serve_connection(TokioIo::new(stream), service);
+                if let Err(e) = watcher.watch(connection).await {
+                    tracing::debug!(error = %e, %remote, "connection ended with an error");
+                }
+            });
+            continue;
+        }
         let connection = http.serve_connection(TokioIo::new(stream), service);
         let watched = graceful.watch(connection);
         tokio::spawn(async move {

@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod http;
 mod serve;
+mod tls;
 mod token_cmd;
 
 #[derive(Parser)]

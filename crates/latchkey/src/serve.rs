@@ -192,6 +192,15 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
     let c = Config::load(file)?;
     init_logging(&c);
     // Bind first: with port 0 the public URL follows the port we got.
+    // Check the certificate before anything else: a bad one is a clear error.
+    let tls = match c.tls() {
+        Some(files) => {
+            let certs = Arc::new(crate::tls::Reloading::new(files).context("cannot serve HTTPS")?);
+            tokio::spawn(crate::tls::watch(certs.clone()));
+            Some(crate::tls::server_config(certs)?)
+        }
+        None => None,
+    };
     let listener =
         tokio::net::TcpListener::bind(&c.listen).await.with_context(|| format!("cannot listen on {}", c.listen))?;
     let addr = listener.local_addr()?;
@@ -242,13 +251,13 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
         }
     });
 
-    tracing::info!(%addr, issuer = %public_url, backend = app.kernel.store().backend(), "latchkey is serving");
+    tracing::info!(%addr, issuer = %public_url, backend = app.kernel.store().backend(), https = tls.is_some(), "latchkey is serving");
     let router = latchkey_web::router(app);
     let limits = crate::http::Limits {
         header_timeout: Duration::from_secs(c.http_header_timeout_seconds.max(1)),
         drain: Duration::from_secs(10),
     };
-    crate::http::serve(listener, router, limits, shutdown()).await;
+    crate::http::serve(listener, router, limits, tls, shutdown()).await;
     Ok(())
 }
 

@@ -178,6 +178,20 @@ impl Server {
         (out, self.logs())
     }
 
+    /// The process id (to send it signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the server is running")
+    }
+
+    /// Waits (bounded) until a log line contains `needle`.
+    pub async fn wait_for_log(&self, needle: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !self.logs().contains(needle) {
+            assert!(tokio::time::Instant::now() < deadline, "no log line with {needle:?}:\n{}", self.logs());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn logs(&self) -> String {
         self.logs.lock().unwrap().join("\n")
     }

@@ -21,3 +21,4 @@ mod remote;
 mod remote_code;
 mod throttle;
 mod tidy;
+mod tls;
