@@ -152,6 +152,16 @@ pub async fn migrate_is_idempotent(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
 }
 
+/// The database reports its clock in Unix seconds (not milliseconds, not
+/// zero), and it does not run backwards between two reads.
+pub async fn database_time_is_unix_seconds(store: Arc<dyn Store>) {
+    let first = store.database_time().await.unwrap();
+    let second = store.database_time().await.unwrap();
+    // After 2023-11-14 and before the year 2286: seconds, not milliseconds.
+    assert!((1_700_000_000..10_000_000_000).contains(&first), "{first}");
+    assert!(second >= first, "{first} then {second}");
+}
+
 pub async fn bootstrap_writes_once(store: Arc<dyn Store>) {
     let t = with_tenant(&*store, "acme").await;
     // A second bootstrap changes nothing, even with different content.

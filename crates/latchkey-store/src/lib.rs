@@ -716,6 +716,10 @@ pub trait Store:
     async fn maintain(&self) -> Result<()>;
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> Result<()>;
+    /// The database server's clock, in Unix seconds (`latchkey doctor`
+    /// compares it with this machine's: expiries written by one node are
+    /// read by others).
+    async fn database_time(&self) -> Result<UnixTime>;
     /// Which backend this is, for logs and metrics.
     fn backend(&self) -> &'static str;
 }

@@ -139,6 +139,13 @@ impl Store for PgStore {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(StoreError::from_sqlx)
     }
 
+    async fn database_time(&self) -> Result<latchkey_core::UnixTime, StoreError> {
+        sqlx::query_scalar::<_, i64>("SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS BIGINT)")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)
+    }
+
     fn backend(&self) -> &'static str {
         "postgres"
     }

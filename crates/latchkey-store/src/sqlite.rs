@@ -181,6 +181,13 @@ impl Store for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(StoreError::from_sqlx)
     }
 
+    async fn database_time(&self) -> Result<latchkey_core::UnixTime, StoreError> {
+        sqlx::query_scalar::<_, i64>("SELECT CAST(unixepoch() AS INTEGER)")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)
+    }
+
     fn backend(&self) -> &'static str {
         "sqlite"
     }

@@ -26,6 +26,7 @@ macro_rules! cases {
 
 cases!(
     migrate_is_idempotent,
+    database_time_is_unix_seconds,
     bootstrap_writes_once,
     concurrent_bootstrap_creates_exactly_one,
     client_round_trip_with_secrets,

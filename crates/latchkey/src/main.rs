@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod cli;
 mod config;
+mod doctor;
 mod http;
 mod serve;
 mod tls;
@@ -40,6 +41,15 @@ enum Command {
     Migrate,
     /// Fetch a token with client_credentials from a running server (for testing).
     Token(token_cmd::TokenArgs),
+    /// Check a configuration: database, master key, clock, public URL, file modes, TLS.
+    Doctor,
+    /// Print a shell completion script (e.g. `latchkey completions bash > /etc/bash_completion.d/latchkey`).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `latchkey man | man -l -`.
+    Man,
     #[command(flatten)]
     Admin(cli::Command),
 }
@@ -60,6 +70,16 @@ fn main() -> ExitCode {
             Command::Serve => serve::serve(cli.config.as_deref()).await,
             Command::Migrate => serve::migrate(cli.config.as_deref()).await,
             Command::Token(args) => token_cmd::run(args, &cli.server).await,
+            Command::Doctor => match doctor::run(cli.config.as_deref()).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(anyhow::anyhow!("doctor: some checks failed")),
+                Err(e) => Err(e),
+            },
+            Command::Completions { shell } => {
+                clap_complete::generate(shell, &mut Cli::command(), "latchkey", &mut std::io::stdout());
+                Ok(())
+            }
+            Command::Man => clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()).map_err(Into::into),
             Command::Admin(cmd) => cli::run(cmd, &cli.server, cli.tenant.as_deref()).await,
         }
     });

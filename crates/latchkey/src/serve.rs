@@ -90,7 +90,7 @@ fn private_dir(dir: &Path) -> Result<()> {
 }
 
 /// The file of a `sqlite:` URL, if it names one.
-fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+pub(crate) fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && !path.starts_with(':')).then(|| std::path::PathBuf::from(path))
@@ -145,7 +145,7 @@ async fn connect(c: &Config) -> Result<Arc<dyn latchkey_store::Store>> {
 }
 
 /// A database URL without its password, for messages.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
         _ => url.to_owned(),
