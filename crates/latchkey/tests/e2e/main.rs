@@ -13,6 +13,7 @@ mod cli_tenants;
 mod client_credentials;
 mod clients_api;
 mod console;
+mod deploy;
 mod doctor;
 mod durability;
 mod harness;
