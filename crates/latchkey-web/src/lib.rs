@@ -27,6 +27,7 @@ mod http_metrics;
 mod json_body;
 mod oauth;
 pub mod openapi;
+mod overload;
 mod pages;
 mod remote_browser;
 mod tenant;
@@ -86,8 +87,26 @@ async fn client_address(
 /// Largest request body any endpoint reads (the OAuth endpoints stop at 64 KiB).
 pub const MAX_BODY: usize = 1024 * 1024;
 
-/// The whole HTTP surface of one node.
+/// Limits of the HTTP surface of one node.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpOptions {
+    /// Requests served at once; more get a fast 503 (`max_in_flight_requests`).
+    pub max_in_flight: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self { max_in_flight: 1024 }
+    }
+}
+
+/// The whole HTTP surface of one node, with the default limits.
 pub fn router(app: Arc<App>) -> Router {
+    router_with(app, HttpOptions::default())
+}
+
+/// The whole HTTP surface of one node.
+pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
     let mut registry = Registry::default();
     app.kernel.metrics.register(&mut registry);
     let http = Arc::new(http_metrics::HttpMetrics::default());
@@ -119,6 +138,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/assets/favicon.svg", axum::routing::get(|| async { console::asset_icon() }))
         .merge(openapi::routes())
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(overload::InFlight::new(options.max_in_flight), overload::limit))
         .layer(tower::util::option_layer(hsts))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::track))
         .layer(axum::middleware::from_fn_with_state(state.clone(), client_address))

@@ -50,10 +50,13 @@ pub struct Config {
     pub tls_cert_file: Option<PathBuf>,
     /// PEM private key of `tls_cert_file`.
     pub tls_key_file: Option<PathBuf>,
+    /// Requests this node serves at once (default 1024); more are refused
+    /// at once with 503 and `Retry-After` instead of queueing.
+    pub max_in_flight_requests: usize,
 }
 
 /// Every configuration key, as `LATCHKEY_{KEY}` in the environment.
-pub const KEYS: [&str; 16] = [
+pub const KEYS: [&str; 17] = [
     "listen",
     "public_url",
     "data_dir",
@@ -70,6 +73,7 @@ pub const KEYS: [&str; 16] = [
     "http_header_timeout_seconds",
     "tls_cert_file",
     "tls_key_file",
+    "max_in_flight_requests",
 ];
 
 impl Default for Config {
@@ -91,6 +95,7 @@ impl Default for Config {
             http_header_timeout_seconds: 10,
             tls_cert_file: None,
             tls_key_file: None,
+            max_in_flight_requests: 1024,
         }
     }
 }

@@ -252,7 +252,8 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
     });
 
     tracing::info!(%addr, issuer = %public_url, backend = app.kernel.store().backend(), https = tls.is_some(), "latchkey is serving");
-    let router = latchkey_web::router(app);
+    let router =
+        latchkey_web::router_with(app, latchkey_web::HttpOptions { max_in_flight: c.max_in_flight_requests.max(1) });
     let limits = crate::http::Limits {
         header_timeout: Duration::from_secs(c.http_header_timeout_seconds.max(1)),
         drain: Duration::from_secs(10),

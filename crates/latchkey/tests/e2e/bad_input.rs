@@ -380,3 +380,71 @@ async fn slow_headers_are_cut_off_after_the_header_timeout() {
     let r = http().get(s.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200, "the server still serves");
 }
+
+/// A request that holds its slot: headers announcing a body that never
+/// comes, so the handler waits for it while counted in flight.
+async fn stalled_request(addr: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /oauth2/token HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ngrant_type="
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s
+}
+
+/// Past `max_in_flight_requests` a node answers at once with 503 and
+/// `Retry-After`, in the endpoint's own error format, instead of queueing;
+/// health stays visible; a freed slot serves again.
+#[tokio::test]
+async fn overload_gets_a_fast_503_in_the_endpoints_format() {
+    let install = Install::new().await;
+    let opts = Opts { env: vec![("LATCHKEY_MAX_IN_FLIGHT_REQUESTS".into(), "2".into())], ..Opts::default() };
+    let s = Server::start_with(&install, &opts).await;
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let first = stalled_request(&addr).await;
+    let _second = stalled_request(&addr).await;
+
+    // Bounded by attempts: the two stalled requests take their slots as
+    // soon as the server has read their headers.
+    let mut refused = None;
+    for _ in 0..500 {
+        let r = http()
+            .post(s.url("/oauth2/token"))
+            .basic_auth("latchkey-admin", Some(ADMIN_SECRET))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 503 {
+            refused = Some(r);
+            break;
+        }
+        assert_eq!(r.status(), 200);
+    }
+    let r = refused.expect("a third request in flight is refused");
+    assert_eq!(r.headers()["retry-after"], "1");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable", "RFC 6749 on the token endpoint");
+
+    let api = http().get(s.url("/api/v1/clients")).send().await.unwrap();
+    assert_eq!(api.status(), 503);
+    assert_eq!(api.headers()["content-type"], "application/problem+json");
+    let page = http().get(s.url("/console/")).send().await.unwrap();
+    assert_eq!(page.status(), 503);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert_eq!(http().get(s.url("/healthz")).send().await.unwrap().status(), 200, "health is never refused");
+
+    // One stalled client goes away: its slot serves the next request.
+    drop(first);
+    let mut served = false;
+    for _ in 0..500 {
+        let r = http().get(s.url("/.well-known/openid-configuration")).send().await.unwrap();
+        if r.status() == 200 {
+            served = true;
+            break;
+        }
+        assert_eq!(r.status(), 503);
+    }
+    assert!(served, "a freed slot serves again");
+}

@@ -50,7 +50,12 @@ struct Upstreams {
 }
 
 async fn forward(State(u): State<Upstreams>, req: Request) -> Response {
-    let node = u.routing.pinned.lock().unwrap().unwrap_or_else(|| u.routing.next.fetch_add(1, Ordering::SeqCst) % u.nodes.len());
+    let node = u
+        .routing
+        .pinned
+        .lock()
+        .unwrap()
+        .unwrap_or_else(|| u.routing.next.fetch_add(1, Ordering::SeqCst) % u.nodes.len());
     let path = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
     u.routing.seen.lock().unwrap().push((node, req.uri().path().to_owned()));
     let mut out = u.client.request(req.method().clone(), format!("{}{path}", u.nodes[node]));
@@ -224,7 +229,11 @@ async fn pg_only_three_nodes_behind_a_proxy_sign_in_refresh_and_revoke_on_differ
         assert_eq!(introspect(node, id, secret, &access).await, json!({"active": false}));
     }
     proxy.pin(Some(0));
-    let r = rp.exchange_refresh_token(&openidconnect::RefreshToken::new(live_refresh)).unwrap().request_async(&http()).await;
+    let r = rp
+        .exchange_refresh_token(&openidconnect::RefreshToken::new(live_refresh))
+        .unwrap()
+        .request_async(&http())
+        .await;
     assert!(r.is_err(), "a revoked refresh token is refused on another node");
 
     // The audit log names the caller's address from X-Forwarded-For (the
