@@ -118,6 +118,11 @@ test('a new secret with a grace period keeps both working, and Revoke ends the o
 
   await page.getByRole('link', { name: 'View client' }).click();
   await page.getByRole('button', { name: `Revoke secret …${first.secret.slice(-4)}` }).click();
+  // A confirmation first, naming the secret and what stops working.
+  await page.getByRole('heading', { name: `Revoke secret …${first.secret.slice(-4)} of` }).waitFor();
+  await page.getByText('get invalid_client at the token endpoint at once').waitFor();
+  assert.equal((await tokenFor(server, first.clientId, first.secret)).status, 200, 'nothing revoked before confirming');
+  await page.getByRole('button', { name: 'Revoke Secret' }).click();
   await page.getByText('The secret was revoked').waitFor();
   assert.equal((await tokenFor(server, first.clientId, first.secret)).status, 401, 'revoked secret');
   assert.equal((await tokenFor(server, first.clientId, second)).status, 200, 'the other secret still works');

@@ -61,6 +61,11 @@ test('a scope and a security class made in the console are assignable to a clien
   // A scope in use cannot be deleted: the page says why.
   await page.goto(`${server.base}/console/scopes`);
   await page.getByRole('button', { name: 'Delete scope invoices:read' }).click();
+  await page.getByRole('heading', { name: 'Delete scope invoices:read?' }).waitFor();
+  await page.getByRole('link', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Delete scope invoices:read' }).waitFor();
+  await page.getByRole('button', { name: 'Delete scope invoices:read' }).click();
+  await page.getByRole('button', { name: 'Delete Scope' }).click();
   await page.getByRole('alert').filter({ hasText: 'still used' }).waitFor();
 });
 
@@ -80,9 +85,16 @@ test('users are added with a role, keys rotate, and the audit log shows diffs', 
   await page.getByText('The user was updated.').waitFor();
   await vera.getByText('disabled').waitFor();
   assert.equal(await page.getByRole('button', { name: 'Disable admin' }).count(), 0, 'no way to lock yourself out');
+  await page.getByRole('button', { name: 'Reset the password of vera' }).click();
+  await page.getByRole('heading', { name: 'Reset the password of vera?' }).waitFor();
+  await page.getByText('vera is signed out everywhere').waitFor();
+  await page.getByRole('button', { name: 'Reset Password' }).click();
+  assert.ok((await page.getByLabel('Generated password').inputValue()).length >= 12, 'the new password, shown once');
 
   await page.goto(`${server.base}/console/keys`);
   const before = await page.locator('main tbody tr').count();
+  await page.getByRole('button', { name: 'Rotate Keys' }).click();
+  await page.getByRole('heading', { name: 'Rotate the signing keys?' }).waitFor();
   await page.getByRole('button', { name: 'Rotate Keys' }).click();
   await page.getByText('New signing keys were created').waitFor();
   assert.ok(await page.locator('main tbody tr').count() > before);

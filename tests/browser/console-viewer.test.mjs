@@ -113,6 +113,11 @@ test('an administrator resets a password: only the new one signs in, and the old
   await signIn(page, server, server.adminUser, server.adminPassword);
   await page.goto(`${server.base}/console/users?q=carol`);
   await page.getByRole('button', { name: 'Reset the password of carol' }).click();
+  // Confirmed first: until then carol's password and session are untouched.
+  await page.getByRole('heading', { name: 'Reset the password of carol?' }).waitFor();
+  await carolPage.goto(`${server.base}/console/clients`);
+  await carolPage.getByRole('heading', { name: 'OAuth Clients' }).waitFor();
+  await page.getByRole('button', { name: 'Reset Password' }).click();
   await page.getByText('The new password of carol is shown once').waitFor();
   const password = await page.getByLabel('Generated password').inputValue();
   assert.ok(password.length >= 12);

@@ -19,6 +19,7 @@ use serde_json::Value;
 use super::catalogue::{self, Catalogue, Incoming, input_problem};
 use super::chart::Chart;
 use super::clients::Row;
+use super::confirm::{Confirmation, unless_confirmed};
 use super::view::{Chrome, opt_time, time};
 use super::{Cx, enter, enter_post, field, fields, param};
 use crate::AppState;
@@ -257,8 +258,20 @@ async fn update_scope(State(s): State<AppState>, params: RawPathParams, i: Incom
 }
 
 async fn delete_scope(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
-    catalogue::act::<Scopes, _>(&s, i, "deleted", async |cx| {
-        s.app.scopes.delete_scope(&cx.ctx, &cx.user.actor, &param(&params, "name")).await
+    let name = param(&params, "name");
+    let ask = |_: &Cx| Confirmation {
+        title: format!("Delete scope {name}?"),
+        consequence: format!(
+            "Clients can no longer be granted {name}: requests for it get invalid_scope, and refreshes \
+             drop it. Tokens already issued keep it until they expire."
+        ),
+        button: "Delete Scope",
+        action: format!("scopes/{}/delete", form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()),
+        cancel: "scopes".into(),
+        fields: Vec::new(),
+    };
+    catalogue::act_confirmed::<Scopes, _>(&s, i, "deleted", ask, async |cx| {
+        s.app.scopes.delete_scope(&cx.ctx, &cx.user.actor, &name).await
     })
     .await
 }
@@ -498,9 +511,24 @@ async fn reset_user_password(
     req: Request,
 ) -> Response {
     use latchkey_app::admin::users::PasswordReset;
-    let (cx, _) = enter_write!(s, tenant, src, req);
+    let (cx, pairs) = enter_write!(s, tenant, src, req);
     let id = param(&params, "id");
     let user = try_page!(cx, s.app.users.get_user(&cx.ctx, &id).await);
+    let ask = || Confirmation {
+        title: format!("Reset the password of {}?", user.username),
+        consequence: format!(
+            "{} is signed out everywhere and every token issued to them stops working at once; \
+             the old password no longer works. The new password is shown once, next.",
+            user.username
+        ),
+        button: "Reset Password",
+        action: format!("users/{id}/password"),
+        cancel: "users".into(),
+        fields: Vec::new(),
+    };
+    if let Some(page) = unless_confirmed(&cx, "users", &pairs, ask) {
+        return page;
+    }
     match s.app.users.reset_password(&cx.ctx, &cx.user.actor, &id, PasswordReset { password: None }).await {
         Ok(password) => {
             let done = Some("The password was reset; the user's sessions and tokens were ended.");
@@ -570,6 +598,20 @@ async fn rotate_keys(
     req: Request,
 ) -> Response {
     let (cx, pairs) = enter_write!(s, tenant, src, req);
+    let ask = || Confirmation {
+        title: "Rotate the signing keys?".into(),
+        consequence: "A new key is published now and starts signing in a few minutes; the current key keeps \
+                      verifying until the tokens it signed expire. Clients that cache the JWKS must fetch it \
+                      again (standard libraries do on an unknown key id)."
+            .into(),
+        button: "Rotate Keys",
+        action: "keys/rotate".into(),
+        cancel: "keys".into(),
+        fields: ["purpose"].iter().map(|f| ((*f).to_owned(), field(&pairs, f).to_owned())).collect(),
+    };
+    if let Some(page) = unless_confirmed(&cx, "keys", &pairs, ask) {
+        return page;
+    }
     let purpose = Some(field(&pairs, "purpose").to_owned()).filter(|p| !p.is_empty());
     try_page!(
         cx,

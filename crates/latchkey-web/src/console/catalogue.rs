@@ -81,6 +81,28 @@ impl FromRequest<AppState> for Incoming {
     }
 }
 
+/// As [`act`], for an action that destroys or ends something: the first
+/// POST shows the confirmation `ask` builds (see `confirm.rs`).
+pub(super) async fn act_confirmed<C: Catalogue, T>(
+    s: &AppState,
+    i: Incoming,
+    done: &str,
+    ask: impl FnOnce(&Cx) -> super::confirm::Confirmation,
+    call: impl AsyncFnOnce(&Cx) -> Result<T, AppError>,
+) -> Response {
+    let (cx, pairs) = match enter_post(s, i.tenant, i.source, i.req, true).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if let Some(page) = super::confirm::unless_confirmed(&cx, C::PAGE, &pairs, || ask(&cx)) {
+        return page;
+    }
+    match call(&cx).await {
+        Ok(_) => cx.to(&format!("{}?m={done}", C::PAGE)),
+        Err(e) => cx.app_error(e),
+    }
+}
+
 /// `GET /console/{PAGE}`: the list, with the flash its `?m=` names.
 pub(super) async fn show<C: Catalogue>(State(s): State<AppState>, i: Incoming) -> Response {
     match enter(&s, i.tenant, i.source, i.req).await {

@@ -17,6 +17,7 @@ use latchkey_core::{ClientStatus, redirect::MatchExplanation};
 
 use super::admin_pages::AuditRow;
 use super::chart::Chart;
+use super::confirm::{Confirmation, unless_confirmed};
 use super::view::{Chrome, grant_label, opt_time, seconds, time, type_title};
 use super::{Cx, enter, enter_post, field, param};
 use crate::AppState;
@@ -247,11 +248,35 @@ async fn revoke(
     params: RawPathParams,
     req: Request,
 ) -> Response {
-    let (cx, _) = match enter_post(&s, tenant, src, req, true).await {
+    let (cx, pairs) = match enter_post(&s, tenant, src, req, true).await {
         Ok(v) => v,
         Err(r) => return r,
     };
     let (id, secret) = (param(&params, "id"), param(&params, "secret"));
+    if field(&pairs, "confirmed") != "yes" {
+        let client = match s.app.clients.get_client(&cx.ctx, &id).await {
+            Ok(c) => c,
+            Err(e) => return cx.app_error(e),
+        };
+        let hint = match s.app.clients.list_secrets(&cx.ctx, &id).await {
+            Ok(list) => list.into_iter().find(|x| x.id == secret).map(|x| x.hint),
+            Err(e) => return cx.app_error(e),
+        };
+        let Some(hint) = hint else { return cx.error(404, "This client has no such secret.") };
+        let ask = || Confirmation {
+            title: format!("Revoke secret …{hint} of {}?", client.name),
+            consequence: "Applications still using this secret get invalid_client at the token endpoint at once; \
+                          tokens already issued with it stay valid until they expire."
+                .into(),
+            button: "Revoke Secret",
+            action: format!("clients/{id}/secrets/{secret}/revoke"),
+            cancel: format!("clients/{id}"),
+            fields: Vec::new(),
+        };
+        if let Some(page) = unless_confirmed(&cx, "clients", &pairs, ask) {
+            return page;
+        }
+    }
     match s.app.clients.revoke_secret(&cx.ctx, &cx.user.actor, &id, &secret).await {
         Ok(()) => cx.to(&format!("clients/{id}?m=secret_revoked")),
         Err(e) => cx.app_error(e),

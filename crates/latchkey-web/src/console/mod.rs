@@ -27,6 +27,7 @@ mod chart;
 mod client_detail;
 mod client_form;
 mod clients;
+mod confirm;
 mod remote_pages;
 mod settings_page;
 mod tenant_pages;

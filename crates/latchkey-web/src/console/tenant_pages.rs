@@ -14,6 +14,7 @@ use latchkey_app::AppError;
 use latchkey_app::admin::tenants::{CreatedTenant, NewTenant, TenantView};
 
 use super::catalogue::{self, Catalogue, Incoming};
+use super::confirm::Confirmation;
 use super::view::{Chrome, time};
 use super::{Cx, enter, enter_post, field, param, see_other};
 use crate::AppState;
@@ -133,8 +134,20 @@ async fn enable(State(s): State<AppState>, params: RawPathParams, i: Incoming) -
 }
 
 async fn delete(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
-    catalogue::act::<Tenants, _>(&s, i, "deleted", async |cx| {
-        s.app.tenants.delete_tenant(&cx.ctx, &cx.user.actor, &param(&params, "id")).await
+    let id = param(&params, "id");
+    let ask = |_: &Cx| Confirmation {
+        title: format!("Delete tenant {id}?"),
+        consequence: format!(
+            "Everything in {id} is deleted: its clients, users, scopes and keys. Every token, session and \
+             sign-in of the tenant stops working at once, and its issuer answers 404. This cannot be undone."
+        ),
+        button: "Delete Tenant",
+        action: format!("tenants/{id}/delete"),
+        cancel: "tenants".into(),
+        fields: Vec::new(),
+    };
+    catalogue::act_confirmed::<Tenants, _>(&s, i, "deleted", ask, async |cx| {
+        s.app.tenants.delete_tenant(&cx.ctx, &cx.user.actor, &id).await
     })
     .await
 }
