@@ -96,6 +96,10 @@ fn mode(_: &Path) -> Option<u32> {
 
 fn files(c: &Config, r: &mut Report) {
     let dir = &c.data_dir;
+    if !crate::serve::uses_data_dir(c) && !dir.exists() {
+        r.add(Verdict::Ok, "data_dir", "not used (PostgreSQL, master key from the configuration)");
+        return;
+    }
     match mode(dir) {
         None if !dir.exists() => {
             r.add(Verdict::Warn, "data_dir", format!("{} does not exist yet (serve creates it)", dir.display()));

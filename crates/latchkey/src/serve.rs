@@ -25,7 +25,7 @@ fn init_logging(c: &Config) {
     }
 }
 
-fn uses_data_dir(c: &Config) -> bool {
+pub(crate) fn uses_data_dir(c: &Config) -> bool {
     c.database_url().starts_with("sqlite:") || c.master_key.is_none()
 }
 
