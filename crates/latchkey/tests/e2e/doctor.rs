@@ -57,6 +57,7 @@ async fn doctor_passes_a_good_installation_and_names_what_is_wrong() {
 
     // A data directory others can read.
     let data = install.dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap(); // (unused on PostgreSQL, but there)
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
     let open = latchkey(&install, &["doctor"], &public).await;
     assert_eq!(open.code, 1);
