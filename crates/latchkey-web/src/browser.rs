@@ -69,7 +69,16 @@ pub(crate) fn tenant_page(t: Result<Tenant, NoTenant>) -> Result<std::sync::Arc<
 
 /// Where this tenant's pages live: `` for the default tenant, `/t/{id}` otherwise.
 pub(crate) fn base_path(ctx: &TenantContext) -> String {
-    if ctx.id == latchkey_core::TenantId::default_tenant() { String::new() } else { format!("/t/{}", ctx.id) }
+    url_path(&ctx.issuer)
+}
+
+/// The path of an absolute URL, without a trailing slash: `""` for
+/// `https://host`, `/auth/t/acme` for `https://host/auth/t/acme`. Pages
+/// link and post under their issuer's path, so Latchkey works behind a
+/// proxy that serves it under a path prefix.
+pub(crate) fn url_path(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.find('/').map_or_else(String::new, |i| rest[i..].trim_end_matches('/').to_owned())
 }
 
 pub(crate) fn cookie_names(ctx: &TenantContext) -> (String, String) {

@@ -129,14 +129,25 @@ pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
         .merge(front_door::routes())
         .nest("/api/v1", admin_api::routes(&state));
 
-    Router::new()
+    let site = Router::new()
         .merge(issuer_routes.clone())
         .nest("/t/{tenant}", issuer_routes)
         .merge(health::routes())
         .merge(browser::asset_routes())
         .route("/assets/console.js", axum::routing::get(|| async { console::asset_js() }))
         .route("/assets/favicon.svg", axum::routing::get(|| async { console::asset_icon() }))
-        .merge(openapi::routes())
+        .merge(openapi::routes());
+    // Behind a proxy that serves Latchkey under a path prefix (the public
+    // URL's path), pages link under the prefix; the routes answer both with
+    // the prefix (proxy passes it on) and without (proxy strips it).
+    let public_path = browser::url_path(&state.app.kernel.options().public_url);
+    let site = if public_path.is_empty() { site } else { Router::new().nest(&public_path, site.clone()).merge(site) };
+    let with_path = move |req: axum::extract::Request, next: axum::middleware::Next| {
+        let path = public_path.clone();
+        async move { pages::with_public_path(path, next.run(req)).await }
+    };
+
+    site.layer(axum::middleware::from_fn(with_path))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(overload::InFlight::new(options.max_in_flight), overload::limit))
         .layer(tower::util::option_layer(hsts))

@@ -13,6 +13,22 @@ pub(crate) const CSS: &str = include_str!("../assets/latchkey.css");
 /// Submits a `form_post` response; a script file, since the CSP allows no inline script.
 pub(crate) const FORM_POST_JS: &str = include_str!("../assets/form-post.js");
 
+tokio::task_local! {
+    /// The path of the public URL (`/auth` behind a proxy that serves
+    /// Latchkey under a prefix; usually empty), for the request being served.
+    static PUBLIC_PATH: String;
+}
+
+/// Runs `f` (a request) knowing the public URL's path.
+pub(crate) async fn with_public_path<F: std::future::Future>(path: String, f: F) -> F::Output {
+    PUBLIC_PATH.scope(path, f).await
+}
+
+/// Where the assets are, for the templates: the public URL's path.
+pub(crate) fn public_path() -> String {
+    PUBLIC_PATH.try_with(Clone::clone).unwrap_or_default()
+}
+
 /// SPEC §11: every HTML page. Scripts and styles only from this server;
 /// forms may post anywhere (form_post answers at the client's URI).
 const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \

@@ -120,7 +120,7 @@ fn tenant_ctx(t: Result<Tenant, NoTenant>) -> Result<Arc<TenantContext>, Respons
 
 /// Where this tenant's pages live: `` for the default tenant, `/t/{id}` otherwise.
 pub(crate) fn base_path(ctx: &TenantContext) -> String {
-    if ctx.id == latchkey_core::TenantId::default_tenant() { String::new() } else { format!("/t/{}", ctx.id) }
+    crate::browser::base_path(ctx)
 }
 
 fn session_cookie(ctx: &TenantContext) -> String {

@@ -44,6 +44,8 @@ struct Proxy {
 
 #[derive(Clone)]
 struct Upstreams {
+    /// Stripped from the path before forwarding (`""`: none).
+    prefix: String,
     nodes: Arc<Vec<String>>,
     routing: Arc<Routing>,
     client: reqwest::Client,
@@ -56,7 +58,11 @@ async fn forward(State(u): State<Upstreams>, req: Request) -> Response {
         .lock()
         .unwrap()
         .unwrap_or_else(|| u.routing.next.fetch_add(1, Ordering::SeqCst) % u.nodes.len());
-    let path = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let full = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let Some(path) = full.strip_prefix(u.prefix.as_str()).map(str::to_owned) else {
+        return Response::builder().status(404).body(Body::from("not behind this proxy")).unwrap();
+    };
+    let path = if path.starts_with('/') { path } else { format!("/{path}") };
     u.routing.seen.lock().unwrap().push((node, req.uri().path().to_owned()));
     let mut out = u.client.request(req.method().clone(), format!("{}{path}", u.nodes[node]));
     for (name, value) in req.headers() {
@@ -79,8 +85,14 @@ async fn forward(State(u): State<Upstreams>, req: Request) -> Response {
 
 impl Proxy {
     async fn start(listener: tokio::net::TcpListener, nodes: &[&Server]) -> Self {
+        Self::start_under(listener, "", nodes).await
+    }
+
+    /// A proxy that serves the nodes under `prefix` and strips it.
+    async fn start_under(listener: tokio::net::TcpListener, prefix: &str, nodes: &[&Server]) -> Self {
         let routing = Arc::new(Routing::default());
         let upstreams = Upstreams {
+            prefix: prefix.to_owned(),
             nodes: Arc::new(nodes.iter().map(|s| s.base.clone()).collect()),
             routing: routing.clone(),
             client: http(),
@@ -246,4 +258,79 @@ async fn pg_only_three_nodes_behind_a_proxy_sign_in_refresh_and_revoke_on_differ
         .unwrap();
     let events: serde_json::Value = r.json().await.unwrap();
     assert_eq!(events["items"][0]["source_ip"], BROWSER_IP, "{events}");
+}
+
+/// Behind a proxy that serves Latchkey under `/auth` and strips the prefix:
+/// the console signs in and every page links, posts and loads its assets
+/// under the prefix; a relying party discovers and signs in through it;
+/// and a node asked directly with the prefix answers too.
+#[tokio::test]
+async fn under_a_path_prefix_every_link_form_and_asset_stays_under_it() {
+    let install = Install::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}/auth", listener.local_addr().unwrap());
+    let opts = Opts { public_url: Some(issuer.clone()), ..Opts::default() };
+    let node = Server::start_with(&install, &opts).await;
+    let _proxy = Proxy::start_under(listener, "/auth", &[&node]).await;
+    let browser =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let origin = issuer.trim_end_matches("/auth").to_owned();
+    // A redirect's target, absolute; it must stay under the prefix.
+    let target = |loc: String| -> String {
+        let url = if loc.starts_with('/') { format!("{origin}{loc}") } else { loc };
+        assert!(url.starts_with(&issuer), "a redirect outside the prefix: {url}");
+        url
+    };
+    let follow = async |url: String| -> reqwest::Response {
+        let mut url = url;
+        for _ in 0..6 {
+            let r = browser.get(&url).header("accept", "text/html").send().await.unwrap();
+            if r.status() != 303 && r.status() != 302 {
+                return r;
+            }
+            url = target(location(&r));
+        }
+        panic!("too many redirects");
+    };
+
+    // The front door leads to the console's sign-in page.
+    let r = follow(format!("{issuer}/")).await;
+    let login = r.text().await.unwrap();
+    assert!(login.contains("action=\"/auth/login\""), "{login}");
+    assert!(login.contains("href=\"/auth/assets/latchkey.css\""), "{login}");
+    let css = browser.get(format!("{origin}/auth/assets/latchkey.css")).send().await.unwrap();
+    assert_eq!(css.status(), 200);
+    assert!(css.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+
+    // Signing in: the form posts under the prefix and the console follows.
+    let form = [
+        ("tx", field(&login, "tx")),
+        ("csrf", field(&login, "csrf")),
+        ("username", "admin".to_owned()),
+        ("password", ADMIN_PASSWORD.to_owned()),
+    ];
+    let r = browser.post(format!("{origin}/auth/login")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let dashboard = follow(target(location(&r))).await;
+    assert_eq!(dashboard.status(), 200);
+    let html = dashboard.text().await.unwrap();
+    assert!(html.contains("href=\"/auth/console/clients\""), "console links keep the prefix");
+    assert!(html.contains("src=\"/auth/assets/console.js\""), "{html}");
+    assert!(!html.contains("href=\"/console/"), "no link escapes the prefix");
+
+    // A relying party: discovery and endpoints under the prefix.
+    let meta = CoreProviderMetadata::discover_async(IssuerUrl::new(issuer.clone()).unwrap(), &http()).await.unwrap();
+    assert_eq!(meta.token_endpoint().unwrap().as_str(), format!("{issuer}/oauth2/token"));
+    let (status, _) = post_basic(
+        meta.token_endpoint().unwrap().as_str(),
+        "latchkey-admin",
+        ADMIN_SECRET,
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // Without a stripping proxy the node answers under the prefix too.
+    let direct = http().get(node.url("/auth/.well-known/openid-configuration")).send().await.unwrap();
+    assert_eq!(direct.status(), 200);
 }
