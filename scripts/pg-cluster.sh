@@ -133,7 +133,26 @@ pg_stop() {
   return 0
 }
 
-# Executed (not sourced): a tiny CLI around the two functions.
+# pg_pause DIR / pg_resume DIR: stop and start the server of a cluster,
+# keeping its data (database-outage tests).
+pg_pause() {
+  local dir="$1" bindir user
+  [ -f "$dir/$_PG_MARKER" ] || { _pg_log "not a pg-cluster.sh dir: $dir"; return 1; }
+  bindir="$(_pg_bindir)"; user="$(stat -c %U "$dir/data")"
+  # fast, not immediate: the throwaway cluster runs with synchronous_commit
+  # off, so an immediate stop would lose the last commits (a restart that
+  # loses acknowledged data is not the outage being tested).
+  _pg_as "$user" "$dir" "$bindir/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null
+}
+
+pg_resume() {
+  local dir="$1" bindir user
+  [ -f "$dir/$_PG_MARKER" ] || { _pg_log "not a pg-cluster.sh dir: $dir"; return 1; }
+  bindir="$(_pg_bindir)"; user="$(stat -c %U "$dir/data")"
+  _pg_as "$user" "$dir" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 start >/dev/null
+}
+
+# Executed (not sourced): a tiny CLI around the functions.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   case "${1:-}" in
@@ -146,6 +165,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
       [ -n "${2:-}" ] || { echo "usage: $0 stop DIR" >&2; exit 2; }
       pg_stop "$2"
       ;;
-    *) echo "usage: $0 start | stop DIR   (or source it and call pg_start / pg_stop)" >&2; exit 2 ;;
+    pause|resume)
+      [ -n "${2:-}" ] || { echo "usage: $0 $1 DIR" >&2; exit 2; }
+      "pg_$1" "$2"
+      ;;
+    *) echo "usage: $0 start | stop DIR | pause DIR | resume DIR   (or source it and call pg_start / pg_stop)" >&2; exit 2 ;;
   esac
 fi

@@ -33,6 +33,9 @@ pub struct PgStore {
     pool: PgPool,
 }
 
+/// How long a request waits for a database connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 impl PgStore {
     /// # Errors
     /// When the server cannot be reached.
@@ -40,7 +43,10 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
+            // Bounds how long a request waits for a connection when the
+            // database is down or saturated: then a 503 with Retry-After
+            // is better than a request that hangs until the client gives up.
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url)
             .await
             .map_err(StoreError::from_sqlx)?;

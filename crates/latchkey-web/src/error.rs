@@ -58,10 +58,15 @@ impl IntoResponse for OAuthError {
             && let Ok(v) = HeaderValue::from_str(&s.to_string())
         {
             r.headers_mut().insert(header::RETRY_AFTER, v);
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER));
         }
         r
     }
 }
+
+/// Seconds a caller is told to wait when the database does not answer.
+const UNAVAILABLE_RETRY_AFTER: &str = "5";
 
 /// RFC 9457 problem details.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -92,6 +97,9 @@ impl IntoResponse for Problem {
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"latchkey\""));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER));
         }
         no_store(r)
     }

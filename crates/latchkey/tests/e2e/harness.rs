@@ -18,7 +18,7 @@ pub const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 pub struct Install {
     pub dir: tempfile::TempDir,
     pub database_url: String,
-    _db: Option<TestDb>,
+    pub _db: Option<TestDb>,
 }
 
 impl Install {

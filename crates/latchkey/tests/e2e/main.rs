@@ -19,6 +19,7 @@ mod durability;
 mod harness;
 mod multi_node;
 mod oidc;
+mod outage;
 mod remote;
 mod remote_code;
 mod throttle;
