@@ -17,6 +17,7 @@ mod deploy;
 mod doctor;
 mod durability;
 mod harness;
+mod hygiene;
 mod multi_node;
 mod oidc;
 mod outage;
