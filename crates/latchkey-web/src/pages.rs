@@ -108,6 +108,7 @@ pub(crate) fn error_page(status: u16, message: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     let title = match status.as_u16() {
         403 => "Not allowed",
+        404 => "Not found",
         429 => "Too many attempts",
         503 => "Temporarily unavailable",
         _ => "Something is wrong with this request",

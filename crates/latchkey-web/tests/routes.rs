@@ -474,3 +474,17 @@ async fn native_is_another_name_for_the_spa_preset() {
     assert!(ids.contains(&"latchkey-console"), "the console's own client is a spa too: {list}");
     assert!(items.iter().all(|c| c["type"] == "spa"), "only spa clients: {list}");
 }
+
+#[tokio::test]
+async fn unknown_addresses_get_a_page_in_a_browser_and_problem_json_otherwise() {
+    let w = world().await;
+    let browser = "text/html,application/xhtml+xml,*/*;q=0.8";
+    let r = w.call(Request::get("/no/such/page").header(header::ACCEPT, browser).body(Body::empty()).unwrap()).await;
+    assert_eq!((r.status().as_u16(), content_type(&r)), (404, HTML.to_owned()));
+    let body = axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("Not found"));
+    let r = w.call(Request::get("/no/such/page").body(Body::empty()).unwrap()).await;
+    assert_eq!((r.status().as_u16(), content_type(&r)), (404, PROBLEM.to_owned()));
+    let r = w.call(Request::get("/api/v1/nothing").header(header::ACCEPT, JSON).body(Body::empty()).unwrap()).await;
+    assert_eq!((r.status().as_u16(), content_type(&r)), (404, PROBLEM.to_owned()));
+}
