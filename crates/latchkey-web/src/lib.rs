@@ -28,6 +28,7 @@ mod oauth;
 pub mod openapi;
 mod pages;
 mod remote_browser;
+mod scim;
 mod tenant;
 
 /// Shared state of every handler.
@@ -99,6 +100,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(browser::routes())
         .merge(console::routes())
         .merge(remote_browser::routes())
+        .merge(scim::routes())
         .nest("/api/v1", admin_api::routes(&state));
 
     Router::new()
