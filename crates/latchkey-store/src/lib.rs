@@ -21,6 +21,7 @@ pub mod conformance;
 mod federation;
 mod postgres;
 mod remote;
+mod scim;
 mod sql;
 mod sqlite;
 #[cfg(feature = "testing")]
@@ -31,6 +32,7 @@ mod usage;
 pub use federation::{FederatedLinkRecord, FederationRepo, RemoteFlowRecord};
 pub use postgres::PgStore;
 pub use remote::{AuthorizationRecord, ProviderRecord, RemoteClientRecord, RemoteRepo};
+pub use scim::{ScimGroupRecord, ScimRepo};
 pub use sqlite::SqliteStore;
 pub use throttle::{ThrottleRepo, ThrottleState};
 pub use usage::{Usage, UsageCount, UsageRepo};
@@ -566,42 +568,6 @@ pub trait UserRepo {
     /// Replaces email, display name, status, password hash, roles and groups.
     /// Returns `false` when there is no such user.
     async fn update_user(&self, tenant: &TenantId, user: &UserRecord, audit: &AuditRecord) -> Result<bool>;
-}
-
-/// SCIM provisioning (issue 14 item 3): the connector's `externalId` of
-/// a user, and deleting users. Users themselves are [`UserRepo`]'s.
-#[async_trait]
-pub trait ScimRepo {
-    /// `(user_id, external_id)` of every user of the tenant that has one.
-    async fn scim_external_ids(&self, tenant: &TenantId) -> Result<Vec<(String, String)>>;
-    async fn scim_external_id(&self, tenant: &TenantId, user_id: &str) -> Result<Option<String>>;
-    /// Inserts a user with its `externalId`, in one transaction.
-    ///
-    /// # Errors
-    /// `Conflict` when the username is taken (case-insensitively).
-    async fn insert_scim_user(
-        &self,
-        tenant: &TenantId,
-        user: &UserRecord,
-        external_id: Option<&str>,
-        audit: &AuditRecord,
-    ) -> Result<()>;
-    /// As [`UserRepo::update_user`], and also sets the username and the
-    /// `externalId`. Returns `false` when there is no such user.
-    ///
-    /// # Errors
-    /// `Conflict` when the new username is taken.
-    async fn update_scim_user(
-        &self,
-        tenant: &TenantId,
-        user: &UserRecord,
-        external_id: Option<&str>,
-        audit: &AuditRecord,
-    ) -> Result<bool>;
-    /// Deletes a user with its roles, groups, sessions, consents, links and
-    /// `externalId`. Returns `false` when there is no such user. Tokens
-    /// issued to it name an epoch no user holds any more, so none counts.
-    async fn delete_user(&self, tenant: &TenantId, user_id: &str, audit: &AuditRecord) -> Result<bool>;
 }
 
 #[async_trait]

@@ -25,6 +25,8 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/scim/v2/Users", get(list_users).post(create_user))
         .route("/scim/v2/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
+        .route("/scim/v2/Groups", get(list_groups).post(create_group))
+        .route("/scim/v2/Groups/{id}", get(get_group).put(replace_group).patch(patch_group).delete(delete_group))
         .route("/scim/v2/ServiceProviderConfig", get(service_provider_config))
         .route("/scim/v2/ResourceTypes", get(resource_types))
         .route("/scim/v2/ResourceTypes/{id}", get(resource_type))
@@ -217,6 +219,57 @@ async fn delete_user(
     headers: HeaderMap,
 ) -> Result<Response, ScimFail> {
     s.app.scim.delete_user(&c.ctx, &c.actor, &id, if_match(&headers)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_groups(State(s): State<AppState>, c: Connector, RawQuery(raw): RawQuery) -> Result<Response, ScimFail> {
+    let q = list_query(raw.as_deref())?;
+    Ok(answer(StatusCode::OK, &s.app.scim.list_groups(&c.ctx, &q).await?))
+}
+
+async fn create_group(State(s): State<AppState>, c: Connector, ScimBody(body): ScimBody) -> Result<Response, ScimFail> {
+    Ok(resource(StatusCode::CREATED, &s.app.scim.create_group(&c.ctx, &c.actor, &body).await?))
+}
+
+async fn get_group(
+    State(s): State<AppState>,
+    c: Connector,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ScimFail> {
+    let q = list_query(raw.as_deref())?;
+    let mut res = s.app.scim.get_group(&c.ctx, &id).await?;
+    latchkey_app::scim::project(&mut res.body, q.attributes.as_deref(), q.excluded_attributes.as_deref())?;
+    Ok(resource(StatusCode::OK, &res))
+}
+
+async fn replace_group(
+    State(s): State<AppState>,
+    c: Connector,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimFail> {
+    Ok(resource(StatusCode::OK, &s.app.scim.replace_group(&c.ctx, &c.actor, &id, &body, if_match(&headers)).await?))
+}
+
+async fn patch_group(
+    State(s): State<AppState>,
+    c: Connector,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimFail> {
+    Ok(resource(StatusCode::OK, &s.app.scim.patch_group(&c.ctx, &c.actor, &id, &body, if_match(&headers)).await?))
+}
+
+async fn delete_group(
+    State(s): State<AppState>,
+    c: Connector,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ScimFail> {
+    s.app.scim.delete_group(&c.ctx, &c.actor, &id, if_match(&headers)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{LIST_SCHEMA, MAX_RESULTS, USER_SCHEMA, base_url};
+use super::{GROUP_SCHEMA, LIST_SCHEMA, MAX_RESULTS, USER_SCHEMA, base_url};
 use crate::tenants::TenantContext;
 
 const SPC_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
@@ -50,10 +50,23 @@ fn user_resource_type(ctx: &TenantContext) -> Value {
     })
 }
 
+fn group_resource_type(ctx: &TenantContext) -> Value {
+    json!({
+        "schemas": [RT_SCHEMA],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "Group",
+        "schema": GROUP_SCHEMA,
+        "schemaExtensions": [],
+        "meta": meta(ctx, "ResourceType", "ResourceTypes/Group"),
+    })
+}
+
 /// The resource types (`GET /ResourceTypes`).
 #[must_use]
 pub fn resource_types(ctx: &TenantContext) -> Vec<Value> {
-    vec![user_resource_type(ctx)]
+    vec![user_resource_type(ctx), group_resource_type(ctx)]
 }
 
 fn attr(name: &str, kind: &str, required: bool, mutability: &str, uniqueness: &str, case_exact: bool) -> Value {
@@ -94,10 +107,28 @@ fn user_schema(ctx: &TenantContext) -> Value {
     })
 }
 
+fn group_schema(ctx: &TenantContext) -> Value {
+    let mut members = attr("members", "complex", false, "readWrite", "none", false);
+    members["multiValued"] = json!(true);
+    let mut value = attr("value", "string", false, "immutable", "none", true);
+    value["returned"] = json!("default");
+    let mut reference = attr("$ref", "reference", false, "immutable", "none", true);
+    reference["referenceTypes"] = json!(["User"]);
+    members["subAttributes"] = json!([value, reference, attr("display", "string", false, "readOnly", "none", false)]);
+    json!({
+        "schemas": [SCHEMA_SCHEMA],
+        "id": GROUP_SCHEMA,
+        "name": "Group",
+        "description": "Group",
+        "attributes": [attr("displayName", "string", true, "readWrite", "server", false), members],
+        "meta": meta(ctx, "Schema", &format!("Schemas/{GROUP_SCHEMA}")),
+    })
+}
+
 /// The schemas (`GET /Schemas`).
 #[must_use]
 pub fn schemas(ctx: &TenantContext) -> Vec<Value> {
-    vec![user_schema(ctx)]
+    vec![user_schema(ctx), group_schema(ctx)]
 }
 
 /// A ListResponse of every item (discovery endpoints do not filter).

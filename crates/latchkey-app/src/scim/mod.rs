@@ -17,6 +17,7 @@ use crate::kernel::Kernel;
 use crate::tenants::TenantContext;
 
 pub mod discovery;
+pub mod groups;
 pub mod users;
 
 #[cfg(test)]
@@ -24,6 +25,8 @@ mod tests;
 
 /// The User resource's core schema.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// The Group resource's core schema.
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// SCIM's error message schema.
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 /// A list response.

@@ -280,3 +280,56 @@ fn malformed_bodies_are_scim_errors() {
         assert!(e.body()["schemas"][0].as_str().unwrap().ends_with(":Error"));
     }
 }
+
+#[tokio::test]
+async fn groups_keep_users_groups_in_sync_and_never_touch_a_user_holding_a_role() {
+    let w = world().await;
+    let (ctx, scim) = (&w.ctx, &w.app.scim);
+    let actor = connector(&w, ctx, &["users:read", "users:write"]).await;
+    let reader = connector(&w, ctx, &["users:read"]).await;
+    let ann = scim.create_user(ctx, &actor, &user("ann")).await.unwrap().body["id"].as_str().unwrap().to_owned();
+    let ben = scim.create_user(ctx, &actor, &user("ben")).await.unwrap().body["id"].as_str().unwrap().to_owned();
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "eng", "externalId": "G1",
+        "members": [{"value": ann}],
+    });
+    assert_eq!(scim.create_group(ctx, &reader, &body).await.unwrap_err().status, 403);
+    let g = scim.create_group(ctx, &actor, &body).await.unwrap();
+    let gid = g.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(g.body["members"][0]["display"], "ann");
+    assert_eq!(w.app.users.get_user(ctx, &ann).await.unwrap().groups, vec!["eng".to_owned()]);
+    assert_eq!(scim.create_group(ctx, &actor, &body).await.unwrap_err().scim_type, Some("uniqueness"));
+
+    let add = patch(json!([{"op": "add", "path": "members", "value": [{"value": ben}]}]));
+    let g2 = scim.patch_group(ctx, &actor, &gid, &add, Some(&g.version)).await.unwrap();
+    assert_eq!(g2.body["members"].as_array().unwrap().len(), 2);
+    assert_eq!(scim.patch_group(ctx, &actor, &gid, &add, Some(&g.version)).await.unwrap_err().status, 412);
+    let list = scim.list_groups(ctx, &q(&format!(r#"members.value eq "{ben}""#))).await.unwrap();
+    assert_eq!(list["totalResults"], 1);
+    let remove = patch(json!([{"op": "remove", "path": format!(r#"members[value eq "{ann}"]"#)},
+        {"op": "replace", "path": "displayName", "value": "platform"}]));
+    let g3 = scim.patch_group(ctx, &actor, &gid, &remove, None).await.unwrap();
+    assert_eq!(
+        (g3.body["displayName"].as_str(), g3.body["members"][0]["value"].as_str()),
+        (Some("platform"), Some(ben.as_str()))
+    );
+    assert!(w.app.users.get_user(ctx, &ann).await.unwrap().groups.is_empty());
+    assert_eq!(w.app.users.get_user(ctx, &ben).await.unwrap().groups, vec!["platform".to_owned()]);
+
+    // Adding the administrator, or a user of no one, is refused.
+    let admin = scim.list_users(ctx, &q(r#"userName eq "admin""#)).await.unwrap()["Resources"][0]["id"].clone();
+    let add_admin = patch(json!([{"op": "add", "path": "members", "value": [{"value": admin}]}]));
+    assert_eq!(scim.patch_group(ctx, &actor, &gid, &add_admin, None).await.unwrap_err().status, 403);
+    let ghost = patch(json!([{"op": "add", "path": "members", "value": [{"value": "usr_nobody"}]}]));
+    assert_eq!(scim.patch_group(ctx, &actor, &gid, &ghost, None).await.unwrap_err().status, 400);
+    let bad = patch(json!([{"op": "remove", "path": "members[value eq]"}]));
+    assert_eq!(scim.patch_group(ctx, &actor, &gid, &bad, None).await.unwrap_err().scim_type, Some("invalidFilter"));
+
+    scim.delete_group(ctx, &actor, &gid, None).await.unwrap();
+    assert!(w.app.users.get_user(ctx, &ben).await.unwrap().groups.is_empty());
+    assert_eq!(scim.get_group(ctx, &gid).await.unwrap_err().status, 404);
+    let events = w.app.kernel.store.list_audit(&ctx.id, 100).await.unwrap();
+    let groups: Vec<&str> =
+        events.iter().filter(|e| e.target_type == "group" && e.actor == actor.id).map(|e| e.action.as_str()).collect();
+    assert_eq!(groups, vec!["group.delete", "group.update", "group.update", "group.create"]);
+}

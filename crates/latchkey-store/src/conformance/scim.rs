@@ -59,3 +59,61 @@ pub async fn scim_users_external_ids_renames_and_deletes(store: Arc<dyn Store>) 
     // The name is free again.
     store.insert_scim_user(&t, &u, None, &audit("user.create", "u-s")).await.unwrap();
 }
+
+/// SCIM groups: members are the users holding the group's name, so a
+/// rename or delete changes every member's `groups`, in one transaction.
+pub async fn scim_groups_keep_user_groups_in_sync(store: Arc<dyn Store>) {
+    use crate::ScimGroupRecord;
+    let t = with_tenant(&*store, "acme").await;
+    let mut u = bootstrap(&t).users.remove(0);
+    for (id, name) in [("u-1", "ann"), ("u-2", "ben")] {
+        u.user_id = id.into();
+        u.username = name.into();
+        u.roles = vec![];
+        u.groups = vec!["other".into()];
+        store.insert_user(&t, &u, &audit("user.create", id)).await.unwrap();
+    }
+    let g = ScimGroupRecord {
+        group_id: "g-1".into(),
+        display_name: "eng".into(),
+        external_id: Some("X1".into()),
+        created_at: 1,
+        updated_at: 1,
+    };
+    store.insert_scim_group(&t, &g, &["u-1".into(), "u-2".into()], &audit("group.create", "g-1")).await.unwrap();
+    let dup = ScimGroupRecord { group_id: "g-2".into(), ..g.clone() };
+    let r = store.insert_scim_group(&t, &dup, &[], &audit("group.create", "g-2")).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))));
+    assert_eq!(store.get_scim_group(&t, "g-1").await.unwrap().unwrap(), g);
+    assert_eq!(
+        store.group_members(&t, "eng").await.unwrap(),
+        vec![("u-1".to_owned(), "ann".to_owned()), ("u-2".to_owned(), "ben".to_owned())]
+    );
+    assert_eq!(store.get_user(&t, "u-1").await.unwrap().unwrap().groups, vec!["eng".to_owned(), "other".to_owned()]);
+
+    // Renamed, with one member less: every member's groups follow.
+    let renamed = ScimGroupRecord { display_name: "platform".into(), external_id: None, updated_at: 2, ..g.clone() };
+    assert!(
+        store.update_scim_group(&t, &renamed, "eng", &["u-2".into()], &audit("group.update", "g-1")).await.unwrap()
+    );
+    assert_eq!(store.get_user(&t, "u-1").await.unwrap().unwrap().groups, vec!["other".to_owned()]);
+    assert_eq!(
+        store.get_user(&t, "u-2").await.unwrap().unwrap().groups,
+        vec!["other".to_owned(), "platform".to_owned()]
+    );
+    assert!(store.group_members(&t, "eng").await.unwrap().is_empty());
+    assert_eq!(store.list_scim_groups(&t).await.unwrap(), vec![renamed.clone()]);
+
+    // Another tenant sees and changes nothing.
+    let other = with_tenant(&*store, "other").await;
+    assert!(store.list_scim_groups(&other).await.unwrap().is_empty());
+    assert!(store.get_scim_group(&other, "g-1").await.unwrap().is_none());
+    assert!(store.group_members(&other, "platform").await.unwrap().is_empty());
+    assert!(!store.update_scim_group(&other, &renamed, "platform", &[], &audit("group.update", "g-1")).await.unwrap());
+    assert!(!store.delete_scim_group(&other, "g-1", &audit("group.delete", "g-1")).await.unwrap());
+
+    assert!(store.delete_scim_group(&t, "g-1", &audit("group.delete", "g-1")).await.unwrap());
+    assert!(store.get_scim_group(&t, "g-1").await.unwrap().is_none());
+    assert_eq!(store.get_user(&t, "u-2").await.unwrap().unwrap().groups, vec!["other".to_owned()]);
+    assert!(!store.delete_scim_group(&t, "g-1", &audit("group.delete", "g-1")).await.unwrap());
+}
