@@ -12,7 +12,7 @@ use axum::extract::{FromRequest, FromRequestParts, RawQuery, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use latchkey_app::admin::Actor;
 use latchkey_app::scim::{ListQuery, ScimError, ScimResource, discovery};
 use latchkey_app::tenants::TenantContext;
@@ -24,8 +24,11 @@ use crate::tenant::{Path, Source, Tenant};
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/scim/v2/Users", get(list_users).post(create_user))
+        .route("/scim/v2/.search", post(search_all))
+        .route("/scim/v2/Users/.search", post(search_users))
         .route("/scim/v2/Users/{id}", get(get_user).put(replace_user).patch(patch_user).delete(delete_user))
         .route("/scim/v2/Groups", get(list_groups).post(create_group))
+        .route("/scim/v2/Groups/.search", post(search_groups))
         .route("/scim/v2/Groups/{id}", get(get_group).put(replace_group).patch(patch_group).delete(delete_group))
         .route("/scim/v2/ServiceProviderConfig", get(service_provider_config))
         .route("/scim/v2/ResourceTypes", get(resource_types))
@@ -169,6 +172,52 @@ fn list_query(raw: Option<&str>) -> Result<ListQuery, ScimFail> {
         }
     }
     Ok(q)
+}
+
+/// A SearchRequest body (RFC 7644 §3.4.3) as list parameters.
+fn search_query(body: &Value) -> Result<ListQuery, ScimFail> {
+    let m = body.as_object().ok_or_else(|| ScimFail(ScimError::invalid_syntax("a SearchRequest is a JSON object")))?;
+    let field = |k: &str| m.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v).filter(|v| !v.is_null());
+    let text = |k: &str| match field(k) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
+            Ok(Some(a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")))
+        }
+        Some(_) => Err(ScimFail(ScimError::invalid_value(format!("{k} is a string")))),
+    };
+    let number = |k: &str| match field(k) {
+        None => Ok(None),
+        Some(v) => v.as_i64().map(Some).ok_or_else(|| ScimFail(ScimError::invalid_value(format!("{k} is an integer")))),
+    };
+    Ok(ListQuery {
+        filter: text("filter")?,
+        start_index: number("startIndex")?,
+        count: number("count")?,
+        sort_by: text("sortBy")?,
+        sort_order: text("sortOrder")?,
+        attributes: text("attributes")?,
+        excluded_attributes: text("excludedAttributes")?,
+    })
+}
+
+async fn search_users(State(s): State<AppState>, c: Connector, ScimBody(body): ScimBody) -> Result<Response, ScimFail> {
+    let q = search_query(&body)?;
+    Ok(answer(StatusCode::OK, &s.app.scim.list_users(&c.ctx, &q).await?))
+}
+
+async fn search_all(State(s): State<AppState>, c: Connector, ScimBody(body): ScimBody) -> Result<Response, ScimFail> {
+    let q = search_query(&body)?;
+    Ok(answer(StatusCode::OK, &s.app.scim.search_all(&c.ctx, &q).await?))
+}
+
+async fn search_groups(
+    State(s): State<AppState>,
+    c: Connector,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimFail> {
+    let q = search_query(&body)?;
+    Ok(answer(StatusCode::OK, &s.app.scim.list_groups(&c.ctx, &q).await?))
 }
 
 async fn list_users(State(s): State<AppState>, c: Connector, RawQuery(raw): RawQuery) -> Result<Response, ScimFail> {

@@ -84,7 +84,7 @@ pub fn group_json(ctx: &TenantContext, g: &ScimGroupRecord, members: &[(String, 
     let base = base_url(ctx);
     let list = members
         .iter()
-        .map(|(id, name)| json!({"value": id, "display": name, "type": "User", "$ref": format!("{base}/Users/{id}")}))
+        .map(|(id, name)| json!({"value": id, "display": name, "$ref": format!("{base}/Users/{id}")}))
         .collect();
     m.insert("members".into(), Value::Array(list));
     Value::Object(m)
@@ -205,13 +205,28 @@ impl ScimService {
     /// # Errors
     /// `invalidFilter`, `invalidValue`; 503 without a database.
     pub async fn list_groups(&self, ctx: &TenantContext, q: &ListQuery) -> Result<Value, ScimError> {
+        list_response(self.group_bodies(ctx).await?, q)
+    }
+
+    /// Users and groups together: a search at the root (RFC 7644 §3.4.3).
+    ///
+    /// # Errors
+    /// As [`Self::list_groups`].
+    pub async fn search_all(&self, ctx: &TenantContext, q: &ListQuery) -> Result<Value, ScimError> {
+        let mut all = self.user_bodies(ctx).await?;
+        all.extend(self.group_bodies(ctx).await?);
+        list_response(all, q)
+    }
+
+    /// Every group of the tenant as a SCIM resource, by display name.
+    async fn group_bodies(&self, ctx: &TenantContext) -> Result<Vec<Value>, ScimError> {
         let store = &self.kernel.store;
         let mut all = Vec::new();
         for g in store.list_scim_groups(&ctx.id).await.map_err(AppError::from)? {
             let members = store.group_members(&ctx.id, &g.display_name).await.map_err(AppError::from)?;
             all.push(resource(ctx, &g, &members).body);
         }
-        list_response(all, q)
+        Ok(all)
     }
 
     /// # Errors

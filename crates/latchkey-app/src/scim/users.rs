@@ -188,6 +188,11 @@ fn apply(doc: &mut Map<String, Value>, op: &str, path: Option<&str>, value: Opti
                     doc.remove("displayName");
                 }
             }
+            // One display name stands behind both attributes.
+            ("name" | "displayName", _) => {
+                doc.remove("name");
+                doc.remove("displayName");
+            }
             _ => {
                 doc.remove(key);
             }
@@ -291,6 +296,11 @@ impl ScimService {
     /// # Errors
     /// `invalidFilter`, `invalidValue`; 503 without a database.
     pub async fn list_users(&self, ctx: &TenantContext, q: &ListQuery) -> Result<Value, ScimError> {
+        list_response(self.user_bodies(ctx).await?, q)
+    }
+
+    /// Every user of the tenant as a SCIM resource, by username.
+    pub(crate) async fn user_bodies(&self, ctx: &TenantContext) -> Result<Vec<Value>, ScimError> {
         let store = &self.kernel.store;
         let ext: std::collections::HashMap<String, String> =
             store.scim_external_ids(&ctx.id).await.map_err(crate::AppError::from)?.into_iter().collect();
@@ -305,7 +315,7 @@ impl ScimService {
                 break;
             }
         }
-        list_response(all, q)
+        Ok(all)
     }
 
     /// # Errors
