@@ -88,7 +88,13 @@ fn user_schema(ctx: &TenantContext) -> Value {
     emails["subAttributes"] = json!([sub("value", "string"), sub("type", "string"), sub("primary", "boolean")]);
     let mut groups = attr("groups", "complex", false, "readOnly", "none", false);
     groups["multiValued"] = json!(true);
-    groups["subAttributes"] = json!([attr("display", "string", false, "readOnly", "none", false)]);
+    let mut group_ref = attr("$ref", "reference", false, "readOnly", "none", true);
+    group_ref["referenceTypes"] = json!(["Group"]);
+    groups["subAttributes"] = json!([
+        attr("value", "string", false, "readOnly", "none", true),
+        group_ref,
+        attr("display", "string", false, "readOnly", "none", false),
+    ]);
     json!({
         "schemas": [SCHEMA_SCHEMA],
         "id": USER_SCHEMA,

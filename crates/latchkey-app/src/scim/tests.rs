@@ -298,6 +298,11 @@ async fn groups_keep_users_groups_in_sync_and_never_touch_a_user_holding_a_role(
     let gid = g.body["id"].as_str().unwrap().to_owned();
     assert_eq!(g.body["members"][0]["display"], "ann");
     assert_eq!(w.app.users.get_user(ctx, &ann).await.unwrap().groups, vec!["eng".to_owned()]);
+    let seen = scim.get_user(ctx, &ann).await.unwrap().body;
+    assert_eq!(
+        (seen["groups"][0]["value"].as_str(), seen["groups"][0]["display"].as_str()),
+        (Some(gid.as_str()), Some("eng"))
+    );
     assert_eq!(scim.create_group(ctx, &actor, &body).await.unwrap_err().scim_type, Some("uniqueness"));
 
     let add = patch(json!([{"op": "add", "path": "members", "value": [{"value": ben}]}]));

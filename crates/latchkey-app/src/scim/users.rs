@@ -3,6 +3,8 @@
 //! rules: validated fields, no roles, never a user holding a role, and a
 //! disable or delete ends the user's sessions and tokens at once.
 
+use std::collections::HashMap;
+
 use latchkey_core::UserStatus;
 use latchkey_store::UserRecord;
 use serde_json::{Map, Value, json};
@@ -125,9 +127,22 @@ pub fn user_json(u: &UserRecord, external_id: Option<&str>) -> Value {
     Value::Object(m)
 }
 
-fn resource(ctx: &TenantContext, u: &UserRecord, external_id: Option<&str>) -> ScimResource {
-    let location = format!("{}/Users/{}", base_url(ctx), u.user_id);
-    finish(user_json(u, external_id), "User", location, u.created_at, u.updated_at)
+/// Group names to the ids of the SCIM groups over them.
+type GroupIds = HashMap<String, String>;
+
+fn resource(ctx: &TenantContext, u: &UserRecord, external_id: Option<&str>, groups: &GroupIds) -> ScimResource {
+    let base = base_url(ctx);
+    let location = format!("{base}/Users/{}", u.user_id);
+    let mut body = user_json(u, external_id);
+    if let Some(Value::Array(list)) = body.get_mut("groups") {
+        for g in list {
+            if let Some(id) = g.get("display").and_then(Value::as_str).and_then(|n| groups.get(n)).cloned() {
+                g["$ref"] = json!(format!("{base}/Groups/{id}"));
+                g["value"] = json!(id);
+            }
+        }
+    }
+    finish(body, "User", location, u.created_at, u.updated_at)
 }
 
 /// The canonical name of a writable User attribute (lower-cased path
@@ -262,6 +277,11 @@ pub fn patch_user(current: &Value, body: &Value) -> Result<UserInput, ScimError>
 }
 
 impl ScimService {
+    async fn group_ids(&self, ctx: &TenantContext) -> Result<GroupIds, ScimError> {
+        let groups = self.kernel.store.list_scim_groups(&ctx.id).await.map_err(crate::AppError::from)?;
+        Ok(groups.into_iter().map(|g| (g.display_name, g.group_id)).collect())
+    }
+
     async fn load(&self, ctx: &TenantContext, id: &str) -> Result<(UserRecord, Option<String>), ScimError> {
         let user = self.kernel.store.get_user(&ctx.id, id).await.map_err(crate::AppError::from)?;
         let user = user.ok_or_else(|| ScimError::new(404, None, format!("no user {id}")))?;
@@ -280,7 +300,7 @@ impl ScimService {
         require_write(actor)?;
         let (user, ext) = self.load(ctx, id).await?;
         actor.require_authority_over(user_authority(&user.roles), "this user")?;
-        check_if_match(if_match, &resource(ctx, &user, ext.as_deref()).version)?;
+        check_if_match(if_match, &resource(ctx, &user, ext.as_deref(), &self.group_ids(ctx).await?).version)?;
         Ok((user, ext))
     }
 
@@ -288,7 +308,7 @@ impl ScimService {
     /// 404 for an unknown user.
     pub async fn get_user(&self, ctx: &TenantContext, id: &str) -> Result<ScimResource, ScimError> {
         let (user, ext) = self.load(ctx, id).await?;
-        Ok(resource(ctx, &user, ext.as_deref()))
+        Ok(resource(ctx, &user, ext.as_deref(), &self.group_ids(ctx).await?))
     }
 
     /// Users filtered, sorted and paged (RFC 7644 §3.4.2).
@@ -304,13 +324,14 @@ impl ScimService {
         let store = &self.kernel.store;
         let ext: std::collections::HashMap<String, String> =
             store.scim_external_ids(&ctx.id).await.map_err(crate::AppError::from)?.into_iter().collect();
+        let groups = self.group_ids(ctx).await?;
         let mut all = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let page = store.list_users(&ctx.id, None, after.as_deref(), 500).await.map_err(crate::AppError::from)?;
             let full = page.len() == 500;
             after = page.last().map(|u| u.username.to_lowercase());
-            all.extend(page.iter().map(|u| resource(ctx, u, ext.get(&u.user_id).map(String::as_str)).body));
+            all.extend(page.iter().map(|u| resource(ctx, u, ext.get(&u.user_id).map(String::as_str), &groups).body));
             if !full {
                 break;
             }
@@ -344,7 +365,7 @@ impl ScimService {
             updated_at: now,
             token_epoch: self.kernel.new_epoch(),
         };
-        let made = resource(ctx, &rec, input.external_id.as_deref());
+        let made = resource(ctx, &rec, input.external_id.as_deref(), &GroupIds::new());
         let changes = diff(&json!({}), &user_json(&rec, input.external_id.as_deref()));
         let audit = self.kernel.audit_record(actor, "user.create", "user", &rec.user_id, &changes);
         self.kernel.store.insert_scim_user(&ctx.id, &rec, input.external_id.as_deref(), &audit).await.map_err(|e| {
@@ -454,7 +475,7 @@ impl ScimService {
         }
         // Read back: the database moved the token epoch.
         let (user, ext) = self.load(ctx, &before.user_id).await?;
-        Ok(resource(ctx, &user, ext.as_deref()))
+        Ok(resource(ctx, &user, ext.as_deref(), &self.group_ids(ctx).await?))
     }
 }
 
