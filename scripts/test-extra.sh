@@ -5,7 +5,11 @@
 #    openidconnect crate: code flow with login and consent, PKCE, ID-token
 #    validation, userinfo, refresh rotation and reuse, hybrid c_hash
 #    (scripts/authlib_rp.py; last line "authlib: N passed, M failed").
-# 2. schemathesis, property-based tests of the running server
+# 2. SCIM 2.0 (/scim/v2) with a provisioning connector's token
+#    (scripts/scim_check.py): scim2-tester's compliance checks (last line
+#    "scim2-tester: N passed, M failed") and a provisioning scenario written
+#    with scim2-client ("scim2-client: N passed, M failed").
+# 3. schemathesis, property-based tests of the running server
 #    against its own OpenAPI document (/api/v1/openapi.json):
 #   - the admin API (/api/v1/...) with an admin bearer token, and again under
 #     a second tenant's prefix (/t/fuzz/api/v1/...) with that tenant's admin,
@@ -32,6 +36,9 @@ VENV="$REPO/target/venv-schemathesis"
 AUTHLIB_VERSION="1.9.9"
 REQUESTS_VERSION="2.34.2"
 AUTHLIB_VENV="$REPO/target/venv-authlib"
+SCIM2_TESTER_VERSION="0.5.2"
+SCIM2_CLIENT_VERSION="0.13.2"
+SCIM_VENV="$REPO/target/venv-scim"
 ADMIN_ID="latchkey-admin"
 ADMIN_SECRET="lks_schemathesis_admin_secret_0123456789abcdefghij"
 
@@ -54,6 +61,15 @@ if ! "$AUTHLIB_VENV/bin/python" -c "import authlib, requests, sys; sys.exit(auth
   rm -rf "$AUTHLIB_VENV"
   python3 -m venv "$AUTHLIB_VENV"
   "$AUTHLIB_VENV/bin/pip" install -q --disable-pip-version-check "authlib==$AUTHLIB_VERSION" "requests==$REQUESTS_VERSION"
+fi
+
+# --- scim2-tester and scim2-client in their own venv (reused across runs) -------
+if ! "$SCIM_VENV/bin/python" -c "import sys; from importlib.metadata import version as v; sys.exit(v('scim2-tester') != '$SCIM2_TESTER_VERSION' or v('scim2-client') != '$SCIM2_CLIENT_VERSION')" 2>/dev/null; then
+  log "installing scim2-tester $SCIM2_TESTER_VERSION, scim2-client $SCIM2_CLIENT_VERSION into $SCIM_VENV"
+  rm -rf "$SCIM_VENV"
+  python3 -m venv "$SCIM_VENV"
+  "$SCIM_VENV/bin/pip" install -q --disable-pip-version-check \
+    "scim2-tester==$SCIM2_TESTER_VERSION" "scim2-client[httpx2]==$SCIM2_CLIENT_VERSION"
 fi
 
 # --- the server ----------------------------------------------------------------
@@ -123,6 +139,12 @@ PY
 log "authlib: a second relying party"
 rc=0
 "$AUTHLIB_VENV/bin/python" -W ignore "$REPO/scripts/authlib_rp.py" "$BASE" "$TOKEN" || rc=$?
+
+# --- SCIM before schemathesis, which may delete the users:* scopes --------------
+log "scim2-tester: SCIM compliance checks"
+"$SCIM_VENV/bin/python" -W ignore "$REPO/scripts/scim_check.py" "$BASE" "$TOKEN" tester || rc=$?
+log "scim2-client: a provisioning scenario"
+"$SCIM_VENV/bin/python" -W ignore "$REPO/scripts/scim_check.py" "$BASE" "$TOKEN" client || rc=$?
 
 # --- the runs ------------------------------------------------------------------
 # shellcheck disable=SC2054 # --checks takes a comma-separated list

@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod remote;
 mod rng;
+pub mod scim;
 pub mod tenants;
 pub mod throttle;
 pub mod tokens;
@@ -74,6 +75,7 @@ pub struct App {
     pub scopes: Arc<admin::scopes::ScopeAdmin>,
     pub tenants: Arc<admin::tenants::TenantAdmin>,
     pub audit: Arc<admin::AuditLog>,
+    pub scim: Arc<scim::ScimService>,
 }
 
 impl std::fmt::Debug for App {
@@ -124,11 +126,13 @@ impl App {
             SecretHasher::new(&master.derive("csrf-token")),
         ));
         let clients = Arc::new(admin::clients::ClientAdmin::new(kernel.clone()));
+        let users = Arc::new(admin::users::UserAdmin::new(kernel.clone(), tokens.clone()));
         Ok(Arc::new(Self {
             throttle,
             sign_in,
             remote,
-            users: Arc::new(admin::users::UserAdmin::new(kernel.clone(), tokens.clone())),
+            scim: Arc::new(scim::ScimService::new(kernel.clone(), users.clone())),
+            users,
             scopes: Arc::new(admin::scopes::ScopeAdmin::new(kernel.clone())),
             tenants: Arc::new(admin::tenants::TenantAdmin::new(kernel.clone(), clients.clone())),
             audit: Arc::new(admin::AuditLog::new(kernel.clone())),
@@ -149,5 +153,6 @@ service_debug!(
     admin::users::UserAdmin,
     admin::scopes::ScopeAdmin,
     admin::tenants::TenantAdmin,
-    admin::AuditLog
+    admin::AuditLog,
+    scim::ScimService
 );

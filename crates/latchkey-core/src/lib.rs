@@ -19,6 +19,7 @@ pub mod redirect;
 pub mod remote;
 pub mod role;
 pub mod rules;
+pub mod scim;
 pub mod scope;
 pub mod sign_in;
 pub mod status;

@@ -20,6 +20,7 @@ mod federation;
 mod flows;
 mod isolation;
 mod people;
+mod scim;
 mod search;
 mod usage;
 
@@ -27,6 +28,7 @@ pub use federation::*;
 pub use flows::*;
 pub use isolation::*;
 pub use people::*;
+pub use scim::*;
 pub use search::*;
 pub use usage::*;
 

@@ -21,6 +21,7 @@ pub mod conformance;
 mod federation;
 mod postgres;
 mod remote;
+mod scim;
 mod sql;
 mod sqlite;
 #[cfg(feature = "testing")]
@@ -31,6 +32,7 @@ mod usage;
 pub use federation::{FederatedLinkRecord, FederationRepo, RemoteFlowRecord};
 pub use postgres::PgStore;
 pub use remote::{AuthorizationRecord, ProviderRecord, RemoteClientRecord, RemoteRepo};
+pub use scim::{ScimGroupRecord, ScimRepo};
 pub use sqlite::SqliteStore;
 pub use throttle::{ThrottleRepo, ThrottleState};
 pub use usage::{Usage, UsageCount, UsageRepo};
@@ -690,6 +692,7 @@ pub trait Store:
     + TokenRepo
     + ScopeRepo
     + UserRepo
+    + ScimRepo
     + AuditRepo
     + SessionRepo
     + CodeRepo

@@ -15,6 +15,7 @@ pub(crate) mod federation;
 pub(crate) mod flows;
 pub(crate) mod people;
 pub(crate) mod remote;
+pub(crate) mod scim;
 pub(crate) mod throttle;
 
 pub(crate) const CLIENT_COLUMNS: &str = "tenant_id, client_id, name, description, client_type, status, protected, \
@@ -387,6 +388,7 @@ macro_rules! impl_repos {
             crate::sql::catalog::catalog_repos!($store, $db);
             crate::sql::clients::client_repo!($store, $db);
             crate::sql::people::people_repos!($store, $db);
+            crate::sql::scim::scim_repos!($store, $db);
             crate::sql::flows::flow_repos!($store, $db);
             crate::sql::remote::remote_repos!($store, $db);
             crate::sql::federation::federation_repos!($store, $db);

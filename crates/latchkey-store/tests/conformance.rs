@@ -49,6 +49,8 @@ cases!(
     scopes_and_classes_crud_and_references,
     audit_search_filters_and_pages,
     users_crud_roles_groups,
+    scim_users_external_ids_renames_and_deletes,
+    scim_groups_keep_user_groups_in_sync,
     sessions_round_trip_and_expire,
     d31_code_is_single_use,
     d33_concurrent_redemptions_exactly_one_wins,

@@ -30,6 +30,7 @@ pub mod openapi;
 mod overload;
 mod pages;
 mod remote_browser;
+mod scim;
 mod tenant;
 
 /// Shared state of every handler.
@@ -127,6 +128,7 @@ pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
         .merge(console::routes())
         .merge(remote_browser::routes())
         .merge(front_door::routes())
+        .merge(scim::routes())
         .nest("/api/v1", admin_api::routes(&state));
 
     let site = Router::new()

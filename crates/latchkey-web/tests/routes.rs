@@ -26,6 +26,7 @@ const JSON: &str = "application/json";
 const PROBLEM: &str = "application/problem+json";
 const HTML: &str = "text/html; charset=utf-8";
 const NONE: &str = "";
+const SCIM: &str = "application/scim+json";
 
 /// One route: `(method, route as registered, anonymous answer, admin answer)`;
 /// an answer is `(status, content type)`, the admin one only for `/api/v1`.
@@ -106,6 +107,28 @@ const ROUTES: &[Row] = &[
     ("POST", "/oauth2/token", (400, JSON), None),
     ("GET", "/oauth2/userinfo", (401, JSON), None),
     ("POST", "/oauth2/userinfo", (401, JSON), None),
+    // SCIM (RFC 7644): a connector's bearer token first; discovery is public.
+    ("GET", "/scim/v2/Users", (401, SCIM), None),
+    ("POST", "/scim/v2/Users", (401, SCIM), None),
+    ("POST", "/scim/v2/.search", (401, SCIM), None),
+    ("POST", "/scim/v2/Users/.search", (401, SCIM), None),
+    ("GET", "/scim/v2/Users/{id}", (401, SCIM), None),
+    ("PUT", "/scim/v2/Users/{id}", (401, SCIM), None),
+    ("PATCH", "/scim/v2/Users/{id}", (401, SCIM), None),
+    ("DELETE", "/scim/v2/Users/{id}", (401, SCIM), None),
+    ("GET", "/scim/v2/Groups", (401, SCIM), None),
+    ("POST", "/scim/v2/Groups", (401, SCIM), None),
+    ("POST", "/scim/v2/Groups/.search", (401, SCIM), None),
+    ("GET", "/scim/v2/Groups/{id}", (401, SCIM), None),
+    ("PUT", "/scim/v2/Groups/{id}", (401, SCIM), None),
+    ("PATCH", "/scim/v2/Groups/{id}", (401, SCIM), None),
+    ("DELETE", "/scim/v2/Groups/{id}", (401, SCIM), None),
+    ("GET", "/scim/v2/ServiceProviderConfig", (200, SCIM), None),
+    ("GET", "/scim/v2/ResourceTypes", (200, SCIM), None),
+    ("GET", "/scim/v2/ResourceTypes/{id}", (404, SCIM), None),
+    ("GET", "/scim/v2/Schemas", (200, SCIM), None),
+    ("GET", "/scim/v2/Schemas/{id}", (404, SCIM), None),
+    ("ANY", "/scim/v2/{*rest}", (404, SCIM), None),
     // The sign-in pages: without a flow to continue, a page that says so.
     ("POST", "/consent", (400, HTML), None),
     ("POST", "/login", (400, HTML), None),

@@ -97,6 +97,14 @@ impl Actor {
         }
     }
 
+    /// A provisioning connector (SCIM): a client acting with the
+    /// `users:read` / `users:write` scopes and no administrative role, so
+    /// it may never act on a user who holds one.
+    #[must_use]
+    pub fn connector(id: &str, can_write: bool) -> Self {
+        Self { id: id.to_owned(), kind: "client", can_write, role: None, source_ip: None, request_id: None }
+    }
+
     /// A client actor acting with its `admin_role`.
     #[must_use]
     pub fn client(id: &str, role: AdminRole, token_allows_write: bool) -> Self {

@@ -96,13 +96,13 @@ pub struct CreatedUser {
     pub password: Option<String>,
 }
 
-fn is_name(s: &str, max: usize) -> bool {
+pub(crate) fn is_name(s: &str, max: usize) -> bool {
     !s.is_empty()
         && s.len() <= max
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'))
 }
 
-fn check_fields(
+pub(crate) fn check_fields(
     email: Option<&str>,
     display_name: &str,
     roles: &[String],
@@ -130,7 +130,7 @@ fn check_fields(
 }
 
 /// The administrative authority a user with these roles holds.
-fn user_authority(roles: &[String]) -> Option<AdminRole> {
+pub(crate) fn user_authority(roles: &[String]) -> Option<AdminRole> {
     AdminRole::highest(roles.iter().map(String::as_str))
 }
 
@@ -331,9 +331,26 @@ impl UserAdmin {
     /// Ends a user's sessions and revokes every refresh token and the access
     /// tokens issued with them: after a disable or a password reset nothing
     /// obtained before keeps working.
-    async fn sign_out_everywhere(&self, ctx: &TenantContext, user_id: &str) -> Result<(), AppError> {
+    pub(crate) async fn sign_out_everywhere(&self, ctx: &TenantContext, user_id: &str) -> Result<(), AppError> {
         for (client_id, jti, exp) in self.kernel.store.sign_out_user(&ctx.id, user_id, self.kernel.now()).await? {
             self.tokens.record_revocation(&ctx.id, &jti, &client_id, exp).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a user: ends its sessions and refresh families first, then
+    /// removes it with its roles, groups, consents and links. Its tokens
+    /// name an epoch no user holds any more, so none counts again.
+    ///
+    /// # Errors
+    /// `NotFound`, `Forbidden`.
+    pub async fn delete_user(&self, ctx: &TenantContext, actor: &Actor, user_id: &str) -> Result<(), AppError> {
+        let before = self.user_for_change(ctx, actor, user_id).await?;
+        self.sign_out_everywhere(ctx, user_id).await?;
+        let view = serde_json::to_value(UserView::from(&before)).unwrap_or_default();
+        let audit = self.kernel.audit_record(actor, "user.delete", "user", user_id, &diff(&view, &json!({})));
+        if !self.kernel.store.delete_user(&ctx.id, user_id, &audit).await? {
+            return Err(AppError::NotFound);
         }
         Ok(())
     }

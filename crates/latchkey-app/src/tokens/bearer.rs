@@ -93,4 +93,33 @@ impl TokenService {
         actor.request_id = request_id;
         Ok(actor)
     }
+
+    /// The provisioning connector a bearer token speaks for (SCIM): a
+    /// client's own token with `users:write` (reads and writes) or
+    /// `users:read` (reads only). The admin scopes play no part here.
+    ///
+    /// # Errors
+    /// `Unauthorized` for a missing, invalid, expired or revoked token;
+    /// `Forbidden` for a user's token or one without either scope.
+    pub async fn connector_actor(
+        &self,
+        ctx: &TenantContext,
+        bearer: Option<&str>,
+        source_ip: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<Actor, AppError> {
+        let claims = self.bearer_claims(ctx, bearer).await?;
+        if claims.sub != claims.client_id {
+            return Err(AppError::Forbidden("provisioning needs a client's own token (client_credentials)".into()));
+        }
+        let scopes: Vec<&str> = claims.scope.split(' ').collect();
+        let can_write = scopes.contains(&"users:write");
+        if !can_write && !scopes.contains(&"users:read") {
+            return Err(AppError::Forbidden("the token has neither the users:read nor the users:write scope".into()));
+        }
+        let mut actor = Actor::connector(&claims.client_id, can_write);
+        actor.source_ip = source_ip;
+        actor.request_id = request_id;
+        Ok(actor)
+    }
 }

@@ -51,6 +51,41 @@ macro_rules! people_repos {
             insert_user_links(tx, tenant, u).await
         }
 
+        /// Replaces a user's row, roles and groups (moving the token epoch
+        /// on a status or password change); `false` when there is no such user.
+        async fn update_user_tx(tx: &mut Tx, tenant: &str, u: &UserRecord) -> Result<bool> {
+            let n = sqlx::query(
+                "UPDATE users SET email = $3, display_name = $4, password_hash = $5, status = $6, updated_at = $7, \
+                 token_epoch = CASE WHEN status <> $6 OR password_hash <> $5 THEN token_epoch + 1 \
+                 ELSE token_epoch END \
+                 WHERE tenant_id = $1 AND user_id = $2",
+            )
+            .bind(tenant)
+            .bind(&u.user_id)
+            .bind(&u.email)
+            .bind(&u.display_name)
+            .bind(&u.password_hash)
+            .bind(u.status.as_str())
+            .bind(u.updated_at)
+            .execute(&mut **tx)
+            .await
+            .map_err(e)?
+            .rows_affected();
+            if n == 0 {
+                return Ok(false);
+            }
+            for table in ["role_assignments", "user_groups"] {
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE tenant_id = $1 AND user_id = $2")))
+                    .bind(tenant)
+                    .bind(&u.user_id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(e)?;
+            }
+            insert_user_links(tx, tenant, u).await?;
+            Ok(true)
+        }
+
         const USER_COLUMNS: &str =
             "user_id, username, email, display_name, password_hash, status, created_at, updated_at, token_epoch";
 
@@ -163,38 +198,10 @@ macro_rules! people_repos {
 
             async fn update_user(&self, tenant: &TenantId, u: &UserRecord, audit: &AuditRecord) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
-                let n = sqlx::query(
-                    "UPDATE users SET email = $3, display_name = $4, password_hash = $5, status = $6, updated_at = $7, \
-                     token_epoch = CASE WHEN status <> $6 OR password_hash <> $5 THEN token_epoch + 1 \
-                     ELSE token_epoch END \
-                     WHERE tenant_id = $1 AND user_id = $2",
-                )
-                .bind(tenant.as_str())
-                .bind(&u.user_id)
-                .bind(&u.email)
-                .bind(&u.display_name)
-                .bind(&u.password_hash)
-                .bind(u.status.as_str())
-                .bind(u.updated_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(e)?
-                .rows_affected();
-                if n == 0 {
+                if !update_user_tx(&mut tx, tenant.as_str(), u).await? {
                     tx.rollback().await.map_err(e)?;
                     return Ok(false);
                 }
-                for table in ["role_assignments", "user_groups"] {
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DELETE FROM {table} WHERE tenant_id = $1 AND user_id = $2"
-                    )))
-                    .bind(tenant.as_str())
-                    .bind(&u.user_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(e)?;
-                }
-                insert_user_links(&mut tx, tenant.as_str(), u).await?;
                 insert_audit(&mut tx, tenant.as_str(), audit).await?;
                 tx.commit().await.map_err(e)?;
                 Ok(true)

@@ -1,0 +1,119 @@
+//! Conformance cases for SCIM provisioning: `externalId`, renames and
+//! deleting users, each scoped to its tenant.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support: failing loudly is the point
+
+use super::*;
+
+pub async fn scim_users_external_ids_renames_and_deletes(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let mut u = bootstrap(&t).users.remove(0);
+    u.user_id = "u-s".into();
+    u.username = "ada".into();
+    u.roles = vec![];
+    u.groups = vec!["eng".into()];
+    store.insert_scim_user(&t, &u, Some("EXT-1"), &audit("user.create", "u-s")).await.unwrap();
+    let mut dup = u.clone();
+    dup.user_id = "u-d".into();
+    dup.username = "ADA".into();
+    let taken = store.insert_scim_user(&t, &dup, None, &audit("user.create", "u-d")).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))));
+    assert!(store.get_user(&t, "u-d").await.unwrap().is_none(), "nothing of a refused insert remains");
+    assert_eq!(store.scim_external_id(&t, "u-s").await.unwrap().as_deref(), Some("EXT-1"));
+    assert_eq!(store.scim_external_ids(&t).await.unwrap(), vec![("u-s".to_owned(), "EXT-1".to_owned())]);
+
+    // A rename with a new externalId, groups and status, in one write.
+    let epoch = store.get_user(&t, "u-s").await.unwrap().unwrap().token_epoch;
+    let mut changed = u.clone();
+    changed.username = "Ada.Lovelace".into();
+    changed.groups = vec!["math".into()];
+    changed.status = latchkey_core::UserStatus::Disabled;
+    assert!(store.update_scim_user(&t, &changed, Some("EXT-2"), &audit("user.update", "u-s")).await.unwrap());
+    let got = store.get_user_by_username(&t, "ada.lovelace").await.unwrap().unwrap();
+    assert_eq!((got.groups, got.status.as_str()), (vec!["math".to_owned()], "disabled"));
+    assert_ne!(got.token_epoch, epoch, "a disable moves the epoch");
+    assert_eq!(store.scim_external_id(&t, "u-s").await.unwrap().as_deref(), Some("EXT-2"));
+    assert!(store.update_scim_user(&t, &changed, None, &audit("user.update", "u-s")).await.unwrap());
+    assert_eq!(store.scim_external_id(&t, "u-s").await.unwrap(), None);
+    // Renaming onto a taken name is a conflict and changes nothing.
+    let mut clash = changed.clone();
+    clash.username = "admin".into();
+    let r = store.update_scim_user(&t, &clash, Some("X"), &audit("user.update", "u-s")).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))));
+    assert_eq!(store.get_user(&t, "u-s").await.unwrap().unwrap().username, "Ada.Lovelace");
+
+    // Another tenant sees, changes and deletes nothing of this one.
+    let other = with_tenant(&*store, "other").await;
+    assert!(store.scim_external_ids(&other).await.unwrap().is_empty());
+    assert_eq!(store.scim_external_id(&other, "u-s").await.unwrap(), None);
+    assert!(!store.update_scim_user(&other, &changed, Some("Y"), &audit("user.update", "u-s")).await.unwrap());
+    assert!(!store.delete_user(&other, "u-s", &audit("user.delete", "u-s")).await.unwrap());
+    assert!(store.get_user(&t, "u-s").await.unwrap().is_some());
+
+    store.update_scim_user(&t, &changed, Some("EXT-3"), &audit("user.update", "u-s")).await.unwrap();
+    assert!(store.delete_user(&t, "u-s", &audit("user.delete", "u-s")).await.unwrap());
+    assert!(store.get_user(&t, "u-s").await.unwrap().is_none());
+    assert!(store.scim_external_ids(&t).await.unwrap().is_empty());
+    assert!(!store.delete_user(&t, "u-s", &audit("user.delete", "u-s")).await.unwrap());
+    let actions: Vec<String> = store.list_audit(&t, 50).await.unwrap().into_iter().map(|a| a.action).collect();
+    assert_eq!(actions.iter().filter(|a| *a == "user.delete").count(), 1, "one audit event per change made");
+    // The name is free again.
+    store.insert_scim_user(&t, &u, None, &audit("user.create", "u-s")).await.unwrap();
+}
+
+/// SCIM groups: members are the users holding the group's name, so a
+/// rename or delete changes every member's `groups`, in one transaction.
+pub async fn scim_groups_keep_user_groups_in_sync(store: Arc<dyn Store>) {
+    use crate::ScimGroupRecord;
+    let t = with_tenant(&*store, "acme").await;
+    let mut u = bootstrap(&t).users.remove(0);
+    for (id, name) in [("u-1", "ann"), ("u-2", "ben")] {
+        u.user_id = id.into();
+        u.username = name.into();
+        u.roles = vec![];
+        u.groups = vec!["other".into()];
+        store.insert_user(&t, &u, &audit("user.create", id)).await.unwrap();
+    }
+    let g = ScimGroupRecord {
+        group_id: "g-1".into(),
+        display_name: "eng".into(),
+        external_id: Some("X1".into()),
+        created_at: 1,
+        updated_at: 1,
+    };
+    store.insert_scim_group(&t, &g, &["u-1".into(), "u-2".into()], &audit("group.create", "g-1")).await.unwrap();
+    let dup = ScimGroupRecord { group_id: "g-2".into(), ..g.clone() };
+    let r = store.insert_scim_group(&t, &dup, &[], &audit("group.create", "g-2")).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))));
+    assert_eq!(store.get_scim_group(&t, "g-1").await.unwrap().unwrap(), g);
+    assert_eq!(
+        store.group_members(&t, "eng").await.unwrap(),
+        vec![("u-1".to_owned(), "ann".to_owned()), ("u-2".to_owned(), "ben".to_owned())]
+    );
+    assert_eq!(store.get_user(&t, "u-1").await.unwrap().unwrap().groups, vec!["eng".to_owned(), "other".to_owned()]);
+
+    // Renamed, with one member less: every member's groups follow.
+    let renamed = ScimGroupRecord { display_name: "platform".into(), external_id: None, updated_at: 2, ..g.clone() };
+    assert!(
+        store.update_scim_group(&t, &renamed, "eng", &["u-2".into()], &audit("group.update", "g-1")).await.unwrap()
+    );
+    assert_eq!(store.get_user(&t, "u-1").await.unwrap().unwrap().groups, vec!["other".to_owned()]);
+    assert_eq!(
+        store.get_user(&t, "u-2").await.unwrap().unwrap().groups,
+        vec!["other".to_owned(), "platform".to_owned()]
+    );
+    assert!(store.group_members(&t, "eng").await.unwrap().is_empty());
+    assert_eq!(store.list_scim_groups(&t).await.unwrap(), vec![renamed.clone()]);
+
+    // Another tenant sees and changes nothing.
+    let other = with_tenant(&*store, "other").await;
+    assert!(store.list_scim_groups(&other).await.unwrap().is_empty());
+    assert!(store.get_scim_group(&other, "g-1").await.unwrap().is_none());
+    assert!(store.group_members(&other, "platform").await.unwrap().is_empty());
+    assert!(!store.update_scim_group(&other, &renamed, "platform", &[], &audit("group.update", "g-1")).await.unwrap());
+    assert!(!store.delete_scim_group(&other, "g-1", &audit("group.delete", "g-1")).await.unwrap());
+
+    assert!(store.delete_scim_group(&t, "g-1", &audit("group.delete", "g-1")).await.unwrap());
+    assert!(store.get_scim_group(&t, "g-1").await.unwrap().is_none());
+    assert_eq!(store.get_user(&t, "u-2").await.unwrap().unwrap().groups, vec!["other".to_owned()]);
+    assert!(!store.delete_scim_group(&t, "g-1", &audit("group.delete", "g-1")).await.unwrap());
+}

@@ -1,0 +1,87 @@
+//! SCIM provisioning storage (issue 14 item 3, ADR 0015): the
+//! connector's `externalId` of users, deleting users, and SCIM groups.
+
+use async_trait::async_trait;
+use latchkey_core::TenantId;
+
+use crate::{AuditRecord, Result, UserRecord};
+
+/// A SCIM group. Its members are the users whose `groups` hold its
+/// `display_name` (`user_groups`), so clients' `allowed_groups` see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimGroupRecord {
+    pub group_id: String,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// SCIM provisioning (issue 14 item 3): the connector's `externalId` of
+/// a user, and deleting users. Users themselves are `UserRepo`'s.
+#[async_trait]
+pub trait ScimRepo {
+    /// `(user_id, external_id)` of every user of the tenant that has one.
+    async fn scim_external_ids(&self, tenant: &TenantId) -> Result<Vec<(String, String)>>;
+    async fn scim_external_id(&self, tenant: &TenantId, user_id: &str) -> Result<Option<String>>;
+    /// Inserts a user with its `externalId`, in one transaction.
+    ///
+    /// # Errors
+    /// `Conflict` when the username is taken (case-insensitively).
+    async fn insert_scim_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserRecord,
+        external_id: Option<&str>,
+        audit: &AuditRecord,
+    ) -> Result<()>;
+    /// As `UserRepo::update_user`, and also sets the username and the
+    /// `externalId`. Returns `false` when there is no such user.
+    ///
+    /// # Errors
+    /// `Conflict` when the new username is taken.
+    async fn update_scim_user(
+        &self,
+        tenant: &TenantId,
+        user: &UserRecord,
+        external_id: Option<&str>,
+        audit: &AuditRecord,
+    ) -> Result<bool>;
+    /// Deletes a user with its roles, groups, sessions, consents, links and
+    /// `externalId`. Returns `false` when there is no such user. Tokens
+    /// issued to it name an epoch no user holds any more, so none counts.
+    async fn delete_user(&self, tenant: &TenantId, user_id: &str, audit: &AuditRecord) -> Result<bool>;
+    /// Every SCIM group of the tenant, by display name.
+    async fn list_scim_groups(&self, tenant: &TenantId) -> Result<Vec<ScimGroupRecord>>;
+    async fn get_scim_group(&self, tenant: &TenantId, group_id: &str) -> Result<Option<ScimGroupRecord>>;
+    /// `(user_id, username)` of the users holding the group name, by username.
+    async fn group_members(&self, tenant: &TenantId, name: &str) -> Result<Vec<(String, String)>>;
+    /// Inserts a group and makes `members` (user ids of the tenant) exactly
+    /// the users holding its name.
+    ///
+    /// # Errors
+    /// `Conflict` when the display name is taken.
+    async fn insert_scim_group(
+        &self,
+        tenant: &TenantId,
+        group: &ScimGroupRecord,
+        members: &[String],
+        audit: &AuditRecord,
+    ) -> Result<()>;
+    /// Replaces a group (renamed from `old_name`) and its members, as
+    /// `insert_scim_group`. Returns `false` when there is no such group.
+    ///
+    /// # Errors
+    /// `Conflict` when the new display name is taken.
+    async fn update_scim_group(
+        &self,
+        tenant: &TenantId,
+        group: &ScimGroupRecord,
+        old_name: &str,
+        members: &[String],
+        audit: &AuditRecord,
+    ) -> Result<bool>;
+    /// Deletes a group and takes its name from every user holding it.
+    /// Returns `false` when there is no such group.
+    async fn delete_scim_group(&self, tenant: &TenantId, group_id: &str, audit: &AuditRecord) -> Result<bool>;
+}

@@ -1,0 +1,265 @@
+//! `ScimRepo`: what SCIM provisioning stores beyond the user row (the
+//! connector's `externalId`), and deleting a user.
+//! Expanded by [`impl_repos!`](super::impl_repos) after `people_repos!`,
+//! whose helpers (`insert_user_tx`, `update_user_tx`) it shares.
+
+macro_rules! scim_repos {
+    ($store:ident, $db:ty) => {
+        async fn set_external_id(tx: &mut Tx, tenant: &str, user_id: &str, external_id: Option<&str>) -> Result<()> {
+            sqlx::query("DELETE FROM scim_users WHERE tenant_id = $1 AND user_id = $2")
+                .bind(tenant)
+                .bind(user_id)
+                .execute(&mut **tx)
+                .await
+                .map_err(e)?;
+            if let Some(x) = external_id {
+                sqlx::query("INSERT INTO scim_users (tenant_id, user_id, external_id) VALUES ($1, $2, $3)")
+                    .bind(tenant)
+                    .bind(user_id)
+                    .bind(x)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(e)?;
+            }
+            Ok(())
+        }
+
+        async fn set_members(tx: &mut Tx, tenant: &str, names: &[&str], name: &str, members: &[String]) -> Result<()> {
+            for n in names {
+                sqlx::query("DELETE FROM user_groups WHERE tenant_id = $1 AND group_name = $2")
+                    .bind(tenant)
+                    .bind(*n)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(e)?;
+            }
+            for m in members {
+                sqlx::query("INSERT INTO user_groups (tenant_id, user_id, group_name) VALUES ($1, $2, $3)")
+                    .bind(tenant)
+                    .bind(m)
+                    .bind(name)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(e)?;
+            }
+            Ok(())
+        }
+
+        fn group_from_row(r: &DbRow) -> Result<crate::ScimGroupRecord> {
+            Ok(crate::ScimGroupRecord {
+                group_id: r.try_get("group_id").map_err(e)?,
+                display_name: r.try_get("display_name").map_err(e)?,
+                external_id: r.try_get("external_id").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                updated_at: r.try_get("updated_at").map_err(e)?,
+            })
+        }
+
+        const GROUP_COLUMNS: &str = "group_id, display_name, external_id, created_at, updated_at";
+
+        #[async_trait]
+        impl crate::ScimRepo for $store {
+            async fn scim_external_ids(&self, tenant: &TenantId) -> Result<Vec<(String, String)>> {
+                let rows = sqlx::query("SELECT user_id, external_id FROM scim_users WHERE tenant_id = $1")
+                    .bind(tenant.as_str())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(e)?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("user_id").map_err(e)?, r.try_get("external_id").map_err(e)?)))
+                    .collect()
+            }
+
+            async fn scim_external_id(&self, tenant: &TenantId, user_id: &str) -> Result<Option<String>> {
+                let row = sqlx::query("SELECT external_id FROM scim_users WHERE tenant_id = $1 AND user_id = $2")
+                    .bind(tenant.as_str())
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(e)?;
+                row.map(|r| r.try_get("external_id").map_err(e)).transpose()
+            }
+
+            async fn insert_scim_user(
+                &self,
+                tenant: &TenantId,
+                u: &UserRecord,
+                external_id: Option<&str>,
+                audit: &AuditRecord,
+            ) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                insert_user_tx(&mut tx, tenant.as_str(), u).await?;
+                set_external_id(&mut tx, tenant.as_str(), &u.user_id, external_id).await?;
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                tx.commit().await.map_err(e)
+            }
+
+            async fn update_scim_user(
+                &self,
+                tenant: &TenantId,
+                u: &UserRecord,
+                external_id: Option<&str>,
+                audit: &AuditRecord,
+            ) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let renamed = sqlx::query(
+                    "UPDATE users SET username = $3, username_lower = $4 WHERE tenant_id = $1 AND user_id = $2",
+                )
+                .bind(tenant.as_str())
+                .bind(&u.user_id)
+                .bind(&u.username)
+                .bind(u.username.to_lowercase())
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                if renamed == 0 || !update_user_tx(&mut tx, tenant.as_str(), u).await? {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                set_external_id(&mut tx, tenant.as_str(), &u.user_id, external_id).await?;
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn delete_user(&self, tenant: &TenantId, user_id: &str, audit: &AuditRecord) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND user_id = $2")
+                    .bind(tenant.as_str())
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?
+                    .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn list_scim_groups(&self, tenant: &TenantId) -> Result<Vec<crate::ScimGroupRecord>> {
+                let sql = format!("SELECT {GROUP_COLUMNS} FROM scim_groups WHERE tenant_id = $1 ORDER BY display_name");
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant.as_str())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(e)?;
+                rows.iter().map(group_from_row).collect()
+            }
+
+            async fn get_scim_group(
+                &self,
+                tenant: &TenantId,
+                group_id: &str,
+            ) -> Result<Option<crate::ScimGroupRecord>> {
+                let sql = format!("SELECT {GROUP_COLUMNS} FROM scim_groups WHERE tenant_id = $1 AND group_id = $2");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant.as_str())
+                    .bind(group_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(e)?;
+                row.as_ref().map(group_from_row).transpose()
+            }
+
+            async fn group_members(&self, tenant: &TenantId, name: &str) -> Result<Vec<(String, String)>> {
+                let rows = sqlx::query(
+                    "SELECT u.user_id, u.username FROM user_groups g JOIN users u \
+                     ON u.tenant_id = g.tenant_id AND u.user_id = g.user_id \
+                     WHERE g.tenant_id = $1 AND g.group_name = $2 ORDER BY u.username_lower",
+                )
+                .bind(tenant.as_str())
+                .bind(name)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+                rows.iter().map(|r| Ok((r.try_get("user_id").map_err(e)?, r.try_get("username").map_err(e)?))).collect()
+            }
+
+            async fn insert_scim_group(
+                &self,
+                tenant: &TenantId,
+                g: &crate::ScimGroupRecord,
+                members: &[String],
+                audit: &AuditRecord,
+            ) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO scim_groups (tenant_id, group_id, display_name, external_id, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(tenant.as_str())
+                .bind(&g.group_id)
+                .bind(&g.display_name)
+                .bind(&g.external_id)
+                .bind(g.created_at)
+                .bind(g.updated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?;
+                set_members(&mut tx, tenant.as_str(), &[&g.display_name], &g.display_name, members).await?;
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                tx.commit().await.map_err(e)
+            }
+
+            async fn update_scim_group(
+                &self,
+                tenant: &TenantId,
+                g: &crate::ScimGroupRecord,
+                old_name: &str,
+                members: &[String],
+                audit: &AuditRecord,
+            ) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE scim_groups SET display_name = $3, external_id = $4, updated_at = $5 \
+                     WHERE tenant_id = $1 AND group_id = $2",
+                )
+                .bind(tenant.as_str())
+                .bind(&g.group_id)
+                .bind(&g.display_name)
+                .bind(&g.external_id)
+                .bind(g.updated_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                set_members(&mut tx, tenant.as_str(), &[old_name, &g.display_name], &g.display_name, members).await?;
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+
+            async fn delete_scim_group(&self, tenant: &TenantId, group_id: &str, audit: &AuditRecord) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let row = sqlx::query(
+                    "DELETE FROM scim_groups WHERE tenant_id = $1 AND group_id = $2 RETURNING display_name",
+                )
+                .bind(tenant.as_str())
+                .bind(group_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(e)?;
+                let Some(row) = row else {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                };
+                let name: String = row.try_get("display_name").map_err(e)?;
+                set_members(&mut tx, tenant.as_str(), &[&name], &name, &[]).await?;
+                insert_audit(&mut tx, tenant.as_str(), audit).await?;
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+        }
+    };
+}
+
+pub(crate) use scim_repos;
