@@ -40,6 +40,27 @@ def connector_token(base, admin_token, mode):
         return json.load(r)["access_token"]
 
 
+# Checks Latchkey fails on purpose, each a known gap of its user model (see
+# docs/adr/0015-scim.md): (check, resource type, attribute in the reason).
+# They are printed and counted apart; any other failure fails the suite.
+KNOWN_GAPS = {
+    ("check_add_attribute", "User", "'name'"): "only the display name is stored (no given/family name)",
+    ("check_replace_attribute", "User", "'name'"): "only the display name is stored (no given/family name)",
+    ("check_add_attribute", "User", "'emails'"): "one email per user, without its type",
+    ("check_replace_attribute", "User", "'emails'"): "one email per user, without its type",
+    ("check_remove_attribute", "User", "'active'"): "a user is active or disabled; removing 'active' changes nothing",
+    ("check_add_attribute", "Group", "'members'"): "members carry the user's name as display (read-only per RFC 7643)",
+    ("check_replace_attribute", "Group", "'members'"): "members carry the user's name as display (read-only per RFC 7643)",
+}
+
+
+def known_gap(r):
+    for (title, rtype, attr), why in KNOWN_GAPS.items():
+        if r.title == title and r.resource_type == rtype and attr in (r.reason or ""):
+            return why
+    return None
+
+
 def run_tester(http):
     from scim2_tester import Status, check_server
 
@@ -54,6 +75,8 @@ def run_tester(http):
             passed += 1
             if r.status == Status.DEVIATION:
                 print(f"  deviation: {r.title} [{r.resource_type}]: {r.reason}", file=sys.stderr)
+        elif (why := known_gap(r)) is not None:
+            print(f"  known gap: {r.title} [{r.resource_type}]: {why}", file=sys.stderr)
         else:
             failed += 1
             print(f"  {r.status.name}: {r.title} [{r.resource_type}]: {r.reason}", file=sys.stderr)
