@@ -16,6 +16,7 @@ use crate::{
     TenantBootstrap, TenantRecord, UserRecord,
 };
 
+mod device;
 mod federation;
 mod flows;
 mod isolation;
@@ -23,6 +24,7 @@ mod people;
 mod search;
 mod usage;
 
+pub use device::*;
 pub use federation::*;
 pub use flows::*;
 pub use isolation::*;
