@@ -17,6 +17,7 @@
 use crate::client::Client;
 use crate::error::{TokenError, TokenErrorCode};
 use crate::grant::GrantType;
+use crate::scope::ScopeSet;
 use crate::time::UnixTime;
 
 /// The user-code alphabet: consonants without look-alikes (no 0/O, 1/I,
@@ -79,15 +80,29 @@ impl UserCode {
     }
 }
 
-/// Whether a client may start a device authorization.
+/// The scope of a device authorization request (RFC 8628 §3.1): the
+/// requested scope when the client may have all of it, else everything it
+/// may have when none is asked for.
 ///
 /// # Errors
-/// `unauthorized_client` for a client not registered for the device grant.
-pub fn may_start(client: &Client) -> Result<(), TokenError> {
-    if client.config.grant_types.contains(&GrantType::DeviceCode) {
-        Ok(())
-    } else {
-        Err(TokenError::unauthorized_client("this client may not use the device authorization grant"))
+/// `unauthorized_client` for a client not registered for the device grant;
+/// `invalid_scope` for scopes beyond `allowed`.
+pub fn start(client: &Client, requested: Option<&ScopeSet>, allowed: &ScopeSet) -> Result<ScopeSet, TokenError> {
+    if !client.config.grant_types.contains(&GrantType::DeviceCode) {
+        return Err(TokenError::unauthorized_client("this client may not use the device authorization grant"));
+    }
+    match requested {
+        Some(r) if !r.is_empty() => {
+            if r.is_subset(allowed) {
+                Ok(r.clone())
+            } else {
+                Err(TokenError::invalid_scope(&format!(
+                    "the client may not request: {}",
+                    r.difference(allowed).join(" ")
+                )))
+            }
+        }
+        _ => Ok(allowed.clone()),
     }
 }
 

@@ -126,12 +126,25 @@ fn waiting_answers_carry_the_rfc_8628_codes() {
     assert_eq!(TokenErrorCode::ExpiredToken.as_str(), "expired_token");
 }
 
+type StartCase<'a> = (&'static str, &'a Client, Option<&'a ScopeSet>, Result<ScopeSet, TokenErrorCode>);
+
 #[test]
-fn only_clients_with_the_device_grant_may_start() {
+fn a_device_request_needs_the_grant_and_scopes_the_client_may_have() {
+    let client = cli();
     let mut web = cli();
-    assert!(may_start(&web).is_ok());
     web.config.grant_types = vec![GrantType::AuthorizationCode];
-    assert_eq!(may_start(&web).map_err(|e| e.code), Err(TokenErrorCode::UnauthorizedClient));
+    let allowed = ScopeSet::parse_param("openid admin").unwrap();
+    let admin = ScopeSet::parse_param("admin").unwrap();
+    let other = ScopeSet::parse_param("api:write").unwrap();
+    let cases: Vec<StartCase<'_>> = vec![
+        ("scope asked", &client, Some(&admin), Ok(admin.clone())),
+        ("no scope: everything allowed", &client, None, Ok(allowed.clone())),
+        ("scope beyond the client", &client, Some(&other), Err(TokenErrorCode::InvalidScope)),
+        ("not registered for the grant", &web, Some(&admin), Err(TokenErrorCode::UnauthorizedClient)),
+    ];
+    for (case, c, requested, expected) in cases {
+        assert_eq!(start(c, requested, &allowed).map_err(|e| e.code), expected, "{case}");
+    }
 }
 
 #[test]
