@@ -51,6 +51,8 @@ pub const PASSWORD: Policy = Policy { free: 5 };
 pub const SOURCE: Policy = Policy { free: 100 };
 /// A client's credentials from one source.
 pub const CLIENT: Policy = Policy { free: 10 };
+/// User codes of the device grant typed from one source (RFC 8628 §5.1).
+pub const USER_CODE: Policy = Policy { free: 5 };
 
 /// Seconds to wait at `now` after `state`, if any: nothing for the first
 /// `free` failures, then 1 s doubling per failure up to the maximum.
@@ -86,6 +88,12 @@ pub fn password_key(username: &str, source: Option<&str>) -> String {
 #[must_use]
 pub fn source_key(source: Option<&str>) -> String {
     stored_key("source", &[source.unwrap_or("-")])
+}
+
+/// The key of every user code typed from `source`.
+#[must_use]
+pub fn user_code_key(source: Option<&str>) -> String {
+    stored_key("user_code", &[source.unwrap_or("-")])
 }
 
 /// The key of `client_id`'s credentials from `source`.

@@ -39,6 +39,19 @@ pub enum TokenErrorCode {
     /// The server cannot answer now (storage unavailable). Sent with 503 so a
     /// client never mistakes a fault for success (RFC 7009 §2.2.1).
     TemporarilyUnavailable,
+    /// RFC 8628 §3.5: "The authorization request is still pending as the end
+    /// user hasn't yet completed the user-interaction steps."
+    AuthorizationPending,
+    /// RFC 8628 §3.5: "A variant of `authorization_pending`, the
+    /// authorization request is still pending and polling should continue,
+    /// but the interval MUST be increased by 5 seconds for this and all
+    /// subsequent requests."
+    SlowDown,
+    /// RFC 8628 §3.5: "The authorization request was denied."
+    AccessDenied,
+    /// RFC 8628 §3.5: "The `device_code` has expired, and the device
+    /// authorization session has concluded."
+    ExpiredToken,
 }
 
 impl TokenErrorCode {
@@ -55,6 +68,10 @@ impl TokenErrorCode {
             Self::InvalidTarget => "invalid_target",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::AccessDenied => "access_denied",
+            Self::ExpiredToken => "expired_token",
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::{
     TenantBootstrap, TenantRecord, UserRecord,
 };
 
+mod device;
 mod federation;
 mod flows;
 mod isolation;
@@ -24,6 +25,7 @@ mod scim;
 mod search;
 mod usage;
 
+pub use device::*;
 pub use federation::*;
 pub use flows::*;
 pub use isolation::*;

@@ -18,6 +18,7 @@ use latchkey_core::{Client, ClientId, ClientStatus, TenantId, TenantSettings, Un
 
 #[cfg(feature = "testing")]
 pub mod conformance;
+mod device;
 mod federation;
 mod postgres;
 mod remote;
@@ -29,6 +30,7 @@ pub mod testing;
 mod throttle;
 mod usage;
 
+pub use device::{DeviceApproval, DeviceRecord, DeviceRepo, DeviceStatus};
 pub use federation::{FederatedLinkRecord, FederationRepo, RemoteFlowRecord};
 pub use postgres::PgStore;
 pub use remote::{AuthorizationRecord, ProviderRecord, RemoteClientRecord, RemoteRepo};
@@ -586,7 +588,7 @@ pub trait SessionRepo {
     -> Result<Option<SessionRecord>>;
     /// Returns `false` when there is no such session.
     async fn delete_session(&self, tenant: &TenantId, session_hash: &[u8], audit: &AuditRecord) -> Result<bool>;
-    /// Deletes sessions, codes and refresh tokens that expired before
+    /// Deletes sessions, codes, device codes and refresh tokens that expired before
     /// `before`, in every tenant (housekeeping).
     async fn purge_expired_flows(&self, before: UnixTime) -> Result<u64>;
 }
@@ -696,6 +698,7 @@ pub trait Store:
     + AuditRepo
     + SessionRepo
     + CodeRepo
+    + DeviceRepo
     + RefreshRepo
     + ConsentRepo
     + RemoteRepo

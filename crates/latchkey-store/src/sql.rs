@@ -11,6 +11,7 @@ use crate::{KeyPurpose, Result, StoreError};
 
 pub(crate) mod catalog;
 pub(crate) mod clients;
+pub(crate) mod device;
 pub(crate) mod federation;
 pub(crate) mod flows;
 pub(crate) mod people;
@@ -390,6 +391,7 @@ macro_rules! impl_repos {
             crate::sql::people::people_repos!($store, $db);
             crate::sql::scim::scim_repos!($store, $db);
             crate::sql::flows::flow_repos!($store, $db);
+            crate::sql::device::device_repos!($store, $db);
             crate::sql::remote::remote_repos!($store, $db);
             crate::sql::federation::federation_repos!($store, $db);
             crate::sql::throttle::throttle_repos!($store, $db);

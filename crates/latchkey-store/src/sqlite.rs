@@ -26,6 +26,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "throttle", include_str!("../migrations/sqlite/0009_throttle.sql")),
     (11, "client_roles", include_str!("../migrations/sqlite/0011_client_roles.sql")),
     (12, "token_epochs", include_str!("../migrations/sqlite/0012_token_epochs.sql")),
+    (13, "device_codes", include_str!("../migrations/sqlite/0013_device_codes.sql")),
     (14, "scim", include_str!("../migrations/sqlite/0014_scim.sql")),
 ];
 

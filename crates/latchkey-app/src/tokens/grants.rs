@@ -75,14 +75,14 @@ fn stored_refresh<'a>(t: &'a RefreshRecord, f: &'a FamilyRecord) -> StoredRefres
 }
 
 /// What a new refresh token is issued for.
-struct RefreshPlan {
-    family: FamilyRecord,
-    token: RefreshRecord,
-    handle: String,
+pub(super) struct RefreshPlan {
+    pub(super) family: FamilyRecord,
+    pub(super) token: RefreshRecord,
+    pub(super) handle: String,
 }
 
 impl TokenService {
-    fn refresh_lifetime(ctx: &TenantContext, client: &Client) -> i64 {
+    pub(super) fn refresh_lifetime(ctx: &TenantContext, client: &Client) -> i64 {
         let s = &ctx.settings;
         i64::from(
             Lifetime::effective(
@@ -94,7 +94,7 @@ impl TokenService {
         )
     }
 
-    fn new_refresh(
+    pub(super) fn new_refresh(
         &self,
         family_id: &str,
         expires_at: UnixTime,
@@ -151,7 +151,7 @@ impl TokenService {
 
     /// The user, when they exist and are active (the one lookup every user
     /// grant and refresh-token check makes).
-    async fn live_user(
+    pub(super) async fn live_user(
         &self,
         ctx: &TenantContext,
         user_id: &str,

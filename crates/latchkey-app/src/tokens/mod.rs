@@ -20,6 +20,9 @@ pub mod client_assertion;
 mod client_assertion_tests;
 pub mod client_auth;
 pub mod cors;
+pub mod device;
+#[cfg(test)]
+mod device_tests;
 mod grants;
 pub(crate) mod state;
 pub mod usage;
@@ -53,6 +56,8 @@ pub struct TokenRequest {
     pub code_verifier: Option<String>,
     /// `refresh_token`.
     pub refresh_token: Option<String>,
+    /// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4).
+    pub device_code: Option<String>,
     /// The legacy `password` grant.
     pub username: Option<String>,
     pub password: Option<String>,
@@ -188,6 +193,7 @@ impl TokenService {
             GrantType::AuthorizationCode => self.authorization_code_grant(ctx, &authed, req).await,
             GrantType::RefreshToken => self.refresh_token_grant(ctx, &authed, req).await,
             GrantType::Password => self.password_grant(ctx, &authed, req, source).await,
+            GrantType::DeviceCode => self.device_code_grant(ctx, &authed, req).await,
             _ => Err(TokenError::unsupported_grant_type("this grant type is not supported")),
         }
     }

@@ -189,6 +189,7 @@ macro_rules! flow_repos {
                     "DELETE FROM authorization_codes WHERE expires_at < $1 AND (access_exp IS NULL OR access_exp < $1)",
                     "DELETE FROM refresh_tokens WHERE expires_at < $1 AND access_exp < $1",
                     "DELETE FROM refresh_families WHERE expires_at < $1",
+                    "DELETE FROM device_codes WHERE expires_at < $1",
                 ] {
                     total += sqlx::query(sql).bind(before).execute(&mut *tx).await.map_err(e)?.rows_affected();
                 }

@@ -116,6 +116,7 @@ async fn token_inner(
         redirect_uri: f.single("redirect_uri")?.map(str::to_owned),
         code_verifier: f.single("code_verifier")?.map(str::to_owned),
         refresh_token: f.single("refresh_token")?.map(str::to_owned),
+        device_code: f.single("device_code")?.map(str::to_owned),
         username: f.single("username")?.map(str::to_owned),
         password: f.single("password")?.map(str::to_owned),
     };

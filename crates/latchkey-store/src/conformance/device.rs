@@ -1,0 +1,162 @@
+//! Conformance cases for device codes (RFC 8628): decided once, redeemed
+//! once, found by user code only while pending, per tenant, purged.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test support: failing loudly is the point
+
+use super::*;
+use crate::{DeviceApproval, DeviceRecord, DeviceStatus};
+
+fn device(hash: u8) -> DeviceRecord {
+    DeviceRecord {
+        device_hash: vec![hash; 32],
+        user_code_hash: vec![hash, 0xAA, 0xBB],
+        client_id: "latchkey-cli".into(),
+        scope: "openid admin".into(),
+        device_ip: Some("192.0.2.7".into()),
+        device_agent: Some("latchkey/1.0".into()),
+        created_at: 1_000,
+        expires_at: 1_600,
+        interval: 5,
+        last_polled_at: None,
+        client_epoch: 7,
+        status: DeviceStatus::Pending,
+        approval: None,
+    }
+}
+
+fn approval() -> DeviceApproval {
+    DeviceApproval { user_id: "u-acme".into(), user_epoch: 9, auth_time: 1_005, sid: Some("sid-1".into()) }
+}
+
+fn family_for(id: &str, hash: u8) -> (crate::FamilyRecord, crate::RefreshRecord) {
+    (
+        crate::FamilyRecord {
+            family_id: id.into(),
+            client_id: "latchkey-cli".into(),
+            user_id: "u-acme".into(),
+            scope: "openid admin".into(),
+            auth_time: 1_005,
+            sid: None,
+            created_at: 1_010,
+            expires_at: 100_000,
+            revoked_at: None,
+            client_epoch: 7,
+            user_epoch: 9,
+        },
+        crate::RefreshRecord {
+            token_hash: vec![hash, 1, 2, 3],
+            family_id: id.into(),
+            created_at: 1_010,
+            expires_at: 50_000,
+            used_at: None,
+            access_jti: format!("at-{id}"),
+            access_exp: 4_600,
+            successor: None,
+        },
+    )
+}
+
+pub async fn device_codes_are_decided_once_and_redeemed_once(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    store.insert_device_code(&t, &device(1)).await.unwrap();
+    assert_eq!(store.get_device_code(&t, &[1; 32]).await.unwrap().unwrap(), device(1));
+    let found = store.find_pending_user_code(&t, &[1, 0xAA, 0xBB], 1_010).await.unwrap().unwrap();
+    assert_eq!(found.device_hash, vec![1; 32]);
+    assert!(store.find_pending_user_code(&t, &[1, 0xAA, 0xBB], 1_600).await.unwrap().is_none(), "expired");
+    let mut taken = device(2);
+    taken.user_code_hash = device(1).user_code_hash;
+    assert!(
+        matches!(store.insert_device_code(&t, &taken).await, Err(StoreError::Conflict(_))),
+        "user codes are unique"
+    );
+
+    // Polls move the interval.
+    store.record_device_poll(&t, &[1; 32], 1_010, 10).await.unwrap();
+    let polled = store.get_device_code(&t, &[1; 32]).await.unwrap().unwrap();
+    assert_eq!((polled.last_polled_at, polled.interval), (Some(1_010), 10));
+
+    // Not approved yet: nothing to redeem.
+    assert!(!store.redeem_device_code(&t, &[1; 32], 1_011, None).await.unwrap());
+    let a = approval();
+    assert!(store.decide_device_code(&t, &[1; 32], 1_012, Some(&a), &audit("device.approve", "u-acme")).await.unwrap());
+    assert!(
+        !store.decide_device_code(&t, &[1; 32], 1_013, None, &audit("device.deny", "u-acme")).await.unwrap(),
+        "a decided code is not decided again"
+    );
+    let approved = store.get_device_code(&t, &[1; 32]).await.unwrap().unwrap();
+    assert_eq!((approved.status, approved.approval), (DeviceStatus::Approved, Some(a)));
+    assert!(store.find_pending_user_code(&t, &[1, 0xAA, 0xBB], 1_013).await.unwrap().is_none(), "single use");
+
+    let (f, rt) = family_for("fam-d1", 1);
+    assert!(store.redeem_device_code(&t, &[1; 32], 1_020, Some((&f, &rt))).await.unwrap());
+    assert!(!store.redeem_device_code(&t, &[1; 32], 1_021, None).await.unwrap(), "second redemption loses");
+    assert_eq!(store.get_device_code(&t, &[1; 32]).await.unwrap().unwrap().status, DeviceStatus::Redeemed);
+    assert!(store.get_refresh(&t, &rt.token_hash).await.unwrap().is_some(), "the family started with the redemption");
+
+    // Denied codes are never redeemed; expired ones are neither decided nor redeemed.
+    store.insert_device_code(&t, &device(3)).await.unwrap();
+    assert!(store.decide_device_code(&t, &[3; 32], 1_010, None, &audit("device.deny", "u-acme")).await.unwrap());
+    assert_eq!(store.get_device_code(&t, &[3; 32]).await.unwrap().unwrap().status, DeviceStatus::Denied);
+    assert!(!store.redeem_device_code(&t, &[3; 32], 1_011, None).await.unwrap());
+    store.insert_device_code(&t, &device(4)).await.unwrap();
+    assert!(
+        !store.decide_device_code(&t, &[4; 32], 1_600, Some(&approval()), &audit("device.approve", "u")).await.unwrap()
+    );
+    let actions: Vec<String> = store.list_audit(&t, 10).await.unwrap().into_iter().map(|a| a.action).collect();
+    assert_eq!(
+        actions.iter().filter(|a| a.starts_with("device.")).count(),
+        2,
+        "only decisions that happened are audited"
+    );
+}
+
+pub async fn device_concurrent_redemptions_exactly_one_wins(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    for round in 0..5u8 {
+        store.insert_device_code(&t, &device(10 + round)).await.unwrap();
+        assert!(
+            store
+                .decide_device_code(&t, &[10 + round; 32], 1_005, Some(&approval()), &audit("device.approve", "u"))
+                .await
+                .unwrap()
+        );
+        let mut tasks = Vec::new();
+        for i in 0..2u8 {
+            let (s, t) = (store.clone(), t.clone());
+            tasks.push(tokio::spawn(async move {
+                let (f, rt) = family_for(&format!("fam-{round}-{i}"), 100 + round * 2 + i);
+                s.redeem_device_code(&t, &[10 + round; 32], 1_010, Some((&f, &rt))).await.unwrap()
+            }));
+        }
+        let mut wins = 0;
+        for task in tasks {
+            wins += usize::from(task.await.unwrap());
+        }
+        assert_eq!(wins, 1, "round {round}: exactly one of two concurrent redemptions wins");
+    }
+}
+
+pub async fn device_codes_are_isolated_per_tenant_and_purged(store: Arc<dyn Store>) {
+    let a = with_tenant(&*store, "tenant-a").await;
+    let b = with_tenant(&*store, "tenant-b").await;
+    store.insert_device_code(&a, &device(1)).await.unwrap();
+    store.insert_device_code(&b, &device(1)).await.unwrap(); // the same user code in another tenant is fine
+    store.insert_device_code(&a, &device(2)).await.unwrap();
+    assert!(
+        store.decide_device_code(&b, &[1; 32], 1_010, Some(&approval()), &audit("device.approve", "u")).await.unwrap()
+    );
+    assert!(store.redeem_device_code(&b, &[1; 32], 1_011, None).await.unwrap());
+    // Tenant B's decision and redemption left tenant A's code pending.
+    assert_eq!(store.get_device_code(&a, &[1; 32]).await.unwrap().unwrap().status, DeviceStatus::Pending);
+    assert!(store.get_device_code(&b, &[2; 32]).await.unwrap().is_none());
+    assert!(store.find_pending_user_code(&b, &[2, 0xAA, 0xBB], 1_010).await.unwrap().is_none());
+    assert!(!store.decide_device_code(&b, &[2; 32], 1_010, None, &audit("device.deny", "u")).await.unwrap());
+    store.record_device_poll(&b, &[2; 32], 1_010, 99).await.unwrap();
+    assert_eq!(store.get_device_code(&a, &[2; 32]).await.unwrap().unwrap().interval, 5);
+
+    let mut later = device(3);
+    later.expires_at = 9_000;
+    store.insert_device_code(&a, &later).await.unwrap();
+    assert_eq!(store.purge_expired_flows(2_000).await.unwrap(), 3, "the three expired device codes");
+    assert!(store.get_device_code(&a, &[1; 32]).await.unwrap().is_none());
+    assert!(store.get_device_code(&a, &[3; 32]).await.unwrap().is_some());
+}

@@ -1,0 +1,197 @@
+//! `DeviceRepo`: device codes of the device authorization grant. Expanded
+//! by [`impl_repos!`](super::impl_repos) inside each adapter's `repos`
+//! module, after `flow_repos!` (whose family inserts it reuses).
+//!
+//! A decision and a redemption are each one `UPDATE … WHERE status = …`,
+//! whose row count says who won.
+
+macro_rules! device_repos {
+    ($store:ident, $db:ty) => {
+        use crate::{DeviceApproval, DeviceRecord, DeviceRepo, DeviceStatus};
+
+        const DEVICE_COLUMNS: &str = "device_hash, user_code_hash, client_id, scope, device_ip, device_agent, \
+             created_at, expires_at, poll_interval, last_polled_at, client_epoch, status, user_id, user_epoch, \
+             auth_time, sid";
+
+        fn device_from_row(r: &DbRow) -> Result<DeviceRecord> {
+            let status: String = r.try_get("status").map_err(e)?;
+            let status = DeviceStatus::parse(&status)
+                .ok_or_else(|| StoreError::Internal(format!("stored device code has unknown status {status}")))?;
+            let user_id: Option<String> = r.try_get("user_id").map_err(e)?;
+            let user_epoch: Option<i64> = r.try_get("user_epoch").map_err(e)?;
+            let approval = match (user_id, user_epoch) {
+                (Some(user_id), Some(user_epoch)) => Some(DeviceApproval {
+                    user_id,
+                    user_epoch,
+                    auth_time: r.try_get::<Option<i64>, _>("auth_time").map_err(e)?.unwrap_or_default(),
+                    sid: r.try_get("sid").map_err(e)?,
+                }),
+                _ => None,
+            };
+            Ok(DeviceRecord {
+                device_hash: r.try_get("device_hash").map_err(e)?,
+                user_code_hash: r.try_get("user_code_hash").map_err(e)?,
+                client_id: r.try_get("client_id").map_err(e)?,
+                scope: r.try_get("scope").map_err(e)?,
+                device_ip: r.try_get("device_ip").map_err(e)?,
+                device_agent: r.try_get("device_agent").map_err(e)?,
+                created_at: r.try_get("created_at").map_err(e)?,
+                expires_at: r.try_get("expires_at").map_err(e)?,
+                interval: r.try_get("poll_interval").map_err(e)?,
+                last_polled_at: r.try_get("last_polled_at").map_err(e)?,
+                client_epoch: r.try_get("client_epoch").map_err(e)?,
+                status,
+                approval,
+            })
+        }
+
+        #[async_trait]
+        impl DeviceRepo for $store {
+            async fn insert_device_code(&self, tenant: &TenantId, d: &DeviceRecord) -> Result<()> {
+                let sql = format!(
+                    "INSERT INTO device_codes (tenant_id, {DEVICE_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+                );
+                let a = d.approval.as_ref();
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant.as_str())
+                    .bind(&d.device_hash)
+                    .bind(&d.user_code_hash)
+                    .bind(&d.client_id)
+                    .bind(&d.scope)
+                    .bind(&d.device_ip)
+                    .bind(&d.device_agent)
+                    .bind(d.created_at)
+                    .bind(d.expires_at)
+                    .bind(d.interval)
+                    .bind(d.last_polled_at)
+                    .bind(d.client_epoch)
+                    .bind(d.status.as_str())
+                    .bind(a.map(|a| a.user_id.clone()))
+                    .bind(a.map(|a| a.user_epoch))
+                    .bind(a.map(|a| a.auth_time))
+                    .bind(a.and_then(|a| a.sid.clone()))
+                    .execute(self.writer())
+                    .await
+                    .map_err(e)?;
+                Ok(())
+            }
+
+            async fn get_device_code(&self, tenant: &TenantId, device_hash: &[u8]) -> Result<Option<DeviceRecord>> {
+                let sql =
+                    format!("SELECT {DEVICE_COLUMNS} FROM device_codes WHERE tenant_id = $1 AND device_hash = $2");
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant.as_str())
+                    .bind(device_hash)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(e)?;
+                row.as_ref().map(device_from_row).transpose()
+            }
+
+            async fn find_pending_user_code(
+                &self,
+                tenant: &TenantId,
+                user_code_hash: &[u8],
+                now: UnixTime,
+            ) -> Result<Option<DeviceRecord>> {
+                let sql = format!(
+                    "SELECT {DEVICE_COLUMNS} FROM device_codes WHERE tenant_id = $1 AND user_code_hash = $2 \
+                     AND status = 'pending' AND expires_at > $3"
+                );
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant.as_str())
+                    .bind(user_code_hash)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(e)?;
+                row.as_ref().map(device_from_row).transpose()
+            }
+
+            async fn decide_device_code(
+                &self,
+                tenant: &TenantId,
+                device_hash: &[u8],
+                now: UnixTime,
+                approval: Option<&DeviceApproval>,
+                audit: &AuditRecord,
+            ) -> Result<bool> {
+                let status = if approval.is_some() { DeviceStatus::Approved } else { DeviceStatus::Denied };
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE device_codes SET status = $4, user_id = $5, user_epoch = $6, auth_time = $7, sid = $8, \
+                     decided_at = $3 \
+                     WHERE tenant_id = $1 AND device_hash = $2 AND status = 'pending' AND expires_at > $3",
+                )
+                .bind(tenant.as_str())
+                .bind(device_hash)
+                .bind(now)
+                .bind(status.as_str())
+                .bind(approval.map(|a| a.user_id.clone()))
+                .bind(approval.map(|a| a.user_epoch))
+                .bind(approval.map(|a| a.auth_time))
+                .bind(approval.and_then(|a| a.sid.clone()))
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                finish(tx, n, tenant.as_str(), audit, None).await
+            }
+
+            async fn record_device_poll(
+                &self,
+                tenant: &TenantId,
+                device_hash: &[u8],
+                now: UnixTime,
+                interval: i64,
+            ) -> Result<()> {
+                sqlx::query(
+                    "UPDATE device_codes SET last_polled_at = $3, poll_interval = $4 \
+                     WHERE tenant_id = $1 AND device_hash = $2",
+                )
+                .bind(tenant.as_str())
+                .bind(device_hash)
+                .bind(now)
+                .bind(interval)
+                .execute(self.writer())
+                .await
+                .map_err(e)?;
+                Ok(())
+            }
+
+            async fn redeem_device_code(
+                &self,
+                tenant: &TenantId,
+                device_hash: &[u8],
+                now: UnixTime,
+                family: Option<(&crate::FamilyRecord, &crate::RefreshRecord)>,
+            ) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE device_codes SET status = 'redeemed' \
+                     WHERE tenant_id = $1 AND device_hash = $2 AND status = 'approved' AND expires_at > $3",
+                )
+                .bind(tenant.as_str())
+                .bind(device_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                if n == 0 {
+                    tx.rollback().await.map_err(e)?;
+                    return Ok(false);
+                }
+                if let Some((f, t)) = family {
+                    insert_family_tx(&mut tx, tenant.as_str(), f).await?;
+                    insert_refresh_tx(&mut tx, tenant.as_str(), t).await?;
+                }
+                tx.commit().await.map_err(e)?;
+                Ok(true)
+            }
+        }
+    };
+}
+
+pub(crate) use device_repos;
