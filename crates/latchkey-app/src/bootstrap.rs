@@ -4,6 +4,7 @@
 //! nothing and reveals no secret.
 
 use latchkey_core::AdminRole;
+use latchkey_core::redirect::RedirectUri;
 use latchkey_core::{
     Client, ClientConfig, ClientId, ClientStatus, ClientType, GrantType, ScopeSet, SigningAlg, TenantId,
     TenantSettings, TokenEndpointAuthMethod,
@@ -94,6 +95,20 @@ fn default_client(
         tokens_valid_after: None,
         token_epoch: epoch,
         config,
+    }
+}
+
+/// A console URI under the issuer. A public URL the redirect grammar
+/// refuses (`http` on a host other than loopback, an upper-case host) gives
+/// none: the authorization endpoint could never match it, so the console
+/// cannot sign in there either way, and stored client data stays parseable.
+fn console_uri(issuer: &str, path: &str) -> Vec<RedirectUri> {
+    match RedirectUri::parse(&format!("{issuer}{path}"), &[]) {
+        Ok(uri) => vec![uri],
+        Err(e) => {
+            tracing::warn!(%issuer, error = %e, "the console cannot sign in under this public URL");
+            Vec::new()
+        }
     }
 }
 
@@ -194,8 +209,8 @@ impl App {
                 grant_types: vec![GrantType::AuthorizationCode],
                 response_types: vec!["code".into()],
                 token_endpoint_auth_method: TokenEndpointAuthMethod::None,
-                redirect_uris: vec![format!("{issuer}/console/callback")],
-                post_logout_redirect_uris: vec![format!("{issuer}/console/")],
+                redirect_uris: console_uri(&issuer, "/console/callback"),
+                post_logout_redirect_uris: console_uri(&issuer, "/console/"),
                 scopes: ScopeSet::parse_param("openid profile email admin admin:read").unwrap_or_default(),
                 require_pkce: true,
                 ..ClientConfig::default()

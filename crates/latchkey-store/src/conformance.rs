@@ -194,6 +194,15 @@ pub async fn client_round_trip_with_secrets(store: Arc<dyn Store>) {
     let mut c = client(&t, "svc-1", "Billing Service", 2_000);
     c.config.labels.insert("team".into(), "payments".into());
     c.config.access_token_lifetime = Some(600);
+    // Typed URIs are stored as their text and parsed back: exact, loopback,
+    // private-use and wildcard (approval is the tenant's, checked at use).
+    let uri = |s: &str| latchkey_core::redirect::RedirectUri::parse_syntax(s).unwrap();
+    c.config.redirect_uris = ["https://app.example/cb", "http://127.0.0.1/cb", "https://*.preview.example.com/cb"]
+        .into_iter()
+        .map(uri)
+        .collect();
+    c.config.post_logout_redirect_uris = vec![uri("com.example.app:/bye")];
+    c.config.allowed_cors_origins = vec![latchkey_core::redirect::CorsOrigin::parse("https://app.example").unwrap()];
     store.insert_client(&c, &[secret("a"), secret("b")], &audit("client.create", "svc-1")).await.unwrap();
     let (got, secrets) = store.get_client_with_secrets(&t, &c.client_id).await.unwrap().unwrap();
     assert_eq!(got, c);

@@ -38,7 +38,11 @@ pub(crate) fn client_from_parts(
     tokens_valid_after: Option<i64>,
 ) -> Result<Client> {
     let bad = |what: &str| StoreError::Internal(format!("stored client has an invalid {what}"));
-    let config: ClientConfig = serde_json::from_str(config).map_err(|_| bad("config"))?;
+    // Redirect URIs and CORS origins are parsed here: a malformed one is
+    // corrupt data, said loudly with the client and the value's complaint.
+    let config: ClientConfig = serde_json::from_str(config).map_err(|err| {
+        StoreError::Internal(format!("stored client {tenant}/{client_id} has an invalid config: {err}"))
+    })?;
     Ok(Client {
         tenant: TenantId::parse(tenant).map_err(|_| bad("tenant"))?,
         client_id: ClientId::parse(client_id).map_err(|_| bad("client_id"))?,
@@ -396,3 +400,42 @@ macro_rules! impl_repos {
 }
 
 pub(crate) use impl_repos;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(config: &str) -> Result<Client> {
+        let times = (1, 1, None);
+        client_from_parts(
+            "acme",
+            "spa",
+            "Spa".into(),
+            String::new(),
+            "spa",
+            "active",
+            false,
+            None,
+            times,
+            "t".into(),
+            1,
+            config,
+            None,
+        )
+    }
+
+    #[test]
+    fn a_stored_config_with_a_malformed_uri_fails_loudly() {
+        let ok = decode(r#"{"redirect_uris": ["https://*.preview.example.com/cb"], "allowed_cors_origins": ["https://app.example"]}"#)
+            .unwrap();
+        assert!(ok.config.redirect_uris[0].is_wildcard(), "approval is checked where the URI is used");
+        for bad in [
+            r#"{"redirect_uris": ["http://evil.example/cb"]}"#,
+            r#"{"post_logout_redirect_uris": ["javascript:alert(1)"]}"#,
+            r#"{"allowed_cors_origins": ["https://app.example/"]}"#,
+        ] {
+            let Err(StoreError::Internal(m)) = decode(bad) else { panic!("{bad} must not decode") };
+            assert!(m.starts_with("stored client acme/spa has an invalid config: "), "{m}");
+        }
+    }
+}
