@@ -140,7 +140,7 @@ impl App {
             return Ok(None);
         }
         let (bundle, creds) =
-            self.tenant_bundle(&tenant, "Default", TenantSettings::default(), secrets, "owner").await?;
+            self.tenant_bundle(&tenant, "Default", TenantSettings::default(), secrets, AdminRole::Owner).await?;
         if !self.store.bootstrap_tenant(&bundle).await? {
             // Another node created it first: nothing of ours was written.
             return Ok(None);
@@ -157,7 +157,7 @@ impl App {
         display_name: &str,
         settings: TenantSettings,
         secrets: BootstrapSecrets,
-        admin_role: &str,
+        admin_role: AdminRole,
     ) -> Result<(TenantBootstrap, InitialCredentials), AppError> {
         let tenant = tenant.clone();
         let now = self.now();
@@ -194,7 +194,7 @@ impl App {
                 token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
                 scopes: ScopeSet::parse_param("admin admin:read").unwrap_or_default(),
                 // The default tenant's is the one built-in owner client.
-                admin_role: AdminRole::parse(admin_role).ok(),
+                admin_role: Some(admin_role),
                 ..ClientConfig::default()
             },
             now,
@@ -260,7 +260,7 @@ impl App {
             display_name: "Administrator".to_owned(),
             password_hash,
             status: latchkey_core::UserStatus::Active,
-            roles: vec![admin_role.to_owned()],
+            roles: vec![admin_role],
             groups: Vec::new(),
             created_at: now,
             updated_at: now,

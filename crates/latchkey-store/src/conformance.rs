@@ -129,7 +129,7 @@ fn bootstrap(t: &TenantId) -> TenantBootstrap {
             display_name: "Administrator".into(),
             password_hash: "$argon2id$stub".into(),
             status: latchkey_core::UserStatus::Active,
-            roles: vec!["owner".into()],
+            roles: vec![latchkey_core::AdminRole::Owner],
             groups: vec!["admins".into()],
             created_at: 1_000,
             updated_at: 1_000,
@@ -167,7 +167,7 @@ pub async fn bootstrap_writes_once(store: Arc<dyn Store>) {
     assert_eq!(c.name, "Boot Client");
     assert_eq!(store.list_signing_keys(&t).await.unwrap().len(), 1);
     let u = store.get_user_by_username(&t, "admin").await.unwrap().unwrap();
-    assert_eq!(u.roles, vec!["owner".to_owned()]);
+    assert_eq!(u.roles, vec![latchkey_core::AdminRole::Owner]);
     assert_eq!(store.list_audit(&t, 10).await.unwrap().len(), 1);
 }
 

@@ -195,7 +195,8 @@ pub struct UserRecord {
     pub display_name: String,
     pub password_hash: String,
     pub status: latchkey_core::UserStatus,
-    pub roles: Vec<String>,
+    /// Stored as their names (`owner`, `tenant-admin`, `viewer`).
+    pub roles: Vec<latchkey_core::AdminRole>,
     pub groups: Vec<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,

@@ -60,7 +60,7 @@ pub async fn checklist_60_every_catalogue_operation_is_tenant_scoped(store: Arc<
     assert!(!store.update_class(&b, &emptied, &audit("class.update", "a-class")).await.unwrap());
     assert!(!store.delete_class(&b, "a-class", &audit("class.delete", "a-class")).await.unwrap());
     let mut hijack = user.clone();
-    hijack.roles = vec!["owner".into()];
+    hijack.roles = vec![latchkey_core::AdminRole::Owner];
     hijack.password_hash = "b's".into();
     assert!(!store.update_user(&b, &hijack, &audit("user.update", &user.user_id)).await.unwrap());
     let key = SigningKeyRecord {
