@@ -575,11 +575,12 @@ pub async fn scopes_and_classes_crud_and_references(store: Arc<dyn Store>) {
     let class = SecurityClassRecord {
         name: "billing".into(),
         description: "Billing services".into(),
-        scopes: vec!["billing:write".into()],
+        scopes: ScopeSet::parse_param("billing:write billing:read").unwrap(),
         created_at: 1,
         updated_at: 1,
     };
     store.insert_class(&t, &class, &audit("k", "billing")).await.unwrap();
+    assert_eq!(store.list_classes(&t).await.unwrap()[0].scopes, class.scopes, "scopes round-trip as a set");
     assert!(matches!(store.insert_class(&t, &class, &audit("k", "again")).await, Err(StoreError::Conflict(_))));
     let mut c = client(&t, "svc", "Svc", 2_000);
     c.config.security_classes = vec!["billing".into()];
@@ -591,9 +592,9 @@ pub async fn scopes_and_classes_crud_and_references(store: Arc<dyn Store>) {
     );
     assert!(store.clients_referencing(&t, "scopes", "billing").await.unwrap().is_empty(), "exact names only");
     let mut updated = class.clone();
-    updated.scopes = vec![];
+    updated.scopes = ScopeSet::default();
     assert!(store.update_class(&t, &updated, &audit("k", "u")).await.unwrap());
-    assert_eq!(store.list_classes(&t).await.unwrap()[0].scopes, Vec::<String>::new());
+    assert!(store.list_classes(&t).await.unwrap()[0].scopes.is_empty());
     assert!(store.delete_class(&t, "billing", &audit("k", "d")).await.unwrap());
     assert!(!store.delete_class(&t, "billing", &audit("k", "d2")).await.unwrap());
     assert!(store.delete_scope(&t, "billing:write", &audit("s", "d")).await.unwrap());

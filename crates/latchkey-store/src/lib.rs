@@ -228,7 +228,7 @@ pub struct AuditRecord {
 pub struct SecurityClassRecord {
     pub name: String,
     pub description: String,
-    pub scopes: Vec<String>,
+    pub scopes: latchkey_core::ScopeSet,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }
