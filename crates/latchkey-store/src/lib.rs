@@ -149,9 +149,6 @@ pub struct SigningKeyRecord {
     pub kid: String,
     pub alg: latchkey_core::SigningAlg,
     pub purpose: KeyPurpose,
-    /// `next` (published, not yet used), `active` or `retired` (published
-    /// until every token it signed has expired).
-    pub status: String,
     pub sealed_private: Vec<u8>,
     pub public_jwk: String,
     pub created_at: UnixTime,

@@ -193,7 +193,6 @@ macro_rules! impl_repos {
                     kid: r.try_get("kid").map_err(e)?,
                     alg: parse_alg(&r.try_get::<String, _>("alg").map_err(e)?)?,
                     purpose: parse_purpose(&r.try_get::<String, _>("purpose").map_err(e)?)?,
-                    status: r.try_get("status").map_err(e)?,
                     sealed_private: r.try_get("sealed_private").map_err(e)?,
                     public_jwk: r.try_get("public_jwk").map_err(e)?,
                     created_at: r.try_get("created_at").map_err(e)?,
@@ -352,15 +351,16 @@ macro_rules! impl_repos {
             }
 
             async fn insert_key_tx(tx: &mut Tx, tenant: &str, k: &SigningKeyRecord) -> Result<()> {
+                // `status` is a legacy column, always 'active': a key's state
+                // follows from its timestamps.
                 sqlx::query(
                     "INSERT INTO signing_keys (tenant_id, kid, alg, purpose, status, sealed_private, public_jwk, \
-                 created_at, activated_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 created_at, activated_at, retired_at) VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9)",
                 )
                 .bind(tenant)
                 .bind(&k.kid)
                 .bind(k.alg.as_str())
                 .bind(k.purpose.as_str())
-                .bind(&k.status)
                 .bind(&k.sealed_private)
                 .bind(&k.public_jwk)
                 .bind(k.created_at)

@@ -67,7 +67,6 @@ pub async fn checklist_60_every_catalogue_operation_is_tenant_scoped(store: Arc<
         kid: "b-next".into(),
         alg: latchkey_core::SigningAlg::Es256,
         purpose: KeyPurpose::AccessToken,
-        status: "active".into(),
         sealed_private: vec![1; 48],
         public_jwk: "{}".into(),
         created_at: 2_000,
