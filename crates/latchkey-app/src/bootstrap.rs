@@ -4,6 +4,7 @@
 //! nothing and reveals no secret.
 
 use latchkey_core::AdminRole;
+use latchkey_core::redirect::RedirectUri;
 use latchkey_core::{
     Client, ClientConfig, ClientId, ClientStatus, ClientType, GrantType, ScopeSet, SigningAlg, TenantId,
     TenantSettings, TokenEndpointAuthMethod,
@@ -92,6 +93,20 @@ fn default_client(
     }
 }
 
+/// A console URI under the issuer. A public URL the redirect grammar
+/// refuses (`http` on a host other than loopback, an upper-case host) gives
+/// none: the authorization endpoint could never match it, so the console
+/// cannot sign in there either way, and stored client data stays parseable.
+fn console_uri(issuer: &str, path: &str) -> Vec<RedirectUri> {
+    match RedirectUri::parse(&format!("{issuer}{path}"), &[]) {
+        Ok(uri) => vec![uri],
+        Err(e) => {
+            tracing::warn!(%issuer, error = %e, "the console cannot sign in under this public URL");
+            Vec::new()
+        }
+    }
+}
+
 #[allow(clippy::panic)] // the ids are constants checked by a test
 fn unreachable_id() -> ClientId {
     panic!("default client ids are valid")
@@ -120,7 +135,7 @@ impl TenantAdmin {
             return Ok(None);
         }
         let (bundle, creds) =
-            self.tenant_bundle(&tenant, "Default", TenantSettings::default(), secrets, "owner").await?;
+            self.tenant_bundle(&tenant, "Default", TenantSettings::default(), secrets, AdminRole::Owner).await?;
         if !self.kernel.store.bootstrap_tenant(&bundle).await? {
             // Another node created it first: nothing of ours was written.
             return Ok(None);
@@ -137,7 +152,7 @@ impl TenantAdmin {
         display_name: &str,
         settings: TenantSettings,
         secrets: BootstrapSecrets,
-        admin_role: &str,
+        admin_role: AdminRole,
     ) -> Result<(TenantBootstrap, InitialCredentials), AppError> {
         let tenant = tenant.clone();
         let now = self.kernel.now();
@@ -174,7 +189,7 @@ impl TenantAdmin {
                 token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
                 scopes: ScopeSet::parse_param("admin admin:read").unwrap_or_default(),
                 // The default tenant's is the one built-in owner client.
-                admin_role: AdminRole::parse(admin_role).ok(),
+                admin_role: Some(admin_role),
                 ..ClientConfig::default()
             },
             now,
@@ -189,8 +204,8 @@ impl TenantAdmin {
                 grant_types: vec![GrantType::AuthorizationCode],
                 response_types: vec!["code".into()],
                 token_endpoint_auth_method: TokenEndpointAuthMethod::None,
-                redirect_uris: vec![format!("{issuer}/console/callback")],
-                post_logout_redirect_uris: vec![format!("{issuer}/console/")],
+                redirect_uris: console_uri(&issuer, "/console/callback"),
+                post_logout_redirect_uris: console_uri(&issuer, "/console/"),
                 scopes: ScopeSet::parse_param("openid profile email admin admin:read").unwrap_or_default(),
                 require_pkce: true,
                 ..ClientConfig::default()
@@ -240,7 +255,7 @@ impl TenantAdmin {
             display_name: "Administrator".to_owned(),
             password_hash,
             status: latchkey_core::UserStatus::Active,
-            roles: vec![admin_role.to_owned()],
+            roles: vec![admin_role],
             groups: Vec::new(),
             created_at: now,
             updated_at: now,

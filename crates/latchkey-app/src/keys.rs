@@ -16,10 +16,6 @@ use latchkey_store::{KeyPurpose, SigningKeyRecord};
 
 use crate::AppError;
 
-/// Status stored with every key; the state that matters follows from the
-/// key's timestamps ([`key_state`]).
-pub const ACTIVE: &str = "active";
-
 /// Seconds between a rotation and the new key's first signature, unless
 /// the caller says otherwise: longer than a tenant reload (60 s) plus the
 /// JWKS cache lifetime (300 s), so the key is everywhere before it is used.
@@ -55,16 +51,42 @@ fn retention(settings: &TenantSettings) -> i64 {
     i64::from(settings.max_access_token_lifetime.max(settings.max_id_token_lifetime)) + RELOAD_SLACK
 }
 
-/// What a key is at `now`: `pending` (published, not signing yet),
-/// `active`, `retired` (published for the tokens it signed) or `expired`.
+/// What a key is at a moment; it follows from the key's timestamps alone,
+/// so every node agrees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// Published, not signing yet.
+    Pending,
+    /// Signing.
+    Active,
+    /// Published for the tokens it signed; signs no more.
+    Retired,
+    /// Neither signing nor published.
+    Expired,
+}
+
+impl KeyState {
+    /// `pending`, `active`, `retired` or `expired`, as the admin API shows it.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Retired => "retired",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// What a key is at `now`.
 #[must_use]
-pub fn key_state(r: &SigningKeyRecord, settings: &TenantSettings, now: UnixTime) -> &'static str {
+pub fn key_state(r: &SigningKeyRecord, settings: &TenantSettings, now: UnixTime) -> KeyState {
     match (r.activated_at, r.retired_at) {
-        (_, Some(until)) if now >= until + retention(settings) => "expired",
-        (_, Some(until)) if now >= until => "retired",
-        (Some(from), _) if now < from => "pending",
-        (None, _) => "pending",
-        _ => "active",
+        (_, Some(until)) if now >= until + retention(settings) => KeyState::Expired,
+        (_, Some(until)) if now >= until => KeyState::Retired,
+        (Some(from), _) if now < from => KeyState::Pending,
+        (None, _) => KeyState::Pending,
+        _ => KeyState::Active,
     }
 }
 
@@ -91,7 +113,6 @@ pub fn new_key_record(
         kid: key.kid().to_owned(),
         alg,
         purpose,
-        status: ACTIVE.to_owned(),
         sealed_private: sealed,
         public_jwk: key.public_jwk().to_string(),
         created_at: now,
@@ -115,7 +136,7 @@ impl KeyRing {
         let mut verifier = Verifier::default();
         let (mut access, mut id_token) = (Vec::new(), Vec::new());
         let mut jwks = Vec::new();
-        for r in records.iter().filter(|r| key_state(r, settings, now) != "expired") {
+        for r in records.iter().filter(|r| key_state(r, settings, now) != KeyState::Expired) {
             let der = envelope.open(&r.sealed_private, &aad(tenant, &r.kid)).map_err(|_| {
                 AppError::Internal(format!(
                     "signing key {} of tenant {tenant} cannot be decrypted: is this the master key the data was created with?",

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::client::Client;
 use crate::grant::GrantType;
 use crate::ids::ClientId;
-use crate::redirect::{RedirectUri, find_match};
+use crate::redirect::{find_match, usable};
 use crate::scope::ScopeSet;
 use crate::tenant::TenantSettings;
 
@@ -303,17 +303,12 @@ pub fn resolve_redirect(
     if !client.is_active() {
         return Err(PageError("This application is disabled.".into()));
     }
-    let registered: Vec<RedirectUri> = client
-        .config
-        .redirect_uris
-        .iter()
-        .filter_map(|u| RedirectUri::parse(u, &settings.approved_wildcard_parents).ok())
-        .collect();
+    let parents = &settings.approved_wildcard_parents;
     match requested {
-        Some(r) => find_match(&registered, r)
+        Some(r) => find_match(&client.config.redirect_uris, r, parents)
             .map(|_| (r.to_owned(), true))
             .ok_or_else(|| PageError("The redirect_uri is not registered for this application.".into())),
-        None => match registered.as_slice() {
+        None => match usable(&client.config.redirect_uris, parents).as_slice() {
             [only] if !only.is_wildcard() => Ok((only.as_str().to_owned(), false)),
             [] => Err(PageError("This application has no redirect URI registered.".into())),
             _ => Err(PageError(

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::grant::{GrantType, TokenEndpointAuthMethod};
 use crate::ids::{ClientId, TenantId};
+use crate::redirect::{CorsOrigin, RedirectUri};
 use crate::role::AdminRole;
 use crate::scope::ScopeSet;
 use crate::time::UnixTime;
@@ -189,6 +190,11 @@ pub struct ClientMetadata {
 
 /// Every protocol setting of a client. Stored as one document so that a new
 /// setting needs no schema change on either database.
+//
+// (Not in the doc comment, which the OpenAPI document shows.) Redirect URIs
+// and CORS origins are parsed values: deserializing refuses malformed ones,
+// so stored data is valid or fails loudly. Callers' input arrives as a
+// `ClientDraft`, which reports every bad entry as a field error.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
@@ -208,14 +214,17 @@ pub struct ClientConfig {
     /// absolute URIs without a fragment, `https` (or `http` on a loopback
     /// host, any port) or a private-use scheme for native apps; matched
     /// exactly, or under a wildcard parent the tenant approved.
-    pub redirect_uris: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub redirect_uris: Vec<RedirectUri>,
     /// Where the browser may be sent after the client asks to log the user out;
     /// same rules as `redirect_uris`.
-    pub post_logout_redirect_uris: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     /// Browser origins allowed to call the token, userinfo, revocation and
     /// introspection endpoints for this client: `scheme://host[:port]`,
     /// `https` (or `http` on a loopback host).
-    pub allowed_cors_origins: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub allowed_cors_origins: Vec<CorsOrigin>,
     /// The scopes the client may request; its security classes may add more.
     pub scopes: ScopeSet,
     /// The security classes (named bundles of scopes) the client belongs to;

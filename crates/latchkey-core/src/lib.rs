@@ -13,6 +13,7 @@
 pub mod authorize;
 pub mod client;
 pub mod device;
+pub mod draft;
 pub mod error;
 pub mod grant;
 pub mod ids;
@@ -31,6 +32,7 @@ pub mod user_grant;
 
 pub use client::{AccessTokenFormat, Client, ClientStatus, ClientType};
 pub use client::{ClientConfig, RefreshTokenPolicy};
+pub use draft::ClientDraft;
 pub use error::{FieldError, TokenError, TokenErrorCode};
 pub use grant::{GrantType, TokenEndpointAuthMethod};
 pub use ids::{ClientId, TenantId};

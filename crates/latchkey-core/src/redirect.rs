@@ -8,6 +8,14 @@
 //! documented exceptions, and there is only one matcher,
 //! [`RedirectUri::matches`]: validation, the authorization endpoint, logout
 //! and the "would this URI match?" tester all go through it.
+//!
+//! Syntax and policy are separate. The grammar is context-free, so a
+//! registered URI deserializes from its stored text ([`RedirectUri::parse_syntax`]).
+//! Whether a wildcard URI may be used depends on the tenant's approved parent
+//! domains, which can change after registration: [`RedirectUri::parse`]
+//! checks both at registration, and [`find_match`] checks the policy again
+//! at every use ([`RedirectUri::allowed_under`]), so a wildcard whose parent
+//! approval was withdrawn never matches.
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -40,6 +48,7 @@ const NEEDS_HOST: &str = "https and http URIs need a host: scheme://host/path";
 const HTTP_LOOPBACK_ONLY: &str = "http is only allowed for the loopback hosts 127.0.0.1, [::1] and localhost";
 const WILDCARD_RULE: &str =
     "'*' is only allowed as the entire leftmost host label of an https URI under an approved parent domain";
+const PARENT_NOT_APPROVED: &str = "the wildcard's parent domain is not approved in the tenant's settings";
 
 /// A registered redirect URI (`redirect_uris`, also `post_logout_redirect_uris`),
 /// valid by construction. SPEC §2.1: "Absolute, no fragment. `https` only,
@@ -47,10 +56,11 @@ const WILDCARD_RULE: &str =
 /// (any port matches, RFC 8252) and private-use schemes
 /// (`com.example.app:/cb`) for native clients. Matched exactly."
 ///
-/// There is deliberately no `Deserialize`: a wildcard URI is only valid
-/// against the tenant's approved parents, so callers re-parse stored values
-/// with [`RedirectUri::parse`].
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// `Deserialize` checks the grammar only ([`RedirectUri::parse_syntax`]),
+/// refusing malformed text; a wildcard URI is usable only while the tenant
+/// approves its parent, which every use checks ([`find_match`]).
+#[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct RedirectUri {
     raw: String,
     kind: Kind,
@@ -92,9 +102,33 @@ impl RedirectUri {
     /// response parameter in the query (item 10), a dangerous or unsupported
     /// scheme (item 7), or a `*` anywhere but an approved wildcard label (item 5).
     pub fn parse(s: &str, approved_wildcard_parents: &[String]) -> Result<Self, FieldError> {
-        parse_redirect(s, approved_wildcard_parents)
-            .map(|kind| Self { raw: s.to_owned(), kind })
-            .map_err(|m| FieldError::new(Self::FIELD, m))
+        let uri = Self::parse_syntax(s)?;
+        if uri.allowed_under(approved_wildcard_parents) {
+            Ok(uri)
+        } else {
+            Err(FieldError::new(Self::FIELD, PARENT_NOT_APPROVED))
+        }
+    }
+
+    /// Parses the grammar of [`RedirectUri::parse`] without the tenant's
+    /// policy: a wildcard URI is accepted whatever its parent domain. For
+    /// values registered earlier (stored data); whether such a URI may still
+    /// be used is [`RedirectUri::allowed_under`].
+    ///
+    /// # Errors
+    /// As [`RedirectUri::parse`], except for an unapproved wildcard parent.
+    pub fn parse_syntax(s: &str) -> Result<Self, FieldError> {
+        parse_redirect(s).map(|kind| Self { raw: s.to_owned(), kind }).map_err(|m| FieldError::new(Self::FIELD, m))
+    }
+
+    /// Whether the tenant's policy allows this URI: always for exact and
+    /// loopback URIs; for a wildcard URI only while its parent domain is one
+    /// of `approved_wildcard_parents` (a withdrawn approval disables it).
+    #[must_use]
+    pub fn allowed_under(&self, approved_wildcard_parents: &[String]) -> bool {
+        self.wildcard_parent().is_none_or(|parent| {
+            parent.contains('.') && approved_wildcard_parents.iter().any(|a| a.eq_ignore_ascii_case(parent))
+        })
     }
 
     /// The URI exactly as registered.
@@ -154,7 +188,7 @@ impl RedirectUri {
         let Some(label) = candidate.strip_prefix("https://").and_then(|c| c.strip_suffix(tail)) else {
             return false;
         };
-        is_dns_label(label) && parse_redirect(candidate, &[]).is_ok()
+        is_dns_label(label) && Self::parse(candidate, &[]).is_ok()
     }
 
     /// The approved parent domain of a wildcard URI.
@@ -184,13 +218,36 @@ impl Serialize for RedirectUri {
     }
 }
 
+impl TryFrom<String> for RedirectUri {
+    type Error = FieldError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse_syntax(&s)
+    }
+}
+
+/// The registered URIs the tenant's policy allows now
+/// ([`RedirectUri::allowed_under`]), in registration order.
+#[must_use]
+pub fn usable<'a>(registered: &'a [RedirectUri], approved_wildcard_parents: &[String]) -> Vec<&'a RedirectUri> {
+    registered.iter().filter(|r| r.allowed_under(approved_wildcard_parents)).collect()
+}
+
 /// The registered URI that `candidate` matches under [`RedirectUri::matches`]:
 /// a byte-equal one if there is one, else the first that matches by the
-/// loopback or wildcard rule.
+/// loopback or wildcard rule. Only [`usable`] URIs take part: a wildcard
+/// whose parent is no longer in `approved_wildcard_parents` never matches.
 #[must_use]
-pub fn find_match<'a>(registered: &'a [RedirectUri], candidate: &str) -> Option<&'a RedirectUri> {
+pub fn find_match<'a>(
+    registered: &'a [RedirectUri],
+    candidate: &str,
+    approved_wildcard_parents: &[String],
+) -> Option<&'a RedirectUri> {
+    first_match(&usable(registered, approved_wildcard_parents), candidate)
+}
+
+fn first_match<'a>(registered: &[&'a RedirectUri], candidate: &str) -> Option<&'a RedirectUri> {
     let exact = registered.iter().find(|r| r.as_str() == candidate && r.matches(candidate));
-    exact.or_else(|| registered.iter().find(|r| r.matches(candidate)))
+    exact.or_else(|| registered.iter().find(|r| r.matches(candidate))).copied()
 }
 
 /// The answer of the "would this URI match?" tester (SPEC §2.1).
@@ -208,9 +265,14 @@ pub struct MatchExplanation {
 /// Runs the same matcher as the authorization endpoint ([`find_match`]) and
 /// says why it did or did not match.
 #[must_use]
-pub fn explain_match(registered: &[RedirectUri], candidate: &str) -> MatchExplanation {
-    let Some(r) = find_match(registered, candidate) else {
-        return MatchExplanation { matches: false, matched: None, reason: miss_reason(registered, candidate) };
+pub fn explain_match(
+    registered: &[RedirectUri],
+    candidate: &str,
+    approved_wildcard_parents: &[String],
+) -> MatchExplanation {
+    let registered = usable(registered, approved_wildcard_parents);
+    let Some(r) = first_match(&registered, candidate) else {
+        return MatchExplanation { matches: false, matched: None, reason: miss_reason(&registered, candidate) };
     };
     let reason = match (r.as_str() == candidate, r.wildcard_parent()) {
         (true, _) => "exact match".to_owned(),
@@ -220,7 +282,7 @@ pub fn explain_match(registered: &[RedirectUri], candidate: &str) -> MatchExplan
     MatchExplanation { matches: true, matched: Some(r.raw.clone()), reason }
 }
 
-fn miss_reason(registered: &[RedirectUri], candidate: &str) -> String {
+fn miss_reason(registered: &[&RedirectUri], candidate: &str) -> String {
     if registered.is_empty() {
         return "the client has no registered redirect URIs".to_owned();
     }
@@ -322,7 +384,9 @@ struct Authority<'a> {
     port: Option<&'a str>,
 }
 
-fn parse_redirect(s: &str, approved_wildcard_parents: &[String]) -> Result<Kind, &'static str> {
+/// The grammar of a redirect URI; the tenant's wildcard policy is
+/// [`RedirectUri::allowed_under`].
+fn parse_redirect(s: &str) -> Result<Kind, &'static str> {
     let parts = parse_parts(s)?;
     if parts.fragment.is_some() {
         return Err("must not contain a fragment ('#'), RFC 6749 §3.1.2");
@@ -334,7 +398,7 @@ fn parse_redirect(s: &str, approved_wildcard_parents: &[String]) -> Result<Kind,
     if let Some(query) = parts.query {
         check_query(query)?;
     }
-    classify(&parts, approved_wildcard_parents)
+    classify(&parts)
 }
 
 fn parse_origin(s: &str) -> Result<(), &'static str> {
@@ -550,7 +614,7 @@ fn check_query(query: &str) -> Result<(), &'static str> {
 
 /// Decides how a structurally valid URI is matched, enforcing the scheme
 /// rules of SPEC §2.1 and RFC 8252 §7.
-fn classify(parts: &Parts<'_>, approved_wildcard_parents: &[String]) -> Result<Kind, &'static str> {
+fn classify(parts: &Parts<'_>) -> Result<Kind, &'static str> {
     let Some(authority) = &parts.authority else {
         return classify_private_use(parts);
     };
@@ -558,7 +622,7 @@ fn classify(parts: &Parts<'_>, approved_wildcard_parents: &[String]) -> Result<K
         return Err("private-use scheme URIs have no authority: com.example.app:/path (RFC 8252 §7.1)");
     }
     if let Some(parent) = authority.host.strip_prefix("*.") {
-        return classify_wildcard(parts.scheme, parent, approved_wildcard_parents);
+        return classify_wildcard(parts.scheme, parent);
     }
     check_web_authority(parts)?;
     if parts.scheme == "https" {
@@ -585,14 +649,12 @@ fn classify_private_use(parts: &Parts<'_>) -> Result<Kind, &'static str> {
     Ok(Kind::Exact)
 }
 
-/// SPEC §2.1: `https://*.PARENT/…` with `PARENT` approved by the tenant.
-/// `parent` has passed [`check_host`], so it is lowercase and has no `*`.
-fn classify_wildcard(scheme: &str, parent: &str, approved: &[String]) -> Result<Kind, &'static str> {
+/// SPEC §2.1: `https://*.PARENT/…`; whether the tenant approves `PARENT`
+/// is policy ([`RedirectUri::allowed_under`]), not grammar. `parent` has
+/// passed [`check_host`], so it is lowercase and has no `*`.
+fn classify_wildcard(scheme: &str, parent: &str) -> Result<Kind, &'static str> {
     if scheme != "https" {
         return Err("a wildcard redirect URI must use https");
-    }
-    if !parent.contains('.') || !approved.iter().any(|a| a.eq_ignore_ascii_case(parent)) {
-        return Err("the wildcard's parent domain is not approved in the tenant's settings");
     }
     Ok(Kind::Wildcard { parent_end: WILDCARD_HEAD.len() + parent.len() })
 }
@@ -650,6 +712,8 @@ fn decode_escape(hex: &[u8]) -> Option<u8> {
     }
 }
 
+#[cfg(test)]
+mod policy_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]

@@ -52,10 +52,10 @@ impl AdminRole {
         matches!(self, Self::TenantAdmin | Self::Owner)
     }
 
-    /// The highest role among role names (unknown names are ignored).
+    /// The highest of the roles held; `None` when none is.
     #[must_use]
-    pub fn highest<'a>(names: impl IntoIterator<Item = &'a str>) -> Option<Self> {
-        names.into_iter().filter_map(|n| Self::parse(n).ok()).max()
+    pub fn highest(roles: &[Self]) -> Option<Self> {
+        roles.iter().copied().max()
     }
 }
 
@@ -88,8 +88,12 @@ mod tests {
             assert_eq!(serde_json::to_value(r).ok(), Some(serde_json::Value::String(r.as_str().into())));
         }
         assert!(AdminRole::parse("admin").is_err());
-        assert_eq!(AdminRole::highest(["viewer", "owner", "x"]), Some(AdminRole::Owner));
-        assert_eq!(AdminRole::highest(["x"]), None);
+        assert!(serde_json::from_value::<AdminRole>(serde_json::json!("Owner")).is_err(), "exact words only");
+        assert_eq!(
+            AdminRole::highest(&[AdminRole::Viewer, AdminRole::Owner, AdminRole::TenantAdmin]),
+            Some(AdminRole::Owner)
+        );
+        assert_eq!(AdminRole::highest(&[]), None);
     }
 
     #[test]

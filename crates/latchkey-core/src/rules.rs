@@ -34,17 +34,44 @@ pub fn check_identity(name: &str, description: &str, errors: &mut Vec<FieldError
     }
 }
 
-/// Every rule on a client configuration, within the tenant's policy.
+/// Every rule on a client configuration, within the tenant's policy
+/// (including that its wildcard redirect URIs are under approved parents).
 #[must_use]
 pub fn check_config(c: &ClientConfig, settings: &TenantSettings) -> Vec<FieldError> {
+    let text = |l: &[RedirectUri]| l.iter().map(|u| u.as_str().to_owned()).collect();
+    let lists = UriLists {
+        redirect_uris: text(&c.redirect_uris),
+        post_logout_redirect_uris: text(&c.post_logout_redirect_uris),
+        allowed_cors_origins: c.allowed_cors_origins.iter().map(|o| o.as_str().to_owned()).collect(),
+    };
     let mut e = Vec::new();
-    check_grants(c, settings, &mut e);
-    check_auth(c, &mut e);
-    check_response_types(c, &mut e);
-    check_uris(c, settings, &mut e);
-    check_lifetimes(c, settings, &mut e);
-    check_names(c, &mut e);
+    check_all(c.clone(), &lists, settings, &mut e);
     e
+}
+
+/// The URI lists of a configuration as a caller wrote them, before parsing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UriLists {
+    pub(crate) redirect_uris: Vec<String>,
+    pub(crate) post_logout_redirect_uris: Vec<String>,
+    pub(crate) allowed_cors_origins: Vec<String>,
+}
+
+/// Every rule, in the order the errors are reported; `c`'s URI lists are
+/// replaced by the entries of `lists` that parse.
+pub(crate) fn check_all(
+    mut c: ClientConfig,
+    lists: &UriLists,
+    settings: &TenantSettings,
+    e: &mut Vec<FieldError>,
+) -> ClientConfig {
+    check_grants(&c, settings, e);
+    check_auth(&c, e);
+    check_response_types(&c, e);
+    check_uris(&mut c, lists, settings, e);
+    check_lifetimes(&c, settings, e);
+    check_names(&c, e);
+    c
 }
 
 fn check_grants(c: &ClientConfig, s: &TenantSettings, e: &mut Vec<FieldError>) {
@@ -140,33 +167,37 @@ fn check_response_types(c: &ClientConfig, e: &mut Vec<FieldError>) {
     }
 }
 
-fn check_uri_list(list: &[String], field: &str, parents: &[String], e: &mut Vec<FieldError>) -> usize {
-    let mut ok = 0;
+/// Parses a list of redirect URIs for registration (syntax and the tenant's
+/// wildcard policy), reporting each bad or repeated entry.
+fn parse_uri_list(list: &[String], field: &str, parents: &[String], e: &mut Vec<FieldError>) -> Vec<RedirectUri> {
+    let mut parsed = Vec::with_capacity(list.len());
     for (i, u) in list.iter().enumerate() {
         match RedirectUri::parse(u, parents) {
-            Ok(_) => ok += 1,
+            Ok(uri) => parsed.push(uri),
             Err(x) => err(e, field, &format!("{u}: {}", x.message)),
         }
         if list[..i].contains(u) {
             err(e, field, &format!("{u} is listed twice"));
         }
     }
-    ok
+    parsed
 }
 
-fn check_uris(c: &ClientConfig, s: &TenantSettings, e: &mut Vec<FieldError>) {
+fn check_uris(c: &mut ClientConfig, lists: &UriLists, s: &TenantSettings, e: &mut Vec<FieldError>) {
     let parents = &s.approved_wildcard_parents;
-    let valid = check_uri_list(&c.redirect_uris, "redirect_uris", parents, e);
+    c.redirect_uris = parse_uri_list(&lists.redirect_uris, "redirect_uris", parents, e);
     let redirects_needed =
         c.grant_types.iter().any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::Implicit));
-    if redirects_needed && c.redirect_uris.is_empty() {
+    if redirects_needed && lists.redirect_uris.is_empty() {
         err(e, "redirect_uris", "add at least one redirect URI for the authorization_code or implicit grant");
     }
-    let _ = valid;
-    check_uri_list(&c.post_logout_redirect_uris, "post_logout_redirect_uris", parents, e);
-    for o in &c.allowed_cors_origins {
-        if let Err(x) = CorsOrigin::parse(o) {
-            err(e, "allowed_cors_origins", &format!("{o}: {}", x.message));
+    c.post_logout_redirect_uris =
+        parse_uri_list(&lists.post_logout_redirect_uris, "post_logout_redirect_uris", parents, e);
+    c.allowed_cors_origins.clear();
+    for o in &lists.allowed_cors_origins {
+        match CorsOrigin::parse(o) {
+            Ok(origin) => c.allowed_cors_origins.push(origin),
+            Err(x) => err(e, "allowed_cors_origins", &format!("{o}: {}", x.message)),
         }
     }
     let m = &c.metadata;

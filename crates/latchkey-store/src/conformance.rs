@@ -112,7 +112,6 @@ fn bootstrap(t: &TenantId) -> TenantBootstrap {
             kid: format!("kid-{t}"),
             alg: SigningAlg::Es256,
             purpose: KeyPurpose::AccessToken,
-            status: "active".into(),
             sealed_private: vec![9; 48],
             public_jwk: "{}".into(),
             created_at: 1_000,
@@ -133,7 +132,7 @@ fn bootstrap(t: &TenantId) -> TenantBootstrap {
             display_name: "Administrator".into(),
             password_hash: "$argon2id$stub".into(),
             status: latchkey_core::UserStatus::Active,
-            roles: vec!["owner".into()],
+            roles: vec![latchkey_core::AdminRole::Owner],
             groups: vec!["admins".into()],
             created_at: 1_000,
             updated_at: 1_000,
@@ -181,7 +180,7 @@ pub async fn bootstrap_writes_once(store: Arc<dyn Store>) {
     assert_eq!(c.name, "Boot Client");
     assert_eq!(store.list_signing_keys(&t).await.unwrap().len(), 1);
     let u = store.get_user_by_username(&t, "admin").await.unwrap().unwrap();
-    assert_eq!(u.roles, vec!["owner".to_owned()]);
+    assert_eq!(u.roles, vec![latchkey_core::AdminRole::Owner]);
     assert_eq!(store.list_audit(&t, 10).await.unwrap().len(), 1);
 }
 
@@ -208,6 +207,15 @@ pub async fn client_round_trip_with_secrets(store: Arc<dyn Store>) {
     let mut c = client(&t, "svc-1", "Billing Service", 2_000);
     c.config.labels.insert("team".into(), "payments".into());
     c.config.access_token_lifetime = Some(600);
+    // Typed URIs are stored as their text and parsed back: exact, loopback,
+    // private-use and wildcard (approval is the tenant's, checked at use).
+    let uri = |s: &str| latchkey_core::redirect::RedirectUri::parse_syntax(s).unwrap();
+    c.config.redirect_uris = ["https://app.example/cb", "http://127.0.0.1/cb", "https://*.preview.example.com/cb"]
+        .into_iter()
+        .map(uri)
+        .collect();
+    c.config.post_logout_redirect_uris = vec![uri("com.example.app:/bye")];
+    c.config.allowed_cors_origins = vec![latchkey_core::redirect::CorsOrigin::parse("https://app.example").unwrap()];
     store.insert_client(&c, &[secret("a"), secret("b")], &audit("client.create", "svc-1")).await.unwrap();
     let (got, secrets) = store.get_client_with_secrets(&t, &c.client_id).await.unwrap().unwrap();
     assert_eq!(got, c);
@@ -447,7 +455,6 @@ pub async fn key_rotation_retires_the_keys_in_use_at_activation(store: Arc<dyn S
         kid: kid.into(),
         alg: SigningAlg::Es256,
         purpose,
-        status: "active".into(),
         sealed_private: vec![1; 48],
         public_jwk: "{}".into(),
         created_at: at,
@@ -580,11 +587,12 @@ pub async fn scopes_and_classes_crud_and_references(store: Arc<dyn Store>) {
     let class = SecurityClassRecord {
         name: "billing".into(),
         description: "Billing services".into(),
-        scopes: vec!["billing:write".into()],
+        scopes: ScopeSet::parse_param("billing:write billing:read").unwrap(),
         created_at: 1,
         updated_at: 1,
     };
     store.insert_class(&t, &class, &audit("k", "billing")).await.unwrap();
+    assert_eq!(store.list_classes(&t).await.unwrap()[0].scopes, class.scopes, "scopes round-trip as a set");
     assert!(matches!(store.insert_class(&t, &class, &audit("k", "again")).await, Err(StoreError::Conflict(_))));
     let mut c = client(&t, "svc", "Svc", 2_000);
     c.config.security_classes = vec!["billing".into()];
@@ -596,9 +604,9 @@ pub async fn scopes_and_classes_crud_and_references(store: Arc<dyn Store>) {
     );
     assert!(store.clients_referencing(&t, "scopes", "billing").await.unwrap().is_empty(), "exact names only");
     let mut updated = class.clone();
-    updated.scopes = vec![];
+    updated.scopes = ScopeSet::default();
     assert!(store.update_class(&t, &updated, &audit("k", "u")).await.unwrap());
-    assert_eq!(store.list_classes(&t).await.unwrap()[0].scopes, Vec::<String>::new());
+    assert!(store.list_classes(&t).await.unwrap()[0].scopes.is_empty());
     assert!(store.delete_class(&t, "billing", &audit("k", "d")).await.unwrap());
     assert!(!store.delete_class(&t, "billing", &audit("k", "d2")).await.unwrap());
     assert!(store.delete_scope(&t, "billing:write", &audit("s", "d")).await.unwrap());

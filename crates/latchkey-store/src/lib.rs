@@ -153,9 +153,6 @@ pub struct SigningKeyRecord {
     pub kid: String,
     pub alg: latchkey_core::SigningAlg,
     pub purpose: KeyPurpose,
-    /// `next` (published, not yet used), `active` or `retired` (published
-    /// until every token it signed has expired).
-    pub status: String,
     pub sealed_private: Vec<u8>,
     pub public_jwk: String,
     pub created_at: UnixTime,
@@ -199,7 +196,8 @@ pub struct UserRecord {
     pub display_name: String,
     pub password_hash: String,
     pub status: latchkey_core::UserStatus,
-    pub roles: Vec<String>,
+    /// Stored as their names (`owner`, `tenant-admin`, `viewer`).
+    pub roles: Vec<latchkey_core::AdminRole>,
     pub groups: Vec<String>,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
@@ -231,7 +229,7 @@ pub struct AuditRecord {
 pub struct SecurityClassRecord {
     pub name: String,
     pub description: String,
-    pub scopes: Vec<String>,
+    pub scopes: latchkey_core::ScopeSet,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }

@@ -40,7 +40,11 @@ pub(crate) fn client_from_parts(
     tokens_valid_after: Option<i64>,
 ) -> Result<Client> {
     let bad = |what: &str| StoreError::Internal(format!("stored client has an invalid {what}"));
-    let config: ClientConfig = serde_json::from_str(config).map_err(|_| bad("config"))?;
+    // Redirect URIs and CORS origins are parsed here: a malformed one is
+    // corrupt data, said loudly with the client and the value's complaint.
+    let config: ClientConfig = serde_json::from_str(config).map_err(|err| {
+        StoreError::Internal(format!("stored client {tenant}/{client_id} has an invalid config: {err}"))
+    })?;
     Ok(Client {
         tenant: TenantId::parse(tenant).map_err(|_| bad("tenant"))?,
         client_id: ClientId::parse(client_id).map_err(|_| bad("client_id"))?,
@@ -191,7 +195,6 @@ macro_rules! impl_repos {
                     kid: r.try_get("kid").map_err(e)?,
                     alg: parse_alg(&r.try_get::<String, _>("alg").map_err(e)?)?,
                     purpose: parse_purpose(&r.try_get::<String, _>("purpose").map_err(e)?)?,
-                    status: r.try_get("status").map_err(e)?,
                     sealed_private: r.try_get("sealed_private").map_err(e)?,
                     public_jwk: r.try_get("public_jwk").map_err(e)?,
                     created_at: r.try_get("created_at").map_err(e)?,
@@ -350,15 +353,16 @@ macro_rules! impl_repos {
             }
 
             async fn insert_key_tx(tx: &mut Tx, tenant: &str, k: &SigningKeyRecord) -> Result<()> {
+                // `status` is a legacy column, always 'active': a key's state
+                // follows from its timestamps.
                 sqlx::query(
                     "INSERT INTO signing_keys (tenant_id, kid, alg, purpose, status, sealed_private, public_jwk, \
-                 created_at, activated_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 created_at, activated_at, retired_at) VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9)",
                 )
                 .bind(tenant)
                 .bind(&k.kid)
                 .bind(k.alg.as_str())
                 .bind(k.purpose.as_str())
-                .bind(&k.status)
                 .bind(&k.sealed_private)
                 .bind(&k.public_jwk)
                 .bind(k.created_at)
@@ -400,3 +404,42 @@ macro_rules! impl_repos {
 }
 
 pub(crate) use impl_repos;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(config: &str) -> Result<Client> {
+        let times = (1, 1, None);
+        client_from_parts(
+            "acme",
+            "spa",
+            "Spa".into(),
+            String::new(),
+            "spa",
+            "active",
+            false,
+            None,
+            times,
+            "t".into(),
+            1,
+            config,
+            None,
+        )
+    }
+
+    #[test]
+    fn a_stored_config_with_a_malformed_uri_fails_loudly() {
+        let ok = decode(r#"{"redirect_uris": ["https://*.preview.example.com/cb"], "allowed_cors_origins": ["https://app.example"]}"#)
+            .unwrap();
+        assert!(ok.config.redirect_uris[0].is_wildcard(), "approval is checked where the URI is used");
+        for bad in [
+            r#"{"redirect_uris": ["http://evil.example/cb"]}"#,
+            r#"{"post_logout_redirect_uris": ["javascript:alert(1)"]}"#,
+            r#"{"allowed_cors_origins": ["https://app.example/"]}"#,
+        ] {
+            let Err(StoreError::Internal(m)) = decode(bad) else { panic!("{bad} must not decode") };
+            assert!(m.starts_with("stored client acme/spa has an invalid config: "), "{m}");
+        }
+    }
+}

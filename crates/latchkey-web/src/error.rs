@@ -140,11 +140,10 @@ impl From<AppError> for Problem {
 /// 404 for every path we do not serve: a page for a browser (it asked
 /// for HTML), problem+json for everyone else.
 pub(crate) async fn not_found(headers: axum::http::HeaderMap) -> Response {
-    let wants_html = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.split(',').any(|m| m.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("text/html"))));
+    let wants_html =
+        headers.get_all(header::ACCEPT).iter().filter_map(|v| v.to_str().ok()).any(|v| {
+            v.split(',').any(|m| m.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("text/html")))
+        });
     if wants_html {
         let mut r = crate::pages::error_page(404, "There is no page at this address. Check the link, or start again.");
         *r.status_mut() = StatusCode::NOT_FOUND;

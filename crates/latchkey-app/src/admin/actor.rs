@@ -22,7 +22,7 @@ pub struct Actor {
     /// May change things.
     pub can_write: bool,
     /// The actor's role (`owner`, `tenant-admin`, `viewer`).
-    pub role: Option<String>,
+    pub role: Option<AdminRole>,
     pub source_ip: Option<String>,
     pub request_id: Option<String>,
 }
@@ -35,7 +35,7 @@ impl Actor {
             id: "latchkey".into(),
             kind: "system",
             can_write: true,
-            role: Some(AdminRole::Owner.as_str().into()),
+            role: Some(AdminRole::Owner),
             source_ip: None,
             request_id: None,
         }
@@ -44,7 +44,7 @@ impl Actor {
     /// The role this actor acts with.
     #[must_use]
     pub fn authority(&self) -> Option<AdminRole> {
-        self.role.as_deref().and_then(|r| AdminRole::parse(r).ok())
+        self.role
     }
 
     /// # Errors
@@ -52,7 +52,7 @@ impl Actor {
     pub fn require_write(&self) -> Result<(), AppError> {
         if self.can_write {
             Ok(())
-        } else if self.role.as_deref() == Some("viewer") {
+        } else if self.role == Some(AdminRole::Viewer) {
             Err(AppError::Forbidden("viewers may read but not change anything".into()))
         } else {
             Err(AppError::Forbidden("this operation needs the admin scope; the token has admin:read only".into()))
@@ -85,13 +85,12 @@ impl Actor {
 
     /// A user actor with a role, as a signed-in console user acts.
     #[must_use]
-    pub fn user(id: &str, role: &str, token_allows_write: bool) -> Self {
-        let can_write = token_allows_write && AdminRole::parse(role).is_ok_and(AdminRole::writes);
+    pub fn user(id: &str, role: AdminRole, token_allows_write: bool) -> Self {
         Self {
             id: id.to_owned(),
             kind: "user",
-            can_write,
-            role: Some(role.to_owned()),
+            can_write: token_allows_write && role.writes(),
+            role: Some(role),
             source_ip: None,
             request_id: None,
         }
@@ -112,7 +111,7 @@ impl Actor {
             id: id.to_owned(),
             kind: "client",
             can_write: token_allows_write && role.writes(),
-            role: Some(role.as_str().to_owned()),
+            role: Some(role),
             source_ip: None,
             request_id: None,
         }

@@ -6,9 +6,9 @@
 //! the core rules as a whole — so the policy is always evaluated on the new
 //! state, whatever the write path.
 
-use latchkey_core::rules::{check_config, check_identity};
+use latchkey_core::rules::check_identity;
 use latchkey_core::token::Lifetime;
-use latchkey_core::{Client, ClientConfig, ClientId, ClientStatus, ClientType, FieldError};
+use latchkey_core::{Client, ClientConfig, ClientDraft, ClientId, ClientStatus, ClientType, FieldError};
 use std::collections::HashSet;
 
 use latchkey_store::{ClientInsert, SecretRecord};
@@ -218,9 +218,10 @@ pub(crate) fn merge_patch(target: &mut Value, patch: &Value) {
     }
 }
 
-/// Applies configuration fields to a configuration. Unknown fields and
-/// values of the wrong shape are field errors.
-pub(crate) fn apply_config_fields(base: &ClientConfig, fields: &Map<String, Value>) -> Result<ClientConfig, AppError> {
+/// Applies configuration fields to a configuration, giving the draft that
+/// [`Catalog::validate`] checks. Unknown fields and values of the wrong
+/// shape are field errors.
+pub(crate) fn apply_config_fields(base: &ClientConfig, fields: &Map<String, Value>) -> Result<ClientDraft, AppError> {
     let mut doc = serde_json::to_value(base).map_err(|e| AppError::Internal(e.to_string()))?;
     let known: Vec<String> = doc.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
     let mut errors: Vec<FieldError> =
@@ -232,7 +233,7 @@ pub(crate) fn apply_config_fields(base: &ClientConfig, fields: &Map<String, Valu
     serde_json::from_value(doc).map_err(|_| {
         // Find the offending field(s) by trying each alone.
         for (k, v) in fields {
-            if let Err(e) = serde_json::from_value::<ClientConfig>(json!({ k: v })) {
+            if let Err(e) = serde_json::from_value::<ClientDraft>(json!({ k: v })) {
                 let msg = e.to_string();
                 let msg = msg.split(" at line").next().unwrap_or(&msg).to_owned();
                 errors.push(FieldError::new(k, &msg));
@@ -289,12 +290,20 @@ impl Catalog {
         errors
     }
 
-    /// Every check a client must pass before it is written.
-    fn validate(&self, ctx: &TenantContext, name: &str, description: &str, c: &ClientConfig) -> Result<(), AppError> {
+    /// Every check a client must pass before it is written; the draft's
+    /// URIs are parsed here, once.
+    fn validate(
+        &self,
+        ctx: &TenantContext,
+        name: &str,
+        description: &str,
+        draft: ClientDraft,
+    ) -> Result<ClientConfig, AppError> {
         let mut errors = Vec::new();
         check_identity(name, description, &mut errors);
-        errors.extend(check_config(c, &ctx.settings));
-        errors.extend(self.check_references(c));
+        let (c, config_errors) = draft.check(&ctx.settings);
+        errors.extend(config_errors);
+        errors.extend(self.check_references(&c));
         if let Some(j) = &c.jwks {
             let usable = serde_json::from_str::<serde_json::Value>(j)
                 .is_ok_and(|v| !latchkey_crypto::jws::Verifier::from_jwks(&v).is_empty());
@@ -305,7 +314,7 @@ impl Catalog {
                 ));
             }
         }
-        if errors.is_empty() { Ok(()) } else { Err(AppError::Validation(errors)) }
+        if errors.is_empty() { Ok(c) } else { Err(AppError::Validation(errors)) }
     }
 }
 
@@ -371,8 +380,8 @@ impl ClientAdmin {
         {
             preset.response_types = vec!["code".into()];
         }
-        let config = apply_config_fields(&preset, &new.config)?;
-        catalog.validate(ctx, &new.name, &new.description, &config)?;
+        let draft = apply_config_fields(&preset, &new.config)?;
+        let config = catalog.validate(ctx, &new.name, &new.description, draft)?;
         actor.require_authority_over(catalog.authority(&config), "a client with this configuration")?;
         if config.is_public() && new.secret.is_some() {
             return Err(AppError::field("secret", "public clients have no secret"));
@@ -594,8 +603,8 @@ impl ClientAdmin {
                 }
             }
         }
-        next.config = apply_config_fields(&current.config, &config_fields)?;
-        catalog.validate(ctx, &next.name, &next.description, &next.config)?;
+        let draft = apply_config_fields(&current.config, &config_fields)?;
+        next.config = catalog.validate(ctx, &next.name, &next.description, draft)?;
         actor.require_authority_over(catalog.authority(&next.config), "the changed client")?;
         next.updated_at = self.kernel.now();
         let before = ClientView::new(current.clone(), &secrets, ctx);
@@ -706,12 +715,6 @@ impl ClientAdmin {
     ) -> Result<latchkey_core::redirect::MatchExplanation, AppError> {
         let (c, _) = self.load_client(ctx, client_id).await?;
         let parents = &ctx.settings.approved_wildcard_parents;
-        let registered: Vec<_> = c
-            .config
-            .redirect_uris
-            .iter()
-            .filter_map(|u| latchkey_core::redirect::RedirectUri::parse(u, parents).ok())
-            .collect();
-        Ok(latchkey_core::redirect::explain_match(&registered, candidate))
+        Ok(latchkey_core::redirect::explain_match(&c.config.redirect_uris, candidate, parents))
     }
 }

@@ -49,7 +49,7 @@ impl TenantAdmin {
             .await?
             .into_iter()
             .map(|k| KeyView {
-                status: key_state(&k, &ctx.settings, now).to_owned(),
+                status: key_state(&k, &ctx.settings, now).as_str().to_owned(),
                 kid: k.kid,
                 alg: k.alg.as_str(),
                 purpose: k.purpose.as_str(),

@@ -2,7 +2,7 @@
 //! request the union of its own scopes and its classes' scopes. Deleting a
 //! scope or class still in use is refused, naming its users.
 
-use latchkey_core::Scope;
+use latchkey_core::{Scope, ScopeSet};
 use latchkey_store::{ScopeRecord, SecurityClassRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -89,7 +89,7 @@ impl From<SecurityClassRecord> for ClassView {
         Self {
             name: r.name,
             description: r.description,
-            scopes: r.scopes,
+            scopes: r.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -202,7 +202,7 @@ impl ScopeAdmin {
                 .list_classes(&ctx.id)
                 .await?
                 .into_iter()
-                .filter(|c| c.scopes.iter().any(|s| s == name))
+                .filter(|c| c.scopes.contains(name))
                 .map(|c| format!("security class {}", c.name)),
         );
         if !users.is_empty() {
@@ -218,15 +218,18 @@ impl ScopeAdmin {
         if self.kernel.store.delete_scope(&ctx.id, name, &audit).await? { Ok(()) } else { Err(AppError::NotFound) }
     }
 
-    async fn check_class_scopes(&self, ctx: &TenantContext, scopes: &[String]) -> Result<(), AppError> {
+    /// The scopes of a class, parsed once here: every one must be in the catalogue.
+    async fn check_class_scopes(&self, ctx: &TenantContext, scopes: &[String]) -> Result<ScopeSet, AppError> {
         let catalogue = self.kernel.store.list_scopes(&ctx.id).await?;
         let unknown: Vec<&str> =
             scopes.iter().map(String::as_str).filter(|s| !catalogue.iter().any(|c| c.name == *s)).collect();
-        if unknown.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::field("scopes", &format!("not in this tenant's scope catalogue: {}", unknown.join(", "))))
+        if !unknown.is_empty() {
+            return Err(AppError::field(
+                "scopes",
+                &format!("not in this tenant's scope catalogue: {}", unknown.join(", ")),
+            ));
         }
+        scopes.iter().map(|s| Scope::parse(s)).collect::<Result<_, _>>().map_err(|e| AppError::Validation(vec![e]))
     }
 
     /// # Errors
@@ -243,11 +246,8 @@ impl ScopeAdmin {
             return Err(AppError::field("name", "1-100 characters of letters, digits and . _ - / : @"));
         }
         check_description(&new.description)?;
-        self.check_class_scopes(ctx, &new.scopes).await?;
+        let scopes = self.check_class_scopes(ctx, &new.scopes).await?;
         let now = self.kernel.now();
-        let mut scopes = new.scopes;
-        scopes.sort();
-        scopes.dedup();
         let rec = SecurityClassRecord {
             name: new.name,
             description: new.description,
@@ -297,14 +297,11 @@ impl ScopeAdmin {
         let before = self.get_class(ctx, name).await?;
         let description = patch.description.unwrap_or_else(|| before.description.clone());
         check_description(&description)?;
-        let mut scopes = patch.scopes.unwrap_or_else(|| before.scopes.clone());
-        self.check_class_scopes(ctx, &scopes).await?;
-        scopes.sort();
-        scopes.dedup();
+        let scopes = self.check_class_scopes(ctx, patch.scopes.as_ref().unwrap_or(&before.scopes)).await?;
         // Giving a class an admin scope raises the authority of the clients
         // in it (people may sign in through them with that scope): only an
         // actor holding at least their new authority may.
-        if scopes.iter().any(|s| s == "admin" || s == "admin:read") {
+        if scopes.contains("admin") || scopes.contains("admin:read") {
             for id in self.kernel.store.clients_referencing(&ctx.id, "security_classes", name).await? {
                 let Ok(cid) = latchkey_core::ClientId::parse(&id) else { continue };
                 if let Some(c) = self.kernel.store.get_client(&ctx.id, &cid).await? {

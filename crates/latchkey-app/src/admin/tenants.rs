@@ -165,8 +165,9 @@ impl TenantAdmin {
         if self.kernel.store.get_tenant(&id).await?.is_some() {
             return Err(AppError::Conflict("a tenant with this id already exists".into()));
         }
-        let (mut bundle, creds) =
-            self.tenant_bundle(&id, &name, settings, BootstrapSecrets::default(), "tenant-admin").await?;
+        let (mut bundle, creds) = self
+            .tenant_bundle(&id, &name, settings, BootstrapSecrets::default(), latchkey_core::AdminRole::TenantAdmin)
+            .await?;
         let view = self.tenant_view(bundle.tenant.clone());
         let changes = json!({"tenant_id": {"after": view.tenant_id}, "display_name": {"after": view.display_name},
             "settings": {"after": view.settings}});

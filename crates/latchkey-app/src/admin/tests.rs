@@ -133,12 +133,12 @@ async fn req_58_role_operation_matrix_with_one_audit_event_per_mutation() {
     let mut read_client = client_actor.clone();
     read_client.can_write = false;
     let actors: Vec<(&str, Actor, bool)> = vec![
-        ("owner", Actor::user("u-owner", "owner", true), true),
-        ("tenant-admin", Actor::user("u-ta", "tenant-admin", true), true),
-        ("viewer", Actor::user("u-viewer", "viewer", true), false),
+        ("owner", Actor::user("u-owner", latchkey_core::AdminRole::Owner, true), true),
+        ("tenant-admin", Actor::user("u-ta", latchkey_core::AdminRole::TenantAdmin, true), true),
+        ("viewer", Actor::user("u-viewer", latchkey_core::AdminRole::Viewer, true), false),
         ("admin token", client_actor, true),
         ("admin:read token", read_client, false),
-        ("owner with admin:read token", Actor::user("u-owner", "owner", false), false),
+        ("owner with admin:read token", Actor::user("u-owner", latchkey_core::AdminRole::Owner, false), false),
     ];
     let count = |w: &World| {
         let (app, ctx) = (w.app.clone(), w.ctx.clone());
@@ -263,10 +263,10 @@ async fn req_58_role_operation_matrix_with_one_audit_event_per_mutation() {
 async fn only_owners_grant_owner() {
     use super::users::NewUser;
     let w = world().await;
-    let ta = Actor::user("u-ta", "tenant-admin", true);
+    let ta = Actor::user("u-ta", latchkey_core::AdminRole::TenantAdmin, true);
     let new = NewUser { username: "boss".into(), roles: vec!["owner".into()], ..NewUser::default() };
     assert!(matches!(w.app.users.create_user(&w.ctx, &ta, new.clone()).await, Err(crate::AppError::Forbidden(_))));
-    let owner = Actor::user("u-owner", "owner", true);
+    let owner = Actor::user("u-owner", latchkey_core::AdminRole::Owner, true);
     let created = w.app.users.create_user(&w.ctx, &owner, new).await.unwrap();
     assert!(created.password.as_ref().is_some_and(|p| p.len() >= 12), "generated once");
     // The generated password signs in; a wrong one does not.
@@ -314,7 +314,7 @@ async fn batch_create_validates_each_item_and_writes_all_or_nothing() {
     assert!(matches!(w.app.clients.create_clients(&w.ctx, &actor, vec![]).await, Err(crate::AppError::BadRequest(_))));
     let many = (0..=super::clients::MAX_BATCH).map(|i| new_client(json!({"name": format!("n{i}")}))).collect();
     assert!(matches!(w.app.clients.create_clients(&w.ctx, &actor, many).await, Err(crate::AppError::BadRequest(_))));
-    let viewer = Actor::user("v", "viewer", false);
+    let viewer = Actor::user("v", latchkey_core::AdminRole::Viewer, false);
     let one = vec![new_client(json!({"name": "v1", "type": "m2m"}))];
     assert!(matches!(w.app.clients.create_clients(&w.ctx, &viewer, one).await, Err(crate::AppError::Forbidden(_))));
 
@@ -342,7 +342,7 @@ async fn tenants_are_managed_by_default_owners_and_isolated() {
     let owner = Actor::system();
     let new = |id: &str| NewTenant { tenant_id: id.into(), display_name: Some("Acme Corp".into()), settings: None };
     // Only owners of the default tenant.
-    let admin = Actor::user("u", "tenant-admin", true);
+    let admin = Actor::user("u", latchkey_core::AdminRole::TenantAdmin, true);
     assert!(matches!(
         w.app.tenants.create_tenant(&w.ctx, &admin, new("acme")).await,
         Err(crate::AppError::Forbidden(_))
@@ -405,10 +405,10 @@ async fn tenants_are_managed_by_default_owners_and_isolated() {
 #[tokio::test]
 async fn own_settings_are_changed_by_writers_only_and_validated() {
     let w = world().await;
-    let viewer = Actor::user("usr_viewer", "viewer", true);
+    let viewer = Actor::user("usr_viewer", latchkey_core::AdminRole::Viewer, true);
     let err = w.app.tenants.update_own_settings(&w.ctx, &viewer, &json!({"legacy_grants_enabled": true})).await;
     assert!(matches!(err, Err(crate::AppError::Forbidden(_))));
-    let admin = Actor::user("usr_admin", "tenant-admin", true);
+    let admin = Actor::user("usr_admin", latchkey_core::AdminRole::TenantAdmin, true);
     let bad = w.app.tenants.update_own_settings(&w.ctx, &admin, &json!({"default_access_token_lifetime": 10})).await;
     match bad {
         Err(crate::AppError::Validation(f)) => assert_eq!(f[0].field, "settings.default_access_token_lifetime"),

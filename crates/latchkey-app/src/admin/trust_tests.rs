@@ -25,7 +25,7 @@ fn forbidden<T: std::fmt::Debug>(r: Result<T, AppError>) -> bool {
 #[tokio::test]
 async fn client_actors_act_with_their_own_role_not_as_owners() {
     let w = world().await;
-    let ta = Actor::user("u-ta", "tenant-admin", true);
+    let ta = Actor::user("u-ta", latchkey_core::AdminRole::TenantAdmin, true);
     // A tenant-admin may create an admin client up to its own role...
     let made = w
         .app
@@ -124,7 +124,7 @@ async fn a_narrowed_client_role_counts_for_tokens_already_issued() {
 #[tokio::test]
 async fn clients_that_carry_user_admin_tokens_are_changed_by_owners_only() {
     let w = world().await;
-    let ta = Actor::user("u-ta", "tenant-admin", true);
+    let ta = Actor::user("u-ta", latchkey_core::AdminRole::TenantAdmin, true);
     let rp =
         json!({"name": "rp", "type": "web", "redirect_uris": ["https://rp.example/cb"], "scopes": ["openid", "admin"]});
     assert!(forbidden(w.app.clients.create_client(&w.ctx, &ta, new_client(rp.clone())).await));

@@ -14,8 +14,6 @@ use crate::AppError;
 use crate::kernel::Kernel;
 use crate::tokens::TokenService;
 
-/// Roles a user may hold in a tenant.
-pub const ROLES: [&str; 3] = ["owner", "tenant-admin", "viewer"];
 /// Every user id (a token's `sub`) starts with this; client ids never do,
 /// so a client's own tokens can never carry a user's subject.
 pub const USER_ID_PREFIX: &str = "usr_";
@@ -78,7 +76,7 @@ impl From<&UserRecord> for UserView {
             email: u.email.clone(),
             display_name: u.display_name.clone(),
             status: u.status.as_str().to_owned(),
-            roles: u.roles.clone(),
+            roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
             groups: u.groups.clone(),
             created_at: u.created_at,
             updated_at: u.updated_at,
@@ -102,13 +100,15 @@ pub(crate) fn is_name(s: &str, max: usize) -> bool {
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'))
 }
 
+/// Checks the fields and returns the roles, parsed, without repeats and in
+/// the order of their names (as the store lists them).
 pub(crate) fn check_fields(
     email: Option<&str>,
     display_name: &str,
     roles: &[String],
     groups: &[String],
     actor: &Actor,
-) -> Result<(), AppError> {
+) -> Result<Vec<AdminRole>, AppError> {
     let mut errors = Vec::new();
     if email.is_some_and(|e| e.len() > 254 || !e.contains('@') || e.chars().any(|c| c.is_control() || c == ' ')) {
         errors.push(latchkey_core::FieldError::new("email", "not an email address"));
@@ -116,22 +116,27 @@ pub(crate) fn check_fields(
     if display_name.chars().count() > 200 || display_name.chars().any(char::is_control) {
         errors.push(latchkey_core::FieldError::new("display_name", "at most 200 characters"));
     }
-    if let Some(r) = roles.iter().find(|r| !ROLES.contains(&r.as_str())) {
+    let parsed: Result<Vec<AdminRole>, &String> = roles.iter().map(|r| AdminRole::parse(r).map_err(|_| r)).collect();
+    if let Err(r) = &parsed {
         errors
             .push(latchkey_core::FieldError::new("roles", &format!("unknown role {r}: owner, tenant-admin or viewer")));
     }
     if groups.len() > 100 || !groups.iter().all(|g| is_name(g, 100)) {
         errors.push(latchkey_core::FieldError::new("groups", "group names are 1-100 letters, digits and . _ - @"));
     }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    actor.require_authority_over(user_authority(roles), "a user with these roles")
+    let mut roles = match parsed {
+        Ok(roles) if errors.is_empty() => roles,
+        _ => return Err(AppError::Validation(errors)),
+    };
+    roles.sort_by_key(|r| r.as_str());
+    roles.dedup();
+    actor.require_authority_over(user_authority(&roles), "a user with these roles")?;
+    Ok(roles)
 }
 
 /// The administrative authority a user with these roles holds.
-pub(crate) fn user_authority(roles: &[String]) -> Option<AdminRole> {
-    AdminRole::highest(roles.iter().map(String::as_str))
+pub(crate) fn user_authority(roles: &[AdminRole]) -> Option<AdminRole> {
+    AdminRole::highest(roles)
 }
 
 /// Managing users: accounts, roles, passwords, sessions, consents and
@@ -169,14 +174,11 @@ impl UserAdmin {
         if !is_name(&new.username, 64) {
             return Err(AppError::field("username", "1-64 letters, digits and . _ - @"));
         }
-        check_fields(new.email.as_deref(), &new.display_name, &new.roles, &new.groups, actor)?;
+        let roles = check_fields(new.email.as_deref(), &new.display_name, &new.roles, &new.groups, actor)?;
         let generated = new.password.is_none();
         let password = new.password.unwrap_or_else(|| self.kernel.random_id(18));
         let hash = self.kernel.hash_password(&password).await?;
         let now = self.kernel.now();
-        let mut roles = new.roles;
-        roles.sort();
-        roles.dedup();
         let rec = UserRecord {
             user_id: format!("{USER_ID_PREFIX}{}", self.kernel.random_id(12)),
             username: new.username,
@@ -289,15 +291,11 @@ impl UserAdmin {
         if let Some(d) = patch.display_name {
             after.display_name = d;
         }
-        if let Some(mut r) = patch.roles {
-            r.sort();
-            r.dedup();
-            after.roles = r;
-        }
+        let roles = patch.roles.unwrap_or_else(|| before.roles.iter().map(|r| r.as_str().to_owned()).collect());
         if let Some(g) = patch.groups {
             after.groups = g;
         }
-        check_fields(after.email.as_deref(), &after.display_name, &after.roles, &after.groups, actor)?;
+        after.roles = check_fields(after.email.as_deref(), &after.display_name, &roles, &after.groups, actor)?;
         actor.require_authority_over(user_authority(&before.roles), "this user")?;
         after.updated_at = self.kernel.now();
         self.write_user(ctx, actor, &before, after, "user.update").await

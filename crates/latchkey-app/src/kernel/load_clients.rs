@@ -28,9 +28,7 @@ impl Kernel {
         if !client.config.security_classes.is_empty() {
             for class in self.store.list_classes(tenant).await? {
                 if client.config.security_classes.contains(&class.name) {
-                    for s in class.scopes.iter().filter_map(|s| latchkey_core::Scope::parse(s).ok()) {
-                        allowed_scope.insert(s);
-                    }
+                    allowed_scope = allowed_scope.union(&class.scopes);
                 }
             }
         }

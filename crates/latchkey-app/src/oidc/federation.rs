@@ -180,8 +180,7 @@ impl SignInService {
         // controls the upstream account (or a claim of it) would hold the
         // role. An administrator signs in with their password.
         if let Some(user) = found.as_ref().filter(|u| u.status.is_active())
-            && latchkey_core::AdminRole::highest(user.roles.iter().map(String::as_str))
-                .is_some_and(latchkey_core::AdminRole::writes)
+            && latchkey_core::AdminRole::highest(&user.roles).is_some_and(latchkey_core::AdminRole::writes)
         {
             let a = audit("federation.link_refused", &user.user_id, how);
             self.kernel.store.record_audit(&ctx.id, &a).await?;

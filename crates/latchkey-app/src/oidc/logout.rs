@@ -7,7 +7,7 @@
 //! A signed-in user confirms with a form bound to the session (CSRF).
 
 use latchkey_core::ClientId;
-use latchkey_core::redirect::{RedirectUri, find_match};
+use latchkey_core::redirect::find_match;
 use serde::{Deserialize, Serialize};
 
 use super::SignInService;
@@ -109,14 +109,8 @@ impl SignInService {
                 let Some(c) = &client else {
                     return error(400, "post_logout_redirect_uri needs client_id or id_token_hint.");
                 };
-                let registered: Vec<RedirectUri> = c
-                    .client
-                    .config
-                    .post_logout_redirect_uris
-                    .iter()
-                    .filter_map(|u| RedirectUri::parse(u, &ctx.settings.approved_wildcard_parents).ok())
-                    .collect();
-                if find_match(&registered, uri).is_none() {
+                let registered = &c.client.config.post_logout_redirect_uris;
+                if find_match(registered, uri, &ctx.settings.approved_wildcard_parents).is_none() {
                     return error(400, "The post_logout_redirect_uri is not registered for this application.");
                 }
                 Some(uri.to_owned())

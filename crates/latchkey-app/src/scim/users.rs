@@ -483,5 +483,6 @@ fn check_user_fields(input: &UserInput, actor: &Actor) -> Result<(), ScimError> 
     if !is_name(&input.user_name, 64) {
         return Err(ScimError::invalid_value("userName is 1-64 letters, digits and . _ - @"));
     }
-    Ok(check_fields(input.email.as_deref(), &input.display_name, &[], &[], actor)?)
+    check_fields(input.email.as_deref(), &input.display_name, &[], &[], actor)?;
+    Ok(())
 }

@@ -85,9 +85,9 @@ impl TokenService {
                 self.kernel.store.get_user(&ctx.id, &claims.sub).await?.filter(|u| u.status.is_active()).ok_or_else(
                     || AppError::Unauthorized("the user of this token no longer exists or is disabled".into()),
                 )?;
-            let role = AdminRole::highest(user.roles.iter().map(String::as_str))
+            let role = AdminRole::highest(&user.roles)
                 .ok_or_else(|| AppError::Forbidden("this user has no administrative role in this tenant".into()))?;
-            Actor::user(&claims.sub, role.as_str(), can_write)
+            Actor::user(&claims.sub, role, can_write)
         };
         actor.source_ip = source_ip;
         actor.request_id = request_id;

@@ -42,7 +42,9 @@ impl TokenService {
     pub async fn cors_allowed_for_client(&self, tenant: &TenantId, client_id: &str, origin: &str) -> bool {
         let Ok(id) = ClientId::parse(client_id) else { return false };
         match self.kernel.client_for_auth(tenant, &id).await {
-            Ok(Some(c)) => c.client.is_active() && c.client.config.allowed_cors_origins.iter().any(|o| o == origin),
+            Ok(Some(c)) => {
+                c.client.is_active() && c.client.config.allowed_cors_origins.iter().any(|o| o.matches(origin))
+            }
             _ => false,
         }
     }

@@ -244,7 +244,7 @@ async fn key_rotation_publishes_before_use_and_keeps_old_keys_until_their_tokens
     let old_kid = kid_of(&w.app.tokens.token(&w.ctx, &auth, &cc(), None).await.unwrap().access_token);
 
     let rotate = RotateKeys { purpose: Some("access_token".into()), activate_in_seconds: Some(600) };
-    let viewer = Actor::user("v", "viewer", false);
+    let viewer = Actor::user("v", latchkey_core::AdminRole::Viewer, false);
     assert!(matches!(
         w.app.tenants.rotate_keys(&w.ctx, &viewer, rotate.clone()).await,
         Err(crate::AppError::Forbidden(_))

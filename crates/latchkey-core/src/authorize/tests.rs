@@ -3,11 +3,15 @@ use crate::client::{ClientConfig, ClientStatus, ClientType};
 use crate::grant::TokenEndpointAuthMethod;
 use crate::ids::TenantId;
 
+fn uri(s: &str) -> crate::redirect::RedirectUri {
+    crate::redirect::RedirectUri::parse_syntax(s).unwrap()
+}
+
 fn client(public: bool) -> Client {
     let mut config = ClientConfig {
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         response_types: vec!["code".into(), "code id_token".into()],
-        redirect_uris: vec!["https://app.example/cb".into()],
+        redirect_uris: vec![uri("https://app.example/cb")],
         scopes: ScopeSet::parse_param("openid profile").unwrap(),
         ..ClientConfig::default()
     };
@@ -63,7 +67,7 @@ fn a8_redirect_uri_required_when_several_are_registered() {
     let mut c = client(false);
     let s = TenantSettings::default();
     assert_eq!(resolve_redirect(&c, &s, None).unwrap(), ("https://app.example/cb".into(), false));
-    c.config.redirect_uris.push("https://app.example/other".into());
+    c.config.redirect_uris.push(uri("https://app.example/other"));
     assert!(resolve_redirect(&c, &s, None).is_err());
     assert!(resolve_redirect(&c, &s, Some("https://app.example/other")).is_ok());
     assert!(resolve_redirect(&c, &s, Some("https://app.example/cb/")).is_err());

@@ -674,11 +674,17 @@ fn req_12_post_logout_exact_match() {
 #[test]
 fn find_match_picks_the_matching_registration() {
     let registered = [reg(APP), reg("http://localhost/cb"), reg(WILDCARD)];
-    assert_eq!(find_match(&registered, APP).map(RedirectUri::as_str), Some(APP));
-    assert_eq!(find_match(&registered, "http://localhost:9/cb").map(RedirectUri::as_str), Some("http://localhost/cb"));
-    assert_eq!(find_match(&registered, "https://x.preview.example.com/cb").map(RedirectUri::as_str), Some(WILDCARD));
-    assert!(find_match(&registered, "https://evil.example/cb").is_none());
-    assert!(find_match(&[], APP).is_none());
+    assert_eq!(find_match(&registered, APP, &parents()).map(RedirectUri::as_str), Some(APP));
+    assert_eq!(
+        find_match(&registered, "http://localhost:9/cb", &parents()).map(RedirectUri::as_str),
+        Some("http://localhost/cb")
+    );
+    assert_eq!(
+        find_match(&registered, "https://x.preview.example.com/cb", &parents()).map(RedirectUri::as_str),
+        Some(WILDCARD)
+    );
+    assert!(find_match(&registered, "https://evil.example/cb", &parents()).is_none());
+    assert!(find_match(&[], APP, &parents()).is_none());
 }
 
 #[test]
@@ -696,14 +702,17 @@ fn explain_match_reasons() {
         ("javascript:alert(1)", false, "never allowed"),
     ];
     for (candidate, matches, reason) in cases {
-        let e = explain_match(&registered, candidate);
+        let e = explain_match(&registered, candidate, &parents());
         assert_eq!(e.matches, matches, "{candidate:?}: {e:?}");
         assert_eq!(e.matched.is_some(), matches, "{candidate:?}: {e:?}");
         assert!(e.reason.contains(reason), "{candidate:?}: {e:?}");
     }
-    assert_eq!(explain_match(&registered, "http://localhost:1/cb").matched.as_deref(), Some("http://localhost/cb"));
-    assert!(explain_match(&[], APP).reason.contains("no registered redirect URIs"));
-    let json = serde_json::to_value(explain_match(&registered, APP)).unwrap();
+    assert_eq!(
+        explain_match(&registered, "http://localhost:1/cb", &parents()).matched.as_deref(),
+        Some("http://localhost/cb")
+    );
+    assert!(explain_match(&[], APP, &parents()).reason.contains("no registered redirect URIs"));
+    let json = serde_json::to_value(explain_match(&registered, APP, &parents())).unwrap();
     assert_eq!(json, serde_json::json!({ "matches": true, "matched": APP, "reason": "exact match" }));
 }
 

@@ -246,7 +246,7 @@ pub async fn consents_upsert_list_delete(store: Arc<dyn Store>) {
 pub async fn cors_origins_are_found_exactly(store: Arc<dyn Store>) {
     let t = with_tenant(&*store, "acme").await;
     let mut c = client(&t, "spa", "Spa", 2_000);
-    c.config.allowed_cors_origins = vec!["https://app.example".into()];
+    c.config.allowed_cors_origins = vec![latchkey_core::redirect::CorsOrigin::parse("https://app.example").unwrap()];
     c.description = "\"https://evil.example\"".into();
     store.insert_client(&c, &[], &audit("c", "spa")).await.unwrap();
     assert!(store.cors_origin_registered(&t, "https://app.example").await.unwrap());

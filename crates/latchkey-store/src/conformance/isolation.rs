@@ -19,7 +19,7 @@ pub async fn checklist_60_every_catalogue_operation_is_tenant_scoped(store: Arc<
     let class = SecurityClassRecord {
         name: "a-class".into(),
         description: "A".into(),
-        scopes: vec!["a:scope".into()],
+        scopes: latchkey_core::ScopeSet::parse_param("a:scope").unwrap(),
         created_at: 1,
         updated_at: 1,
     };
@@ -56,18 +56,17 @@ pub async fn checklist_60_every_catalogue_operation_is_tenant_scoped(store: Arc<
     let renamed = ScopeRecord { description: "B".into(), ..scope.clone() };
     assert!(!store.update_scope(&b, &renamed, &audit("scope.update", "a:scope")).await.unwrap());
     assert!(!store.delete_scope(&b, "a:scope", &audit("scope.delete", "a:scope")).await.unwrap());
-    let emptied = SecurityClassRecord { scopes: vec![], ..class.clone() };
+    let emptied = SecurityClassRecord { scopes: latchkey_core::ScopeSet::default(), ..class.clone() };
     assert!(!store.update_class(&b, &emptied, &audit("class.update", "a-class")).await.unwrap());
     assert!(!store.delete_class(&b, "a-class", &audit("class.delete", "a-class")).await.unwrap());
     let mut hijack = user.clone();
-    hijack.roles = vec!["owner".into()];
+    hijack.roles = vec![latchkey_core::AdminRole::Owner];
     hijack.password_hash = "b's".into();
     assert!(!store.update_user(&b, &hijack, &audit("user.update", &user.user_id)).await.unwrap());
     let key = SigningKeyRecord {
         kid: "b-next".into(),
         alg: latchkey_core::SigningAlg::Es256,
         purpose: KeyPurpose::AccessToken,
-        status: "active".into(),
         sealed_private: vec![1; 48],
         public_jwk: "{}".into(),
         created_at: 2_000,

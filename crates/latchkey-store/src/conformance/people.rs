@@ -56,7 +56,7 @@ pub async fn users_crud_roles_groups(store: Arc<dyn Store>) {
     let mut u = bootstrap(&t).users.remove(0);
     u.user_id = "u-2".into();
     u.username = "Grace.Hopper".into();
-    u.roles = vec!["viewer".into()];
+    u.roles = vec![latchkey_core::AdminRole::Viewer];
     u.groups = vec!["navy".into(), "compilers".into()];
     store.insert_user(&t, &u, &audit("user.create", "u-2")).await.unwrap();
     let mut dup = u.clone();
@@ -66,11 +66,11 @@ pub async fn users_crud_roles_groups(store: Arc<dyn Store>) {
     let got = store.get_user(&t, "u-2").await.unwrap().unwrap();
     assert_eq!(
         (got.roles.clone(), got.groups.clone()),
-        (vec!["viewer".to_owned()], vec!["compilers".to_owned(), "navy".to_owned()])
+        (vec![latchkey_core::AdminRole::Viewer], vec!["compilers".to_owned(), "navy".to_owned()])
     );
     assert_eq!(store.get_user_by_username(&t, "GRACE.hopper").await.unwrap().unwrap().user_id, "u-2");
     let mut changed = got.clone();
-    changed.roles = vec!["tenant-admin".into()];
+    changed.roles = vec![latchkey_core::AdminRole::TenantAdmin];
     changed.groups = vec![];
     changed.status = latchkey_core::UserStatus::Disabled;
     changed.password_hash = "$argon2id$new".into();
@@ -78,7 +78,7 @@ pub async fn users_crud_roles_groups(store: Arc<dyn Store>) {
     let got = store.get_user(&t, "u-2").await.unwrap().unwrap();
     assert_eq!(
         (got.roles, got.groups, got.status.as_str(), got.password_hash.as_str()),
-        (vec!["tenant-admin".to_owned()], vec![], "disabled", "$argon2id$new")
+        (vec![latchkey_core::AdminRole::TenantAdmin], vec![], "disabled", "$argon2id$new")
     );
     let page = store.list_users(&t, None, None, 1).await.unwrap();
     assert_eq!(page[0].username, "Admin");

@@ -169,7 +169,7 @@ macro_rules! catalog_repos {
 
             async fn list_signing_keys(&self, tenant: &TenantId) -> Result<Vec<SigningKeyRecord>> {
                 let rows = sqlx::query(
-                    "SELECT kid, alg, purpose, status, sealed_private, public_jwk, created_at, activated_at, \
+                    "SELECT kid, alg, purpose, sealed_private, public_jwk, created_at, activated_at, \
                      retired_at FROM signing_keys WHERE tenant_id = $1 ORDER BY created_at, kid",
                 )
                 .bind(tenant.as_str())

@@ -9,7 +9,7 @@ macro_rules! people_repos {
                 sqlx::query("INSERT INTO role_assignments (tenant_id, user_id, role) VALUES ($1, $2, $3)")
                     .bind(tenant)
                     .bind(&u.user_id)
-                    .bind(role)
+                    .bind(role.as_str())
                     .execute(&mut **tx)
                     .await
                     .map_err(e)?;
@@ -101,7 +101,11 @@ macro_rules! people_repos {
                 .await
                 .map_err(e)?
                 .iter()
-                .map(|r| r.try_get::<String, _>("role").map_err(e))
+                .map(|r| {
+                    let name = r.try_get::<String, _>("role").map_err(e)?;
+                    latchkey_core::AdminRole::parse(&name)
+                        .map_err(|_| StoreError::Internal(format!("stored user {user_id} has an unknown role {name}")))
+                })
                 .collect::<Result<Vec<_>>>()?;
                 let groups = sqlx::query(
                     "SELECT group_name FROM user_groups WHERE tenant_id = $1 AND user_id = $2 ORDER BY group_name",

@@ -469,7 +469,7 @@ async fn set_user_role(
     let current = try_page!(cx, s.app.users.get_user(&cx.ctx, &id).await);
     // Other roles a user may hold (none today) are kept.
     let mut roles: Vec<String> =
-        current.roles.into_iter().filter(|r| !matches!(r.as_str(), "owner" | "tenant-admin" | "viewer")).collect();
+        current.roles.into_iter().filter(|r| latchkey_core::AdminRole::parse(r).is_err()).collect();
     if !role.is_empty() {
         roles.push(role.to_owned());
     }

@@ -88,9 +88,11 @@ impl FormState {
     fn from_config(name: &str, description: &str, c: &ClientConfig) -> Self {
         let list = |n: &str| -> Vec<String> {
             match n {
-                "redirect_uris" => c.redirect_uris.clone(),
-                "post_logout_redirect_uris" => c.post_logout_redirect_uris.clone(),
-                "allowed_cors_origins" => c.allowed_cors_origins.clone(),
+                "redirect_uris" => c.redirect_uris.iter().map(|u| u.as_str().to_owned()).collect(),
+                "post_logout_redirect_uris" => {
+                    c.post_logout_redirect_uris.iter().map(|u| u.as_str().to_owned()).collect()
+                }
+                "allowed_cors_origins" => c.allowed_cors_origins.iter().map(|o| o.as_str().to_owned()).collect(),
                 _ => c.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
             }
         };

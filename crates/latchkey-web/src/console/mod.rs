@@ -185,7 +185,7 @@ impl Cx {
             base: self.base.clone(),
             tenant: self.ctx.id.to_string(),
             user: self.user.username.clone(),
-            role: self.user.actor.role.clone().unwrap_or_default(),
+            role: self.user.actor.role.map(|r| r.as_str().to_owned()).unwrap_or_default(),
             csrf: self.csrf.clone(),
             nav,
             can_write: self.can_write(),

@@ -31,7 +31,8 @@ pub(super) fn routes() -> Router<AppState> {
 
 /// Whether the sidebar offers the tenants page and the switcher.
 pub(crate) fn is_platform_owner(cx: &Cx) -> bool {
-    cx.ctx.id == latchkey_core::TenantId::default_tenant() && cx.user.actor.role.as_deref() == Some("owner")
+    cx.ctx.id == latchkey_core::TenantId::default_tenant()
+        && cx.user.actor.role == Some(latchkey_core::AdminRole::Owner)
 }
 
 struct TenantRow {
