@@ -22,6 +22,34 @@ pub(crate) mod throttle;
 pub(crate) const CLIENT_COLUMNS: &str = "tenant_id, client_id, name, description, client_type, status, protected, \
      managed_by, created_at, updated_at, created_by, last_used_at, revision, config, tokens_valid_after, token_epoch";
 
+/// A stored config whose URI lists hold entries today's rules refuse: those
+/// entries dropped (and logged), if that is all that is wrong with it.
+fn legacy_config(config: &str, tenant: &str, client_id: &str) -> Option<ClientConfig> {
+    use latchkey_core::redirect::{CorsOrigin, RedirectUri};
+    let mut v: serde_json::Value = serde_json::from_str(config).ok()?;
+    let fields: [(&str, fn(&serde_json::Value) -> bool); 3] = [
+        ("redirect_uris", |u| serde_json::from_value::<RedirectUri>(u.clone()).is_ok()),
+        ("post_logout_redirect_uris", |u| serde_json::from_value::<RedirectUri>(u.clone()).is_ok()),
+        ("allowed_cors_origins", |u| serde_json::from_value::<CorsOrigin>(u.clone()).is_ok()),
+    ];
+    for (field, valid) in fields {
+        if let Some(list) = v.get_mut(field).and_then(serde_json::Value::as_array_mut) {
+            let dropped: Vec<serde_json::Value> = list.iter().filter(|u| !valid(u)).cloned().collect();
+            if !dropped.is_empty() {
+                tracing::warn!(
+                    tenant,
+                    client_id,
+                    field,
+                    ?dropped,
+                    "ignoring stored values the rules refuse; fix the client"
+                );
+                list.retain(valid);
+            }
+        }
+    }
+    serde_json::from_value(v).ok()
+}
+
 /// Builds a `Client` from its columns.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn client_from_parts(
@@ -40,11 +68,17 @@ pub(crate) fn client_from_parts(
     tokens_valid_after: Option<i64>,
 ) -> Result<Client> {
     let bad = |what: &str| StoreError::Internal(format!("stored client has an invalid {what}"));
-    // Redirect URIs and CORS origins are parsed here: a malformed one is
-    // corrupt data, said loudly with the client and the value's complaint.
-    let config: ClientConfig = serde_json::from_str(config).map_err(|err| {
-        StoreError::Internal(format!("stored client {tenant}/{client_id} has an invalid config: {err}"))
-    })?;
+    // Redirect URIs and CORS origins are parsed here. Versions before they
+    // were typed could store a URI the registration rules refuse (bootstrap
+    // wrote the console's from any public URL, e.g. `http://10.0.0.5:8080`);
+    // such a URI never matched then and is dropped now, loudly, so the
+    // client still loads. Anything else malformed is corrupt data.
+    let config: ClientConfig = match serde_json::from_str(config) {
+        Ok(c) => c,
+        Err(err) => legacy_config(config, tenant, client_id).ok_or_else(|| {
+            StoreError::Internal(format!("stored client {tenant}/{client_id} has an invalid config: {err}"))
+        })?,
+    };
     Ok(Client {
         tenant: TenantId::parse(tenant).map_err(|_| bad("tenant"))?,
         client_id: ClientId::parse(client_id).map_err(|_| bad("client_id"))?,
@@ -429,15 +463,24 @@ mod tests {
     }
 
     #[test]
-    fn a_stored_config_with_a_malformed_uri_fails_loudly() {
+    fn stored_uris_the_rules_refuse_are_dropped_and_other_corruption_fails_loudly() {
         let ok = decode(r#"{"redirect_uris": ["https://*.preview.example.com/cb"], "allowed_cors_origins": ["https://app.example"]}"#)
             .unwrap();
         assert!(ok.config.redirect_uris[0].is_wildcard(), "approval is checked where the URI is used");
-        for bad in [
-            r#"{"redirect_uris": ["http://evil.example/cb"]}"#,
-            r#"{"post_logout_redirect_uris": ["javascript:alert(1)"]}"#,
-            r#"{"allowed_cors_origins": ["https://app.example/"]}"#,
-        ] {
+        // URIs an older version stored although today's rules refuse them
+        // (they never matched): dropped, and the client still loads.
+        let legacy = decode(
+            r#"{"redirect_uris": ["http://10.0.0.5:8080/console/callback", "https://app.example/cb"],
+                "post_logout_redirect_uris": ["javascript:alert(1)"], "allowed_cors_origins": ["https://app.example/"]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            legacy.config.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+            ["https://app.example/cb"]
+        );
+        assert!(legacy.config.post_logout_redirect_uris.is_empty() && legacy.config.allowed_cors_origins.is_empty());
+        // Anything else malformed is corrupt data, said loudly.
+        for bad in [r#"{"redirect_uris": "not a list"}"#, r#"{"require_pkce": "yes"}"#, "not json"] {
             let Err(StoreError::Internal(m)) = decode(bad) else { panic!("{bad} must not decode") };
             assert!(m.starts_with("stored client acme/spa has an invalid config: "), "{m}");
         }
