@@ -27,7 +27,8 @@ pub(crate) const CLIENT_COLUMNS: &str = "tenant_id, client_id, name, description
 fn legacy_config(config: &str, tenant: &str, client_id: &str) -> Option<ClientConfig> {
     use latchkey_core::redirect::{CorsOrigin, RedirectUri};
     let mut v: serde_json::Value = serde_json::from_str(config).ok()?;
-    let fields: [(&str, fn(&serde_json::Value) -> bool); 3] = [
+    type Valid = fn(&serde_json::Value) -> bool;
+    let fields: [(&str, Valid); 3] = [
         ("redirect_uris", |u| serde_json::from_value::<RedirectUri>(u.clone()).is_ok()),
         ("post_logout_redirect_uris", |u| serde_json::from_value::<RedirectUri>(u.clone()).is_ok()),
         ("allowed_cors_origins", |u| serde_json::from_value::<CorsOrigin>(u.clone()).is_ok()),
