@@ -476,7 +476,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            legacy.config.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+            legacy.config.redirect_uris.iter().map(latchkey_core::redirect::RedirectUri::as_str).collect::<Vec<_>>(),
             ["https://app.example/cb"]
         );
         assert!(legacy.config.post_logout_redirect_uris.is_empty() && legacy.config.allowed_cors_origins.is_empty());
