@@ -34,6 +34,10 @@ pub struct UsageRecorder {
     /// (issued, failed) per client and hour since the last flush.
     counts: Mutex<HashMap<CountKey, (i64, i64)>>,
     last_purge: AtomicI64,
+    /// Held for writing while a flush moves counts from memory to the
+    /// database, and for reading while a report reads both: a report never
+    /// sees a batch in neither place, or in both.
+    flushing: tokio::sync::RwLock<()>,
 }
 
 /// The start of the hour `t` lies in.
@@ -75,9 +79,29 @@ impl UsageRecorder {
         p.iter().filter(|((t, id, _), _)| t == tenant && id == client_id).map(|(_, at)| *at).max()
     }
 
-    fn take(&self) -> Vec<Usage> {
-        let Ok(mut p) = self.pending.lock() else { return Vec::new() };
-        p.drain().map(|((tenant, client_id, secret_id), at)| Usage { tenant, client_id, secret_id, at }).collect()
+    /// The uses seen since the last flush; they stay visible to
+    /// [`Self::pending_use`] until [`Self::forget`] after they are stored.
+    fn snapshot(&self) -> Vec<Usage> {
+        let Ok(p) = self.pending.lock() else { return Vec::new() };
+        p.iter()
+            .map(|((tenant, client_id, secret_id), at)| Usage {
+                tenant: tenant.clone(),
+                client_id: client_id.clone(),
+                secret_id: secret_id.clone(),
+                at: *at,
+            })
+            .collect()
+    }
+
+    /// Drops the stored uses, unless a later use came in meanwhile.
+    fn forget(&self, stored: &[Usage]) {
+        let Ok(mut p) = self.pending.lock() else { return };
+        for u in stored {
+            let key = (u.tenant.clone(), u.client_id.clone(), u.secret_id.clone());
+            if p.get(&key).is_some_and(|at| *at <= u.at) {
+                p.remove(&key);
+            }
+        }
     }
 
     fn take_counts(&self) -> Vec<UsageCount> {
@@ -134,9 +158,12 @@ impl TokenService {
     /// When the database cannot be written (the batch is then dropped:
     /// usage is informative, and the next uses record it again).
     pub async fn flush_usage(&self) -> Result<usize, latchkey_store::StoreError> {
-        let batch = self.usage.take();
+        let _gate = self.usage.flushing.write().await;
+        let batch = self.usage.snapshot();
         let n = batch.len();
-        self.kernel.store.record_usage(&batch).await?;
+        let stored = self.kernel.store.record_usage(&batch).await;
+        self.usage.forget(&batch);
+        stored?;
         self.kernel.store.add_usage_counts(&self.usage.take_counts()).await?;
         let now = self.kernel.now();
         let last = self.usage.last_purge.load(Ordering::Relaxed);
@@ -169,6 +196,7 @@ impl TokenService {
         let hours = i64::from(hours.clamp(1, 24 * 30));
         let now_hour = hour_of(self.kernel.now());
         let since = now_hour - (hours - 1) * 3600;
+        let _gate = self.usage.flushing.read().await;
         let mut rows = self.kernel.store.usage_counts(&ctx.id, client_id, since).await?;
         rows.extend(self.usage.unflushed(&ctx.id, client_id).into_iter().filter(|c| c.hour >= since));
         let mut per_hour: BTreeMap<UnixTime, (i64, i64)> = (0..hours).map(|i| (since + i * 3600, (0, 0))).collect();
@@ -185,5 +213,30 @@ impl TokenService {
         let mut clients: Vec<(String, i64, i64)> = per_client.into_iter().map(|(k, (i, f))| (k, i, f)).collect();
         clients.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
         Ok(UsageReport { hours: per_hour.into_iter().map(|(h, (i, f))| (h, i, f)).collect(), clients })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant() -> TenantId {
+        TenantId::parse("default").unwrap()
+    }
+
+    #[test]
+    fn a_use_stays_visible_until_it_is_stored_and_a_later_use_survives_the_flush() {
+        let r = UsageRecorder::default();
+        r.record(&tenant(), "c1", None, 100);
+        let batch = r.snapshot();
+        // Between the snapshot and the write the use is still seen.
+        assert_eq!(r.pending_use(&tenant(), "c1"), Some(100));
+        // A use that arrives while the batch is written is not lost.
+        r.record(&tenant(), "c1", None, 105);
+        r.forget(&batch);
+        assert_eq!(r.pending_use(&tenant(), "c1"), Some(105));
+        let again = r.snapshot();
+        r.forget(&again);
+        assert_eq!(r.pending_use(&tenant(), "c1"), None);
     }
 }
