@@ -106,6 +106,15 @@ pub fn start(client: &Client, requested: Option<&ScopeSet>, allowed: &ScopeSet) 
     }
 }
 
+/// Whether a person may allow a request of this client: its
+/// `allowed_groups` admit them, exactly as at the authorization endpoint
+/// (a device grant is no way around a group restriction).
+#[must_use]
+pub fn may_approve(client: &Client, groups: &[String]) -> bool {
+    let allowed = &client.config.allowed_groups;
+    allowed.is_empty() || groups.iter().any(|g| allowed.contains(g))
+}
+
 /// Where a device code stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceState {

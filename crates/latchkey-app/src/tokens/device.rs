@@ -69,6 +69,8 @@ pub struct PendingDevice {
 pub enum UserCodeError {
     /// Unknown, used, decided or expired (indistinguishable on purpose).
     Unknown,
+    /// The client admits only certain groups, and the person is in none.
+    NotInAllowedGroup,
     /// Too many wrong codes from this source: retry after this many seconds.
     Throttled(u32),
     /// The server cannot answer now.
@@ -161,6 +163,36 @@ impl TokenService {
         typed: &str,
         source: Option<&str>,
     ) -> Result<(PendingDevice, Vec<u8>), UserCodeError> {
+        self.find_pending(ctx, typed, source).await.map(|(p, hash, _)| (p, hash))
+    }
+
+    /// The pending request a typed user code names, for this person to
+    /// decide on: refused when the client's groups do not admit them.
+    ///
+    /// # Errors
+    /// See [`UserCodeError`].
+    pub async fn pending_device_for(
+        &self,
+        ctx: &TenantContext,
+        typed: &str,
+        user_id: &str,
+        source: Option<&str>,
+    ) -> Result<PendingDevice, UserCodeError> {
+        let (pending, _, client) = self.find_pending(ctx, typed, source).await?;
+        let user = self.live_user(ctx, user_id).await.map_err(|_| UserCodeError::Unavailable)?;
+        let Some(user) = user else { return Err(UserCodeError::Unknown) };
+        if !core_device::may_approve(&client, &user.groups) {
+            return Err(UserCodeError::NotInAllowedGroup);
+        }
+        Ok(pending)
+    }
+
+    async fn find_pending(
+        &self,
+        ctx: &TenantContext,
+        typed: &str,
+        source: Option<&str>,
+    ) -> Result<(PendingDevice, Vec<u8>, latchkey_core::Client), UserCodeError> {
         let key = throttle::user_code_key(source);
         let keys = [(key.as_str(), throttle::USER_CODE)];
         if let Some(wait) = self.throttle.throttle_wait(&ctx.id, &keys).await.map_err(|_| UserCodeError::Unavailable)? {
@@ -189,12 +221,12 @@ impl TokenService {
         let pending = PendingDevice {
             user_code: code.display(),
             client_id: rec.client_id,
-            client_name: client.name,
+            client_name: client.name.clone(),
             scope,
             device_ip: rec.device_ip,
             device_agent: rec.device_agent,
         };
-        Ok((pending, rec.device_hash))
+        Ok((pending, rec.device_hash, client))
     }
 
     async fn live_client(
@@ -221,9 +253,12 @@ impl TokenService {
         decider: &Decider<'_>,
         allow: bool,
     ) -> Result<bool, UserCodeError> {
-        let (pending, device_hash) = self.pending_device(ctx, typed, decider.source).await?;
+        let (pending, device_hash, client) = self.find_pending(ctx, typed, decider.source).await?;
         let user = self.live_user(ctx, decider.user_id).await.map_err(|_| UserCodeError::Unavailable)?;
         let Some(user) = user else { return Err(UserCodeError::Unknown) };
+        if !core_device::may_approve(&client, &user.groups) {
+            return Err(UserCodeError::NotInAllowedGroup);
+        }
         let approval = DeviceApproval {
             user_id: user.user_id.clone(),
             user_epoch: user.token_epoch,

@@ -175,3 +175,30 @@ async fn device_code_dies_with_its_client_and_user_epochs() {
     assert_eq!(s.decide(&d.user_code, true).await.unwrap_err(), UserCodeError::Unknown);
     assert_eq!(s.poll(&d.device_code).await.unwrap_err(), TokenErrorCode::InvalidClient);
 }
+
+#[tokio::test]
+async fn device_request_of_a_group_restricted_client_is_decided_only_by_its_groups() {
+    let s = setup().await;
+    let body = serde_json::json!({
+        "name": "Ops shell", "type": "device", "scopes": ["openid"],
+        "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"],
+        "allowed_groups": ["ops"],
+    });
+    let new: NewClient = serde_json::from_value(body).unwrap();
+    let ops = s.w.app.clients.create_client(&s.w.ctx, &Actor::system(), new).await.unwrap().client.client_id;
+    let auth = PresentedAuth::None { client_id: ops.clone() };
+    let d = s.w.app.tokens.device_authorization(&s.w.ctx, &auth, None, DeviceInfo::default(), None).await.unwrap();
+
+    // Alice is in no group: she can neither see the request nor decide it.
+    let seen = s.w.app.tokens.pending_device_for(&s.w.ctx, &d.user_code, &s.user_id, None).await;
+    assert_eq!(seen.unwrap_err(), UserCodeError::NotInAllowedGroup);
+    assert_eq!(s.decide(&d.user_code, true).await.unwrap_err(), UserCodeError::NotInAllowedGroup);
+    assert_eq!(s.poll_as(&ops, &d.device_code).await.unwrap_err(), TokenErrorCode::AuthorizationPending);
+    // Once in the group, she can.
+    let sys = Actor::system();
+    let patch = serde_json::from_value(serde_json::json!({"groups": ["ops"]})).unwrap();
+    s.w.app.users.update_user(&s.w.ctx, &sys, &s.user_id, patch).await.unwrap();
+    assert!(s.decide(&d.user_code, true).await.unwrap());
+    s.w.clock.advance(5);
+    assert!(s.poll_as(&ops, &d.device_code).await.is_ok());
+}

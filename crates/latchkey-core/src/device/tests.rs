@@ -182,3 +182,13 @@ fn user_codes_come_evenly_from_the_alphabet() {
     let code = UserCode::from_random(&all).unwrap();
     assert_eq!(UserCode::parse(&code.display()), Some(code));
 }
+
+#[test]
+fn a_group_restricted_client_is_approved_only_by_its_groups() {
+    let mut client = cli();
+    assert!(may_approve(&client, &[]), "no restriction: anyone signed in");
+    client.config.allowed_groups = vec!["ops".into()];
+    assert!(!may_approve(&client, &[]));
+    assert!(!may_approve(&client, &["sales".to_owned()]));
+    assert!(may_approve(&client, &["sales".to_owned(), "ops".to_owned()]));
+}
