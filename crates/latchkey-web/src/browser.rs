@@ -1,5 +1,6 @@
 //! The browser-facing endpoints: `/oauth2/authorize`, `/login`,
-//! `/consent`, `/oauth2/logout` and `/logout`, plus the pages' assets.
+//! `/consent`, `/oauth2/logout`, `/logout` and the device page `/device`,
+//! plus the pages' assets.
 //!
 //! Handlers translate HTTP into the app's sign-in services and back:
 //! cookies in and out, the authorization response as a 303 redirect
@@ -15,6 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use latchkey_app::oidc::authorize::{ConsentForm, LoginForm};
+use latchkey_app::oidc::device_page::{DeviceForm, DevicePage, DeviceStep};
 use latchkey_app::oidc::logout::{LogoutForm, LogoutOutcome, LogoutParams, LogoutResult};
 use latchkey_app::oidc::{AuthResponse, BrowserCookies, Interaction, Outcome, Page, SESSION_LIFETIME};
 use latchkey_app::tenants::TenantContext;
@@ -22,7 +24,9 @@ use latchkey_core::authorize::{AuthorizeParams, ResponseMode};
 
 use crate::AppState;
 use crate::form::{Form, read_limited};
-use crate::pages::{self, ConsentPage, FormPostPage, LoginPage, LogoutPage, MessagePage, error_page, html};
+use crate::pages::{
+    self, ConsentPage, DeviceTemplate, FormPostPage, LoginPage, LogoutPage, MessagePage, error_page, html,
+};
 use crate::tenant::{NoTenant, Source, Tenant};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -32,6 +36,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/consent", post(consent).fallback(post_only))
         .route("/oauth2/logout", get(logout_request).post(logout_request).fallback(get_or_post_only))
         .route("/logout", post(logout_confirm).fallback(post_only))
+        .route("/device", get(device_page).post(device_page).fallback(get_or_post_only))
 }
 
 /// Served once, outside the tenant prefix.
@@ -386,4 +391,66 @@ async fn logout_confirm(
     let [tx, csrf] = <[String; 2]>::try_from(f).unwrap_or_default();
     let result = s.app.sign_in.logout_confirm(&ctx, &LogoutForm { tx, csrf }, &cookies, source.as_deref()).await;
     render_logout(&ctx, &result)
+}
+
+/// The device page (RFC 8628 §3.3): `GET /device[?user_code=…]` and the
+/// forms it posts to itself.
+async fn device_page(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(source): Source,
+    req: Request,
+) -> Response {
+    let ctx = match tenant_page(tenant) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let cookies = browser_cookies(&ctx, req.headers());
+    let is_post = req.method() == Method::POST;
+    let pairs = match request_params(req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let mut fields = ["action", "csrf", "user_code", "username", "password"].map(|n| single(&pairs, n));
+    if fields.iter().any(Result::is_err) {
+        return error_page(400, "A form field is repeated.");
+    }
+    let mut take = |i: usize| std::mem::replace(&mut fields[i], Ok(None)).ok().flatten().unwrap_or_default().to_owned();
+    let form = DeviceForm { action: take(0), csrf: take(1), user_code: take(2), username: take(3), password: take(4) };
+    let step = if is_post {
+        s.app.sign_in.device_submit(&ctx, &cookies, &form, source.as_deref()).await
+    } else {
+        let code = Some(form.user_code.as_str()).filter(|c| !c.is_empty());
+        s.app.sign_in.device_start(&ctx, &cookies, code, source.as_deref()).await
+    };
+    render_device(&ctx, &step)
+}
+
+fn render_device(ctx: &TenantContext, step: &DeviceStep) -> Response {
+    let base = base_path(ctx);
+    let (status, title, retry_after) = match &step.page {
+        DevicePage::SignIn { status, retry_after, .. } => (*status, "Sign in", *retry_after),
+        DevicePage::EnterCode { status, retry_after, .. } => (*status, "Connect a device", *retry_after),
+        DevicePage::Confirm { .. } => (200, "Allow this device?", None),
+        DevicePage::Done { allowed: true, .. } => (200, "Device connected", None),
+        DevicePage::Done { allowed: false, .. } => (200, "Request denied", None),
+        DevicePage::Error { status, .. } => (*status, "Cannot connect the device", None),
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let mut r = html(status, &DeviceTemplate { base: &base, title, page: &step.page });
+    if let Some(wait) = retry_after
+        && let Ok(v) = HeaderValue::from_str(&wait.to_string())
+    {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    let (session_name, anchor_name) = cookie_names(ctx);
+    if let Some(h) = &step.set_session {
+        set_cookie(&mut r, ctx, &session_name, h, Some(SESSION_LIFETIME));
+    } else if step.clear_session {
+        set_cookie(&mut r, ctx, &session_name, "", Some(0));
+    }
+    if let Some(a) = &step.set_anchor {
+        set_cookie(&mut r, ctx, &anchor_name, a, None);
+    }
+    r
 }

@@ -90,6 +90,7 @@ use crate::{ApiDocument, AppState};
         crate::admin_api::users::unlink_federated,
         crate::admin_api::meta::openapi_json,
         crate::oauth::token::token,
+        crate::oauth::device::device_authorization,
         crate::oauth::introspect::introspect,
         crate::oauth::revoke::revoke,
         crate::oauth::userinfo::userinfo,

@@ -6,6 +6,7 @@ use askama::Template;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use latchkey_app::oidc::ScopeLine;
+use latchkey_app::oidc::device_page::DevicePage;
 use latchkey_app::remote::federation::SignInOption;
 
 /// The stylesheet of the built-in pages (and, later, the console).
@@ -65,6 +66,14 @@ pub(crate) struct LogoutPage<'a> {
     pub tx: &'a str,
     pub csrf: &'a str,
     pub client_name: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "device.html")]
+pub(crate) struct DeviceTemplate<'a> {
+    pub base: &'a str,
+    pub title: &'a str,
+    pub page: &'a latchkey_app::oidc::device_page::DevicePage,
 }
 
 #[derive(Template)]

@@ -105,6 +105,7 @@ const ROUTES: &[Row] = &[
     ("GET", "/oauth2/jwks", (200, "application/jwk-set+json"), None),
     ("POST", "/oauth2/revoke", (400, JSON), None),
     ("POST", "/oauth2/token", (400, JSON), None),
+    ("POST", "/oauth2/device_authorization", (400, JSON), None),
     ("GET", "/oauth2/userinfo", (401, JSON), None),
     ("POST", "/oauth2/userinfo", (401, JSON), None),
     // SCIM (RFC 7644): a connector's bearer token first; discovery is public.
@@ -131,6 +132,9 @@ const ROUTES: &[Row] = &[
     ("ANY", "/scim/v2/{*rest}", (404, SCIM), None),
     // The sign-in pages: without a flow to continue, a page that says so.
     ("POST", "/consent", (400, HTML), None),
+    // The device page: signing in first; a post without a form is refused.
+    ("GET", "/device", (200, HTML), None),
+    ("POST", "/device", (400, HTML), None),
     ("POST", "/login", (400, HTML), None),
     ("POST", "/logout", (400, HTML), None),
     ("GET", "/oauth2/authorize", (400, HTML), None),

@@ -14,14 +14,10 @@ use latchkey_crypto::secret::token_hash;
 use latchkey_store::{CodeRecord, ConsentRecord, SessionRecord, UserRecord};
 use serde_json::json;
 
-use super::SignInService;
-use super::{
-    AuthResponse, BrowserCookies, Interaction, LiveSession, Outcome, Page, SESSION_LIFETIME, SESSION_PREFIX, ScopeLine,
-    Tx,
-};
+use super::{AuthResponse, BrowserCookies, Interaction, LiveSession, Outcome, Page, Tx};
+use super::{PasswordRefused, SignInService};
 use crate::client_cache::CachedClient;
 use crate::tenants::TenantContext;
-use crate::throttle;
 use crate::tokens::user::IdTokenInput;
 
 /// Prefix of authorization codes.
@@ -173,12 +169,6 @@ impl SignInService {
         let Some(client) = self.flow_client(ctx, &tx.req).await else {
             return Interaction::page(Page::error(400, "This application is no longer available."));
         };
-        let user_key = throttle::password_key(&form.username, source);
-        let source_key = throttle::source_key(source);
-        let keys = [(user_key.as_str(), throttle::PASSWORD), (source_key.as_str(), throttle::SOURCE)];
-        let Ok(blocked) = self.throttle.throttle_wait(&ctx.id, &keys).await else {
-            return Interaction::page(Page::error(503, UNAVAILABLE));
-        };
         let options = self.sign_in_options(ctx).await;
         let login_page = |status: u16, error: &str, retry_after: Option<u32>| {
             let (anchor, username) = (anchor, form.username.as_str());
@@ -189,30 +179,20 @@ impl SignInService {
                 LoginPageInput { anchor, username, status, error: Some(error), retry_after, options: &options },
             )
         };
-        if let Some(wait) = blocked {
-            return Interaction::page(login_page(
-                429,
-                &format!("Too many failed sign-in attempts. Try again in {wait} seconds."),
-                Some(wait),
-            ));
-        }
-        let Ok(user) = self
-            .kernel
-            .verify_password_record(ctx, &form.username, &form.password)
-            .await
-            .map_err(|e| tracing::warn!(error = %e, "password check failed"))
-        else {
-            return Interaction::page(Page::error(503, UNAVAILABLE));
-        };
-        let Some(user) = user else {
-            if self.throttle.throttle_fail(&ctx.id, &keys).await.is_err() {
-                return Interaction::page(Page::error(503, UNAVAILABLE));
+        let user = match self.password_sign_in(ctx, &form.username, &form.password, source).await {
+            Ok(user) => user,
+            Err(PasswordRefused::Throttled(wait)) => {
+                return Interaction::page(login_page(
+                    429,
+                    &format!("Too many failed sign-in attempts. Try again in {wait} seconds."),
+                    Some(wait),
+                ));
             }
-            return Interaction::page(login_page(401, "The username or password is not correct.", None));
+            Err(PasswordRefused::Wrong) => {
+                return Interaction::page(login_page(401, "The username or password is not correct.", None));
+            }
+            Err(PasswordRefused::Unavailable) => return Interaction::page(Page::error(503, UNAVAILABLE)),
         };
-        if self.kernel.store.clear_throttle(&ctx.id, &user_key).await.is_err() {
-            return Interaction::page(Page::error(503, UNAVAILABLE));
-        }
         self.start_session(ctx, &client, tx, &user.user_id, cookies, source).await
     }
 
@@ -243,30 +223,14 @@ impl SignInService {
         cookies: &BrowserCookies,
         source: Option<&str>,
     ) -> Interaction {
-        let now = self.kernel.now();
-        if let Ok(Some(old)) = self.live_session(ctx, cookies.session.as_deref()).await {
-            let audit = self.kernel.flow_audit(&old.record.user_id, "user.logout", "session", &old.record.sid, source);
-            let _ = self.kernel.store.delete_session(&ctx.id, &old.record.session_hash, &audit).await;
-        }
-        let Some(handle) = self.kernel.new_secret_handle(SESSION_PREFIX) else {
-            return Interaction::page(Page::error(503, UNAVAILABLE));
+        let session = match self.new_session(ctx, user_id, cookies, source).await {
+            Ok(s) => s,
+            Err(e) => return unavailable(&e),
         };
-        let record = SessionRecord {
-            session_hash: token_hash(&handle),
-            sid: self.kernel.random_id(16),
-            user_id: user_id.to_owned(),
-            auth_time: now,
-            created_at: now,
-            expires_at: now + SESSION_LIFETIME,
-        };
-        let audit = self.kernel.flow_audit(user_id, "user.login", "session", &record.sid, source);
-        if let Err(e) = self.kernel.store.insert_session(&ctx.id, &record, &audit).await {
-            return unavailable(&e);
-        }
+        let handle = session.handle.clone();
         // The user just signed in: prompt=login and max_age are satisfied.
         tx.req.prompt.login = false;
         tx.req.max_age = None;
-        let session = LiveSession { handle: handle.clone(), record };
         let mut i = self.proceed(ctx, client, tx, Some(&session), cookies.anchor.as_deref()).await;
         i.set_session = Some(handle);
         i
@@ -450,21 +414,7 @@ impl SignInService {
         user: &UserRecord,
     ) -> Page {
         let Some(sealed) = self.seal_tx(ctx, tx) else { return Page::error(503, UNAVAILABLE) };
-        let catalogue = self.kernel.store.list_scopes(&ctx.id).await.unwrap_or_default();
-        let scopes = tx
-            .req
-            .scope
-            .iter()
-            .map(|s| ScopeLine {
-                name: s.to_string(),
-                description: catalogue
-                    .iter()
-                    .find(|c| c.name == s.as_str())
-                    .map(|c| c.description.clone())
-                    .filter(|d| !d.is_empty())
-                    .unwrap_or_else(|| s.to_string()),
-            })
-            .collect();
+        let scopes = self.scope_lines(ctx, &tx.req.scope).await;
         Page::Consent {
             csrf: self.csrf_token(ctx, "consent", &tx.id, &session.handle),
             tx: sealed,

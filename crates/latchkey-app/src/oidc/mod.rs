@@ -36,6 +36,7 @@ use crate::throttle::Throttle;
 use crate::tokens::TokenService;
 
 pub mod authorize;
+pub mod device_page;
 pub mod federation;
 pub mod interaction;
 pub mod logout;
@@ -126,5 +127,99 @@ impl SignInService {
         };
         let record = self.kernel.store.get_session(&ctx.id, &token_hash(handle), self.kernel.now()).await?;
         Ok(record.map(|record| LiveSession { handle: handle.to_owned(), record }))
+    }
+}
+
+/// Why a password sign-in was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PasswordRefused {
+    /// Too many failures for this user or source: retry after this many seconds.
+    Throttled(u32),
+    /// Unknown user, wrong password, or a user who may not sign in.
+    Wrong,
+    /// The database cannot answer.
+    Unavailable,
+}
+
+impl SignInService {
+    /// Checks a username and password as every sign-in form does: throttled
+    /// per user and source, failures counted, success clearing the user's count.
+    pub(crate) async fn password_sign_in(
+        &self,
+        ctx: &TenantContext,
+        username: &str,
+        password: &str,
+        source: Option<&str>,
+    ) -> Result<latchkey_store::UserRecord, PasswordRefused> {
+        use crate::throttle;
+        let user_key = throttle::password_key(username, source);
+        let source_key = throttle::source_key(source);
+        let keys = [(user_key.as_str(), throttle::PASSWORD), (source_key.as_str(), throttle::SOURCE)];
+        match self.throttle.throttle_wait(&ctx.id, &keys).await {
+            Ok(Some(wait)) => return Err(PasswordRefused::Throttled(wait)),
+            Ok(None) => {}
+            Err(_) => return Err(PasswordRefused::Unavailable),
+        }
+        let user = self
+            .kernel
+            .verify_password_record(ctx, username, password)
+            .await
+            .map_err(|e| tracing::warn!(error = %e, "password check failed"))
+            .map_err(|()| PasswordRefused::Unavailable)?;
+        let Some(user) = user else {
+            self.throttle.throttle_fail(&ctx.id, &keys).await.map_err(|_| PasswordRefused::Unavailable)?;
+            return Err(PasswordRefused::Wrong);
+        };
+        self.kernel.store.clear_throttle(&ctx.id, &user_key).await.map_err(|_| PasswordRefused::Unavailable)?;
+        Ok(user)
+    }
+
+    /// A new session on every sign-in (no fixation): the browser's old
+    /// session, if any, ends.
+    pub(crate) async fn new_session(
+        &self,
+        ctx: &TenantContext,
+        user_id: &str,
+        cookies: &BrowserCookies,
+        source: Option<&str>,
+    ) -> Result<LiveSession, latchkey_store::StoreError> {
+        let now = self.kernel.now();
+        if let Ok(Some(old)) = self.live_session(ctx, cookies.session.as_deref()).await {
+            let audit = self.kernel.flow_audit(&old.record.user_id, "user.logout", "session", &old.record.sid, source);
+            let _ = self.kernel.store.delete_session(&ctx.id, &old.record.session_hash, &audit).await;
+        }
+        let handle = self
+            .kernel
+            .new_secret_handle(SESSION_PREFIX)
+            .ok_or_else(|| latchkey_store::StoreError::Internal("no randomness for a session".into()))?;
+        let record = SessionRecord {
+            session_hash: token_hash(&handle),
+            sid: self.kernel.random_id(16),
+            user_id: user_id.to_owned(),
+            auth_time: now,
+            created_at: now,
+            expires_at: now + SESSION_LIFETIME,
+        };
+        let audit = self.kernel.flow_audit(user_id, "user.login", "session", &record.sid, source);
+        self.kernel.store.insert_session(&ctx.id, &record, &audit).await?;
+        Ok(LiveSession { handle, record })
+    }
+
+    /// The consent-page lines of a scope set: each scope with its
+    /// catalogue description (or its name when it has none).
+    pub(crate) async fn scope_lines(&self, ctx: &TenantContext, scope: &latchkey_core::ScopeSet) -> Vec<ScopeLine> {
+        let catalogue = self.kernel.store.list_scopes(&ctx.id).await.unwrap_or_default();
+        scope
+            .iter()
+            .map(|s| ScopeLine {
+                name: s.to_string(),
+                description: catalogue
+                    .iter()
+                    .find(|c| c.name == s.as_str())
+                    .map(|c| c.description.clone())
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or_else(|| s.to_string()),
+            })
+            .collect()
     }
 }

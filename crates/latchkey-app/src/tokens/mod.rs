@@ -107,8 +107,13 @@ pub struct IntrospectionDetails {
 /// Grant types this build of the token endpoint serves (advertised in
 /// discovery, and nothing else). `password` is legacy: served (and
 /// advertised) only where the tenant enables legacy grants.
-pub const SUPPORTED_GRANTS: &[GrantType] =
-    &[GrantType::AuthorizationCode, GrantType::ClientCredentials, GrantType::RefreshToken, GrantType::Password];
+pub const SUPPORTED_GRANTS: &[GrantType] = &[
+    GrantType::AuthorizationCode,
+    GrantType::ClientCredentials,
+    GrantType::RefreshToken,
+    GrantType::DeviceCode,
+    GrantType::Password,
+];
 
 /// The grant types a tenant's token endpoint serves.
 #[must_use]

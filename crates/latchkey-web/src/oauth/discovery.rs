@@ -68,6 +68,8 @@ pub(crate) struct ServerMetadata {
     end_session_endpoint: String,
     introspection_endpoint: String,
     revocation_endpoint: String,
+    /// RFC 8628 §4.
+    device_authorization_endpoint: String,
     grant_types_supported: Vec<String>,
     response_types_supported: Vec<String>,
     response_modes_supported: Vec<String>,
@@ -128,6 +130,7 @@ pub(crate) async fn metadata(State(s): State<AppState>, Tenant(ctx): Tenant) -> 
         "end_session_endpoint": format!("{iss}/oauth2/logout"),
         "introspection_endpoint": format!("{iss}/oauth2/introspect"),
         "revocation_endpoint": format!("{iss}/oauth2/revoke"),
+        "device_authorization_endpoint": format!("{iss}/oauth2/device_authorization"),
         "grant_types_supported": grants,
         "response_types_supported": response_types,
         "response_modes_supported": ResponseMode::ALL.map(ResponseMode::as_str),

@@ -5,6 +5,7 @@
 //! `crate::browser`.
 
 mod cors;
+pub(crate) mod device;
 pub(crate) mod discovery;
 pub(crate) mod introspect;
 pub(crate) mod revoke;
@@ -23,7 +24,7 @@ use cors::CorsClient;
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     // CORS only where SPEC §2.1 allows it: token, introspection,
     // revocation and userinfo (never the authorization endpoint).
-    Router::new().merge(discovery::routes()).merge(
+    Router::new().merge(discovery::routes()).merge(device::routes()).merge(
         Router::new()
             .merge(token::routes())
             .merge(introspect::routes())

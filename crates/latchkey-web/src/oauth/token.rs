@@ -38,6 +38,9 @@ pub(crate) struct TokenForm {
     /// authorization_code: the PKCE verifier (RFC 7636).
     #[schema(nullable = false)]
     code_verifier: Option<String>,
+    /// device_code grant: the device code (RFC 8628 §3.4).
+    #[schema(nullable = false)]
+    device_code: Option<String>,
     /// refresh_token: the refresh token; it is rotated.
     #[schema(nullable = false)]
     refresh_token: Option<String>,
@@ -72,6 +75,9 @@ pub(crate) enum ServedGrant {
     ClientCredentials,
     #[serde(rename = "refresh_token")]
     RefreshToken,
+    /// RFC 8628: polling with a device code from `/oauth2/device_authorization`.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+    DeviceCode,
     /// Legacy: only where the tenant enables legacy grants.
     #[serde(rename = "password")]
     Password,

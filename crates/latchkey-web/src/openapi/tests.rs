@@ -60,6 +60,7 @@ const MERGED_ROUTERS: &[(&str, &str)] = &[
     ("authorizations", include_str!("../admin_api/authorizations.rs")),
     ("meta", include_str!("../admin_api/meta.rs")),
     ("token", include_str!("../oauth/token.rs")),
+    ("device", include_str!("../oauth/device.rs")),
     ("introspect", include_str!("../oauth/introspect.rs")),
     ("revoke", include_str!("../oauth/revoke.rs")),
     ("userinfo", include_str!("../oauth/userinfo.rs")),

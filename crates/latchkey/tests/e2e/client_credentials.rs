@@ -216,11 +216,18 @@ async fn discovery_advertises_only_what_exists() {
         http().get(s.url("/.well-known/oauth-authorization-server")).send().await.unwrap().json().await.unwrap();
     assert_eq!(a, b);
     assert_eq!(a["issuer"], s.base.as_str());
-    assert_eq!(a["grant_types_supported"], json!(["authorization_code", "client_credentials", "refresh_token"]));
+    assert_eq!(
+        a["grant_types_supported"],
+        json!([
+            "authorization_code",
+            "client_credentials",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ])
+    );
     assert_eq!(a["token_endpoint"], s.url("/oauth2/token").as_str());
     assert_eq!(a["authorization_endpoint"], s.url("/oauth2/authorize").as_str());
     assert_eq!(a["response_types_supported"], json!(["code", "code id_token", "code token", "code id_token token"]));
-    assert!(a.get("device_authorization_endpoint").is_none(), "no device flow is served yet");
     assert!(a.get("registration_endpoint").is_none());
     for path in [
         "jwks_uri",
@@ -230,6 +237,7 @@ async fn discovery_advertises_only_what_exists() {
         "authorization_endpoint",
         "userinfo_endpoint",
         "end_session_endpoint",
+        "device_authorization_endpoint",
     ] {
         let url = a[path].as_str().unwrap();
         let r = http().get(url).send().await.unwrap();

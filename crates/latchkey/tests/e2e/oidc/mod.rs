@@ -783,3 +783,4 @@ async fn a10_b14_repeated_parameters_and_bad_input() {
 
 mod accounts;
 mod checklist;
+mod device;
