@@ -89,6 +89,7 @@ use crate::{ApiDocument, AppState};
         crate::admin_api::users::list_federated_links,
         crate::admin_api::users::unlink_federated,
         crate::admin_api::meta::openapi_json,
+        crate::admin_api::meta::me,
         crate::oauth::token::token,
         crate::oauth::device::device_authorization,
         crate::oauth::introspect::introspect,
@@ -125,7 +126,7 @@ use crate::{ApiDocument, AppState};
         (name = "providers", description = "Upstream authorization servers Latchkey is a client of (discovery behind an SSRF guard, or explicit endpoints)."),
         (name = "remote-clients", description = "Credentials registered at a provider, by namespace and name; secrets are write-only and stored encrypted."),
         (name = "authorizations", description = "Grants obtained with a remote client; internal callers fetch a current access token (a writing role with scope `admin`, or `authorizations:token`, or `authorizations:token:<namespace>` for one namespace)."),
-        (name = "meta", description = "This document."),
+        (name = "meta", description = "This document, and who the caller is."),
         (name = "oauth", description = "The OAuth 2.0 protocol endpoints (RFC 6749, RFC 7662, RFC 7009) and discovery (RFC 8414, OIDC Discovery, RFC 7517). Errors follow RFC 6749 §5.2."),
     ),
     modifiers(&Meta)

@@ -59,6 +59,7 @@ const ROUTES: &[Row] = &[
     ("GET", "/api/v1/keys", (401, PROBLEM), Some((200, JSON))),
     ("POST", "/api/v1/keys/rotate", (401, PROBLEM), Some((415, PROBLEM))),
     ("GET", "/api/v1/openapi.json", (200, JSON), Some((200, JSON))),
+    ("GET", "/api/v1/me", (401, PROBLEM), Some((200, JSON))),
     ("GET", "/api/v1/providers", (401, PROBLEM), Some((200, JSON))),
     ("POST", "/api/v1/providers", (401, PROBLEM), Some((415, PROBLEM))),
     ("GET", "/api/v1/providers/{name}", (401, PROBLEM), Some((404, PROBLEM))),

@@ -160,7 +160,7 @@ pub async fn migrate(file: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-fn print_credentials(c: &Config, creds: &InitialCredentials) -> Result<()> {
+fn print_credentials(c: &Config, creds: &InitialCredentials, public_url: &str) -> Result<()> {
     let mut text = String::from("# Latchkey initial credentials (shown once; keep them safe, then delete this file)\n");
     if let Some(p) = &creds.admin_password {
         text.push_str(&format!("admin_username = {}\nadmin_password = {p}\n", creds.admin_username));
@@ -183,6 +183,14 @@ fn print_credentials(c: &Config, creds: &InitialCredentials) -> Result<()> {
         writeln!(out, "  Admin API client: {}:{s}", creds.admin_client_id)?;
     }
     writeln!(out, "  Shown once; also written to {} (mode 0600).", path.display())?;
+    writeln!(out)?;
+    writeln!(out, "  Next: open {public_url}/ to use the console, or sign the CLI in:")?;
+    let server = public_url.trim_end_matches('/');
+    if server == "http://127.0.0.1:8080" {
+        writeln!(out, "    latchkey login")?;
+    } else {
+        writeln!(out, "    latchkey login --server {server}")?;
+    }
     writeln!(out, "=============================================================\n")?;
     out.flush()?;
     Ok(())
@@ -219,7 +227,7 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
         admin_client_secret: c.bootstrap_admin_secret.clone(),
     };
     if let Some(creds) = app.tenants.bootstrap_default_tenant(secrets).await? {
-        print_credentials(&c, &creds)?;
+        print_credentials(&c, &creds, &public_url)?;
     }
     // Load (and so check) the default tenant's keys before serving.
     app.kernel.tenant(&TenantId::default_tenant()).await.context("cannot load the default tenant")?;

@@ -1,12 +1,16 @@
-//! The admin API client: an access token from client_credentials, request
+//! The admin API client: an access token (client_credentials with the
+//! environment's credentials, else the `latchkey login` sign-in), request
 //! helpers, and server errors turned into one readable line.
 
 use std::fmt;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use latchkey_app::Clock;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+
+use super::credentials::Login;
 
 /// The scope the CLI asks for first; read-only clients fall back to `admin:read`.
 const WRITE_SCOPE: &str = "admin";
@@ -42,6 +46,17 @@ pub struct Api {
     root: String,
     token: String,
     pub tenant: String,
+    /// Where the token came from.
+    pub via: Via,
+}
+
+/// Where the CLI's token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `LATCHKEY_CLIENT_ID` / `LATCHKEY_CLIENT_SECRET` (client_credentials).
+    Environment,
+    /// The sign-in of `latchkey login`.
+    Login,
 }
 
 /// The tenant's issuer URL for `server` and `tenant`.
@@ -79,7 +94,7 @@ pub fn query(pairs: &[(&str, Option<String>)]) -> String {
     if any { format!("?{}", ser.finish()) } else { String::new() }
 }
 
-fn http_client() -> Result<reqwest::Client> {
+pub(crate) fn http_client() -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(120))
@@ -89,20 +104,28 @@ fn http_client() -> Result<reqwest::Client> {
 }
 
 impl Api {
-    /// Obtains an admin token for the client in `LATCHKEY_CLIENT_ID` /
-    /// `LATCHKEY_CLIENT_SECRET` (scope `admin`, or `admin:read` when that is
-    /// all the client may have).
+    /// Obtains an admin token: for the client in `LATCHKEY_CLIENT_ID` /
+    /// `LATCHKEY_CLIENT_SECRET` when both are set (scope `admin`, or
+    /// `admin:read` when that is all the client may have), else the
+    /// `latchkey login` sign-in for this server and tenant.
     ///
     /// # Errors
-    /// Missing credentials, an unreachable server, or a refused token request.
+    /// No credentials, an unreachable server, or a refused token request.
     pub async fn connect(server: &str, tenant: Option<&str>) -> Result<Self> {
+        let http = http_client()?;
+        let root = issuer(server, tenant);
+        let tenant_name = tenant.unwrap_or("default").to_owned();
         let id = std::env::var("LATCHKEY_CLIENT_ID").ok().filter(|s| !s.is_empty());
         let secret = std::env::var("LATCHKEY_CLIENT_SECRET").ok().filter(|s| !s.is_empty());
         let (Some(id), Some(secret)) = (id, secret) else {
-            bail!("no credentials: set LATCHKEY_CLIENT_ID and LATCHKEY_CLIENT_SECRET to an admin client's credentials");
+            return match stored_token(&http, &root).await? {
+                Some(token) => Ok(Self { http, root, token, tenant: tenant_name, via: Via::Login }),
+                None => bail!(
+                    "not signed in to {root}: run `latchkey login`, or set LATCHKEY_CLIENT_ID and \
+                     LATCHKEY_CLIENT_SECRET to an admin client's credentials"
+                ),
+            };
         };
-        let http = http_client()?;
-        let root = issuer(server, tenant);
         let token = match fetch_token(&http, &root, &id, &secret, WRITE_SCOPE).await? {
             Ok(t) => t,
             Err(e) if e.message.starts_with("invalid_scope") => {
@@ -110,7 +133,7 @@ impl Api {
             }
             Err(e) => return Err(anyhow::Error::from(e).context("cannot get an admin token")),
         };
-        Ok(Self { http, root, token, tenant: tenant.unwrap_or("default").to_owned() })
+        Ok(Self { http, root, token, tenant: tenant_name, via: Via::Environment })
     }
 
     fn url(&self, path: &str) -> String {
@@ -274,8 +297,90 @@ async fn fetch_token(
     }
 }
 
+/// The protected client every tenant has for this.
+pub(crate) const CLI_CLIENT_ID: &str = "latchkey-cli";
+pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// An access token this close to expiry is refreshed first.
+const REFRESH_MARGIN_SECONDS: i64 = 30;
+
+pub(crate) fn now() -> i64 {
+    latchkey_app::SystemClock.now()
+}
+
+/// Posts a form to `url`; the JSON answer, or the OAuth error it carries.
+pub(crate) async fn post_form(
+    http: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> Result<Result<Value, ApiError>> {
+    let resp = http.post(url).form(form).send().await.map_err(|e| unreachable(url, &e))?;
+    let status = resp.status();
+    let text = resp.text().await.context("the answer was cut off")?;
+    if !status.is_success() {
+        return Ok(Err(problem(status, &text)));
+    }
+    if text.trim().is_empty() {
+        return Ok(Ok(Value::Null));
+    }
+    Ok(Ok(serde_json::from_str(&text).context("the server answered with something other than JSON")?))
+}
+
+/// The OAuth error code of an error answer (`invalid_grant: …` → `invalid_grant`).
+pub(crate) fn code(e: &ApiError) -> &str {
+    e.message.split(':').next().unwrap_or("")
+}
+
+/// The sign-in from a token answer; `previous` supplies what a refresh
+/// answer may leave out (a refresh token that did not rotate, the user).
+pub(crate) fn login_from(tokens: &Value, previous: Option<&Login>) -> Result<Login> {
+    let access_token = tokens["access_token"].as_str().context("the token answer has no access_token")?.to_owned();
+    let refresh_token =
+        tokens["refresh_token"].as_str().map(str::to_owned).or_else(|| previous.and_then(|p| p.refresh_token.clone()));
+    Ok(Login {
+        access_token,
+        refresh_token,
+        expires_at: now() + tokens["expires_in"].as_i64().unwrap_or(300),
+        scope: tokens["scope"]
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| previous.map(|p| p.scope.clone()))
+            .unwrap_or_default(),
+        username: previous.map(|p| p.username.clone()).unwrap_or_default(),
+    })
+}
+
+/// The access token of the sign-in kept for `root`, refreshed (and the
+/// rotated refresh token kept) when it is about to expire. `None` when
+/// nobody signed in there.
+///
+/// # Errors
+/// The credentials file cannot be read, the server cannot be reached, or
+/// the sign-in has ended (refresh refused: revoked, user disabled).
+pub async fn stored_token(http: &reqwest::Client, root: &str) -> Result<Option<String>> {
+    let Some(login) = super::credentials::load(root)? else { return Ok(None) };
+    if login.expires_at - REFRESH_MARGIN_SECONDS > now() {
+        return Ok(Some(login.access_token));
+    }
+    let Some(refresh) = login.refresh_token.as_deref() else {
+        bail!("your sign-in to {root} has expired; run `latchkey login` again");
+    };
+    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", CLI_CLIENT_ID)];
+    match post_form(http, &format!("{root}/oauth2/token"), &form).await? {
+        Ok(tokens) => {
+            let fresh = login_from(&tokens, Some(&login))?;
+            super::credentials::save(root, &fresh)?;
+            Ok(Some(fresh.access_token))
+        }
+        Err(e) if code(&e) == "invalid_grant" || code(&e) == "invalid_client" => {
+            super::credentials::forget(root)?;
+            bail!("your sign-in to {root} has ended ({}); run `latchkey login` again", e.message)
+        }
+        Err(e) => Err(anyhow::Error::from(e).context("cannot refresh the sign-in")),
+    }
+}
+
 /// "cannot reach URL: connection refused", from the innermost cause.
-fn unreachable(root: &str, e: &reqwest::Error) -> anyhow::Error {
+pub(crate) fn unreachable(root: &str, e: &reqwest::Error) -> anyhow::Error {
     let mut cause: &dyn std::error::Error = e;
     while let Some(next) = cause.source() {
         cause = next;

@@ -1,5 +1,6 @@
 //! The admin commands of SPEC §6: they talk to a running server's admin API
-//! with a token obtained from `LATCHKEY_CLIENT_ID`/`LATCHKEY_CLIENT_SECRET`.
+//! with a token obtained from `LATCHKEY_CLIENT_ID`/`LATCHKEY_CLIENT_SECRET`
+//! or, when those are unset, the sign-in of `latchkey login`.
 
 mod api;
 mod apply;
@@ -8,7 +9,9 @@ mod client_args;
 mod client_update;
 mod client_view;
 mod clients;
+mod credentials;
 mod declarative;
+mod login;
 mod output;
 mod pending;
 mod remote;
@@ -23,6 +26,12 @@ pub use api::Api;
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Sign in as a person with the device flow (opens a browser when there is one).
+    Login(login::LoginArgs),
+    /// Revoke and forget this server's sign-in.
+    Logout,
+    /// Show the server, tenant, user (or client) and role the CLI acts as.
+    Whoami(login::WhoamiArgs),
     /// Manage OAuth clients: create, list, update, secrets, credentials.
     Client(clients::ClientArgs),
     /// Manage the scopes catalogue.
@@ -81,6 +90,9 @@ impl Target {
 pub async fn run(cmd: Command, server: &str, tenant: Option<&str>) -> Result<()> {
     let t = Target { server: server.to_owned(), tenant: tenant.map(str::to_owned) };
     match cmd {
+        Command::Login(a) => login::login(a, &t).await,
+        Command::Logout => login::logout(&t).await,
+        Command::Whoami(a) => login::whoami(a, &t).await,
         Command::Client(a) => clients::run(a, &t).await,
         Command::Scope(a) => catalog::scopes(a, &t).await,
         Command::Class(a) => catalog::classes(a, &t).await,

@@ -84,6 +84,7 @@ const fn row(op: &'static str, need: Need, targets: &'static [Authority], must_s
 /// One row per admin operation of the OpenAPI document.
 const ROWS: &[Row] = &[
     row("openapi_json", Need::Public, NONE, true),
+    row("me", Need::Read, NONE, true),
     row("list_audit", Need::Read, NONE, true),
     // Clients.
     row("list_clients", Need::Read, NONE, true),
@@ -272,6 +273,7 @@ impl World {
         let client = |id: &str| format!("/api/v1/clients/{id}");
         match op {
             "openapi_json" => req("GET", "/api/v1/openapi.json", None),
+            "me" => req("GET", "/api/v1/me", None),
             "list_audit" => req("GET", "/api/v1/audit-events", None),
             "list_clients" => req("GET", "/api/v1/clients", None),
             "get_client" => req("GET", client(&self.web_id), None),
