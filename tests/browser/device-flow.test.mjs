@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oauth from 'oauth4webapi';
 import { startServer, launchBrowser, ADMIN_PASSWORD, REQUIRED_PAGE_HEADERS } from './harness.mjs';
+import { signIn } from './console-lib.mjs';
 
 let server;
 let browser;
@@ -108,5 +109,23 @@ test('a signed-in person types a code in any case, denies, and the device hears 
   // The decided code cannot be decided again.
   await page.goto(`${server.base}/device?user_code=${encodeURIComponent(device.user_code)}`);
   await page.getByRole('alert').filter({ hasText: 'already used' }).waitFor();
+  await context.close();
+});
+
+test('the client page lists waiting device sign-ins and revoking one tells the device access_denied', async () => {
+  const device = await startDevice('openid admin:read');
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, server, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${server.base}/console/clients/latchkey-cli`);
+  const panel = page.getByRole('region', { name: 'Device Sign-ins' });
+  const row = panel.getByRole('row').filter({ hasText: 'admin:read' });
+  await row.filter({ hasText: 'waiting' }).waitFor();
+  assert.doesNotMatch(await panel.textContent(), new RegExp(device.user_code), 'the user code is never shown');
+  await row.getByRole('button', { name: /Revoke device sign-in/ }).click();
+  await page.getByRole('button', { name: 'Revoke Sign-in' }).click();
+  await page.getByText('The device sign-in was revoked').waitFor();
+  assert.equal(await panel.getByRole('row').filter({ hasText: 'admin:read' }).count(), 0);
+  assert.equal(await poll(device.device_code), 'access_denied');
   await context.close();
 });

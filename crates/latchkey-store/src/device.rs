@@ -104,6 +104,26 @@ pub trait DeviceRepo {
         now: UnixTime,
         interval: i64,
     ) -> Result<()>;
+    /// The unexpired requests still waiting to be redeemed (pending or
+    /// approved) at `now`, of one client and/or one approving user, newest
+    /// first, at most 200.
+    async fn list_open_device_codes(
+        &self,
+        tenant: &TenantId,
+        client_id: Option<&str>,
+        user_id: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Vec<DeviceRecord>>;
+    /// Denies a pending or approved (not yet redeemed) request, so its
+    /// device's next poll hears `access_denied`, and writes `audit` with it.
+    /// `false` when there was nothing open to revoke.
+    async fn revoke_device_code(
+        &self,
+        tenant: &TenantId,
+        device_hash: &[u8],
+        now: UnixTime,
+        audit: &AuditRecord,
+    ) -> Result<bool>;
     /// Redeems an approved, unexpired request and stores the refresh family
     /// it starts, in one transaction. Of concurrent calls exactly one
     /// returns `true`.

@@ -173,6 +173,7 @@ const ROUTES: &[Row] = &[
     ("POST", "/console/clients/{id}/enable", (401, HTML), None),
     ("POST", "/console/clients/{id}/secrets/rotate", (401, HTML), None),
     ("POST", "/console/clients/{id}/secrets/{secret}/revoke", (401, HTML), None),
+    ("POST", "/console/clients/{id}/devices/{device}/revoke", (401, HTML), None),
     ("GET", "/console/keys", (303, NONE), None),
     ("POST", "/console/keys/rotate", (401, HTML), None),
     ("GET", "/console/providers", (303, NONE), None),

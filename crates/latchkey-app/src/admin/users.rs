@@ -436,3 +436,93 @@ impl UserAdmin {
         Ok(())
     }
 }
+
+/// A device sign-in (RFC 8628) not yet redeemed: pending, or approved by a
+/// user and waiting for its device's next poll. Neither the device code nor
+/// the user code is kept, so neither is shown; `id` names the request.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DeviceSignInView {
+    pub id: String,
+    pub client_id: String,
+    /// The user who approved it (`None` while pending).
+    pub user_id: Option<String>,
+    /// `pending` or `approved`.
+    pub status: &'static str,
+    pub scopes: Vec<String>,
+    /// The address and user agent the device asked from.
+    pub device_ip: Option<String>,
+    pub device_agent: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
+}
+
+impl UserAdmin {
+    /// The open device sign-ins of a client and/or a user, newest first.
+    ///
+    /// # Errors
+    /// `Unavailable` without a database.
+    pub async fn list_device_sign_ins(
+        &self,
+        ctx: &TenantContext,
+        client_id: Option<&str>,
+        user_id: Option<&str>,
+    ) -> Result<Vec<DeviceSignInView>, AppError> {
+        let now = self.kernel.now();
+        Ok(self
+            .kernel
+            .store
+            .list_open_device_codes(&ctx.id, client_id, user_id, now)
+            .await?
+            .into_iter()
+            .map(|d| DeviceSignInView {
+                id: hex(&d.device_hash),
+                client_id: d.client_id,
+                user_id: d.approval.map(|a| a.user_id),
+                status: d.status.as_str(),
+                scopes: d.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                device_ip: d.device_ip,
+                device_agent: d.device_agent,
+                created_at: d.created_at,
+                expires_at: d.expires_at,
+            })
+            .collect())
+    }
+
+    /// Revokes an open device sign-in: its device's next poll hears
+    /// `access_denied` and it never yields tokens. An approved one counts
+    /// as a change to the user who approved it (the caller must hold at
+    /// least that user's role).
+    ///
+    /// # Errors
+    /// `NotFound` when nothing open has that id; `Forbidden` for read-only
+    /// callers and users above the caller.
+    pub async fn revoke_device_sign_in(&self, ctx: &TenantContext, actor: &Actor, id: &str) -> Result<(), AppError> {
+        actor.require_write()?;
+        let hash = unhex(id).ok_or(AppError::NotFound)?;
+        let d = self.kernel.store.get_device_code(&ctx.id, &hash).await?.ok_or(AppError::NotFound)?;
+        if let Some(a) = &d.approval {
+            self.user_for_change(ctx, actor, &a.user_id).await?;
+        }
+        let changes = json!({
+            "status": {"before": d.status.as_str(), "after": "denied"},
+            "user_id": d.approval.as_ref().map(|a| a.user_id.clone()),
+            "scope": d.scope,
+        });
+        let audit = self.kernel.audit_record(actor, "device.revoke", "client", &d.client_id, &changes);
+        if !self.kernel.store.revoke_device_code(&ctx.id, &hash, self.kernel.now(), &audit).await? {
+            return Err(AppError::NotFound);
+        }
+        Ok(())
+    }
+}

@@ -202,3 +202,37 @@ async fn device_request_of_a_group_restricted_client_is_decided_only_by_its_grou
     s.w.clock.advance(5);
     assert!(s.poll_as(&ops, &d.device_code).await.is_ok());
 }
+
+#[tokio::test]
+async fn device_sign_ins_are_listed_and_a_revoked_one_never_yields_tokens() {
+    let s = setup().await;
+    let pending = s.start().await;
+    s.w.clock.advance(1);
+    let approved = s.start().await;
+    assert!(s.decide(&approved.user_code, true).await.unwrap());
+    let users = &s.w.app.users;
+    let of_client = users.list_device_sign_ins(&s.w.ctx, Some(&s.cli), None).await.unwrap();
+    assert_eq!(of_client.iter().map(|d| d.status).collect::<Vec<_>>(), ["approved", "pending"], "newest first");
+    let of_user = users.list_device_sign_ins(&s.w.ctx, None, Some(&s.user_id)).await.unwrap();
+    assert_eq!(of_user.len(), 1, "only the approved one has a user");
+    assert_eq!(of_user[0].device_agent.as_deref(), Some("latchkey/1.0"));
+    assert!(users.list_device_sign_ins(&s.w.ctx, Some(&s.other), None).await.unwrap().is_empty());
+
+    // A viewer may look but not revoke; a writer revokes, once.
+    let viewer = Actor::user("usr_viewer", latchkey_core::AdminRole::Viewer, true);
+    let id = of_user[0].id.clone();
+    assert!(matches!(users.revoke_device_sign_in(&s.w.ctx, &viewer, &id).await, Err(crate::AppError::Forbidden(_))));
+    let admin = Actor::user("usr_admin", latchkey_core::AdminRole::TenantAdmin, true);
+    users.revoke_device_sign_in(&s.w.ctx, &admin, &id).await.unwrap();
+    assert!(matches!(users.revoke_device_sign_in(&s.w.ctx, &admin, &id).await, Err(crate::AppError::NotFound)));
+    assert!(matches!(users.revoke_device_sign_in(&s.w.ctx, &admin, "zz").await, Err(crate::AppError::NotFound)));
+    s.w.clock.advance(5);
+    assert_eq!(s.poll(&approved.device_code).await.unwrap_err(), TokenErrorCode::AccessDenied);
+
+    // A pending one, revoked, can no longer be approved either.
+    let pending_id = users.list_device_sign_ins(&s.w.ctx, Some(&s.cli), None).await.unwrap()[0].id.clone();
+    users.revoke_device_sign_in(&s.w.ctx, &admin, &pending_id).await.unwrap();
+    assert_eq!(s.decide(&pending.user_code, true).await.unwrap_err(), UserCodeError::Unknown);
+    assert_eq!(s.poll(&pending.device_code).await.unwrap_err(), TokenErrorCode::AccessDenied);
+    assert!(users.list_device_sign_ins(&s.w.ctx, Some(&s.cli), None).await.unwrap().is_empty());
+}

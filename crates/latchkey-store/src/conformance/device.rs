@@ -160,3 +160,42 @@ pub async fn device_codes_are_isolated_per_tenant_and_purged(store: Arc<dyn Stor
     assert!(store.get_device_code(&a, &[1; 32]).await.unwrap().is_none());
     assert!(store.get_device_code(&a, &[3; 32]).await.unwrap().is_some());
 }
+
+pub async fn open_device_codes_are_listed_per_client_and_user_and_revoked_once(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let other = with_tenant(&*store, "other").await;
+    for h in 20..24u8 {
+        let mut d = device(h);
+        d.created_at = 1_000 + i64::from(h);
+        d.client_id = if h == 23 { "tv".into() } else { "latchkey-cli".into() };
+        store.insert_device_code(&t, &d).await.unwrap();
+    }
+    store.insert_device_code(&other, &device(29)).await.unwrap();
+    store
+        .decide_device_code(&t, &[21; 32], 1_030, Some(&approval()), &audit("device.approve", "u-acme"))
+        .await
+        .unwrap();
+    store.decide_device_code(&t, &[22; 32], 1_030, None, &audit("device.deny", "u-acme")).await.unwrap();
+    let hashes = |v: Vec<DeviceRecord>| v.into_iter().map(|d| d.device_hash[0]).collect::<Vec<u8>>();
+
+    // Pending and approved, newest first; denied ones are not open.
+    let cli = store.list_open_device_codes(&t, Some("latchkey-cli"), None, 1_100).await.unwrap();
+    assert_eq!(hashes(cli), vec![21, 20]);
+    assert_eq!(hashes(store.list_open_device_codes(&t, None, None, 1_100).await.unwrap()), vec![23, 21, 20]);
+    let by_user = store.list_open_device_codes(&t, None, Some("u-acme"), 1_100).await.unwrap();
+    assert_eq!(hashes(by_user), vec![21], "only approved codes have a user");
+    assert!(store.list_open_device_codes(&t, None, None, 1_600).await.unwrap().is_empty(), "expired");
+    assert_eq!(hashes(store.list_open_device_codes(&other, None, None, 1_100).await.unwrap()), vec![29]);
+
+    // Revoking an approved code denies it: it is no longer open nor redeemable.
+    assert!(store.revoke_device_code(&t, &[21; 32], 1_040, &audit("device.revoke", "admin")).await.unwrap());
+    assert!(!store.revoke_device_code(&t, &[21; 32], 1_041, &audit("device.revoke", "admin")).await.unwrap());
+    assert_eq!(store.get_device_code(&t, &[21; 32]).await.unwrap().unwrap().status, DeviceStatus::Denied);
+    assert!(!store.redeem_device_code(&t, &[21; 32], 1_042, None).await.unwrap());
+    assert!(
+        !store.revoke_device_code(&other, &[20; 32], 1_043, &audit("device.revoke", "admin")).await.unwrap(),
+        "another tenant's code is out of reach"
+    );
+    let revokes = store.list_audit(&t, 20).await.unwrap().into_iter().filter(|a| a.action == "device.revoke").count();
+    assert_eq!(revokes, 1, "only the revocation that happened is audited");
+}

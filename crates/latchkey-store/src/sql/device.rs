@@ -139,6 +139,55 @@ macro_rules! device_repos {
                 finish(tx, n, tenant.as_str(), audit, None).await
             }
 
+            async fn list_open_device_codes(
+                &self,
+                tenant: &TenantId,
+                client_id: Option<&str>,
+                user_id: Option<&str>,
+                now: UnixTime,
+            ) -> Result<Vec<DeviceRecord>> {
+                let mut sql = format!(
+                    "SELECT {DEVICE_COLUMNS} FROM device_codes WHERE tenant_id = $1 \
+                     AND status IN ('pending', 'approved') AND expires_at > $2"
+                );
+                let mut n = 2;
+                for (column, value) in [("client_id", client_id), ("user_id", user_id)] {
+                    if value.is_some() {
+                        n += 1;
+                        sql.push_str(&format!(" AND {column} = ${n}"));
+                    }
+                }
+                sql.push_str(" ORDER BY created_at DESC LIMIT 200");
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str()).bind(now);
+                for v in [client_id, user_id].into_iter().flatten() {
+                    q = q.bind(v);
+                }
+                let rows = q.fetch_all(&self.pool).await.map_err(e)?;
+                rows.iter().map(device_from_row).collect()
+            }
+
+            async fn revoke_device_code(
+                &self,
+                tenant: &TenantId,
+                device_hash: &[u8],
+                now: UnixTime,
+                audit: &AuditRecord,
+            ) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE device_codes SET status = 'denied', decided_at = $3 \
+                     WHERE tenant_id = $1 AND device_hash = $2 AND status IN ('pending', 'approved')",
+                )
+                .bind(tenant.as_str())
+                .bind(device_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                finish(tx, n, tenant.as_str(), audit, None).await
+            }
+
             async fn record_device_poll(
                 &self,
                 tenant: &TenantId,

@@ -28,6 +28,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/clients/{id}", get(details))
         .route("/console/clients/{id}/secrets/rotate", post(rotate))
         .route("/console/clients/{id}/secrets/{secret}/revoke", post(revoke))
+        .route("/console/clients/{id}/devices/{device}/revoke", post(revoke_device))
         .route("/console/clients/{id}/disable", post(disable))
         .route("/console/clients/{id}/enable", post(enable))
         .route("/console/clients/{id}/delete", get(confirm_delete).post(delete))
@@ -47,6 +48,19 @@ struct SecretRow {
     state: &'static str,
 }
 
+/// An open device sign-in of this client (RFC 8628), as the panel shows it.
+struct DeviceRow {
+    id: String,
+    /// `pending` or `approved`.
+    status: &'static str,
+    /// Who approved it (username), empty while pending.
+    user: String,
+    scopes: String,
+    device: String,
+    created: String,
+    expires: String,
+}
+
 #[derive(Template)]
 #[template(path = "console/client.html")]
 struct DetailPage {
@@ -60,6 +74,8 @@ struct DetailPage {
     updated: String,
     last_used: String,
     secrets: Vec<SecretRow>,
+    /// `Some` for clients with the device grant.
+    devices: Option<Vec<DeviceRow>>,
     confidential: bool,
     warning: Option<String>,
     test_uri: String,
@@ -93,6 +109,9 @@ fn flash(code: &str) -> Option<&'static str> {
         "secret_revoked" => Some("The secret was revoked; it no longer works at the token endpoint."),
         "disabled" => Some("The client is disabled: it gets invalid_client and its tokens are inactive."),
         "enabled" => Some("The client is active again."),
+        "device_revoked" => {
+            Some("The device sign-in was revoked: its device is told access_denied and gets no tokens.")
+        }
         _ => None,
     }
 }
@@ -161,6 +180,14 @@ async fn details(
             },
         })
         .collect();
+    let devices = if v.config.grant_types.contains(&latchkey_core::GrantType::DeviceCode) {
+        match device_rows(&s, &cx, &id).await {
+            Ok(rows) => Some(rows),
+            Err(e) => return cx.app_error(e),
+        }
+    } else {
+        None
+    };
     let l = &v.effective_lifetimes;
     let lifetimes = vec![
         ("Access token", seconds(l.access_token.seconds), source_label(&l.access_token)),
@@ -177,6 +204,7 @@ async fn details(
         updated: time(v.updated_at),
         last_used: opt_time(s.app.tokens.last_use(&cx.ctx, &v.client_id, v.last_used_at)),
         secrets,
+        devices,
         confidential: !v.config.is_public(),
         warning: warning(&v),
         test_uri,
@@ -279,6 +307,71 @@ async fn revoke(
     }
     match s.app.clients.revoke_secret(&cx.ctx, &cx.user.actor, &id, &secret).await {
         Ok(()) => cx.to(&format!("clients/{id}?m=secret_revoked")),
+        Err(e) => cx.app_error(e),
+    }
+}
+
+async fn device_rows(s: &AppState, cx: &Cx, client_id: &str) -> Result<Vec<DeviceRow>, latchkey_app::AppError> {
+    let mut rows = Vec::new();
+    for d in s.app.users.list_device_sign_ins(&cx.ctx, Some(client_id), None).await? {
+        let user = match &d.user_id {
+            Some(u) => s.app.users.get_user(&cx.ctx, u).await.map_or_else(|_| u.clone(), |v| v.username),
+            None => String::new(),
+        };
+        let device =
+            [d.device_agent.as_deref(), d.device_ip.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" · ");
+        rows.push(DeviceRow {
+            id: d.id,
+            status: d.status,
+            user,
+            scopes: d.scopes.join(" "),
+            device,
+            created: time(d.created_at),
+            expires: time(d.expires_at),
+        });
+    }
+    Ok(rows)
+}
+
+/// `POST /console/clients/{id}/devices/{device}/revoke`, after a confirmation.
+async fn revoke_device(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(src): Source,
+    params: RawPathParams,
+    req: Request,
+) -> Response {
+    let (cx, pairs) = match enter_post(&s, tenant, src, req, true).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (id, device) = (param(&params, "id"), param(&params, "device"));
+    let open = match s.app.users.list_device_sign_ins(&cx.ctx, Some(&id), None).await {
+        Ok(list) => list.into_iter().find(|d| d.id == device),
+        Err(e) => return cx.app_error(e),
+    };
+    let Some(open) = open else {
+        return cx
+            .error(404, "This client has no such device sign-in waiting: it was redeemed, denied or has expired.");
+    };
+    let ask = || Confirmation {
+        title: format!("Revoke this device sign-in of {id}?"),
+        consequence: if open.status == "approved" {
+            "The device was allowed but has not collected its tokens yet: it is told access_denied and never gets them."
+        } else {
+            "Nobody has allowed this device yet: its code stops working and the device is told access_denied."
+        }
+        .into(),
+        button: "Revoke Sign-in",
+        action: format!("clients/{id}/devices/{device}/revoke"),
+        cancel: format!("clients/{id}"),
+        fields: Vec::new(),
+    };
+    if let Some(page) = unless_confirmed(&cx, "clients", &pairs, ask) {
+        return page;
+    }
+    match s.app.users.revoke_device_sign_in(&cx.ctx, &cx.user.actor, &device).await {
+        Ok(()) => cx.to(&format!("clients/{id}?m=device_revoked")),
         Err(e) => cx.app_error(e),
     }
 }
