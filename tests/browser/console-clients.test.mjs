@@ -217,3 +217,29 @@ test('every console page sends the security headers', async () => {
     assert.equal(h['cache-control'], 'no-store');
   }
 });
+
+test('a provisioning connector\'s page shows its SCIM endpoint and the changes it made', async () => {
+  const c = await server.cliJson(['client', 'create', '--type', 'm2m', '--name', 'Directory connector',
+    '--scope', 'users:read', '--scope', 'users:write']);
+  const token = await tokenFor(server, c.client_id, c.client_secret).then((r) => r.json());
+  const created = await fetch(`${server.base}/scim/v2/Users`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/scim+json' },
+    body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'synced.sam' }),
+  });
+  const body = await created.text();
+  assert.equal(created.status, 201, body);
+  const user = JSON.parse(body);
+
+  await page.goto(`${server.base}/console/clients/${c.client_id}`);
+  const panel = page.getByRole('region', { name: 'Directory Sync (SCIM)' });
+  await panel.getByText(`${server.base}/scim/v2`).waitFor();
+  const row = panel.getByRole('row').filter({ hasText: 'user.create' });
+  assert.match(await row.textContent(), new RegExp(user.id));
+  assert.doesNotMatch(await panel.textContent(), /Never/);
+
+  // A client without users:* scopes has no such panel.
+  await page.goto(`${server.base}/console/clients/latchkey-admin`);
+  await page.getByRole('heading', { name: 'History' }).waitFor();
+  assert.equal(await page.getByRole('region', { name: 'Directory Sync (SCIM)' }).count(), 0);
+});

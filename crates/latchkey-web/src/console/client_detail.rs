@@ -61,6 +61,14 @@ struct DeviceRow {
     expires: String,
 }
 
+/// What a provisioning connector did through SCIM: its changes, from the
+/// audit log (where each carries the connector as the actor).
+struct SyncPanel {
+    endpoint: String,
+    last: String,
+    changes: Vec<AuditRow>,
+}
+
 #[derive(Template)]
 #[template(path = "console/client.html")]
 struct DetailPage {
@@ -76,6 +84,8 @@ struct DetailPage {
     secrets: Vec<SecretRow>,
     /// `Some` for clients with the device grant.
     devices: Option<Vec<DeviceRow>>,
+    /// `Some` for provisioning connectors (scope `users:read` or `users:write`).
+    sync: Option<SyncPanel>,
     confidential: bool,
     warning: Option<String>,
     test_uri: String,
@@ -188,6 +198,20 @@ async fn details(
     } else {
         None
     };
+    let connector = v.config.scopes.iter().any(|sc| matches!(sc.as_str(), "users:read" | "users:write"));
+    let sync = if connector {
+        let search = AuditSearch { actor: Some(id.clone()), limit: Some(10), ..AuditSearch::default() };
+        match s.app.audit.search_audit(&cx.ctx, &search).await {
+            Ok((items, _)) => Some(SyncPanel {
+                endpoint: format!("{}/scim/v2", cx.ctx.issuer),
+                last: items.first().map_or_else(|| "Never".into(), |e| time(e.occurred_at)),
+                changes: AuditRow::rows(&s, &cx, &items).await,
+            }),
+            Err(e) => return cx.app_error(e),
+        }
+    } else {
+        None
+    };
     let l = &v.effective_lifetimes;
     let lifetimes = vec![
         ("Access token", seconds(l.access_token.seconds), source_label(&l.access_token)),
@@ -205,6 +229,7 @@ async fn details(
         last_used: opt_time(s.app.tokens.last_use(&cx.ctx, &v.client_id, v.last_used_at)),
         secrets,
         devices,
+        sync,
         confidential: !v.config.is_public(),
         warning: warning(&v),
         test_uri,
