@@ -407,16 +407,12 @@ async fn device_page(
     };
     let cookies = browser_cookies(&ctx, req.headers());
     let is_post = req.method() == Method::POST;
-    let pairs = match request_params(req).await {
-        Ok(p) => p,
+    let f = match form_fields(req, &["action", "csrf", "user_code", "username", "password"]).await {
+        Ok(f) => f,
         Err(r) => return r,
     };
-    let mut fields = ["action", "csrf", "user_code", "username", "password"].map(|n| single(&pairs, n));
-    if fields.iter().any(Result::is_err) {
-        return error_page(400, "A form field is repeated.");
-    }
-    let mut take = |i: usize| std::mem::replace(&mut fields[i], Ok(None)).ok().flatten().unwrap_or_default().to_owned();
-    let form = DeviceForm { action: take(0), csrf: take(1), user_code: take(2), username: take(3), password: take(4) };
+    let [action, csrf, user_code, username, password] = <[String; 5]>::try_from(f).unwrap_or_default();
+    let form = DeviceForm { action, csrf, user_code, username, password };
     let step = if is_post {
         s.app.sign_in.device_submit(&ctx, &cookies, &form, source.as_deref()).await
     } else {

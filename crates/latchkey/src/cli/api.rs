@@ -136,6 +136,11 @@ impl Api {
         Ok(Self { http, root, token, tenant: tenant_name, via: Via::Environment })
     }
 
+    /// A connection with a token already in hand (a sign-in just completed).
+    pub(crate) fn with_token(http: reqwest::Client, root: &str, token: &str, via: Via) -> Self {
+        Self { http, root: root.to_owned(), token: token.to_owned(), tenant: String::new(), via }
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.root)
     }

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Target;
-use super::api::{ApiError, CLI_CLIENT_ID, DEVICE_GRANT, code, issuer, login_from, now, post_form, problem};
+use super::api::{CLI_CLIENT_ID, DEVICE_GRANT, code, issuer, login_from, now, post_form};
 use super::credentials::{self, Login};
 use super::output::{self, Format, OutputArg};
 
@@ -97,11 +97,12 @@ pub async fn login(args: LoginArgs, t: &Target) -> Result<()> {
         }
     };
     let mut login = login_from(&tokens, None)?;
-    let me = match whoami_at(&http, &root, &login.access_token).await? {
+    let api = super::api::Api::with_token(http.clone(), &root, &login.access_token, super::api::Via::Login);
+    let me = match api.get("/me").await {
         Ok(me) => me,
         Err(e) => {
             revoke(&http, &root, &login).await;
-            return Err(anyhow::Error::from(e).context("signed in, but the admin API refused this user"));
+            return Err(e.context("signed in, but the admin API refused this user"));
         }
     };
     login.username = me["name"].as_str().unwrap_or_default().to_owned();
@@ -110,17 +111,6 @@ pub async fn login(args: LoginArgs, t: &Target) -> Result<()> {
     let access = if me["can_write"].as_bool() == Some(true) { "" } else { ", read-only" };
     println!("Signed in to {root} as {} ({role}{access}).", login.username);
     Ok(())
-}
-
-async fn whoami_at(http: &reqwest::Client, root: &str, token: &str) -> Result<Result<Value, ApiError>> {
-    let url = format!("{root}/api/v1/me");
-    let resp = http.get(&url).bearer_auth(token).send().await.map_err(|e| super::api::unreachable(root, &e))?;
-    let status = resp.status();
-    let text = resp.text().await.context("the answer was cut off")?;
-    if !status.is_success() {
-        return Ok(Err(problem(status, &text)));
-    }
-    Ok(Ok(serde_json::from_str(&text).context("the server answered with something other than JSON")?))
 }
 
 /// Revokes both tokens of a sign-in (RFC 7009, as the public client it is);
