@@ -129,3 +129,48 @@ test('the client page lists waiting device sign-ins and revoking one tells the d
   assert.equal(await poll(device.device_code), 'access_denied');
   await context.close();
 });
+
+test("a user's page lists their signed-in devices and ending one stops its tokens at once", async () => {
+  const device = await startDevice('openid admin:read');
+  const context = await browser.newContext();
+  const devicePage = await context.newPage();
+  await devicePage.goto(device.verification_uri_complete);
+  await devicePage.getByLabel('Username').fill('admin');
+  await devicePage.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await devicePage.getByRole('button', { name: 'Sign in' }).click();
+  await devicePage.getByRole('button', { name: 'Allow' }).click();
+  await devicePage.getByRole('heading', { name: 'Device connected' }).waitFor();
+  const tokens = await poll(device.device_code);
+  assert.ok(tokens.refresh_token, JSON.stringify(tokens));
+  const me = () => fetch(`${server.base}/api/v1/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  assert.equal((await me()).status, 200);
+
+  await context.close();
+
+  // An administrator, in a browser of their own, opens the user's page.
+  const consoleContext = await browser.newContext();
+  const page = await consoleContext.newPage();
+  await signIn(page, server, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${server.base}/console/users`);
+  await page.getByRole('link', { name: 'admin', exact: true }).click();
+  await page.getByRole('heading', { name: /^admin/ }).waitFor();
+  const panel = page.getByRole('region', { name: 'Device Sign-ins' });
+  // Newest first: the device just signed in heads the list, still signed in
+  // after collecting its tokens, with the client named and linked.
+  const row = panel.getByRole('row').filter({ hasText: 'signed in' }).first();
+  assert.match(await row.textContent(), /admin:read/);
+  await row.getByRole('link', { name: 'Command Line' }).waitFor();
+  assert.doesNotMatch(await panel.textContent(), new RegExp(device.user_code), 'the user code is never shown');
+  const before = await panel.getByRole('row').filter({ hasText: 'signed in' }).count();
+
+  await row.getByRole('button', { name: /End sign-in/ }).click();
+  await page.getByRole('heading', { name: /End this device sign-in/ }).waitFor();
+  await page.getByRole('button', { name: 'End Sign-in' }).click();
+  await page.getByText('The device sign-in was ended').waitFor();
+  assert.equal(await panel.getByRole('row').filter({ hasText: 'signed in' }).count(), before - 1);
+
+  assert.equal((await me()).status, 401, 'the access token stops at once');
+  const refreshed = await oauth.refreshTokenGrantRequest(as, client, oauth.None(), tokens.refresh_token, insecure);
+  await assert.rejects(oauth.processRefreshTokenResponse(as, client, refreshed), (e) => e.error === 'invalid_grant');
+  await consoleContext.close();
+});

@@ -67,6 +67,9 @@ pub struct DeviceRecord {
     pub status: DeviceStatus,
     /// Set when the code was approved.
     pub approval: Option<DeviceApproval>,
+    /// The refresh family its redemption started (a redeemed code that
+    /// started none has `None`).
+    pub family_id: Option<String>,
 }
 
 /// Device codes.
@@ -104,9 +107,11 @@ pub trait DeviceRepo {
         now: UnixTime,
         interval: i64,
     ) -> Result<()>;
-    /// The unexpired requests still waiting to be redeemed (pending or
-    /// approved) at `now`, of one client and/or one approving user, newest
-    /// first, at most 200.
+    /// The device sign-ins that have not ended at `now`, of one client
+    /// and/or one approving user, newest first, at most 200: unexpired
+    /// requests waiting to be redeemed (pending or approved) and redeemed
+    /// ones whose refresh family still lives (unrevoked, unexpired, its
+    /// client and user active in the incarnations it was issued under).
     async fn list_open_device_codes(
         &self,
         tenant: &TenantId,
@@ -125,8 +130,9 @@ pub trait DeviceRepo {
         audit: &AuditRecord,
     ) -> Result<bool>;
     /// Redeems an approved, unexpired request and stores the refresh family
-    /// it starts, in one transaction. Of concurrent calls exactly one
-    /// returns `true`.
+    /// it starts, in one transaction; the request then remembers the family
+    /// and is kept as long as it. Of concurrent calls exactly one returns
+    /// `true`.
     async fn redeem_device_code(
         &self,
         tenant: &TenantId,

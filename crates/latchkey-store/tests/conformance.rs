@@ -64,6 +64,7 @@ cases!(
     device_concurrent_redemptions_exactly_one_wins,
     device_codes_are_isolated_per_tenant_and_purged,
     open_device_codes_are_listed_per_client_and_user_and_revoked_once,
+    redeemed_device_codes_are_listed_while_their_family_lives,
     remote_round_trip,
     checklist_60_remote_tenant_isolation,
     usage_counts_add_up_per_hour_and_purge,

@@ -202,6 +202,9 @@ const ROUTES: &[Row] = &[
     ("POST", "/console/users/{id}/enable", (401, HTML), None),
     ("POST", "/console/users/{id}/password", (401, HTML), None),
     ("POST", "/console/users/{id}/role", (401, HTML), None),
+    ("GET", "/console/users/{id}", (303, NONE), None),
+    ("POST", "/console/users/{id}/devices/{device}/revoke", (401, HTML), None),
+    ("POST", "/console/users/{id}/consents/{client}/revoke", (401, HTML), None),
     ("ANY", "/console/{*rest}", (404, HTML), None),
     // The front door: a browser goes to the console.
     ("GET", "/", (303, NONE), None),

@@ -2,7 +2,7 @@
 //! with roles (`owner`, `tenant-admin`, `viewer`) and groups.
 
 use latchkey_core::AdminRole;
-use latchkey_store::UserRecord;
+use latchkey_store::{DeviceStatus, UserRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -437,16 +437,17 @@ impl UserAdmin {
     }
 }
 
-/// A device sign-in (RFC 8628) not yet redeemed: pending, or approved by a
-/// user and waiting for its device's next poll. Neither the device code nor
-/// the user code is kept, so neither is shown; `id` names the request.
+/// A device sign-in (RFC 8628) that has not ended: pending, approved by a
+/// user and waiting for its device's next poll, or redeemed with its
+/// refresh tokens still alive. Neither the device code nor the user code is
+/// kept, so neither is shown; `id` names the request.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct DeviceSignInView {
     pub id: String,
     pub client_id: String,
     /// The user who approved it (`None` while pending).
     pub user_id: Option<String>,
-    /// `pending` or `approved`.
+    /// `pending`, `approved` or `signed-in` (redeemed, its refresh tokens alive).
     pub status: &'static str,
     pub scopes: Vec<String>,
     /// The address and user agent the device asked from.
@@ -468,7 +469,8 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 }
 
 impl UserAdmin {
-    /// The open device sign-ins of a client and/or a user, newest first.
+    /// The device sign-ins of a client and/or a user that have not ended,
+    /// newest first.
     ///
     /// # Errors
     /// `Unavailable` without a database.
@@ -489,7 +491,7 @@ impl UserAdmin {
                 id: hex(&d.device_hash),
                 client_id: d.client_id,
                 user_id: d.approval.map(|a| a.user_id),
-                status: d.status.as_str(),
+                status: if d.status == DeviceStatus::Redeemed { "signed-in" } else { d.status.as_str() },
                 scopes: d.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
                 device_ip: d.device_ip,
                 device_agent: d.device_agent,
@@ -499,10 +501,11 @@ impl UserAdmin {
             .collect())
     }
 
-    /// Revokes an open device sign-in: its device's next poll hears
-    /// `access_denied` and it never yields tokens. An approved one counts
-    /// as a change to the user who approved it (the caller must hold at
-    /// least that user's role).
+    /// Ends a device sign-in. A pending or approved one is denied: its
+    /// device's next poll hears `access_denied` and it never yields tokens.
+    /// A signed-in one loses its refresh family and every access token
+    /// issued in it, at once. Anything approved counts as a change to the
+    /// user who approved it (the caller must hold at least that user's role).
     ///
     /// # Errors
     /// `NotFound` when nothing open has that id; `Forbidden` for read-only
@@ -514,14 +517,29 @@ impl UserAdmin {
         if let Some(a) = &d.approval {
             self.user_for_change(ctx, actor, &a.user_id).await?;
         }
+        let before = if d.status == DeviceStatus::Redeemed { "signed-in" } else { d.status.as_str() };
         let changes = json!({
-            "status": {"before": d.status.as_str(), "after": "denied"},
+            "status": {"before": before, "after": if d.status == DeviceStatus::Redeemed { "revoked" } else { "denied" }},
             "user_id": d.approval.as_ref().map(|a| a.user_id.clone()),
             "scope": d.scope,
         });
         let audit = self.kernel.audit_record(actor, "device.revoke", "client", &d.client_id, &changes);
-        if !self.kernel.store.revoke_device_code(&ctx.id, &hash, self.kernel.now(), &audit).await? {
+        let now = self.kernel.now();
+        if d.status != DeviceStatus::Redeemed {
+            if !self.kernel.store.revoke_device_code(&ctx.id, &hash, now, &audit).await? {
+                return Err(AppError::NotFound);
+            }
+            return Ok(());
+        }
+        // Only a sign-in that has not ended is there to revoke.
+        let user = d.approval.as_ref().map(|a| a.user_id.as_str());
+        let open = self.kernel.store.list_open_device_codes(&ctx.id, Some(&d.client_id), user, now).await?;
+        let (Some(family), true) = (&d.family_id, open.iter().any(|o| o.device_hash == hash)) else {
             return Err(AppError::NotFound);
+        };
+        let live = self.kernel.store.revoke_family(&ctx.id, family, now, &audit).await?;
+        for (jti, exp) in live {
+            self.tokens.record_revocation(&ctx.id, &jti, &d.client_id, exp).await?;
         }
         Ok(())
     }

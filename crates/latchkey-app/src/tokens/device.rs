@@ -125,6 +125,7 @@ impl TokenService {
                 client_epoch: authed.client.token_epoch,
                 status: DeviceStatus::Pending,
                 approval: None,
+                family_id: None,
             };
             match self.kernel.store.insert_device_code(&ctx.id, &rec).await {
                 Ok(()) => {

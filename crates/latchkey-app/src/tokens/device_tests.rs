@@ -60,6 +60,16 @@ impl Setup {
         self.w.app.tokens.device_code_grant(&self.w.ctx, &authed, &req).await.map_err(|e| e.code)
     }
 
+    async fn refresh(&self, refresh_token: &str) -> Result<super::TokenResponse, TokenErrorCode> {
+        let auth = PresentedAuth::None { client_id: self.cli.clone() };
+        let req = TokenRequest {
+            grant_type: Some("refresh_token".into()),
+            refresh_token: Some(refresh_token.into()),
+            ..TokenRequest::default()
+        };
+        self.w.app.tokens.token(&self.w.ctx, &auth, &req, None).await.map_err(|e| e.code)
+    }
+
     async fn poll(&self, device_code: &str) -> Result<super::TokenResponse, TokenErrorCode> {
         self.poll_as(&self.cli, device_code).await
     }
@@ -235,4 +245,35 @@ async fn device_sign_ins_are_listed_and_a_revoked_one_never_yields_tokens() {
     assert_eq!(s.decide(&pending.user_code, true).await.unwrap_err(), UserCodeError::Unknown);
     assert_eq!(s.poll(&pending.device_code).await.unwrap_err(), TokenErrorCode::AccessDenied);
     assert!(users.list_device_sign_ins(&s.w.ctx, Some(&s.cli), None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_signed_in_device_stays_listed_until_revoked_and_revoking_ends_its_tokens() {
+    let s = setup().await;
+    let d = s.start().await;
+    assert!(s.decide(&d.user_code, true).await.unwrap());
+    s.w.clock.advance(5);
+    let t = s.poll(&d.device_code).await.unwrap();
+    let users = &s.w.app.users;
+    s.w.clock.advance(3_600);
+    let listed = users.list_device_sign_ins(&s.w.ctx, None, Some(&s.user_id)).await.unwrap();
+    assert_eq!(listed.iter().map(|d| d.status).collect::<Vec<_>>(), ["signed-in"], "still signed in an hour later");
+    assert_eq!(listed[0].device_agent.as_deref(), Some("latchkey/1.0"));
+    assert_eq!(users.list_device_sign_ins(&s.w.ctx, Some(&s.cli), None).await.unwrap().len(), 1);
+
+    let admin = Actor::user("usr_admin", latchkey_core::AdminRole::TenantAdmin, true);
+    s.w.clock.advance(10);
+    let fresh = s.refresh(t.refresh_token.as_deref().unwrap()).await.unwrap();
+    users.revoke_device_sign_in(&s.w.ctx, &admin, &listed[0].id).await.unwrap();
+    assert!(users.list_device_sign_ins(&s.w.ctx, None, Some(&s.user_id)).await.unwrap().is_empty());
+    assert!(
+        s.w.app.tokens.read_access_token(&s.w.ctx, &fresh.access_token).await.unwrap().is_none(),
+        "the device's access token stops at once"
+    );
+    let refresh = fresh.refresh_token.as_deref().unwrap();
+    assert_eq!(s.refresh(refresh).await.unwrap_err(), TokenErrorCode::InvalidGrant);
+    let again = users.revoke_device_sign_in(&s.w.ctx, &admin, &listed[0].id).await;
+    assert!(matches!(again, Err(crate::AppError::NotFound)), "an ended sign-in is not there to revoke");
+    let (events, _) = s.w.app.audit.search_audit(&s.w.ctx, &crate::admin::AuditSearch::default()).await.unwrap();
+    assert!(events.iter().any(|a| a.action == "device.revoke"), "the revocation is audited");
 }

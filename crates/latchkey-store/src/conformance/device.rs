@@ -20,6 +20,7 @@ fn device(hash: u8) -> DeviceRecord {
         client_epoch: 7,
         status: DeviceStatus::Pending,
         approval: None,
+        family_id: None,
     }
 }
 
@@ -198,4 +199,54 @@ pub async fn open_device_codes_are_listed_per_client_and_user_and_revoked_once(s
     );
     let revokes = store.list_audit(&t, 20).await.unwrap().into_iter().filter(|a| a.action == "device.revoke").count();
     assert_eq!(revokes, 1, "only the revocation that happened is audited");
+}
+
+/// A redeemed device code stays listed while the refresh family it started
+/// lives, and leaves the list when the family is revoked or expires or its
+/// user's incarnation ends; it is kept (not purged) as long as the family.
+pub async fn redeemed_device_codes_are_listed_while_their_family_lives(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let mut cli = client(&t, "latchkey-cli", "CLI", 900);
+    cli.token_epoch = 7;
+    store.insert_client(&cli, &[], &audit("client.create", "latchkey-cli")).await.unwrap();
+    // The tenant's bootstrap created the user `u-acme`; families carry its epoch.
+    let user_epoch = store.get_user(&t, "u-acme").await.unwrap().unwrap().token_epoch;
+    let hashes = |v: Vec<DeviceRecord>| v.into_iter().map(|d| d.device_hash[0]).collect::<Vec<u8>>();
+    for h in [40u8, 41] {
+        let mut d = device(h);
+        d.created_at = 1_000 + i64::from(h);
+        store.insert_device_code(&t, &d).await.unwrap();
+        store
+            .decide_device_code(&t, &[h; 32], 1_005, Some(&approval()), &audit("device.approve", "u-acme"))
+            .await
+            .unwrap();
+        let (mut f, rt) = family_for(&format!("fam-{h}"), h);
+        f.user_epoch = user_epoch;
+        assert!(store.redeem_device_code(&t, &[h; 32], 1_010, Some((&f, &rt))).await.unwrap());
+    }
+    let got = store.get_device_code(&t, &[40; 32]).await.unwrap().unwrap();
+    assert_eq!(got.status, DeviceStatus::Redeemed);
+    assert_eq!(got.family_id.as_deref(), Some("fam-40"));
+    assert_eq!(got.expires_at, 100_000, "kept as long as its family");
+
+    let by_user = store.list_open_device_codes(&t, None, Some("u-acme"), 2_000).await.unwrap();
+    assert_eq!(hashes(by_user), vec![41, 40], "redeemed with a live family: still signed in");
+    assert_eq!(store.purge_expired_flows(2_000).await.unwrap(), 0, "nothing of a live sign-in is purged");
+    assert_eq!(
+        hashes(store.list_open_device_codes(&t, Some("latchkey-cli"), None, 2_000).await.unwrap()),
+        vec![41, 40]
+    );
+
+    store.revoke_family(&t, "fam-41", 2_100, &audit("device.revoke", "admin")).await.unwrap();
+    let left = store.list_open_device_codes(&t, None, Some("u-acme"), 2_200).await.unwrap();
+    assert_eq!(hashes(left), vec![40], "a revoked family ends its sign-in");
+
+    let mut changed = store.get_user(&t, "u-acme").await.unwrap().unwrap();
+    changed.password_hash = "$argon2id$other".into();
+    assert!(store.update_user(&t, &changed, &audit("user.password", "u-acme")).await.unwrap());
+    assert!(
+        store.list_open_device_codes(&t, None, Some("u-acme"), 2_300).await.unwrap().is_empty(),
+        "a new incarnation of the user ends every sign-in of the old one"
+    );
+    assert!(store.list_open_device_codes(&t, None, None, 200_000).await.unwrap().is_empty(), "expired");
 }

@@ -11,7 +11,7 @@ macro_rules! device_repos {
 
         const DEVICE_COLUMNS: &str = "device_hash, user_code_hash, client_id, scope, device_ip, device_agent, \
              created_at, expires_at, poll_interval, last_polled_at, client_epoch, status, user_id, user_epoch, \
-             auth_time, sid";
+             auth_time, sid, family_id";
 
         fn device_from_row(r: &DbRow) -> Result<DeviceRecord> {
             let status: String = r.try_get("status").map_err(e)?;
@@ -42,6 +42,7 @@ macro_rules! device_repos {
                 client_epoch: r.try_get("client_epoch").map_err(e)?,
                 status,
                 approval,
+                family_id: r.try_get("family_id").map_err(e)?,
             })
         }
 
@@ -50,7 +51,7 @@ macro_rules! device_repos {
             async fn insert_device_code(&self, tenant: &TenantId, d: &DeviceRecord) -> Result<()> {
                 let sql = format!(
                     "INSERT INTO device_codes (tenant_id, {DEVICE_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
                 );
                 let a = d.approval.as_ref();
                 sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -71,6 +72,7 @@ macro_rules! device_repos {
                     .bind(a.map(|a| a.user_epoch))
                     .bind(a.map(|a| a.auth_time))
                     .bind(a.and_then(|a| a.sid.clone()))
+                    .bind(&d.family_id)
                     .execute(self.writer())
                     .await
                     .map_err(e)?;
@@ -147,17 +149,24 @@ macro_rules! device_repos {
                 now: UnixTime,
             ) -> Result<Vec<DeviceRecord>> {
                 let mut sql = format!(
-                    "SELECT {DEVICE_COLUMNS} FROM device_codes WHERE tenant_id = $1 \
-                     AND status IN ('pending', 'approved') AND expires_at > $2"
+                    "SELECT {DEVICE_COLUMNS} FROM device_codes d WHERE tenant_id = $1 \
+                     AND ((status IN ('pending', 'approved') AND expires_at > $2) \
+                     OR (status = 'redeemed' AND EXISTS (SELECT 1 FROM refresh_families f \
+                         JOIN users u ON u.tenant_id = f.tenant_id AND u.user_id = f.user_id \
+                         JOIN clients c ON c.tenant_id = f.tenant_id AND c.client_id = f.client_id \
+                         WHERE f.tenant_id = d.tenant_id AND f.family_id = d.family_id \
+                         AND f.revoked_at IS NULL AND f.expires_at > $2 \
+                         AND u.status = 'active' AND u.token_epoch = f.user_epoch \
+                         AND c.status = 'active' AND c.token_epoch = f.client_epoch)))"
                 );
                 let mut n = 2;
                 for (column, value) in [("client_id", client_id), ("user_id", user_id)] {
                     if value.is_some() {
                         n += 1;
-                        sql.push_str(&format!(" AND {column} = ${n}"));
+                        sql.push_str(&format!(" AND d.{column} = ${n}"));
                     }
                 }
-                sql.push_str(" ORDER BY created_at DESC LIMIT 200");
+                sql.push_str(" ORDER BY d.created_at DESC LIMIT 200");
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str()).bind(now);
                 for v in [client_id, user_id].into_iter().flatten() {
                     q = q.bind(v);
@@ -218,12 +227,14 @@ macro_rules! device_repos {
             ) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let n = sqlx::query(
-                    "UPDATE device_codes SET status = 'redeemed' \
+                    "UPDATE device_codes SET status = 'redeemed', family_id = $4, expires_at = COALESCE($5, expires_at) \
                      WHERE tenant_id = $1 AND device_hash = $2 AND status = 'approved' AND expires_at > $3",
                 )
                 .bind(tenant.as_str())
                 .bind(device_hash)
                 .bind(now)
+                .bind(family.map(|(f, _)| f.family_id.clone()))
+                .bind(family.map(|(f, _)| f.expires_at))
                 .execute(&mut *tx)
                 .await
                 .map_err(e)?

@@ -475,17 +475,23 @@ async fn set_user_role(
     }
     let patch = UserPatch { roles: Some(roles), ..UserPatch::default() };
     match s.app.users.update_user(&cx.ctx, &cx.user.actor, &id, patch).await {
-        Ok(_) => cx.to("users?m=updated"),
+        Ok(_) => cx.to(&back(&pairs, &id)),
         Err(e) => cx.app_error(e),
     }
 }
 
-async fn user_status(s: &AppState, cx: &Cx, id: &str, active: bool) -> Response {
+/// Where a change to a user returns: the user's page when it was made
+/// there, the list otherwise.
+fn back(pairs: &[(String, String)], id: &str) -> String {
+    if field(pairs, "from") == "detail" { format!("users/{id}?m=updated") } else { "users?m=updated".into() }
+}
+
+async fn user_status(s: &AppState, cx: &Cx, id: &str, active: bool, pairs: &[(String, String)]) -> Response {
     if id == cx.user.actor.id && !active {
         return cx.error(409, "You cannot disable your own account: ask another administrator.");
     }
     match s.app.users.set_user_status(&cx.ctx, &cx.user.actor, id, active).await {
-        Ok(_) => cx.to("users?m=updated"),
+        Ok(_) => cx.to(&back(pairs, id)),
         Err(e) => cx.app_error(e),
     }
 }
@@ -497,8 +503,8 @@ async fn disable_user(
     params: RawPathParams,
     req: Request,
 ) -> Response {
-    let (cx, _) = enter_write!(s, tenant, src, req);
-    user_status(&s, &cx, &param(&params, "id"), false).await
+    let (cx, pairs) = enter_write!(s, tenant, src, req);
+    user_status(&s, &cx, &param(&params, "id"), false, &pairs).await
 }
 
 /// `POST /console/users/{id}/password`: a new generated password, shown
@@ -545,8 +551,8 @@ async fn enable_user(
     params: RawPathParams,
     req: Request,
 ) -> Response {
-    let (cx, _) = enter_write!(s, tenant, src, req);
-    user_status(&s, &cx, &param(&params, "id"), true).await
+    let (cx, pairs) = enter_write!(s, tenant, src, req);
+    user_status(&s, &cx, &param(&params, "id"), true, &pairs).await
 }
 
 // ---- signing keys ------------------------------------------------------------

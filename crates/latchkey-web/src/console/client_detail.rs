@@ -51,7 +51,7 @@ struct SecretRow {
 /// An open device sign-in of this client (RFC 8628), as the panel shows it.
 struct DeviceRow {
     id: String,
-    /// `pending` or `approved`.
+    /// `pending`, `approved` or `signed-in`.
     status: &'static str,
     /// Who approved it (username), empty while pending.
     user: String,
@@ -120,7 +120,7 @@ fn flash(code: &str) -> Option<&'static str> {
         "disabled" => Some("The client is disabled: it gets invalid_client and its tokens are inactive."),
         "enabled" => Some("The client is active again."),
         "device_revoked" => {
-            Some("The device sign-in was revoked: its device is told access_denied and gets no tokens.")
+            Some("The device sign-in was revoked: the device gets no tokens and those it holds stop working.")
         }
         _ => None,
     }
@@ -376,12 +376,14 @@ async fn revoke_device(
         Err(e) => return cx.app_error(e),
     };
     let Some(open) = open else {
-        return cx
-            .error(404, "This client has no such device sign-in waiting: it was redeemed, denied or has expired.");
+        return cx.error(404, "This client has no such device sign-in: it has ended, was denied or has expired.");
     };
     let ask = || Confirmation {
         title: format!("Revoke this device sign-in of {id}?"),
-        consequence: if open.status == "approved" {
+        consequence: if open.status == "signed-in" {
+            "The device's refresh token and every access token issued to it stop working at once; \
+             it has to be signed in again."
+        } else if open.status == "approved" {
             "The device was allowed but has not collected its tokens yet: it is told access_denied and never gets them."
         } else {
             "Nobody has allowed this device yet: its code stops working and the device is told access_denied."

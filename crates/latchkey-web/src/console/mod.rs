@@ -31,6 +31,7 @@ mod confirm;
 mod remote_pages;
 mod settings_page;
 mod tenant_pages;
+mod user_detail;
 mod view;
 
 use std::sync::Arc;
@@ -66,6 +67,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(remote_pages::routes())
         .merge(settings_page::routes())
         .merge(tenant_pages::routes())
+        .merge(user_detail::routes())
         .route("/console/{*rest}", axum::routing::any(not_found))
         .layer(axum::middleware::map_response(readable_errors))
 }
