@@ -230,13 +230,36 @@ test('a provisioning connector\'s page shows its SCIM endpoint and the changes i
   const body = await created.text();
   assert.equal(created.status, 201, body);
   const user = JSON.parse(body);
-
   await page.goto(`${server.base}/console/clients/${c.client_id}`);
   const panel = page.getByRole('region', { name: 'Directory Sync (SCIM)' });
+  await panel.getByText('No refused requests.').waitFor();
+
+  // Two requests the server refuses: a taken userName and a broken filter
+  // (whose query names a person: the page keeps only the path).
+  const scim = (path, init = {}) => fetch(`${server.base}/scim/v2/${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/scim+json' },
+  });
+  const again = await scim('Users', {
+    method: 'POST',
+    body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'synced.sam' }),
+  });
+  assert.equal(again.status, 409);
+  const badFilter = await scim(`Users?filter=${encodeURIComponent('userName eq "private.person" and')}`);
+  assert.equal(badFilter.status, 400);
+
+  await page.goto(`${server.base}/console/clients/${c.client_id}`);
   await panel.getByText(`${server.base}/scim/v2`).waitFor();
   const row = panel.getByRole('row').filter({ hasText: 'user.create' });
   assert.match(await row.textContent(), new RegExp(user.id));
   assert.doesNotMatch(await panel.textContent(), /Never/);
+  const refused = panel.getByRole('table', { name: 'Refused requests' });
+  const conflict = refused.getByRole('row').filter({ hasText: '409' });
+  assert.match(await conflict.textContent(), /POST \/scim\/v2\/Users/);
+  assert.match(await conflict.textContent(), /uniqueness/);
+  const invalid = refused.getByRole('row').filter({ hasText: 'invalidFilter' });
+  assert.match(await invalid.textContent(), /GET \/scim\/v2\/Users/);
+  assert.doesNotMatch(await panel.textContent(), /private\.person/, 'the query is not kept');
 
   // A client without users:* scopes has no such panel.
   await page.goto(`${server.base}/console/clients/latchkey-admin`);

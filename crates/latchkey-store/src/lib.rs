@@ -34,7 +34,7 @@ pub use device::{DeviceApproval, DeviceRecord, DeviceRepo, DeviceStatus};
 pub use federation::{FederatedLinkRecord, FederationRepo, RemoteFlowRecord};
 pub use postgres::PgStore;
 pub use remote::{AuthorizationRecord, ProviderRecord, RemoteClientRecord, RemoteRepo};
-pub use scim::{ScimGroupRecord, ScimRepo};
+pub use scim::{SCIM_ERRORS_KEPT, ScimErrorRecord, ScimGroupRecord, ScimRepo};
 pub use sqlite::SqliteStore;
 pub use throttle::{ThrottleRepo, ThrottleState};
 pub use usage::{Usage, UsageCount, UsageRepo};

@@ -28,7 +28,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (12, "token_epochs", include_str!("../migrations/postgres/0012_token_epochs.sql")),
     (13, "device_codes", include_str!("../migrations/postgres/0013_device_codes.sql")),
     (14, "scim", include_str!("../migrations/postgres/0014_scim.sql")),
-    (15, "device_families", include_str!("../migrations/postgres/0015_device_families.sql")),
+    (15, "sign_ins_and_sync", include_str!("../migrations/postgres/0015_sign_ins_and_sync.sql")),
 ];
 
 #[derive(Debug, Clone)]

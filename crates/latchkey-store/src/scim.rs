@@ -17,6 +17,22 @@ pub struct ScimGroupRecord {
     pub updated_at: i64,
 }
 
+/// A SCIM request a connector had refused, as its client page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimErrorRecord {
+    pub error_id: String,
+    pub occurred_at: i64,
+    pub method: String,
+    /// The request path (no query: a filter may name people).
+    pub path: String,
+    pub status: u16,
+    pub scim_type: Option<String>,
+    pub detail: String,
+}
+
+/// How many refused requests are kept per connector.
+pub const SCIM_ERRORS_KEPT: i64 = 20;
+
 /// SCIM provisioning (issue 14 item 3): the connector's `externalId` of
 /// a user, and deleting users. Users themselves are `UserRepo`'s.
 #[async_trait]
@@ -84,4 +100,9 @@ pub trait ScimRepo {
     /// Deletes a group and takes its name from every user holding it.
     /// Returns `false` when there is no such group.
     async fn delete_scim_group(&self, tenant: &TenantId, group_id: &str, audit: &AuditRecord) -> Result<bool>;
+    /// Records a refused request of a connector, keeping only its latest
+    /// [`SCIM_ERRORS_KEPT`]. Nothing is recorded for a client that is not there.
+    async fn record_scim_error(&self, tenant: &TenantId, client_id: &str, error: &ScimErrorRecord) -> Result<()>;
+    /// A connector's latest refused requests, newest first.
+    async fn list_scim_errors(&self, tenant: &TenantId, client_id: &str) -> Result<Vec<ScimErrorRecord>>;
 }

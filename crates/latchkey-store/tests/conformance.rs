@@ -65,6 +65,7 @@ cases!(
     device_codes_are_isolated_per_tenant_and_purged,
     open_device_codes_are_listed_per_client_and_user_and_revoked_once,
     redeemed_device_codes_are_listed_while_their_family_lives,
+    scim_errors_keep_the_latest_per_connector_and_go_with_it,
     remote_round_trip,
     checklist_60_remote_tenant_isolation,
     usage_counts_add_up_per_hour_and_purge,

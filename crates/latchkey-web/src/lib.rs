@@ -128,7 +128,7 @@ pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
         .merge(console::routes())
         .merge(remote_browser::routes())
         .merge(front_door::routes())
-        .merge(scim::routes())
+        .merge(scim::routes(&state))
         .nest("/api/v1", admin_api::routes(&state));
 
     let site = Router::new()

@@ -5,12 +5,13 @@
 //! `detail`. Discovery (`ServiceProviderConfig`, `ResourceTypes`,
 //! `Schemas`) needs no token.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, RawQuery, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use latchkey_app::admin::Actor;
@@ -21,7 +22,7 @@ use serde_json::Value;
 use crate::AppState;
 use crate::tenant::{Path, Source, Tenant};
 
-pub(crate) fn routes() -> Router<AppState> {
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/scim/v2/Users", get(list_users).post(create_user))
         .route("/scim/v2/.search", post(search_all))
@@ -36,6 +37,30 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/scim/v2/Schemas", get(schemas))
         .route("/scim/v2/Schemas/{id}", get(schema))
         .route("/scim/v2/{*rest}", axum::routing::any(no_such_endpoint))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), record_refusals))
+}
+
+/// Filled by [`Connector`] once the caller is known as a connector.
+#[derive(Clone, Default)]
+struct ConnectorSlot(Arc<OnceLock<(Arc<TenantContext>, Actor)>>);
+
+/// Remembers a connector's refused requests (4xx after it authenticated)
+/// for its client page. The path is kept without the query (a filter may
+/// name people); the error is SCIM's own `detail`, never the request body.
+async fn record_refusals(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    let slot = ConnectorSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    let res = next.run(req).await;
+    if let (Some(err), Some((ctx, actor))) = (res.extensions().get::<ScimError>(), slot.0.get())
+        && (400..500).contains(&err.status)
+        && err.status != 401
+        && let Err(e) = s.app.scim.record_refusal(ctx, actor, &method, &path, err).await
+    {
+        tracing::warn!(error = %e, "could not record a refused SCIM request");
+    }
+    res
 }
 
 const SCIM_JSON: &str = "application/scim+json";
@@ -65,6 +90,7 @@ impl IntoResponse for ScimFail {
         if status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        r.extensions_mut().insert(self.0);
         r
     }
 }
@@ -124,6 +150,9 @@ impl FromRequestParts<AppState> for Connector {
             .map(|v| v.chars().filter(|c| !c.is_control()).take(64).collect());
         let bearer = crate::admin_api::bearer(&parts.headers);
         let actor = state.app.tokens.connector_actor(&ctx, bearer, source, request_id).await?;
+        if let Some(slot) = parts.extensions.get::<ConnectorSlot>() {
+            let _ = slot.0.set((ctx.clone(), actor.clone()));
+        }
         Ok(Self { ctx, actor })
     }
 }

@@ -131,6 +131,70 @@ impl ScimService {
     }
 }
 
+/// How many refused requests are kept per connector.
+pub const REFUSALS_KEPT: i64 = latchkey_store::SCIM_ERRORS_KEPT;
+
+/// A SCIM request a connector had refused, as its client page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedRequest {
+    pub occurred_at: i64,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub scim_type: Option<String>,
+    pub detail: String,
+}
+
+impl ScimService {
+    /// Remembers that a connector's request was refused (a 4xx after it
+    /// authenticated), so its client page can show why a sync fails. Only
+    /// the latest few are kept per connector.
+    ///
+    /// # Errors
+    /// `Unavailable` without a database.
+    pub async fn record_refusal(
+        &self,
+        ctx: &TenantContext,
+        connector: &Actor,
+        method: &str,
+        path: &str,
+        err: &ScimError,
+    ) -> Result<(), AppError> {
+        let rec = latchkey_store::ScimErrorRecord {
+            error_id: self.kernel.random_id(12),
+            occurred_at: self.kernel.now(),
+            method: method.chars().take(16).collect(),
+            path: path.chars().take(200).collect(),
+            status: err.status,
+            scim_type: err.scim_type.map(str::to_owned),
+            detail: err.detail.chars().take(300).collect(),
+        };
+        Ok(self.kernel.store.record_scim_error(&ctx.id, &connector.id, &rec).await?)
+    }
+
+    /// A connector's latest refused requests, newest first.
+    ///
+    /// # Errors
+    /// `Unavailable` without a database.
+    pub async fn refusals(&self, ctx: &TenantContext, client_id: &str) -> Result<Vec<RefusedRequest>, AppError> {
+        Ok(self
+            .kernel
+            .store
+            .list_scim_errors(&ctx.id, client_id)
+            .await?
+            .into_iter()
+            .map(|r| RefusedRequest {
+                occurred_at: r.occurred_at,
+                method: r.method,
+                path: r.path,
+                status: r.status,
+                scim_type: r.scim_type,
+                detail: r.detail,
+            })
+            .collect())
+    }
+}
+
 /// `/scim/v2` of a tenant.
 #[must_use]
 pub fn base_url(ctx: &TenantContext) -> String {

@@ -117,3 +117,37 @@ pub async fn scim_groups_keep_user_groups_in_sync(store: Arc<dyn Store>) {
     assert_eq!(store.get_user(&t, "u-2").await.unwrap().unwrap().groups, vec!["other".to_owned()]);
     assert!(!store.delete_scim_group(&t, "g-1", &audit("group.delete", "g-1")).await.unwrap());
 }
+
+/// A connector's refused requests: only the latest are kept, newest first,
+/// per tenant and client; none for a client that is not there; they go with
+/// the client, so one re-created under the same id starts clean.
+pub async fn scim_errors_keep_the_latest_per_connector_and_go_with_it(store: Arc<dyn Store>) {
+    let t = with_tenant(&*store, "acme").await;
+    let other = with_tenant(&*store, "other").await;
+    let c = client(&t, "sync", "Sync", 1_000);
+    store.insert_client(&c, &[], &audit("client.create", "sync")).await.unwrap();
+    store.insert_client(&client(&other, "sync", "Sync", 1_000), &[], &audit("client.create", "sync")).await.unwrap();
+    let err = |n: i64| crate::ScimErrorRecord {
+        error_id: format!("e{n:03}"),
+        occurred_at: 2_000 + n,
+        method: "POST".into(),
+        path: "/scim/v2/Users".into(),
+        status: 409,
+        scim_type: Some("uniqueness".into()),
+        detail: format!("username {n} is taken"),
+    };
+    for n in 0..25 {
+        store.record_scim_error(&t, "sync", &err(n)).await.unwrap();
+    }
+    store.record_scim_error(&t, "nobody", &err(99)).await.unwrap();
+    let got = store.list_scim_errors(&t, "sync").await.unwrap();
+    assert_eq!(got.len(), usize::try_from(crate::SCIM_ERRORS_KEPT).unwrap());
+    assert_eq!(got[0], err(24), "newest first, every field kept");
+    assert_eq!(got.last().unwrap().error_id, "e005", "the oldest beyond the bound are gone");
+    assert!(store.list_scim_errors(&other, "sync").await.unwrap().is_empty(), "another tenant's connector");
+    assert!(store.list_scim_errors(&t, "nobody").await.unwrap().is_empty(), "no client, no record");
+
+    assert!(store.delete_client(&t, &c.client_id, &audit("client.delete", "sync")).await.unwrap());
+    store.insert_client(&c, &[], &audit("client.create", "sync")).await.unwrap();
+    assert!(store.list_scim_errors(&t, "sync").await.unwrap().is_empty(), "a re-created client starts clean");
+}

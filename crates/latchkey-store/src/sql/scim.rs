@@ -258,6 +258,80 @@ macro_rules! scim_repos {
                 tx.commit().await.map_err(e)?;
                 Ok(true)
             }
+
+            async fn record_scim_error(
+                &self,
+                tenant: &TenantId,
+                client_id: &str,
+                err: &crate::ScimErrorRecord,
+            ) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "INSERT INTO scim_errors (tenant_id, client_id, error_id, occurred_at, method, path, status, \
+                     scim_type, detail) \
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
+                     WHERE EXISTS (SELECT 1 FROM clients WHERE tenant_id = $1 AND client_id = $2)",
+                )
+                .bind(tenant.as_str())
+                .bind(client_id)
+                .bind(&err.error_id)
+                .bind(err.occurred_at)
+                .bind(&err.method)
+                .bind(&err.path)
+                .bind(i32::from(err.status))
+                .bind(&err.scim_type)
+                .bind(&err.detail)
+                .execute(&mut *tx)
+                .await
+                .map_err(e)?
+                .rows_affected();
+                if n > 0 {
+                    sqlx::query(
+                        "DELETE FROM scim_errors WHERE tenant_id = $1 AND client_id = $2 AND error_id NOT IN \
+                         (SELECT error_id FROM scim_errors WHERE tenant_id = $1 AND client_id = $2 \
+                          ORDER BY occurred_at DESC, error_id DESC LIMIT $3)",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(client_id)
+                    .bind(crate::SCIM_ERRORS_KEPT)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
+                }
+                tx.commit().await.map_err(e)?;
+                Ok(())
+            }
+
+            async fn list_scim_errors(
+                &self,
+                tenant: &TenantId,
+                client_id: &str,
+            ) -> Result<Vec<crate::ScimErrorRecord>> {
+                let rows = sqlx::query(
+                    "SELECT error_id, occurred_at, method, path, status, scim_type, detail FROM scim_errors \
+                     WHERE tenant_id = $1 AND client_id = $2 ORDER BY occurred_at DESC, error_id DESC LIMIT $3",
+                )
+                .bind(tenant.as_str())
+                .bind(client_id)
+                .bind(crate::SCIM_ERRORS_KEPT)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(e)?;
+                rows.iter()
+                    .map(|r| {
+                        let status: i32 = r.try_get("status").map_err(e)?;
+                        Ok(crate::ScimErrorRecord {
+                            error_id: r.try_get("error_id").map_err(e)?,
+                            occurred_at: r.try_get("occurred_at").map_err(e)?,
+                            method: r.try_get("method").map_err(e)?,
+                            path: r.try_get("path").map_err(e)?,
+                            status: u16::try_from(status).unwrap_or_default(),
+                            scim_type: r.try_get("scim_type").map_err(e)?,
+                            detail: r.try_get("detail").map_err(e)?,
+                        })
+                    })
+                    .collect()
+            }
         }
     };
 }

@@ -67,6 +67,18 @@ struct SyncPanel {
     endpoint: String,
     last: String,
     changes: Vec<AuditRow>,
+    /// Its latest refused requests, newest first.
+    refusals: Vec<RefusalRow>,
+    kept: i64,
+}
+
+/// A SCIM request of the connector that was refused.
+struct RefusalRow {
+    time: String,
+    request: String,
+    status: u16,
+    scim_type: String,
+    detail: String,
 }
 
 #[derive(Template)]
@@ -201,11 +213,26 @@ async fn details(
     let connector = v.config.scopes.iter().any(|sc| matches!(sc.as_str(), "users:read" | "users:write"));
     let sync = if connector {
         let search = AuditSearch { actor: Some(id.clone()), limit: Some(10), ..AuditSearch::default() };
+        let refusals = match s.app.scim.refusals(&cx.ctx, &id).await {
+            Ok(list) => list
+                .into_iter()
+                .map(|r| RefusalRow {
+                    time: time(r.occurred_at),
+                    request: format!("{} {}", r.method, r.path),
+                    status: r.status,
+                    scim_type: r.scim_type.unwrap_or_default(),
+                    detail: r.detail,
+                })
+                .collect(),
+            Err(e) => return cx.app_error(e),
+        };
         match s.app.audit.search_audit(&cx.ctx, &search).await {
             Ok((items, _)) => Some(SyncPanel {
                 endpoint: format!("{}/scim/v2", cx.ctx.issuer),
                 last: items.first().map_or_else(|| "Never".into(), |e| time(e.occurred_at)),
                 changes: AuditRow::rows(&s, &cx, &items).await,
+                refusals,
+                kept: latchkey_app::scim::REFUSALS_KEPT,
             }),
             Err(e) => return cx.app_error(e),
         }
