@@ -95,15 +95,17 @@ else
 fi
 
 # test_pass BACKEND: one full run of the workspace tests with that backend.
-# Tests named *pg_only* only make sense against PostgreSQL: skip them for sqlite.
+# Tests named *pg_only* only make sense against PostgreSQL: skip them for
+# sqlite; tests named *sqlite_only* set up SQLite themselves whatever the
+# backend: run them once, in the sqlite pass.
 test_pass() {
   local backend="$1"
   if [ "$USE_NEXTEST" = 1 ]; then
-    local filter=()
+    local filter=(-E 'not test(/sqlite_only/)')
     [ "$backend" = sqlite ] && filter=(-E 'not test(/pg_only/)')
     LATCHKEY_TEST_BACKEND="$backend" cargo nextest run --workspace --no-fail-fast "${filter[@]}"
   else
-    local skip=()
+    local skip=(--skip sqlite_only)
     [ "$backend" = sqlite ] && skip=(--skip pg_only)
     LATCHKEY_TEST_BACKEND="$backend" cargo test --workspace --no-fail-fast -- "${skip[@]}"
   fi

@@ -35,7 +35,7 @@ pub use federation::{FederatedLinkRecord, FederationRepo, RemoteFlowRecord};
 pub use postgres::PgStore;
 pub use remote::{AuthorizationRecord, ProviderRecord, RemoteClientRecord, RemoteRepo};
 pub use scim::{SCIM_ERRORS_KEPT, ScimErrorRecord, ScimGroupRecord, ScimRepo};
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, sqlite_backup};
 pub use throttle::{ThrottleRepo, ThrottleState};
 pub use usage::{Usage, UsageCount, UsageRepo};
 

@@ -71,6 +71,26 @@ async fn refresh_statistics(conn: &mut sqlx::SqliteConnection) -> Result<(), Sto
     Ok(())
 }
 
+/// Writes a consistent copy of the SQLite database at `url` to `target`
+/// (`VACUUM INTO`), while a server may be writing to it: the copy is one
+/// snapshot, compacted, without a WAL to go with it. The live database is
+/// opened read-only and never changed. `target` must not exist.
+///
+/// # Errors
+/// When the database cannot be opened or the copy cannot be written.
+pub async fn sqlite_backup(url: &str, target: &std::path::Path) -> Result<(), StoreError> {
+    let opts = SqliteConnectOptions::from_str(url)
+        .map_err(|err| StoreError::Internal(format!("invalid SQLite URL: {err}")))?
+        .read_only(true)
+        .busy_timeout(Duration::from_secs(10));
+    let mut conn =
+        <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&opts).await.map_err(StoreError::from_sqlx)?;
+    let target = target.to_str().ok_or_else(|| StoreError::Internal("the backup path is not UTF-8".into()))?;
+    let done = sqlx::query("VACUUM INTO $1").bind(target).execute(&mut conn).await.map_err(StoreError::from_sqlx);
+    sqlx::Connection::close(conn).await.map_err(StoreError::from_sqlx)?;
+    done.map(|_| ())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at a `sqlite:` URL.
     ///

@@ -222,16 +222,21 @@ async fn clock_skew(store: &dyn latchkey_store::Store, r: &mut Report) {
     }
 }
 
-/// The master key opens this database's signing keys (a wrong key for the
-/// data is the one mistake that loses everything).
-async fn keys(c: &Config, store: Arc<dyn latchkey_store::Store>, master: &MasterKey, r: &mut Report) {
-    let options = AppOptions {
+/// The application's options from a configuration, for the commands that
+/// open the data without serving it.
+pub(crate) fn app_options(c: &Config) -> AppOptions {
+    AppOptions {
         public_url: c.public_url.clone().unwrap_or_else(|| format!("http://{}", c.listen)),
         password_cost: PasswordCost { memory_kib: c.password_hash_memory_kib, iterations: c.password_hash_iterations },
         remote_allow_private: c.remote_allow_private.clone(),
         trusted_proxies: c.trusted_proxies.clone(),
-    };
-    let app = match App::new(store, master, Arc::new(SystemClock), Arc::new(OsRng), &options) {
+    }
+}
+
+/// The master key opens this database's signing keys (a wrong key for the
+/// data is the one mistake that loses everything).
+async fn keys(c: &Config, store: Arc<dyn latchkey_store::Store>, master: &MasterKey, r: &mut Report) {
+    let app = match App::new(store, master, Arc::new(SystemClock), Arc::new(OsRng), &app_options(c)) {
         Ok(a) => a,
         Err(e) => return r.add(Verdict::Fail, "settings", e.to_string()),
     };

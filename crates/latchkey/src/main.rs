@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+mod backup;
 mod cli;
 mod config;
 mod doctor;
@@ -50,6 +51,21 @@ enum Command {
     },
     /// Print the manual page (roff), e.g. `latchkey man | man -l -`.
     Man,
+    /// Copy the SQLite database to FILE while the server runs (PostgreSQL: pg_dump).
+    #[command(after_help = "Examples:\n  latchkey backup /var/backups/latchkey-$(date +%F).db\n\n\
+        The backup does not contain the master key and cannot be read without it: keep a copy of the key apart.")]
+    Backup {
+        /// Where to write the backup (must not exist).
+        file: PathBuf,
+    },
+    /// Restore a backup made by `latchkey backup` into an empty data directory.
+    #[command(after_help = "Examples:\n  install -m 0600 master.key /var/lib/latchkey/master.key\n  \
+        latchkey restore /var/backups/latchkey-2026-12-01.db\n\n\
+        The master key of the installation the backup comes from must be in place first.")]
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+    },
     #[command(flatten)]
     Admin(cli::Command),
 }
@@ -69,6 +85,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve => serve::serve(cli.config.as_deref()).await,
             Command::Migrate => serve::migrate(cli.config.as_deref()).await,
+            Command::Backup { file } => backup::backup(cli.config.as_deref(), &file).await,
+            Command::Restore { file } => backup::restore(cli.config.as_deref(), &file).await,
             Command::Token(args) => token_cmd::run(args, &cli.server).await,
             Command::Doctor => match doctor::run(cli.config.as_deref()).await {
                 Ok(true) => Ok(()),

@@ -47,20 +47,30 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
 /// The master key from the configuration, or from `{data_dir}/master.key`
 /// (generated with mode 0600 on first start).
 fn master_key(c: &Config) -> Result<MasterKey> {
-    if let Some(text) = &c.master_key {
-        return MasterKey::parse(text).context("LATCHKEY_MASTER_KEY");
+    if let Some(key) = existing_master_key(c)? {
+        return Ok(key);
     }
     let path = c.data_dir.join("master.key");
-    if path.exists() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        return MasterKey::parse(&text).with_context(|| format!("{} is not a valid master key", path.display()));
-    }
     let mut bytes = [0u8; 32];
     OsRng.fill(&mut bytes);
     let key = MasterKey::from_bytes(bytes);
     write_private(&path, &format!("{}\n", key.to_base64()))?;
     tracing::info!(path = %path.display(), "generated a new master key; back it up: without it the data cannot be read");
     Ok(key)
+}
+
+/// The master key from the configuration or `{data_dir}/master.key`, if
+/// there is one.
+pub(crate) fn existing_master_key(c: &Config) -> Result<Option<MasterKey>> {
+    if let Some(text) = &c.master_key {
+        return MasterKey::parse(text).context("LATCHKEY_MASTER_KEY").map(Some);
+    }
+    let path = c.data_dir.join("master.key");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    MasterKey::parse(&text).with_context(|| format!("{} is not a valid master key", path.display())).map(Some)
 }
 
 /// Creates the data directory readable by the owner only (0700), and

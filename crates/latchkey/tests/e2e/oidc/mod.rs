@@ -782,5 +782,6 @@ async fn a10_b14_repeated_parameters_and_bad_input() {
 }
 
 mod accounts;
+mod backup;
 mod checklist;
 mod device;
