@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { startServer, launchBrowser, freePort } from './harness.mjs';
 import { startPeer } from './peer.mjs';
+import * as oauth from 'oauth4webapi';
 
 const PEER_SECRET = `peer-secret-${randomBytes(16).toString('hex')}`;
 
@@ -178,4 +179,39 @@ test('just-in-time provisioning creates the user only when the provider allows i
   assert.equal(carol.email, 'carol@example.com');
   assert.deepEqual(carol.groups, ['eng']);
   await context.close();
+});
+
+test('the device page offers the provider too: a person signs in there with it and allows the device', async () => {
+  const c = await api('POST', '/clients', {
+    name: 'Living-room TV', type: 'device', scopes: ['openid', 'profile'],
+    grant_types: ['urn:ietf:params:oauth:grant-type:device_code'],
+  });
+  assert.equal(c.status, 201, JSON.stringify(c.body));
+  const tv = { client_id: c.body.client_id ?? c.body.client.client_id };
+  const insecure = { [oauth.allowInsecureRequests]: true };
+  const issuer = new URL(server.base);
+  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }));
+  const started = await oauth.deviceAuthorizationRequest(as, tv, oauth.None(), new URLSearchParams({ scope: 'openid profile' }), insecure);
+  const device = await oauth.processDeviceAuthorizationResponse(as, tv, started);
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(device.verification_uri_complete);
+  await page.getByRole('heading', { name: 'Connect a device' }).waitFor();
+  await page.getByRole('button', { name: 'Sign in with Corp SSO' }).click();
+  await page.waitForURL((u) => u.href.startsWith(peer.issuer));
+  await page.locator('input[name="login"]').fill('alice');
+  await page.locator('input[name="password"]').fill('anything');
+  await page.locator('button[type="submit"]').click();
+  // Back on the device page, signed in, with the code the link carried.
+  await page.getByRole('heading', { name: 'Allow this device?' }).waitFor();
+  assert.match(await page.locator('.device-facts').textContent(), new RegExp(device.user_code));
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await page.getByRole('heading', { name: 'Device connected' }).waitFor();
+  await context.close();
+
+  const polled = await oauth.deviceCodeGrantRequest(as, tv, oauth.None(), device.device_code, insecure);
+  const tokens = await oauth.processDeviceCodeResponse(as, tv, polled);
+  const alice = await userNamed('alice');
+  assert.equal(oauth.getValidatedIdTokenClaims(tokens).sub, alice.id, 'the device is signed in as alice');
 });

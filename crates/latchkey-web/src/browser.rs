@@ -181,6 +181,7 @@ pub(crate) fn render(ctx: &TenantContext, i: &Interaction) -> Response {
             html(StatusCode::OK, &FormPostPage { action: &resp.redirect_uri, params: &resp.params })
         }
         Outcome::Respond(resp) => see_other(&response_uri(resp)),
+        Outcome::Continue(path) => see_other(&format!("{base}{path}")),
         Outcome::Page(Page::Error { status, message }) => error_page(*status, message),
         Outcome::Page(Page::Login { status, tx, csrf, client_name, username, error, retry_after, sign_in_options }) => {
             let page =

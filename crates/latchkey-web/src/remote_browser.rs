@@ -130,12 +130,15 @@ async fn federation_start(State(s): State<AppState>, tenant: Result<Tenant, NoTe
         Err(r) => return r,
     };
     let cookies = browser_cookies(&ctx, req.headers());
-    let f = match form_fields(req, &["tx", "csrf", "provider"]).await {
+    let f = match form_fields(req, &["tx", "csrf", "provider", "device", "user_code"]).await {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let [tx, csrf, provider] = <[String; 3]>::try_from(f).unwrap_or_default();
-    match s.app.sign_in.start_federated_sign_in(&ctx, &FederatedStartForm { tx, csrf, provider }, &cookies).await {
+    let [tx, csrf, provider, device, user_code] = <[String; 5]>::try_from(f).unwrap_or_default();
+    // From the device page: no authorization transaction, the code typed there.
+    let device = (device == "1").then_some(user_code);
+    let form = FederatedStartForm { tx, csrf, provider, device };
+    match s.app.sign_in.start_federated_sign_in(&ctx, &form, &cookies).await {
         Ok(location) => see_other(&location),
         Err(page) => render(&ctx, &latchkey_app::oidc::Interaction::page(page)),
     }

@@ -13,6 +13,7 @@
 
 use latchkey_store::UserRecord;
 
+use super::interaction::SignInOption;
 use super::{BrowserCookies, LiveSession, PasswordRefused, ScopeLine, SignInService};
 use crate::tenants::TenantContext;
 use crate::tokens::device::{Decider, PendingDevice, UserCodeError};
@@ -22,7 +23,7 @@ const UNKNOWN_CODE: &str = "That code is not valid, was already used or has expi
 const NOT_IN_GROUP: &str = "Your account may not use this application. Ask an administrator to add you to its group.";
 const STALE_FORM: &str = "This form is no longer valid. Open the device page again.";
 /// The CSRF "transaction" of every device form (the binding is the browser).
-const DEVICE_TX: &str = "device";
+pub(super) const DEVICE_TX: &str = "device";
 
 /// What the device page shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,8 @@ pub enum DevicePage {
         username: String,
         error: Option<String>,
         retry_after: Option<u32>,
+        /// Providers offered as "Sign in with …".
+        sign_in_options: Vec<SignInOption>,
     },
     /// Signed in: type the code.
     EnterCode {
@@ -101,7 +104,7 @@ impl std::fmt::Debug for DeviceForm {
 }
 
 /// Keeps what a person typed displayable, and no longer than a code can be.
-fn typed_code(s: &str) -> String {
+pub(super) fn typed_code(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(16).collect()
 }
 
@@ -122,7 +125,7 @@ impl SignInService {
         match self.device_signed_in(ctx, cookies).await {
             Err(()) => DeviceStep::error(503, UNAVAILABLE),
             Ok(None) => {
-                let mut step = self.device_sign_in(ctx, cookies, &code, "", 200, None, None);
+                let mut step = self.device_sign_in(ctx, cookies, &code, "", 200, None, None).await;
                 step.clear_session = cookies.session.is_some();
                 step
             }
@@ -149,7 +152,7 @@ impl SignInService {
             Err(()) => return DeviceStep::error(503, UNAVAILABLE),
             Ok(None) => {
                 let error = Some("Your session has ended. Sign in again.");
-                let mut step = self.device_sign_in(ctx, cookies, &code, "", 401, error, None);
+                let mut step = self.device_sign_in(ctx, cookies, &code, "", 401, error, None).await;
                 step.clear_session = cookies.session.is_some();
                 return step;
             }
@@ -195,7 +198,7 @@ impl SignInService {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn device_sign_in(
+    async fn device_sign_in(
         &self,
         ctx: &TenantContext,
         cookies: &BrowserCookies,
@@ -219,6 +222,7 @@ impl SignInService {
             username: username.to_owned(),
             error: error.map(str::to_owned),
             retry_after,
+            sign_in_options: self.sign_in_options(ctx).await,
         };
         DeviceStep { page, set_session: None, set_anchor, clear_session: false }
     }
@@ -260,11 +264,11 @@ impl SignInService {
             Ok(u) => u,
             Err(PasswordRefused::Throttled(wait)) => {
                 let msg = format!("Too many failed sign-in attempts. Try again in {wait} seconds.");
-                return self.device_sign_in(ctx, cookies, code, &form.username, 429, Some(&msg), Some(wait));
+                return self.device_sign_in(ctx, cookies, code, &form.username, 429, Some(&msg), Some(wait)).await;
             }
             Err(PasswordRefused::Wrong) => {
                 let msg = "The username or password is not correct.";
-                return self.device_sign_in(ctx, cookies, code, &form.username, 401, Some(msg), None);
+                return self.device_sign_in(ctx, cookies, code, &form.username, 401, Some(msg), None).await;
             }
             Err(PasswordRefused::Unavailable) => return DeviceStep::error(503, UNAVAILABLE),
         };

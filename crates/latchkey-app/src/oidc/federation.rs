@@ -6,7 +6,8 @@ use latchkey_store::{FederatedLinkRecord, UserRecord};
 use serde_json::{Value, json};
 
 use super::SignInService;
-use super::interaction::{BrowserCookies, Page, SignInOption};
+use super::device_page::{DEVICE_TX, typed_code};
+use super::interaction::{BrowserCookies, Interaction, Outcome, Page, SignInOption};
 use crate::AppError;
 use crate::remote::ProviderSettings;
 use crate::remote::code_flow::{
@@ -56,12 +57,26 @@ impl SignInService {
         form: &FederatedStartForm,
         cookies: &BrowserCookies,
     ) -> Result<String, Page> {
-        let expired = "This sign-in request has expired or is not valid. Go back to the application and start again.";
-        let tx = self.open_tx(ctx, &form.tx).ok_or_else(|| Page::error(400, expired))?;
         let anchor = cookies.anchor.as_deref().unwrap_or_default();
-        if anchor.is_empty() || !self.csrf_ok(ctx, "login", &tx.id, anchor, &form.csrf) {
-            return Err(Page::error(403, "This form is no longer valid. Go back to the application and start again."));
-        }
+        // From the device page the form is bound to the browser alone; from
+        // the login page to the authorization transaction as well.
+        let (tx, device) = if let Some(code) = &form.device {
+            if anchor.is_empty() || !self.csrf_ok(ctx, "device-sign-in", DEVICE_TX, anchor, &form.csrf) {
+                return Err(Page::error(403, "This form is no longer valid. Open the device page again."));
+            }
+            (None, Some(typed_code(code)))
+        } else {
+            let expired =
+                "This sign-in request has expired or is not valid. Go back to the application and start again.";
+            let tx = self.open_tx(ctx, &form.tx).ok_or_else(|| Page::error(400, expired))?;
+            if anchor.is_empty() || !self.csrf_ok(ctx, "login", &tx.id, anchor, &form.csrf) {
+                return Err(Page::error(
+                    403,
+                    "This form is no longer valid. Go back to the application and start again.",
+                ));
+            }
+            (Some(form.tx.clone()), None)
+        };
         let unavailable = |e: &dyn std::fmt::Display| {
             tracing::warn!(error = %e, "starting a federated sign-in failed");
             Page::error(503, "The service is temporarily unavailable. Please try again in a moment.")
@@ -80,7 +95,8 @@ impl SignInService {
             settings: &settings,
             browser_secret: anchor,
             started_by: ("anonymous", "user"),
-            tx: Some(form.tx.clone()),
+            tx,
+            device,
             default_scope: Some("openid email profile"),
         };
         self.remote.begin_flow(ctx, start, None).await.map_err(|e| unavailable(&e))
@@ -102,20 +118,43 @@ impl SignInService {
         let Some(si) = settings.sign_in.as_ref() else {
             return fail(400, "Signing in with this provider is no longer offered.");
         };
-        let Some(tx) = data.tx.as_deref().and_then(|t| self.open_tx(ctx, t)) else {
-            return fail(400, "This sign-in request has expired. Go back to the application and start again.");
-        };
-        match self.federated_user(ctx, provider, si, claims, source).await {
-            Ok(Ok(user)) => {
-                CallbackOutcome::SignIn(Box::new(self.sign_in_user(ctx, tx, &user.user_id, cookies, source).await))
+        let unavailable = "The service is temporarily unavailable. Try again in a moment.";
+        let tx = match (&data.device, data.tx.as_deref().and_then(|t| self.open_tx(ctx, t))) {
+            (Some(_), _) => None,
+            (None, Some(tx)) => Some(tx),
+            (None, None) => {
+                return fail(400, "This sign-in request has expired. Go back to the application and start again.");
             }
-            Ok(Err(message)) => fail(403, &message),
-            Err(AppError::Unavailable) => fail(503, "The service is temporarily unavailable. Try again in a moment."),
+        };
+        let user = match self.federated_user(ctx, provider, si, claims, source).await {
+            Ok(Ok(user)) => user,
+            Ok(Err(message)) => return fail(403, &message),
+            Err(AppError::Unavailable) => return fail(503, unavailable),
             Err(e) => {
                 tracing::warn!(provider, error = %e, "federated sign-in failed");
-                fail(400, "Your account at this provider could not be linked. Ask an administrator.")
+                return fail(400, "Your account at this provider could not be linked. Ask an administrator.");
             }
+        };
+        if let Some(tx) = tx {
+            return CallbackOutcome::SignIn(Box::new(self.sign_in_user(ctx, tx, &user.user_id, cookies, source).await));
         }
+        // Signed in for the device page: a browser session, and back to the
+        // page with the code typed there.
+        let Ok(session) = self.new_session(ctx, &user.user_id, cookies, source).await else {
+            return fail(503, unavailable);
+        };
+        let code = data.device.as_deref().unwrap_or_default();
+        let path = if code.is_empty() {
+            "/device".to_owned()
+        } else {
+            format!("/device?user_code={}", form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>())
+        };
+        CallbackOutcome::SignIn(Box::new(Interaction {
+            outcome: Outcome::Continue(path),
+            set_session: Some(session.handle),
+            set_anchor: None,
+            clear_session: false,
+        }))
     }
 
     /// The user an upstream account signs in as (`Ok(Err)`: a message for

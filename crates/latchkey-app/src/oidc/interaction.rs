@@ -85,6 +85,9 @@ pub struct AuthResponse {
 pub enum Outcome {
     Page(Page),
     Respond(AuthResponse),
+    /// Go on at another page of this issuer (a path under it, e.g. the
+    /// device page after signing in with a provider).
+    Continue(String),
 }
 
 /// The result of one step of the browser flow, with the cookies to set.

@@ -148,6 +148,7 @@ pub(super) fn respond(i: &Interaction) -> AuthResponse {
     match &i.outcome {
         Outcome::Respond(r) => r.clone(),
         Outcome::Page(p) => panic!("expected a response at the client, got {p:?}"),
+        Outcome::Continue(path) => panic!("expected a response at the client, got a page at {path}"),
     }
 }
 

@@ -65,6 +65,10 @@ pub(crate) struct FlowData {
     pub(crate) started_by_kind: String,
     /// Sign-in: the sealed authorization transaction to continue.
     pub(crate) tx: Option<String>,
+    /// Sign-in on the device page: the user code typed there, to come back
+    /// to (`Some("")` when none was typed yet).
+    #[serde(default)]
+    pub(crate) device: Option<String>,
 }
 
 /// The start link's content.
@@ -142,6 +146,8 @@ pub(crate) struct FlowStart<'a> {
     pub(crate) browser_secret: &'a str,
     pub(crate) started_by: (&'a str, &'a str),
     pub(crate) tx: Option<String>,
+    /// Sign-in from the device page: the user code to return with.
+    pub(crate) device: Option<String>,
     /// Scopes when the remote client names none (sign-in: `openid email profile`).
     pub(crate) default_scope: Option<&'a str>,
 }
@@ -221,6 +227,7 @@ impl RemoteService {
             started_by: f.started_by.0.to_owned(),
             started_by_kind: f.started_by.1.to_owned(),
             tx: f.tx,
+            device: f.device,
         };
         let plain = serde_json::to_vec(&data).map_err(|e| AppError::Internal(e.to_string()))?;
         let sealed = self
@@ -282,6 +289,7 @@ impl RemoteService {
             browser_secret: &binder,
             started_by: (&actor.id, actor.kind),
             tx: None,
+            device: None,
             default_scope: None,
         };
         let url = self.begin_flow(ctx, start, Some(&audit)).await?;

@@ -334,7 +334,7 @@ async fn federated(w: &World, rp_id: &str, anchor: Option<&str>) -> CallbackOutc
     assert_eq!(sign_in_options.len(), 1);
     assert_eq!((sign_in_options[0].provider.as_str(), sign_in_options[0].display_name.as_str()), ("self", "Self SSO"));
     let cookies = BrowserCookies { session: None, anchor: i.set_anchor.clone() };
-    let form = FederatedStartForm { tx: tx.clone(), csrf: csrf.clone(), provider: "self".into() };
+    let form = FederatedStartForm { tx: tx.clone(), csrf: csrf.clone(), provider: "self".into(), device: None };
     let location = w.app.sign_in.start_federated_sign_in(&w.ctx, &form, &cookies).await.unwrap();
     let cb = sign_in_upstream(w, &location).await;
     let cookies = match anchor {

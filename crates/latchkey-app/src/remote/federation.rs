@@ -82,6 +82,8 @@ pub struct FederatedStartForm {
     pub tx: String,
     pub csrf: String,
     pub provider: String,
+    /// From the device page (instead of a `tx`): the user code typed so far.
+    pub device: Option<String>,
 }
 
 fn is_group(s: &str) -> bool {

@@ -239,3 +239,28 @@ async fn b20_b21_the_device_page_is_framed_never_and_its_sign_in_needs_the_brows
     assert_eq!(r.status().as_u16(), 200);
     assert!(r.headers()["set-cookie"].to_str().unwrap().starts_with("lk_session_"), "signed in");
 }
+
+/// "Sign in with …" from the device page is bound to the browser that
+/// showed the page: another browser's form token, or none, starts nothing.
+#[tokio::test]
+async fn b21_a_federated_start_from_the_device_page_needs_this_browsers_form_token() {
+    let t = setup().await;
+    let mine = browser();
+    let r = mine.get(t.s.url("/device")).send().await.unwrap();
+    let page = r.text().await.unwrap();
+    let csrf = field(&page, "csrf");
+    let stranger = browser();
+    let _ = stranger.get(t.s.url("/device")).send().await.unwrap();
+    for (b, token) in [(&stranger, csrf.as_str()), (&mine, ""), (&mine, "forged")] {
+        let form = [("device", "1"), ("user_code", "BCDF-GHJK"), ("csrf", token), ("provider", "corp")];
+        let r = b.post(t.s.url("/federation/start")).form(&form).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 403, "token {token:?}");
+        assert!(r.text().await.unwrap().contains("Open the device page again"));
+    }
+    // With this browser's token the form gets past the check: the provider
+    // is simply not offered here.
+    let form = [("device", "1"), ("user_code", "BCDF-GHJK"), ("csrf", csrf.as_str()), ("provider", "corp")];
+    let r = mine.post(t.s.url("/federation/start")).form(&form).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await.unwrap().contains("not offered"));
+}
