@@ -105,7 +105,7 @@ test('users are added with a role, keys rotate, and the audit log shows diffs', 
   await page.getByRole('button', { name: 'Save Changes' }).click();
   await page.getByText('The client was saved.').waitFor();
   await page.getByRole('link', { name: 'Audit Log' }).click();
-  await page.getByLabel('Action').fill('client.update');
+  await page.getByLabel('Action').selectOption('client.update');
   await page.getByLabel('Target ID').fill(clientId);
   await page.getByRole('button', { name: 'Filter' }).click();
   const rows = page.locator('main table.audit > tbody > tr');
@@ -114,6 +114,33 @@ test('users are added with a role, keys rotate, and the audit log shows diffs', 
   await rows.first().getByText(/field/).click();
   await page.getByRole('cell', { name: 'after the edit' }).waitFor();
   assert.equal(await page.getByText('lks_').count(), 0, 'no secret in the audit log');
+  // The target by name, linked to its page, the id beside it.
+  await rows.first().getByRole('link', { name: 'Audited' }).waitFor();
+  assert.match(await rows.first().textContent(), new RegExp(clientId));
+  // The client's page names its creator, not an id.
+  await page.goto(`${server.base}/console/clients/${clientId}`);
+  assert.match(await page.locator('dl.details').textContent(), /by admin\b/);
+  assert.doesNotMatch(await page.locator('dl.details').textContent(), /by usr_/);
+});
+
+test('the audit log hides sign-ins unless asked and filters by a date range', async () => {
+  await page.goto(`${server.base}/console/audit`);
+  const rows = page.locator('main table.audit > tbody > tr');
+  await rows.first().waitFor();
+  assert.equal(await rows.filter({ hasText: 'user.login' }).count(), 0, 'sign-in noise hidden by default');
+  await page.getByLabel(/Include sign-ins/).check();
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await rows.filter({ hasText: 'user.login' }).first().waitFor();
+
+  const today = new Date().toISOString().slice(0, 10);
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  await page.goto(`${server.base}/console/audit?from=${today}&to=${today}`);
+  assert.ok(await rows.count() > 0, 'today has events');
+  await page.goto(`${server.base}/console/audit?from=${tomorrow}`);
+  await page.getByText('No events.').waitFor();
+  const bad = await page.goto(`${server.base}/console/audit?from=yesterday`);
+  assert.equal(bad.status(), 400);
+  await page.getByRole('alert').filter({ hasText: 'not a date' }).waitFor();
 });
 
 test('the tenant policy is edited with inline validation, and the dashboard flags unused clients', async () => {

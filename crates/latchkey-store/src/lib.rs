@@ -282,6 +282,8 @@ pub struct AuditQuery {
     pub action: Option<String>,
     pub since: Option<UnixTime>,
     pub until: Option<UnixTime>,
+    /// Actions left out (e.g. the sign-in events the console hides by default).
+    pub exclude_actions: Vec<String>,
     /// `(occurred_at, event_id)` of the last event seen.
     pub before: Option<(UnixTime, String)>,
     pub limit: u32,

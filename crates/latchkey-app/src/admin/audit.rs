@@ -63,6 +63,7 @@ impl AuditLog {
             action: p.action.clone(),
             since: p.since,
             until: p.until,
+            exclude_actions: p.exclude_actions.clone(),
             before,
             limit: limit + 1,
         };
@@ -109,6 +110,10 @@ pub struct AuditSearch {
     pub since: Option<i64>,
     /// Events before this Unix time.
     pub until: Option<i64>,
+    /// Actions left out (the console hides sign-in events unless asked).
+    #[serde(skip)]
+    #[cfg_attr(feature = "openapi", param(ignore))]
+    pub exclude_actions: Vec<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1-500 (default 50).

@@ -27,6 +27,9 @@ pub async fn audit_search_filters_and_pages(store: Arc<dyn Store>) {
     assert_eq!(store.search_audit(&t, &q(|q| q.actor = Some("bob".into()))).await.unwrap().len(), 3);
     assert_eq!(store.search_audit(&t, &q(|q| q.action = Some("client.update".into()))).await.unwrap().len(), 3);
     assert_eq!(store.search_audit(&t, &q(|q| q.target_id = Some("t0".into()))).await.unwrap().len(), 2);
+    let without = |q: &mut AuditQuery| q.exclude_actions = vec!["client.update".into(), "tenant.bootstrap".into()];
+    let rest = store.search_audit(&t, &q(without)).await.unwrap();
+    assert_eq!(rest.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(), ["scope.create"; 3], "actions left out");
     // `q`: a substring of actor, action or target id, any case; % and _ are literal.
     assert_eq!(store.search_audit(&t, &q(|q| q.q = Some("BOB".into()))).await.unwrap().len(), 3);
     assert_eq!(store.search_audit(&t, &q(|q| q.q = Some("t.upd".into()))).await.unwrap().len(), 3);

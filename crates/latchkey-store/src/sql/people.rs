@@ -250,6 +250,14 @@ macro_rules! people_repos {
                     qb.push(" OR LOWER(action) LIKE ").push_bind(pattern.clone()).push(" ESCAPE '\\'");
                     qb.push(" OR LOWER(target_id) LIKE ").push_bind(pattern).push(" ESCAPE '\\')");
                 }
+                if !q.exclude_actions.is_empty() {
+                    qb.push(" AND action NOT IN (");
+                    let mut list = qb.separated(", ");
+                    for a in &q.exclude_actions {
+                        list.push_bind(a.clone());
+                    }
+                    list.push_unseparated(")");
+                }
                 if let Some(since) = q.since {
                     qb.push(" AND occurred_at >= ").push_bind(since);
                 }

@@ -13,8 +13,6 @@ use latchkey_app::admin::client_search::ClientSearch;
 use latchkey_app::admin::keys::RotateKeys;
 use latchkey_app::admin::scopes::{ClassPatch, NewClass, NewScope, ScopePatch};
 use latchkey_app::admin::users::NewUser;
-use latchkey_app::admin::{AuditSearch, AuditView};
-use serde_json::Value;
 
 use super::catalogue::{self, Catalogue, Incoming, input_problem};
 use super::chart::Chart;
@@ -40,7 +38,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/users/{id}/password", post(reset_user_password))
         .route("/console/keys", get(keys))
         .route("/console/keys/rotate", post(rotate_keys))
-        .route("/console/audit", get(audit))
 }
 
 macro_rules! enter_get {
@@ -624,152 +621,4 @@ async fn rotate_keys(
         s.app.tenants.rotate_keys(&cx.ctx, &cx.user.actor, RotateKeys { purpose, activate_in_seconds: None }).await
     );
     cx.to("keys?m=rotated")
-}
-
-// ---- audit log -----------------------------------------------------------------
-
-/// One changed field of an audit event.
-pub(crate) struct Change {
-    pub field: String,
-    pub before: String,
-    pub after: String,
-}
-
-pub(crate) struct AuditRow {
-    pub time: String,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub target_type: String,
-    pub source: String,
-    pub changes: Vec<Change>,
-}
-
-fn show(v: &Value) -> String {
-    match v {
-        Value::Null => "—".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-impl AuditRow {
-    /// The rows of some events, with users shown by username.
-    pub(crate) async fn rows(s: &AppState, cx: &Cx, events: &[AuditView]) -> Vec<Self> {
-        let mut names: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-        for e in events.iter().filter(|e| e.actor_type == "user") {
-            if !names.contains_key(&e.actor)
-                && let Ok(u) = s.app.users.get_user(&cx.ctx, &e.actor).await
-            {
-                names.insert(e.actor.clone(), u.username);
-            }
-        }
-        events
-            .iter()
-            .map(|e| {
-                let mut row = Self::from_view(e);
-                if let Some(n) = names.get(&e.actor) {
-                    row.actor = format!("{n} (user)");
-                }
-                row
-            })
-            .collect()
-    }
-
-    fn from_view(e: &AuditView) -> Self {
-        let changes = e
-            .changes
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| Change {
-                        field: k.clone(),
-                        before: v.get("before").map_or_else(|| "—".into(), show),
-                        after: v.get("after").map_or_else(|| "—".into(), show),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        Self {
-            time: time(e.occurred_at),
-            actor: format!("{} ({})", e.actor, e.actor_type),
-            action: e.action.clone(),
-            target: e.target_id.clone(),
-            target_type: e.target_type.clone(),
-            source: e.source_ip.clone().unwrap_or_default(),
-            changes,
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "console/audit.html")]
-struct AuditPage {
-    c: Chrome,
-    rows: Vec<AuditRow>,
-    action: String,
-    actor: String,
-    target_type: String,
-    target_id: String,
-    next: Option<String>,
-    error: Option<String>,
-}
-
-impl AuditPage {
-    fn next_href(&self) -> String {
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("action", &self.action),
-            ("actor", &self.actor),
-            ("target_type", &self.target_type),
-            ("target_id", &self.target_id),
-        ] {
-            if !v.is_empty() {
-                q.append_pair(k, v);
-            }
-        }
-        if let Some(n) = &self.next {
-            q.append_pair("cursor", n);
-        }
-        q.finish()
-    }
-}
-
-async fn audit(
-    State(s): State<AppState>,
-    tenant: Result<Tenant, NoTenant>,
-    Source(src): Source,
-    req: Request,
-) -> Response {
-    let (cx, parts) = enter_get!(s, tenant, src, req);
-    let q = query(&parts);
-    let opt = |n: &str| Some(field(&q, n).trim().to_owned()).filter(|v| !v.is_empty());
-    let search = AuditSearch {
-        action: opt("action"),
-        actor: opt("actor"),
-        target_type: opt("target_type"),
-        target_id: opt("target_id"),
-        cursor: opt("cursor"),
-        limit: Some(50),
-        ..AuditSearch::default()
-    };
-    let (rows, next, error) = match s.app.audit.search_audit(&cx.ctx, &search).await {
-        Ok((items, next)) => (AuditRow::rows(&s, &cx, &items).await, next, None),
-        Err(AppError::Validation(_)) => {
-            (Vec::new(), None, Some("The filters or the page link are not valid.".to_owned()))
-        }
-        Err(e) => return cx.app_error(e),
-    };
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let page = AuditPage {
-        c: cx.chrome("audit", None),
-        rows,
-        action: search.action.unwrap_or_default(),
-        actor: search.actor.unwrap_or_default(),
-        target_type: search.target_type.unwrap_or_default(),
-        target_id: search.target_id.unwrap_or_default(),
-        next,
-        error,
-    };
-    cx.page(status, &page)
 }

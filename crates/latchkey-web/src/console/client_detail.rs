@@ -15,7 +15,7 @@ use latchkey_app::admin::secrets::RotateSecret;
 use latchkey_core::token::{Lifetime, LifetimeSource};
 use latchkey_core::{ClientStatus, redirect::MatchExplanation};
 
-use super::admin_pages::AuditRow;
+use super::audit_page::AuditRow;
 use super::chart::Chart;
 use super::confirm::{Confirmation, unless_confirmed};
 use super::view::{Chrome, grant_label, opt_time, seconds, time, type_title};
@@ -91,6 +91,8 @@ struct DetailPage {
     lifetimes: Vec<(&'static str, String, &'static str)>,
     labels: String,
     created: String,
+    /// Who created it, by name where the creator is a user or a client.
+    created_by: String,
     updated: String,
     last_used: String,
     secrets: Vec<SecretRow>,
@@ -245,7 +247,9 @@ async fn details(
         ("Refresh token", seconds(l.refresh_token.seconds), source_label(&l.refresh_token)),
         ("ID token", seconds(l.id_token.seconds), source_label(&l.id_token)),
     ];
+    let created_by = creator(&s, &cx, &v.created_by).await;
     let page = DetailPage {
+        created_by,
         c: cx.chrome("clients", flash(field(&query, "m"))),
         kind: type_title(v.client_type),
         grants: v.config.grant_types.iter().map(|g| grant_label(*g)).collect(),
@@ -360,6 +364,18 @@ async fn revoke(
     match s.app.clients.revoke_secret(&cx.ctx, &cx.user.actor, &id, &secret).await {
         Ok(()) => cx.to(&format!("clients/{id}?m=secret_revoked")),
         Err(e) => cx.app_error(e),
+    }
+}
+
+/// A creator id as people know it: a user's username, a client's name, or
+/// the id (the server itself, or something since deleted).
+async fn creator(s: &AppState, cx: &Cx, id: &str) -> String {
+    if let Ok(u) = s.app.users.get_user(&cx.ctx, id).await {
+        return u.username;
+    }
+    match s.app.clients.get_client(&cx.ctx, id).await {
+        Ok(c) => format!("{} (client)", c.name),
+        Err(_) => id.to_owned(),
     }
 }
 

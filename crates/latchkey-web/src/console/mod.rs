@@ -22,6 +22,7 @@
 #![allow(clippy::result_large_err)]
 
 mod admin_pages;
+mod audit_page;
 mod catalogue;
 mod chart;
 mod client_detail;
@@ -64,6 +65,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(client_detail::routes())
         .merge(client_form::routes())
         .merge(admin_pages::routes())
+        .merge(audit_page::routes())
         .merge(remote_pages::routes())
         .merge(settings_page::routes())
         .merge(tenant_pages::routes())

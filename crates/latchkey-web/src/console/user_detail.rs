@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use latchkey_app::admin::AuditSearch;
 use latchkey_app::admin::users::UserView;
 
-use super::admin_pages::AuditRow;
+use super::audit_page::AuditRow;
 use super::confirm::{Confirmation, unless_confirmed};
 use super::view::{Chrome, time};
 use super::{Cx, enter, enter_post, field, param};
