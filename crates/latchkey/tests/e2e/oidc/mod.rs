@@ -785,3 +785,4 @@ mod accounts;
 mod backup;
 mod checklist;
 mod device;
+mod reliability;
