@@ -54,7 +54,7 @@ if kills:
             "acknowledged writes, restarted, and every acknowledged write is checked (a created client's",
             "newest acknowledged secret works, a revoked token is inactive, the newest acknowledged",
             "refresh token refreshes). A write in flight at the kill may land or not, never half.", "",
-            "| backend | kills | acknowledged writes | lost | restart to serving, median | max |", "|---|---|---|---|---|---|"]
+            "| backend | kills | acknowledged writes | lost | restart to serving (debug build), median | max |", "|---|---|---|---|---|---|"]
     for l in kills:
         f = l["figures"]
         out.append(f"| {l['backend']} | {f['kills']} | {f['acknowledged_writes']} | {f['lost']} | {f['start_ms_median']} ms | {f['start_ms_max']} ms |")

@@ -4,7 +4,8 @@
 # Installs what it needs on a fresh machine: the Debian `chromium` package and
 # the npm packages pinned in tests/browser/package-lock.json (never a browser
 # download). Runs every tests/browser/*.test.mjs once on SQLite and, when
-# scripts/test.sh provides LATCHKEY_TEST_PG_URL, once more on PostgreSQL.
+# scripts/test.sh provides LATCHKEY_TEST_PG_URL, once more on PostgreSQL, the
+# two at the same time.
 # Last lines: "browser-sqlite: N passed, M failed" (and browser-postgres).
 set -euo pipefail
 
@@ -51,13 +52,24 @@ BACKENDS=(sqlite)
 WORK="$(mktemp -d -t latchkey-browser.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 
-rc=0
+# The backends run side by side (each test file starts its own server, and
+# the runs wait on servers and Chromium more than they compute), each
+# printing its report when it is done.
+pids=()
 for backend in "${BACKENDS[@]}"; do
   log "backend: $backend"
   LATCHKEY_BROWSER_BACKEND="$backend" node --test --test-concurrency=1 \
-    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=spec --test-reporter-destination="$WORK/$backend.spec" \
     --test-reporter=tap --test-reporter-destination="$WORK/$backend.tap" \
-    "$DIR"/*.test.mjs || rc=$?
+    "$DIR"/*.test.mjs >"$WORK/$backend.out" 2>&1 &
+  pids+=($!)
+done
+rc=0
+for i in "${!BACKENDS[@]}"; do
+  backend="${BACKENDS[$i]}"
+  wait "${pids[$i]}" || rc=$?
+  log "backend: $backend"
+  cat "$WORK/$backend.spec" "$WORK/$backend.out" 2>/dev/null || true
   pass="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$WORK/$backend.tap" | tail -1)"
   fail="$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$WORK/$backend.tap" | tail -1)"
   echo "browser-$backend: ${pass:-0} passed, ${fail:-1} failed"
