@@ -181,6 +181,20 @@ impl TokenService {
         stored.max(self.usage.pending_use(&ctx.id, client_id))
     }
 
+    /// When a client was last used, read so that a flush cannot fall
+    /// between the stored time and this node's unflushed uses (the use
+    /// would then be in neither): both are read while no flush runs.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown client; `Unavailable` when the database
+    /// cannot answer.
+    pub async fn last_use_now(&self, ctx: &TenantContext, client_id: &str) -> Result<Option<UnixTime>, AppError> {
+        let id = latchkey_core::ClientId::parse(client_id).map_err(|_| AppError::NotFound)?;
+        let _gate = self.usage.flushing.read().await;
+        let (c, _) = self.kernel.store.get_client_with_secrets(&ctx.id, &id).await?.ok_or(AppError::NotFound)?;
+        Ok(self.last_use(ctx, client_id, c.last_used_at))
+    }
+
     /// Tokens issued and failed authentications per hour over the last
     /// `hours` hours (this one included), of one client or of the tenant;
     /// this node's counts not yet flushed included.

@@ -248,6 +248,10 @@ async fn details(
         ("ID token", seconds(l.id_token.seconds), source_label(&l.id_token)),
     ];
     let created_by = creator(&s, &cx, &v.created_by).await;
+    let last_used = match s.app.tokens.last_use_now(&cx.ctx, &id).await {
+        Ok(t) => t,
+        Err(e) => return cx.app_error(e),
+    };
     let page = DetailPage {
         created_by,
         c: cx.chrome("clients", flash(field(&query, "m"))),
@@ -257,7 +261,7 @@ async fn details(
         labels: v.config.labels.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join(", "),
         created: time(v.created_at),
         updated: time(v.updated_at),
-        last_used: opt_time(s.app.tokens.last_use(&cx.ctx, &v.client_id, v.last_used_at)),
+        last_used: opt_time(last_used),
         secrets,
         devices,
         sync,
