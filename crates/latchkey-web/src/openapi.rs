@@ -97,6 +97,8 @@ use crate::{ApiDocument, AppState};
         crate::oauth::userinfo::userinfo,
         crate::oauth::discovery::metadata,
         crate::oauth::discovery::oauth_metadata,
+        crate::oauth::discovery::tenant_metadata,
+        crate::oauth::discovery::tenant_oauth_metadata,
         crate::oauth::discovery::jwks,
     ),
     components(

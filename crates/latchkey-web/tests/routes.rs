@@ -102,6 +102,10 @@ const ROUTES: &[Row] = &[
     // The protocol endpoints and discovery.
     ("GET", "/.well-known/oauth-authorization-server", (200, JSON), None),
     ("GET", "/.well-known/openid-configuration", (200, JSON), None),
+    // RFC 8414 §3.1: the well-known segment before the issuer's path (`/t/{tenant}`);
+    // the sample tenant does not exist.
+    ("GET", "/.well-known/oauth-authorization-server/t/{tenant}", (404, PROBLEM), None),
+    ("GET", "/.well-known/openid-configuration/t/{tenant}", (404, PROBLEM), None),
     ("POST", "/oauth2/introspect", (400, JSON), None),
     ("GET", "/oauth2/jwks", (200, "application/jwk-set+json"), None),
     ("POST", "/oauth2/revoke", (400, JSON), None),
@@ -519,4 +523,55 @@ async fn unknown_addresses_get_a_page_in_a_browser_and_problem_json_otherwise() 
     assert_eq!((r.status().as_u16(), content_type(&r)), (404, PROBLEM.to_owned()));
     let r = w.call(Request::get("/api/v1/nothing").header(header::ACCEPT, JSON).body(Body::empty()).unwrap()).await;
     assert_eq!((r.status().as_u16(), content_type(&r)), (404, PROBLEM.to_owned()));
+}
+
+impl World {
+    async fn get(&self, path: &str) -> Response<Body> {
+        self.call(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+
+    /// `method path` as the admin client, with a JSON body when given.
+    async fn admin(&self, token: &str, method: &str, path: &str, body: Option<serde_json::Value>) -> Response<Body> {
+        let mut b =
+            Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {token}"));
+        if body.is_some() {
+            b = b.header(header::CONTENT_TYPE, JSON);
+        }
+        self.call(b.body(body.map_or_else(Body::empty, |v| Body::from(v.to_string()))).unwrap()).await
+    }
+}
+
+/// RFC 8414 §3.1: a tenant's metadata also at `/.well-known/…/t/{tenant}`,
+/// the same document (its own issuer) as under `/t/{tenant}/.well-known/…`;
+/// unknown and disabled tenants are 404 problems.
+#[tokio::test]
+async fn tenant_metadata_is_served_where_rfc_8414_looks() {
+    let w = world().await;
+    let token = w.admin_token().await;
+    let r = w.admin(&token, "POST", "/api/v1/tenants", Some(serde_json::json!({"tenant_id": "acme"}))).await;
+    assert_eq!(r.status(), 201);
+    for (inserted, appended) in [
+        ("/.well-known/oauth-authorization-server/t/acme", "/t/acme/.well-known/oauth-authorization-server"),
+        ("/.well-known/openid-configuration/t/acme", "/t/acme/.well-known/openid-configuration"),
+    ] {
+        let r = w.get(inserted).await;
+        assert_eq!((r.status().as_u16(), content_type(&r)), (200, JSON.to_owned()), "{inserted}");
+        assert_eq!(r.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*", "{inserted}: public, as the others");
+        let doc = json_of(r).await;
+        assert_eq!(doc["issuer"], "https://issuer.test/t/acme", "{inserted}");
+        assert_eq!(doc["token_endpoint"], "https://issuer.test/t/acme/oauth2/token");
+        assert_eq!(doc, json_of(w.get(appended).await).await, "{inserted} and {appended} are one document");
+    }
+    let r = w.admin(&token, "POST", "/api/v1/tenants/acme/disable", None).await;
+    assert_eq!(r.status(), 200);
+    for path in [
+        "/.well-known/oauth-authorization-server/t/acme",
+        "/.well-known/openid-configuration/t/acme",
+        "/.well-known/oauth-authorization-server/t/nobody",
+        "/.well-known/oauth-authorization-server/t/Not%20a%20tenant",
+    ] {
+        let r = w.get(path).await;
+        assert_eq!((r.status().as_u16(), content_type(&r)), (404, PROBLEM.to_owned()), "{path}");
+        assert_eq!(json_of(r).await["status"], 404, "{path}");
+    }
 }

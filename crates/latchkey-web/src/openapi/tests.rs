@@ -75,7 +75,12 @@ const NOT_YET_DOCUMENTED: &[&str] = &[];
 /// `(METHOD, path)` of every `.route(...)` in a router's source (following
 /// `.merge(NAME::routes())` into [`MERGED_ROUTERS`]), with a prefix.
 fn routes_in(source: &str, prefix: &str) -> BTreeSet<(String, String)> {
-    let start = source.find("fn routes(").expect("a routes() function");
+    routes_of(source, "fn routes(", prefix)
+}
+
+/// As [`routes_in`], for the router function `function` (e.g. `"fn routes("`).
+fn routes_of(source: &str, function: &str, prefix: &str) -> BTreeSet<(String, String)> {
+    let start = source.find(function).unwrap_or_else(|| panic!("a {function}) function"));
     let body = &source[start..];
     let body = &body[..body.find("\n}").unwrap()];
     let mut out = BTreeSet::new();
@@ -131,6 +136,8 @@ fn excused(path: &str, prefix: &str) -> bool {
 fn openapi_documents_every_route() {
     let mut registered = routes_in(include_str!("../admin_api/mod.rs"), "/api/v1");
     registered.extend(routes_in(include_str!("../oauth/mod.rs"), ""));
+    // The RFC 8414 forms of the tenants' metadata, merged into the site once.
+    registered.extend(routes_of(include_str!("../oauth/discovery.rs"), "fn inserted_routes(", ""));
     let documented = documented(&doc());
     let missing: Vec<_> = registered.difference(&documented).collect();
     let extra: Vec<_> = documented.difference(&registered).collect();
