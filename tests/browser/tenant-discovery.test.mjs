@@ -30,6 +30,7 @@ before(async () => {
     body: JSON.stringify({ tenant_id: 'acme' }),
   });
   assert.equal(r.status, 201, await r.clone().text());
+  assert.equal(r.headers.get('location'), `${server.base}/api/v1/tenants/acme`);
   const created = await r.json();
   acme = { client_id: created.admin_client_id, client_secret: created.admin_client_secret };
 });

@@ -118,7 +118,7 @@ pub(crate) struct ServerMetadata {
 #[allow(dead_code)]
 pub(crate) struct JwkSet {
     /// The public keys; each a JWK with `kid`, `alg` and `use`.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<latchkey_app::admin::keys::PublicJwk>)]
     keys: Vec<()>,
 }
 

@@ -22,6 +22,8 @@ async fn a_tenant_is_discovered_at_the_rfc_8414_address_with_its_own_issuer() {
     let r = http().post(s.url("/api/v1/tenants")).bearer_auth(&owner).json(&json!({"tenant_id": "acme"})).send().await;
     let r = r.unwrap();
     assert_eq!(r.status().as_u16(), 201);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, s.url("/api/v1/tenants/acme"), "the new tenant's address");
     let created: Value = r.json().await.unwrap();
     let issuer = IssuerUrl::new(s.url("/t/acme")).unwrap();
 
