@@ -20,6 +20,10 @@
 # cases per operation and per stateful run, fixed SCHEMATHESIS_SEED; about 30 s.
 # Last line: "schemathesis: N passed, M failed", counting API operations (and
 # the stateful suite) from the JUnit reports.
+# 0. First, without a server (scripts/openapi-check.sh, about 20 s): the
+#    OpenAPI document through Spectral and Redocly (no error, no warning) and
+#    both generators, openapi-typescript (+ tsc --strict) and
+#    openapi-python-client ("openapi-check: N passed, M failed").
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,6 +47,11 @@ ADMIN_ID="latchkey-admin"
 ADMIN_SECRET="lks_schemathesis_admin_secret_0123456789abcdefghij"
 
 log() { printf 'test-extra: %s\n' "$*" >&2; }
+
+rc=0
+# --- the OpenAPI document through linters and generators (no server needed) ----
+log "openapi-check: Spectral, Redocly, openapi-typescript, openapi-python-client"
+"$REPO/scripts/openapi-check.sh" || rc=$?
 
 # --- schemathesis in its own venv (reused across runs) ------------------------
 if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "version $SCHEMATHESIS_VERSION\$" \
@@ -137,7 +146,6 @@ PY
 
 # --- Authlib first: schemathesis may delete the scopes it relies on -------------
 log "authlib: a second relying party"
-rc=0
 "$AUTHLIB_VENV/bin/python" -W ignore "$REPO/scripts/authlib_rp.py" "$BASE" "$TOKEN" || rc=$?
 
 # --- SCIM before schemathesis, which may delete the users:* scopes --------------

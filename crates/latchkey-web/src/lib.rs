@@ -134,6 +134,7 @@ pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
     let site = Router::new()
         .merge(issuer_routes.clone())
         .nest("/t/{tenant}", issuer_routes)
+        .merge(oauth::discovery::inserted_routes())
         .merge(health::routes())
         .merge(browser::asset_routes())
         .route("/assets/console.js", axum::routing::get(|| async { console::asset_js() }))

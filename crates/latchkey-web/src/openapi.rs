@@ -12,7 +12,10 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{
+    AuthorizationCode, ClientCredentials, Flow, Http, HttpAuthScheme, OAuth2, SecurityScheme,
+};
+use utoipa::openapi::server::ServerBuilder;
 use utoipa::openapi::{InfoBuilder, LicenseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -95,12 +98,15 @@ use crate::{ApiDocument, AppState};
         crate::oauth::introspect::introspect,
         crate::oauth::revoke::revoke,
         crate::oauth::userinfo::userinfo,
+        crate::oauth::userinfo::userinfo_post,
         crate::oauth::discovery::metadata,
         crate::oauth::discovery::oauth_metadata,
+        crate::oauth::discovery::tenant_metadata,
+        crate::oauth::discovery::tenant_oauth_metadata,
         crate::oauth::discovery::jwks,
     ),
     components(
-        schemas(Problem, latchkey_core::FieldError),
+        schemas(Problem, latchkey_core::FieldError, latchkey_app::admin::client_search::ClientSortOrder),
         responses(
             BadRequest,
             Unauthorized,
@@ -133,15 +139,19 @@ use crate::{ApiDocument, AppState};
 )]
 struct ApiDoc;
 
-/// Info and security schemes: what the derive cannot say.
+/// Info, servers and security schemes: what the derive cannot say.
 struct Meta;
 
+/// The token endpoint, relative to the server (every tenant has its own).
+const TOKEN_URL: &str = "/oauth2/token";
+
 const DESCRIPTION: &str = "The admin REST API of Latchkey, an OAuth 2.0 / OpenID Connect authorization server.\n\n\
-Authenticate with a bearer access token of this tenant obtained with client_credentials: scope `admin` may \
-change things, `admin:read` may only look. Errors are RFC 9457 problem details (`application/problem+json`); \
+Authenticate with a bearer access token of this tenant (security scheme `oauth2`), e.g. obtained with \
+client_credentials at `/oauth2/token`: scope `admin` may change things, `admin:read` may only look. Errors are RFC 9457 problem details (`application/problem+json`); \
 validation errors list every offending field in `errors`. Clients carry an `ETag` (their revision); updates \
 honour `If-Match` and answer 412 when it is stale.\n\n\
-Every path is also served under `/t/{tenant}` for the other tenants of a multi-tenant installation.";
+Every path is also served under `/t/{tenant}` for the other tenants of a multi-tenant installation. List operations take `limit` (1-500, default 50; other values are refused with 400) and \
+return `next_cursor`; creations answer 201 with the new resource's address in `Location`.";
 
 impl Modify for Meta {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
@@ -156,14 +166,45 @@ impl Modify for Meta {
                     .build(),
             ))
             .build();
+        doc.servers = Some(vec![
+            ServerBuilder::new()
+                .url("/")
+                .description(Some("The default tenant, on the server this document was read from"))
+                .build(),
+        ]);
         let components = doc.components.get_or_insert_with(Default::default);
-        let mut bearer = Http::new(HttpAuthScheme::Bearer);
-        bearer.description = Some(
-            "An access token issued by this tenant (client_credentials) with scope `admin` (read-write) or \
-             `admin:read` (read-only)."
-                .into(),
+        let admin_scopes = [
+            ("admin", "Read and change everything the caller's role allows"),
+            ("admin:read", "Read only"),
+            (
+                "authorizations:token",
+                "Take tokens of the authorizations (`authorizations:token:<namespace>`: of one namespace)",
+            ),
+        ];
+        let person_scopes = [
+            ("openid", "OpenID Connect: the user's `sub`, and the userinfo endpoint"),
+            ("profile", "The user's name and username"),
+            ("email", "The user's email address"),
+            ("admin", "Administer with the user's role"),
+            ("admin:read", "Look, with the user's role, without changing anything"),
+        ];
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [
+                    Flow::ClientCredentials(ClientCredentials::new(TOKEN_URL, admin_scopes.into_iter().collect())),
+                    Flow::AuthorizationCode(AuthorizationCode::new(
+                        "/oauth2/authorize",
+                        TOKEN_URL,
+                        person_scopes.into_iter().collect(),
+                    )),
+                ],
+                "An access token issued by this tenant, sent as `Authorization: Bearer`. Services obtain one with \
+                 client_credentials (a client with an `admin_role`); people with the authorization code flow or the \
+                 device flow (`latchkey login`). Scope `admin` may change things, `admin:read` may only look; what \
+                 either may touch is bounded by the caller's role.",
+            )),
         );
-        components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
         let mut basic = Http::new(HttpAuthScheme::Basic);
         basic.description = Some(
             "client_secret_basic (RFC 6749 §2.3.1); client_secret_post puts the same credentials in the form.".into(),

@@ -102,6 +102,10 @@ const ROUTES: &[Row] = &[
     // The protocol endpoints and discovery.
     ("GET", "/.well-known/oauth-authorization-server", (200, JSON), None),
     ("GET", "/.well-known/openid-configuration", (200, JSON), None),
+    // RFC 8414 §3.1: the well-known segment before the issuer's path (`/t/{tenant}`);
+    // the sample tenant does not exist.
+    ("GET", "/.well-known/oauth-authorization-server/t/{tenant}", (404, PROBLEM), None),
+    ("GET", "/.well-known/openid-configuration/t/{tenant}", (404, PROBLEM), None),
     ("POST", "/oauth2/introspect", (400, JSON), None),
     ("GET", "/oauth2/jwks", (200, "application/jwk-set+json"), None),
     ("POST", "/oauth2/revoke", (400, JSON), None),
@@ -425,6 +429,19 @@ const WITH_BODIES: &[(&str, &str, &str, &str, u16, &str)] = &[
     ("POST", "/api/v1/clients", JSON, r#"{"name": "Billing", "type": "m2m"}"#, 201, JSON),
     ("POST", "/api/v1/clients/x/test-redirect", JSON, r#"{"uri": "https://a.test/cb"}"#, 404, PROBLEM),
     ("POST", "/oauth2/introspect", "application/x-www-form-urlencoded", "token=nonsense", 401, JSON),
+    // Page sizes outside 1-500 are refused, not clamped.
+    ("GET", "/api/v1/clients?limit=500", NONE, "", 200, JSON),
+    ("GET", "/api/v1/clients?limit=0", NONE, "", 400, PROBLEM),
+    ("GET", "/api/v1/clients?limit=501", NONE, "", 400, PROBLEM),
+    ("GET", "/api/v1/audit-events?limit=1", NONE, "", 200, JSON),
+    ("GET", "/api/v1/audit-events?limit=0", NONE, "", 400, PROBLEM),
+    ("GET", "/api/v1/audit-events?limit=501", NONE, "", 400, PROBLEM),
+    ("GET", "/api/v1/users?limit=500", NONE, "", 200, JSON),
+    ("GET", "/api/v1/users?limit=0", NONE, "", 400, PROBLEM),
+    ("GET", "/api/v1/users?limit=501", NONE, "", 400, PROBLEM),
+    // Filters documented as enums refuse other values.
+    ("GET", "/api/v1/clients?grant_type=client_credentials", NONE, "", 200, JSON),
+    ("GET", "/api/v1/clients?grant_type=bogus", NONE, "", 422, PROBLEM),
 ];
 
 #[tokio::test]
@@ -519,4 +536,129 @@ async fn unknown_addresses_get_a_page_in_a_browser_and_problem_json_otherwise() 
     assert_eq!((r.status().as_u16(), content_type(&r)), (404, PROBLEM.to_owned()));
     let r = w.call(Request::get("/api/v1/nothing").header(header::ACCEPT, JSON).body(Body::empty()).unwrap()).await;
     assert_eq!((r.status().as_u16(), content_type(&r)), (404, PROBLEM.to_owned()));
+}
+
+impl World {
+    async fn get(&self, path: &str) -> Response<Body> {
+        self.call(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+
+    /// `method path` as the admin client, with a JSON body when given.
+    async fn admin(&self, token: &str, method: &str, path: &str, body: Option<serde_json::Value>) -> Response<Body> {
+        let mut b =
+            Request::builder().method(method).uri(path).header(header::AUTHORIZATION, format!("Bearer {token}"));
+        if body.is_some() {
+            b = b.header(header::CONTENT_TYPE, JSON);
+        }
+        self.call(b.body(body.map_or_else(Body::empty, |v| Body::from(v.to_string()))).unwrap()).await
+    }
+}
+
+/// Every creation of one resource answers 201 with its absolute address in
+/// `Location` (under the tenant's issuer), and that address reads it back.
+#[tokio::test]
+async fn creations_answer_201_with_the_new_resources_location() {
+    let w = world().await;
+    let token = w.admin_token().await;
+    let cases = [
+        ("/api/v1/scopes", serde_json::json!({"name": "invoices:read"}), "/api/v1/scopes/invoices:read"),
+        ("/api/v1/security-classes", serde_json::json!({"name": "finance"}), "/api/v1/security-classes/finance"),
+        ("/api/v1/users", serde_json::json!({"username": "grace"}), "/api/v1/users/"),
+        ("/api/v1/clients", serde_json::json!({"name": "Billing", "type": "m2m"}), "/api/v1/clients/"),
+        ("/api/v1/tenants", serde_json::json!({"tenant_id": "acme"}), "/api/v1/tenants/acme"),
+    ];
+    let mut client_id = String::new();
+    for (path, body, want) in cases {
+        let r = w.admin(&token, "POST", path, Some(body)).await;
+        assert_eq!(r.status(), 201, "POST {path}");
+        let location = r.headers()[header::LOCATION].to_str().unwrap().to_owned();
+        let created = json_of(r).await;
+        assert!(location.starts_with(&format!("https://issuer.test{want}")), "POST {path}: Location {location}");
+        let local = location.strip_prefix("https://issuer.test").unwrap();
+        let r = w.admin(&token, "GET", local, None).await;
+        assert_eq!(r.status(), 200, "GET {local}, the Location of POST {path}");
+        if path == "/api/v1/clients" {
+            client_id = created["client_id"].as_str().unwrap().to_owned();
+            assert_eq!(local, format!("/api/v1/clients/{client_id}"));
+        }
+    }
+    // A secret's address is below its client's (it can be revoked there).
+    let r = w.admin(&token, "POST", &format!("/api/v1/clients/{client_id}/secrets"), Some(serde_json::json!({}))).await;
+    assert_eq!(r.status(), 201);
+    let location = r.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let secret = json_of(r).await;
+    let secret_id = secret["secret"]["id"].as_str().unwrap();
+    assert_eq!(location, format!("https://issuer.test/api/v1/clients/{client_id}/secrets/{secret_id}"));
+    let r = w.admin(&token, "DELETE", location.strip_prefix("https://issuer.test").unwrap(), None).await;
+    assert_eq!(r.status(), 204, "the secret's Location revokes it");
+    // Another tenant's resources live under its issuer.
+    let body = serde_json::json!({"tenant_id": "beta"});
+    let created = json_of(w.admin(&token, "POST", "/api/v1/tenants", Some(body)).await).await;
+    let secret = created["admin_client_secret"].as_str().unwrap();
+    let beta = {
+        use base64::Engine as _;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("latchkey-admin:{secret}"));
+        let req = Request::post("/t/beta/oauth2/token")
+            .header(header::AUTHORIZATION, format!("Basic {basic}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("grant_type=client_credentials&scope=admin"))
+            .unwrap();
+        json_of(w.call(req).await).await["access_token"].as_str().unwrap().to_owned()
+    };
+    let r = w.admin(&beta, "POST", "/t/beta/api/v1/scopes", Some(serde_json::json!({"name": "reports"}))).await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()[header::LOCATION], "https://issuer.test/t/beta/api/v1/scopes/reports");
+}
+
+/// A `limit` outside 1-500 is a 400 problem naming the bounds, not a clamp.
+#[tokio::test]
+async fn page_sizes_outside_the_documented_bounds_are_refused() {
+    let w = world().await;
+    let token = w.admin_token().await;
+    for path in ["/api/v1/clients", "/api/v1/users", "/api/v1/audit-events"] {
+        for limit in ["0", "501", "100000"] {
+            let r = w.admin(&token, "GET", &format!("{path}?limit={limit}"), None).await;
+            assert_eq!((r.status().as_u16(), content_type(&r)), (400, PROBLEM.to_owned()), "{path}?limit={limit}");
+            let p = json_of(r).await;
+            assert!(p["detail"].as_str().unwrap().contains("between 1 and 500"), "{p}");
+        }
+        let r = w.admin(&token, "GET", &format!("{path}?limit=1"), None).await;
+        assert_eq!(r.status(), 200, "{path}?limit=1");
+        assert!(json_of(r).await["items"].as_array().unwrap().len() <= 1);
+    }
+}
+
+/// RFC 8414 §3.1: a tenant's metadata also at `/.well-known/…/t/{tenant}`,
+/// the same document (its own issuer) as under `/t/{tenant}/.well-known/…`;
+/// unknown and disabled tenants are 404 problems.
+#[tokio::test]
+async fn tenant_metadata_is_served_where_rfc_8414_looks() {
+    let w = world().await;
+    let token = w.admin_token().await;
+    let r = w.admin(&token, "POST", "/api/v1/tenants", Some(serde_json::json!({"tenant_id": "acme"}))).await;
+    assert_eq!(r.status(), 201);
+    for (inserted, appended) in [
+        ("/.well-known/oauth-authorization-server/t/acme", "/t/acme/.well-known/oauth-authorization-server"),
+        ("/.well-known/openid-configuration/t/acme", "/t/acme/.well-known/openid-configuration"),
+    ] {
+        let r = w.get(inserted).await;
+        assert_eq!((r.status().as_u16(), content_type(&r)), (200, JSON.to_owned()), "{inserted}");
+        assert_eq!(r.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*", "{inserted}: public, as the others");
+        let doc = json_of(r).await;
+        assert_eq!(doc["issuer"], "https://issuer.test/t/acme", "{inserted}");
+        assert_eq!(doc["token_endpoint"], "https://issuer.test/t/acme/oauth2/token");
+        assert_eq!(doc, json_of(w.get(appended).await).await, "{inserted} and {appended} are one document");
+    }
+    let r = w.admin(&token, "POST", "/api/v1/tenants/acme/disable", None).await;
+    assert_eq!(r.status(), 200);
+    for path in [
+        "/.well-known/oauth-authorization-server/t/acme",
+        "/.well-known/openid-configuration/t/acme",
+        "/.well-known/oauth-authorization-server/t/nobody",
+        "/.well-known/oauth-authorization-server/t/Not%20a%20tenant",
+    ] {
+        let r = w.get(path).await;
+        assert_eq!((r.status().as_u16(), content_type(&r)), (404, PROBLEM.to_owned()), "{path}");
+        assert_eq!(json_of(r).await["status"], 404, "{path}");
+    }
 }

@@ -18,15 +18,61 @@ pub struct AuditLog {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditView {
     pub id: String,
+    /// Unix time.
     pub occurred_at: i64,
+    /// The user or client id that acted.
     pub actor: String,
+    /// `user`, `client` or `system`.
     pub actor_type: String,
+    /// What happened, e.g. `client.create`.
     pub action: String,
+    /// `client`, `scope`, `security_class`, `user`, `tenant`, …
     pub target_type: String,
     pub target_id: String,
     pub source_ip: Option<String>,
     pub request_id: Option<String>,
+    /// Every field the event changed, by name: `{before, after}` (a created
+    /// object's fields have `before: null`, a deleted one's `after: null`).
+    /// Secrets appear only as id and hint.
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, FieldChange>))]
     pub changes: Value,
+    /// What else the event records that is not a field's change (the
+    /// `reason` of a forced reset, the `provider` of a federated sign-in, …).
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::BTreeMap<String, serde_json::Value>))]
+    pub context: Value,
+}
+
+/// The values of one field before and after an audited change.
+// Documentation only: `AuditView::changes` holds these as JSON.
+#[cfg(feature = "openapi")]
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct FieldChange {
+    /// The value before (any JSON value); `null` when the field did not exist.
+    before: Value,
+    /// The value after (any JSON value); `null` when the field no longer exists.
+    after: Value,
+}
+
+/// Splits a stored `changes` document into the field changes (objects of
+/// `before` and/or `after`, both then given) and the rest (context).
+fn split_changes(stored: &str) -> (Value, Value) {
+    let mut changes = serde_json::Map::new();
+    let mut context = serde_json::Map::new();
+    if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(stored) {
+        for (k, v) in m {
+            match v {
+                Value::Object(c) if !c.is_empty() && c.keys().all(|k| k == "before" || k == "after") => {
+                    let side = |s: &str| c.get(s).cloned().unwrap_or(Value::Null);
+                    changes.insert(k, serde_json::json!({ "before": side("before"), "after": side("after") }));
+                }
+                other => {
+                    context.insert(k, other);
+                }
+            }
+        }
+    }
+    (Value::Object(changes), Value::Object(context))
 }
 
 impl AuditLog {
@@ -43,7 +89,7 @@ impl AuditLog {
         ctx: &TenantContext,
         p: &AuditSearch,
     ) -> Result<(Vec<AuditView>, Option<String>), AppError> {
-        let limit = p.limit.unwrap_or(50).clamp(1, 500);
+        let limit = super::page_size(p.limit)?;
         let before = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(c) => {
@@ -76,17 +122,21 @@ impl AuditLog {
 
     fn audit_views(rows: Vec<latchkey_store::AuditRecord>) -> Vec<AuditView> {
         rows.into_iter()
-            .map(|r| AuditView {
-                id: r.event_id,
-                occurred_at: r.occurred_at,
-                actor: r.actor,
-                actor_type: r.actor_type,
-                action: r.action,
-                target_type: r.target_type,
-                target_id: r.target_id,
-                source_ip: r.source_ip,
-                request_id: r.request_id,
-                changes: serde_json::from_str(&r.changes).unwrap_or(Value::Null),
+            .map(|r| {
+                let (changes, context) = split_changes(&r.changes);
+                AuditView {
+                    id: r.event_id,
+                    occurred_at: r.occurred_at,
+                    actor: r.actor,
+                    actor_type: r.actor_type,
+                    action: r.action,
+                    target_type: r.target_type,
+                    target_id: r.target_id,
+                    source_ip: r.source_ip,
+                    request_id: r.request_id,
+                    changes,
+                    context,
+                }
             })
             .collect()
     }
@@ -99,7 +149,7 @@ impl AuditLog {
 pub struct AuditSearch {
     /// A substring of the actor, the action or the target id (any case).
     pub q: Option<String>,
-    /// `client`, `scope`, `security_class`, …
+    /// `client`, `scope`, `security_class`, `user`, `tenant`, …
     pub target_type: Option<String>,
     pub target_id: Option<String>,
     /// The client or user id that acted.
@@ -116,6 +166,7 @@ pub struct AuditSearch {
     pub exclude_actions: Vec<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    /// Page size, 1-500 (default 50).
+    /// Page size, 1-500 (default 50); outside that range the request is refused (400).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 500, default = 50))]
     pub limit: Option<u32>,
 }

@@ -1,7 +1,7 @@
 //! The client list: filters, sorting and cursor pages over the store's
 //! search (SPEC §2.4 operations, §5 list paging).
 
-use latchkey_core::{Client, ClientId, ClientStatus, ClientType};
+use latchkey_core::{Client, ClientId, ClientStatus, ClientType, GrantType};
 use latchkey_store::{ClientQuery, ClientSort, SortKey};
 use serde::Deserialize;
 
@@ -20,7 +20,7 @@ impl ClientAdmin {
         ctx: &TenantContext,
         p: &ClientSearch,
     ) -> Result<(Vec<ClientView>, Option<String>), AppError> {
-        let limit = p.limit.unwrap_or(50).clamp(1, 500);
+        let limit = super::page_size(p.limit)?;
         let sort = match p.sort.as_deref().unwrap_or("created_at") {
             "created_at" => ClientSort::CreatedAsc,
             "-created_at" => ClientSort::CreatedDesc,
@@ -48,6 +48,11 @@ impl ClientAdmin {
             && ClientStatus::parse(st).is_none()
         {
             return Err(AppError::field("status", "active or disabled"));
+        }
+        if let Some(g) = &p.grant_type
+            && g.parse::<GrantType>().is_err()
+        {
+            return Err(AppError::field("grant_type", "unknown grant type"));
         }
         let query = ClientQuery {
             q: p.q.clone().filter(|q| !q.trim().is_empty()).map(|q| q.trim().to_owned()),
@@ -78,10 +83,13 @@ pub struct ClientSearch {
     pub q: Option<String>,
     /// The preset the client was created from (`m2m`, `web`, `spa`, …).
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", param(value_type = Option<ClientType>))]
     pub client_type: Option<String>,
     /// Clients allowed this grant type.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<GrantType>))]
     pub grant_type: Option<String>,
     /// `active` or `disabled`.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<ClientStatus>))]
     pub status: Option<String>,
     /// A label, as `key=value`.
     pub label: Option<String>,
@@ -89,12 +97,35 @@ pub struct ClientSearch {
     pub unused_days: Option<u32>,
     /// Clients with a secret expiring within this many days.
     pub secret_expires_within_days: Option<u32>,
-    /// `created_at` (default), `-created_at`, `name`, `-name` or `last_used_at`.
+    /// `created_at` (default), `-created_at`, `name`, `-name` or `last_used_at`
+    /// (most recently used first, as is `-last_used_at`).
+    #[cfg_attr(feature = "openapi", param(value_type = Option<ClientSortOrder>))]
     pub sort: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
-    /// Page size, 1-500 (default 50).
+    /// Page size, 1-500 (default 50); outside that range the request is refused (400).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 500, default = 50))]
     pub limit: Option<u32>,
+}
+
+/// The orders of the client list: a field, descending with a leading `-`.
+// Documentation only: `ClientSearch::sort` takes the string.
+#[cfg(feature = "openapi")]
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum ClientSortOrder {
+    #[schema(rename = "created_at")]
+    CreatedAt,
+    #[schema(rename = "-created_at")]
+    CreatedAtDesc,
+    #[schema(rename = "name")]
+    Name,
+    #[schema(rename = "-name")]
+    NameDesc,
+    #[schema(rename = "last_used_at")]
+    LastUsedAt,
+    #[schema(rename = "-last_used_at")]
+    LastUsedAtDesc,
 }
 
 fn sort_key(c: &Client, sort: ClientSort) -> SortKey {

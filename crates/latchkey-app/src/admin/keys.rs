@@ -13,13 +13,71 @@ use crate::keys::{DEFAULT_ACTIVATION_DELAY, key_state, new_key_record};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyView {
     pub kid: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = SigningAlg))]
     pub alg: &'static str,
+    /// `access_token` or `id_token`.
     pub purpose: &'static str,
+    /// `pending` (published, not signing yet), `active`, `retired` (still
+    /// published for the tokens it signed) or `expired`.
     pub status: String,
     pub created_at: i64,
     pub activated_at: Option<i64>,
     pub retired_at: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(value_type = PublicJwk))]
     pub public_jwk: serde_json::Value,
+}
+
+/// A public JSON Web Key (RFC 7517 §4, RFC 7518 §6, RFC 8037) as the JWKS
+/// publishes it: the members of its key type with `kid`, `alg` and `use`,
+/// never a private member.
+// Documentation only: the keys are built as JSON.
+#[cfg(feature = "openapi")]
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PublicJwk {
+    kty: JwkKeyType,
+    /// The key id: its RFC 7638 thumbprint.
+    kid: String,
+    alg: SigningAlg,
+    /// Always `sig`.
+    #[schema(rename = "use", value_type = String, example = "sig")]
+    use_: (),
+    /// The curve of an `EC` (`P-256`) or `OKP` (`Ed25519`) key.
+    #[schema(nullable = false)]
+    crv: Option<JwkCurve>,
+    /// base64url: the x coordinate (`EC`) or the public key (`OKP`).
+    #[schema(nullable = false)]
+    x: Option<String>,
+    /// base64url: the y coordinate (`EC`).
+    #[schema(nullable = false)]
+    y: Option<String>,
+    /// base64url: the modulus (`RSA`).
+    #[schema(nullable = false)]
+    n: Option<String>,
+    /// base64url: the public exponent (`RSA`).
+    #[schema(nullable = false)]
+    e: Option<String>,
+}
+
+/// The key types Latchkey signs with (RFC 7518 §6.1, RFC 8037 §2).
+#[cfg(feature = "openapi")]
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "UPPERCASE")]
+pub enum JwkKeyType {
+    Ec,
+    Rsa,
+    Okp,
+}
+
+/// The curves of the `EC` and `OKP` keys Latchkey signs with.
+#[cfg(feature = "openapi")]
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum JwkCurve {
+    #[schema(rename = "P-256")]
+    P256,
+    Ed25519,
 }
 
 /// A key rotation request.

@@ -21,6 +21,28 @@ mod trust_tests;
 pub use actor::Actor;
 use serde_json::{Map, Value};
 
+use crate::AppError;
+
+/// Page size of a list when the request names none.
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+/// Largest page of a list (`limit`).
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+/// The page size a list request asks for, or the default. A `limit` outside
+/// 1-500 is refused, never silently clamped.
+///
+/// # Errors
+/// `BadRequest` (400) outside 1-[`MAX_PAGE_SIZE`].
+pub fn page_size(limit: Option<u32>) -> Result<u32, AppError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
+        Some(n) => Err(AppError::BadRequest(format!(
+            "limit must be between 1 and {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}), not {n}"
+        ))),
+    }
+}
+
 /// The before/after diff of every top-level field that changed.
 #[must_use]
 pub fn diff(before: &Value, after: &Value) -> Value {

@@ -34,9 +34,10 @@ pub struct AddSecret {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RotateSecret {
-    /// Seconds the old secrets stay valid; 0 revokes them now (a
-    /// compromised secret).
+    /// Seconds the old secrets stay valid, at most 2592000 (30 days); 0
+    /// revokes them now (a compromised secret).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 2_592_000))]
     pub grace_seconds: i64,
     pub label: Option<String>,
 }

@@ -242,7 +242,7 @@ impl UserAdmin {
         cursor: Option<&str>,
         limit: Option<u32>,
     ) -> Result<(Vec<UserView>, Option<String>), AppError> {
-        let limit = limit.unwrap_or(50).clamp(1, 500);
+        let limit = super::page_size(limit)?;
         let rows = self.kernel.store.list_users(&ctx.id, q, cursor.filter(|c| !c.is_empty()), limit + 1).await?;
         let more = rows.len() > limit as usize;
         let items: Vec<UserView> = rows.iter().take(limit as usize).map(UserView::from).collect();

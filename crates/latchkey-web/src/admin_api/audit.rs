@@ -28,6 +28,12 @@ pub(crate) struct AuditPage {
 }
 
 /// Lists audit events, newest first, filtered; one page at a time.
+///
+/// Every change made through the API, the console, the CLI or SCIM, and the
+/// sign-ins, with who acted, from where and what changed (`changes`: each
+/// field's `before` and `after`; secrets only as id and hint). Filters
+/// combine; `since`/`until` are Unix times. Follow `next_cursor` for the
+/// next page.
 #[utoipa::path(
     get, path = "/api/v1/audit-events", tag = "audit",
     params(AuditSearch),
@@ -38,7 +44,7 @@ pub(crate) struct AuditPage {
         (status = 403, response = Forbidden),
         (status = 422, response = ValidationFailed),
     ),
-    security(("bearer" = ["admin:read"]))
+    security(("oauth2" = ["admin:read"]))
 )]
 async fn list_audit(
     State(s): State<AppState>,

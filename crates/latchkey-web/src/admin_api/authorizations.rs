@@ -21,7 +21,7 @@ use super::responses::{
     BadGateway, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType,
     ValidationFailed,
 };
-use super::{Admin, ApiJson, bearer, ok, request_id};
+use super::{Admin, ApiJson, bearer, created, ok, request_id};
 use crate::AppState;
 use crate::error::Problem;
 use crate::tenant::Path;
@@ -62,39 +62,51 @@ pub(crate) struct AuthorizationList {
     items: Vec<AuthorizationView>,
 }
 
-/// List the authorizations (never their tokens).
+/// Lists the authorizations (never their tokens).
+///
+/// Each with its status (`active`, `needs_reauthorization`), the scope it
+/// holds, when its token expires and the last error the provider gave.
 #[utoipa::path(get, path = "/api/v1/authorizations", tag = "authorizations",
     responses((status = 200, description = "Every authorization", body = AuthorizationList),
         (status = 401, response = Unauthorized), (status = 403, response = Forbidden)),
-    security(("bearer" = ["admin:read"])))]
+    security(("oauth2" = ["admin:read"])))]
 pub(crate) async fn list_authorizations(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
     Ok(ok(StatusCode::OK, &AuthorizationList { items: s.app.remote.list_authorizations(&a.ctx).await? }))
 }
 
-/// Obtain (or obtain again) a remote client's authorization by client_credentials.
+/// Obtains a remote client's authorization by client_credentials.
+///
+/// Latchkey asks the provider for a token now with the remote client's
+/// credentials and keeps it (encrypted), renewing it when it is due; an
+/// existing authorization is obtained again. 502 when the provider cannot
+/// be reached or refuses.
 #[utoipa::path(post, path = "/api/v1/authorizations", tag = "authorizations",
     request_body(content = NewAuthorization, content_type = "application/json", example = json!({"namespace": "billing", "name": "crm"})),
-    responses((status = 201, description = "The authorization", body = AuthorizationView),
+    responses((status = 201, description = "The authorization", body = AuthorizationView, headers(("Location" = String, description = "The new authorization's address"))),
         (status = 400, response = BadRequest), (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden), (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed), (status = 502, response = BadGateway)),
-    security(("bearer" = ["admin"])))]
+    security(("oauth2" = ["admin"])))]
 pub(crate) async fn create_authorization(
     State(s): State<AppState>,
     a: Admin,
     body: Result<ApiJson<NewAuthorization>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(new) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.remote.create_authorization(&a.ctx, &a.actor, new).await?))
+    let authorization = s.app.remote.create_authorization(&a.ctx, &a.actor, new).await?;
+    Ok(created(&a.ctx, &["authorizations", &authorization.namespace, &authorization.name], &authorization))
 }
 
-/// Read one authorization.
+/// Reads one authorization.
+///
+/// Its status, scope and expiry; never the token itself (take it with
+/// `POST …/token`).
 #[utoipa::path(get, path = "/api/v1/authorizations/{namespace}/{name}", tag = "authorizations",
     params(("namespace" = String, Path), ("name" = String, Path)),
     responses((status = 200, description = "The authorization", body = AuthorizationView),
         (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound)),
-    security(("bearer" = ["admin:read"])))]
+    security(("oauth2" = ["admin:read"])))]
 pub(crate) async fn get_authorization(
     State(s): State<AppState>,
     a: Admin,
@@ -103,12 +115,15 @@ pub(crate) async fn get_authorization(
     Ok(ok(StatusCode::OK, &s.app.remote.get_authorization(&a.ctx, &namespace, &name).await?))
 }
 
-/// Forget an authorization and its tokens.
+/// Forgets an authorization and its tokens.
+///
+/// The stored access and refresh tokens are deleted; the remote client stays
+/// and can be authorized again. Nothing is revoked at the provider.
 #[utoipa::path(delete, path = "/api/v1/authorizations/{namespace}/{name}", tag = "authorizations",
     params(("namespace" = String, Path), ("name" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden), (status = 404, response = NotFound)),
-    security(("bearer" = ["admin"])))]
+    security(("oauth2" = ["admin"])))]
 pub(crate) async fn delete_authorization(
     State(s): State<AppState>,
     a: Admin,
@@ -118,14 +133,20 @@ pub(crate) async fn delete_authorization(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// A current access token of the authorization, renewed first when it is due. Every call is audited.
-/// 409 `Needs Reauthorization` when the provider refused to renew it for good.
+/// Takes a current access token of the authorization.
+///
+/// The token is renewed first when half its lifetime or its last 60 s
+/// remain; concurrent callers share one upstream request. Every call is
+/// audited (without the token). Allowed to writing administrators (scope
+/// `admin`) and to services with `authorizations:token` or
+/// `authorizations:token:<namespace>`. 409 `Needs Reauthorization` when the
+/// provider refused to renew it for good.
 #[utoipa::path(post, path = "/api/v1/authorizations/{namespace}/{name}/token", tag = "authorizations",
     params(("namespace" = String, Path), ("name" = String, Path)),
     responses((status = 200, description = "A current access token", body = AuthorizationToken),
         (status = 401, response = Unauthorized), (status = 403, response = Forbidden),
         (status = 404, response = NotFound), (status = 409, response = Conflict), (status = 502, response = BadGateway)),
-    security(("bearer" = ["admin"]), ("bearer" = ["authorizations:token"])))]
+    security(("oauth2" = ["admin"]), ("oauth2" = ["authorizations:token"])))]
 pub(crate) async fn authorization_token(
     State(s): State<AppState>,
     c: TokenCaller,
@@ -134,15 +155,18 @@ pub(crate) async fn authorization_token(
     Ok(ok(StatusCode::OK, &s.app.remote.authorization_token(&c.ctx, &c.caller, &namespace, &name).await?))
 }
 
-/// Start obtaining the authorization by the provider's authorization-code flow. Open
-/// `authorization_url` in a browser: it leads through the provider's login back to
-/// Latchkey, which stores the tokens. Register `redirect_uri` at the provider first.
+/// Starts obtaining the authorization by the provider's code flow.
+///
+/// Open `authorization_url` in a browser (valid 10 minutes): it leads
+/// through the provider's login back to Latchkey, which stores the tokens.
+/// Register `redirect_uri` at the provider first. Nothing is created until
+/// the browser comes back, so the answer has no `Location`.
 #[utoipa::path(post, path = "/api/v1/authorizations/{namespace}/{name}/authorize", tag = "authorizations",
     params(("namespace" = String, Path), ("name" = String, Path)),
     responses((status = 201, description = "The link to open, valid for 10 minutes", body = AuthorizeStart),
         (status = 401, response = Unauthorized), (status = 403, response = Forbidden),
         (status = 404, response = NotFound), (status = 409, response = Conflict)),
-    security(("bearer" = ["admin"])))]
+    security(("oauth2" = ["admin"])))]
 pub(crate) async fn authorize_authorization(
     State(s): State<AppState>,
     a: Admin,
@@ -151,14 +175,18 @@ pub(crate) async fn authorize_authorization(
     Ok(ok(StatusCode::CREATED, &s.app.remote.start_authorization(&a.ctx, &a.actor, &namespace, &name).await?))
 }
 
-/// Renew the authorization's tokens now (refresh token, or client_credentials again).
-/// 409 `Needs Reauthorization` when the provider refuses for good.
+/// Renews the authorization's tokens now.
+///
+/// With its refresh token, or by client_credentials again; a rotated
+/// refresh token is kept with the new access token. 409 `Needs
+/// Reauthorization` when the provider refuses for good; 502 when it cannot
+/// be reached.
 #[utoipa::path(post, path = "/api/v1/authorizations/{namespace}/{name}/refresh", tag = "authorizations",
     params(("namespace" = String, Path), ("name" = String, Path)),
     responses((status = 200, description = "The renewed authorization", body = AuthorizationView),
         (status = 401, response = Unauthorized), (status = 403, response = Forbidden),
         (status = 404, response = NotFound), (status = 409, response = Conflict), (status = 502, response = BadGateway)),
-    security(("bearer" = ["admin"])))]
+    security(("oauth2" = ["admin"])))]
 pub(crate) async fn refresh_authorization(
     State(s): State<AppState>,
     a: Admin,

@@ -89,6 +89,11 @@ pub(crate) struct ClientPatch {
 }
 
 /// Lists clients, filtered and sorted, one page at a time.
+///
+/// Filters combine: free text over name, description and `client_id`, the
+/// preset, a grant type, the status, a label, clients unused for N days and
+/// clients whose secret expires within N days. Follow `next_cursor` for the
+/// next page. Items are summaries without secret metadata.
 #[utoipa::path(
     get, path = "/api/v1/clients", tag = "clients",
     params(ClientSearch),
@@ -99,7 +104,7 @@ pub(crate) struct ClientPatch {
         (status = 403, response = Forbidden),
         (status = 422, response = ValidationFailed),
     ),
-    security(("bearer" = ["admin:read"]))
+    security(("oauth2" = ["admin:read"]))
 )]
 async fn list_clients(
     State(s): State<AppState>,
@@ -120,7 +125,7 @@ async fn list_clients(
     request_body(content = NewClient, content_type = "application/json",
         example = json!({"name": "Billing service", "type": "m2m", "description": "Nightly invoicing job"})),
     responses(
-        (status = 201, description = "The client, with its secret shown once", body = CreatedClient, headers(("ETag" = String, description = "The client's revision, quoted: send it back in `If-Match`"))),
+        (status = 201, description = "The client, with its secret shown once", body = CreatedClient, headers(("ETag" = String, description = "The client's revision, quoted: send it back in `If-Match`"), ("Location" = String, description = "The new client's address"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -129,7 +134,7 @@ async fn list_clients(
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn create_client(
     State(s): State<AppState>,
@@ -139,7 +144,7 @@ async fn create_client(
     let ApiJson(new) = body?;
     let created = s.app.clients.create_client(&a.ctx, &a.actor, new).await?;
     let rev = created.client.revision;
-    Ok(with_etag(ok(StatusCode::CREATED, &created), rev))
+    Ok(with_etag(super::created(&a.ctx, &["clients", &created.client.client_id], &created), rev))
 }
 
 /// Clients to create in one request.
@@ -161,7 +166,8 @@ pub(crate) struct CreatedClients {
 /// Each item is validated exactly as for `POST /api/v1/clients`; a field
 /// error names its item (`items[3].redirect_uris`). If any name or
 /// `client_id` is taken, nothing is created (409). For imports, where one
-/// request per client would dominate the time.
+/// request per client would dominate the time. The answer has no `Location`:
+/// each created client's address is `/api/v1/clients/{client_id}`.
 #[utoipa::path(
     post, path = "/api/v1/clients:batch", tag = "clients",
     request_body(content = NewClients, content_type = "application/json",
@@ -176,7 +182,7 @@ pub(crate) struct CreatedClients {
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn create_clients(
     State(s): State<AppState>,
@@ -189,6 +195,10 @@ async fn create_clients(
 }
 
 /// Reads one client: every field, effective lifetimes and secret metadata.
+///
+/// `effective_lifetimes` says which lifetime applies and where it comes
+/// from (the client or the tenant's default). The `ETag` is the client's
+/// revision, for `If-Match` on a later update.
 #[utoipa::path(
     get, path = "/api/v1/clients/{client_id}", tag = "clients",
     params(("client_id" = String, Path, description = "The client's `client_id`")),
@@ -198,7 +208,7 @@ async fn create_clients(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
     ),
-    security(("bearer" = ["admin:read"]))
+    security(("oauth2" = ["admin:read"]))
 )]
 async fn get_client(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
     let c = s.app.clients.get_client(&a.ctx, &id).await?;
@@ -233,7 +243,7 @@ async fn get_client(State(s): State<AppState>, a: Admin, Path(id): Path<String>)
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn update_client(
     State(s): State<AppState>,
@@ -252,6 +262,10 @@ async fn update_client(
 }
 
 /// Deletes a client and its secrets; its tokens stop working at once.
+///
+/// A client created again with the same `client_id` does not bring its
+/// predecessor's tokens back. Protected and declaratively managed clients
+/// need `force=true`.
 #[utoipa::path(
     delete, path = "/api/v1/clients/{client_id}", tag = "clients",
     params(("client_id" = String, Path, description = "The client's `client_id`"), ForceQuery),
@@ -262,7 +276,7 @@ async fn update_client(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn delete_client(
     State(s): State<AppState>,
@@ -280,7 +294,12 @@ async fn set_status(s: &AppState, a: &Admin, id: &str, force: bool, status: Clie
     Ok(with_etag(ok(StatusCode::OK, &c), rev))
 }
 
-/// Disables a client: it gets `invalid_client` and its tokens stop introspecting as active.
+/// Disables a client.
+///
+/// It gets `invalid_client` from then on and every token issued to it stops
+/// working at once (introspection, userinfo), and stays dead after it is
+/// enabled again. Protected and declaratively managed clients need
+/// `force=true`.
 #[utoipa::path(
     post, path = "/api/v1/clients/{client_id}/disable", tag = "clients",
     params(("client_id" = String, Path, description = "The client's `client_id`"), ForceQuery),
@@ -291,7 +310,7 @@ async fn set_status(s: &AppState, a: &Admin, id: &str, force: bool, status: Clie
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn disable_client(
     State(s): State<AppState>,
@@ -303,6 +322,9 @@ async fn disable_client(
 }
 
 /// Enables a disabled client.
+///
+/// It may obtain tokens again; the tokens it held when it was disabled stay
+/// dead.
 #[utoipa::path(
     post, path = "/api/v1/clients/{client_id}/enable", tag = "clients",
     params(("client_id" = String, Path, description = "The client's `client_id`"), ForceQuery),
@@ -313,7 +335,7 @@ async fn disable_client(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn enable_client(
     State(s): State<AppState>,
@@ -331,7 +353,11 @@ pub(crate) struct TestRedirect {
     uri: String,
 }
 
-/// Would this redirect URI match? The same matcher as the authorization endpoint, with the reason.
+/// Tests a redirect URI against the client's registered ones.
+///
+/// The same matcher as the authorization endpoint: whether it matches,
+/// which registered URI matched and why (or why none did). Changes nothing,
+/// so scope `admin:read` is enough.
 #[utoipa::path(
     post, path = "/api/v1/clients/{client_id}/test-redirect", tag = "clients",
     params(("client_id" = String, Path, description = "The client's `client_id`")),
@@ -346,7 +372,7 @@ pub(crate) struct TestRedirect {
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
     ),
-    security(("bearer" = ["admin:read"]))
+    security(("oauth2" = ["admin:read"]))
 )]
 async fn test_redirect(
     State(s): State<AppState>,

@@ -26,6 +26,9 @@ pub(crate) struct KeyList {
 }
 
 /// Lists the tenant's signing keys (public parts only).
+///
+/// Every key with its purpose, algorithm, state (`pending`, `active`,
+/// `retired`, `expired`) and public JWK; retired ones included.
 #[utoipa::path(
     get, path = "/api/v1/keys", tag = "keys",
     responses(
@@ -33,7 +36,7 @@ pub(crate) struct KeyList {
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
     ),
-    security(("bearer" = ["admin:read"]))
+    security(("oauth2" = ["admin:read"]))
 )]
 async fn list_keys(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
     Ok(ok(StatusCode::OK, &KeyList { items: s.app.tenants.list_keys(&a.ctx).await? }))
@@ -45,6 +48,8 @@ async fn list_keys(State(s): State<AppState>, a: Admin) -> Result<Response, Prob
 /// `activated_at` on (600 s later unless `activate_in_seconds` says
 /// otherwise); the key it replaces stays published until every token it
 /// signed has expired. 409 while an earlier rotation waits for activation.
+/// The keys have no address of their own: they are listed at
+/// `/api/v1/keys`.
 #[utoipa::path(
     post, path = "/api/v1/keys/rotate", tag = "keys",
     request_body(content = RotateKeys, content_type = "application/json",
@@ -59,7 +64,7 @@ async fn list_keys(State(s): State<AppState>, a: Admin) -> Result<Response, Prob
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn rotate_keys(
     State(s): State<AppState>,

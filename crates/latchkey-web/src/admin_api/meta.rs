@@ -10,7 +10,7 @@ use latchkey_core::AdminRole;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::responses::{Forbidden, Unauthorized};
+use super::responses::{BadRequest, Forbidden, Unauthorized};
 use super::{Admin, ok};
 use crate::AppState;
 use crate::error::Problem;
@@ -40,6 +40,10 @@ pub(crate) struct Me {
 }
 
 /// Who the caller is: user or client, its role, and whether it may write.
+///
+/// What `latchkey whoami` prints: the tenant, the user or client the token
+/// speaks for, its administrative role and whether this token may change
+/// things (a writing role and scope `admin`).
 #[utoipa::path(
     get, path = "/api/v1/me", tag = "meta",
     responses(
@@ -47,7 +51,7 @@ pub(crate) struct Me {
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
     ),
-    security(("bearer" = ["admin:read"]))
+    security(("oauth2" = ["admin:read"]))
 )]
 pub(crate) async fn me(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
     let name = match a.actor.kind {
@@ -66,9 +70,16 @@ pub(crate) async fn me(State(s): State<AppState>, a: Admin) -> Result<Response, 
 }
 
 /// This OpenAPI document.
+///
+/// Public (no credentials), cacheable for five minutes; the same for every
+/// tenant. A human-readable rendering is at `/api/docs`.
 #[utoipa::path(
     get, path = "/api/v1/openapi.json", tag = "meta",
-    responses((status = 200, description = "The OpenAPI 3.1 document of this API", body = Object, content_type = "application/json")),
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of this API", body = Object, content_type = "application/json"),
+        (status = 400, response = BadRequest),
+    ),
+    security(())
 )]
 pub(crate) async fn openapi_json(State(s): State<AppState>) -> Response {
     let mut r = s.api.json.as_str().into_response();

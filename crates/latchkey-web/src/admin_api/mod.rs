@@ -30,7 +30,7 @@ use std::sync::Arc;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use latchkey_app::admin::Actor;
@@ -144,4 +144,44 @@ pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, Problem
 
 pub(crate) fn ok<T: Serialize>(status: StatusCode, body: &T) -> Response {
     no_store((status, Json(body)).into_response())
+}
+
+/// What a path segment may not hold unescaped (RFC 3986 §3.3), and `%`.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// The absolute address of an admin resource of the tenant: its issuer,
+/// `/api/v1`, then `segments`, each percent-encoded.
+pub(crate) fn resource_url(ctx: &TenantContext, segments: &[&str]) -> String {
+    let mut url = format!("{}/api/v1", ctx.issuer.trim_end_matches('/'));
+    for s in segments {
+        url.push('/');
+        url.extend(percent_encoding::utf8_percent_encode(s, SEGMENT));
+    }
+    url
+}
+
+/// 201 Created with `body` and the new resource's address in `Location`
+/// (RFC 9110 §15.3.2): `segments` below `/api/v1`, e.g. `["clients", id]`.
+pub(crate) fn created<T: Serialize>(ctx: &TenantContext, segments: &[&str], body: &T) -> Response {
+    let mut r = ok(StatusCode::CREATED, body);
+    if let Ok(v) = HeaderValue::from_str(&resource_url(ctx, segments)) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
 }

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
-use super::{Admin, ApiJson, ok};
+use super::{Admin, ApiJson, created, ok};
 use crate::AppState;
 use crate::error::Problem;
 use crate::tenant::Path;
@@ -29,6 +29,9 @@ pub(crate) struct ScopeList {
 }
 
 /// Lists the tenant's scope catalogue.
+///
+/// Every scope clients may be given, with the description the consent page
+/// shows.
 #[utoipa::path(
     get, path = "/api/v1/scopes", tag = "scopes",
     responses(
@@ -36,18 +39,21 @@ pub(crate) struct ScopeList {
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
     ),
-    security(("bearer" = ["admin:read"]))
+    security(("oauth2" = ["admin:read"]))
 )]
 async fn list_scopes(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
     Ok(ok(StatusCode::OK, &ScopeList { items: s.app.scopes.list_scopes(&a.ctx).await? }))
 }
 
 /// Adds a scope to the catalogue.
+///
+/// Answers 201 with the scope and its address in `Location`; 409 when the
+/// name is taken.
 #[utoipa::path(
     post, path = "/api/v1/scopes", tag = "scopes",
     request_body(content = NewScope, content_type = "application/json", example = json!({"name": "invoices:read", "description": "Read invoices"})),
     responses(
-        (status = 201, description = "The scope", body = ScopeView),
+        (status = 201, description = "The scope", body = ScopeView, headers(("Location" = String, description = "The new scope's address"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -56,7 +62,7 @@ async fn list_scopes(State(s): State<AppState>, a: Admin) -> Result<Response, Pr
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn create_scope(
     State(s): State<AppState>,
@@ -64,10 +70,13 @@ async fn create_scope(
     body: Result<ApiJson<NewScope>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(new) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.scopes.create_scope(&a.ctx, &a.actor, new).await?))
+    let scope = s.app.scopes.create_scope(&a.ctx, &a.actor, new).await?;
+    Ok(created(&a.ctx, &["scopes", &scope.name], &scope))
 }
 
 /// Reads one scope.
+///
+/// Its name and the description the consent page shows.
 #[utoipa::path(
     get, path = "/api/v1/scopes/{name}", tag = "scopes",
     params(("name" = String, Path, description = "The scope token")),
@@ -77,13 +86,15 @@ async fn create_scope(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
     ),
-    security(("bearer" = ["admin:read"]))
+    security(("oauth2" = ["admin:read"]))
 )]
 async fn get_scope(State(s): State<AppState>, a: Admin, Path(name): Path<String>) -> Result<Response, Problem> {
     Ok(ok(StatusCode::OK, &s.app.scopes.get_scope(&a.ctx, &name).await?))
 }
 
 /// Changes a scope's description.
+///
+/// The name cannot change: clients and tokens refer to it.
 #[utoipa::path(
     patch, path = "/api/v1/scopes/{name}", tag = "scopes",
     params(("name" = String, Path, description = "The scope token")),
@@ -98,7 +109,7 @@ async fn get_scope(State(s): State<AppState>, a: Admin, Path(name): Path<String>
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn update_scope(
     State(s): State<AppState>,
@@ -111,6 +122,8 @@ async fn update_scope(
 }
 
 /// Deletes a scope that no client or security class uses.
+///
+/// 409 while a client or a security class still names it.
 #[utoipa::path(
     delete, path = "/api/v1/scopes/{name}", tag = "scopes",
     params(("name" = String, Path, description = "The scope token")),
@@ -121,7 +134,7 @@ async fn update_scope(
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn delete_scope(State(s): State<AppState>, a: Admin, Path(name): Path<String>) -> Result<Response, Problem> {
     s.app.scopes.delete_scope(&a.ctx, &a.actor, &name).await?;

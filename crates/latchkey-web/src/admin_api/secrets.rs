@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
-use super::{Admin, ApiJson, ok};
+use super::{Admin, ApiJson, created, ok};
 use crate::AppState;
 use crate::error::Problem;
 use crate::tenant::Path;
@@ -32,6 +32,9 @@ pub(crate) struct SecretList {
 }
 
 /// Lists a client's secrets: metadata only, never a secret or its hash.
+///
+/// Each with its id, hint (last characters), label, creation, expiry and
+/// last use; expired ones included.
 #[utoipa::path(
     get, path = "/api/v1/clients/{client_id}/secrets", tag = "secrets",
     params(("client_id" = String, Path, description = "The client's `client_id`")),
@@ -41,7 +44,7 @@ pub(crate) struct SecretList {
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
     ),
-    security(("bearer" = ["admin:read"]))
+    security(("oauth2" = ["admin:read"]))
 )]
 async fn list_secrets(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
     Ok(ok(StatusCode::OK, &SecretList { items: s.app.clients.list_secrets(&a.ctx, &id).await? }))
@@ -55,7 +58,7 @@ async fn list_secrets(State(s): State<AppState>, a: Admin, Path(id): Path<String
     params(("client_id" = String, Path, description = "The client's `client_id`")),
     request_body(content = AddSecret, content_type = "application/json", example = json!({"label": "ci", "expires_in_days": 90})),
     responses(
-        (status = 201, description = "The new secret, shown this once", body = NewSecret),
+        (status = 201, description = "The new secret, shown this once", body = NewSecret, headers(("Location" = String, description = "The new secret's address"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -65,7 +68,7 @@ async fn list_secrets(State(s): State<AppState>, a: Admin, Path(id): Path<String
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn add_secret(
     State(s): State<AppState>,
@@ -74,7 +77,8 @@ async fn add_secret(
     body: Result<ApiJson<AddSecret>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(req) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.clients.add_secret(&a.ctx, &a.actor, &id, req).await?))
+    let new = s.app.clients.add_secret(&a.ctx, &a.actor, &id, req).await?;
+    Ok(created(&a.ctx, &["clients", &id, "secrets", &new.secret.id], &new))
 }
 
 /// Rotates: a new secret, and every valid secret expires after the grace period.
@@ -85,7 +89,7 @@ async fn add_secret(
     params(("client_id" = String, Path, description = "The client's `client_id`")),
     request_body(content = RotateSecret, content_type = "application/json", example = json!({"grace_seconds": 3600, "label": "rotated"})),
     responses(
-        (status = 201, description = "The new secret, shown this once, and the secrets now expiring", body = NewSecret),
+        (status = 201, description = "The new secret, shown this once, and the secrets now expiring", body = NewSecret, headers(("Location" = String, description = "The new secret's address"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -95,7 +99,7 @@ async fn add_secret(
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn rotate_secret(
     State(s): State<AppState>,
@@ -104,7 +108,8 @@ async fn rotate_secret(
     body: Result<ApiJson<RotateSecret>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(req) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.clients.rotate_secret(&a.ctx, &a.actor, &id, req).await?))
+    let new = s.app.clients.rotate_secret(&a.ctx, &a.actor, &id, req).await?;
+    Ok(created(&a.ctx, &["clients", &id, "secrets", &new.secret.id], &new))
 }
 
 /// Revokes one secret now.
@@ -121,7 +126,7 @@ async fn rotate_secret(
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn revoke_secret(
     State(s): State<AppState>,

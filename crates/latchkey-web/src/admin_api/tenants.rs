@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
-use super::{Admin, ApiJson, ok};
+use super::{Admin, ApiJson, created, ok};
 use crate::AppState;
 use crate::error::Problem;
 use crate::tenant::Path;
@@ -32,6 +32,8 @@ pub(crate) struct TenantList {
 }
 
 /// Lists the tenants (owners of the default tenant only).
+///
+/// Every tenant with its issuer, status and settings.
 #[utoipa::path(
     get, path = "/api/v1/tenants", tag = "tenants",
     responses(
@@ -39,21 +41,24 @@ pub(crate) struct TenantList {
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
     ),
-    security(("bearer" = ["admin:read"]))
+    security(("oauth2" = ["admin:read"]))
 )]
 async fn list_tenants(State(s): State<AppState>, a: Admin) -> Result<Response, Problem> {
     Ok(ok(StatusCode::OK, &TenantList { items: s.app.tenants.list_tenants(&a.ctx, &a.actor).await? }))
 }
 
-/// Creates a tenant with its own issuer `{base}/t/{tenant_id}`, keys, scopes,
-/// default clients and a first `tenant-admin` user. The admin client's secret
-/// and the user's password are in this response only.
+/// Creates a tenant (owners of the default tenant only).
+///
+/// The tenant gets its own issuer `{base}/t/{tenant_id}`, keys, scopes,
+/// default clients and a first `tenant-admin` user. The admin client's
+/// secret and the user's password are in this response only. Answers 201
+/// with the tenant's address in `Location`.
 #[utoipa::path(
     post, path = "/api/v1/tenants", tag = "tenants",
     request_body(content = NewTenant, content_type = "application/json",
         example = json!({"tenant_id": "acme", "display_name": "Acme Corp"})),
     responses(
-        (status = 201, description = "The tenant and its first credentials, shown once", body = CreatedTenant),
+        (status = 201, description = "The tenant and its first credentials, shown once", body = CreatedTenant, headers(("Location" = String, description = "The new tenant's address"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -62,7 +67,7 @@ async fn list_tenants(State(s): State<AppState>, a: Admin) -> Result<Response, P
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn create_tenant(
     State(s): State<AppState>,
@@ -70,10 +75,13 @@ async fn create_tenant(
     body: Result<ApiJson<NewTenant>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(new) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.tenants.create_tenant(&a.ctx, &a.actor, new).await?))
+    let tenant = s.app.tenants.create_tenant(&a.ctx, &a.actor, new).await?;
+    Ok(created(&a.ctx, &["tenants", &tenant.tenant.tenant_id], &tenant))
 }
 
 /// Reads one tenant.
+///
+/// Its issuer, status and settings.
 #[utoipa::path(
     get, path = "/api/v1/tenants/{tenant_id}", tag = "tenants",
     params(("tenant_id" = String, Path, description = "The tenant's id")),
@@ -83,13 +91,16 @@ async fn create_tenant(
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
     ),
-    security(("bearer" = ["admin:read"]))
+    security(("oauth2" = ["admin:read"]))
 )]
 async fn get_tenant(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
     Ok(ok(StatusCode::OK, &s.app.tenants.get_tenant(&a.ctx, &a.actor, &id).await?))
 }
 
-/// Renames a tenant or changes its settings (a JSON merge patch of them).
+/// Renames a tenant or changes its settings.
+///
+/// A JSON merge patch of `display_name` and `settings`: fields left out stay
+/// as they are, `null` resets a setting to its default.
 #[utoipa::path(
     patch, path = "/api/v1/tenants/{tenant_id}", tag = "tenants",
     params(("tenant_id" = String, Path, description = "The tenant's id")),
@@ -105,7 +116,7 @@ async fn get_tenant(State(s): State<AppState>, a: Admin, Path(id): Path<String>)
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn update_tenant(
     State(s): State<AppState>,
@@ -118,6 +129,10 @@ async fn update_tenant(
 }
 
 /// Deletes a disabled tenant and everything in it.
+///
+/// Clients, users, keys, tokens and its audit log; 409 while the tenant is
+/// active (disable it first). A tenant created again with the same id
+/// brings back none of the old tokens.
 #[utoipa::path(
     delete, path = "/api/v1/tenants/{tenant_id}", tag = "tenants",
     params(("tenant_id" = String, Path, description = "The tenant's id")),
@@ -128,7 +143,7 @@ async fn update_tenant(
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn delete_tenant(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
     s.app.tenants.delete_tenant(&a.ctx, &a.actor, &id).await?;
@@ -136,6 +151,9 @@ async fn delete_tenant(State(s): State<AppState>, a: Admin, Path(id): Path<Strin
 }
 
 /// Disables a tenant: its endpoints answer 404.
+///
+/// Discovery, tokens, sign-in, the console and the admin API of the tenant
+/// answer 404 until it is enabled again; its data is kept.
 #[utoipa::path(
     post, path = "/api/v1/tenants/{tenant_id}/disable", tag = "tenants",
     params(("tenant_id" = String, Path, description = "The tenant's id")),
@@ -145,13 +163,15 @@ async fn delete_tenant(State(s): State<AppState>, a: Admin, Path(id): Path<Strin
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn disable_tenant(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
     Ok(ok(StatusCode::OK, &s.app.tenants.set_tenant_status(&a.ctx, &a.actor, &id, false).await?))
 }
 
 /// Enables a disabled tenant.
+///
+/// Its endpoints answer again.
 #[utoipa::path(
     post, path = "/api/v1/tenants/{tenant_id}/enable", tag = "tenants",
     params(("tenant_id" = String, Path, description = "The tenant's id")),
@@ -161,7 +181,7 @@ async fn disable_tenant(State(s): State<AppState>, a: Admin, Path(id): Path<Stri
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
     ),
-    security(("bearer" = ["admin"]))
+    security(("oauth2" = ["admin"]))
 )]
 async fn enable_tenant(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
     Ok(ok(StatusCode::OK, &s.app.tenants.set_tenant_status(&a.ctx, &a.actor, &id, true).await?))

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::responses::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
-use super::{Admin, ApiJson, ok, query};
+use super::{Admin, ApiJson, created, ok, query};
 use crate::AppState;
 use crate::error::Problem;
 use crate::tenant::Path;
@@ -33,12 +33,15 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/users/{user_id}/federated-links/{provider}/{subject}", axum::routing::delete(unlink_federated))
 }
 
-/// The clients a user has consented to, with the scopes.
+/// Lists the clients a user has consented to, with the scopes.
+///
+/// The consents the consent page remembers for clients with
+/// `require_consent`.
 #[utoipa::path(get, path = "/api/v1/users/{user_id}/consents", tag = "users",
     params(("user_id" = String, Path, description = "The user's id")),
     responses((status = 200, description = "The user's remembered consents", body = Vec<ConsentView>),
         (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound)),
-    security(("bearer" = ["admin:read"])))]
+    security(("oauth2" = ["admin:read"])))]
 pub(crate) async fn list_consents(
     State(s): State<AppState>,
     a: Admin,
@@ -47,13 +50,16 @@ pub(crate) async fn list_consents(
     Ok(ok(StatusCode::OK, &s.app.users.list_consents(&a.ctx, &id).await?))
 }
 
-/// Revoke a consent: the user is asked again the next time the client asks.
+/// Revokes a consent.
+///
+/// The user is asked again the next time the client asks for their
+/// consent.
 #[utoipa::path(delete, path = "/api/v1/users/{user_id}/consents/{client_id}", tag = "users",
     params(("user_id" = String, Path, description = "The user's id"),
         ("client_id" = String, Path, description = "The client the consent was given to")),
     responses((status = 204, description = "Revoked"), (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden), (status = 404, response = NotFound)),
-    security(("bearer" = ["admin"])))]
+    security(("oauth2" = ["admin"])))]
 pub(crate) async fn revoke_consent(
     State(s): State<AppState>,
     a: Admin,
@@ -70,7 +76,8 @@ pub(crate) struct UserQuery {
     q: Option<String>,
     /// `next_cursor` of the previous page.
     cursor: Option<String>,
-    /// Page size, 1-500 (default 50).
+    /// Page size, 1-500 (default 50); outside that range the request is refused (400).
+    #[param(minimum = 1, maximum = 500, default = 50)]
     limit: Option<u32>,
 }
 
@@ -89,11 +96,14 @@ pub(crate) struct PasswordResult {
     password: Option<String>,
 }
 
-/// List users, by username.
+/// Lists users, by username.
+///
+/// `q` searches username, display name and email (any case). Follow
+/// `next_cursor` for the next page.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery),
     responses((status = 200, description = "One page of users", body = UserPage), (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized), (status = 403, response = Forbidden)),
-    security(("bearer" = ["admin:read"])))]
+    security(("oauth2" = ["admin:read"])))]
 pub(crate) async fn list_users(
     State(s): State<AppState>,
     a: Admin,
@@ -104,35 +114,46 @@ pub(crate) async fn list_users(
     Ok(ok(StatusCode::OK, &UserPage { items, next_cursor: next }))
 }
 
-/// Create a user; a generated password is returned once.
+/// Creates a user; a generated password is returned once.
+///
+/// Without `password` one is generated and returned in this response only.
+/// Nobody can give a role higher than their own. Answers 201 with the
+/// user's address in `Location`; 409 when the username is taken.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users",
     request_body(content = NewUser, content_type = "application/json",
         example = json!({"username": "grace", "email": "grace@example.com", "roles": ["tenant-admin"]})),
-    responses((status = 201, description = "The user (and a generated password, once)", body = CreatedUser),
+    responses((status = 201, description = "The user (and a generated password, once)", body = CreatedUser, headers(("Location" = String, description = "The new user's address"))),
         (status = 400, response = BadRequest), (status = 401, response = Unauthorized), (status = 403, response = Forbidden),
         (status = 409, response = Conflict), (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType), (status = 422, response = ValidationFailed)),
-    security(("bearer" = ["admin"])))]
+    security(("oauth2" = ["admin"])))]
 pub(crate) async fn create_user(
     State(s): State<AppState>,
     a: Admin,
     body: Result<ApiJson<NewUser>, Problem>,
 ) -> Result<Response, Problem> {
     let ApiJson(new) = body?;
-    Ok(ok(StatusCode::CREATED, &s.app.users.create_user(&a.ctx, &a.actor, new).await?))
+    let user = s.app.users.create_user(&a.ctx, &a.actor, new).await?;
+    Ok(created(&a.ctx, &["users", &user.user.id], &user))
 }
 
-/// Read one user.
+/// Reads one user.
+///
+/// Username, email, display name, roles, groups and status; never the
+/// password or its hash.
 #[utoipa::path(get, path = "/api/v1/users/{user_id}", tag = "users",
     params(("user_id" = String, Path, description = "The user's id")),
     responses((status = 200, description = "The user", body = UserView), (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden), (status = 404, response = NotFound)),
-    security(("bearer" = ["admin:read"])))]
+    security(("oauth2" = ["admin:read"])))]
 pub(crate) async fn get_user(State(s): State<AppState>, a: Admin, Path(id): Path<String>) -> Result<Response, Problem> {
     Ok(ok(StatusCode::OK, &s.app.users.get_user(&a.ctx, &id).await?))
 }
 
-/// Change a user's email, display name, roles or groups.
+/// Changes a user's email, display name, roles or groups.
+///
+/// Fields left out stay as they are. Nobody changes a user holding a
+/// higher role than their own, or gives a role higher than their own.
 #[utoipa::path(patch, path = "/api/v1/users/{user_id}", tag = "users",
     params(("user_id" = String, Path, description = "The user's id")),
     request_body(content = UserPatch, content_type = "application/json"),
@@ -140,7 +161,7 @@ pub(crate) async fn get_user(State(s): State<AppState>, a: Admin, Path(id): Path
         (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed)),
-    security(("bearer" = ["admin"])))]
+    security(("oauth2" = ["admin"])))]
 pub(crate) async fn update_user(
     State(s): State<AppState>,
     a: Admin,
@@ -151,7 +172,10 @@ pub(crate) async fn update_user(
     Ok(ok(StatusCode::OK, &s.app.users.update_user(&a.ctx, &a.actor, &id, p).await?))
 }
 
-/// Set a new password (generated and returned once when none is given).
+/// Sets a new password (generated and returned once when none is given).
+///
+/// Ends the user's browser sessions and every token issued to them, on
+/// every node.
 #[utoipa::path(post, path = "/api/v1/users/{user_id}/password", tag = "users",
     params(("user_id" = String, Path, description = "The user's id")),
     request_body(content = PasswordReset, content_type = "application/json"),
@@ -159,7 +183,7 @@ pub(crate) async fn update_user(
         (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge), (status = 415, response = UnsupportedMediaType),
         (status = 422, response = ValidationFailed)),
-    security(("bearer" = ["admin"])))]
+    security(("oauth2" = ["admin"])))]
 pub(crate) async fn reset_password(
     State(s): State<AppState>,
     a: Admin,
@@ -171,12 +195,15 @@ pub(crate) async fn reset_password(
     Ok(ok(StatusCode::OK, &PasswordResult { password: generated }))
 }
 
-/// Disable a user: they can no longer sign in.
+/// Disables a user: they can no longer sign in.
+///
+/// Their browser sessions and every token issued to them end at once and
+/// stay dead after they are enabled again.
 #[utoipa::path(post, path = "/api/v1/users/{user_id}/disable", tag = "users",
     params(("user_id" = String, Path, description = "The user's id")),
     responses((status = 200, description = "The user", body = UserView), (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden), (status = 404, response = NotFound)),
-    security(("bearer" = ["admin"])))]
+    security(("oauth2" = ["admin"])))]
 pub(crate) async fn disable_user(
     State(s): State<AppState>,
     a: Admin,
@@ -185,12 +212,14 @@ pub(crate) async fn disable_user(
     Ok(ok(StatusCode::OK, &s.app.users.set_user_status(&a.ctx, &a.actor, &id, false).await?))
 }
 
-/// Enable a user again.
+/// Enables a user again.
+///
+/// They may sign in again; no session or token from before comes back.
 #[utoipa::path(post, path = "/api/v1/users/{user_id}/enable", tag = "users",
     params(("user_id" = String, Path, description = "The user's id")),
     responses((status = 200, description = "The user", body = UserView), (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden), (status = 404, response = NotFound)),
-    security(("bearer" = ["admin"])))]
+    security(("oauth2" = ["admin"])))]
 pub(crate) async fn enable_user(
     State(s): State<AppState>,
     a: Admin,
@@ -199,12 +228,15 @@ pub(crate) async fn enable_user(
     Ok(ok(StatusCode::OK, &s.app.users.set_user_status(&a.ctx, &a.actor, &id, true).await?))
 }
 
-/// The upstream accounts (provider and `sub`) that sign in as this user.
+/// Lists the upstream accounts that sign in as this user.
+///
+/// Each a provider and the account's `sub` there, linked by federated
+/// sign-in (by username, verified email or provisioning).
 #[utoipa::path(get, path = "/api/v1/users/{user_id}/federated-links", tag = "users",
     params(("user_id" = String, Path, description = "The user's id")),
     responses((status = 200, description = "The user's federated links", body = Vec<FederatedLinkView>),
         (status = 401, response = Unauthorized), (status = 403, response = Forbidden), (status = 404, response = NotFound)),
-    security(("bearer" = ["admin:read"])))]
+    security(("oauth2" = ["admin:read"])))]
 pub(crate) async fn list_federated_links(
     State(s): State<AppState>,
     a: Admin,
@@ -213,13 +245,16 @@ pub(crate) async fn list_federated_links(
     Ok(ok(StatusCode::OK, &s.app.users.list_federated_links(&a.ctx, &user_id).await?))
 }
 
-/// Unlink an upstream account from the user.
+/// Unlinks an upstream account from the user.
+///
+/// The account no longer signs in as this user; at its next sign-in it is
+/// linked again only if the provider's rules link it.
 #[utoipa::path(delete, path = "/api/v1/users/{user_id}/federated-links/{provider}/{subject}", tag = "users",
     params(("user_id" = String, Path, description = "The user's id"), ("provider" = String, Path),
         ("subject" = String, Path, description = "The account's sub at the provider (URL-encoded)")),
     responses((status = 204, description = "Unlinked"), (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden), (status = 404, response = NotFound)),
-    security(("bearer" = ["admin"])))]
+    security(("oauth2" = ["admin"])))]
 pub(crate) async fn unlink_federated(
     State(s): State<AppState>,
     a: Admin,

@@ -61,6 +61,10 @@ pub(crate) struct DeviceAuthorizationResponse {
 }
 
 /// Device authorization endpoint (RFC 8628 §3.1).
+///
+/// For a client with the device-code grant: a device code to poll the token
+/// endpoint with and a user code (`XXXX-XXXX`) the person enters at
+/// `verification_uri`, both valid 10 minutes.
 #[utoipa::path(
     post, path = "/oauth2/device_authorization", tag = "oauth",
     request_body(content = DeviceAuthorizationForm, content_type = "application/x-www-form-urlencoded",

@@ -1,5 +1,14 @@
 //! Discovery (OIDC Discovery 1.0, RFC 8414) and JWKS (RFC 7517). Both
 //! documents advertise exactly what this build serves.
+//!
+//! Each issuer's metadata is served where OIDC Discovery looks for it,
+//! `{issuer}/.well-known/openid-configuration` (also as
+//! `{issuer}/.well-known/oauth-authorization-server`), and, for the tenants
+//! whose issuer has a path (`{base}/t/{tenant}`), where RFC 8414 §3.1 looks:
+//! the well-known segment between the host and the path,
+//! `/.well-known/oauth-authorization-server/t/{tenant}` (and the same for
+//! `openid-configuration`, RFC 8414 §5). [`inserted_routes`] serves those,
+//! once, beside the per-tenant routes.
 
 use axum::Json;
 use axum::Router;
@@ -20,6 +29,16 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/.well-known/openid-configuration", get(metadata))
         .route("/.well-known/oauth-authorization-server", get(oauth_metadata))
         .route("/oauth2/jwks", get(jwks))
+        .layer(axum::middleware::map_response(public_document))
+}
+
+/// The RFC 8414 §3.1 forms of the tenants' metadata URLs: the well-known
+/// segment before the issuer's path. Merged into the site once (not under
+/// `/t/{tenant}`, which the path itself names).
+pub(crate) fn inserted_routes() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/openid-configuration/t/{tenant}", get(tenant_metadata))
+        .route("/.well-known/oauth-authorization-server/t/{tenant}", get(tenant_oauth_metadata))
         .layer(axum::middleware::map_response(public_document))
 }
 
@@ -99,17 +118,25 @@ pub(crate) struct ServerMetadata {
 #[allow(dead_code)]
 pub(crate) struct JwkSet {
     /// The public keys; each a JWK with `kid`, `alg` and `use`.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<latchkey_app::admin::keys::PublicJwk>)]
     keys: Vec<()>,
 }
 
 /// OpenID Connect discovery document (OIDC Discovery 1.0 §4).
+///
+/// The issuer's endpoints, and the grant types, response types, scopes,
+/// claims and algorithms it serves; public (no credentials), readable from any
+/// origin, cacheable for five minutes. Another tenant's is at
+/// `/t/{tenant}/.well-known/openid-configuration` or
+/// `/.well-known/openid-configuration/t/{tenant}`.
 #[utoipa::path(
     get, path = "/.well-known/openid-configuration", tag = "oauth",
     responses(
         (status = 200, description = "The issuer's metadata", body = ServerMetadata),
+        (status = 404, description = "No such tenant, or it is disabled", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
-    )
+    ),
+    security(())
 )]
 pub(crate) async fn metadata(State(s): State<AppState>, Tenant(ctx): Tenant) -> Result<Response, Problem> {
     let iss = &ctx.issuer;
@@ -157,22 +184,73 @@ pub(crate) async fn metadata(State(s): State<AppState>, Tenant(ctx): Tenant) -> 
     Ok(r)
 }
 
-/// OAuth 2.0 authorization server metadata (RFC 8414): the same document.
+/// OAuth 2.0 authorization server metadata (RFC 8414).
+///
+/// The same document as OpenID Connect discovery, at the RFC 8414 name.
 #[utoipa::path(
     get, path = "/.well-known/oauth-authorization-server", tag = "oauth",
     responses(
         (status = 200, description = "The issuer's metadata", body = ServerMetadata),
+        (status = 404, description = "No such tenant, or it is disabled", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
-    )
+    ),
+    security(())
 )]
 pub(crate) async fn oauth_metadata(s: State<AppState>, t: Tenant) -> Result<Response, Problem> {
     metadata(s, t).await
 }
 
+/// A tenant's authorization server metadata where RFC 8414 §3.1 looks for it.
+///
+/// For the issuer `{base}/t/{tenant}` the well-known segment goes between the
+/// host and the issuer's path. The document is the tenant's, with its own
+/// `issuer`; an unknown or disabled tenant is a 404.
+#[utoipa::path(
+    get, path = "/.well-known/oauth-authorization-server/t/{tenant}", tag = "oauth",
+    params(("tenant" = String, Path, description = "The tenant's id")),
+    responses(
+        (status = 200, description = "The tenant's metadata", body = ServerMetadata),
+        (status = 404, description = "No such tenant, or it is disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+pub(crate) async fn tenant_oauth_metadata(s: State<AppState>, t: Tenant) -> Result<Response, Problem> {
+    metadata(s, t).await
+}
+
+/// A tenant's OpenID Connect discovery document, in the RFC 8414 §5 form.
+///
+/// The same document as `/t/{tenant}/.well-known/openid-configuration`, with
+/// the well-known segment before the issuer's path as RFC 8414 places it;
+/// an unknown or disabled tenant is a 404.
+#[utoipa::path(
+    get, path = "/.well-known/openid-configuration/t/{tenant}", tag = "oauth",
+    params(("tenant" = String, Path, description = "The tenant's id")),
+    responses(
+        (status = 200, description = "The tenant's metadata", body = ServerMetadata),
+        (status = 404, description = "No such tenant, or it is disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
+)]
+pub(crate) async fn tenant_metadata(s: State<AppState>, t: Tenant) -> Result<Response, Problem> {
+    metadata(s, t).await
+}
+
 /// The issuer's public signing keys.
+///
+/// A JWK Set (RFC 7517) with every key that signs, will sign soon or signed
+/// tokens that are still valid; public, readable from any origin, cacheable
+/// for five minutes.
 #[utoipa::path(
     get, path = "/oauth2/jwks", tag = "oauth",
-    responses((status = 200, description = "The JWK Set", body = JwkSet, content_type = "application/jwk-set+json"))
+    responses(
+        (status = 200, description = "The JWK Set", body = JwkSet, content_type = "application/jwk-set+json"),
+        (status = 404, description = "No such tenant, or it is disabled", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(())
 )]
 pub(crate) async fn jwks(Tenant(ctx): Tenant) -> Response {
     let mut r = ctx.keys.jwks_json().to_owned().into_response();

@@ -33,6 +33,11 @@ pub(crate) struct IntrospectionResponse {
     token_type: Option<String>,
 }
 /// Token introspection (RFC 7662).
+///
+/// For an authenticated client: whether a token is active (unexpired,
+/// unrevoked, its client, user and tenant still current) and, when it is,
+/// its claims. An inactive or unknown token is `{"active": false}` and
+/// nothing else.
 #[utoipa::path(
     post, path = "/oauth2/introspect", tag = "oauth",
     request_body(content = TokenOperationForm, content_type = "application/x-www-form-urlencoded"),

@@ -15,7 +15,11 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new().route("/oauth2/revoke", post(revoke).fallback(method_not_allowed))
 }
 
-/// Token revocation (RFC 7009): answers 200 whether or not the token was valid.
+/// Token revocation (RFC 7009).
+///
+/// Revokes an access or refresh token of the authenticated client (a
+/// refresh token takes its whole family along). Answers 200 whether or not
+/// the token was valid, so a caller learns nothing about other tokens.
 #[utoipa::path(
     post, path = "/oauth2/revoke", tag = "oauth",
     request_body(content = TokenOperationForm, content_type = "application/x-www-form-urlencoded"),

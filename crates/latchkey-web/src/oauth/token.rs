@@ -83,6 +83,13 @@ pub(crate) enum ServedGrant {
     Password,
 }
 /// Token endpoint (RFC 6749 §3.2).
+///
+/// Issues access tokens (RFC 9068 JWTs or opaque, per client), ID tokens and
+/// refresh tokens for the grants in `ServedGrant`. Confidential clients
+/// authenticate with `client_secret_basic`, `client_secret_post` or
+/// `private_key_jwt`; public clients send only `client_id`. Errors are
+/// RFC 6749 §5.2 JSON; failed client authentications are slowed per client
+/// and address (429 with `Retry-After`).
 #[utoipa::path(
     post, path = "/oauth2/token", tag = "oauth",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded",

@@ -17,7 +17,7 @@ use crate::form::{Form, read_limited};
 use crate::tenant::{NoTenant, Tenant};
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route("/oauth2/userinfo", get(userinfo).post(userinfo))
+    Router::new().route("/oauth2/userinfo", get(userinfo).post(userinfo_post))
 }
 
 /// RFC 6750 §3: the challenge, with an error code when the request had a token.
@@ -122,24 +122,52 @@ pub(crate) struct BearerErrorBody {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub(crate) struct UserinfoForm {
+    /// The access token, instead of `Authorization: Bearer`.
+    #[schema(nullable = false)]
     access_token: Option<String>,
 }
 
 /// Claims about the signed-in user, by the token's scope (OIDC Core §5.3).
-/// The access token comes in `Authorization: Bearer` or, for POST, in the
-/// form body; errors follow RFC 6750 §3 (`WWW-Authenticate`).
+///
+/// The access token comes in `Authorization: Bearer`; errors follow RFC 6750
+/// §3 (`WWW-Authenticate`). The claims are those of the token's scopes:
+/// `sub` always, `name`, `preferred_username` and `updated_at` with
+/// `profile`, `email` and `email_verified` with `email`.
 #[utoipa::path(
-    method(get, post), path = "/oauth2/userinfo", tag = "oauth",
+    get, path = "/oauth2/userinfo", tag = "oauth", operation_id = "userinfo",
+    responses(
+        (status = 200, description = "The user's claims", body = UserinfoClaims),
+        (status = 400, description = "Malformed request (RFC 6750 invalid_request)", body = BearerErrorBody),
+        (status = 401, description = "No access token, or an invalid, expired or revoked one", body = BearerErrorBody, headers(("WWW-Authenticate" = String, description = "The RFC 6750 challenge"))),
+        (status = 403, description = "The token lacks the openid scope", body = BearerErrorBody, headers(("WWW-Authenticate" = String, description = "The RFC 6750 challenge"))),
+    ),
+    security(("oauth2" = ["openid"]))
+)]
+pub(crate) async fn userinfo(s: State<AppState>, tenant: Result<Tenant, NoTenant>, req: Request) -> Response {
+    answer(s, tenant, req).await
+}
+
+/// Claims about the signed-in user, with the token in the form body.
+///
+/// As `GET /oauth2/userinfo`; the access token comes in `Authorization:
+/// Bearer` or as the `access_token` form field (RFC 6750 §2.2), never both.
+#[utoipa::path(
+    post, path = "/oauth2/userinfo", tag = "oauth", operation_id = "userinfo_post",
     request_body(content = UserinfoForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The user's claims", body = UserinfoClaims),
         (status = 400, description = "Malformed request (RFC 6750 invalid_request)", body = BearerErrorBody),
-        (status = 401, description = "No access token, or an invalid, expired or revoked one", body = BearerErrorBody, headers(("WWW-Authenticate" = String))),
-        (status = 403, description = "The token lacks the openid scope", body = BearerErrorBody, headers(("WWW-Authenticate" = String))),
+        (status = 401, description = "No access token, or an invalid, expired or revoked one", body = BearerErrorBody, headers(("WWW-Authenticate" = String, description = "The RFC 6750 challenge"))),
+        (status = 403, description = "The token lacks the openid scope", body = BearerErrorBody, headers(("WWW-Authenticate" = String, description = "The RFC 6750 challenge"))),
     ),
-    security(("bearer" = ["openid"]), ())
+    security(("oauth2" = ["openid"]), ())
 )]
-pub(crate) async fn userinfo(State(s): State<AppState>, tenant: Result<Tenant, NoTenant>, req: Request) -> Response {
+pub(crate) async fn userinfo_post(s: State<AppState>, tenant: Result<Tenant, NoTenant>, req: Request) -> Response {
+    answer(s, tenant, req).await
+}
+
+/// Both methods: the token, then the claims or the RFC 6750 error.
+async fn answer(State(s): State<AppState>, tenant: Result<Tenant, NoTenant>, req: Request) -> Response {
     let ctx = match tenant {
         Ok(Tenant(ctx)) => ctx,
         Err(e) => return e.into_oauth().into_response(),

@@ -75,7 +75,12 @@ const NOT_YET_DOCUMENTED: &[&str] = &[];
 /// `(METHOD, path)` of every `.route(...)` in a router's source (following
 /// `.merge(NAME::routes())` into [`MERGED_ROUTERS`]), with a prefix.
 fn routes_in(source: &str, prefix: &str) -> BTreeSet<(String, String)> {
-    let start = source.find("fn routes(").expect("a routes() function");
+    routes_of(source, "fn routes(", prefix)
+}
+
+/// As [`routes_in`], for the router function `function` (e.g. `"fn routes("`).
+fn routes_of(source: &str, function: &str, prefix: &str) -> BTreeSet<(String, String)> {
+    let start = source.find(function).unwrap_or_else(|| panic!("a {function}) function"));
     let body = &source[start..];
     let body = &body[..body.find("\n}").unwrap()];
     let mut out = BTreeSet::new();
@@ -131,6 +136,8 @@ fn excused(path: &str, prefix: &str) -> bool {
 fn openapi_documents_every_route() {
     let mut registered = routes_in(include_str!("../admin_api/mod.rs"), "/api/v1");
     registered.extend(routes_in(include_str!("../oauth/mod.rs"), ""));
+    // The RFC 8414 forms of the tenants' metadata, merged into the site once.
+    registered.extend(routes_of(include_str!("../oauth/discovery.rs"), "fn inserted_routes(", ""));
     let documented = documented(&doc());
     let missing: Vec<_> = registered.difference(&documented).collect();
     let extra: Vec<_> = documented.difference(&registered).collect();
@@ -172,7 +179,11 @@ fn openapi_document_shape() {
     assert_eq!(doc["openapi"], "3.1.0");
     assert_eq!(doc["info"]["title"], "Latchkey admin API");
     assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(doc["components"]["securitySchemes"]["oauth2"]["type"], "oauth2");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]["tokenUrl"],
+        "/oauth2/token"
+    );
     let responses = &doc["components"]["responses"];
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
@@ -183,8 +194,8 @@ fn openapi_document_shape() {
             if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
                 continue;
             }
-            // Admin operations: a bearer requirement, and problem+json errors.
-            let scopes = &op["security"][0]["bearer"];
+            // Admin operations: an OAuth 2.0 scope requirement, and problem+json errors.
+            let scopes = &op["security"][0]["oauth2"];
             let write = method != "get" && !path.ends_with("/test-redirect");
             let want = if write { "admin" } else { "admin:read" };
             assert_eq!(scopes, &serde_json::json!([want]), "{what}: security");
@@ -298,4 +309,78 @@ fn openapi_token_grants_match_the_server() {
     let served: BTreeSet<String> =
         latchkey_app::tokens::SUPPORTED_GRANTS.iter().map(|g| g.as_str().to_owned()).collect();
     assert_eq!(documented, served, "update ServedGrant in oauth/token.rs");
+}
+
+/// What linters and client generators need from every operation (the tools
+/// themselves run in `scripts/openapi-check.sh`): a distinct operationId, a
+/// description, a security requirement (an empty one where the operation is
+/// public), a 4xx answer; a server; and `Location` on a 201 that creates one
+/// addressable resource.
+#[test]
+fn every_operation_is_complete_for_linters_and_generators() {
+    // 201s that create nothing with an address of its own: many clients at
+    // once, keys (listed at /api/v1/keys), a flow started in a browser.
+    const NO_LOCATION: &[&str] = &["create_clients", "rotate_keys", "authorize_authorization"];
+    let doc = doc();
+    assert!(doc["servers"].as_array().is_some_and(|s| !s.is_empty()), "a server");
+    let flows = &doc["components"]["securitySchemes"]["oauth2"]["flows"];
+    let mut ids = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let what = format!("{} {path}", method.to_uppercase());
+            let id = op["operationId"].as_str().unwrap();
+            assert!(ids.insert(id.to_owned()), "{what}: operationId {id} is used twice");
+            assert!(op["description"].as_str().is_some_and(|d| !d.trim().is_empty()), "{what}: no description");
+            let security = op["security"].as_array().unwrap_or_else(|| panic!("{what}: no security"));
+            for requirement in security {
+                for (scheme, scopes) in requirement.as_object().unwrap() {
+                    for scope in scopes.as_array().unwrap() {
+                        let declared = flows
+                            .as_object()
+                            .unwrap()
+                            .values()
+                            .any(|f| f["scopes"].get(scope.as_str().unwrap()).is_some());
+                        assert!(scheme != "oauth2" || declared, "{what}: scope {scope} is in no flow of {scheme}");
+                    }
+                }
+            }
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.keys().any(|s| s.starts_with('4')), "{what}: no 4xx response");
+            if let Some(created) = responses.get("201") {
+                let location = created["headers"].get("Location").is_some();
+                assert_eq!(location, !NO_LOCATION.contains(&id), "{what}: Location on its 201");
+            }
+        }
+    }
+    assert!(ids.contains("userinfo") && ids.contains("userinfo_post"), "both userinfo methods");
+}
+
+/// The bounds the document gives are the ones the server enforces.
+#[test]
+fn documented_bounds_are_the_servers() {
+    let doc = doc();
+    let mut limits = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten().filter(|p| p["name"] == "limit") {
+                let what = format!("{method} {path} limit");
+                assert_eq!(p["schema"]["minimum"], 1, "{what}");
+                assert_eq!(p["schema"]["maximum"], latchkey_app::admin::MAX_PAGE_SIZE, "{what}");
+                assert_eq!(p["schema"]["default"], latchkey_app::admin::DEFAULT_PAGE_SIZE, "{what}");
+                limits += 1;
+            }
+        }
+    }
+    assert_eq!(limits, 3, "clients, users and audit events take a limit");
+    let grace = &doc["components"]["schemas"]["RotateSecret"]["properties"]["grace_seconds"];
+    assert_eq!(grace["minimum"], 0);
+    assert_eq!(grace["maximum"], latchkey_app::admin::secrets::MAX_GRACE_SECONDS);
+    // Filters with a closed set of values say which.
+    let list = &doc["paths"]["/api/v1/clients"]["get"]["parameters"];
+    for (name, schema) in
+        [("type", "ClientType"), ("grant_type", "GrantType"), ("status", "ClientStatus"), ("sort", "ClientSortOrder")]
+    {
+        let p = list.as_array().unwrap().iter().find(|p| p["name"] == name).unwrap();
+        assert_eq!(p["schema"]["$ref"], format!("#/components/schemas/{schema}"), "{name}");
+    }
 }

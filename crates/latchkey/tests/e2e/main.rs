@@ -14,6 +14,7 @@ mod client_credentials;
 mod clients_api;
 mod console;
 mod deploy;
+mod discovery;
 mod doctor;
 mod durability;
 mod harness;
