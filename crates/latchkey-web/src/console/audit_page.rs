@@ -181,9 +181,16 @@ impl AuditRow {
                     Some((name, href)) => (name, Some(href)),
                     None => (e.target_id.clone(), None),
                 };
+                // Fields changed, then what else the event records (shown as set).
                 let changes = e
                     .changes
                     .as_object()
+                    .into_iter()
+                    .chain(e.context.as_object())
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<serde_json::Map<_, _>>();
+                let changes = Some(&changes)
                     .map(|m| {
                         m.iter()
                             .map(|(k, v)| {
