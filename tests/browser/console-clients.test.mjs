@@ -171,7 +171,8 @@ test('bulk export, disable and delete apply to a filtered, sorted selection', as
   await page.getByLabel('Sort by').selectOption({ label: 'Name A–Z' });
   await page.getByRole('searchbox', { name: 'Search clients' }).fill('Bulk');
   await page.getByRole('button', { name: 'Search' }).click();
-  await page.waitForURL(/sort=name/);
+  // Typing searches as you type too: wait until both navigations are over.
+  await page.waitForURL(/sort=name/, { waitUntil: 'networkidle' });
   const names = await page.locator('#client-results tbody tr td:nth-child(2) a').allTextContents();
   assert.deepEqual(names, ['Bulk one', 'Bulk two']);
 
