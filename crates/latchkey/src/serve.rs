@@ -17,12 +17,20 @@ use crate::config::Config;
 fn init_logging(c: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&c.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour(&std::io::stderr()));
     if c.log_format == "json" {
         builder.json().init();
     } else {
         builder.init();
     }
+}
+
+/// Colour only on a terminal, and never when `NO_COLOR` is set (no-color.org).
+fn colour(stream: &impl std::io::IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 pub(crate) fn uses_data_dir(c: &Config) -> bool {

@@ -5,8 +5,10 @@ use clap::Args;
 
 #[derive(Args)]
 pub struct TokenArgs {
+    /// The client's `client_id`.
     #[arg(long, env = "LATCHKEY_CLIENT_ID")]
     client_id: String,
+    /// The client's secret (better from the environment than the command line).
     #[arg(long, env = "LATCHKEY_CLIENT_SECRET", hide_env_values = true)]
     client_secret: String,
     /// Scopes to request (repeatable).

@@ -23,6 +23,8 @@ use std::sync::Arc;
 use crate::AppError;
 use crate::kernel::Kernel;
 
+mod batch;
+
 /// A client to create. Besides the identity fields, any configuration field
 /// of [`ClientConfig`] may be given; unset ones take the preset's defaults.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -195,6 +197,15 @@ pub struct UpdatedClient {
     pub client: ClientView,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+}
+
+/// A checked change: the client before and after, its secrets, and the
+/// view it would have.
+struct Update {
+    current: Client,
+    next: Client,
+    secrets: Vec<SecretRecord>,
+    after: ClientView,
 }
 
 /// RFC 7396 JSON merge patch.
@@ -470,64 +481,6 @@ impl ClientAdmin {
         Ok(created)
     }
 
-    /// Creates up to [`MAX_BATCH`] clients in one transaction: all of them or
-    /// none. Each is validated exactly as [`ClientAdmin::create_client`](crate::admin::clients::ClientAdmin::create_client) does; field
-    /// errors name the item (`items[3].redirect_uris`). Used by declarative
-    /// imports, where one round trip per client would dominate.
-    ///
-    /// # Errors
-    /// `Validation` (nothing written), `Conflict` when a name or id is taken
-    /// (nothing written), `BadRequest` for an empty or oversized batch,
-    /// `Forbidden` for read-only callers.
-    pub async fn create_clients(
-        &self,
-        ctx: &TenantContext,
-        actor: &Actor,
-        items: Vec<NewClient>,
-    ) -> Result<Vec<CreatedClient>, AppError> {
-        actor.require_write()?;
-        if items.is_empty() || items.len() > MAX_BATCH {
-            return Err(AppError::BadRequest(format!("a batch holds 1 to {MAX_BATCH} clients")));
-        }
-        let catalog = self.catalog(ctx).await?;
-        let mut errors = Vec::new();
-        let mut inserts = Vec::with_capacity(items.len());
-        let mut created = Vec::with_capacity(items.len());
-        let (mut ids, mut names) = (HashSet::new(), HashSet::new());
-        for (i, new) in items.into_iter().enumerate() {
-            let item = |field: &str| format!("items[{i}].{field}");
-            match self.prepare_create(ctx, &catalog, actor, new) {
-                Ok((insert, view)) => {
-                    if !ids.insert(insert.client.client_id.clone()) {
-                        errors.push(FieldError::new(&item("client_id"), "appears twice in this batch"));
-                    }
-                    if !names.insert(insert.client.name.to_lowercase()) {
-                        errors.push(FieldError::new(&item("name"), "appears twice in this batch"));
-                    }
-                    inserts.push(insert);
-                    created.push(view);
-                }
-                Err(AppError::Validation(fields)) => {
-                    errors.extend(fields.into_iter().map(|f| FieldError::new(&item(&f.field), &f.message)));
-                }
-                Err(other) => return Err(other),
-            }
-        }
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
-        self.kernel.store.insert_clients(&ctx.id, &inserts).await.map_err(|e| {
-            match AppError::from(e) {
-            AppError::Conflict(_) => AppError::Conflict(
-                "a client of this batch has a name or client_id that already exists in this tenant; nothing was created"
-                    .into(),
-            ),
-            other => other,
-        }
-        })?;
-        Ok(created)
-    }
-
     pub(crate) async fn load_client(
         &self,
         ctx: &TenantContext,
@@ -560,6 +513,67 @@ impl ClientAdmin {
         if_match: Option<i64>,
         force: bool,
     ) -> Result<UpdatedClient, AppError> {
+        let Update { current, next, secrets, after } =
+            self.prepare_update(ctx, actor, client_id, patch, if_match, force).await?;
+        let became_confidential = current.config.is_public() && !next.config.is_public();
+        let became_public = !current.config.is_public() && next.config.is_public();
+        let before = ClientView::new(current.clone(), &secrets, ctx);
+        let audit = self.kernel.audit_record(
+            actor,
+            "client.update",
+            "client",
+            client_id,
+            &diff(&before.audit_doc(), &after.audit_doc()),
+        );
+        let written = self.kernel.store.update_client(&next, current.revision, &audit).await;
+        self.kernel.clients.invalidate(&ctx.id, &current.client_id);
+        if !written.map_err(|e| match AppError::from(e) {
+            AppError::Conflict(_) => AppError::field("name", "another client of this tenant already has this name"),
+            other => other,
+        })? {
+            let now_rev = self.load_client(ctx, client_id).await.map(|(c, _)| c.revision).unwrap_or(current.revision);
+            return Err(AppError::PreconditionFailed(now_rev));
+        }
+        let mut client_secret = None;
+        if became_confidential {
+            let (created, _) = self.add_secret_internal(ctx, actor, client_id, None, None, None).await?;
+            client_secret = Some(created);
+        }
+        if became_public && !secrets.is_empty() {
+            let ids: Vec<String> = secrets.iter().map(|s| s.secret_id.clone()).collect();
+            self.expire_secret_ids(ctx, actor, client_id, &ids, self.kernel.now(), "client.secrets_revoked").await?;
+        }
+        Ok(UpdatedClient { client: self.get_client(ctx, client_id).await?, client_secret })
+    }
+
+    /// A dry run of [`ClientAdmin::update_client`](crate::admin::clients::ClientAdmin::update_client): the same checks, nothing
+    /// written; the client as it would be (without a new secret).
+    ///
+    /// # Errors
+    /// As `update_client`, but for a name taken by another client.
+    pub async fn check_client_update(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        client_id: &str,
+        patch: &Map<String, Value>,
+        if_match: Option<i64>,
+        force: bool,
+    ) -> Result<UpdatedClient, AppError> {
+        let u = self.prepare_update(ctx, actor, client_id, patch, if_match, force).await?;
+        Ok(UpdatedClient { client: u.after, client_secret: None })
+    }
+
+    /// Checks a change and computes the changed client.
+    async fn prepare_update(
+        &self,
+        ctx: &TenantContext,
+        actor: &Actor,
+        client_id: &str,
+        patch: &Map<String, Value>,
+        if_match: Option<i64>,
+        force: bool,
+    ) -> Result<Update, AppError> {
         let (current, secrets, catalog) = self.client_for_change(ctx, actor, client_id).await?;
         if let Some(rev) = if_match
             && rev != current.revision
@@ -607,36 +621,8 @@ impl ClientAdmin {
         next.config = catalog.validate(ctx, &next.name, &next.description, draft)?;
         actor.require_authority_over(catalog.authority(&next.config), "the changed client")?;
         next.updated_at = self.kernel.now();
-        let before = ClientView::new(current.clone(), &secrets, ctx);
-        let became_confidential = current.config.is_public() && !next.config.is_public();
-        let became_public = !current.config.is_public() && next.config.is_public();
         let after = ClientView::new(next.clone(), &secrets, ctx);
-        let audit = self.kernel.audit_record(
-            actor,
-            "client.update",
-            "client",
-            client_id,
-            &diff(&before.audit_doc(), &after.audit_doc()),
-        );
-        let written = self.kernel.store.update_client(&next, current.revision, &audit).await;
-        self.kernel.clients.invalidate(&ctx.id, &current.client_id);
-        if !written.map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => AppError::field("name", "another client of this tenant already has this name"),
-            other => other,
-        })? {
-            let now_rev = self.load_client(ctx, client_id).await.map(|(c, _)| c.revision).unwrap_or(current.revision);
-            return Err(AppError::PreconditionFailed(now_rev));
-        }
-        let mut client_secret = None;
-        if became_confidential {
-            let (created, _) = self.add_secret_internal(ctx, actor, client_id, None, None, None).await?;
-            client_secret = Some(created);
-        }
-        if became_public && !secrets.is_empty() {
-            let ids: Vec<String> = secrets.iter().map(|s| s.secret_id.clone()).collect();
-            self.expire_secret_ids(ctx, actor, client_id, &ids, self.kernel.now(), "client.secrets_revoked").await?;
-        }
-        Ok(UpdatedClient { client: self.get_client(ctx, client_id).await?, client_secret })
+        Ok(Update { current, next, secrets, after })
     }
 
     /// Enables or disables a client, at once: a disabled client's tokens

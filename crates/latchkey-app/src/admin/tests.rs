@@ -463,3 +463,39 @@ async fn tokens_and_failures_are_counted_per_client_and_hour() {
     w.app.tokens.flush_usage().await.unwrap();
     assert_eq!(w.app.tokens.usage_report(&w.ctx, None, 24 * 30).await.unwrap().issued(), 0);
 }
+
+/// The dry runs `declarative plan` uses: the checks of a batch create and
+/// of an update, and nothing written (no client, no audit event, no secret).
+#[tokio::test]
+async fn dry_runs_check_like_the_writes_and_write_nothing() {
+    let w = world().await;
+    let actor = Actor::system();
+    let (existing, secret) = m2m(&w, "jwt").await;
+    let q: super::audit::AuditSearch = serde_json::from_value(json!({"limit": 500})).unwrap();
+    let before = w.app.audit.search_audit(&w.ctx, &q).await.unwrap().0.len();
+    let bad = vec![new_client(json!({"name": "web", "type": "web", "redirect_uris": ["http://evil.example/cb"]}))];
+    let r = w.app.clients.check_clients(&w.ctx, &actor, bad).await;
+    assert!(matches!(r, Err(crate::AppError::Validation(ref f)) if f[0].field == "items[0].redirect_uris"), "{r:?}");
+    let taken = vec![new_client(json!({"name": "other", "type": "m2m", "client_id": existing}))];
+    let r = w.app.clients.check_clients(&w.ctx, &actor, taken).await;
+    assert!(matches!(r, Err(crate::AppError::Conflict(_))), "{r:?}");
+    let good = vec![new_client(json!({"name": "dry", "type": "m2m", "client_id": "dry-run"}))];
+    let checked = w.app.clients.check_clients(&w.ctx, &actor, good).await.unwrap();
+    assert!(checked[0].client_secret.is_none() && checked[0].client.secrets.as_ref().is_some_and(Vec::is_empty));
+    assert!(w.app.clients.get_client(&w.ctx, "dry-run").await.is_err(), "nothing created");
+    let viewer = Actor::user("v", latchkey_core::AdminRole::Viewer, false);
+    let one = vec![new_client(json!({"name": "v1", "type": "m2m"}))];
+    assert!(matches!(w.app.clients.check_clients(&w.ctx, &viewer, one).await, Err(crate::AppError::Forbidden(_))));
+
+    let p = json!({"token_endpoint_auth_method": "none"});
+    let e = w.app.clients.check_client_update(&w.ctx, &actor, &existing, p.as_object().unwrap(), None, false).await;
+    assert!(matches!(e, Err(crate::AppError::Validation(_))), "{e:?}");
+    let p = json!({"name": "renamed"});
+    let e = w.app.clients.check_client_update(&w.ctx, &actor, &existing, p.as_object().unwrap(), Some(99), false).await;
+    assert!(matches!(e, Err(crate::AppError::PreconditionFailed(_))), "{e:?}");
+    let u = w.app.clients.check_client_update(&w.ctx, &actor, &existing, p.as_object().unwrap(), None, false).await;
+    assert_eq!(u.unwrap().client.name, "renamed");
+    assert_ne!(w.app.clients.get_client(&w.ctx, &existing).await.unwrap().name, "renamed", "nothing changed");
+    assert!(works(&w, &existing, &secret).await);
+    assert_eq!(w.app.audit.search_audit(&w.ctx, &q).await.unwrap().0.len(), before, "no audit event");
+}

@@ -64,6 +64,25 @@ struct ForceQuery {
     force: bool,
 }
 
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct BatchQuery {
+    /// Check the batch as a create would (and that no `client_id` is taken), write nothing: 200 with the clients as they would be, without secrets.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct UpdateQuery {
+    /// Needed to change a protected default client or a declaratively managed one.
+    #[serde(default)]
+    force: bool,
+    /// Check the change as an update would, write nothing: 200 with the client as it would be.
+    #[serde(default)]
+    dry_run: bool,
+}
+
 /// A page of clients.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct ClientPage {
@@ -167,12 +186,15 @@ pub(crate) struct CreatedClients {
 /// error names its item (`items[3].redirect_uris`). If any name or
 /// `client_id` is taken, nothing is created (409). For imports, where one
 /// request per client would dominate the time. The answer has no `Location`:
-/// each created client's address is `/api/v1/clients/{client_id}`.
+/// each created client's address is `/api/v1/clients/{client_id}`. With
+/// `dry_run=true` nothing is written (200): what `latchkey plan` checks.
 #[utoipa::path(
     post, path = "/api/v1/clients:batch", tag = "clients",
+    params(BatchQuery),
     request_body(content = NewClients, content_type = "application/json",
         example = json!({"items": [{"name": "Billing service", "type": "m2m"}, {"name": "Reports", "type": "m2m"}]})),
     responses(
+        (status = 200, description = "`dry_run`: the clients as they would be created; nothing written, no secret", body = CreatedClients),
         (status = 201, description = "The clients, with their secrets shown once", body = CreatedClients),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
@@ -187,9 +209,15 @@ pub(crate) struct CreatedClients {
 async fn create_clients(
     State(s): State<AppState>,
     a: Admin,
+    q: Result<Query<BatchQuery>, QueryRejection>,
     body: Result<ApiJson<NewClients>, Problem>,
 ) -> Result<Response, Problem> {
+    let dry_run = query(q)?.dry_run;
     let ApiJson(NewClients { items }) = body?;
+    if dry_run {
+        let items = s.app.clients.check_clients(&a.ctx, &a.actor, items).await?;
+        return Ok(ok(StatusCode::OK, &CreatedClients { items }));
+    }
     let items = s.app.clients.create_clients(&a.ctx, &a.actor, items).await?;
     Ok(ok(StatusCode::CREATED, &CreatedClients { items }))
 }
@@ -220,11 +248,12 @@ async fn get_client(State(s): State<AppState>, a: Admin, Path(id): Path<String>)
 ///
 /// `null` resets a field to its default. With `If-Match`, a stale revision gets
 /// 412. Protected and declaratively managed clients need `force=true`.
+/// With `dry_run=true` the change is checked and nothing is written.
 #[utoipa::path(
     patch, path = "/api/v1/clients/{client_id}", tag = "clients",
     params(
         ("client_id" = String, Path, description = "The client's `client_id`"),
-        ForceQuery,
+        UpdateQuery,
         ("If-Match" = Option<String>, Header, nullable = false, description = "The `ETag` last read, e.g. `\"3\"`; `*` or absent: no precondition"),
     ),
     request_body(content(
@@ -250,12 +279,16 @@ async fn update_client(
     a: Admin,
     Path(id): Path<String>,
     headers: HeaderMap,
-    q: Result<Query<ForceQuery>, QueryRejection>,
+    q: Result<Query<UpdateQuery>, QueryRejection>,
     body: Result<ApiJson<Map<String, Value>>, Problem>,
 ) -> Result<Response, Problem> {
-    let force = query(q)?.force;
+    let UpdateQuery { force, dry_run } = query(q)?;
     let expected = if_match(&headers)?;
     let ApiJson(patch) = body?;
+    if dry_run {
+        let checked = s.app.clients.check_client_update(&a.ctx, &a.actor, &id, &patch, expected, force).await?;
+        return Ok(ok(StatusCode::OK, &checked));
+    }
     let updated = s.app.clients.update_client(&a.ctx, &a.actor, &id, &patch, expected, force).await?;
     let rev = updated.client.revision;
     Ok(with_etag(ok(StatusCode::OK, &updated), rev))

@@ -11,6 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::credentials::Login;
+use super::exit::{Failure, Kind};
 
 /// The scope the CLI asks for first; read-only clients fall back to `admin:read`.
 const WRITE_SCOPE: &str = "admin";
@@ -45,7 +46,6 @@ pub struct Api {
     /// The tenant's issuer: the server URL, plus `/t/{tenant}` for other tenants.
     root: String,
     token: String,
-    pub tenant: String,
     /// Where the token came from.
     pub via: Via,
 }
@@ -114,31 +114,34 @@ impl Api {
     pub async fn connect(server: &str, tenant: Option<&str>) -> Result<Self> {
         let http = http_client()?;
         let root = issuer(server, tenant);
-        let tenant_name = tenant.unwrap_or("default").to_owned();
         let id = std::env::var("LATCHKEY_CLIENT_ID").ok().filter(|s| !s.is_empty());
         let secret = std::env::var("LATCHKEY_CLIENT_SECRET").ok().filter(|s| !s.is_empty());
         let (Some(id), Some(secret)) = (id, secret) else {
             return match stored_token(&http, &root).await? {
-                Some(token) => Ok(Self { http, root, token, tenant: tenant_name, via: Via::Login }),
-                None => bail!(
-                    "not signed in to {root}: run `latchkey login`, or set LATCHKEY_CLIENT_ID and \
-                     LATCHKEY_CLIENT_SECRET to an admin client's credentials"
-                ),
+                Some(token) => Ok(Self { http, root, token, via: Via::Login }),
+                None => Err(Failure::new(
+                    Kind::Auth,
+                    format!(
+                        "not signed in to {root}: run `latchkey login`, or set LATCHKEY_CLIENT_ID and \
+                         LATCHKEY_CLIENT_SECRET to an admin client's credentials"
+                    ),
+                )
+                .into()),
             };
         };
         let token = match fetch_token(&http, &root, &id, &secret, WRITE_SCOPE).await? {
             Ok(t) => t,
-            Err(e) if e.message.starts_with("invalid_scope") => {
-                fetch_token(&http, &root, &id, &secret, READ_SCOPE).await?.map_err(anyhow::Error::from)?
-            }
-            Err(e) => return Err(anyhow::Error::from(e).context("cannot get an admin token")),
+            Err(e) if e.message.starts_with("invalid_scope") => fetch_token(&http, &root, &id, &secret, READ_SCOPE)
+                .await?
+                .map_err(|e| token_failure("cannot get an admin token", &e))?,
+            Err(e) => return Err(token_failure("cannot get an admin token", &e)),
         };
-        Ok(Self { http, root, token, tenant: tenant_name, via: Via::Environment })
+        Ok(Self { http, root, token, via: Via::Environment })
     }
 
     /// A connection with a token already in hand (a sign-in just completed).
     pub(crate) fn with_token(http: reqwest::Client, root: &str, token: &str, via: Via) -> Self {
-        Self { http, root: root.to_owned(), token: token.to_owned(), tenant: String::new(), via }
+        Self { http, root: root.to_owned(), token: token.to_owned(), via }
     }
 
     fn url(&self, path: &str) -> String {
@@ -367,7 +370,11 @@ pub async fn stored_token(http: &reqwest::Client, root: &str) -> Result<Option<S
         return Ok(Some(login.access_token));
     }
     let Some(refresh) = login.refresh_token.as_deref() else {
-        bail!("your sign-in to {root} has expired; run `latchkey login` again");
+        return Err(Failure::new(
+            Kind::Auth,
+            format!("your sign-in to {root} has expired; run `latchkey login` again"),
+        )
+        .into());
     };
     let form = [("grant_type", "refresh_token"), ("refresh_token", refresh), ("client_id", CLI_CLIENT_ID)];
     match post_form(http, &format!("{root}/oauth2/token"), &form).await? {
@@ -378,9 +385,10 @@ pub async fn stored_token(http: &reqwest::Client, root: &str) -> Result<Option<S
         }
         Err(e) if code(&e) == "invalid_grant" || code(&e) == "invalid_client" => {
             super::credentials::forget(root)?;
-            bail!("your sign-in to {root} has ended ({}); run `latchkey login` again", e.message)
+            let msg = format!("your sign-in to {root} has ended ({}); run `latchkey login` again", e.message);
+            Err(Failure::new(Kind::Auth, msg).into())
         }
-        Err(e) => Err(anyhow::Error::from(e).context("cannot refresh the sign-in")),
+        Err(e) => Err(token_failure("cannot refresh the sign-in", &e)),
     }
 }
 
@@ -391,7 +399,18 @@ pub(crate) fn unreachable(root: &str, e: &reqwest::Error) -> anyhow::Error {
         cause = next;
     }
     let what = if e.is_timeout() { "timed out".to_owned() } else { cause.to_string() };
-    anyhow::anyhow!("cannot reach {root}: {what}")
+    Failure::new(Kind::Unavailable, format!("cannot reach {root}: {what}")).into()
+}
+
+/// A refused token request: an authentication failure, unless the server
+/// is unavailable or failing.
+fn token_failure(what: &str, e: &ApiError) -> anyhow::Error {
+    let kind = match Kind::of_status(e.status) {
+        k @ Kind::Unavailable => k,
+        _ if e.status >= 500 => Kind::Generic,
+        _ => Kind::Auth,
+    };
+    Failure::new(kind, format!("{what}: {e}")).into()
 }
 
 /// One line from a problem+json body, an RFC 6749 error, or the status.

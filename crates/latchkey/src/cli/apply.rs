@@ -1,13 +1,13 @@
 //! `latchkey plan FILE` and `latchkey apply FILE`: compare a declarative
-//! file with the live objects, show the difference, and make it so.
+//! file with the live objects ([`super::plan`]), check the changes with the
+//! server ([`super::validate`]), show the difference, and make it so.
 
-use std::collections::{HashMap, HashSet};
-use std::fmt::Write as _;
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
@@ -15,27 +15,41 @@ use serde_json::{Map, Value, json};
 use super::api::{Api, segment};
 use super::client_args::client_path;
 use super::client_update::force_hint;
-use super::declarative::{
-    CLIENT_IDENTITY, Change, ClientSpec, LiveClient, MANAGED_BY, NAME_IDENTITY, Parsed, SecretRef, class_spec, diff,
-    load, scope_spec,
-};
-use super::{Target, pending};
+use super::declarative::{Parsed, load};
+use super::exit::{self, Failure};
+use super::plan::{Op, Plan, Step, Unit, Verb, build, create_body, units};
+use super::secret_file;
+use super::validate::{self, Failed, common_kind};
+use super::{Target, output};
 
-/// Generated secrets kept for `client credentials` after one apply, at most.
-const MAX_PENDING: usize = 100;
+/// Generated secrets printed after one apply, at most (more need --output-file).
+const MAX_PRINTED: usize = 100;
 /// Plans longer than this are summarised rather than listed by `apply`.
 const MAX_LISTED: usize = 200;
 
 #[derive(Args)]
 pub struct PlanArgs {
+    /// The declarative file (YAML, as `latchkey export` writes it).
     file: PathBuf,
     /// Also show the clients apply --prune would delete.
     #[arg(long)]
     prune: bool,
+    /// Check the changes as `apply --force` would make them (protected and
+    /// declaratively managed clients).
+    #[arg(long)]
+    force: bool,
+    /// Exit 0 when nothing would change, 2 when something would, 1 on any
+    /// error (as Terraform's -detailed-exitcode).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: u16,
 }
 
 #[derive(Args)]
 pub struct ApplyArgs {
+    /// The declarative file (YAML, as `latchkey export` writes it).
     file: PathBuf,
     /// Delete clients managed by apply that are no longer in FILE.
     #[arg(long)]
@@ -43,309 +57,58 @@ pub struct ApplyArgs {
     /// Do not ask for confirmation (needed to delete without a terminal).
     #[arg(long, short = 'y')]
     yes: bool,
-    /// Allow changes to protected default clients.
+    /// Allow changes to protected default clients; also lets --output-file
+    /// replace an existing file.
     #[arg(long)]
     force: bool,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
+    /// Write the secrets the server generates for new clients to FILE
+    /// (mode 0600, `client_id:client_secret` lines) instead of printing them.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verb {
-    Create,
-    Update,
-    Delete,
-}
-
-#[derive(Debug)]
-enum Op {
-    CreateScope(Value),
-    UpdateScope(String, Value),
-    CreateClass(Value),
-    UpdateClass(String, Value),
-    /// The client at this index of the file (its body is built when sent).
-    CreateClient(usize),
-    UpdateClient {
-        id: String,
-        patch: Option<Value>,
-        revision: Option<i64>,
-        add_secret: Option<SecretRef>,
-    },
-    DeleteClient(String),
-}
-
-#[derive(Debug)]
-struct Step {
-    verb: Verb,
-    /// `client Billing service (billing-svc)`.
-    what: String,
-    changes: Vec<Change>,
-    /// A secret reference that will be set on an existing client.
-    secret_note: Option<String>,
-    op: Op,
-    /// Scopes, then classes, then clients, then deletes.
-    phase: u8,
-}
-
-#[derive(Debug, Default)]
-struct Plan {
-    steps: Vec<Step>,
-    unchanged: usize,
-}
-
-impl Plan {
-    fn count(&self, v: Verb) -> usize {
-        self.steps.iter().filter(|s| s.verb == v).count()
+/// Prints the failures (one line each, the first 20) and turns them into
+/// one error whose exit code is theirs when they share one.
+fn failures(failed: &[Failed], total: usize, what: &str) -> Result<()> {
+    if failed.is_empty() {
+        return Ok(());
     }
-
-    fn summary(&self) -> String {
-        format!(
-            "Plan: {} to create, {} to update, {} to delete, {} unchanged.",
-            self.count(Verb::Create),
-            self.count(Verb::Update),
-            self.count(Verb::Delete),
-            self.unchanged
-        )
+    for f in failed.iter().take(20) {
+        let line = format!("{}: {:#}", f.what, f.error).split_whitespace().collect::<Vec<_>>().join(" ");
+        eprintln!("latchkey: {line}");
     }
-
-    fn render(&self) -> String {
-        let mut out = String::new();
-        for s in &self.steps {
-            let (sign, verb) = match s.verb {
-                Verb::Create => ('+', "create"),
-                Verb::Update => ('~', "update"),
-                Verb::Delete => ('-', "delete"),
-            };
-            let _ = writeln!(out, "{sign} {verb} {}", s.what);
-            for c in &s.changes {
-                let _ = writeln!(out, "    {}: {} -> {}", c.field, shown(&c.before), shown(&c.after));
-            }
-            if let Some(n) = &s.secret_note {
-                let _ = writeln!(out, "    secret: (none) -> ({n})");
-            }
-        }
-        out
+    if failed.len() > 20 {
+        eprintln!("latchkey: … and {} more", failed.len() - 20);
     }
+    Err(Failure::new(common_kind(failed), format!("{} of {total} changes {what}", failed.len())).into())
 }
 
-/// A value in a plan line: bare strings, compact JSON otherwise.
-fn shown(v: &Value) -> String {
-    match v {
-        Value::Null => "(unset)".into(),
-        Value::String(s) => s.clone(),
-        Value::Array(a) if a.is_empty() => "[]".into(),
-        Value::Array(a) => format!("[{}]", a.iter().map(shown).collect::<Vec<_>>().join(", ")),
-        other => other.to_string(),
-    }
-}
-
-fn by_key<'a>(items: &'a [Value], key: &str) -> HashMap<&'a str, &'a Value> {
-    items.iter().filter_map(|v| v[key].as_str().map(|k| (k, v))).collect()
-}
-
-fn patch_of(changes: &[Change]) -> Value {
-    Value::Object(changes.iter().map(|c| (c.field.clone(), c.patch.clone())).collect::<Map<_, _>>())
-}
-
-fn update_step(kind: &str, name: &str, changes: Vec<Change>, op: Op, phase: u8) -> Step {
-    Step { verb: Verb::Update, what: format!("{kind} {name}"), changes, secret_note: None, op, phase }
-}
-
-fn create_step(what: String, op: Op, phase: u8) -> Step {
-    Step { verb: Verb::Create, what, changes: Vec::new(), secret_note: None, op, phase }
-}
-
-fn plan_catalog(p: &Parsed, scopes: &[Value], classes: &[Value], plan: &mut Plan) {
-    let live = by_key(scopes, "name");
-    for s in &p.doc.scopes {
-        match live.get(s.name.as_str()) {
-            None => {
-                let body = json!({ "name": s.name, "description": s.description.clone().unwrap_or_default() });
-                plan.steps.push(create_step(format!("scope {}", s.name), Op::CreateScope(body), 0));
-            }
-            Some(l) => match diff(s, &scope_spec(l), &NAME_IDENTITY) {
-                c if c.is_empty() => plan.unchanged += 1,
-                c => {
-                    let op = Op::UpdateScope(s.name.clone(), patch_of(&c));
-                    plan.steps.push(update_step("scope", &s.name, c, op, 0));
-                }
-            },
-        }
-    }
-    let live = by_key(classes, "name");
-    for s in &p.doc.security_classes {
-        match live.get(s.name.as_str()) {
-            None => {
-                let body = json!({
-                    "name": s.name,
-                    "description": s.description.clone().unwrap_or_default(),
-                    "scopes": s.scopes.clone().unwrap_or_default(),
-                });
-                plan.steps.push(create_step(format!("security class {}", s.name), Op::CreateClass(body), 1));
-            }
-            Some(l) => match diff(s, &class_spec(l), &NAME_IDENTITY) {
-                c if c.is_empty() => plan.unchanged += 1,
-                c => {
-                    let op = Op::UpdateClass(s.name.clone(), patch_of(&c));
-                    plan.steps.push(update_step("security class", &s.name, c, op, 1));
-                }
-            },
-        }
-    }
-}
-
-fn client_label(name: Option<&str>, id: &str) -> String {
-    match name {
-        Some(n) if !n.is_empty() => format!("client {n} ({id})"),
-        _ => format!("client {id}"),
-    }
-}
-
-fn create_client_step(i: usize, c: &ClientSpec) -> Result<Step> {
-    let Some(name) = c.name.as_deref() else {
-        bail!("client {}: a name is needed to create it", c.client_id);
-    };
-    Ok(create_step(client_label(Some(name), &c.client_id), Op::CreateClient(i), 2))
-}
-
-/// The creation request for a client of the file, its secret resolved.
-fn create_body(c: &ClientSpec, secret: Option<&SecretRef>) -> Result<Value> {
-    let mut body = serde_json::to_value(c)?;
-    if let Some(o) = body.as_object_mut() {
-        o.insert("managed_by".into(), json!(MANAGED_BY));
-        if let Some(s) = secret {
-            o.insert("secret".into(), json!(s.resolve()?));
-        }
-    }
-    Ok(body)
-}
-
-/// Existing confidential clients with a secret reference that may have no
-/// secret yet (the list view may leave secrets out): asks the server.
-async fn clients_without_secret(
-    api: &Api,
-    p: &Parsed,
-    live: &HashMap<&str, &LiveClient>,
-    n: usize,
-) -> Result<HashSet<String>> {
-    let candidates: Vec<&str> = p
-        .doc
-        .clients
-        .iter()
-        .map(|c| c.client_id.as_str())
-        .filter(|id| p.secrets.contains_key(*id))
-        .filter(|id| live.get(id).is_some_and(|l| l.may_lack_secret))
-        .collect();
-    let mut checks = futures_util::stream::iter(candidates.into_iter().map(|id| async move {
-        let v = api.get(&format!("{}/secrets", client_path(id))).await;
-        (id, v)
-    }))
-    .buffer_unordered(n);
-    let mut out = HashSet::new();
-    while let Some((id, v)) = checks.next().await {
-        if v?["items"].as_array().is_none_or(Vec::is_empty) {
-            out.insert(id.to_owned());
-        }
-    }
-    Ok(out)
-}
-
-fn plan_clients(
-    p: &Parsed,
-    live: &HashMap<&str, &LiveClient>,
-    no_secret: &HashSet<String>,
-    plan: &mut Plan,
-) -> Result<()> {
-    for (i, c) in p.doc.clients.iter().enumerate() {
-        let id = c.client_id.as_str();
-        let secret = p.secrets.get(id);
-        let Some(l) = live.get(id) else {
-            plan.steps.push(create_client_step(i, c)?);
-            continue;
-        };
-        let mut changes = diff(c, &l.spec, &CLIENT_IDENTITY);
-        let protected = l.protected;
-        if !protected && l.managed_by.as_deref() != Some(MANAGED_BY) {
-            let before = json!(l.managed_by);
-            changes.push(Change {
-                field: "managed_by".into(),
-                before,
-                after: json!(MANAGED_BY),
-                patch: json!(MANAGED_BY),
-            });
-        }
-        let add_secret = secret.filter(|_| no_secret.contains(id)).cloned();
-        if changes.is_empty() && add_secret.is_none() {
-            plan.unchanged += 1;
-            continue;
-        }
-        // Naming the manager in every patch is what lets apply change a managed client.
-        let patch = (!changes.is_empty()).then(|| {
-            let mut p = patch_of(&changes);
-            if let (Some(o), false) = (p.as_object_mut(), protected) {
-                o.insert("managed_by".into(), json!(MANAGED_BY));
-            }
-            p
-        });
-        let secret_note = add_secret.as_ref().map(SecretRef::describe);
-        let op = Op::UpdateClient { id: id.to_owned(), patch, revision: l.revision, add_secret };
-        let what = client_label(l.spec.name.as_deref(), id);
-        plan.steps.push(Step { verb: Verb::Update, what, changes, secret_note, op, phase: 2 });
-    }
-    Ok(())
-}
-
-fn plan_prune(p: &Parsed, clients: &[LiveClient], plan: &mut Plan) {
-    let wanted: HashSet<&str> = p.doc.clients.iter().map(|c| c.client_id.as_str()).collect();
-    for l in clients {
-        let id = l.spec.client_id.as_str();
-        if l.managed_by.as_deref() == Some(MANAGED_BY) && !l.protected && !wanted.contains(id) {
-            let what = client_label(l.spec.name.as_deref(), id);
-            let op = Op::DeleteClient(id.to_owned());
-            plan.steps.push(Step { verb: Verb::Delete, what, changes: Vec::new(), secret_note: None, op, phase: 3 });
-        }
-    }
-}
-
-/// Reads the live objects and computes what would change; writes nothing.
-async fn build(api: &Api, p: &Parsed, prune: bool, concurrency: usize) -> Result<Plan> {
-    // Resolve every reference first: a missing variable fails before anything is written.
-    for c in &p.doc.clients {
-        if let Some(r) = p.secrets.get(&c.client_id) {
-            r.resolve().with_context(|| format!("client {}: secret", c.client_id))?;
-        }
-    }
-    let (scopes, classes, clients) = tokio::try_join!(
-        api.get_all("/scopes"),
-        api.get_all("/security-classes"),
-        api.get_all_with("/clients?limit=500", |v| LiveClient::from_view(&v)),
-    )?;
-    let mut plan = Plan::default();
-    plan_catalog(p, &scopes, &classes, &mut plan);
-    let live: HashMap<&str, &LiveClient> = clients.iter().map(|c| (c.spec.client_id.as_str(), c)).collect();
-    let no_secret = clients_without_secret(api, p, &live, concurrency).await?;
-    plan_clients(p, &live, &no_secret, &mut plan)?;
-    if prune {
-        plan_prune(p, &clients, &mut plan);
-    }
-    Ok(plan)
-}
-
-/// Runs `latchkey plan`.
+/// Runs `latchkey plan`: the diff, then the server's checks of it; the exit
+/// code is 2 with `--detailed-exitcode` when there are changes.
 ///
 /// # Errors
-/// File, reference and API failures.
-pub async fn plan(a: PlanArgs, t: &Target) -> Result<()> {
+/// File, reference and API failures, and changes that would fail.
+pub async fn plan(a: PlanArgs, t: &Target) -> Result<u8> {
     let parsed = load(&a.file)?;
     let api = t.connect().await?;
-    let plan = build(&api, &parsed, a.prune, 16).await?;
-    print!("{}", plan.render());
-    if !plan.steps.is_empty() {
-        println!();
+    let n = usize::from(a.concurrency);
+    let plan = build(&api, &parsed, a.prune, n).await?;
+    match t.asked {
+        Some(f) if f.is_data() => output::data(&plan.to_value(), f)?,
+        _ => {
+            print!("{}", plan.render());
+            if !plan.steps.is_empty() {
+                println!();
+            }
+            println!("{}", plan.summary());
+        }
     }
-    println!("{}", plan.summary());
-    Ok(())
+    let failed = validate::check(&api, &parsed, &plan, a.force, n).await?;
+    failures(&failed, plan.steps.len(), "would fail; nothing was written")?;
+    Ok(if a.detailed_exitcode && !plan.steps.is_empty() { exit::CHANGES } else { exit::OK })
 }
 
 /// Progress on stderr: one updating line on a terminal, a line per 1000 otherwise.
@@ -416,52 +179,12 @@ async fn exec(api: &Api, p: &Parsed, op: &Op, force: bool) -> Result<Option<(Str
 /// What one apply did.
 #[derive(Default)]
 struct Outcome {
-    failures: Vec<String>,
+    failures: Vec<Failed>,
     generated: Vec<(String, String)>,
     done: HashMap<&'static str, usize>,
 }
 
-/// Clients per batch create, and the request size a batch stays under
-/// (the server takes up to 500 clients and 1 MiB).
-const BATCH_CLIENTS: usize = 250;
-const BATCH_BYTES: usize = 512 * 1024;
-
 type StepResult<'a> = (&'a Step, Result<Option<(String, String)>>);
-
-/// What runs as one request: a single step, or client creates in a batch.
-enum Unit<'a> {
-    One(&'a Step),
-    Batch(Vec<(&'a Step, Value)>),
-}
-
-/// Groups a phase's steps into units; client creates go in batches.
-fn units<'a>(p: &Parsed, steps: impl Iterator<Item = &'a Step>) -> Vec<Unit<'a>> {
-    let mut out = Vec::new();
-    let mut batch: Vec<(&Step, Value)> = Vec::new();
-    let mut bytes = 0;
-    for s in steps {
-        let body = match &s.op {
-            Op::CreateClient(i) => p.doc.clients.get(*i).and_then(|c| create_body(c, p.secrets.get(&c.client_id)).ok()),
-            _ => None,
-        };
-        // Steps whose body cannot be built run alone and report their error.
-        let Some(body) = body else {
-            out.push(Unit::One(s));
-            continue;
-        };
-        let size = body.to_string().len();
-        if !batch.is_empty() && (batch.len() == BATCH_CLIENTS || bytes + size > BATCH_BYTES) {
-            out.push(Unit::Batch(std::mem::take(&mut batch)));
-            bytes = 0;
-        }
-        bytes += size;
-        batch.push((s, body));
-    }
-    if !batch.is_empty() {
-        out.push(Unit::Batch(batch));
-    }
-    out
-}
 
 /// Runs a unit. A batch is all or nothing on the server: when it fails, its
 /// clients are created one by one, so each failure names its client and the
@@ -516,7 +239,7 @@ async fn execute(api: &Api, p: &Parsed, plan: &Plan, force: bool, concurrency: u
                         };
                         *out.done.entry(key).or_default() += 1;
                     }
-                    Err(e) => out.failures.push(format!("{}: {:#}", s.what, force_hint(e))),
+                    Err(e) => out.failures.push(Failed { what: s.what.clone(), error: force_hint(e) }),
                 }
             }
         }
@@ -546,25 +269,35 @@ fn confirm(plan: &Plan, yes: bool) -> Result<()> {
     Ok(())
 }
 
-fn keep_generated(tenant: &str, generated: &[(String, String)]) -> Result<()> {
+/// The secrets the server generated: to `--output-file`, else printed once
+/// (up to [`MAX_PRINTED`]). Nothing else keeps them.
+fn deliver_generated(a: &ApplyArgs, generated: &[(String, String)], data: bool) -> Result<Value> {
     if generated.is_empty() {
-        return Ok(());
+        return Ok(json!({}));
     }
-    if generated.len() > MAX_PENDING {
+    let lines: String = generated.iter().map(|(id, s)| format!("{id}:{s}\n")).collect();
+    if let Some(path) = &a.output_file {
+        secret_file::write_private(path, &lines, a.force)?;
         eprintln!(
-            "{} new clients got generated secrets that were not kept (more than {MAX_PENDING}): give `secret: {{env: VAR}}` in the file, or rotate them with `latchkey client secret rotate`.",
+            "{} new clients got generated secrets: written to {} (mode 0600), not printed.",
+            generated.len(),
+            path.display()
+        );
+        return Ok(json!({}));
+    }
+    if generated.len() > MAX_PRINTED {
+        eprintln!(
+            "{} new clients got generated secrets that were not shown (more than {MAX_PRINTED}): use --output-file FILE or `secret: {{env: VAR}}` in the file, or rotate them with `latchkey client secret rotate`.",
             generated.len()
         );
-        return Ok(());
+        return Ok(json!({}));
     }
-    for (id, s) in generated {
-        pending::save(tenant, id, s)?;
+    eprintln!("{}", secret_file::shown_once(generated.len()));
+    if !data {
+        println!("New client secrets (client_id:client_secret):");
+        print!("{lines}");
     }
-    eprintln!(
-        "{} new clients got generated secrets: `latchkey client credentials ID` prints each one once.",
-        generated.len()
-    );
-    Ok(())
+    Ok(Value::Object(generated.iter().map(|(id, s)| (id.clone(), json!(s))).collect::<Map<_, _>>()))
 }
 
 /// Runs `latchkey apply`.
@@ -572,43 +305,60 @@ fn keep_generated(tenant: &str, generated: &[(String, String)]) -> Result<()> {
 /// # Errors
 /// File, reference and API failures; a summary error when some steps failed.
 pub async fn apply(a: ApplyArgs, t: &Target) -> Result<()> {
+    secret_file::precheck(a.output_file.as_deref(), a.force)?;
+    let data = t.asked.is_some_and(output::Format::is_data);
     let parsed = load(&a.file)?;
     let api = t.connect().await?;
     let concurrency = usize::from(a.concurrency);
     let plan = build(&api, &parsed, a.prune, concurrency).await?;
-    if plan.steps.len() <= MAX_LISTED {
-        print!("{}", plan.render());
+    if !data {
+        if plan.steps.len() <= MAX_LISTED {
+            print!("{}", plan.render());
+        }
+        println!("{}", plan.summary());
     }
-    println!("{}", plan.summary());
     if plan.steps.is_empty() {
+        if data {
+            return output::data(&json!({ "plan": plan.to_value(), "result": {} }), t.format);
+        }
         println!("Nothing to do.");
         return Ok(());
     }
     confirm(&plan, a.yes)?;
     let started = Instant::now();
     let out = execute(&api, &parsed, &plan, a.force, concurrency).await;
-    keep_generated(&api.tenant, &out.generated)?;
+    let secrets = deliver_generated(&a, &out.generated, data)?;
     let n = |k: &str| out.done.get(k).copied().unwrap_or(0);
-    println!(
-        "Apply complete: {} created, {} updated, {} deleted, {} failed in {:.1}s.",
-        n("created"),
-        n("updated"),
-        n("deleted"),
-        out.failures.len(),
-        started.elapsed().as_secs_f64()
-    );
-    if out.failures.is_empty() {
-        return Ok(());
+    if data {
+        let result = json!({ "created": n("created"), "updated": n("updated"), "deleted": n("deleted"),
+            "failed": out.failures.len(), "client_secrets": secrets });
+        output::data(&json!({ "plan": plan.to_value(), "result": result }), t.format)?;
+    } else {
+        println!(
+            "Apply complete: {} created, {} updated, {} deleted, {} failed in {:.1}s.",
+            n("created"),
+            n("updated"),
+            n("deleted"),
+            out.failures.len(),
+            started.elapsed().as_secs_f64()
+        );
     }
-    for f in out.failures.iter().take(20) {
-        eprintln!("latchkey: {f}");
-    }
-    if out.failures.len() > 20 {
-        eprintln!("latchkey: … and {} more", out.failures.len() - 20);
-    }
-    bail!("{} of {} changes failed", out.failures.len(), plan.steps.len())
+    failures(&out.failures, plan.steps.len(), "failed")
 }
 
 #[cfg(test)]
-#[path = "apply_tests.rs"]
-mod tests;
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn plan_takes_detailed_exitcode() {
+        #[derive(Parser)]
+        struct T {
+            #[command(flatten)]
+            p: PlanArgs,
+        }
+        assert!(T::parse_from(["t", "f.yaml", "--detailed-exitcode"]).p.detailed_exitcode);
+        assert!(!T::parse_from(["t", "f.yaml"]).p.detailed_exitcode);
+    }
+}

@@ -2,7 +2,9 @@
 //! only that as a merge patch with `If-Match`, so a concurrent edit gives
 //! 412 instead of being silently overwritten.
 
-use anyhow::{Result, bail};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
 use clap::Args;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
@@ -12,7 +14,7 @@ use super::client_args::{AUTH_METHODS, client_path, force_query, grant_name, par
 use super::client_view::print_client;
 use super::declarative::map_patch;
 use super::output::{self, Format};
-use super::pending;
+use super::secret_file::SecretOut;
 
 #[derive(Debug, Clone)]
 enum LifetimeArg {
@@ -22,49 +24,70 @@ enum LifetimeArg {
 
 #[derive(Args)]
 pub struct UpdateArgs {
+    /// The client's `client_id`.
     #[arg(allow_hyphen_values = true)]
     client_id: String,
+    /// New display name.
     #[arg(long)]
     name: Option<String>,
+    /// New description.
     #[arg(long)]
     description: Option<String>,
+    /// Add a redirect URI (repeatable).
     #[arg(long)]
     add_redirect_uri: Vec<String>,
+    /// Remove a redirect URI (repeatable).
     #[arg(long)]
     remove_redirect_uri: Vec<String>,
+    /// Add a URI allowed after sign-out (repeatable).
     #[arg(long)]
     add_post_logout_redirect_uri: Vec<String>,
+    /// Remove a URI allowed after sign-out (repeatable).
     #[arg(long)]
     remove_post_logout_redirect_uri: Vec<String>,
+    /// Add an allowed CORS origin (repeatable).
     #[arg(long)]
     add_cors_origin: Vec<String>,
+    /// Remove an allowed CORS origin (repeatable).
     #[arg(long)]
     remove_cors_origin: Vec<String>,
+    /// Add a scope (repeatable).
     #[arg(long)]
     add_scope: Vec<String>,
+    /// Remove a scope (repeatable).
     #[arg(long)]
     remove_scope: Vec<String>,
+    /// Add a grant type (repeatable; `device_code`, `token-exchange` for the URNs).
     #[arg(long)]
     add_grant: Vec<String>,
+    /// Remove a grant type (repeatable).
     #[arg(long)]
     remove_grant: Vec<String>,
+    /// Add a security class (repeatable).
     #[arg(long)]
     add_class: Vec<String>,
+    /// Remove a security class (repeatable).
     #[arg(long)]
     remove_class: Vec<String>,
+    /// Add an access-token audience (repeatable).
     #[arg(long)]
     add_audience: Vec<String>,
+    /// Remove an access-token audience (repeatable).
     #[arg(long)]
     remove_audience: Vec<String>,
-    /// Seconds, or `inherit` for the tenant's default.
+    /// Access token lifetime: seconds, or `inherit` for the tenant's default.
     #[arg(long, value_parser = parse_lifetime)]
     token_lifetime: Option<LifetimeArg>,
+    /// Access token format.
     #[arg(long, value_parser = ["jwt", "opaque"])]
     format: Option<String>,
+    /// How the client authenticates at the token endpoint.
     #[arg(long, value_parser = AUTH_METHODS)]
     auth_method: Option<String>,
+    /// Ask users for consent (true or false).
     #[arg(long)]
     require_consent: Option<bool>,
+    /// Require PKCE in the code flow (true or false).
     #[arg(long)]
     require_pkce: Option<bool>,
     /// The administrative role of the client's own admin tokens, or `none`.
@@ -76,7 +99,12 @@ pub struct UpdateArgs {
     /// Remove a label (repeatable).
     #[arg(long)]
     remove_label: Vec<String>,
-    /// Needed for protected default clients and clients managed by `apply`.
+    /// If the change makes the client confidential, write its first secret
+    /// to FILE (mode 0600) instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
+    /// Needed for protected default clients and clients managed by `apply`;
+    /// also lets --output-file replace an existing file.
     #[arg(long)]
     force: bool,
 }
@@ -92,7 +120,7 @@ fn parse_lifetime(s: &str) -> Result<LifetimeArg, String> {
 pub fn force_hint(e: anyhow::Error) -> anyhow::Error {
     match e.downcast_ref::<ApiError>() {
         Some(a) if a.status == 403 && a.message.contains("with force") => {
-            anyhow::anyhow!("{}", a.to_string().replace("with force", "with --force"))
+            ApiError { status: a.status, message: a.message.replace("with force", "with --force") }.into()
         }
         _ => e,
     }
@@ -195,35 +223,39 @@ fn update_patch(live: &Value, u: &UpdateArgs) -> Map<String, Value> {
 /// # Errors
 /// Every failure, as one line; 412 explained.
 pub async fn update(api: &Api, u: UpdateArgs, f: Format) -> Result<()> {
+    let out = SecretOut { output_file: u.output_file.clone(), force: u.force };
+    out.precheck()?;
     let path = client_path(&u.client_id);
     let read = api.call(Method::GET, &path, None, None).await?;
     let patch = update_patch(&read.body, &u);
     if patch.is_empty() {
         eprintln!("Nothing to change: client {} already looks like that.", u.client_id);
-        return if f == Format::Json { output::json(&read.body) } else { Ok(()) };
+        return if f.is_data() { output::data(&read.body, f) } else { Ok(()) };
     }
     let etag = read.etag.or_else(|| read.body["revision"].as_i64().map(|r| format!("\"{r}\"")));
     let path = format!("{path}{}", force_query(u.force));
-    let updated = match api.patch(&path, &Value::Object(patch), etag.as_deref()).await {
+    let mut updated = match api.patch(&path, &Value::Object(patch), etag.as_deref()).await {
         Ok(v) => v,
-        Err(e) if e.downcast_ref::<ApiError>().is_some_and(|a| a.status == 412) => bail!(
-            "412 client {} was changed by someone else since it was read; nothing was written: run the command again",
-            u.client_id
-        ),
+        Err(e) if e.downcast_ref::<ApiError>().is_some_and(|a| a.status == 412) => {
+            let message = format!(
+                "client {} was changed by someone else since it was read; nothing was written: run the command again",
+                u.client_id
+            );
+            return Err(ApiError { status: 412, message }.into());
+        }
         Err(e) => return Err(force_hint(e)),
     };
     // A client that became confidential gets its first secret now.
-    let secret = updated["client_secret"].as_str();
-    if let Some(s) = secret {
-        pending::save(&api.tenant, &u.client_id, s)?;
+    if updated["client_secret"].is_string() {
+        eprintln!("The client is now confidential and got a secret.");
     }
-    if f == Format::Json {
-        return output::json(&updated);
+    let shown = out.deliver(&mut updated, &["client_secret"]).context("the client was updated")?;
+    if f.is_data() {
+        return output::data(&updated, f);
     }
     print_client(&updated);
-    if let Some(s) = secret {
+    if let Some(s) = shown.first() {
         println!("client_secret   {s}");
-        eprintln!("The client is now confidential and got a secret. This secret is shown once.");
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 
@@ -12,100 +12,138 @@ use super::api::{Api, query};
 use super::client_args::{AUTH_METHODS, GRANT_PREFIX, client_path, force_query, grant_name, parse_label};
 use super::client_update::{self, force_hint};
 use super::client_view::print_client;
-use super::output::{self, Format, OutputArg, Table, cell, key_values, time};
-use super::{pending, secrets};
+use super::output::{self, Format, Table, cell, key_values, time};
+use super::secret_file::SecretOut;
+use super::secrets;
 
 pub const TYPES: [&str; 8] = ["m2m", "web", "spa", "native", "hybrid", "device", "connector", "custom"];
 const SORTS: [&str; 6] = ["name", "-name", "created_at", "-created_at", "last_used_at", "-last_used_at"];
 
 #[derive(Args)]
 pub struct ClientArgs {
-    #[command(flatten)]
-    out: OutputArg,
     #[command(subcommand)]
     cmd: ClientCmd,
+}
+
+/// A client named on the command line.
+#[derive(Args)]
+struct ClientIdArg {
+    /// The client's `client_id`.
+    #[arg(allow_hyphen_values = true)]
+    client_id: String,
+}
+
+/// A change to a client's status.
+#[derive(Args)]
+struct StatusArgs {
+    /// The client's `client_id`.
+    #[arg(allow_hyphen_values = true)]
+    client_id: String,
+    /// Needed for protected default clients.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Subcommand)]
 enum ClientCmd {
     /// Create a client from a type preset; confidential clients get a secret, shown once.
+    #[command(after_help = "Examples:
+  latchkey client create --name 'Billing jobs' --type m2m --scope api:read
+  latchkey client create --name Shop --type web --redirect-uri https://shop.example.com/callback
+  latchkey client create --name 'Shop SPA' --type spa --redirect-uri https://shop.example.com/cb --cors-origin https://shop.example.com
+  latchkey client create --name 'CI deploys' --type m2m --output-file ci.secret
+
+The secret is printed once (or written to --output-file) and kept nowhere else.")]
     Create(Box<CreateArgs>),
     /// List clients (search, filter, sort).
+    #[command(after_help = "Examples:
+  latchkey client list --search billing
+  latchkey client list --type m2m --status disabled -o table
+  latchkey client list --unused-days 90 --all -o json")]
     List(ListArgs),
-    /// Show one client.
-    Show {
-        #[arg(allow_hyphen_values = true)]
-        client_id: String,
-    },
+    /// Show one client: every field and its secrets' metadata.
+    #[command(after_help = "Examples:
+  latchkey client show billing-jobs
+  latchkey client show billing-jobs -o yaml")]
+    Show(ClientIdArg),
     /// Change a client (optimistic concurrency: fails if someone else changed it meanwhile).
+    #[command(after_help = "Examples:
+  latchkey client update shop --add-redirect-uri https://shop.example.com/cb2
+  latchkey client update billing-jobs --token-lifetime 600 --label team=payments
+  latchkey client update shop --token-lifetime inherit --remove-label team")]
     Update(Box<client_update::UpdateArgs>),
     /// Delete a client and revoke all of its tokens at once.
-    Delete {
-        #[arg(allow_hyphen_values = true)]
-        client_id: String,
-        /// Needed for protected default clients.
-        #[arg(long)]
-        force: bool,
-    },
+    #[command(after_help = "Examples:
+  latchkey client delete billing-jobs
+  latchkey client delete latchkey-console --force")]
+    Delete(StatusArgs),
     /// Disable a client: it can no longer get tokens and its tokens stop working.
-    Disable {
-        #[arg(allow_hyphen_values = true)]
-        client_id: String,
-        #[arg(long)]
-        force: bool,
-    },
-    /// Enable a disabled client.
-    Enable {
-        #[arg(allow_hyphen_values = true)]
-        client_id: String,
-        #[arg(long)]
-        force: bool,
-    },
-    /// Manage a client's secrets.
-    #[command(subcommand)]
+    #[command(after_help = "Examples:
+  latchkey client disable billing-jobs")]
+    Disable(StatusArgs),
+    /// Enable a disabled client (its old tokens stay dead).
+    #[command(after_help = "Examples:
+  latchkey client enable billing-jobs")]
+    Enable(StatusArgs),
+    /// Manage a client's secrets: add, rotate, revoke, list.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  latchkey client secret rotate billing-jobs
+  latchkey client secret list billing-jobs"
+    )]
     Secret(secrets::SecretCmd),
-    /// Print `client_id:client_secret`, only right after create or rotate (once).
-    Credentials {
-        #[arg(allow_hyphen_values = true)]
-        client_id: String,
-    },
     /// Would this redirect URI match the client's registered ones?
+    #[command(after_help = "Examples:
+  latchkey client test-redirect shop https://shop.example.com/callback")]
     TestRedirect {
+        /// The client's `client_id`.
         #[arg(allow_hyphen_values = true)]
         client_id: String,
+        /// The redirect URI to test.
         uri: String,
     },
 }
 
 #[derive(Args)]
 struct CreateArgs {
+    /// Display name, unique in the tenant.
     #[arg(long)]
     name: String,
+    /// The preset: m2m, web, spa, native, hybrid, device, connector or custom.
     #[arg(long = "type", value_parser = TYPES)]
     client_type: String,
+    /// What the client is for.
     #[arg(long)]
     description: Option<String>,
+    /// A redirect URI (repeatable).
     #[arg(long = "redirect-uri")]
     redirect_uris: Vec<String>,
+    /// A URI allowed after sign-out (repeatable).
     #[arg(long = "post-logout-redirect-uri")]
     post_logout_redirect_uris: Vec<String>,
+    /// A browser origin allowed to call the token endpoints (repeatable).
     #[arg(long = "cors-origin")]
     cors_origins: Vec<String>,
+    /// A scope the client may ask for (repeatable).
     #[arg(long = "scope")]
     scopes: Vec<String>,
-    /// Grant type (`device_code` and `token-exchange` are short for their URNs).
+    /// Grant type (repeatable; `device_code` and `token-exchange` are short for their URNs).
     #[arg(long = "grant")]
     grants: Vec<String>,
-    /// Security class.
+    /// Security class (repeatable).
     #[arg(long = "class")]
     classes: Vec<String>,
+    /// An audience of the client's access tokens (repeatable).
     #[arg(long = "audience")]
     audiences: Vec<String>,
     /// Access token lifetime in seconds (default: the tenant's).
     #[arg(long)]
     token_lifetime: Option<u32>,
+    /// Access token format.
     #[arg(long, value_parser = ["jwt", "opaque"])]
     format: Option<String>,
+    /// How the client authenticates at the token endpoint (default: the preset's).
     #[arg(long, value_parser = AUTH_METHODS)]
     auth_method: Option<String>,
     /// private_key_jwt: a file holding the client's public JWK Set.
@@ -114,6 +152,7 @@ struct CreateArgs {
     /// private_key_jwt: where the server fetches the client's public JWK Set.
     #[arg(long)]
     jwks_uri: Option<String>,
+    /// Ask users for consent before the client gets their data.
     #[arg(long)]
     require_consent: bool,
     /// The administrative role the client's own admin tokens act with
@@ -127,11 +166,13 @@ struct CreateArgs {
     #[arg(long)]
     client_id: Option<String>,
     /// Import the secret from this environment variable instead of generating one.
-    #[arg(long, conflicts_with = "secret_file")]
+    #[arg(long, conflicts_with_all = ["secret_file", "output_file"])]
     secret_env: Option<String>,
     /// Import the secret from this file instead of generating one.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "output_file")]
     secret_file: Option<PathBuf>,
+    #[command(flatten)]
+    out: SecretOut,
 }
 
 #[derive(Args)]
@@ -139,13 +180,16 @@ struct ListArgs {
     /// Search name, client id and description.
     #[arg(long)]
     search: Option<String>,
+    /// Only clients of this type.
     #[arg(long = "type", value_parser = TYPES)]
     client_type: Option<String>,
+    /// Only clients with this grant type (`device_code` for the device grant).
     #[arg(long)]
     grant: Option<String>,
+    /// Only active or only disabled clients.
     #[arg(long, value_parser = ["active", "disabled"])]
     status: Option<String>,
-    /// `key=value`.
+    /// Only clients with this label, `key=value`.
     #[arg(long)]
     label: Option<String>,
     /// Only clients unused for at least N days.
@@ -158,7 +202,7 @@ struct ListArgs {
     #[arg(long, value_parser = SORTS, allow_hyphen_values = true)]
     sort: Option<String>,
     /// Page size (server default 50, maximum 500).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=500))]
     limit: Option<u32>,
     /// Follow every page.
     #[arg(long)]
@@ -175,34 +219,18 @@ fn short_grant(g: &Value) -> String {
 /// # Errors
 /// Every failure, as one line.
 pub async fn run(a: ClientArgs, t: &Target) -> Result<()> {
-    let f = a.out.format();
-    if let ClientCmd::Credentials { client_id } = &a.cmd {
-        return credentials(t.tenant(), client_id);
-    }
+    let f = t.format;
     let api = t.connect().await?;
     match a.cmd {
         ClientCmd::Create(c) => create(&api, *c, f).await,
         ClientCmd::List(l) => list(&api, &l, f).await,
-        ClientCmd::Show { client_id } => show(&api, &client_id, f).await,
+        ClientCmd::Show(c) => show(&api, &c.client_id, f).await,
         ClientCmd::Update(u) => client_update::update(&api, *u, f).await,
-        ClientCmd::Delete { client_id, force } => delete(&api, &client_id, force, f).await,
-        ClientCmd::Disable { client_id, force } => set_status(&api, &client_id, "disable", force, f).await,
-        ClientCmd::Enable { client_id, force } => set_status(&api, &client_id, "enable", force, f).await,
+        ClientCmd::Delete(s) => delete(&api, &s.client_id, s.force, f).await,
+        ClientCmd::Disable(s) => set_status(&api, &s.client_id, "disable", s.force, f).await,
+        ClientCmd::Enable(s) => set_status(&api, &s.client_id, "enable", s.force, f).await,
         ClientCmd::Secret(s) => secrets::run(&api, s, f).await,
         ClientCmd::TestRedirect { client_id, uri } => test_redirect(&api, &client_id, &uri, f).await,
-        ClientCmd::Credentials { .. } => Ok(()),
-    }
-}
-
-fn credentials(tenant: &str, client_id: &str) -> Result<()> {
-    match pending::take(tenant, client_id)? {
-        Some(secret) => {
-            println!("{client_id}:{secret}");
-            Ok(())
-        }
-        None => bail!(
-            "the secret is only available right after create or rotate; generate a new one with `latchkey client secret rotate {client_id}`"
-        ),
     }
 }
 
@@ -283,27 +311,24 @@ fn create_body(c: &CreateArgs) -> Result<Value> {
 }
 
 async fn create(api: &Api, c: CreateArgs, f: Format) -> Result<()> {
+    c.out.precheck()?;
     let body = create_body(&c)?;
     let imported = body.get("secret").is_some();
-    let created = api.post("/clients", &body).await?;
+    let mut created = api.post("/clients", &body).await?;
     let id = created["client_id"].as_str().unwrap_or_default().to_owned();
-    let secret = created["client_secret"].as_str().filter(|_| !imported);
-    if let Some(s) = secret {
-        pending::save(&api.tenant, &id, s)?;
+    if imported && let Some(o) = created.as_object_mut() {
+        // The caller has it already: never echo a secret we were given.
+        o.remove("client_secret");
     }
-    if f == Format::Json {
-        return output::json(&created);
+    let shown = c.out.deliver(&mut created, &["client_secret"]).with_context(|| format!("client {id} was created"))?;
+    if f.is_data() {
+        return output::data(&created, f);
     }
     let mut pairs = summary(&created);
-    if let Some(s) = secret {
-        pairs.push(("client_secret".into(), s.to_owned()));
+    if let Some(s) = shown.first() {
+        pairs.push(("client_secret".into(), s.clone()));
     }
     print!("{}", key_values(&pairs));
-    if secret.is_some() {
-        eprintln!(
-            "This secret is shown once. `latchkey client credentials {id}` prints client_id:client_secret one more time."
-        );
-    }
     Ok(())
 }
 
@@ -338,8 +363,8 @@ async fn list(api: &Api, l: &ListArgs, f: Format) -> Result<()> {
     let path = format!("/clients{q}");
     let (items, next) =
         if l.all { (api.get_all(&path).await?, None) } else { super::api::split_page(api.get(&path).await?) };
-    if f == Format::Json {
-        return output::json(&json!({ "items": items, "next_cursor": next }));
+    if f.is_data() {
+        return output::data(&json!({ "items": items, "next_cursor": next }), f);
     }
     let mut t = Table::new(&["CLIENT", "CLIENT ID", "TYPE", "GRANT TYPES", "STATUS", "CREATED"]);
     for c in &items {
@@ -362,8 +387,8 @@ async fn list(api: &Api, l: &ListArgs, f: Format) -> Result<()> {
 
 async fn show(api: &Api, id: &str, f: Format) -> Result<()> {
     let v = api.get(&client_path(id)).await?;
-    if f == Format::Json {
-        output::json(&v)
+    if f.is_data() {
+        output::data(&v, f)
     } else {
         print_client(&v);
         Ok(())
@@ -372,8 +397,8 @@ async fn show(api: &Api, id: &str, f: Format) -> Result<()> {
 
 async fn delete(api: &Api, id: &str, force: bool, f: Format) -> Result<()> {
     api.delete(&format!("{}{}", client_path(id), force_query(force))).await.map_err(force_hint)?;
-    if f == Format::Json {
-        return output::json(&json!({ "client_id": id, "deleted": true }));
+    if f.is_data() {
+        return output::data(&json!({ "client_id": id, "deleted": true }), f);
     }
     println!("Deleted client {id}; its tokens, grants and secrets are revoked.");
     Ok(())
@@ -382,8 +407,8 @@ async fn delete(api: &Api, id: &str, force: bool, f: Format) -> Result<()> {
 async fn set_status(api: &Api, id: &str, verb: &str, force: bool, f: Format) -> Result<()> {
     let path = format!("{}/{verb}{}", client_path(id), force_query(force));
     let v = api.post(&path, &json!({})).await.map_err(force_hint)?;
-    if f == Format::Json {
-        return output::json(&v);
+    if f.is_data() {
+        return output::data(&v, f);
     }
     println!("Client {id} is now {}.", cell(&v["status"]));
     Ok(())
@@ -391,8 +416,8 @@ async fn set_status(api: &Api, id: &str, verb: &str, force: bool, f: Format) -> 
 
 async fn test_redirect(api: &Api, id: &str, uri: &str, f: Format) -> Result<()> {
     let v = api.post(&format!("{}/test-redirect", client_path(id)), &json!({ "uri": uri })).await?;
-    if f == Format::Json {
-        return output::json(&v);
+    if f.is_data() {
+        return output::data(&v, f);
     }
     let matches = if v["matches"].as_bool() == Some(true) { "yes" } else { "no" };
     let pairs = [

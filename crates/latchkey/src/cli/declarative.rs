@@ -475,8 +475,8 @@ impl LiveClient {
 #[derive(Args)]
 pub struct ExportArgs {
     /// Write to FILE (mode 0644) instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    output_file: Option<PathBuf>,
 }
 
 /// The start of an export; the clients follow, streamed page by page.
@@ -487,43 +487,58 @@ struct Head<'a> {
     security_classes: &'a [ClassSpec],
 }
 
-/// Writes the document, one page of clients at a time; returns the counts.
-async fn write_export(api: &super::Api, out: &mut dyn Write) -> Result<(usize, usize, usize)> {
+/// Writes the document as YAML, or as JSON with `json`, one page of
+/// clients at a time; returns the counts.
+async fn write_export(api: &super::Api, out: &mut dyn Write, json: bool) -> Result<(usize, usize, usize)> {
     let (scopes, classes) = tokio::try_join!(
         api.get_all_with("/scopes", |v| Ok(scope_spec(&v))),
         api.get_all_with("/security-classes", |v| Ok(class_spec(&v))),
     )?;
     let head = Head { version: 1, scopes: &scopes, security_classes: &classes };
-    out.write_all(serde_yaml_ng::to_string(&head)?.as_bytes())?;
-    out.write_all(b"clients:")?;
+    if json {
+        let head = serde_json::to_string(&head)?;
+        out.write_all(head.strip_suffix('}').unwrap_or(&head).as_bytes())?;
+        out.write_all(b",\"clients\":[")?;
+    } else {
+        out.write_all(serde_yaml_ng::to_string(&head)?.as_bytes())?;
+        out.write_all(b"clients:")?;
+    }
     let mut n = 0usize;
     api.for_each_page("/clients?limit=500", |items| {
         for v in &items {
-            // A one-item list serialises exactly as one entry of the whole list.
-            let one = serde_yaml_ng::to_string(&[client_spec(v)?])?;
-            out.write_all(if n == 0 { b"\n" } else { b"" })?;
-            out.write_all(one.as_bytes())?;
+            let spec = client_spec(v)?;
+            if json {
+                out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
+                out.write_all(serde_json::to_string(&spec)?.as_bytes())?;
+            } else {
+                // A one-item list serialises exactly as one entry of the whole list.
+                out.write_all(if n == 0 { b"\n" } else { b"" })?;
+                out.write_all(serde_yaml_ng::to_string(&[spec])?.as_bytes())?;
+            }
             n += 1;
         }
         Ok(())
     })
     .await?;
-    if n == 0 {
+    if json {
+        out.write_all(b"\n]}\n")?;
+    } else if n == 0 {
         out.write_all(b" []\n")?;
     }
     out.flush()?;
     Ok((scopes.len(), classes.len(), n))
 }
 
-/// Runs `latchkey export`.
+/// Runs `latchkey export`: YAML, unless `-o json` asks for JSON.
 ///
 /// # Errors
 /// API and file failures.
 pub async fn export(a: ExportArgs, t: &Target) -> Result<()> {
+    let json = t.asked == Some(super::Format::Json);
     let api = t.connect().await?;
-    let Some(path) = a.output else {
+    let Some(path) = a.output_file else {
         let mut out = BufWriter::new(std::io::stdout());
-        write_export(&api, &mut out).await?;
+        write_export(&api, &mut out, json).await?;
         return Ok(());
     };
     // Written beside the target and renamed: a failed export leaves no half file.
@@ -532,7 +547,7 @@ pub async fn export(a: ExportArgs, t: &Target) -> Result<()> {
     let tmp = PathBuf::from(tmp);
     let file = create_public(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     let mut out = BufWriter::new(file);
-    let counts = match write_export(&api, &mut out).await {
+    let counts = match write_export(&api, &mut out, json).await {
         Ok(c) => c,
         Err(e) => {
             drop(out);

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::Target;
 use super::api::{CLI_CLIENT_ID, DEVICE_GRANT, code, issuer, login_from, now, post_form};
 use super::credentials::{self, Login};
-use super::output::{self, Format, OutputArg};
+use super::output;
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
@@ -24,12 +24,6 @@ pub struct LoginArgs {
     /// Scopes to ask for. `admin:read` instead of `admin` signs in read-only.
     #[arg(long, default_value = "openid offline_access admin")]
     scope: String,
-}
-
-#[derive(Debug, Args)]
-pub struct WhoamiArgs {
-    #[command(flatten)]
-    out: OutputArg,
 }
 
 /// Opens `url` in the desktop's browser, when there is a desktop.
@@ -153,7 +147,7 @@ pub async fn logout(t: &Target) -> Result<()> {
 ///
 /// # Errors
 /// Not signed in, or the server refuses the token.
-pub async fn whoami(args: WhoamiArgs, t: &Target) -> Result<()> {
+pub async fn whoami(t: &Target) -> Result<()> {
     let api = t.connect().await?;
     let me = api.get("/me").await?;
     let via = match &api.via {
@@ -170,8 +164,8 @@ pub async fn whoami(args: WhoamiArgs, t: &Target) -> Result<()> {
         "can_write": me["can_write"],
         "signed_in_with": via,
     });
-    if args.out.format() == Format::Json {
-        return output::json(&view);
+    if t.format.is_data() {
+        return output::data(&view, t.format);
     }
     let who = format!("{} ({})", me["name"].as_str().unwrap_or(""), me["id"].as_str().unwrap_or(""));
     let access = if me["can_write"].as_bool() == Some(true) { "read and write" } else { "read only" };

@@ -3,28 +3,44 @@
 use std::io::IsTerminal;
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::ValueEnum;
 use serde_json::Value;
 
+/// `-o`/`--output`: how objects are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    // Aligned columns for people (the default on a terminal).
     Table,
+    // JSON, as the admin API answers (the default when piped).
     Json,
+    // YAML: the same data as JSON.
+    Yaml,
 }
 
-/// `--output`, shared by the commands that print objects.
-#[derive(Debug, Args)]
-pub struct OutputArg {
-    /// Output format (default: table on a terminal, json otherwise).
-    #[arg(long, short = 'o', global = true, value_enum)]
-    pub output: Option<Format>,
-}
-
-impl OutputArg {
+impl Format {
+    /// The format asked for, else table on a terminal and JSON otherwise.
     #[must_use]
-    pub fn format(&self) -> Format {
-        self.output.unwrap_or_else(|| if std::io::stdout().is_terminal() { Format::Table } else { Format::Json })
+    pub fn or_default(asked: Option<Self>) -> Self {
+        asked.unwrap_or_else(|| if std::io::stdout().is_terminal() { Self::Table } else { Self::Json })
     }
+
+    /// JSON or YAML: data for programs rather than a table.
+    #[must_use]
+    pub fn is_data(self) -> bool {
+        self != Self::Table
+    }
+}
+
+/// Prints a value as JSON (pretty) or YAML; a table asks for JSON here.
+///
+/// # Errors
+/// Never in practice (serialising a `Value`).
+pub fn data(v: &Value, f: Format) -> Result<()> {
+    if f == Format::Yaml {
+        print!("{}", serde_yaml_ng::to_string(v)?);
+        return Ok(());
+    }
+    json(v)
 }
 
 /// Prints a JSON value, pretty.
@@ -147,6 +163,74 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (y, m, d)
 }
 
+/// (year, month, day) to days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
+#[must_use]
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// A point in time as Unix seconds: `2025-01-31` (midnight UTC),
+/// `2025-01-31T12:00:00Z` (or with an offset, `+02:00`), Unix seconds, or a
+/// duration before `now` (`30m`, `24h`, `7d`).
+///
+/// # Errors
+/// For anything else.
+pub fn parse_time(s: &str, now: i64) -> Result<i64, String> {
+    let s = s.trim();
+    let bad = || {
+        format!(
+            "invalid time {s:?}: use a date (2025-01-31), a time (2025-01-31T12:00:00Z), Unix seconds or a duration ago (24h, 7d)"
+        )
+    };
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(n);
+    }
+    if s.ends_with(['s', 'm', 'h', 'd']) && s.starts_with(|c: char| c.is_ascii_digit()) {
+        let ago = parse_duration(s).map_err(|_| bad())?;
+        return i64::try_from(ago).ok().and_then(|a| now.checked_sub(a)).ok_or_else(bad);
+    }
+    let (date, rest) = s.split_at(s.find(['T', 't', ' ']).unwrap_or(s.len()));
+    let num = |t: &str| t.parse::<i64>().map_err(|_| bad());
+    let parts: Vec<&str> = date.split('-').collect();
+    let [y, m, d] = parts.as_slice() else { return Err(bad()) };
+    let (y, m, d) = (num(y)?, num(m)?, num(d)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || y < 0 {
+        return Err(bad());
+    }
+    let day = days_from_civil(y, m, d) * 86_400;
+    if rest.is_empty() {
+        return Ok(day);
+    }
+    let rest = &rest[1..];
+    // The offset: `Z`, or `+hh:mm` / `-hh:mm` after the clock time.
+    let (clock, offset) = if let Some(c) = rest.strip_suffix(['Z', 'z']) {
+        (c, 0)
+    } else if let Some(i) = rest.rfind(['+', '-']) {
+        let (h, m) = rest[i + 1..].split_once(':').ok_or_else(bad)?;
+        let sign = if rest[i..].starts_with('-') { -1 } else { 1 };
+        (&rest[..i], sign * (num(h)? * 3600 + num(m)? * 60))
+    } else {
+        return Err(bad());
+    };
+    let clock = clock.split('.').next().unwrap_or(clock);
+    let hms: Vec<&str> = clock.split(':').collect();
+    let (h, mi, sec) = match hms.as_slice() {
+        [h, m] => (num(h)?, num(m)?, 0),
+        [h, m, s] => (num(h)?, num(m)?, num(s)?),
+        _ => return Err(bad()),
+    };
+    if h > 23 || mi > 59 || sec > 60 {
+        return Err(bad());
+    }
+    Ok(day + h * 3600 + mi * 60 + sec - offset)
+}
+
 /// A duration: `3600`, `90s`, `30m`, `24h`, `7d`, or combinations (`1h30m`).
 ///
 /// # Errors
@@ -193,6 +277,26 @@ mod tests {
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
         assert_eq!(rfc3339(4_102_444_800), "2100-01-01T00:00:00Z");
         assert_eq!(time(&Value::Null), "-");
+    }
+
+    #[test]
+    fn times() {
+        let now = 1_700_000_000;
+        assert_eq!(parse_time("2023-11-14", now), Ok(1_699_920_000));
+        assert_eq!(parse_time("2023-11-14T22:13:20Z", now), Ok(1_700_000_000));
+        assert_eq!(parse_time("2023-11-15T00:13:20+02:00", now), Ok(1_700_000_000));
+        assert_eq!(parse_time("2023-11-14T17:13:20.5-05:00", now), Ok(1_700_000_000));
+        assert_eq!(parse_time("2023-11-14T22:13Z", now), Ok(1_699_999_980));
+        assert_eq!(parse_time("1700000000", now), Ok(1_700_000_000));
+        assert_eq!(parse_time("24h", now), Ok(now - 86_400));
+        assert_eq!(parse_time("7d", now), Ok(now - 604_800));
+        for bad in ["", "yesterday", "2023-13-01", "2023-11-14T25:00:00Z", "2023-11-14T10:00:00", "1x"] {
+            assert!(parse_time(bad, now).is_err(), "{bad}");
+        }
+        for days in [-719_468, -1, 0, 11_016, 19_675, 47_482] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
     }
 
     #[test]

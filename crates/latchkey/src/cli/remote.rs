@@ -12,15 +12,13 @@ use serde_json::{Map, Value, json};
 use super::Target;
 use super::api::segment;
 use super::catalog::{print_list, print_one};
-use super::output::{self, Format, OutputArg};
+use super::output::{self, Format};
 
 /// Where a remote client's secret comes from besides standard input.
 const SECRET_ENV: &str = "LATCHKEY_REMOTE_CLIENT_SECRET";
 
 #[derive(Args)]
 pub struct ProviderArgs {
-    #[command(flatten)]
-    out: OutputArg,
     #[command(subcommand)]
     cmd: ProviderCmd,
 }
@@ -31,16 +29,22 @@ struct ProviderFields {
     /// The discovery document (`…/.well-known/openid-configuration`); fetched by the server.
     #[arg(long)]
     discovery_url: Option<String>,
+    /// The provider's issuer identifier.
     #[arg(long)]
     issuer: Option<String>,
+    /// Where browsers are sent for the authorization-code flow.
     #[arg(long)]
     authorization_endpoint: Option<String>,
+    /// Where tokens are requested.
     #[arg(long)]
     token_endpoint: Option<String>,
+    /// Where tokens are revoked (RFC 7009).
     #[arg(long)]
     revocation_endpoint: Option<String>,
+    /// The OpenID Connect userinfo endpoint (federated sign-in).
     #[arg(long)]
     userinfo_endpoint: Option<String>,
+    /// The provider's JWK Set (to verify its ID tokens).
     #[arg(long)]
     jwks_uri: Option<String>,
     /// How Latchkey authenticates at the token endpoint. With private_key_jwt
@@ -77,21 +81,48 @@ impl ProviderFields {
     }
 }
 
+/// A provider named on the command line.
+#[derive(Args)]
+struct ProviderRef {
+    /// The provider's name.
+    name: String,
+}
+
+/// A remote client or authorization named on the command line.
+#[derive(Args)]
+struct RemoteRef {
+    /// The namespace (e.g. the team or service that uses it).
+    namespace: String,
+    /// The name within the namespace.
+    name: String,
+}
+
 #[derive(Subcommand)]
 enum ProviderCmd {
     /// List the providers.
+    #[command(after_help = "Examples:
+  latchkey provider list")]
     List,
-    Show {
-        name: String,
-    },
+    /// Show one provider with its endpoints.
+    #[command(after_help = "Examples:
+  latchkey provider show corp")]
+    Show(ProviderRef),
     /// Register a provider from a discovery URL or explicit endpoints.
+    #[command(after_help = "Examples:
+  latchkey provider create corp --discovery-url https://id.corp.example/.well-known/openid-configuration
+  latchkey provider create legacy --token-endpoint https://legacy.example/oauth/token --auth-method client_secret_post")]
     Create {
+        /// A name for the provider (letters, digits, . _ -).
         name: String,
         #[command(flatten)]
         fields: ProviderFields,
     },
     /// Change a provider; `--discovery-url` fetches the document again.
+    #[command(after_help = "Examples:
+  latchkey provider update corp --default-scope openid --default-scope email
+  latchkey provider update corp --discovery-url https://id2.corp.example/.well-known/openid-configuration --reset-credentials")]
     Update {
+        /// The provider's name.
         name: String,
         #[command(flatten)]
         fields: ProviderFields,
@@ -102,15 +133,13 @@ enum ProviderCmd {
         reset_credentials: bool,
     },
     /// Delete a provider (refused while remote clients use it).
-    Delete {
-        name: String,
-    },
+    #[command(after_help = "Examples:
+  latchkey provider delete corp")]
+    Delete(ProviderRef),
 }
 
 #[derive(Args)]
 pub struct RemoteClientArgs {
-    #[command(flatten)]
-    out: OutputArg,
     #[command(subcommand)]
     cmd: RemoteClientCmd,
 }
@@ -121,12 +150,13 @@ struct ParamFields {
     /// Space-separated scopes to request.
     #[arg(long)]
     scope: Option<String>,
+    /// The audience to request (a provider-specific parameter).
     #[arg(long)]
     audience: Option<String>,
     /// RFC 8707 resource indicator.
     #[arg(long)]
     resource: Option<String>,
-    /// A further form field, `key=value` (repeatable).
+    /// A further token-request field, `key=value` (repeatable).
     #[arg(long = "param")]
     extra: Vec<String>,
 }
@@ -149,16 +179,24 @@ impl ParamFields {
 #[derive(Subcommand)]
 enum RemoteClientCmd {
     /// List the remote clients (secrets are never shown).
+    #[command(after_help = "Examples:
+  latchkey remote-client list")]
     List,
-    Show {
-        namespace: String,
-        name: String,
-    },
+    /// Show one remote client (never its secret).
+    #[command(after_help = "Examples:
+  latchkey remote-client show billing crm")]
+    Show(RemoteRef),
     /// Register a client of a provider. The secret is read from standard
     /// input (`--secret-stdin`) or LATCHKEY_REMOTE_CLIENT_SECRET.
+    #[command(after_help = "Examples:
+  latchkey remote-client create billing crm --provider corp --client-id latchkey-billing --secret-stdin < crm.secret
+  LATCHKEY_REMOTE_CLIENT_SECRET=s3cret latchkey remote-client create billing crm --provider corp --client-id x --scope 'crm.read'")]
     Create {
+        /// The namespace (e.g. the team or service that uses it).
         namespace: String,
+        /// The name within the namespace.
         name: String,
+        /// The provider it is registered at.
         #[arg(long)]
         provider: String,
         /// The client id registered at the provider.
@@ -171,11 +209,18 @@ enum RemoteClientCmd {
         params: ParamFields,
     },
     /// Change provider, client id or parameters (given parameters replace all).
+    #[command(after_help = "Examples:
+  latchkey remote-client update billing crm --scope 'crm.read crm.write'
+  latchkey remote-client update billing crm --provider corp2 --reset-credentials")]
     Update {
+        /// The namespace.
         namespace: String,
+        /// The name within the namespace.
         name: String,
+        /// Move it to this provider.
         #[arg(long)]
         provider: Option<String>,
+        /// The client id registered at the provider.
         #[arg(long)]
         client_id: Option<String>,
         #[command(flatten)]
@@ -186,59 +231,67 @@ enum RemoteClientCmd {
         reset_credentials: bool,
     },
     /// Store a new secret (from standard input or LATCHKEY_REMOTE_CLIENT_SECRET).
+    #[command(after_help = "Examples:
+  latchkey remote-client set-secret billing crm --secret-stdin < crm.secret")]
     SetSecret {
+        /// The namespace.
         namespace: String,
+        /// The name within the namespace.
         name: String,
+        /// Read the secret from the first line of standard input.
         #[arg(long)]
         secret_stdin: bool,
     },
     /// Delete a remote client and its authorization.
-    Delete {
-        namespace: String,
-        name: String,
-    },
+    #[command(after_help = "Examples:
+  latchkey remote-client delete billing crm")]
+    Delete(RemoteRef),
 }
 
 #[derive(Args)]
 pub struct AuthorizationArgs {
-    #[command(flatten)]
-    out: OutputArg,
     #[command(subcommand)]
     cmd: AuthorizationCmd,
 }
 
 #[derive(Subcommand)]
 enum AuthorizationCmd {
+    /// List the authorizations with their status and expiry (never a token).
+    #[command(after_help = "Examples:
+  latchkey authorization list")]
     List,
-    Show {
-        namespace: String,
-        name: String,
-    },
+    /// Show one authorization (never a token).
+    #[command(after_help = "Examples:
+  latchkey authorization show billing crm")]
+    Show(RemoteRef),
     /// Obtain (or obtain again) a remote client's authorization by client_credentials.
-    Create {
-        namespace: String,
-        name: String,
-    },
+    #[command(after_help = "Examples:
+  latchkey authorization create billing crm")]
+    Create(RemoteRef),
     /// Print a current access token (renewed first when due).
-    Token {
-        namespace: String,
-        name: String,
-    },
+    #[command(after_help = "Examples:
+  latchkey authorization token billing crm
+  latchkey authorization token billing crm -o json   # with expires_at")]
+    Token(RemoteRef),
     /// Start the provider's authorization-code flow: prints the link to open
     /// in a browser (valid 10 minutes). Takes `NAMESPACE/NAME` or `NAMESPACE NAME`.
+    #[command(after_help = "Examples:
+  latchkey authorization authorize billing/crm
+  latchkey authorization authorize billing crm")]
     Authorize {
+        /// `NAMESPACE/NAME`, or the namespace when NAME follows.
         namespace: String,
+        /// The name within the namespace.
         name: Option<String>,
     },
     /// Renew the tokens now (refresh token, or client_credentials again).
-    Refresh {
-        namespace: String,
-        name: String,
-    },
-    Delete {
-        namespace: String,
-        name: String,
-    },
+    #[command(after_help = "Examples:
+  latchkey authorization refresh billing crm")]
+    Refresh(RemoteRef),
+    /// Forget an authorization and its tokens.
+    #[command(after_help = "Examples:
+  latchkey authorization delete billing crm")]
+    Delete(RemoteRef),
 }
 
 fn read_secret(stdin: bool) -> Result<Option<String>> {
@@ -255,8 +308,8 @@ fn read_secret(stdin: bool) -> Result<Option<String>> {
 }
 
 fn deleted(kind: &str, name: &str, f: Format) -> Result<()> {
-    if f == Format::Json {
-        return output::json(&json!({ "name": name, "deleted": true }));
+    if f.is_data() {
+        return output::data(&json!({ "name": name, "deleted": true }), f);
     }
     println!("Deleted {kind} {name}.");
     Ok(())
@@ -267,7 +320,7 @@ fn deleted(kind: &str, name: &str, f: Format) -> Result<()> {
 /// # Errors
 /// Every failure, as one line.
 pub async fn providers(a: ProviderArgs, t: &Target) -> Result<()> {
-    let f = a.out.format();
+    let f = t.format;
     let api = t.connect().await?;
     let path = |n: &str| format!("/providers/{}", segment(n));
     match a.cmd {
@@ -279,7 +332,7 @@ pub async fn providers(a: ProviderArgs, t: &Target) -> Result<()> {
                 &[("NAME", "name"), ("ISSUER", "issuer"), ("TOKEN ENDPOINT", "token_endpoint")],
             )
         }
-        ProviderCmd::Show { name } => print_one(&api.get(&path(&name)).await?, f),
+        ProviderCmd::Show(ProviderRef { name }) => print_one(&api.get(&path(&name)).await?, f),
         ProviderCmd::Create { name, fields } => {
             let mut body = fields.body();
             body.insert("name".into(), Value::from(name));
@@ -292,7 +345,7 @@ pub async fn providers(a: ProviderArgs, t: &Target) -> Result<()> {
             }
             print_one(&api.patch(&path(&name), &Value::Object(body), None).await?, f)
         }
-        ProviderCmd::Delete { name } => {
+        ProviderCmd::Delete(ProviderRef { name }) => {
             api.delete(&path(&name)).await?;
             deleted("provider", &name, f)
         }
@@ -304,7 +357,7 @@ pub async fn providers(a: ProviderArgs, t: &Target) -> Result<()> {
 /// # Errors
 /// Every failure, as one line.
 pub async fn remote_clients(a: RemoteClientArgs, t: &Target) -> Result<()> {
-    let f = a.out.format();
+    let f = t.format;
     let api = t.connect().await?;
     let path = |ns: &str, n: &str| format!("/remote-clients/{}/{}", segment(ns), segment(n));
     match a.cmd {
@@ -322,7 +375,7 @@ pub async fn remote_clients(a: RemoteClientArgs, t: &Target) -> Result<()> {
                 ],
             )
         }
-        RemoteClientCmd::Show { namespace, name } => print_one(&api.get(&path(&namespace, &name)).await?, f),
+        RemoteClientCmd::Show(RemoteRef { namespace, name }) => print_one(&api.get(&path(&namespace, &name)).await?, f),
         RemoteClientCmd::Create { namespace, name, provider, client_id, secret_stdin, params } => {
             let body = json!({
                 "namespace": namespace, "name": name, "provider": provider, "client_id": client_id,
@@ -352,7 +405,7 @@ pub async fn remote_clients(a: RemoteClientArgs, t: &Target) -> Result<()> {
             let body = json!({ "client_secret": secret });
             print_one(&api.post(&format!("{}/secret", path(&namespace, &name)), &body).await?, f)
         }
-        RemoteClientCmd::Delete { namespace, name } => {
+        RemoteClientCmd::Delete(RemoteRef { namespace, name }) => {
             api.delete(&path(&namespace, &name)).await?;
             deleted("remote client", &format!("{namespace}/{name}"), f)
         }
@@ -364,7 +417,7 @@ pub async fn remote_clients(a: RemoteClientArgs, t: &Target) -> Result<()> {
 /// # Errors
 /// Every failure, as one line.
 pub async fn authorizations(a: AuthorizationArgs, t: &Target) -> Result<()> {
-    let f = a.out.format();
+    let f = t.format;
     let api = t.connect().await?;
     let path = |ns: &str, n: &str| format!("/authorizations/{}/{}", segment(ns), segment(n));
     match a.cmd {
@@ -376,14 +429,16 @@ pub async fn authorizations(a: AuthorizationArgs, t: &Target) -> Result<()> {
                 &[("NAMESPACE", "namespace"), ("NAME", "name"), ("STATUS", "status"), ("EXPIRES", "expires_at")],
             )
         }
-        AuthorizationCmd::Show { namespace, name } => print_one(&api.get(&path(&namespace, &name)).await?, f),
-        AuthorizationCmd::Create { namespace, name } => {
+        AuthorizationCmd::Show(RemoteRef { namespace, name }) => {
+            print_one(&api.get(&path(&namespace, &name)).await?, f)
+        }
+        AuthorizationCmd::Create(RemoteRef { namespace, name }) => {
             print_one(&api.post("/authorizations", &json!({ "namespace": namespace, "name": name })).await?, f)
         }
-        AuthorizationCmd::Token { namespace, name } => {
+        AuthorizationCmd::Token(RemoteRef { namespace, name }) => {
             let v = api.post(&format!("{}/token", path(&namespace, &name)), &json!({})).await?;
-            if f == Format::Json {
-                return output::json(&v);
+            if f.is_data() {
+                return output::data(&v, f);
             }
             println!("{}", v["access_token"].as_str().unwrap_or_default());
             Ok(())
@@ -397,8 +452,8 @@ pub async fn authorizations(a: AuthorizationArgs, t: &Target) -> Result<()> {
                 },
             };
             let v = api.post(&format!("{}/authorize", path(&namespace, &name)), &json!({})).await?;
-            if f == Format::Json {
-                return output::json(&v);
+            if f.is_data() {
+                return output::data(&v, f);
             }
             eprintln!(
                 "Open this link in a browser within 10 minutes (register {} at the provider first):",
@@ -407,10 +462,10 @@ pub async fn authorizations(a: AuthorizationArgs, t: &Target) -> Result<()> {
             println!("{}", v["authorization_url"].as_str().unwrap_or_default());
             Ok(())
         }
-        AuthorizationCmd::Refresh { namespace, name } => {
+        AuthorizationCmd::Refresh(RemoteRef { namespace, name }) => {
             print_one(&api.post(&format!("{}/refresh", path(&namespace, &name)), &json!({})).await?, f)
         }
-        AuthorizationCmd::Delete { namespace, name } => {
+        AuthorizationCmd::Delete(RemoteRef { namespace, name }) => {
             api.delete(&path(&namespace, &name)).await?;
             deleted("authorization", &format!("{namespace}/{name}"), f)
         }

@@ -45,7 +45,7 @@ async fn cli_tenant_create_scope_disable_and_delete() {
     let ours = cli.ok(&["client", "list", "-o", "json"]).await.stdout;
     assert!(!ours.contains(&cid), "the default tenant never lists acme's clients");
     let o = cli.run_env(&["tenant", "list"], &acme).await;
-    assert_eq!(o.code, 1, "acme's admin client is not an owner of the default tenant: {}", o.stderr);
+    assert_eq!(o.code, 6, "acme's admin client is not an owner of the default tenant: {}", o.stderr);
     let at_acme = |path: &str| s.url(&format!("/t/acme{path}"));
     let (status, _) =
         post_basic(&at_acme("/oauth2/token"), &cid, &csecret, &[("grant_type", "client_credentials")]).await;

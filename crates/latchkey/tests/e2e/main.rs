@@ -9,6 +9,8 @@ mod authz_matrix;
 mod bad_input;
 mod bootstrap;
 mod cli;
+mod cli_conventions;
+mod cli_plan;
 mod cli_tenants;
 mod client_credentials;
 mod clients_api;

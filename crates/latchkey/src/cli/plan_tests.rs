@@ -41,7 +41,7 @@ fn creates_and_adoption() {
     plan_clients(&p, &index(&live_clients), &HashSet::new(), &mut plan).unwrap();
     assert_eq!(
         plan.render(),
-        "+ create client A (a)\n~ update client Mine (m)\n    managed_by: (unset) -> latchkey-apply\n"
+        "+ create client A (a)\n    name: A\n~ update client Mine (m)\n    managed_by: (unset) -> latchkey-apply\n"
     );
     let Op::CreateClient(i) = &plan.steps[0].op else { panic!() };
     let body = create_body(&p.doc.clients[*i], None).unwrap();
@@ -57,4 +57,29 @@ fn create_needs_a_name() {
     let mut plan = Plan::default();
     let e = plan_clients(&p, &HashMap::new(), &HashSet::new(), &mut plan).unwrap_err();
     assert!(e.to_string().contains("a name is needed"), "{e}");
+}
+
+#[test]
+fn creates_show_their_attributes_and_the_plan_is_data_too() {
+    let p = parse(
+        "version: 1\nscopes:\n  - name: api:read\n    description: Read\nsecurity_classes:\n  - name: billing\n    scopes: [api:read]\nclients:\n  - client_id: b\n    name: B\n    type: m2m\n    scopes: [api:read]\n    access_token_lifetime: 600\n    secret: {env: B_SECRET}\n",
+        std::path::Path::new("."),
+    )
+    .unwrap();
+    let mut plan = Plan::default();
+    plan_catalog(&p, &[], &[], &mut plan);
+    plan_clients(&p, &HashMap::new(), &HashSet::new(), &mut plan).unwrap();
+    assert_eq!(
+        plan.render(),
+        "+ create scope api:read\n    description: Read\n\
+         + create security class billing\n    scopes: [api:read]\n\
+         + create client B (b)\n    name: B\n    type: m2m\n    scopes: [api:read]\n    access_token_lifetime: 600\n    secret: (env B_SECRET)\n"
+    );
+    let v = plan.to_value();
+    assert_eq!(v["summary"], json!({"create": 3, "update": 0, "delete": 0, "unchanged": 0}));
+    assert_eq!(
+        v["steps"][2],
+        json!({"action": "create", "type": "client", "id": "b", "secret": "env B_SECRET",
+               "attributes": {"name": "B", "type": "m2m", "scopes": ["api:read"], "access_token_lifetime": 600}})
+    );
 }
