@@ -187,6 +187,8 @@ test('bulk export, disable and delete apply to a filtered, sorted selection', as
 
   await page.getByLabel('Select every client on this page').check();
   await page.getByRole('button', { name: 'Disable selected' }).click();
+  await page.getByRole('heading', { name: 'Disable 2 clients?' }).waitFor();
+  await page.getByRole('button', { name: 'Disable Clients' }).click();
   await page.getByText('The selected clients were disabled.').waitFor();
   assert.equal((await tokenFor(server, one.clientId, one.secret)).status, 401, 'disabled');
 

@@ -56,6 +56,7 @@ test('a provider, a remote client with a write-only secret, and an authorization
   assert.equal((await page.content()).includes('eyJ'), false, 'no token on the page');
 
   await row.getByRole('button', { name: 'Delete authorization ops/upstream' }).click();
+  await page.getByRole('button', { name: 'Delete Authorization' }).click();
   await page.getByText('No authorizations yet.').waitFor();
 });
 

@@ -33,6 +33,7 @@ test('an owner adds a tenant and opens its console with the switcher', async () 
   assert.ok(password.length >= 12);
 
   await page.getByLabel('Tenant', { exact: true }).selectOption('acme');
+  await page.getByRole('button', { name: 'Open' }).click();
   await page.getByLabel('Username').waitFor();
   assert.match(page.url(), /\/t\/acme\//, 'the tenant\'s own login page');
   await page.getByLabel('Username').fill(username);
@@ -56,6 +57,8 @@ test('an owner adds a tenant and opens its console with the switcher', async () 
   // Back in the default tenant (its session is still there), disable acme.
   await page.goto(`${server.base}/console/tenants`);
   await page.getByRole('button', { name: 'Disable tenant acme' }).click();
+  await page.getByRole('heading', { name: 'Disable tenant acme?' }).waitFor();
+  await page.getByRole('button', { name: 'Disable Tenant' }).click();
   await page.getByText('The tenant is disabled').waitFor();
   const gone = await page.request.get(`${server.base}/t/acme/console/`, { maxRedirects: 0 });
   assert.equal(gone.status(), 404);

@@ -112,7 +112,7 @@ test('an administrator resets a password: only the new one signs in, and the old
   const page = await admin.newPage();
   await signIn(page, server, server.adminUser, server.adminPassword);
   await page.goto(`${server.base}/console/users?q=carol`);
-  await page.getByRole('button', { name: 'Reset the password of carol' }).click();
+  await page.getByRole('button', { name: 'Reset password of carol' }).click();
   // Confirmed first: until then carol's password and session are untouched.
   await page.getByRole('heading', { name: 'Reset the password of carol?' }).waitFor();
   await carolPage.goto(`${server.base}/console/clients`);

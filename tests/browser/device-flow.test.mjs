@@ -118,7 +118,7 @@ test('the client page lists waiting device sign-ins and revoking one tells the d
   const page = await context.newPage();
   await signIn(page, server, 'admin', ADMIN_PASSWORD);
   await page.goto(`${server.base}/console/clients/latchkey-cli`);
-  const panel = page.getByRole('region', { name: 'Device Sign-ins' });
+  const panel = page.getByRole('region', { name: 'Device Sign-ins', exact: true });
   const row = panel.getByRole('row').filter({ hasText: 'admin:read' });
   await row.filter({ hasText: 'waiting' }).waitFor();
   assert.doesNotMatch(await panel.textContent(), new RegExp(device.user_code), 'the user code is never shown');
@@ -154,7 +154,7 @@ test("a user's page lists their signed-in devices and ending one stops its token
   await page.goto(`${server.base}/console/users`);
   await page.getByRole('link', { name: 'admin', exact: true }).click();
   await page.getByRole('heading', { name: /^admin/ }).waitFor();
-  const panel = page.getByRole('region', { name: 'Device Sign-ins' });
+  const panel = page.getByRole('region', { name: 'Device Sign-ins', exact: true });
   // Newest first: the device just signed in heads the list, still signed in
   // after collecting its tokens, with the client named and linked.
   const row = panel.getByRole('row').filter({ hasText: 'signed in' }).first();

@@ -431,6 +431,10 @@ pub trait ClientRepo {
     ) -> Result<Vec<Client>>;
     /// A filtered, sorted page of clients.
     async fn search_clients(&self, tenant: &TenantId, query: &ClientQuery, now: UnixTime) -> Result<Vec<Client>>;
+    /// How many clients match the query's text and filters (its sort,
+    /// cursor and limit do not matter), counting at most `cap + 1`: a larger
+    /// answer than `cap` means "more than `cap`", at a bounded cost.
+    async fn count_clients(&self, tenant: &TenantId, query: &ClientQuery, cap: u32) -> Result<u64>;
     /// Replaces a client's stored fields if its revision is still
     /// `expected_revision` (the revision is then bumped). Returns `false`
     /// when the client is gone or was changed meanwhile.

@@ -49,6 +49,7 @@
         .then(function (html) {
           if (mine !== seq) { return; }
           target.innerHTML = html;
+          syncAllBulk();
           var page = form.getAttribute("action") + (params.toString() ? "?" + params.toString() : "");
           window.history.replaceState(null, "", page);
         });
@@ -58,6 +59,22 @@
       timer = window.setTimeout(refresh, 200);
     });
   }
+
+  // Bulk actions: off until a client is selected, with the reason beside
+  // them (the form may be replaced by the live search: delegated).
+  function syncBulk(form) {
+    var n = form.querySelectorAll("tbody input[name=ids]:checked").length;
+    Array.prototype.forEach.call(form.querySelectorAll("[data-bulk-action]"), function (b) { b.disabled = n === 0; });
+    var note = form.querySelector("[data-bulk-note]");
+    if (note) { note.textContent = n === 0 ? "Select clients to act on them." : "With the " + n + " selected:"; }
+  }
+  function syncAllBulk() {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-bulk]"), syncBulk);
+  }
+  document.addEventListener("change", function (e) {
+    var form = e.target.closest && e.target.closest("form[data-bulk]");
+    if (form) { syncBulk(form); }
+  });
 
   // List fields of the client form: Add and Remove in place.
   function listField(container) {
@@ -133,10 +150,12 @@
     Array.prototype.forEach.call(document.querySelectorAll("form[data-live-results]"), liveSearch);
     Array.prototype.forEach.call(document.querySelectorAll("[data-list]"), listField);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-client-form]"), clientForm);
-    Array.prototype.forEach.call(document.querySelectorAll("form[data-tenant-switch], form[data-autosubmit]"), function (form) {
-      Array.prototype.forEach.call(form.querySelectorAll("select"), function (select) {
-        select.addEventListener("change", function () { form.submit(); });
-      });
-    });
+    syncAllBulk();
+    // Browsers that cannot show a closed <details> (no ::details-content)
+    // get the menu opened on wide screens.
+    var menu = document.querySelector("details[data-menu]");
+    if (menu && window.CSS && !CSS.supports("selector(::details-content)") && window.matchMedia("(min-width: 801px)").matches) {
+      menu.open = true;
+    }
   });
 })();

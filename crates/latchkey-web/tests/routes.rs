@@ -209,7 +209,8 @@ const ROUTES: &[Row] = &[
     ("GET", "/console/users/{id}", (303, NONE), None),
     ("POST", "/console/users/{id}/devices/{device}/revoke", (401, HTML), None),
     ("POST", "/console/users/{id}/consents/{client}/revoke", (401, HTML), None),
-    ("ANY", "/console/{*rest}", (404, HTML), None),
+    // Unknown console pages: signed in first (a GET), then a 404 inside the console.
+    ("ANY", "/console/{*rest}", (303, NONE), None),
     // The front door: a browser goes to the console.
     ("GET", "/", (303, NONE), None),
     // Health, metrics, assets and the API reference.

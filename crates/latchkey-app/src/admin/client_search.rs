@@ -21,58 +21,80 @@ impl ClientAdmin {
         p: &ClientSearch,
     ) -> Result<(Vec<ClientView>, Option<String>), AppError> {
         let limit = super::page_size(p.limit)?;
-        let sort = match p.sort.as_deref().unwrap_or("created_at") {
-            "created_at" => ClientSort::CreatedAsc,
-            "-created_at" => ClientSort::CreatedDesc,
-            "name" => ClientSort::NameAsc,
-            "-name" => ClientSort::NameDesc,
-            "-last_used_at" | "last_used_at" => ClientSort::LastUsedDesc,
-            _ => return Err(AppError::field("sort", "one of created_at, -created_at, name, -name, last_used_at")),
-        };
         let now = self.kernel.now();
-        let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
+        let mut query = query_of(p, now)?;
+        let sort = query.sort;
+        query.after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(c) => Some(
                 decode_cursor(c, sort)
                     .ok_or_else(|| AppError::field("cursor", "not a cursor this server issued for this sort"))?,
             ),
         };
-        // Parsed once, so an alias (`native`) filters by the preset it names.
-        let client_type = p
-            .client_type
-            .as_deref()
-            .map(str::parse::<ClientType>)
-            .transpose()
-            .map_err(|_| AppError::field("type", "unknown client type"))?;
-        if let Some(st) = &p.status
-            && ClientStatus::parse(st).is_none()
-        {
-            return Err(AppError::field("status", "active or disabled"));
-        }
-        if let Some(g) = &p.grant_type
-            && g.parse::<GrantType>().is_err()
-        {
-            return Err(AppError::field("grant_type", "unknown grant type"));
-        }
-        let query = ClientQuery {
-            q: p.q.clone().filter(|q| !q.trim().is_empty()).map(|q| q.trim().to_owned()),
-            client_type: client_type.map(|t| t.as_str().to_owned()),
-            grant_type: p.grant_type.clone(),
-            status: p.status.clone(),
-            label: p.label.clone(),
-            unused_since: p.unused_days.map(|d| now - i64::from(d) * 86_400),
-            secret_expires_between: p.secret_expires_within_days.map(|d| (now, now + i64::from(d) * 86_400)),
-            sort,
-            after,
-            limit: limit + 1,
-        };
+        query.limit = limit + 1;
         let page = self.kernel.store.search_clients(&ctx.id, &query, now).await?;
         let more = page.len() > limit as usize;
         let items: Vec<Client> = page.into_iter().take(limit as usize).collect();
         let next = if more { items.last().map(|c| encode_cursor(c, sort)) } else { None };
         Ok((items.into_iter().map(|c| ClientView::summary(c, ctx)).collect(), next))
     }
+
+    /// How many clients match the search's text and filters (not its page):
+    /// the number, and whether there are more than that (counting stops at
+    /// [`COUNT_CAP`] so that a count costs no more than a bounded read).
+    ///
+    /// # Errors
+    /// `Validation` for a malformed filter.
+    pub async fn count_clients(&self, ctx: &TenantContext, p: &ClientSearch) -> Result<(u64, bool), AppError> {
+        let query = query_of(p, self.kernel.now())?;
+        let n = self.kernel.store.count_clients(&ctx.id, &query, COUNT_CAP).await?;
+        Ok(if n > u64::from(COUNT_CAP) { (u64::from(COUNT_CAP), true) } else { (n, false) })
+    }
 }
+
+/// The store's query for a search's text, filters and sort (no cursor, no limit).
+fn query_of(p: &ClientSearch, now: i64) -> Result<ClientQuery, AppError> {
+    let sort = match p.sort.as_deref().unwrap_or("created_at") {
+        "created_at" => ClientSort::CreatedAsc,
+        "-created_at" => ClientSort::CreatedDesc,
+        "name" => ClientSort::NameAsc,
+        "-name" => ClientSort::NameDesc,
+        "-last_used_at" | "last_used_at" => ClientSort::LastUsedDesc,
+        _ => return Err(AppError::field("sort", "one of created_at, -created_at, name, -name, last_used_at")),
+    };
+    // Parsed once, so an alias (`native`) filters by the preset it names.
+    let client_type = p
+        .client_type
+        .as_deref()
+        .map(str::parse::<ClientType>)
+        .transpose()
+        .map_err(|_| AppError::field("type", "unknown client type"))?;
+    if let Some(st) = &p.status
+        && ClientStatus::parse(st).is_none()
+    {
+        return Err(AppError::field("status", "active or disabled"));
+    }
+    if let Some(g) = &p.grant_type
+        && g.parse::<GrantType>().is_err()
+    {
+        return Err(AppError::field("grant_type", "unknown grant type"));
+    }
+    Ok(ClientQuery {
+        q: p.q.clone().filter(|q| !q.trim().is_empty()).map(|q| q.trim().to_owned()),
+        client_type: client_type.map(|t| t.as_str().to_owned()),
+        grant_type: p.grant_type.clone(),
+        status: p.status.clone(),
+        label: p.label.clone(),
+        unused_since: p.unused_days.map(|d| now - i64::from(d) * 86_400),
+        secret_expires_between: p.secret_expires_within_days.map(|d| (now, now + i64::from(d) * 86_400)),
+        sort,
+        after: None,
+        limit: 0,
+    })
+}
+
+/// The largest count of clients the list states exactly ("10000+ clients" beyond).
+pub const COUNT_CAP: u32 = 10_000;
 
 /// Query parameters of the client list.
 #[derive(Debug, Clone, Default, Deserialize)]

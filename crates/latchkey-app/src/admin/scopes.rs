@@ -110,6 +110,28 @@ fn in_use(what: &str, name: &str, users: &[String]) -> AppError {
     AppError::Conflict(format!("the {what} {name} is still used by {}{tail}; remove it there first", shown.join(", ")))
 }
 
+/// What still uses a scope or a security class (and so keeps it from
+/// being deleted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Ids of the clients that name it.
+    pub clients: Vec<String>,
+    /// Names of the security classes that contain it (scopes only).
+    pub classes: Vec<String>,
+}
+
+impl Usage {
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.clients.is_empty() && self.classes.is_empty()
+    }
+
+    fn described(self) -> Vec<String> {
+        let clients = self.clients.into_iter().map(|c| format!("client {c}"));
+        clients.chain(self.classes.into_iter().map(|c| format!("security class {c}"))).collect()
+    }
+}
+
 /// Managing scopes and security classes.
 pub struct ScopeAdmin {
     pub(crate) kernel: Arc<Kernel>,
@@ -118,6 +140,26 @@ pub struct ScopeAdmin {
 impl ScopeAdmin {
     pub(crate) fn new(kernel: Arc<Kernel>) -> Self {
         Self { kernel }
+    }
+
+    /// The clients and security classes that use a scope.
+    ///
+    /// # Errors
+    /// `Unavailable` when the database cannot answer.
+    pub async fn scope_usage(&self, ctx: &TenantContext, name: &str) -> Result<Usage, AppError> {
+        let clients = self.kernel.store.clients_referencing(&ctx.id, "scopes", name).await?;
+        let classes = self.kernel.store.list_classes(&ctx.id).await?;
+        let classes = classes.into_iter().filter(|c| c.scopes.contains(name)).map(|c| c.name).collect();
+        Ok(Usage { clients, classes })
+    }
+
+    /// The clients in a security class.
+    ///
+    /// # Errors
+    /// `Unavailable` when the database cannot answer.
+    pub async fn class_usage(&self, ctx: &TenantContext, name: &str) -> Result<Usage, AppError> {
+        let clients = self.kernel.store.clients_referencing(&ctx.id, "security_classes", name).await?;
+        Ok(Usage { clients, classes: Vec::new() })
     }
 }
 
@@ -188,23 +230,7 @@ impl ScopeAdmin {
     pub async fn delete_scope(&self, ctx: &TenantContext, actor: &Actor, name: &str) -> Result<(), AppError> {
         actor.require_write()?;
         let before = self.get_scope(ctx, name).await?;
-        let mut users: Vec<String> = self
-            .kernel
-            .store
-            .clients_referencing(&ctx.id, "scopes", name)
-            .await?
-            .into_iter()
-            .map(|c| format!("client {c}"))
-            .collect();
-        users.extend(
-            self.kernel
-                .store
-                .list_classes(&ctx.id)
-                .await?
-                .into_iter()
-                .filter(|c| c.scopes.contains(name))
-                .map(|c| format!("security class {}", c.name)),
-        );
+        let users = self.scope_usage(ctx, name).await?.described();
         if !users.is_empty() {
             return Err(in_use("scope", name, &users));
         }
@@ -333,14 +359,7 @@ impl ScopeAdmin {
     pub async fn delete_class(&self, ctx: &TenantContext, actor: &Actor, name: &str) -> Result<(), AppError> {
         actor.require_write()?;
         let before = self.get_class(ctx, name).await?;
-        let users: Vec<String> = self
-            .kernel
-            .store
-            .clients_referencing(&ctx.id, "security_classes", name)
-            .await?
-            .into_iter()
-            .map(|c| format!("client {c}"))
-            .collect();
+        let users = self.class_usage(ctx, name).await?.described();
         if !users.is_empty() {
             return Err(in_use("security class", name, &users));
         }

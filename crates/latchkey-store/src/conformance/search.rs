@@ -45,6 +45,19 @@ pub async fn search_filters_sorts_and_pages(store: Arc<dyn Store>) {
     assert_eq!(run(q(|q| q.grant_type = Some("client_credentials".into()))).await.len(), 3, "with the boot client");
     assert_eq!(run(q(|q| q.grant_type = Some("client".into()))).await.len(), 0, "whole grant names only");
     assert_eq!(run(q(|q| q.label = Some("team=payments".into()))).await.len(), 2);
+    // The count of a search is the number of its matches, whatever the page.
+    let count = |query: ClientQuery, cap: u32| {
+        let store = store.clone();
+        let t = t.clone();
+        async move { store.count_clients(&t, &query, cap).await.unwrap() }
+    };
+    assert_eq!(count(q(|_| ()), 100).await, 5, "every client, the boot client too");
+    assert_eq!(count(q(|q| q.label = Some("team=payments".into())), 100).await, 2);
+    assert_eq!(count(q(|q| q.q = Some("100%".into())), 100).await, 1, "% is literal in a count too");
+    assert_eq!(count(q(|q| q.grant_type = Some("client_credentials".into())), 100).await, 3);
+    assert_eq!(count(q(|q| q.limit = 1), 100).await, 5, "the page size does not bound a count");
+    assert_eq!(count(q(|_| ()), 3).await, 4, "counts stop at cap + 1: more than the cap");
+    assert_eq!(store.count_clients(&with_tenant(&*store, "empty").await, &q(|_| ()), 100).await.unwrap(), 1);
     assert_eq!(
         run(q(|q| q.sort = ClientSort::NameAsc)).await,
         vec!["Alpha Billing", "beta web", "Boot Client", "delta", "Gamma_100% tool"]
@@ -166,5 +179,10 @@ pub async fn search_at_scale_matches_a_plain_filter(store: Arc<dyn Store>) {
             let n = want.len().min(150);
             assert_eq!(got, want[..n], "needle {needle:?}, sort {sort:?}");
         }
+        // Counted by whichever strategy the adapter picks, and bounded.
+        let q = ClientQuery { q: Some(needle.to_uppercase()), limit: 50, ..ClientQuery::default() };
+        let want = u64::try_from(expected(needle, ClientSort::CreatedAsc).len()).unwrap();
+        assert_eq!(store.count_clients(&t, &q, 20_000).await.unwrap(), want, "count of {needle:?}");
+        assert_eq!(store.count_clients(&t, &q, 100).await.unwrap(), want.min(101), "capped count of {needle:?}");
     }
 }

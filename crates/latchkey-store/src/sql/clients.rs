@@ -157,6 +157,24 @@ macro_rules! client_repo {
                 self.run_search(tenant, query, &Text::Like(needle), None).await
             }
 
+            async fn count_clients(&self, tenant: &TenantId, query: &ClientQuery, cap: u32) -> Result<u64> {
+                let text = match query.q.as_deref().filter(|q| !q.is_empty()).map(str::to_lowercase) {
+                    None => Text::None,
+                    Some(needle) if needle.contains(['%', '_', '\\']) => Text::Like(needle),
+                    Some(needle) if $store::PROBES_TEXT_INDEX => match self.probe_text(&needle, PROBE_CAP).await? {
+                        Some(rowids) => Text::Rowids(rowids),
+                        None => Text::Index(needle),
+                    },
+                    Some(needle) => Text::Index(needle),
+                };
+                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT COUNT(*) FROM (SELECT 1 FROM clients WHERE tenant_id = ");
+                qb.push_bind(tenant.as_str().to_owned());
+                Self::push_filters(&mut qb, query, &text);
+                qb.push(" LIMIT ").push_bind(i64::from(cap) + 1).push(") AS matching");
+                let n: i64 = qb.build_query_scalar().fetch_one(&self.pool).await.map_err(e)?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            }
+
             async fn update_client(&self, c: &Client, expected_revision: i64, audit: &AuditRecord) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let n = sqlx::query(
@@ -396,15 +414,8 @@ macro_rules! client_repo {
                 Ok(Some((key, row.try_get("client_id").map_err(e)?)))
             }
 
-            async fn run_search(
-                &self,
-                tenant: &TenantId,
-                query: &ClientQuery,
-                text: &Text,
-                upto: Option<&(SortKey, String)>,
-            ) -> Result<Vec<Client>> {
-                let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE tenant_id = "));
-                qb.push_bind(tenant.as_str().to_owned());
+            /// The conditions of a search after the tenant's: the text and every filter.
+            fn push_filters(qb: &mut sqlx::QueryBuilder<$db>, query: &ClientQuery, text: &Text) {
                 match text {
                     Text::None => {}
                     Text::Like(needle) => {
@@ -412,9 +423,9 @@ macro_rules! client_repo {
                             .push_bind(format!("%{}%", like_escape(needle)))
                             .push(" ESCAPE '\\'");
                     }
-                    Text::Index(needle) => $store::push_text_search(&mut qb, needle),
+                    Text::Index(needle) => $store::push_text_search(qb, needle),
                     Text::Rowids(ids) => {
-                        $store::push_rowids(&mut qb, ids);
+                        $store::push_rowids(qb, ids);
                     }
                 }
                 if let Some(t) = &query.client_type {
@@ -442,6 +453,18 @@ macro_rules! client_repo {
                     .push_bind(to)
                     .push(")");
                 }
+            }
+
+            async fn run_search(
+                &self,
+                tenant: &TenantId,
+                query: &ClientQuery,
+                text: &Text,
+                upto: Option<&(SortKey, String)>,
+            ) -> Result<Vec<Client>> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE tenant_id = "));
+                qb.push_bind(tenant.as_str().to_owned());
+                Self::push_filters(&mut qb, query, text);
                 if let Some(after) = &query.after {
                     Self::push_after(&mut qb, query.sort, after, false);
                 }

@@ -1,5 +1,5 @@
-//! The other console pages: dashboard, scopes, security classes, users,
-//! signing keys, audit log and tenant settings.
+//! The other console pages: dashboard, users, signing keys and the audit
+//! log (scopes and security classes are in `scope_pages.rs`).
 
 use askama::Template;
 use axum::Router;
@@ -11,26 +11,19 @@ use axum::routing::{get, post};
 use latchkey_app::AppError;
 use latchkey_app::admin::client_search::ClientSearch;
 use latchkey_app::admin::keys::RotateKeys;
-use latchkey_app::admin::scopes::{ClassPatch, NewClass, NewScope, ScopePatch};
 use latchkey_app::admin::users::NewUser;
 
-use super::catalogue::{self, Catalogue, Incoming, input_problem};
+use super::catalogue::input_problem;
 use super::chart::Chart;
 use super::clients::Row;
 use super::confirm::{Confirmation, unless_confirmed};
 use super::view::{Chrome, opt_time, time};
-use super::{Cx, enter, enter_post, field, fields, param};
+use super::{Cx, enter, enter_post, field, param};
 use crate::AppState;
 use crate::tenant::{NoTenant, Source, Tenant};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/console/scopes", get(catalogue::show::<Scopes>).post(create_scope))
-        .route("/console/scopes/{name}", post(update_scope))
-        .route("/console/scopes/{name}/delete", post(delete_scope))
-        .route("/console/classes", get(catalogue::show::<Classes>).post(create_class))
-        .route("/console/classes/{name}", post(update_class))
-        .route("/console/classes/{name}/delete", post(delete_class))
         .route("/console/users", get(users).post(create_user))
         .route("/console/users/{id}/role", post(set_user_role))
         .route("/console/users/{id}/disable", post(disable_user))
@@ -67,7 +60,7 @@ macro_rules! try_page {
     };
 }
 
-fn query(parts: &Parts) -> Vec<(String, String)> {
+pub(super) fn query(parts: &Parts) -> Vec<(String, String)> {
     let q = parts.uri.query().unwrap_or("");
     if q.len() > 8 * 1024 {
         return Vec::new();
@@ -75,7 +68,7 @@ fn query(parts: &Parts) -> Vec<(String, String)> {
     form_urlencoded::parse(q.as_bytes()).into_owned().collect()
 }
 
-fn flash(q: &[(String, String)]) -> Option<&'static str> {
+pub(super) fn flash(q: &[(String, String)]) -> Option<&'static str> {
     match field(q, "m") {
         "created" => Some("Created."),
         "deleted" => Some("Deleted."),
@@ -166,194 +159,6 @@ pub(super) async fn dashboard(
         recent: recent.iter().map(Row::from_view).collect(),
     };
     cx.page(StatusCode::OK, &page)
-}
-
-// ---- scopes and security classes -------------------------------------------
-
-struct NamedRow {
-    name: String,
-    description: String,
-    extra: Vec<String>,
-    updated: String,
-}
-
-/// The create form of scopes and security classes, as it was sent.
-#[derive(Default)]
-struct NamedForm {
-    name: String,
-    description: String,
-}
-
-impl NamedForm {
-    fn from_fields(fields: &[(String, String)]) -> Self {
-        Self { name: field(fields, "name").trim().to_owned(), description: field(fields, "description").to_owned() }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "console/scopes.html")]
-struct ScopesPage {
-    c: Chrome,
-    rows: Vec<NamedRow>,
-    error: Option<String>,
-    name: String,
-    description: String,
-}
-
-struct Scopes;
-
-impl Catalogue for Scopes {
-    const PAGE: &'static str = "scopes";
-    type Form = NamedForm;
-
-    fn refill(fields: &[(String, String)]) -> NamedForm {
-        NamedForm::from_fields(fields)
-    }
-
-    fn flash(parts: &Parts) -> Option<&'static str> {
-        flash(&query(parts))
-    }
-
-    async fn page(
-        s: &AppState,
-        cx: &Cx,
-        flash: Option<&'static str>,
-        error: Option<String>,
-        form: NamedForm,
-    ) -> Response {
-        let list = try_page!(cx, s.app.scopes.list_scopes(&cx.ctx).await);
-        let rows = list
-            .into_iter()
-            .map(|v| NamedRow {
-                name: v.name,
-                description: v.description,
-                extra: Vec::new(),
-                updated: time(v.updated_at),
-            })
-            .collect();
-        let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-        let page =
-            ScopesPage { c: cx.chrome("scopes", flash), rows, error, name: form.name, description: form.description };
-        cx.page(status, &page)
-    }
-}
-
-async fn create_scope(State(s): State<AppState>, i: Incoming) -> Response {
-    catalogue::create::<Scopes, _>(&s, i, async |cx, f| {
-        let NamedForm { name, description } = NamedForm::from_fields(f);
-        s.app.scopes.create_scope(&cx.ctx, &cx.user.actor, NewScope { name, description }).await
-    })
-    .await
-}
-
-async fn update_scope(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
-    catalogue::change::<Scopes, _>(&s, i, "updated", async |cx, f| {
-        let patch = ScopePatch { description: field(f, "description").to_owned() };
-        s.app.scopes.update_scope(&cx.ctx, &cx.user.actor, &param(&params, "name"), patch).await
-    })
-    .await
-}
-
-async fn delete_scope(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
-    let name = param(&params, "name");
-    let ask = |_: &Cx| Confirmation {
-        title: format!("Delete scope {name}?"),
-        consequence: format!(
-            "Clients can no longer be granted {name}: requests for it get invalid_scope, and refreshes \
-             drop it. Tokens already issued keep it until they expire."
-        ),
-        button: "Delete Scope",
-        action: format!("scopes/{}/delete", form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()),
-        cancel: "scopes".into(),
-        fields: Vec::new(),
-    };
-    catalogue::act_confirmed::<Scopes, _>(&s, i, "deleted", ask, async |cx| {
-        s.app.scopes.delete_scope(&cx.ctx, &cx.user.actor, &name).await
-    })
-    .await
-}
-
-#[derive(Template)]
-#[template(path = "console/classes.html")]
-struct ClassesPage {
-    c: Chrome,
-    rows: Vec<NamedRow>,
-    scope_names: Vec<String>,
-    error: Option<String>,
-    name: String,
-    description: String,
-}
-
-struct Classes;
-
-impl Catalogue for Classes {
-    const PAGE: &'static str = "classes";
-    type Form = NamedForm;
-
-    fn refill(fields: &[(String, String)]) -> NamedForm {
-        NamedForm::from_fields(fields)
-    }
-
-    fn flash(parts: &Parts) -> Option<&'static str> {
-        flash(&query(parts))
-    }
-
-    async fn page(
-        s: &AppState,
-        cx: &Cx,
-        flash: Option<&'static str>,
-        error: Option<String>,
-        form: NamedForm,
-    ) -> Response {
-        let list = try_page!(cx, s.app.scopes.list_classes(&cx.ctx).await);
-        let scopes = try_page!(cx, s.app.scopes.list_scopes(&cx.ctx).await);
-        let rows = list
-            .into_iter()
-            .map(|v| NamedRow {
-                name: v.name,
-                description: v.description,
-                extra: v.scopes,
-                updated: time(v.updated_at),
-            })
-            .collect();
-        let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-        let page = ClassesPage {
-            c: cx.chrome("classes", flash),
-            rows,
-            scope_names: scopes.into_iter().map(|s| s.name).collect(),
-            error,
-            name: form.name,
-            description: form.description,
-        };
-        cx.page(status, &page)
-    }
-}
-
-async fn create_class(State(s): State<AppState>, i: Incoming) -> Response {
-    catalogue::create::<Classes, _>(&s, i, async |cx, f| {
-        let NamedForm { name, description } = NamedForm::from_fields(f);
-        let scopes = fields(f, "scopes").into_iter().map(str::to_owned).collect();
-        s.app.scopes.create_class(&cx.ctx, &cx.user.actor, NewClass { name, description, scopes }).await
-    })
-    .await
-}
-
-async fn update_class(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
-    catalogue::change::<Classes, _>(&s, i, "updated", async |cx, f| {
-        let patch = ClassPatch {
-            description: Some(field(f, "description").to_owned()),
-            scopes: Some(fields(f, "scopes").into_iter().map(str::to_owned).collect()),
-        };
-        s.app.scopes.update_class(&cx.ctx, &cx.user.actor, &param(&params, "name"), patch).await
-    })
-    .await
-}
-
-async fn delete_class(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
-    catalogue::act::<Classes, _>(&s, i, "deleted", async |cx| {
-        s.app.scopes.delete_class(&cx.ctx, &cx.user.actor, &param(&params, "name")).await
-    })
-    .await
 }
 
 // ---- users -------------------------------------------------------------------
@@ -486,6 +291,25 @@ fn back(pairs: &[(String, String)], id: &str) -> String {
 async fn user_status(s: &AppState, cx: &Cx, id: &str, active: bool, pairs: &[(String, String)]) -> Response {
     if id == cx.user.actor.id && !active {
         return cx.error(409, "You cannot disable your own account: ask another administrator.");
+    }
+    if !active {
+        let user = try_page!(cx, s.app.users.get_user(&cx.ctx, id).await);
+        let from = field(pairs, "from");
+        let ask = || Confirmation {
+            title: format!("Disable {}?", user.username),
+            consequence: format!(
+                "{0} can no longer sign in, is signed out everywhere, and every token issued to {0} stops \
+                 working at once. Enable lets {0} sign in again; the old tokens stay revoked.",
+                user.username
+            ),
+            button: "Disable User",
+            action: format!("users/{id}/disable"),
+            cancel: if from == "detail" { format!("users/{id}") } else { "users".into() },
+            fields: vec![("from".into(), from.to_owned())],
+        };
+        if let Some(page) = unless_confirmed(cx, "users", pairs, ask) {
+            return page;
+        }
     }
     match s.app.users.set_user_status(&cx.ctx, &cx.user.actor, id, active).await {
         Ok(_) => cx.to(&back(pairs, id)),

@@ -81,8 +81,15 @@ impl FromRequest<AppState> for Incoming {
     }
 }
 
+/// Signs in a form post that changes something (CSRF checked, a writing
+/// role): the console request and the form's fields.
+pub(super) async fn enter_write(s: &AppState, i: Incoming) -> Result<(Cx, Vec<(String, String)>), Response> {
+    enter_post(s, i.tenant, i.source, i.req, true).await
+}
+
 /// As [`act`], for an action that destroys or ends something: the first
-/// POST shows the confirmation `ask` builds (see `confirm.rs`).
+/// POST shows the confirmation `ask` builds (see `confirm.rs`). A refusal
+/// that is the input's fault shows the list again with the reason.
 pub(super) async fn act_confirmed<C: Catalogue, T>(
     s: &AppState,
     i: Incoming,
@@ -99,7 +106,11 @@ pub(super) async fn act_confirmed<C: Catalogue, T>(
     }
     match call(&cx).await {
         Ok(_) => cx.to(&format!("{}?m={done}", C::PAGE)),
-        Err(e) => cx.app_error(e),
+        // Refused (still in use, say): the list again, with the reason.
+        Err(e) => match C::problem(e) {
+            Ok(msg) => C::page(s, &cx, None, Some(msg), C::Form::default()).await,
+            Err(e) => cx.app_error(e),
+        },
     }
 }
 

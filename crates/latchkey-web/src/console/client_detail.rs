@@ -46,6 +46,9 @@ struct SecretRow {
     last_used: String,
     /// `active`, `expiring` (within 14 days) or `expired`.
     state: &'static str,
+    /// The client's only valid secret, which cannot be revoked while the
+    /// client is active (rotate first).
+    last: bool,
 }
 
 /// An open device sign-in of this client (RFC 8628), as the panel shows it.
@@ -102,6 +105,8 @@ struct DetailPage {
     sync: Option<SyncPanel>,
     confidential: bool,
     warning: Option<String>,
+    /// Why the last action did nothing, shown where it was asked for.
+    problem: Option<&'static str>,
     test_uri: String,
     test: Option<MatchExplanation>,
     history: Vec<AuditRow>,
@@ -124,6 +129,17 @@ pub(crate) fn warning(v: &ClientView) -> Option<String> {
         v.managed_by.as_ref().map(|m| {
             format!("This client is managed by the declarative file {m}: the next apply will undo changes made here.")
         })
+    }
+}
+
+/// The reason an action was refused, named by `?e=` of the page it returns to.
+fn problem(code: &str) -> Option<&'static str> {
+    match code {
+        "last_secret" => Some(
+            "The secret was not revoked: it is this client's only valid secret. Generate a new one first \
+             (the old one can then be revoked), or disable the client.",
+        ),
+        _ => None,
     }
 }
 
@@ -186,11 +202,14 @@ async fn details(
         Err(e) => return cx.app_error(e),
     };
     let now = s.app.kernel.now();
+    let valid = v.secrets.iter().flatten().filter(|sv| sv.expires_at.is_none_or(|e| e > now)).count();
+    let only_one = valid == 1 && v.status == ClientStatus::Active && !v.config.is_public();
     let secrets = v
         .secrets
         .iter()
         .flatten()
         .map(|sv| SecretRow {
+            last: only_one && sv.expires_at.is_none_or(|e| e > now),
             id: sv.id.clone(),
             label: sv.label.clone().unwrap_or_default(),
             hint: format!("…{}", sv.hint),
@@ -267,6 +286,7 @@ async fn details(
         sync,
         confidential: !v.config.is_public(),
         warning: warning(&v),
+        problem: problem(field(&query, "e")),
         test_uri,
         test,
         history,
@@ -319,6 +339,26 @@ async fn rotate(
     let Ok(grace_seconds) = field(&pairs, "grace_seconds").parse::<i64>() else {
         return cx.error(400, "Choose how long the old secrets stay valid.");
     };
+    if grace_seconds == 0 {
+        let name = match s.app.clients.get_client(&cx.ctx, &id).await {
+            Ok(c) => c.name,
+            Err(e) => return cx.app_error(e),
+        };
+        let ask = || Confirmation {
+            title: format!("Revoke every current secret of {name} now?"),
+            consequence: "A new secret is generated and, with no grace period, every current secret stops \
+                          working at once: applications still using one get invalid_client until they have the \
+                          new secret. Choose a grace period instead to keep both working while you switch."
+                .into(),
+            button: "Generate and Revoke Now",
+            action: format!("clients/{id}/secrets/rotate"),
+            cancel: format!("clients/{id}"),
+            fields: ["grace_seconds", "label"].iter().map(|f| ((*f).to_owned(), field(&pairs, f).to_owned())).collect(),
+        };
+        if let Some(page) = unless_confirmed(&cx, "clients", &pairs, ask) {
+            return page;
+        }
+    }
     let label = Some(field(&pairs, "label").trim().to_owned()).filter(|l| !l.is_empty());
     match s.app.clients.rotate_secret(&cx.ctx, &cx.user.actor, &id, RotateSecret { grace_seconds, label }).await {
         Ok(new) => match s.app.clients.get_client(&cx.ctx, &id).await {
@@ -346,11 +386,24 @@ async fn revoke(
             Ok(c) => c,
             Err(e) => return cx.app_error(e),
         };
-        let hint = match s.app.clients.list_secrets(&cx.ctx, &id).await {
-            Ok(list) => list.into_iter().find(|x| x.id == secret).map(|x| x.hint),
+        let list = match s.app.clients.list_secrets(&cx.ctx, &id).await {
+            Ok(list) => list,
             Err(e) => return cx.app_error(e),
         };
-        let Some(hint) = hint else { return cx.error(404, "This client has no such secret.") };
+        let now = s.app.kernel.now();
+        let valid = |x: &latchkey_app::admin::clients::SecretView| x.expires_at.is_none_or(|e| e > now);
+        let Some(target) = list.iter().find(|x| x.id == secret) else {
+            return cx.error(404, "This client has no such secret.");
+        };
+        // Its only valid secret: nothing to confirm, the reason instead.
+        if valid(target)
+            && list.iter().filter(|x| valid(x)).count() == 1
+            && client.status == ClientStatus::Active
+            && !client.config.is_public()
+        {
+            return cx.to(&format!("clients/{id}?e=last_secret#secrets-title"));
+        }
+        let hint = target.hint.clone();
         let ask = || Confirmation {
             title: format!("Revoke secret …{hint} of {}?", client.name),
             consequence: "Applications still using this secret get invalid_client at the token endpoint at once; \
@@ -367,6 +420,7 @@ async fn revoke(
     }
     match s.app.clients.revoke_secret(&cx.ctx, &cx.user.actor, &id, &secret).await {
         Ok(()) => cx.to(&format!("clients/{id}?m=secret_revoked")),
+        Err(latchkey_app::AppError::Conflict(_)) => cx.to(&format!("clients/{id}?e=last_secret#secrets-title")),
         Err(e) => cx.app_error(e),
     }
 }
@@ -464,6 +518,26 @@ async fn set_status(
     };
     let id = param(&params, "id");
     let force = field(&pairs, "force") == "on";
+    if status == ClientStatus::Disabled {
+        let name = match s.app.clients.get_client(&cx.ctx, &id).await {
+            Ok(c) => c.name,
+            Err(e) => return cx.app_error(e),
+        };
+        let ask = || Confirmation {
+            title: format!("Disable {name}?"),
+            consequence: format!(
+                "{name} gets invalid_client at the token endpoint at once, and every token issued to it or \
+                 through it becomes inactive. Enable lets it in again; the old tokens stay inactive."
+            ),
+            button: "Disable Client",
+            action: format!("clients/{id}/disable"),
+            cancel: format!("clients/{id}"),
+            fields: vec![("force".into(), field(&pairs, "force").to_owned())],
+        };
+        if let Some(page) = unless_confirmed(&cx, "clients", &pairs, ask) {
+            return page;
+        }
+    }
     match s.app.clients.set_client_status(&cx.ctx, &cx.user.actor, &id, status, force).await {
         Ok(_) if status == ClientStatus::Active => cx.to(&format!("clients/{id}?m=enabled")),
         Ok(_) => cx.to(&format!("clients/{id}?m=disabled")),

@@ -292,9 +292,35 @@ fn field_label(f: &str) -> &'static str {
     }
 }
 
+/// The id of the control the error summary links a field's message to
+/// (the form's first control for messages about the client as a whole).
+fn field_anchor(f: &str) -> &'static str {
+    match f.split(['[', '.']).next().unwrap_or("") {
+        "description" => "description",
+        "redirect_uris" => "redirect_uris_new",
+        "post_logout_redirect_uris" => "post_logout_redirect_uris_new",
+        "allowed_cors_origins" => "allowed_cors_origins_new",
+        "scopes" => "scopes_new",
+        "grant_types" => "grant_types",
+        "response_types" => "response_types",
+        "security_classes" => "security_classes",
+        "access_token_lifetime" => "access_token_lifetime",
+        "require_pkce" => "require_pkce",
+        "token_endpoint_auth_method" => "token_endpoint_auth_method",
+        "admin_role" => "admin_role",
+        "labels" => "labels",
+        "force" => "force",
+        _ => "name",
+    }
+}
+
 impl FormPage {
-    fn summary(&self) -> Vec<String> {
-        self.errors.iter().map(|e| format!("{}: {}", field_label(&e.field), e.message)).collect()
+    /// The error summary: each message with the control it is about.
+    fn summary(&self) -> Vec<(&'static str, String)> {
+        self.errors
+            .iter()
+            .map(|e| (field_anchor(&e.field), format!("{}: {}", field_label(&e.field), e.message)))
+            .collect()
     }
 }
 

@@ -12,7 +12,7 @@ use latchkey_app::admin::client_search::ClientSearch;
 use latchkey_app::admin::clients::ClientView;
 use latchkey_core::{ClientStatus, ClientType, GrantType};
 
-use super::view::{Chrome, grant_label, time, type_title};
+use super::view::{Chrome, grant_label, opt_time, time, type_title};
 use super::{Cx, enter, enter_post, field, fields};
 use crate::AppState;
 use crate::tenant::{NoTenant, Source, Tenant};
@@ -29,9 +29,13 @@ pub(super) fn routes() -> Router<AppState> {
 pub(crate) struct Row {
     pub id: String,
     pub name: String,
+    /// The preset it was made from ("Web application").
+    pub kind: &'static str,
     pub grants: Vec<&'static str>,
     pub active: bool,
     pub created: String,
+    /// When it last obtained a token ("Never").
+    pub last_used: String,
     pub protected: bool,
 }
 
@@ -40,11 +44,18 @@ impl Row {
         Self {
             id: c.client_id.clone(),
             name: c.name.clone(),
+            kind: type_title(c.client_type),
             grants: c.config.grant_types.iter().map(|g| grant_label(*g)).collect(),
             active: c.status == ClientStatus::Active,
             created: time(c.created_at),
+            last_used: opt_time(c.last_used_at),
             protected: c.protected,
         }
+    }
+
+    /// The row, with the last use this node has counted but not yet written.
+    fn with_use(s: &AppState, cx: &Cx, c: &ClientView) -> Self {
+        Self { last_used: opt_time(s.app.tokens.last_use(&cx.ctx, &c.client_id, c.last_used_at)), ..Self::from_view(c) }
     }
 }
 
@@ -142,9 +153,24 @@ pub(crate) struct Results {
     pub paged: bool,
     pub filters: Filters,
     pub error: Option<String>,
+    /// How many clients match, and whether there are more than that.
+    pub total: Option<(u64, bool)>,
+    /// Why a bulk action did nothing (nothing selected), shown above the table.
+    pub bulk_problem: Option<&'static str>,
 }
 
 impl Results {
+    /// "12 clients", or "3 clients match" when searched or filtered.
+    pub(crate) fn count_text(&self) -> String {
+        let Some((n, more)) = self.total else { return String::new() };
+        let plus = if more { "+" } else { "" };
+        let noun = if n == 1 && !more { "client" } else { "clients" };
+        let Filters { sort: _, q, client_type, grant_type, status, label, unused_days, expiring_days } = &self.filters;
+        let narrowed =
+            [q, client_type, grant_type, status, label, unused_days, expiring_days].iter().any(|f| !f.is_empty());
+        if narrowed { format!("{n}{plus} {noun} match") } else { format!("{n}{plus} {noun}") }
+    }
+
     pub(crate) fn next_href(&self) -> String {
         let mut q = self.filters.query();
         if let Some(n) = &self.next {
@@ -177,19 +203,32 @@ struct ResultsFragment {
 async fn load(s: &AppState, cx: &Cx, pairs: &[(String, String)]) -> Results {
     let filters = Filters::from_query(pairs);
     let cursor = field(pairs, "cursor");
-    let empty =
-        |filters, error: String| Results { rows: Vec::new(), next: None, paged: false, filters, error: Some(error) };
+    let empty = |filters, error: String| Results {
+        rows: Vec::new(),
+        next: None,
+        paged: false,
+        filters,
+        error: Some(error),
+        total: None,
+        bulk_problem: None,
+    };
     let search = match filters.search(cursor) {
         Ok(s) => s,
         Err(e) => return empty(filters, e.to_owned()),
     };
-    match s.app.clients.search_clients(&cx.ctx, &search).await {
-        Ok((items, next)) => Results {
-            rows: items.iter().map(Row::from_view).collect(),
+    let found = match s.app.clients.search_clients(&cx.ctx, &search).await {
+        Ok(page) => s.app.clients.count_clients(&cx.ctx, &search).await.map(|total| (page, total)),
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok(((items, next), total)) => Results {
+            rows: items.iter().map(|c| Row::with_use(s, cx, c)).collect(),
             next,
             paged: !cursor.is_empty(),
+            total: Some(total),
             filters,
             error: None,
+            bulk_problem: None,
         },
         Err(latchkey_app::AppError::Validation(errs)) => {
             let text = errs.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
@@ -227,10 +266,17 @@ async fn list(
         Err(r) => return r,
     };
     let pairs = query_pairs(&parts);
-    let r = load(&s, &cx, &pairs).await;
+    let mut r = load(&s, &cx, &pairs).await;
+    if field(&pairs, "e") == "none_selected" {
+        r.bulk_problem = Some("Nothing was done: select one or more clients with the boxes in the first column first.");
+    }
     let status = if r.error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    list_page(&cx, status, flash(&pairs), r)
+}
+
+fn list_page(cx: &Cx, status: StatusCode, flash: Option<&'static str>, r: Results) -> Response {
     let page = ListPage {
-        c: cx.chrome("clients", flash(&pairs)),
+        c: cx.chrome("clients", flash),
         r,
         types: ClientType::ALL.iter().map(|t| (t.as_str(), type_title(*t))).collect(),
         grants: GrantType::ALL.iter().map(|g| (g.as_str(), grant_label(*g))).collect(),
@@ -258,12 +304,17 @@ async fn results(
 
 #[derive(Template)]
 #[template(path = "console/bulk_delete.html")]
-struct BulkDeletePage {
+struct BulkConfirmPage {
     c: Chrome,
     clients: Vec<Row>,
+    /// Delete (else disable).
+    delete: bool,
+    verb: &'static str,
 }
 
-/// `POST /console/clients/bulk`: `action` = disable, delete or export, on the selected `ids`.
+/// `POST /console/clients/bulk`: `action` = disable, delete or export, on
+/// the selected `ids`; disable and delete after a confirmation
+/// (`confirm=yes`). Nothing selected: the list again, with the reason.
 async fn bulk(
     State(s): State<AppState>,
     tenant: Result<Tenant, NoTenant>,
@@ -276,7 +327,12 @@ async fn bulk(
     };
     let ids: Vec<&str> = fields(&pairs, "ids");
     if ids.is_empty() {
-        return cx.error(400, "Select at least one client first.");
+        // Back to the same list (its filters kept), with the reason above it.
+        let filters: Vec<(String, String)> =
+            form_urlencoded::parse(field(&pairs, "filters").as_bytes()).into_owned().take(20).collect();
+        let mut q = Filters::from_query(&filters).query();
+        q.push_str(if q.is_empty() { "e=none_selected" } else { "&e=none_selected" });
+        return cx.to(&format!("clients?{q}#bulk-problem"));
     }
     if ids.len() > 500 {
         return cx.error(400, "Select at most 500 clients at once.");
@@ -290,6 +346,16 @@ async fn bulk(
     }
     match field(&pairs, "action") {
         "export" => export(&views),
+        "disable" | "delete" if field(&pairs, "confirm") != "yes" => {
+            let delete = field(&pairs, "action") == "delete";
+            let page = BulkConfirmPage {
+                c: cx.chrome("clients", None),
+                clients: views.iter().map(Row::from_view).collect(),
+                delete,
+                verb: if delete { "Delete" } else { "Disable" },
+            };
+            cx.page(StatusCode::OK, &page)
+        }
         "disable" => {
             for v in views.iter().filter(|v| !v.protected) {
                 if let Err(e) = s
@@ -303,18 +369,13 @@ async fn bulk(
             }
             cx.to("clients?m=bulk_disabled")
         }
-        "delete" if field(&pairs, "confirm") == "yes" => {
+        "delete" => {
             for v in views.iter().filter(|v| !v.protected) {
                 if let Err(e) = s.app.clients.delete_client(&cx.ctx, &cx.user.actor, &v.client_id, false).await {
                     return cx.app_error(e);
                 }
             }
             cx.to("clients?m=bulk_deleted")
-        }
-        "delete" => {
-            let page =
-                BulkDeletePage { c: cx.chrome("clients", None), clients: views.iter().map(Row::from_view).collect() };
-            cx.page(StatusCode::OK, &page)
         }
         _ => cx.error(400, "Choose Disable, Delete or Export."),
     }

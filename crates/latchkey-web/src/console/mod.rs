@@ -30,6 +30,7 @@ mod client_form;
 mod clients;
 mod confirm;
 mod remote_pages;
+mod scope_pages;
 mod settings_page;
 mod tenant_pages;
 mod user_detail;
@@ -67,6 +68,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(admin_pages::routes())
         .merge(audit_page::routes())
         .merge(remote_pages::routes())
+        .merge(scope_pages::routes())
         .merge(settings_page::routes())
         .merge(tenant_pages::routes())
         .merge(user_detail::routes())
@@ -109,8 +111,21 @@ async fn root(tenant: Result<Tenant, NoTenant>) -> Response {
     }
 }
 
-async fn not_found() -> Response {
-    error_page(404, "There is no such console page.")
+/// An unknown console address: inside the console (after signing in, for
+/// a GET), with the menu to go on from.
+async fn not_found(
+    State(s): State<AppState>,
+    tenant: Result<Tenant, NoTenant>,
+    Source(source): Source,
+    req: Request,
+) -> Response {
+    if req.method() != axum::http::Method::GET {
+        return error_page(404, "There is no such console page.");
+    }
+    match enter(&s, tenant, source, req).await {
+        Ok((cx, _)) => cx.error(404, "There is no such console page. Choose a page from the menu."),
+        Err(r) => r,
+    }
 }
 
 fn tenant_ctx(t: Result<Tenant, NoTenant>) -> Result<Arc<TenantContext>, Response> {

@@ -16,6 +16,7 @@ use latchkey_app::remote::{
 };
 
 use super::catalogue::{self, Catalogue, Incoming};
+use super::confirm::Confirmation;
 use super::view::{Chrome, opt_time, time};
 use super::{Cx, enter_post, field, param};
 use crate::AppState;
@@ -130,9 +131,25 @@ fn provider_form(pairs: &[(String, String)], prefix: &str) -> NewProvider {
     }
 }
 
+fn path_part(v: &str) -> String {
+    form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
 async fn delete_provider(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
-    catalogue::act::<Providers, _>(&s, i, "deleted", async |cx| {
-        s.app.remote.delete_provider(&cx.ctx, &cx.user.actor, &param(&params, "name")).await
+    let name = param(&params, "name");
+    let ask = |_: &Cx| Confirmation {
+        title: format!("Delete provider {name}?"),
+        consequence: format!(
+            "Latchkey forgets {name}'s endpoints and settings. A provider that remote clients still use is \
+             kept: delete or move those remote clients first."
+        ),
+        button: "Delete Provider",
+        action: format!("providers/{}/delete", path_part(&name)),
+        cancel: "providers".into(),
+        fields: Vec::new(),
+    };
+    catalogue::act_confirmed::<Providers, _>(&s, i, "deleted", ask, async |cx| {
+        s.app.remote.delete_provider(&cx.ctx, &cx.user.actor, &name).await
     })
     .await
 }
@@ -280,8 +297,19 @@ async fn set_remote_secret(State(s): State<AppState>, params: RawPathParams, i: 
 }
 
 async fn delete_remote_client(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
-    catalogue::act::<RemoteClients, _>(&s, i, "deleted", async |cx| {
-        let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
+    let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
+    let ask = |_: &Cx| Confirmation {
+        title: format!("Delete remote client {ns}/{name}?"),
+        consequence: "Its stored secret and its authorization are deleted with it: services asking Latchkey for \
+                      that authorization's token get 404 from now on. The credentials stay registered at the \
+                      provider; revoke them there if they should stop working."
+            .into(),
+        button: "Delete Remote Client",
+        action: format!("remote-clients/{}/{}/delete", path_part(&ns), path_part(&name)),
+        cancel: "remote-clients".into(),
+        fields: Vec::new(),
+    };
+    catalogue::act_confirmed::<RemoteClients, _>(&s, i, "deleted", ask, async |cx| {
         s.app.remote.delete_remote_client(&cx.ctx, &cx.user.actor, &ns, &name).await
     })
     .await
@@ -369,8 +397,20 @@ async fn create_authorization(
 }
 
 async fn delete_authorization(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
-    catalogue::act::<Authorizations, _>(&s, i, "deleted", async |cx| {
-        let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
+    let (ns, name) = (param(&params, "namespace"), param(&params, "name"));
+    let ask = |_: &Cx| Confirmation {
+        title: format!("Delete authorization {ns}/{name}?"),
+        consequence: "Services fetching its access token from Latchkey get 404 from now on, and Latchkey stops \
+                      renewing it. Its tokens are not revoked at the provider: they stay valid there until \
+                      they expire. Obtaining it again needs the remote client (and, for authorization code, a \
+                      sign-in at the provider)."
+            .into(),
+        button: "Delete Authorization",
+        action: format!("authorizations/{}/{}/delete", path_part(&ns), path_part(&name)),
+        cancel: "authorizations".into(),
+        fields: Vec::new(),
+    };
+    catalogue::act_confirmed::<Authorizations, _>(&s, i, "deleted", ask, async |cx| {
         s.app.remote.delete_authorization(&cx.ctx, &cx.user.actor, &ns, &name).await
     })
     .await

@@ -42,7 +42,9 @@ struct SettingsPage {
     parents_error: Option<String>,
     max_age: String,
     max_age_error: Option<String>,
-    errors: Vec<String>,
+    /// The error summary: the id of the field each message is about
+    /// (empty when none has one) and the message with the field's label.
+    errors: Vec<(String, String)>,
 }
 
 const LIFETIMES: [(&str, &str); 6] = [
@@ -84,7 +86,17 @@ fn settings_page(
         max_age_error: err("secret_max_age_days"),
         errors: errors
             .iter()
-            .map(|e| format!("{}: {}", e.field.strip_prefix("settings.").unwrap_or(&e.field), e.message))
+            .map(|e| {
+                let name = e.field.strip_prefix("settings.").unwrap_or(&e.field);
+                let label = LIFETIMES.iter().find(|(n, _)| *n == name).map(|(_, l)| *l).or(match name {
+                    "approved_wildcard_parents" => Some("Approved wildcard parents"),
+                    "secret_max_age_days" => Some("Secret maximum age (days)"),
+                    "legacy_grants_enabled" => Some("Allow legacy grants"),
+                    _ => None,
+                });
+                let anchor = if label.is_some() { name.to_owned() } else { String::new() };
+                (anchor, format!("{}: {}", label.unwrap_or(name), e.message))
+            })
             .collect(),
     };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };

@@ -121,8 +121,21 @@ async fn create_tenant(
 }
 
 async fn disable(State(s): State<AppState>, params: RawPathParams, i: Incoming) -> Response {
-    catalogue::act::<Tenants, _>(&s, i, "disabled", async |cx| {
-        s.app.tenants.set_tenant_status(&cx.ctx, &cx.user.actor, &param(&params, "id"), false).await
+    let id = param(&params, "id");
+    let ask = |_: &Cx| Confirmation {
+        title: format!("Disable tenant {id}?"),
+        consequence: format!(
+            "Every endpoint of {id} (sign-in, token, introspection, JWKS and its console) answers 404 at once: \
+             nobody can sign in there and its clients get no tokens. Everything in it is kept: Enable brings \
+             it back."
+        ),
+        button: "Disable Tenant",
+        action: format!("tenants/{id}/disable"),
+        cancel: "tenants".into(),
+        fields: Vec::new(),
+    };
+    catalogue::act_confirmed::<Tenants, _>(&s, i, "disabled", ask, async |cx| {
+        s.app.tenants.set_tenant_status(&cx.ctx, &cx.user.actor, &id, false).await
     })
     .await
 }

@@ -37,7 +37,8 @@ pub(crate) struct MessagePage<'a> {
     pub message: &'a str,
 }
 
-/// `2026-11-23 01:45 UTC` from Unix seconds.
+/// `2026-11-23 01:45 UTC` from Unix seconds (a no-break space before
+/// `UTC`, so a narrow column breaks between the date and the time only).
 pub(crate) fn time(t: i64) -> String {
     let days = t.div_euclid(86_400);
     let secs = t.rem_euclid(86_400);
@@ -51,7 +52,7 @@ pub(crate) fn time(t: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", secs / 3600, secs % 3600 / 60)
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}\u{a0}UTC", secs / 3600, secs % 3600 / 60)
 }
 
 pub(crate) fn opt_time(t: Option<i64>) -> String {
@@ -99,8 +100,8 @@ pub(crate) fn seconds(s: u32) -> String {
 mod tests {
     #[test]
     fn times_are_utc_dates() {
-        assert_eq!(super::time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(super::time(1_795_398_300), "2026-11-23 01:45 UTC");
+        assert_eq!(super::time(0), "1970-01-01 00:00\u{a0}UTC");
+        assert_eq!(super::time(1_795_398_300), "2026-11-23 01:45\u{a0}UTC");
         assert_eq!(super::seconds(3600), "3600 s (1 h)");
     }
 }

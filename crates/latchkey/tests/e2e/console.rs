@@ -239,7 +239,6 @@ async fn malformed_console_requests_get_a_readable_4xx_page() {
         ("/console/callback", 400),
         ("/console/callback?code=x&state=y", 400),
         ("/console/callback?error=access_denied&state=y", 400),
-        ("/console/no-such-page", 404),
         ("/t/no-such-tenant/console/", 404),
         ("/console/clients/%FF", 400),
     ] {
@@ -257,6 +256,7 @@ async fn malformed_console_requests_get_a_readable_4xx_page() {
         ("/console/clients?secret_expires_within_days=-1", 400),
         ("/console/audit?cursor=zz", 400),
         ("/console/clients/no-such-client", 404),
+        ("/console/no-such-page", 404),
         ("/console/clients/new/rocket", 404),
         ("/console/clients/%20%20/edit", 404),
     ] {
@@ -279,7 +279,6 @@ async fn malformed_console_requests_get_a_readable_4xx_page() {
             format!("{csrf_form}&grace_seconds=-5"),
             422,
         ),
-        ("/console/clients/bulk", "application/x-www-form-urlencoded", csrf_form.clone(), 400),
         ("/console/clients/no-such-client/delete", "application/x-www-form-urlencoded", csrf_form.clone(), 404),
         ("/console/clients/latchkey-admin/delete", "application/x-www-form-urlencoded", csrf_form.clone(), 403),
         (
@@ -292,6 +291,10 @@ async fn malformed_console_requests_get_a_readable_4xx_page() {
         let r = b.post_raw(&s.url(path), ctype, body).await;
         assert_page(r, status, path).await;
     }
+    // A bulk action with nothing selected goes back to the list, which says why.
+    let r = b.post_raw(&s.url("/console/clients/bulk"), "application/x-www-form-urlencoded", csrf_form.clone()).await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert!(location(&r).ends_with("/console/clients?e=none_selected#bulk-problem"), "{}", location(&r));
     // The protected client survived the attempt to delete it without force.
     assert_eq!(b.get(&s.url("/console/clients/latchkey-admin")).await.status().as_u16(), 200);
     s.stop().await;
