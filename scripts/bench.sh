@@ -17,6 +17,8 @@
 #   SHARED_DIR [<repo>/../shared]  folder holding peers/ (may be read-only)
 #   QUIET_WAIT_S [120] max wait for other processes to stop using the CPU, per run
 #   STARTUP_TIMEOUT_S [30] max wait for the first token
+#   SERVER_ENV [] extra KEY=VALUE settings for the Latchkey server, space-separated
+#              (e.g. "LATCHKEY_RATE_LIMIT_PER_CLIENT=1000000" to measure the rate check)
 # Output: progress on stdout, then a markdown table; raw RESULT lines + table
 # are also written to target/bench/latest.md.
 set -euo pipefail
@@ -286,7 +288,7 @@ bench_latchkey() {
   t_start=$(date +%s%N)
   env "${unset_env[@]}" LATCHKEY_DATA_DIR="$LK_DATA" LATCHKEY_LISTEN="${HOST}:${PORT}" \
     LATCHKEY_PUBLIC_URL="$BASE" LATCHKEY_BOOTSTRAP_ADMIN_SECRET="$ADMIN_SECRET" \
-    LATCHKEY_BOOTSTRAP_ADMIN_PASSWORD="$ADMIN_PASSWORD" LATCHKEY_LOG_LEVEL=warn \
+    LATCHKEY_BOOTSTRAP_ADMIN_PASSWORD="$ADMIN_PASSWORD" LATCHKEY_LOG_LEVEL=warn ${SERVER_ENV:-} \
     "$LATCHKEY_BIN" serve >"$LK_LOG" 2>&1 3>&- 4>&- &
   LK_PID=$!
   # readiness = the first client_credentials request that returns 200 (as run-bench.sh)

@@ -9,7 +9,6 @@ use latchkey_core::{
     Client, ClientConfig, ClientId, ClientStatus, ClientType, GrantType, ScopeSet, SigningAlg, TenantId,
     TenantSettings, TokenEndpointAuthMethod,
 };
-use latchkey_crypto::password;
 use latchkey_store::{KeyPurpose, ScopeRecord, TenantBootstrap, TenantRecord, UserRecord};
 use serde_json::json;
 
@@ -228,7 +227,7 @@ impl TenantAdmin {
             self.kernel.new_epoch(),
         );
 
-        // The bootstrap administrator (argon2id off the async workers).
+        // The bootstrap administrator (argon2id in one of the node's hashing slots).
         let password_generated = secrets.admin_password.is_none();
         let password_text = match secrets.admin_password {
             Some(p) if p.chars().count() < 12 => {
@@ -240,14 +239,7 @@ impl TenantAdmin {
             Some(p) => p,
             None => self.kernel.random_id(18),
         };
-        let mut salt = [0u8; 16];
-        self.kernel.rng.fill(&mut salt);
-        let cost = self.kernel.options.password_cost;
-        let pw = password_text.clone();
-        let password_hash = tokio::task::spawn_blocking(move || password::hash(&pw, &salt, cost))
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let password_hash = self.kernel.hash_password(&password_text).await?;
         let user = UserRecord {
             user_id: format!("usr_{}", self.kernel.random_id(12)),
             username: ADMIN_USERNAME.to_owned(),

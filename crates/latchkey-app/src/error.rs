@@ -24,6 +24,13 @@ pub enum AppError {
     BadRequest(String),
     #[error("storage unavailable")]
     Unavailable,
+    /// Too much work at once on this node (every password hashing slot
+    /// taken): retry after this many seconds (503).
+    #[error("the server is busy; retry in a moment")]
+    Busy(u32),
+    /// The caller is over its rate limit: retry after this many seconds (429).
+    #[error("too many requests; retry in {0} seconds")]
+    TooManyRequests(u32),
     /// A provider could not be reached or answered badly (502).
     #[error("{0}")]
     Upstream(String),

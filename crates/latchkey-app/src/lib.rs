@@ -31,6 +31,7 @@ pub mod kernel;
 pub mod keys;
 pub mod metrics;
 pub mod oidc;
+pub mod rate_limit;
 pub mod remote;
 mod rng;
 pub mod scim;
@@ -59,6 +60,34 @@ pub struct AppOptions {
     /// Reverse proxies (`trusted_proxies`) whose `X-Forwarded-For` is
     /// believed: IP addresses or CIDR networks. Empty: none.
     pub trusted_proxies: Vec<String>,
+    /// Password hashes run at once (`password_hash_concurrency`; at least 1).
+    pub password_hash_concurrency: usize,
+    /// How long a password check waits for a hashing slot before it is
+    /// refused as busy (`password_hash_queue_ms`).
+    pub password_hash_queue: std::time::Duration,
+    /// Request rates per client and per source (`rate_limit_*`); off by default.
+    pub rate_limits: rate_limit::RateLimits,
+}
+
+impl Default for AppOptions {
+    /// The configuration's defaults (tests override what they need).
+    fn default() -> Self {
+        Self {
+            public_url: String::new(),
+            password_cost: latchkey_crypto::password::PasswordCost::default(),
+            remote_allow_private: Vec::new(),
+            trusted_proxies: Vec::new(),
+            password_hash_concurrency: default_password_hash_concurrency(),
+            password_hash_queue: std::time::Duration::from_secs(2),
+            rate_limits: rate_limit::RateLimits::default(),
+        }
+    }
+}
+
+/// One password hash per core.
+#[must_use]
+pub fn default_password_hash_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// The application: the services, wired once. Each service holds the
@@ -67,6 +96,7 @@ pub struct AppOptions {
 pub struct App {
     pub kernel: Arc<Kernel>,
     pub throttle: Arc<throttle::Throttle>,
+    pub rate: Arc<rate_limit::RateLimiter>,
     pub tokens: Arc<tokens::TokenService>,
     pub sign_in: Arc<oidc::SignInService>,
     pub remote: Arc<remote::RemoteService>,
@@ -108,9 +138,11 @@ impl App {
         let options = AppOptions { public_url: options.public_url.trim_end_matches('/').to_owned(), ..options.clone() };
         let kernel = Arc::new(Kernel::new(store, clock, rng, master, options, upstream)?);
         let throttle = Arc::new(throttle::Throttle::new(kernel.clone(), trusted_proxies));
+        let rate = Arc::new(rate_limit::RateLimiter::new(kernel.clone(), kernel.options.rate_limits));
         let tokens = Arc::new(tokens::TokenService::new(
             kernel.clone(),
             throttle.clone(),
+            rate.clone(),
             master.envelope_for("opaque-access-token").map_err(internal)?,
         ));
         let remote = Arc::new(remote::RemoteService::new(
@@ -129,6 +161,7 @@ impl App {
         let users = Arc::new(admin::users::UserAdmin::new(kernel.clone(), tokens.clone()));
         Ok(Arc::new(Self {
             throttle,
+            rate,
             sign_in,
             remote,
             scim: Arc::new(scim::ScimService::new(kernel.clone(), users.clone())),
@@ -146,6 +179,7 @@ impl App {
 service_debug!(
     Kernel,
     throttle::Throttle,
+    rate_limit::RateLimiter,
     tokens::TokenService,
     oidc::SignInService,
     remote::RemoteService,

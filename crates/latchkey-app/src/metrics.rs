@@ -12,12 +12,26 @@ pub struct IssueLabels {
     pub format: String,
 }
 
+/// Which rate limit refused a request (`client` or `source`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    pub limit: String,
+}
+
 #[derive(Debug, Default)]
 pub struct Metrics {
     pub tokens_issued: Family<IssueLabels, Counter>,
     pub client_auth_failures: Counter,
     pub introspections: Counter,
     pub revocations: Counter,
+    /// Password checks refused because every hashing slot stayed taken.
+    pub password_hashes_refused: Counter,
+    /// Requests refused by a rate limit, per limit.
+    pub rate_limited: Family<LimitLabels, Counter>,
+    /// Exchanges of rate-limit counters with the other nodes.
+    pub rate_limit_syncs: Counter,
+    /// Requests admitted uncounted because a node's buckets were full.
+    pub rate_limit_overflows: Counter,
 }
 
 impl Metrics {
@@ -31,5 +45,21 @@ impl Metrics {
         );
         registry.register("latchkey_introspections", "Introspection requests answered", self.introspections.clone());
         registry.register("latchkey_revocations", "Revocation requests answered", self.revocations.clone());
+        registry.register(
+            "latchkey_password_hashes_refused",
+            "Password checks refused at once because every hashing slot stayed taken",
+            self.password_hashes_refused.clone(),
+        );
+        registry.register("latchkey_rate_limited", "Requests refused by a rate limit", self.rate_limited.clone());
+        registry.register(
+            "latchkey_rate_limit_syncs",
+            "Exchanges of rate-limit counters with the other nodes",
+            self.rate_limit_syncs.clone(),
+        );
+        registry.register(
+            "latchkey_rate_limit_overflows",
+            "Requests admitted uncounted because the node's rate-limit buckets were full",
+            self.rate_limit_overflows.clone(),
+        );
     }
 }

@@ -28,16 +28,22 @@ pub struct World {
 }
 
 pub async fn world() -> World {
+    world_with(|_| {}).await
+}
+
+/// A world whose options `adjust` changes first (rate limits, hashing slots).
+pub async fn world_with(adjust: impl FnOnce(&mut AppOptions)) -> World {
     let db = TestDb::new().await;
     let store = latchkey_store::connect(&db.url).await.unwrap();
     store.migrate().await.unwrap();
     let clock = Arc::new(ManualClock::new(START));
-    let options = AppOptions {
+    let mut options = AppOptions {
         public_url: "https://issuer.test/".into(),
         password_cost: PasswordCost { memory_kib: 1024, iterations: 1 },
         remote_allow_private: vec!["127.0.0.1".into()],
-        trusted_proxies: Vec::new(),
+        ..AppOptions::default()
     };
+    adjust(&mut options);
     let app = App::new(store, &MasterKey::from_bytes([7; 32]), clock.clone(), Arc::new(OsRng), &options).unwrap();
     let creds = app
         .tenants

@@ -165,6 +165,22 @@ impl TokenError {
     pub fn unavailable() -> Self {
         Self::new(TokenErrorCode::TemporarilyUnavailable, "the server cannot complete the request now; retry later")
     }
+
+    /// Over a rate limit: `temporarily_unavailable` answered with 429 and
+    /// `Retry-After: seconds` (RFC 6749 has no code for it; ADR 0016).
+    #[must_use]
+    pub fn rate_limited(seconds: u32) -> Self {
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(TokenErrorCode::TemporarilyUnavailable, "too many requests; retry later")
+        }
+    }
+
+    /// Too many password checks at once on this node: `temporarily_unavailable` (503).
+    #[must_use]
+    pub fn busy() -> Self {
+        Self::new(TokenErrorCode::TemporarilyUnavailable, "the server is busy; retry in a moment")
+    }
 }
 
 impl fmt::Display for TokenError {

@@ -21,6 +21,7 @@ pub mod conformance;
 mod device;
 mod federation;
 mod postgres;
+mod rate;
 mod remote;
 mod scim;
 mod sql;
@@ -33,6 +34,7 @@ mod usage;
 pub use device::{DeviceApproval, DeviceRecord, DeviceRepo, DeviceStatus};
 pub use federation::{FederatedLinkRecord, FederationRepo, RemoteFlowRecord};
 pub use postgres::PgStore;
+pub use rate::{RateCount, RateRepo};
 pub use remote::{AuthorizationRecord, ProviderRecord, RemoteClientRecord, RemoteRepo};
 pub use scim::{SCIM_ERRORS_KEPT, ScimErrorRecord, ScimGroupRecord, ScimRepo};
 pub use sqlite::{SqliteStore, sqlite_backup};
@@ -709,6 +711,7 @@ pub trait Store:
     + UsageRepo
     + FederationRepo
     + ThrottleRepo
+    + RateRepo
     + Send
     + Sync
     + std::fmt::Debug

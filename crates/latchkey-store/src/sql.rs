@@ -15,6 +15,7 @@ pub(crate) mod device;
 pub(crate) mod federation;
 pub(crate) mod flows;
 pub(crate) mod people;
+pub(crate) mod rate;
 pub(crate) mod remote;
 pub(crate) mod scim;
 pub(crate) mod throttle;
@@ -434,6 +435,7 @@ macro_rules! impl_repos {
             crate::sql::remote::remote_repos!($store, $db);
             crate::sql::federation::federation_repos!($store, $db);
             crate::sql::throttle::throttle_repos!($store, $db);
+            crate::sql::rate::rate_repos!($store, $db);
         }
     };
 }

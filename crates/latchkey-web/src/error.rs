@@ -68,6 +68,14 @@ impl IntoResponse for OAuthError {
 /// Seconds a caller is told to wait when the database does not answer.
 const UNAVAILABLE_RETRY_AFTER: &str = "5";
 
+/// `Retry-After: seconds` on a response.
+pub(crate) fn with_retry_after(mut r: Response, seconds: u32) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
 /// RFC 9457 problem details.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct Problem {
@@ -82,11 +90,27 @@ pub(crate) struct Problem {
     /// Per-field validation errors (422 only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     errors: Vec<FieldError>,
+    /// Seconds for `Retry-After` (429, 503), when not the default.
+    #[serde(skip)]
+    #[schema(ignore)]
+    retry_after: Option<u32>,
 }
 
 impl Problem {
     pub(crate) fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Self {
-        Self { kind: "about:blank", title, status: status.as_u16(), detail: detail.into(), errors: Vec::new() }
+        Self {
+            kind: "about:blank",
+            title,
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// The same problem, telling the caller to retry after `seconds`.
+    pub(crate) fn retry_after(self, seconds: u32) -> Self {
+        Self { retry_after: Some(seconds), ..self }
     }
 }
 
@@ -98,7 +122,9 @@ impl IntoResponse for Problem {
         if status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"latchkey\""));
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = self.retry_after {
+            r = with_retry_after(r, seconds);
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(UNAVAILABLE_RETRY_AFTER));
         }
         no_store(r)
@@ -127,6 +153,18 @@ impl From<AppError> for Problem {
                 "Service Unavailable",
                 "the database is not reachable; retry later",
             ),
+            AppError::Busy(seconds) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable",
+                "the server is busy checking other passwords; retry in a moment",
+            )
+            .retry_after(seconds),
+            AppError::TooManyRequests(seconds) => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+                format!("over the rate limit; retry in {seconds} seconds"),
+            )
+            .retry_after(seconds),
             AppError::Upstream(m) => Self::new(StatusCode::BAD_GATEWAY, "Bad Gateway", m),
             AppError::NeedsReauthorization(m) => Self::new(StatusCode::CONFLICT, "Needs Reauthorization", m),
             AppError::Internal(m) => {

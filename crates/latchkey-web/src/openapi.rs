@@ -20,8 +20,8 @@ use utoipa::openapi::{InfoBuilder, LicenseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::admin_api::responses::{
-    BadGateway, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed, Unauthorized,
-    UnsupportedMediaType, ValidationFailed,
+    BadGateway, BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, PreconditionFailed, ServiceUnavailable,
+    TooManyRequests, Unauthorized, UnsupportedMediaType, ValidationFailed,
 };
 use crate::error::Problem;
 use crate::{ApiDocument, AppState};
@@ -118,6 +118,8 @@ use crate::{ApiDocument, AppState};
             UnsupportedMediaType,
             ValidationFailed,
             BadGateway,
+            TooManyRequests,
+            ServiceUnavailable,
         )
     ),
     tags(
@@ -210,6 +212,21 @@ impl Modify for Meta {
             "client_secret_basic (RFC 6749 §2.3.1); client_secret_post puts the same credentials in the form.".into(),
         );
         components.add_security_scheme("client_basic", SecurityScheme::Http(basic));
+        // Every authenticated admin operation may be rate limited or find the server busy.
+        for (path, item) in &mut doc.paths.paths {
+            if !path.starts_with("/api/v1/") {
+                continue;
+            }
+            let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in ops.into_iter().flatten().filter(|op| op.security.as_ref().is_some_and(|s| !s.is_empty())) {
+                for (status, name) in [("429", "TooManyRequests"), ("503", "ServiceUnavailable")] {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| utoipa::openapi::RefOr::Ref(utoipa::openapi::Ref::from_response_name(name)));
+                }
+            }
+        }
     }
 }
 

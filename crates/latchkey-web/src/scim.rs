@@ -90,6 +90,9 @@ impl IntoResponse for ScimFail {
         if status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(v) = self.0.retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         r.extensions_mut().insert(self.0);
         r
     }

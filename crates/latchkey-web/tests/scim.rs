@@ -31,8 +31,7 @@ async fn world() -> World {
     let options = AppOptions {
         public_url: "https://issuer.test/".into(),
         password_cost: PasswordCost { memory_kib: 1024, iterations: 1 },
-        remote_allow_private: Vec::new(),
-        trusted_proxies: Vec::new(),
+        ..AppOptions::default()
     };
     let clock = Arc::new(ManualClock::new(1_800_000_000));
     let app = App::new(store, &MasterKey::from_bytes([7; 32]), clock, Arc::new(OsRng), &options).unwrap();

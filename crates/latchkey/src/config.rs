@@ -53,10 +53,27 @@ pub struct Config {
     /// Requests this node serves at once (default 1024); more are refused
     /// at once with 503 and `Retry-After` instead of queueing.
     pub max_in_flight_requests: usize,
+    /// Password hashes (argon2id, `password_hash_memory_kib` each) this node
+    /// runs at once; 0 (default): one per core.
+    pub password_hash_concurrency: usize,
+    /// Milliseconds a password check waits for a hashing slot before the
+    /// caller is told the server is busy (default 2000).
+    pub password_hash_queue_ms: u64,
+    /// Requests per second each authenticated client may make to the token,
+    /// introspection, revocation and device endpoints and the admin API
+    /// (together); 0 (default): no limit.
+    pub rate_limit_per_client: f64,
+    /// Requests a client may make at once above its rate; 0: one second's worth.
+    pub rate_limit_per_client_burst: u32,
+    /// Requests per second from one source address (IPv6: one /64) to the
+    /// same endpoints; 0 (default): no limit.
+    pub rate_limit_per_source: f64,
+    /// Requests a source may make at once above its rate; 0: one second's worth.
+    pub rate_limit_per_source_burst: u32,
 }
 
 /// Every configuration key, as `LATCHKEY_{KEY}` in the environment.
-pub const KEYS: [&str; 17] = [
+pub const KEYS: [&str; 23] = [
     "listen",
     "public_url",
     "data_dir",
@@ -74,6 +91,12 @@ pub const KEYS: [&str; 17] = [
     "tls_cert_file",
     "tls_key_file",
     "max_in_flight_requests",
+    "password_hash_concurrency",
+    "password_hash_queue_ms",
+    "rate_limit_per_client",
+    "rate_limit_per_client_burst",
+    "rate_limit_per_source",
+    "rate_limit_per_source_burst",
 ];
 
 impl Default for Config {
@@ -96,6 +119,12 @@ impl Default for Config {
             tls_cert_file: None,
             tls_key_file: None,
             max_in_flight_requests: 1024,
+            password_hash_concurrency: 0,
+            password_hash_queue_ms: 2_000,
+            rate_limit_per_client: 0.0,
+            rate_limit_per_client_burst: 0,
+            rate_limit_per_source: 0.0,
+            rate_limit_per_source_burst: 0,
         }
     }
 }
@@ -120,6 +149,14 @@ impl Config {
         fig = fig.merge(Env::prefixed("LATCHKEY_").only(&KEYS));
         let c: Self = fig.extract().context("invalid configuration")?;
         anyhow::ensure!(c.log_format == "text" || c.log_format == "json", "log_format must be text or json");
+        for (key, rate) in
+            [("rate_limit_per_client", c.rate_limit_per_client), ("rate_limit_per_source", c.rate_limit_per_source)]
+        {
+            anyhow::ensure!(
+                rate.is_finite() && rate >= 0.0,
+                "{key} must be a number of requests per second, 0 for none"
+            );
+        }
         anyhow::ensure!(
             c.tls_cert_file.is_some() == c.tls_key_file.is_some(),
             "tls_cert_file and tls_key_file go together: set both to serve HTTPS, or neither"
@@ -140,6 +177,30 @@ impl Config {
         match (&self.tls_cert_file, &self.tls_key_file) {
             (Some(cert), Some(key)) => Some(crate::tls::TlsFiles { cert: cert.clone(), key: key.clone() }),
             _ => None,
+        }
+    }
+
+    /// The services' settings, for an issuer at `public_url`.
+    #[must_use]
+    pub fn app_options(&self, public_url: String) -> latchkey_app::AppOptions {
+        use latchkey_app::rate_limit::{Rate, RateLimits};
+        latchkey_app::AppOptions {
+            public_url,
+            password_cost: latchkey_crypto::password::PasswordCost {
+                memory_kib: self.password_hash_memory_kib,
+                iterations: self.password_hash_iterations,
+            },
+            remote_allow_private: self.remote_allow_private.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+            password_hash_concurrency: match self.password_hash_concurrency {
+                0 => latchkey_app::default_password_hash_concurrency(),
+                n => n,
+            },
+            password_hash_queue: std::time::Duration::from_millis(self.password_hash_queue_ms),
+            rate_limits: RateLimits {
+                per_client: Rate::new(self.rate_limit_per_client, self.rate_limit_per_client_burst),
+                per_source: Rate::new(self.rate_limit_per_source, self.rate_limit_per_source_burst),
+            },
         }
     }
 

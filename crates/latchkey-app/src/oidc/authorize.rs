@@ -191,6 +191,9 @@ impl SignInService {
             Err(PasswordRefused::Wrong) => {
                 return Interaction::page(login_page(401, "The username or password is not correct.", None));
             }
+            Err(PasswordRefused::Busy(wait)) => {
+                return Interaction::page(login_page(503, super::BUSY, Some(wait)));
+            }
             Err(PasswordRefused::Unavailable) => return Interaction::page(Page::error(503, UNAVAILABLE)),
         };
         self.start_session(ctx, &client, tx, &user.user_id, cookies, source).await

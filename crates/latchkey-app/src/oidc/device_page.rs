@@ -270,6 +270,11 @@ impl SignInService {
                 let msg = "The username or password is not correct.";
                 return self.device_sign_in(ctx, cookies, code, &form.username, 401, Some(msg), None).await;
             }
+            Err(PasswordRefused::Busy(wait)) => {
+                return self
+                    .device_sign_in(ctx, cookies, code, &form.username, 503, Some(super::BUSY), Some(wait))
+                    .await;
+            }
             Err(PasswordRefused::Unavailable) => return DeviceStep::error(503, UNAVAILABLE),
         };
         let session = match self.new_session(ctx, &user.user_id, cookies, source).await {

@@ -43,6 +43,8 @@ pub mod logout;
 pub mod userinfo;
 
 #[cfg(test)]
+mod busy_tests;
+#[cfg(test)]
 mod revocation_tests;
 #[cfg(test)]
 mod tests;
@@ -130,6 +132,9 @@ impl SignInService {
     }
 }
 
+/// What a sign-in page says when every password hashing slot stayed taken.
+pub(crate) const BUSY: &str = "The server is busy. Please try again in a moment.";
+
 /// Why a password sign-in was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PasswordRefused {
@@ -139,6 +144,8 @@ pub(crate) enum PasswordRefused {
     Wrong,
     /// The database cannot answer.
     Unavailable,
+    /// Every password hashing slot stayed taken: retry after this many seconds.
+    Busy(u32),
 }
 
 impl SignInService {
@@ -160,12 +167,13 @@ impl SignInService {
             Ok(None) => {}
             Err(_) => return Err(PasswordRefused::Unavailable),
         }
-        let user = self
-            .kernel
-            .verify_password_record(ctx, username, password)
-            .await
-            .map_err(|e| tracing::warn!(error = %e, "password check failed"))
-            .map_err(|()| PasswordRefused::Unavailable)?;
+        let user = self.kernel.verify_password_record(ctx, username, password).await.map_err(|e| match e {
+            crate::AppError::Busy(wait) => PasswordRefused::Busy(wait),
+            e => {
+                tracing::warn!(error = %e, "password check failed");
+                PasswordRefused::Unavailable
+            }
+        })?;
         let Some(user) = user else {
             self.throttle.throttle_fail(&ctx.id, &keys).await.map_err(|_| PasswordRefused::Unavailable)?;
             return Err(PasswordRefused::Wrong);

@@ -25,7 +25,11 @@ pub(super) struct App {
 }
 
 pub(super) async fn setup(extra: serde_json::Value) -> App {
-    let w = world().await;
+    setup_with(extra, world().await).await
+}
+
+/// `setup` in a given world.
+pub(super) async fn setup_with(extra: serde_json::Value, w: World) -> App {
     let mut body = serde_json::json!({
         "name": "Web", "type": "web", "redirect_uris": ["https://app.example/cb"],
         "scopes": ["openid", "profile", "email", "offline_access"], "require_consent": true,

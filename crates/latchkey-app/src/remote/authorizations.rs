@@ -569,8 +569,10 @@ impl RemoteService {
     /// read), or a client whose token carries `authorizations:token` (all
     /// namespaces) or `authorizations:token:<namespace>` (that namespace).
     ///
+    /// Counted against the rate limits like any admin API call.
+    ///
     /// # Errors
-    /// `Unauthorized`, `Forbidden`.
+    /// `Unauthorized`, `Forbidden`, `TooManyRequests`.
     pub async fn authorization_token_actor(
         &self,
         ctx: &TenantContext,
@@ -578,6 +580,19 @@ impl RemoteService {
         source_ip: Option<String>,
         request_id: Option<String>,
     ) -> Result<VaultCaller, AppError> {
+        let caller = self.vault_caller(ctx, bearer, source_ip, request_id).await?;
+        self.tokens.rate.check_client(&ctx.id, &caller.actor.id).map_err(AppError::TooManyRequests)?;
+        Ok(caller)
+    }
+
+    async fn vault_caller(
+        &self,
+        ctx: &TenantContext,
+        bearer: Option<&str>,
+        source_ip: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<VaultCaller, AppError> {
+        self.tokens.rate.check_source(source_ip.as_deref()).map_err(AppError::TooManyRequests)?;
         let claims = self.tokens.bearer_claims(ctx, bearer).await?;
         let scopes: Vec<&str> = claims.scope.split(' ').collect();
         if claims.sub == claims.client_id {

@@ -42,12 +42,14 @@ pub struct ScimError {
     pub status: u16,
     pub scim_type: Option<&'static str>,
     pub detail: String,
+    /// Seconds to wait, sent as `Retry-After` (429 and 503).
+    pub retry_after: Option<u32>,
 }
 
 impl ScimError {
     #[must_use]
     pub fn new(status: u16, scim_type: Option<&'static str>, detail: impl Into<String>) -> Self {
-        Self { status, scim_type, detail: detail.into() }
+        Self { status, scim_type, detail: detail.into(), retry_after: None }
     }
 
     /// 400 `invalidValue`.
@@ -87,6 +89,12 @@ impl From<AppError> for ScimError {
             AppError::PreconditionFailed(_) => Self::new(412, None, "the resource was changed since it was read"),
             AppError::Unavailable | AppError::Upstream(_) | AppError::NeedsReauthorization(_) => {
                 Self::new(503, None, "the service is unavailable, try again")
+            }
+            AppError::Busy(s) => {
+                Self { retry_after: Some(s), ..Self::new(503, None, "the server is busy, try again in a moment") }
+            }
+            AppError::TooManyRequests(s) => {
+                Self { retry_after: Some(s), ..Self::new(429, None, "too many requests, try again later") }
             }
             AppError::Internal(_) => Self::new(500, None, "internal error"),
         }

@@ -27,6 +27,25 @@ impl TokenService {
         self.admin_actor_for(ctx, &claims, source_ip, request_id).await
     }
 
+    /// [`admin_actor`](Self::admin_actor) for a call of the admin API:
+    /// counted against the source's rate limit first, then against the
+    /// caller's (the token's client, or its user).
+    ///
+    /// # Errors
+    /// As `admin_actor`, and `TooManyRequests` over a rate limit.
+    pub async fn api_actor(
+        &self,
+        ctx: &TenantContext,
+        bearer: Option<&str>,
+        source_ip: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<Actor, AppError> {
+        self.rate.check_source(source_ip.as_deref()).map_err(AppError::TooManyRequests)?;
+        let actor = self.admin_actor(ctx, bearer, source_ip, request_id).await?;
+        self.rate.check_client(&ctx.id, &actor.id).map_err(AppError::TooManyRequests)?;
+        Ok(actor)
+    }
+
     /// The live access token a request carries, or why not (`Unauthorized`:
     /// missing, invalid, expired or revoked; `Unavailable`: no database).
     ///
@@ -100,7 +119,8 @@ impl TokenService {
     ///
     /// # Errors
     /// `Unauthorized` for a missing, invalid, expired or revoked token;
-    /// `Forbidden` for a user's token or one without either scope.
+    /// `Forbidden` for a user's token or one without either scope;
+    /// `TooManyRequests` over a rate limit (source, then client).
     pub async fn connector_actor(
         &self,
         ctx: &TenantContext,
@@ -108,6 +128,7 @@ impl TokenService {
         source_ip: Option<String>,
         request_id: Option<String>,
     ) -> Result<Actor, AppError> {
+        self.rate.check_source(source_ip.as_deref()).map_err(AppError::TooManyRequests)?;
         let claims = self.bearer_claims(ctx, bearer).await?;
         if claims.sub != claims.client_id {
             return Err(AppError::Forbidden("provisioning needs a client's own token (client_credentials)".into()));
@@ -117,6 +138,7 @@ impl TokenService {
         if !can_write && !scopes.contains(&"users:read") {
             return Err(AppError::Forbidden("the token has neither the users:read nor the users:write scope".into()));
         }
+        self.rate.check_client(&ctx.id, &claims.client_id).map_err(AppError::TooManyRequests)?;
         let mut actor = Actor::connector(&claims.client_id, can_write);
         actor.source_ip = source_ip;
         actor.request_id = request_id;

@@ -6,6 +6,8 @@
 //! the response is no oracle. Failures are counted per client and source
 //! address (see [`crate::throttle`]); past a few, the caller gets 429 with
 //! `Retry-After`, for a delay that doubles with each further failure.
+//! Requests count against the source's rate limit before anything else, and
+//! against the client's once it has authenticated (see [`crate::rate_limit`]).
 
 use latchkey_core::{Client, ClientId, TokenEndpointAuthMethod, TokenError, UnixTime};
 use latchkey_crypto::secret::{SECRET_PREFIX, looks_generated_but_corrupt};
@@ -96,12 +98,19 @@ impl TokenService {
         let now = self.kernel.now();
         let unavailable = |_| TokenError::unavailable();
         let id = auth.client_id();
+        self.rate.check_source(source).map_err(TokenError::rate_limited)?;
         if let Some(wait) = self.throttle.client_throttle_wait(&ctx.id, id, source).await.map_err(unavailable)? {
             return Err(TokenError::slowed_down(wait));
         }
         match self.check_credentials(ctx, auth, now).await {
             Ok(c) => {
                 self.throttle.client_throttle_clear(&ctx.id, id, source).await.map_err(unavailable)?;
+                // Only a client that proved itself spends its own budget: a
+                // stranger naming it cannot, and a public client (no
+                // credential, many devices) is limited per source only.
+                if !matches!(auth, PresentedAuth::None { .. }) {
+                    self.rate.check_client(&ctx.id, id).map_err(TokenError::rate_limited)?;
+                }
                 Ok(c)
             }
             Err(e) if e.code == latchkey_core::TokenErrorCode::InvalidClient => {

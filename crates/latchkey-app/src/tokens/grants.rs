@@ -480,7 +480,11 @@ impl TokenService {
             e.retry_after = Some(wait);
             return Err(e);
         }
-        let Some(user) = self.kernel.verify_password_record(ctx, username, password).await.map_err(unavailable)? else {
+        let checked = self.kernel.verify_password_record(ctx, username, password).await.map_err(|e| match e {
+            crate::AppError::Busy(_) => TokenError::busy(),
+            _ => TokenError::unavailable(),
+        })?;
+        let Some(user) = checked else {
             self.throttle.throttle_fail(&ctx.id, &keys).await.map_err(unavailable)?;
             return Err(TokenError::invalid_grant("the username or password is not correct"));
         };

@@ -36,6 +36,7 @@ use latchkey_crypto::Envelope;
 
 use crate::kernel::Kernel;
 use crate::metrics::IssueLabels;
+use crate::rate_limit::RateLimiter;
 use crate::tenants::TenantContext;
 use crate::throttle::Throttle;
 use crate::tokens::client_auth::PresentedAuth;
@@ -134,6 +135,7 @@ fn parse_grant(s: Option<&str>, settings: &latchkey_core::TenantSettings) -> Res
 pub struct TokenService {
     pub(crate) kernel: Arc<Kernel>,
     pub(crate) throttle: Arc<Throttle>,
+    pub(crate) rate: Arc<RateLimiter>,
     /// Seals opaque access tokens (its own subkey of the master key).
     pub(crate) opaque: Envelope,
     pub(crate) revocations: state::LazyIndex,
@@ -146,10 +148,11 @@ pub struct TokenService {
 }
 
 impl TokenService {
-    pub(crate) fn new(kernel: Arc<Kernel>, throttle: Arc<Throttle>, opaque: Envelope) -> Self {
+    pub(crate) fn new(kernel: Arc<Kernel>, throttle: Arc<Throttle>, rate: Arc<RateLimiter>, opaque: Envelope) -> Self {
         Self {
             kernel,
             throttle,
+            rate,
             opaque,
             revocations: state::LazyIndex::new(),
             client_jwks: crate::tokens::client_assertion::JwksCache::default(),

@@ -80,3 +80,36 @@ pub async fn throttle_counters_are_shared_and_windowed(store: Arc<dyn Store>) {
     assert_eq!(store.purge_throttle(1_000).await.unwrap(), 1);
     assert!(store.throttle_state(&b, "new", 5_000, w).await.unwrap().is_some());
 }
+
+fn rate(key: &str, window: i64, node: &str, admitted: i64) -> crate::RateCount {
+    crate::RateCount { key: key.into(), window, node: node.into(), admitted }
+}
+
+/// Rate-limit counters: each node's additions add up per key and window;
+/// a node reads every other node's counters (never its own) from a window
+/// on; many keys go in one call; the purge drops old windows only.
+pub async fn rate_counters_are_exchanged_between_nodes(store: Arc<dyn Store>) {
+    let sorted = |mut v: Vec<crate::RateCount>| {
+        v.sort_by(|a, b| (&a.key, a.window, &a.node).cmp(&(&b.key, b.window, &b.node)));
+        v
+    };
+    assert!(store.exchange_rate_counts("node-a", &[], 0).await.unwrap().is_empty());
+    let seen = store.exchange_rate_counts("node-a", &[("k1".into(), 60, 5), ("k2".into(), 60, 1)], 0).await.unwrap();
+    assert!(seen.is_empty(), "a node never reads its own counts");
+    store.exchange_rate_counts("node-a", &[("k1".into(), 60, 2)], 0).await.unwrap();
+    let seen = store.exchange_rate_counts("node-b", &[("k1".into(), 120, 4)], 0).await.unwrap();
+    assert_eq!(sorted(seen), vec![rate("k1", 60, "node-a", 7), rate("k2", 60, "node-a", 1)], "additions add up");
+    let seen = store.exchange_rate_counts("node-a", &[], 120).await.unwrap();
+    assert_eq!(seen, vec![rate("k1", 120, "node-b", 4)], "only windows from `since` on");
+
+    // Many keys at once (more than one statement's worth).
+    let many: Vec<(String, i64, i64)> = (0..1_200).map(|i| (format!("m{i}"), 180, i)).collect();
+    store.exchange_rate_counts("node-c", &many, 0).await.unwrap();
+    let seen = store.exchange_rate_counts("node-a", &[], 180).await.unwrap();
+    assert_eq!(seen.len(), 1_200);
+    assert_eq!(seen.iter().map(|c| c.admitted).sum::<i64>(), (0..1_200).sum::<i64>());
+
+    assert_eq!(store.purge_rate_counts(120).await.unwrap(), 2, "the window-60 rows of node-a");
+    let seen = store.exchange_rate_counts("node-z", &[], 0).await.unwrap();
+    assert_eq!(seen.len(), 1 + 1_200);
+}

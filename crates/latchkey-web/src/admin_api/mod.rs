@@ -81,7 +81,7 @@ impl FromRequestParts<AppState> for Admin {
             .await
             .map_err(|_| Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such tenant"))?;
         let Ok(Source(source)) = Source::from_request_parts(parts, state).await;
-        let actor = state.app.tokens.admin_actor(&ctx, bearer(&parts.headers), source, request_id(parts)).await?;
+        let actor = state.app.tokens.api_actor(&ctx, bearer(&parts.headers), source, request_id(parts)).await?;
         Ok(Self { ctx, actor })
     }
 }

@@ -71,3 +71,21 @@ pub(crate) struct ValidationFailed(Problem);
 #[response(content_type = "application/problem+json")]
 #[allow(dead_code)]
 pub(crate) struct BadGateway(Problem);
+
+/// Over a rate limit (per caller or per source address): retry after `Retry-After` seconds.
+#[derive(ToResponse)]
+#[response(
+    content_type = "application/problem+json",
+    headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))
+)]
+#[allow(dead_code)]
+pub(crate) struct TooManyRequests(Problem);
+
+/// The database cannot be reached, or every password hashing slot stayed taken: retry after `Retry-After` seconds.
+#[derive(ToResponse)]
+#[response(
+    content_type = "application/problem+json",
+    headers(("Retry-After" = u32, description = "Seconds to wait before retrying"))
+)]
+#[allow(dead_code)]
+pub(crate) struct ServiceUnavailable(Problem);

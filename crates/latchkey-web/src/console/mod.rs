@@ -50,6 +50,7 @@ use latchkey_app::console::ConsoleUser;
 use latchkey_app::tenants::TenantContext;
 
 use crate::AppState;
+use crate::error::with_retry_after;
 use crate::form::{Form, read_limited};
 use crate::pages::{self, error_page, html};
 use crate::tenant::{NoTenant, Source, Tenant};
@@ -243,6 +244,13 @@ impl Cx {
                 self.error(422, &text.join("; "))
             }
             AppError::Unavailable => self.error(503, "The database is not reachable. Please try again in a moment."),
+            AppError::Busy(wait) => with_retry_after(
+                self.error(503, "The server is busy checking other passwords. Please try again in a moment."),
+                wait,
+            ),
+            AppError::TooManyRequests(wait) => {
+                with_retry_after(self.error(429, "Too many requests. Please wait a moment and try again."), wait)
+            }
             other => {
                 tracing::error!(error = %other, "a console request failed");
                 self.error(500, "Something went wrong on our side; it has been logged.")

@@ -100,7 +100,8 @@ pub(crate) enum ServedGrant {
         (status = 401, description = "Client authentication failed", body = OAuthErrorBody, headers(("WWW-Authenticate" = String))),
         (status = 405, description = "Only POST is accepted", body = OAuthErrorBody, headers(("Allow" = String))),
         (status = 413, description = "The body is larger than 64 KiB", body = OAuthErrorBody),
-        (status = 429, description = "Too many failed authentications: retry later", body = OAuthErrorBody, headers(("Retry-After" = u32))),
+        (status = 429, description = "Too many failed authentications, or over a rate limit (`temporarily_unavailable`): retry after `Retry-After` seconds", body = OAuthErrorBody, headers(("Retry-After" = u32))),
+        (status = 503, description = "`temporarily_unavailable`: the database cannot be reached, or (password grant) every password hashing slot stayed taken", body = OAuthErrorBody, headers(("Retry-After" = u32))),
     ),
     security(("client_basic" = []), ())
 )]

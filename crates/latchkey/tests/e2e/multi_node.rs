@@ -177,3 +177,60 @@ async fn pg_only_a_users_tokens_stop_on_every_node_when_disabled_or_reset() {
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{action}");
     }
 }
+
+/// The value of a counter on a node's `/metrics`.
+async fn counter(s: &Server, name: &str) -> u64 {
+    let text = http().get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+/// Waits (bounded) until a node has exchanged its rate-limit counts `n`
+/// more times (it does about once a second).
+async fn wait_for_syncs(s: &Server, n: u64) {
+    let name = "latchkey_rate_limit_syncs_total ";
+    let target = counter(s, name).await + n;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while counter(s, name).await < target {
+        assert!(tokio::time::Instant::now() < deadline, "node {} stopped syncing its rate limits", s.base);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Issue 15: a client's rate limit holds across the nodes. A noisy client
+/// spends its burst on node A; once the nodes have exchanged their counts,
+/// node B refuses it too — before B admitted any of its requests — while a
+/// calm client within its own limit is served by both.
+#[tokio::test]
+async fn pg_only_two_nodes_enforce_one_rate_limit() {
+    let install = Install::postgres().await;
+    let env = vec![
+        ("LATCHKEY_RATE_LIMIT_PER_CLIENT".to_owned(), "0.05".to_owned()),
+        ("LATCHKEY_RATE_LIMIT_PER_CLIENT_BURST".to_owned(), "20".to_owned()),
+    ];
+    let opts = Opts { public_url: Some("http://latchkey.test".into()), env, ..Opts::default() };
+    let (a, b) = tokio::join!(Server::start_with(&install, &opts), Server::start_with(&install, &opts));
+    create_scope(&a, "api:read").await;
+    let client = |name: &str| json!({"name": name, "type": "m2m", "scopes": ["api:read"]});
+    let noisy = create_client(&a, client("noisy")).await;
+    let calm = create_client(&b, client("calm")).await;
+    let token = |s: &Server, c: &serde_json::Value| {
+        let (url, id, secret) =
+            (s.url("/oauth2/token"), c["client_id"].as_str().unwrap(), c["client_secret"].as_str().unwrap());
+        let (id, secret) = (id.to_owned(), secret.to_owned());
+        async move { post_basic(&url, &id, &secret, &[("grant_type", "client_credentials")]).await }
+    };
+    for i in 0..20 {
+        assert_eq!(token(&a, &noisy).await.0, 200, "request {i} of the burst");
+    }
+    let (status, body) = token(&a, &noisy).await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("temporarily_unavailable")));
+    wait_for_syncs(&a, 2).await;
+    wait_for_syncs(&b, 2).await;
+    let (status, body) = token(&b, &noisy).await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("temporarily_unavailable")), "node B knows");
+    for s in [&a, &b, &a, &b] {
+        assert_eq!(token(s, &calm).await.0, 200, "the calm client is served");
+    }
+}
