@@ -126,11 +126,16 @@ impl TenantAdmin {
     ) -> Result<Option<InitialCredentials>, AppError> {
         let tenant = TenantId::default_tenant();
         if let Some(existing) = self.kernel.store.get_tenant(&tenant).await? {
-            self.kernel.envelope.open(&existing.key_check, tenant.as_str().as_bytes()).map_err(|_| {
-                AppError::Internal(
-                    "the master key does not match this database: start with the master key it was created with".into(),
-                )
-            })?;
+            self.kernel
+                .envelope
+                .open(&existing.key_check, &crate::sealing::tenant_check_aad(tenant.as_str()))
+                .map_err(|_| {
+                    AppError::Internal(
+                        "the master key does not match this database: start with the master key it was created with"
+                            .into(),
+                    )
+                })?;
+            self.kernel.load_installation_keys().await?;
             return Ok(None);
         }
         let (bundle, creds) =
@@ -257,7 +262,7 @@ impl TenantAdmin {
         let key_check = self
             .kernel
             .envelope
-            .seal(KEY_CHECK, tenant.as_str().as_bytes())
+            .seal(KEY_CHECK, &crate::sealing::tenant_check_aad(tenant.as_str()))
             .map_err(|e| AppError::Internal(e.to_string()))?;
         let audit = vec![self.kernel.audit_record(
             &Actor::system(),

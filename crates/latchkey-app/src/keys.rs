@@ -91,7 +91,7 @@ pub fn key_state(r: &SigningKeyRecord, settings: &TenantSettings, now: UnixTime)
 }
 
 fn aad(tenant: &TenantId, kid: &str) -> Vec<u8> {
-    format!("signing-key/{tenant}/{kid}").into_bytes()
+    crate::sealing::signing_key_aad(tenant.as_str(), kid)
 }
 
 /// Generates a key and its stored record (private part sealed with the

@@ -35,6 +35,7 @@ pub mod rate_limit;
 pub mod remote;
 mod rng;
 pub mod scim;
+pub mod sealing;
 pub mod tenants;
 pub mod throttle;
 pub mod tokens;

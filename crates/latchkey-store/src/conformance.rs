@@ -22,6 +22,7 @@ mod flows;
 mod isolation;
 mod people;
 mod scim;
+mod seal;
 mod search;
 mod usage;
 
@@ -31,6 +32,7 @@ pub use flows::*;
 pub use isolation::*;
 pub use people::*;
 pub use scim::*;
+pub use seal::*;
 pub use search::*;
 pub use usage::*;
 

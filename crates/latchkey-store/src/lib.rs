@@ -24,6 +24,7 @@ mod postgres;
 mod rate;
 mod remote;
 mod scim;
+mod seal;
 mod sql;
 mod sqlite;
 #[cfg(feature = "testing")]
@@ -37,6 +38,7 @@ pub use postgres::PgStore;
 pub use rate::{RateCount, RateRepo};
 pub use remote::{AuthorizationRecord, ProviderRecord, RemoteClientRecord, RemoteRepo};
 pub use scim::{SCIM_ERRORS_KEPT, ScimErrorRecord, ScimGroupRecord, ScimRepo};
+pub use seal::{SealRepo, SealedKind, SealedValue};
 pub use sqlite::{SqliteStore, sqlite_backup};
 pub use throttle::{ThrottleRepo, ThrottleState};
 pub use usage::{Usage, UsageCount, UsageRepo};
@@ -712,6 +714,7 @@ pub trait Store:
     + FederationRepo
     + ThrottleRepo
     + RateRepo
+    + SealRepo
     + Send
     + Sync
     + std::fmt::Debug

@@ -18,6 +18,7 @@ pub(crate) mod people;
 pub(crate) mod rate;
 pub(crate) mod remote;
 pub(crate) mod scim;
+pub(crate) mod seal;
 pub(crate) mod throttle;
 
 pub(crate) const CLIENT_COLUMNS: &str = "tenant_id, client_id, name, description, client_type, status, protected, \
@@ -436,6 +437,7 @@ macro_rules! impl_repos {
             crate::sql::federation::federation_repos!($store, $db);
             crate::sql::throttle::throttle_repos!($store, $db);
             crate::sql::rate::rate_repos!($store, $db);
+            crate::sql::seal::seal_repos!($store, $db);
         }
     };
 }

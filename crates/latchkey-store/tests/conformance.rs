@@ -71,6 +71,7 @@ cases!(
     usage_counts_add_up_per_hour_and_purge,
     throttle_counters_are_shared_and_windowed,
     rate_counters_are_exchanged_between_nodes,
+    sealed_values_are_listed_and_replaced_only_while_unchanged,
     remote_flows_are_taken_once,
     federated_links_and_provisioning,
     checklist_60_federation_tenant_isolation,

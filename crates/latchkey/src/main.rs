@@ -10,6 +10,7 @@ mod cli;
 mod config;
 mod doctor;
 mod http;
+mod master_key;
 mod serve;
 mod tls;
 mod token_cmd;
@@ -105,8 +106,46 @@ enum Command {
         /// The backup file.
         file: PathBuf,
     },
+    /// Rotate the master key: a new key seals, the previous one still opens (see ADR 0017).
+    #[command(
+        subcommand,
+        name = "master-key",
+        after_help = "Examples:
+  latchkey master-key rotate
+  latchkey master-key retire"
+    )]
+    MasterKey(MasterKeyCommand),
     #[command(flatten)]
     Admin(cli::Command),
+}
+
+#[derive(Subcommand)]
+enum MasterKeyCommand {
+    /// Put a new key first in the key ring and re-seal every sealed value under it.
+    #[command(after_help = "Examples:
+  latchkey master-key rotate
+  latchkey master-key rotate --config /etc/latchkey/latchkey.toml
+  latchkey master-key rotate --output-file /run/secrets/new-master-key
+
+Restart every node afterwards: each reads the key ring at start.")]
+    Rotate {
+        /// Write the new key ring here instead of {data_dir}/master.key (required when the key comes from LATCHKEY_MASTER_KEY).
+        #[arg(long)]
+        output_file: Option<PathBuf>,
+    },
+    /// Re-seal what a previous key of the ring sealed (finishes an interrupted rotation).
+    #[command(after_help = "Examples:
+  latchkey master-key reseal")]
+    Reseal,
+    /// Drop the previous keys from the ring once the current key alone opens everything.
+    #[command(after_help = "Examples:
+  latchkey master-key retire
+  latchkey master-key retire --output-file /run/secrets/master-key")]
+    Retire {
+        /// Write the retired key ring here instead of {data_dir}/master.key.
+        #[arg(long)]
+        output_file: Option<PathBuf>,
+    },
 }
 
 /// The arguments, or the exit code of a usage error (printed): clap's 2,
@@ -145,6 +184,13 @@ fn main() -> ExitCode {
             Command::Migrate => done(serve::migrate(cli.config.as_deref()).await),
             Command::Backup { file } => done(backup::backup(cli.config.as_deref(), &file).await),
             Command::Restore { file } => done(backup::restore(cli.config.as_deref(), &file).await),
+            Command::MasterKey(MasterKeyCommand::Rotate { output_file }) => {
+                done(master_key::rotate(cli.config.as_deref(), output_file.as_deref()).await)
+            }
+            Command::MasterKey(MasterKeyCommand::Reseal) => done(master_key::reseal(cli.config.as_deref()).await),
+            Command::MasterKey(MasterKeyCommand::Retire { output_file }) => {
+                done(master_key::retire(cli.config.as_deref(), output_file.as_deref()).await)
+            }
             Command::Token(args) => done(token_cmd::run(args, &cli.server).await),
             Command::Doctor => match doctor::run(cli.config.as_deref()).await {
                 Ok(true) => Ok(cli::exit::OK),

@@ -96,7 +96,7 @@ impl ClientAdmin {
         }
         let rec = SecretRecord {
             secret_id: format!("sec_{}", self.kernel.random_id(9)),
-            secret_hash: self.kernel.hasher.hash(&secret),
+            secret_hash: self.kernel.hasher().hash(&secret),
             sealed_secret: None,
             hint: secret.hint(),
             label,

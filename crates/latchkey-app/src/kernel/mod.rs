@@ -31,7 +31,11 @@ pub struct Kernel {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Arc<dyn Rng>,
     /// MACs client secrets (its own subkey of the master key).
-    pub(crate) hasher: SecretHasher,
+    /// Client secrets' keyed hash: the current master key's subkey, or the
+    /// installation key kept by a master-key rotation (loaded at start).
+    hasher: std::sync::RwLock<Arc<SecretHasher>>,
+    /// Opens the installation keys.
+    installation: latchkey_crypto::Envelope,
     /// Seals tenant signing keys.
     pub(crate) envelope: Envelope,
     /// Seals values that travel through the browser (authorization
@@ -63,7 +67,10 @@ impl Kernel {
             store,
             clock,
             rng,
-            hasher: SecretHasher::new(&master.derive("client-secret-hmac")),
+            hasher: std::sync::RwLock::new(Arc::new(SecretHasher::new(
+                &master.derive(crate::sealing::CLIENT_SECRET_HMAC),
+            ))),
+            installation: crate::sealing::installation_envelope(master)?,
             envelope: master.envelope().map_err(internal)?,
             seal: master.envelope_for("authorize-transaction").map_err(internal)?,
             tenants: tenants::Tenants::default(),
@@ -74,6 +81,23 @@ impl Kernel {
             passwords: passwords::PasswordSlots::new(options.password_hash_concurrency, options.password_hash_queue),
             options,
         })
+    }
+
+    /// The keyed hash client secrets are stored and checked with.
+    pub(crate) fn hasher(&self) -> Arc<SecretHasher> {
+        self.hasher.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Loads the installation keys a master-key rotation kept (at start,
+    /// after the master key was checked against the database).
+    ///
+    /// # Errors
+    /// When a kept key exists that the master key does not open.
+    pub async fn load_installation_keys(&self) -> Result<(), AppError> {
+        if let Some(h) = crate::sealing::kept_client_secret_hasher(&*self.store, &self.installation).await? {
+            *self.hasher.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(h);
+        }
+        Ok(())
     }
 
     #[must_use]

@@ -146,7 +146,7 @@ fn view(r: &AuthorizationRecord, has_refresh: bool) -> AuthorizationView {
 }
 
 fn tokens_aad(ctx: &TenantContext, ns: &str, name: &str) -> String {
-    format!("remote-authorization\0{}\0{ns}\0{name}", ctx.id.as_str())
+    crate::sealing::remote_tokens_aad(ctx.id.as_str(), ns, name)
 }
 
 /// An RFC 6749 error code, cut to its allowed characters (it is shown).

@@ -555,5 +555,5 @@ impl RemoteService {
 }
 
 fn flow_aad(ctx: &TenantContext, state_hash: &str) -> String {
-    format!("remote-flow\0{}\0{state_hash}", ctx.id.as_str())
+    crate::sealing::remote_flow_aad(ctx.id.as_str(), state_hash)
 }

@@ -731,7 +731,7 @@ pub(crate) fn target(namespace: &str, name: &str) -> String {
 }
 
 fn secret_aad(ctx: &TenantContext, ns: &str, name: &str) -> String {
-    format!("remote-client-secret\0{}\0{ns}\0{name}", ctx.id.as_str())
+    crate::sealing::remote_secret_aad(ctx.id.as_str(), ns, name)
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<String, AppError> {

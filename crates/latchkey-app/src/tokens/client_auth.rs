@@ -163,10 +163,11 @@ impl TokenService {
         let secret_id = match auth.secret() {
             None => None,
             Some(presented) => {
+                let hasher = self.kernel.hasher();
                 let matched = secrets
                     .iter()
                     .filter(|s| s.is_valid_at(now))
-                    .find(|s| self.kernel.hasher.verify(presented, &s.secret_hash))
+                    .find(|s| hasher.verify(presented, &s.secret_hash))
                     .ok_or_else(refuse)?;
                 Some(matched.secret_id.clone())
             }

@@ -55,9 +55,7 @@ struct Successor {
 /// Associated data of a sealed successor: a different domain from opaque
 /// access tokens (`lkat/…`) under the same subkey.
 fn successor_aad(ctx: &TenantContext, family_id: &str, old_hash: &[u8]) -> Vec<u8> {
-    let mut aad = format!("lkrs/v1/{}/{family_id}/", ctx.id).into_bytes();
-    aad.extend_from_slice(old_hash);
-    aad
+    crate::sealing::refresh_successor_aad(ctx.id.as_str(), family_id, old_hash)
 }
 
 /// What the core's refresh decision needs of a loaded token and family.

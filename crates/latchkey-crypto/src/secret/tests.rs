@@ -68,6 +68,38 @@ fn envelope_round_trip_and_binding() {
 }
 
 #[test]
+fn a_rotated_ring_seals_with_the_new_key_and_opens_with_every_key() {
+    let old = crate::MasterKey::from_bytes([5; 32]);
+    let before = old.envelope_for("p").unwrap().seal(b"kept", b"aad").unwrap();
+    let ring = old.rotated([8; 32]).unwrap();
+    let env = ring.envelope_for("p").unwrap();
+    // What the previous key sealed still opens, and says so.
+    assert_eq!(env.open_with_index(&before, b"aad").unwrap(), (b"kept".to_vec(), 1));
+    // What the ring seals now, the previous key alone cannot open.
+    let after = env.seal(b"new", b"aad").unwrap();
+    assert_eq!(env.open_with_index(&after, b"aad").unwrap(), (b"new".to_vec(), 0));
+    assert!(old.envelope_for("p").unwrap().open(&after, b"aad").is_err());
+    // Without its previous keys the ring no longer opens old values.
+    assert!(ring.current_only().envelope_for("p").unwrap().open(&before, b"aad").is_err());
+    // The text form keeps the order; derive() is the current key's.
+    let text = ring.to_text();
+    let parsed = crate::MasterKey::parse(&format!("# rotated\n{text}")).unwrap();
+    assert_eq!(parsed.previous(), 1);
+    assert_eq!(parsed.derive("x"), crate::MasterKey::from_bytes([8; 32]).derive("x"));
+    assert_eq!(parsed.to_text(), text);
+    // A single-key file, comma-separated lists and bounds.
+    assert_eq!(crate::MasterKey::parse(&old.to_base64()).unwrap().previous(), 0);
+    assert_eq!(crate::MasterKey::parse(&text.trim().replace('\n', ",")).unwrap().previous(), 1);
+    assert!(crate::MasterKey::parse("# only a comment\n").is_err());
+    let mut full = crate::MasterKey::from_bytes([1; 32]);
+    for i in 2..=8u8 {
+        full = full.rotated([i; 32]).unwrap();
+    }
+    assert!(full.rotated([9; 32]).is_err(), "a ring is bounded");
+    assert!(!format!("{ring:?}").contains("CAgI"), "Debug shows no key");
+}
+
+#[test]
 fn password_hash_round_trip() {
     let cost = crate::password::PasswordCost { memory_kib: 1024, iterations: 1 };
     let h = crate::password::hash("correct horse", &[9; 16], cost).unwrap();

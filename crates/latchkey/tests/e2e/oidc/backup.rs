@@ -13,9 +13,9 @@ use super::{browser, create_user, param, sign_in};
 use crate::harness::*;
 
 const CB: &str = "https://web.example/callback";
-const ISSUER: &str = "http://latchkey.test";
+pub(super) const ISSUER: &str = "http://latchkey.test";
 
-fn opts() -> Opts {
+pub(super) fn opts() -> Opts {
     Opts { public_url: Some(ISSUER.into()), ..Opts::default() }
 }
 
@@ -26,7 +26,7 @@ fn sqlite_install() -> Install {
 }
 
 /// A web client and a refresh token of `alice`, from a real sign-in.
-async fn refresh_token_of_alice(s: &Server) -> (String, String, String) {
+pub(super) async fn refresh_token_of_alice(s: &Server) -> (String, String, String) {
     create_user(s, "alice").await;
     let c = create_client(
         s,
@@ -54,12 +54,12 @@ async fn refresh_token_of_alice(s: &Server) -> (String, String, String) {
     (id, secret, body["refresh_token"].as_str().expect("a refresh token").to_owned())
 }
 
-async fn refresh(s: &Server, id: &str, secret: &str, token: &str) -> (u16, Value) {
+pub(super) async fn refresh(s: &Server, id: &str, secret: &str, token: &str) -> (u16, Value) {
     post_basic(&s.url("/oauth2/token"), id, secret, &[("grant_type", "refresh_token"), ("refresh_token", token)]).await
 }
 
 /// Runs the `latchkey` command line with an installation's settings.
-async fn latchkey(install: &Install, master_key: Option<&str>, args: &[&str]) -> (bool, String, String) {
+pub(super) async fn latchkey(install: &Install, master_key: Option<&str>, args: &[&str]) -> (bool, String, String) {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_latchkey"));
     cmd.args(args)
         .current_dir(install.dir.path())
@@ -81,7 +81,7 @@ async fn client_exists(s: &Server, id: &str) -> bool {
     r.status().as_u16() == 200
 }
 
-fn mode(p: &Path) -> u32 {
+pub(super) fn mode(p: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }

@@ -785,4 +785,5 @@ mod accounts;
 mod backup;
 mod checklist;
 mod device;
+mod master_key;
 mod reliability;
