@@ -76,13 +76,50 @@ impl StoreError {
     }
 }
 
-/// SQLite BUSY/LOCKED and PostgreSQL connection/availability classes.
+/// Errors of the database's environment rather than of the request or the
+/// data, answered with 503 and `Retry-After` (and logged for the operator):
+/// SQLite BUSY, LOCKED, READONLY (a read-only data directory), IOERR,
+/// FULL (disk full) and CANTOPEN, with their extended codes; PostgreSQL's
+/// connection (08), insufficient-resources (53: disk full, out of memory,
+/// too many connections) and operator-intervention (57P) classes, and a
+/// read-only transaction (25006: a standby or a read-only database).
 fn is_transient(code: Option<&str>) -> bool {
-    matches!(code, Some("5" | "6" | "517" | "261" | "262"))
-        || code.is_some_and(|c| c.starts_with("08") || c.starts_with("57P"))
+    let Some(code) = code else { return false };
+    // PostgreSQL's SQLSTATEs have five characters; SQLite's (extended)
+    // result codes at most four digits.
+    if code.len() == 5 {
+        return code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "25006";
+    }
+    code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 8 | 10 | 13 | 14))
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod error_tests {
+    use super::is_transient;
+
+    #[test]
+    fn environment_errors_are_transient_and_data_errors_are_not() {
+        // SQLite: BUSY, LOCKED, READONLY_DIRECTORY, IOERR_WRITE, FULL, CANTOPEN.
+        for code in ["5", "6", "1544", "778", "13", "14", "8"] {
+            assert!(is_transient(Some(code)), "{code}");
+        }
+        // SQLite: CONSTRAINT_UNIQUE, CORRUPT, MISMATCH; no code.
+        for code in ["2067", "11", "20"] {
+            assert!(!is_transient(Some(code)), "{code}");
+        }
+        assert!(!is_transient(None));
+        // PostgreSQL: connection failure, disk full, too many connections,
+        // admin shutdown, read-only transaction; unique violation, syntax.
+        for code in ["08006", "53100", "53300", "57P01", "25006"] {
+            assert!(is_transient(Some(code)), "{code}");
+        }
+        for code in ["23505", "42601", "22P02"] {
+            assert!(!is_transient(Some(code)), "{code}");
+        }
+    }
+}
 
 /// A tenant as stored.
 #[derive(Debug, Clone)]

@@ -120,6 +120,21 @@ impl SqliteStore {
             .min_connections(1)
             .max_lifetime(STATISTICS_REACH)
             .acquire_timeout(Duration::from_secs(30))
+            // A COMMIT that fails (disk full, a read-only file system) ends
+            // the transaction inside SQLite, but sqlx still counts it open,
+            // and its ROLLBACK on drop then fails too: the connection would
+            // refuse every later `BEGIN IMMEDIATE`. Let a queued rollback
+            // run, and replace a connection still counted in a transaction.
+            .before_acquire(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    if !conn.is_in_transaction() {
+                        return Ok(true);
+                    }
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
             .connect_with(opts.clone())
             .await
             .map_err(StoreError::from_sqlx)?;
