@@ -26,6 +26,8 @@ use super::{Target, output};
 const MAX_PRINTED: usize = 100;
 /// Plans longer than this are summarised rather than listed by `apply`.
 const MAX_LISTED: usize = 200;
+/// Times `apply` plans again after steps met a concurrent change.
+const RETRIES: usize = 3;
 
 #[derive(Args)]
 pub struct PlanArgs {
@@ -326,7 +328,35 @@ pub async fn apply(a: ApplyArgs, t: &Target) -> Result<()> {
     }
     confirm(&plan, a.yes)?;
     let started = Instant::now();
-    let out = execute(&api, &parsed, &plan, a.force, concurrency).await;
+    let mut out = execute(&api, &parsed, &plan, a.force, concurrency).await;
+    // Steps refused only because something changed meanwhile (another
+    // apply of the same file creating the same scope or client): plan again
+    // from what is there now and apply the rest, so concurrent applies
+    // converge. Never when the new plan would delete what was not shown.
+    for _ in 0..RETRIES {
+        let conflicted =
+            !out.failures.is_empty() && out.failures.iter().all(|f| super::exit_code(&f.error) == exit::CONFLICT);
+        if !conflicted {
+            break;
+        }
+        let again = build(&api, &parsed, a.prune, concurrency).await?;
+        if again.steps.iter().any(|s| s.verb == Verb::Delete && !plan.steps.iter().any(|p| p.what == s.what)) {
+            break;
+        }
+        if !data {
+            eprintln!(
+                "{} steps met a concurrent change; planned again from the current state: {}",
+                out.failures.len(),
+                again.summary()
+            );
+        }
+        let next = execute(&api, &parsed, &again, a.force, concurrency).await;
+        out.failures = next.failures;
+        out.generated.extend(next.generated);
+        for (k, v) in next.done {
+            *out.done.entry(k).or_default() += v;
+        }
+    }
     let secrets = deliver_generated(&a, &out.generated, data)?;
     let n = |k: &str| out.done.get(k).copied().unwrap_or(0);
     if data {

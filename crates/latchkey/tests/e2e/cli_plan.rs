@@ -97,3 +97,50 @@ async fn cli_plan_shows_attributes_checks_like_apply_and_has_a_detailed_exitcode
     assert_eq!(cli.run(&["plan", "--detailed-exitcode", "--no-such-flag", &good]).await.code, 1);
     assert_eq!(cli.run(&["plan", "--no-such-flag", &good]).await.code, 2);
 }
+
+/// Two CLIs apply the same file at the same moment (issue 15, races):
+/// both finish, and the installation converges on the file — every object
+/// once, a second plan shows no changes — whichever request lands first.
+#[tokio::test]
+async fn concurrent_apply_of_one_file_from_two_clis_converges() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let cli = Cli::new(&s);
+    let mut yaml = String::from("version: 1\nscopes:\n");
+    for i in 0..4 {
+        yaml.push_str(&format!("  - name: race:{i}\n    description: Race scope {i}\n"));
+    }
+    yaml.push_str("clients:\n");
+    for i in 0..6 {
+        yaml.push_str(&format!(
+            "  - client_id: race-{i}\n    name: Race client {i}\n    type: m2m\n    scopes: [race:{}]\n",
+            i % 4
+        ));
+    }
+    let file = cli.write("race.yaml", &yaml);
+    for round in 0..3 {
+        if round > 0 {
+            // The next round starts from a partly applied state.
+            let token = admin_token(&s, "admin").await;
+            let r = http().delete(s.url("/api/v1/clients/race-1?force=true")).bearer_auth(token).send().await.unwrap();
+            assert_eq!(r.status(), 204);
+        }
+        let args = ["apply", file.as_str()];
+        let (a, b) = tokio::join!(cli.run(&args), cli.run(&args));
+        assert_eq!((a.code, b.code), (0, 0), "round {round}: both applies finish:\n{}\n{}", a.stderr, b.stderr);
+        let o = cli.run(&["plan", &file, "--detailed-exitcode"]).await;
+        assert_eq!(o.code, 0, "round {round}: converged, nothing left to change:\n{}", o.stdout);
+    }
+    let token = admin_token(&s, "admin:read").await;
+    let list: serde_json::Value = http()
+        .get(s.url("/api/v1/clients?limit=500&q=race"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = list["items"].as_array().unwrap().iter().map(|c| c["client_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.iter().filter(|id| id.starts_with("race-")).count(), 6, "each client once: {ids:?}");
+}
