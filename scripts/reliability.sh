@@ -85,7 +85,13 @@ out += ["SQLite (`sqlite_only_a_full_disk_and_a_read_only_data_directory_give_50
         "`cli_plan.rs` (`concurrent_apply_of_one_file_from_two_clis_converges`, in every `scripts/test.sh`",
         "run on both backends): two CLIs apply one file (4 scopes, 6 clients) at the same moment, three",
         "rounds from an empty and a partly applied state; both exit 0 and a plan afterwards shows no",
-        "change, each object once. Steps that met the other CLI's create are planned again.", ""]
+        "change, each object once. Steps that met the other CLI's create are planned again.", "",
+        "## Graceful shutdown", "",
+        "`durability.rs` (`sigterm_finishes_requests_in_flight_and_writes_usage_before_exiting`, every run,",
+        "both backends): on SIGTERM a node stops accepting connections, answers the request in flight",
+        "(its body sent after the signal), writes the usage counters and last-used times it held, and",
+        "exits 0 within `shutdown_grace_seconds`. Not measured yet: a rolling restart of two nodes behind",
+        "a load balancer under load.", ""]
 out += [f"Tests passed: {len(passed)}, failed: {len(failed)}.", ""]
 text = "\n".join(out)
 print(text)

@@ -45,6 +45,11 @@ pub struct Config {
     /// Seconds a connection has to send a request's headers (default 10);
     /// slower connections are closed (slowloris).
     pub http_header_timeout_seconds: u64,
+    /// Seconds in-flight requests get to finish after SIGTERM (default 10).
+    pub shutdown_grace_seconds: u64,
+    /// Seconds between writes of client usage counters and last-used times
+    /// (default 5); they are written once more at shutdown.
+    pub usage_flush_seconds: u64,
     /// PEM certificate chain to serve HTTPS with (with `tls_key_file`);
     /// reloaded on `SIGHUP` and when the file changes.
     pub tls_cert_file: Option<PathBuf>,
@@ -73,7 +78,7 @@ pub struct Config {
 }
 
 /// Every configuration key, as `LATCHKEY_{KEY}` in the environment.
-pub const KEYS: [&str; 23] = [
+pub const KEYS: [&str; 25] = [
     "listen",
     "public_url",
     "data_dir",
@@ -88,6 +93,8 @@ pub const KEYS: [&str; 23] = [
     "remote_allow_private",
     "trusted_proxies",
     "http_header_timeout_seconds",
+    "shutdown_grace_seconds",
+    "usage_flush_seconds",
     "tls_cert_file",
     "tls_key_file",
     "max_in_flight_requests",
@@ -116,6 +123,8 @@ impl Default for Config {
             remote_allow_private: Vec::new(),
             trusted_proxies: Vec::new(),
             http_header_timeout_seconds: 10,
+            shutdown_grace_seconds: 10,
+            usage_flush_seconds: 5,
             tls_cert_file: None,
             tls_key_file: None,
             max_in_flight_requests: 1024,

@@ -246,8 +246,9 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
 
     tokio::spawn(app.kernel.clone().follow_invalidations());
     let usage = app.clone();
+    let flush_every = Duration::from_secs(c.usage_flush_seconds.max(1));
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut tick = tokio::time::interval(flush_every);
         loop {
             tick.tick().await;
             if let Err(e) = usage.tokens.flush_usage().await {
@@ -289,13 +290,21 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
     });
 
     tracing::info!(%addr, issuer = %public_url, backend = app.kernel.store().backend(), https = tls.is_some(), "latchkey is serving");
+    let last = app.clone();
     let router =
         latchkey_web::router_with(app, latchkey_web::HttpOptions { max_in_flight: c.max_in_flight_requests.max(1) });
     let limits = crate::http::Limits {
         header_timeout: Duration::from_secs(c.http_header_timeout_seconds.max(1)),
-        drain: Duration::from_secs(10),
+        drain: Duration::from_secs(c.shutdown_grace_seconds),
     };
+    // Stops accepting on SIGTERM, lets requests in flight finish (bounded).
     crate::http::serve(listener, router, limits, tls, shutdown()).await;
+    // What this node counted since its last flush.
+    match last.tokens.flush_usage().await {
+        Ok(n) => tracing::info!(records = n, "wrote client usage at shutdown"),
+        Err(e) => tracing::warn!(error = %e, "writing client usage at shutdown failed"),
+    }
+    tracing::info!("stopped");
     Ok(())
 }
 

@@ -178,6 +178,23 @@ impl Server {
         (out, self.logs())
     }
 
+    /// SIGTERM, and wait (bounded) until the process is gone: its exit
+    /// status and everything it logged.
+    pub async fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.pid().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("the server exits after SIGTERM")
+            .unwrap();
+        // The log reader ends with the process's stderr.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !self.logs().contains("\"stopped\"") && tokio::time::Instant::now() < deadline {
+            tokio::task::yield_now().await;
+        }
+        (status, self.logs())
+    }
+
     /// The process id (to send it signals).
     pub fn pid(&self) -> u32 {
         self.child.id().expect("the server is running")
