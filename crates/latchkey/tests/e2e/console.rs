@@ -147,6 +147,10 @@ async fn console_sign_in_sets_a_protected_session_and_checks_every_post() {
     assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax"), "{session}");
     assert!(!session.contains("Secure"), "plain http issuer: no Secure flag");
 
+    // Every page names the tenant in its title (several tenants in several tabs).
+    let page = b.get(&s.url("/console/scopes")).await.text().await.unwrap();
+    assert!(page.contains("<title>Scopes · default · Latchkey</title>"), "{}", &page[..page.len().min(600)]);
+
     // A write with the session's token works; without it, or with another, 403.
     let r = b.post(&s.url("/console/scopes"), &[("csrf", &csrf), ("name", "invoices:read")]).await;
     assert_eq!(r.status().as_u16(), 303);
