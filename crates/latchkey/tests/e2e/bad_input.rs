@@ -424,7 +424,26 @@ async fn overload_gets_a_fast_503_in_the_endpoints_format() {
         }
         assert_eq!(r.status(), 200);
     }
-    let r = refused.expect("a third request in flight is refused");
+    let Some(r) = refused else {
+        // Say what became of the stalled requests (answered? closed?).
+        let mut first = first;
+        let mut buf = vec![0u8; 512];
+        let got = tokio::time::timeout(std::time::Duration::from_millis(500), {
+            use tokio::io::AsyncReadExt;
+            first.read(&mut buf)
+        })
+        .await;
+        let what = match got {
+            Ok(Ok(0)) => "closed by the server".to_owned(),
+            Ok(Ok(n)) => format!("answered: {}", String::from_utf8_lossy(&buf[..n])),
+            Ok(Err(e)) => format!("error: {e}"),
+            Err(_) => "still open, no answer".to_owned(),
+        };
+        panic!(
+            "a third request in flight was never refused; the first stalled request was {what}; logs:\n{}",
+            s.logs()
+        );
+    };
     assert_eq!(r.headers()["retry-after"], "1");
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable", "RFC 6749 on the token endpoint");
