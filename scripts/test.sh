@@ -160,6 +160,13 @@ if [ -n "$EXTRA_PID" ]; then
   rm -f "$EXTRA_LOG" "$EXTRA_LOG.rc"
 fi
 
+# The Debian package (scripts/package-test.sh): needs the release binary,
+# which no other suite builds (minutes from cold on two cores), and installs
+# and purges the .deb on this machine as root. Off unless asked for.
+if [ "${LATCHKEY_PACKAGE_TEST:-0}" = 1 ]; then
+  run_suite "package (scripts/package-test.sh)" "$REPO/scripts/package-test.sh"
+fi
+
 banner "summary"
 for n in "${FAILED_NAMES[@]+"${FAILED_NAMES[@]}"}"; do echo "failed: $n"; done
 echo "suites: $PASSED passed, $FAILED failed"

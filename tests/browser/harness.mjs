@@ -3,7 +3,8 @@
 // scripts/test.sh), the CLI against it, and Debian's headless Chromium through
 // playwright-core. Nothing here is mocked.
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -51,12 +52,38 @@ async function freshDatabaseUrl() {
   return url.toString();
 }
 
-async function waitHealthy(base, child, log) {
+/**
+ * A small `fetch` over node:https that trusts exactly the PEM certificate
+ * `ca` (node's own fetch takes no CA): `{ status, ok, headers, text(), json() }`.
+ */
+export function fetchTrusting(ca) {
+  return (url, { method = 'GET', headers = {}, body } = {}) => new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, headers, ca }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        resolve({
+          status: res.statusCode,
+          ok: res.statusCode >= 200 && res.statusCode < 300,
+          headers: res.headers,
+          text: async () => text,
+          json: async () => JSON.parse(text),
+        });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function waitHealthy(base, child, log, get = fetch) {
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the server exited during startup:\n${log()}`);
     try {
-      const r = await fetch(`${base}/healthz`);
+      const r = await get(`${base}/healthz`);
       if (r.ok) return;
     } catch {
       // not listening yet
@@ -68,12 +95,20 @@ async function waitHealthy(base, child, log) {
 
 /**
  * Starts a Latchkey server in a fresh data directory. Returns its base URL,
- * the bootstrap credentials, a CLI runner bound to it and `stop()`.
+ * the bootstrap credentials, a CLI runner bound to it and `stop()`. With
+ * `tls: { cert, key }` (PEM) it serves HTTPS itself, and `fetch` is a
+ * fetch that trusts that certificate (the CLI trusts only public roots).
  */
-export async function startServer({ env = {} } = {}) {
+export async function startServer({ env = {}, tls = null } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'latchkey-browser-'));
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const base = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const get = tls ? fetchTrusting(tls.cert) : fetch;
+  if (tls) {
+    await writeFile(join(dir, 'cert.pem'), tls.cert);
+    await writeFile(join(dir, 'key.pem'), tls.key, { mode: 0o600 });
+    env = { LATCHKEY_TLS_CERT_FILE: join(dir, 'cert.pem'), LATCHKEY_TLS_KEY_FILE: join(dir, 'key.pem'), ...env };
+  }
   const databaseUrl = await freshDatabaseUrl();
   const serverEnv = {
     PATH: process.env.PATH,
@@ -94,7 +129,7 @@ export async function startServer({ env = {} } = {}) {
   child.stderr.on('data', (d) => { output += d; });
   const log = () => output;
   try {
-    await waitHealthy(base, child, log);
+    await waitHealthy(base, child, log, get);
   } catch (e) {
     child.kill('SIGKILL');
     throw e;
@@ -111,6 +146,7 @@ export async function startServer({ env = {} } = {}) {
     port,
     dir,
     log,
+    fetch: get,
     adminUser: 'admin',
     adminPassword: ADMIN_PASSWORD,
     adminSecret: ADMIN_SECRET,
@@ -132,11 +168,11 @@ export async function startServer({ env = {} } = {}) {
   };
 }
 
-/** Debian's Chromium, headless, with the flags this machine needs. */
-export function launchBrowser() {
+/** Debian's Chromium, headless, with the flags this machine needs (and `args`). */
+export function launchBrowser({ args = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', ...args],
   });
 }
 

@@ -224,7 +224,10 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
             tokio::spawn(crate::tls::watch(certs.clone()));
             Some(crate::tls::server_config(certs)?)
         }
-        None => None,
+        None => {
+            crate::tls::ignore_hangup();
+            None
+        }
     };
     let listener =
         tokio::net::TcpListener::bind(&c.listen).await.with_context(|| format!("cannot listen on {}", c.listen))?;

@@ -174,5 +174,24 @@ pub async fn watch(certs: Arc<Reloading>) {
     }
 }
 
+/// Without TLS there is nothing to reload, but a service manager's reload
+/// (`systemctl reload`, the packaged unit's `ExecReload`) still sends
+/// `SIGHUP`, whose default action would end the process: log it instead.
+/// The handler is installed before this returns, so a `SIGHUP` right after
+/// the start is caught too.
+pub fn ignore_hangup() {
+    #[cfg(unix)]
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hangup) => {
+            tokio::spawn(async move {
+                while hangup.recv().await.is_some() {
+                    tracing::info!("SIGHUP: no TLS certificate to reload (plain HTTP)");
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot handle SIGHUP"),
+    }
+}
+
 #[cfg(test)]
 mod tests;

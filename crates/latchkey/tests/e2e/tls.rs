@@ -1,6 +1,7 @@
 //! HTTPS without a proxy: serving over TLS with HTTP/2, HSTS and secure
-//! cookies on an https issuer, reload on SIGHUP, and a clear error for a
-//! bad certificate at start. Certificates are made at test time (rcgen).
+//! cookies on an https issuer, reload on SIGHUP (harmless on plain HTTP),
+//! and a clear error for a bad certificate at start. Certificates are made
+//! at test time (rcgen).
 
 use std::path::Path;
 
@@ -122,4 +123,17 @@ async fn a_certificate_without_its_key_is_refused_at_start() {
     };
     let failed = Server::try_start(&install, &opts).await.err().expect("half a TLS configuration stops the start");
     assert!(failed.stderr.contains("tls_cert_file and tls_key_file go together"), "{}", failed.stderr);
+}
+
+/// The packaged unit's `ExecReload` sends `SIGHUP` whether or not TLS is
+/// configured: on plain HTTP it must not end the server.
+#[tokio::test]
+async fn sighup_without_tls_is_logged_and_the_server_keeps_serving() {
+    let install = Install::new().await;
+    let server = Server::start(&install).await;
+    let status = std::process::Command::new("kill").arg("-HUP").arg(server.pid().to_string()).status().unwrap();
+    assert!(status.success());
+    server.wait_for_log("SIGHUP: no TLS certificate to reload").await;
+    let r = crate::harness::http().get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200, "still serving after SIGHUP");
 }
