@@ -13,18 +13,19 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 log() { printf 'test-browser: %s\n' "$*" >&2; }
 
-# --- Chromium from Debian -----------------------------------------------------
-if [ ! -x /usr/bin/chromium ]; then
-  log "installing Debian chromium"
+# --- Chromium (and openssl, for the https test's certificate) from Debian ------
+if [ ! -x /usr/bin/chromium ] || ! command -v openssl >/dev/null; then
+  log "installing Debian chromium and openssl"
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get install -y -q chromium >/dev/null 2>&1 || {
+  $SUDO apt-get install -y -q chromium openssl >/dev/null 2>&1 || {
     $SUDO apt-get update -q >/dev/null
-    $SUDO apt-get install -y -q chromium >/dev/null
+    $SUDO apt-get install -y -q chromium openssl >/dev/null
   }
 fi
 [ -x /usr/bin/chromium ] || { log "chromium is not installed"; exit 2; }
+command -v openssl >/dev/null || { log "openssl is not installed"; exit 2; }
 
 # --- npm packages ---------------------------------------------------------------
 command -v node >/dev/null || { log "node not found"; exit 2; }
