@@ -22,6 +22,8 @@ mod console;
 mod error;
 mod form;
 mod front_door;
+#[doc(hidden)]
+pub mod fuzzing;
 mod health;
 mod http_metrics;
 mod json_body;
