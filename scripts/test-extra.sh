@@ -20,6 +20,12 @@
 # cases per operation and per stateful run, fixed SCHEMATHESIS_SEED; about 30 s.
 # Last line: "schemathesis: N passed, M failed", counting API operations (and
 # the stateful suite) from the JUnit reports.
+# 4. scripts/http-fuzz.py on its own SQLite server: HTTP_FUZZ_REQUESTS
+#    (default 3000) malformed or hostile requests across every endpoint (no
+#    5xx, no panic, no hang, RSS back near its value), then the secret scan of
+#    the log, audit events, export, /metrics and error bodies for every
+#    credential its scripted flow produced (last line "http-fuzz: {...}").
+#    scripts/reliability.sh runs 60,000 per backend.
 # 0. First, without a server (scripts/openapi-check.sh, about 20 s): the
 #    OpenAPI document through Spectral and Redocly (no error, no warning) and
 #    both generators, openapi-typescript (+ tsc --strict) and
@@ -84,6 +90,9 @@ fi
 # --- the server ----------------------------------------------------------------
 cargo build -q -p latchkey
 BIN="$REPO/target/debug/latchkey"
+
+log "http-fuzz: ${HTTP_FUZZ_REQUESTS:-3000} hostile requests, then the secret scan"
+python3 "$REPO/scripts/http-fuzz.py" --bin "$BIN" --requests "${HTTP_FUZZ_REQUESTS:-3000}" || rc=$?
 
 WORK="$(mktemp -d -t latchkey-schemathesis.XXXXXX)"
 SERVER_PID=""

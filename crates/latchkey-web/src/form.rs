@@ -181,7 +181,7 @@ pub(crate) fn client_auth(headers: &HeaderMap, form: &Form) -> Result<PresentedA
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`.
-fn parse_basic(value: &[u8]) -> Result<(String, String), TokenError> {
+pub(crate) fn parse_basic(value: &[u8]) -> Result<(String, String), TokenError> {
     if value.len() > MAX_AUTH_HEADER {
         return Err(bad_basic());
     }

@@ -22,6 +22,8 @@ mod console;
 mod error;
 mod form;
 mod front_door;
+#[doc(hidden)]
+pub mod fuzzing;
 mod health;
 mod http_metrics;
 mod json_body;
@@ -151,6 +153,7 @@ pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
     };
 
     site.layer(axum::middleware::from_fn(with_path))
+        .layer(axum::middleware::from_fn(error::refuse_nul_in_path))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(overload::InFlight::new(options.max_in_flight), overload::limit))
         .layer(tower::util::option_layer(hsts))

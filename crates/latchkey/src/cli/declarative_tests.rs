@@ -157,3 +157,26 @@ fn scopes_and_classes() {
     let s = scope_spec(&json!({"name": "openid", "description": "Sign in"}));
     assert_eq!(s, ScopeSpec { name: "openid".into(), description: Some("Sign in".into()) });
 }
+
+#[path = "../../../../fuzz/yaml_check.rs"]
+mod yaml_check;
+
+/// The `yaml` fuzz target's invariant on stable, over its committed corpus
+/// (`fuzz/corpus/yaml/`) and truncations of each input.
+#[test]
+fn fuzz_corpus_replays() {
+    let parse = |text: &str| {
+        let p = parse(text, Path::new(".")).ok()?;
+        Some((serde_json::to_value(&p.doc).ok()?, serde_yaml_ng::to_string(&p.doc).ok()?))
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/yaml");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        for cut in (0..=data.len()).step_by(7).chain([data.len()]) {
+            yaml_check::yaml(&data[..cut], &parse);
+        }
+        n += 1;
+    }
+    assert!(n >= 10, "fewer than 10 corpus files in {}", dir.display());
+}

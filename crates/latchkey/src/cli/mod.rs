@@ -12,6 +12,7 @@ mod clients;
 mod credentials;
 mod declarative;
 pub mod exit;
+mod export;
 mod login;
 mod output;
 mod plan;
@@ -103,7 +104,7 @@ pub enum Command {
   latchkey export > clients.yaml
   latchkey export --output-file clients.yaml
   latchkey export -o json")]
-    Export(declarative::ExportArgs),
+    Export(export::ExportArgs),
     /// Show what `apply FILE` would change, checked by the server as apply would; nothing written.
     #[command(after_help = "Examples:
   latchkey plan clients.yaml
@@ -186,7 +187,7 @@ pub async fn run(cmd: Command, t: Target) -> Result<u8> {
         Command::Provider(a) => done(remote::providers(a, &t).await),
         Command::RemoteClient(a) => done(remote::remote_clients(a, &t).await),
         Command::Authorization(a) => done(remote::authorizations(a, &t).await),
-        Command::Export(a) => done(declarative::export(a, &t).await),
+        Command::Export(a) => done(export::export(a, &t).await),
         Command::Plan(a) => apply::plan(a, &t).await,
         Command::Apply(a) => done(apply::apply(a, &t).await),
     }
