@@ -325,3 +325,45 @@ async fn edit_changes_every_field_the_details_show() {
     }
     s.stop().await;
 }
+
+#[tokio::test]
+async fn search_finds_clients_by_redirect_uri_in_the_api_and_the_console() {
+    let install = Install::new().await;
+    let s = Server::start(&install).await;
+    let token = admin_token(&s, "admin").await;
+    for (name, uri) in [("Shop", "https://shop.example.com/Auth/Return"), ("Blog", "https://blog.example.org/cb")] {
+        let r = http()
+            .post(s.url("/api/v1/clients"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"name": name, "type": "web", "redirect_uris": [uri]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+    }
+    let names = |v: Value| -> Vec<String> {
+        v["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect()
+    };
+    for (q, want) in [
+        ("shop.example.com%2Fauth", vec!["Shop"]),
+        ("AUTH%2FRETURN", vec!["Shop"]),
+        ("example.org", vec!["Blog"]),
+        ("nowhere.example", vec![]),
+    ] {
+        let v: Value = http()
+            .get(s.url(&format!("/api/v1/clients?q={q}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(names(v), want, "q={q}");
+    }
+    let mut b = Browser::new();
+    sign_in(&s, &mut b, "admin", ADMIN_PASSWORD).await;
+    let html = page(&mut b, &s, "/console/clients?q=shop.example.com%2Fauth").await;
+    assert!(html.contains(">Shop<") && !html.contains(">Blog<"), "the console list searches the same way");
+    s.stop().await;
+}
