@@ -26,7 +26,7 @@ use latchkey_core::rules::RESPONSE_TYPES;
 use latchkey_core::{ClientType, FieldError, TokenEndpointAuthMethod};
 use serde_json::json;
 
-use super::client_form_state::{FormState, list_shown};
+use super::client_form_state::{FormState, in_durations, list_shown};
 use super::client_shape::Shape;
 use super::view::{Chrome, grant_label, type_title};
 use super::{Cx, duration, enter, enter_post, field};
@@ -419,7 +419,7 @@ async fn create(
     }
     f.take_pending();
     let shape = Shape::of(t, &cx.ctx.settings);
-    let config = match f.config_fields(&shape, &cx.ctx.settings, true) {
+    let config = match f.config_fields(&shape, true) {
         Ok(c) => c,
         Err(errors) => return render(&s, &cx, create_frame(&cx, t), f, errors).await,
     };
@@ -432,7 +432,10 @@ async fn create(
     };
     match s.app.clients.create_client(&cx.ctx, &cx.user.actor, new).await {
         Ok(created) => super::client_detail::secret_shown(&cx, &created.client, created.client_secret.as_deref(), true),
-        Err(AppError::Validation(errors)) => render(&s, &cx, create_frame(&cx, t), f, errors).await,
+        Err(AppError::Validation(errors)) => {
+            let errors = in_durations(errors, &cx.ctx.settings);
+            render(&s, &cx, create_frame(&cx, t), f, errors).await
+        }
         Err(AppError::Conflict(m)) => {
             render(&s, &cx, create_frame(&cx, t), f, vec![FieldError::new("name", &super::capitalize(&m))]).await
         }
@@ -523,7 +526,7 @@ async fn update(
         || !c.config.allowed_cors_origins.is_empty()
         || !c.config.response_types.is_empty();
     shape.keep(&current.grant_types, &current.auth_method, browser_lists);
-    let mut patch = match f.config_fields(&shape, &cx.ctx.settings, false) {
+    let mut patch = match f.config_fields(&shape, false) {
         Ok(c) => c,
         Err(errors) => return render(&s, &cx, frame, f, errors).await,
     };
@@ -534,7 +537,10 @@ async fn update(
             super::client_detail::secret_shown(&cx, &updated.client, updated.client_secret.as_deref(), false)
         }
         Ok(_) => cx.to(&format!("clients/{id}?m=updated")),
-        Err(AppError::Validation(errors)) => render(&s, &cx, frame, f, errors).await,
+        Err(AppError::Validation(errors)) => {
+            let errors = in_durations(errors, &cx.ctx.settings);
+            render(&s, &cx, frame, f, errors).await
+        }
         Err(e) => cx.app_error(e),
     }
 }

@@ -3,7 +3,6 @@
 //! (its [`Shape`]) are sent: the preset fills the rest on create, and edit
 //! leaves them as they are.
 
-use latchkey_core::tenant::MIN_TOKEN_LIFETIME;
 use latchkey_core::{ClientConfig, FieldError, GrantType, TenantSettings, TokenEndpointAuthMethod};
 use serde_json::{Map, Value, json};
 
@@ -221,7 +220,6 @@ impl FormState {
     pub(crate) fn config_fields(
         &self,
         shape: &Shape,
-        settings: &TenantSettings,
         derive_response_types: bool,
     ) -> Result<Map<String, Value>, Vec<FieldError>> {
         let mut errors = Vec::new();
@@ -239,23 +237,17 @@ impl FormState {
         m.insert("security_classes".into(), json!(self.security_classes));
         self.auth_fields(shape, &mut m, &mut errors);
         let lifetimes = [
-            ("access_token_lifetime", &self.lifetime, settings.max_access_token_lifetime, true),
-            ("refresh_token_lifetime", &self.refresh_lifetime, settings.max_refresh_token_lifetime, shape.refresh),
-            ("id_token_lifetime", &self.id_lifetime, settings.max_id_token_lifetime, shape.users),
+            ("access_token_lifetime", &self.lifetime, true),
+            ("refresh_token_lifetime", &self.refresh_lifetime, shape.refresh),
+            ("id_token_lifetime", &self.id_lifetime, shape.users),
         ];
-        for (name, text, max, _) in lifetimes.into_iter().filter(|l| l.3) {
+        // Bounds are the service's to check (its messages are put in
+        // durations by `in_durations`), so they come with the other errors.
+        for (name, text, _) in lifetimes.into_iter().filter(|l| l.2) {
             match duration::parse(text) {
-                Ok(v) if v.is_none_or(|v| (MIN_TOKEN_LIFETIME..=max).contains(&v)) => {
+                Ok(v) => {
                     m.insert(name.into(), json!(v));
                 }
-                Ok(_) => errors.push(FieldError::new(
-                    name,
-                    &format!(
-                        "must be between {} and {} (the tenant's maximum)",
-                        duration::human(MIN_TOKEN_LIFETIME),
-                        duration::human(max)
-                    ),
-                )),
                 Err(e) => errors.push(FieldError::new(name, e)),
             }
         }
@@ -342,4 +334,31 @@ impl FormState {
     pub(crate) fn has_grant(&self, g: GrantType) -> bool {
         self.grant_types.iter().any(|x| x == g.as_str())
     }
+}
+
+/// The service's lifetime messages ("between 60 and 3600 seconds") in the
+/// durations the form uses.
+pub(crate) fn in_durations(errors: Vec<FieldError>, settings: &TenantSettings) -> Vec<FieldError> {
+    errors
+        .into_iter()
+        .map(|e| {
+            let max = match e.field.as_str() {
+                "access_token_lifetime" => settings.max_access_token_lifetime,
+                "refresh_token_lifetime" => settings.max_refresh_token_lifetime,
+                "id_token_lifetime" => settings.max_id_token_lifetime,
+                "refresh_token_policy" => {
+                    let m =
+                        format!("must be at most {}", duration::human(latchkey_core::rules::MAX_REUSE_GRACE_SECONDS));
+                    return FieldError::new(&e.field, &m);
+                }
+                _ => return e,
+            };
+            let m = format!(
+                "must be between {} and {} (the tenant's maximum)",
+                duration::human(latchkey_core::tenant::MIN_TOKEN_LIFETIME),
+                duration::human(max)
+            );
+            FieldError::new(&e.field, &m)
+        })
+        .collect()
 }

@@ -55,7 +55,7 @@ async fn each_client_type_gets_its_own_form() {
         assert!(!html.contains("token-exchange"), "{t}");
         assert!(!html.contains("value=\"password\""), "{t}: legacy grants are off in this tenant");
         assert!(html.contains("<details class=\"advanced\""), "{t}");
-        assert!(html.contains("Client Name <span class=\"req\">(required)</span>"), "{t}");
+        assert!(html.contains("Client Name</label> <span class=\"req\" aria-hidden=\"true\">(required)</span>"), "{t}");
         assert!(has(&html, "access_token_lifetime") && html.contains("such as 15m, 1h or 30d"), "{t}");
         assert!(html.contains("name=\"switch_type\""), "{t}: the type can change");
     }
@@ -82,8 +82,9 @@ async fn each_client_type_gets_its_own_form() {
     assert!(has(main_part(&m2m), "jwks_uri") && !has(main_part(&m2m), "grant_types"), "grants under Advanced");
 
     let web = page(&mut b, &s, "/console/clients/new/web").await;
-    assert!(web.contains("Redirect URIs <span class=\"req\">(required)</span>"));
+    assert!(web.contains("Redirect URIs</label> <span class=\"req\" aria-hidden=\"true\">(required)</span>"));
     assert!(has(main_part(&web), "redirect_uris_new") && has(main_part(&web), "require_consent"));
+    assert!(web.contains("aria-required=\"true\" data-pending"), "the empty required list says so");
     for present in ["post_logout_redirect_uris_new", "allowed_groups_new", "refresh_token_lifetime", "require_pkce"] {
         assert!(has(&web, present) && !has(main_part(&web), present), "web has {present} under Advanced");
     }
