@@ -222,7 +222,7 @@ fn auth_label(m: TokenEndpointAuthMethod) -> &'static str {
         TokenEndpointAuthMethod::ClientSecretBasic => "Client secret (HTTP Basic)",
         TokenEndpointAuthMethod::ClientSecretPost => "Client secret (in the form body)",
         TokenEndpointAuthMethod::ClientSecretJwt => "Client secret JWT",
-        TokenEndpointAuthMethod::PrivateKeyJwt => "Private key JWT (signed with the client's own key)",
+        TokenEndpointAuthMethod::PrivateKeyJwt => "Private key JWT",
         TokenEndpointAuthMethod::None => "None — public client with PKCE",
     }
 }

@@ -63,6 +63,9 @@ pub(crate) fn parse(s: &str) -> Result<Option<u32>, &'static str> {
 
 /// The compact form for an input box: `1h30m`, `30d`, `90s` → `1m30s`.
 pub(crate) fn compact(s: u32) -> String {
+    if s == 0 {
+        return "0s".into();
+    }
     split(s).map(|(n, c, _)| format!("{n}{c}")).collect()
 }
 
@@ -126,7 +129,8 @@ mod tests {
         assert_eq!(compact(5400), "1h30m");
         assert_eq!(compact(2_592_000), "30d");
         assert_eq!(compact(3661), "1h1m1s");
-        for s in [1, 59, 60, 3599, 86_401, 7_776_000] {
+        assert_eq!(compact(0), "0s");
+        for s in [0, 1, 59, 60, 3599, 86_401, 7_776_000] {
             assert_eq!(parse(&compact(s)), Ok(Some(s)));
         }
     }
