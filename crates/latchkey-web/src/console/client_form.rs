@@ -84,14 +84,13 @@ struct LifetimeField {
 }
 
 /// Fields under "Advanced".
-const ADVANCED: [&str; 14] = [
+const ADVANCED: [&str; 13] = [
     "grant_types",
     "response_types",
     "post_logout_redirect_uris",
     "allowed_cors_origins",
     "audiences",
     "allowed_groups",
-    "security_classes",
     "refresh_token_lifetime",
     "id_token_lifetime",
     "refresh_token_policy",
