@@ -77,9 +77,38 @@ function states() {
     ['new-web', go('/console/clients/new/web')],
     ['new-errors', async (page) => {
       await page.goto(`${server.base}/console/clients/new/web`);
-      await page.getByLabel('Token Lifetime (seconds)').fill('10');
+      await page.getByLabel('Access Token Lifetime').fill('10 fortnights');
       await page.getByRole('button', { name: 'Create Client' }).click();
       await page.getByRole('alert').waitFor();
+    }],
+    ['new-m2m-advanced', async (page) => {
+      await page.goto(`${server.base}/console/clients/new/m2m`);
+      await page.getByText('Advanced', { exact: true }).click();
+      await page.getByLabel('Audiences', { exact: true }).waitFor();
+    }],
+    ['new-m2m-keys-error', async (page) => {
+      await page.goto(`${server.base}/console/clients/new/m2m`);
+      await page.getByLabel('Client Name', { exact: true }).fill('Signer without keys');
+      await page.getByLabel('Client Authentication').selectOption('private_key_jwt');
+      await page.getByLabel('JWK Set (JSON)').fill('{not json');
+      await page.getByRole('button', { name: 'Create Client' }).click();
+      await page.getByRole('alert').waitFor();
+    }],
+    ['new-spa', go('/console/clients/new/spa')],
+    ['new-device', go('/console/clients/new/device')],
+    ['new-custom-advanced-errors', async (page) => {
+      await page.goto(`${server.base}/console/clients/new/custom`);
+      await page.getByText('Advanced', { exact: true }).click();
+      await page.getByLabel('Refresh Token Lifetime').fill('forever');
+      await page.getByRole('button', { name: 'Create Client' }).click();
+      await page.getByRole('alert').waitFor();
+    }],
+    ['new-type-changed', async (page) => {
+      await page.goto(`${server.base}/console/clients/new/web`);
+      await page.getByLabel('Client Name', { exact: true }).fill('Changed my mind');
+      await page.getByLabel('Client Type').selectOption('device');
+      await page.getByRole('button', { name: 'Change Type' }).click();
+      await page.getByRole('heading', { name: 'Create Client — Device or CLI' }).waitFor();
     }],
     ['secret-shown', async (page) => {
       await page.goto(`${server.base}/console/clients/new/m2m`);
@@ -92,6 +121,7 @@ function states() {
     ['client-connector', go(`/console/clients/${ids.connector}`)],
     ['client-cli', go('/console/clients/latchkey-cli')],
     ['client-edit', go(`/console/clients/${ids.web}/edit`)],
+    ['client-edit-m2m', go(`/console/clients/${ids.m2m}/edit`)],
     ['client-delete', go(`/console/clients/${ids.web}/delete`)],
     ['bulk-delete', async (page) => {
       await page.goto(`${server.base}/console/clients?q=Billing`);

@@ -95,11 +95,11 @@ test('search finds a client as you type, and an edit shows on its page', async (
 
   await page.getByRole('link', { name: 'Edit Needle in a haystack' }).click();
   await page.getByLabel('Description').fill('Found it: nightly invoicing');
-  await page.getByLabel('Token Lifetime (seconds)').fill('900');
+  await page.getByLabel('Access Token Lifetime').fill('15 min');
   await page.getByRole('button', { name: 'Save Changes' }).click();
   await page.getByText('The client was saved.').waitFor();
   await page.getByText('Found it: nightly invoicing').first().waitFor();
-  await page.getByText('900 s (15 min)').waitFor();
+  await page.locator('dd').filter({ hasText: /^15\s+min \(set on this client\)$/ }).waitFor();
   const shown = await server.cliJson(['client', 'show', clientId]);
   assert.equal(shown.description, 'Found it: nightly invoicing');
   assert.equal(shown.access_token_lifetime, 900);
@@ -147,7 +147,7 @@ test('validation errors are shown inline, beside their fields', async () => {
   await page.goto(`${server.base}/console/clients/new`);
   await page.getByRole('link', { name: /^Web application/ }).click();
   await page.getByLabel('Redirect URIs', { exact: true }).fill('http://example.com/callback');
-  await page.getByLabel('Token Lifetime (seconds)').fill('10');
+  await page.getByLabel('Access Token Lifetime').fill('10s');
   const [response] = await Promise.all([
     page.waitForResponse((r) => r.request().method() === 'POST'),
     page.getByRole('button', { name: 'Create Client' }).click(),
@@ -158,7 +158,10 @@ test('validation errors are shown inline, beside their fields', async () => {
   assert.equal(await name.getAttribute('aria-invalid'), 'true');
   assert.match(await page.locator('#name-error').textContent(), /1-200 characters/);
   assert.match(await page.locator('#redirect_uris-error').textContent(), /http is only allowed for the loopback/);
-  assert.match(await page.locator('#lifetime-error').textContent(), /60/);
+  assert.match(await page.locator('#access_token_lifetime-error').textContent(), /between 1\s+min and 1\s+h/);
+  await page.getByRole('link', { name: /^Access Token Lifetime:/ }).click();
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'access_token_lifetime', 'the summary links to the field');
+  assert.equal(await page.getByLabel('Access Token Lifetime').inputValue(), '10s', 'what was typed is kept');
   // What was typed is kept.
   await page.getByText('http://example.com/callback', { exact: true }).waitFor();
 });
@@ -268,4 +271,71 @@ test('a provisioning connector\'s page shows its SCIM endpoint and the changes i
   await page.goto(`${server.base}/console/clients/latchkey-admin`);
   await page.getByRole('heading', { name: 'History' }).waitFor();
   assert.equal(await page.getByRole('region', { name: 'Directory Sync (SCIM)' }).count(), 0);
+});
+
+test('an m2m client with private_key_jwt and a JWK Set URL, then lifetimes edited as durations', async () => {
+  await page.goto(`${server.base}/console/clients/new/m2m`);
+  // Only what an m2m client uses; nothing the server does not serve.
+  assert.equal(await page.getByLabel('Redirect URIs', { exact: true }).count(), 0);
+  const methods = await page.getByLabel('Client Authentication').locator('option').allTextContents();
+  assert.ok(!methods.some((m) => /Client secret JWT/.test(m)), methods.join());
+  // The key fields show only while Private key JWT is chosen.
+  assert.equal(await page.getByLabel('JWK Set URL').isVisible(), false);
+  await page.getByLabel('Client Name', { exact: true }).fill('Key signer');
+  await page.getByLabel('Client Authentication').selectOption('private_key_jwt');
+  await page.getByLabel('JWK Set URL').waitFor();
+  await page.getByRole('button', { name: 'Create Client' }).click();
+  // One of the two is required: the summary links to the field.
+  await page.getByRole('alert').filter({ hasText: 'The client was not saved' }).waitFor();
+  await page.getByRole('link', { name: /^JWK Set URL:/ }).click();
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'jwks_uri');
+  assert.equal(await page.getByLabel('Client Name', { exact: true }).inputValue(), 'Key signer', 'input kept');
+  await page.getByLabel('JWK Set URL').fill('https://signer.example/jwks.json');
+  await page.getByLabel('Access Token Lifetime').fill('30m');
+  await page.getByRole('button', { name: 'Create Client' }).click();
+  await page.getByRole('heading', { name: 'Client Successfully Created' }).waitFor();
+  const clientId = await page.getByLabel('Client ID', { exact: true }).inputValue();
+  assert.equal(await page.getByLabel('Client Secret', { exact: true }).count(), 0, 'no secret for private_key_jwt');
+  let shown = await server.cliJson(['client', 'show', clientId]);
+  assert.equal(shown.token_endpoint_auth_method, 'private_key_jwt');
+  assert.equal(shown.jwks_uri, 'https://signer.example/jwks.json');
+  assert.equal(shown.access_token_lifetime, 1800);
+
+  await page.goto(`${server.base}/console/clients/${clientId}/edit`);
+  assert.equal(await page.getByLabel('Access Token Lifetime').inputValue(), '30m');
+  await page.getByLabel('Access Token Lifetime').fill('1 H');
+  await page.getByText('Advanced', { exact: true }).click();
+  await page.getByLabel('Audiences', { exact: true }).fill('https://api.example.com');
+  await page.getByRole('button', { name: 'Add Audiences' }).click();
+  await page.getByText('https://api.example.com', { exact: true }).waitFor();
+  await page.getByRole('button', { name: 'Save Changes' }).click();
+  await page.getByText('The client was saved.').waitFor();
+  await page.locator('dd').filter({ hasText: /^1\s+h \(set on this client\)$/ }).waitFor();
+  await page.locator('dd').filter({ hasText: 'https://signer.example/jwks.json' }).waitFor();
+  shown = await server.cliJson(['client', 'show', clientId]);
+  assert.equal(shown.access_token_lifetime, 3600);
+  assert.deepEqual(shown.audiences, ['https://api.example.com']);
+
+  // A duration the form cannot read: the form again, never a 5xx.
+  await page.goto(`${server.base}/console/clients/${clientId}/edit`);
+  await page.getByLabel('Access Token Lifetime').fill('an hour or so');
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST'),
+    page.getByRole('button', { name: 'Save Changes' }).click(),
+  ]);
+  assert.equal(response.status(), 422);
+  assert.match(await page.locator('#access_token_lifetime-error').textContent(), /enter a duration such as/);
+});
+
+test('the client list search matches redirect URIs', async () => {
+  const { clientId } = await createClient(page, server, {
+    type: 'Web application', name: 'Found by its callback', redirectUri: 'https://rare-callback.example.com/oauth/done',
+  });
+  await page.goto(`${server.base}/console/clients`);
+  await page.getByRole('searchbox', { name: 'Search clients' }).fill('rare-callback.example.com/oauth');
+  await page.waitForFunction(() => document.querySelectorAll('#client-results tbody tr').length === 1);
+  await page.getByRole('link', { name: 'View Found by its callback' }).waitFor();
+  const rows = page.locator('#client-results tbody tr');
+  assert.equal(await rows.count(), 1);
+  assert.match(await rows.first().textContent(), new RegExp(clientId));
 });

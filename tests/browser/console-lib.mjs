@@ -50,6 +50,7 @@ export async function createClient(page, server, { type, name, redirectUri, gran
     await page.getByRole('button', { name: 'Add Redirect URIs' }).click();
     await page.getByText(redirectUri, { exact: true }).waitFor();
   }
+  if (grants.length) await page.getByText('Advanced', { exact: true }).click();
   for (const g of grants) await page.getByLabel(g, { exact: true }).check();
   await page.getByRole('button', { name: 'Create Client' }).click();
   await page.getByRole('heading', { name: 'Client Successfully Created' }).waitFor();

@@ -296,7 +296,8 @@ pub enum SortKey {
 /// A search over a tenant's clients. Every filter is optional.
 #[derive(Debug, Clone, Default)]
 pub struct ClientQuery {
-    /// Case-insensitive substring of name, client id or description.
+    /// Case-insensitive substring of name, client id, description or a
+    /// redirect URI.
     pub q: Option<String>,
     pub client_type: Option<String>,
     pub grant_type: Option<String>,

@@ -31,6 +31,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (15, "sign_ins_and_sync", include_str!("../migrations/postgres/0015_sign_ins_and_sync.sql")),
     (16, "rate_limits", include_str!("../migrations/postgres/0016_rate_limits.sql")),
     (17, "installation_keys", include_str!("../migrations/postgres/0017_installation_keys.sql")),
+    (18, "search_redirect_uris", include_str!("../migrations/postgres/0018_search_redirect_uris.sql")),
 ];
 
 #[derive(Debug, Clone)]
@@ -95,7 +96,8 @@ impl PgStore {
     /// through the frequent lists: 1 ms. The extra condition is implied by
     /// the full one, so the result is the same.
     fn push_text_search(qb: &mut sqlx::QueryBuilder<Postgres>, needle: &str) {
-        const EXPR: &str = " AND (name_lower || ' ' || lower(client_id) || ' ' || lower(description)) LIKE ";
+        const EXPR: &str =
+            " AND (name_lower || ' ' || lower(client_id) || ' ' || lower(description) || ' ' || redirect_text) LIKE ";
         for token in rare_tokens(needle) {
             qb.push(EXPR).push_bind(format!("%{}%", crate::sql::like_escape(token)));
         }

@@ -116,6 +116,12 @@ pub(crate) fn grants_text(c: &Client) -> String {
     s
 }
 
+/// The redirect URIs, lower-cased and space-separated, for the text
+/// search (URIs never contain spaces).
+pub(crate) fn redirect_text(c: &Client) -> String {
+    c.config.redirect_uris.iter().map(|u| u.as_str().to_lowercase()).collect::<Vec<_>>().join(" ")
+}
+
 /// `' key=value key2=value2 '` (labels never contain spaces).
 pub(crate) fn labels_text(c: &Client) -> String {
     let mut s = String::from(" ");
@@ -158,7 +164,7 @@ pub(crate) fn parse_purpose(s: &str) -> Result<KeyPurpose> {
 
 /// Column lists of the inserts the single-row and batch paths share.
 pub(crate) const CLIENT_INSERT_COLUMNS: &str = "tenant_id, client_id, name, name_lower, description, client_type, \
-     status, protected, managed_by, created_at, updated_at, created_by, last_used_at, revision, config, grant_types, labels, token_epoch";
+     status, protected, managed_by, created_at, updated_at, created_by, last_used_at, revision, config, grant_types, labels, token_epoch, redirect_text";
 pub(crate) const SECRET_INSERT_COLUMNS: &str =
     "tenant_id, client_id, secret_id, secret_hash, sealed_secret, hint, label, created_at, expires_at, last_used_at";
 pub(crate) const AUDIT_INSERT_COLUMNS: &str = "tenant_id, event_id, occurred_at, actor, actor_type, action, \
@@ -175,6 +181,7 @@ macro_rules! impl_repos {
             use crate::sql::{
                 AUDIT_INSERT_COLUMNS, CLIENT_COLUMNS, CLIENT_INSERT_COLUMNS, SECRET_INSERT_COLUMNS, client_from_parts,
                 config_json, config_references, grants_text, labels_text, like_escape, parse_alg, parse_purpose,
+                redirect_text,
             };
             use crate::{
                 AuditQuery, AuditRecord, AuditRepo, ClientInsert, ClientQuery, ClientRepo, ClientSort, ClientState,
@@ -330,7 +337,8 @@ macro_rules! impl_repos {
                             .push_bind(config)
                             .push_bind(grants_text(c))
                             .push_bind(labels_text(c))
-                            .push_bind(c.token_epoch);
+                            .push_bind(c.token_epoch)
+                            .push_bind(redirect_text(c));
                     });
                     qb.build().execute(&mut **tx).await.map_err(e)?;
                 }

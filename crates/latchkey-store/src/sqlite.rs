@@ -31,6 +31,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (15, "sign_ins_and_sync", include_str!("../migrations/sqlite/0015_sign_ins_and_sync.sql")),
     (16, "rate_limits", include_str!("../migrations/sqlite/0016_rate_limits.sql")),
     (17, "installation_keys", include_str!("../migrations/sqlite/0017_installation_keys.sql")),
+    (18, "search_redirect_uris", include_str!("../migrations/sqlite/0018_search_redirect_uris.sql")),
 ];
 
 /// Reads go through `pool`; every write goes through `writer`, a pool of

@@ -42,6 +42,7 @@ cases!(
     scopes_keys_and_audit,
     search_filters_sorts_and_pages,
     search_at_scale_matches_a_plain_filter,
+    search_matches_redirect_uris,
     key_rotation_retires_the_keys_in_use_at_activation,
     tenants_list_update_and_delete_with_everything_in_them,
     update_checks_revision,

@@ -116,8 +116,21 @@
   }
 
   // Enter in an ordinary field of the client form submits it (not Add).
+  // The key fields show only while Private key JWT is chosen; hidden, they
+  // are disabled so that nothing stale is sent.
   function clientForm(form) {
     var primary = form.querySelector("[data-primary]");
+    var method = form.querySelector("select[data-auth-method]");
+    var keys = form.querySelector("fieldset[data-keys]");
+    if (method && keys) {
+      var syncKeys = function () {
+        var on = method.value === "private_key_jwt";
+        keys.hidden = !on;
+        keys.disabled = !on;
+      };
+      method.addEventListener("change", syncKeys);
+      syncKeys();
+    }
     form.addEventListener("keydown", function (e) {
       var t = e.target;
       if (e.key !== "Enter" || !primary || t.tagName !== "INPUT" || t.hasAttribute("data-pending")) { return; }

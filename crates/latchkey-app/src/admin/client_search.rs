@@ -101,7 +101,8 @@ pub const COUNT_CAP: u32 = 10_000;
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ClientSearch {
-    /// Free text: matches the name, description or client_id.
+    /// Free text, case-insensitive: matches a substring of the name,
+    /// description, client_id or one of the redirect URIs.
     pub q: Option<String>,
     /// The preset the client was created from (`m2m`, `web`, `spa`, …).
     #[serde(rename = "type")]

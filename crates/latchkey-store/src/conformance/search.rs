@@ -115,6 +115,7 @@ pub async fn search_at_scale_matches_a_plain_filter(store: Arc<dyn Store>) {
         }
         d
     };
+    let uri = |s: &str| latchkey_core::redirect::RedirectUri::parse_syntax(s).unwrap();
     let mut all = Vec::with_capacity(N);
     for i in 0..N {
         let mut c = client(
@@ -124,6 +125,12 @@ pub async fn search_at_scale_matches_a_plain_filter(store: Arc<dyn Store>) {
             5_000 + i64::try_from(i / 3).unwrap(),
         );
         c.description = describe(i);
+        // Redirect URIs are searched too: a few rare ones, and a common one.
+        if [7, 6_000, 10_400].contains(&i) {
+            c.config.redirect_uris = vec![uri(&format!("https://callback.rare.example/CB{i}"))];
+        } else if i % 10 == 0 {
+            c.config.redirect_uris = vec![uri("https://app.example/signin"), uri("http://127.0.0.1:8080/cb")];
+        }
         all.push(c);
     }
     for chunk in all.chunks(2_000) {
@@ -147,8 +154,10 @@ pub async fn search_at_scale_matches_a_plain_filter(store: Arc<dyn Store>) {
         let mut v: Vec<&Client> = all
             .iter()
             .filter(|c| {
-                format!("{} {} {}", c.name.to_lowercase(), c.client_id.as_str(), c.description.to_lowercase())
-                    .contains(needle)
+                let uris: Vec<String> = c.config.redirect_uris.iter().map(|u| u.as_str().to_lowercase()).collect();
+                let text =
+                    format!("{} {} {}", c.name.to_lowercase(), c.client_id.as_str(), c.description.to_lowercase());
+                text.contains(needle) || uris.iter().any(|u| u.contains(needle))
             })
             .collect();
         v.sort_by(|a, b| (key(a, sort), a.client_id.as_str()).cmp(&(key(b, sort), b.client_id.as_str())));
@@ -157,7 +166,18 @@ pub async fn search_at_scale_matches_a_plain_filter(store: Arc<dyn Store>) {
         }
         v.into_iter().map(|c| c.client_id.to_string()).collect::<Vec<_>>()
     };
-    for needle in ["rare-marker", "late arrival", "group 3", "unit", "item 0", "item-0999", "item 00007 item-"] {
+    for needle in [
+        "rare-marker",
+        "late arrival",
+        "group 3",
+        "unit",
+        "item 0",
+        "item-0999",
+        "item 00007 item-",
+        "callback.rare",
+        "app.example/signin",
+        "127.0.0.1:8080",
+    ] {
         for sort in [ClientSort::CreatedAsc, ClientSort::CreatedDesc, ClientSort::NameAsc, ClientSort::NameDesc] {
             let want = expected(needle, sort);
             // Three pages of 50 (or all there is), each continuing the last.
@@ -185,4 +205,47 @@ pub async fn search_at_scale_matches_a_plain_filter(store: Arc<dyn Store>) {
         assert_eq!(store.count_clients(&t, &q, 20_000).await.unwrap(), want, "count of {needle:?}");
         assert_eq!(store.count_clients(&t, &q, 100).await.unwrap(), want.min(101), "capped count of {needle:?}");
     }
+}
+
+/// The text search matches redirect URIs (issue 17): what is stored on
+/// insert, what an update changes, case-insensitive, per tenant.
+pub async fn search_matches_redirect_uris(store: Arc<dyn Store>) {
+    use crate::ClientQuery;
+    let t = with_tenant(&*store, "acme").await;
+    let other = with_tenant(&*store, "other").await;
+    let uri = |s: &str| latchkey_core::redirect::RedirectUri::parse_syntax(s).unwrap();
+    let mut portal = client(&t, "portal", "Portal", 1_000);
+    portal.config.redirect_uris = vec![uri("https://portal.example.com/OAuth/Callback"), uri("com.example.app:/cb")];
+    store.insert_client(&portal, &[], &audit("c", "portal")).await.unwrap();
+    let mut batch = client(&t, "batch", "Batch", 1_001);
+    batch.config.redirect_uris = vec![uri("https://batch.example.net/cb")];
+    store.insert_clients(&t, &[ClientInsert { client: batch, secrets: vec![], audit: audit("c", "b") }]).await.unwrap();
+    let mut theirs = client(&other, "portal", "Theirs", 1_000);
+    theirs.config.redirect_uris = vec![uri("https://portal.example.com/oauth/callback")];
+    store.insert_client(&theirs, &[], &audit("c", "o")).await.unwrap();
+    let find = |needle: &'static str| {
+        let store = store.clone();
+        let t = t.clone();
+        async move {
+            let q = ClientQuery { q: Some(needle.into()), limit: 10, ..ClientQuery::default() };
+            let n = store.count_clients(&t, &q, 100).await.unwrap();
+            let ids: Vec<String> =
+                store.search_clients(&t, &q, 0).await.unwrap().into_iter().map(|c| c.client_id.to_string()).collect();
+            assert_eq!(u64::try_from(ids.len()).unwrap(), n, "count of {needle:?}");
+            ids
+        }
+    };
+    assert_eq!(find("portal.example.com/oauth").await, ["portal"]);
+    assert_eq!(find("OAUTH/CALLBACK").await, ["portal"], "case does not matter");
+    assert_eq!(find("com.example.app:/").await, ["portal"], "private-use schemes too");
+    assert_eq!(find("batch.example.net").await, ["batch"], "batch inserts are searchable");
+    assert_eq!(find(".example.").await, ["portal", "batch"]);
+    assert_eq!(find("/c").await, ["portal", "batch"], "a needle shorter than a trigram");
+    // An update replaces what is searched.
+    let (mut current, _) = store.get_client_with_secrets(&t, &portal.client_id).await.unwrap().unwrap();
+    current.config.redirect_uris = vec![uri("https://new.example.org/return")];
+    assert!(store.update_client(&current, current.revision, &audit("u", "portal")).await.unwrap());
+    assert_eq!(find("new.example.org/return").await, ["portal"]);
+    assert!(find("oauth/callback").await.is_empty(), "the old URI is no longer found");
+    assert_eq!(find("portal").await, ["portal"], "the name is still found");
 }

@@ -180,7 +180,7 @@ macro_rules! client_repo {
                 let n = sqlx::query(
                     "UPDATE clients SET name = $3, name_lower = $4, description = $5, client_type = $6, status = $7, \
                      protected = $8, managed_by = $9, updated_at = $10, revision = revision + 1, config = $11, \
-                     grant_types = $12, labels = $13, \
+                     grant_types = $12, labels = $13, redirect_text = $15, \
                      token_epoch = CASE WHEN status <> $7 THEN token_epoch + 1 ELSE token_epoch END \
                      WHERE tenant_id = $1 AND client_id = $2 AND revision = $14",
                 )
@@ -198,6 +198,7 @@ macro_rules! client_repo {
                 .bind(grants_text(c))
                 .bind(labels_text(c))
                 .bind(expected_revision)
+                .bind(redirect_text(c))
                 .execute(&mut *tx)
                 .await
                 .map_err(e)?
@@ -419,7 +420,7 @@ macro_rules! client_repo {
                 match text {
                     Text::None => {}
                     Text::Like(needle) => {
-                        qb.push(" AND (name_lower || ' ' || lower(client_id) || ' ' || lower(description)) LIKE ")
+                        qb.push(" AND (name_lower || ' ' || lower(client_id) || ' ' || lower(description) || ' ' || redirect_text) LIKE ")
                             .push_bind(format!("%{}%", like_escape(needle)))
                             .push(" ESCAPE '\\'");
                     }

@@ -18,7 +18,8 @@ use latchkey_core::{ClientStatus, redirect::MatchExplanation};
 use super::audit_page::AuditRow;
 use super::chart::Chart;
 use super::confirm::{Confirmation, unless_confirmed};
-use super::view::{Chrome, grant_label, opt_time, seconds, time, type_title};
+use super::duration::human;
+use super::view::{Chrome, grant_label, opt_time, time, type_title};
 use super::{Cx, enter, enter_post, field, param};
 use crate::AppState;
 use crate::tenant::{NoTenant, Source, Tenant};
@@ -92,6 +93,7 @@ struct DetailPage {
     kind: &'static str,
     grants: Vec<&'static str>,
     lifetimes: Vec<(&'static str, String, &'static str)>,
+    reuse_grace: String,
     labels: String,
     created: String,
     /// Who created it, by name where the creator is a user or a client.
@@ -262,9 +264,9 @@ async fn details(
     };
     let l = &v.effective_lifetimes;
     let lifetimes = vec![
-        ("Access token", seconds(l.access_token.seconds), source_label(&l.access_token)),
-        ("Refresh token", seconds(l.refresh_token.seconds), source_label(&l.refresh_token)),
-        ("ID token", seconds(l.id_token.seconds), source_label(&l.id_token)),
+        ("Access token", human(l.access_token.seconds), source_label(&l.access_token)),
+        ("Refresh token", human(l.refresh_token.seconds), source_label(&l.refresh_token)),
+        ("ID token", human(l.id_token.seconds), source_label(&l.id_token)),
     ];
     let created_by = creator(&s, &cx, &v.created_by).await;
     let last_used = match s.app.tokens.last_use_now(&cx.ctx, &id).await {
@@ -277,6 +279,7 @@ async fn details(
         kind: type_title(v.client_type),
         grants: v.config.grant_types.iter().map(|g| grant_label(*g)).collect(),
         lifetimes,
+        reuse_grace: human(v.config.refresh_token_policy.reuse_grace_seconds),
         labels: v.config.labels.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join(", "),
         created: time(v.created_at),
         updated: time(v.updated_at),

@@ -2,8 +2,15 @@
 //! labels of SPEC §7, and validation messages come from the same rules as
 //! the admin API (the service's field errors, shown beside their fields).
 //!
+//! The form is shaped by the client type ([`Shape`]): the fields the type
+//! uses, required ones marked, the rest under "Advanced", and only the grant
+//! types and authentication methods the server serves for it. On the create
+//! form the type can be changed with a button (the page comes back for the
+//! new type with what was typed); lifetimes are durations (`1h`, `30d`).
+//!
 //! The list fields (redirect URIs, logout redirect URIs, CORS origins,
-//! scopes) each have an entry box and an **Add** button. Without script the
+//! scopes, audiences, allowed groups) each have an entry box and an **Add**
+//! button. Without script the
 //! button posts the form and it comes back with the value in the list; the
 //! script does the same in place.
 
@@ -16,11 +23,13 @@ use axum::routing::get;
 use latchkey_app::AppError;
 use latchkey_app::admin::clients::{ClientView, NewClient};
 use latchkey_core::rules::RESPONSE_TYPES;
-use latchkey_core::{ClientConfig, ClientType, FieldError, GrantType, TokenEndpointAuthMethod};
-use serde_json::{Map, Value, json};
+use latchkey_core::{ClientType, FieldError, TokenEndpointAuthMethod};
+use serde_json::json;
 
+use super::client_form_state::{FormState, in_durations, list_shown};
+use super::client_shape::Shape;
 use super::view::{Chrome, grant_label, type_title};
-use super::{Cx, enter, enter_post, field, fields};
+use super::{Cx, duration, enter, enter_post, field};
 use crate::AppState;
 use crate::tenant::{NoTenant, Source, Tenant};
 
@@ -28,15 +37,6 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/console/clients/new/{kind}", get(new_form).post(create))
         .route("/console/clients/{id}/edit", get(edit_form).post(update))
-}
-
-/// One list field of the form.
-pub(crate) struct ListField {
-    pub name: &'static str,
-    pub label: &'static str,
-    pub hint: &'static str,
-    pub items: Vec<String>,
-    pub pending: String,
 }
 
 /// A checkbox or option.
@@ -47,217 +47,58 @@ pub(crate) struct Opt {
     pub legacy: bool,
 }
 
-/// The form's values, from a client or from a post.
-pub(crate) struct FormState {
-    pub name: String,
-    pub description: String,
-    pub lists: Vec<ListField>,
-    pub grant_types: Vec<String>,
-    pub response_types: Vec<String>,
-    pub security_classes: Vec<String>,
-    pub auth_method: String,
-    pub lifetime: String,
-    pub format: String,
-    pub require_consent: bool,
-    pub require_pkce: bool,
-    pub labels: String,
-    /// `""` (none), `viewer`, `tenant-admin` or `owner`.
-    pub admin_role: String,
-}
-
-const LISTS: [(&str, &str, &str); 4] = [
-    (
-        "redirect_uris",
-        "Redirect URIs",
-        "Where the authorization server may send the user back: https, or http on loopback, or a private-use scheme for native apps.",
-    ),
-    (
-        "post_logout_redirect_uris",
-        "Allowed Logout Redirect URIs",
-        "Where the application may send the user after signing out.",
-    ),
-    (
-        "allowed_cors_origins",
-        "Allowed CORS Origins",
-        "Origins (scheme://host[:port]) that may call the token, userinfo, revocation and introspection endpoints from a browser.",
-    ),
-    ("scopes", "Scopes", "Scopes the client may request; each must exist in this tenant's catalogue."),
-];
-
-impl FormState {
-    fn from_config(name: &str, description: &str, c: &ClientConfig) -> Self {
-        let list = |n: &str| -> Vec<String> {
-            match n {
-                "redirect_uris" => c.redirect_uris.iter().map(|u| u.as_str().to_owned()).collect(),
-                "post_logout_redirect_uris" => {
-                    c.post_logout_redirect_uris.iter().map(|u| u.as_str().to_owned()).collect()
-                }
-                "allowed_cors_origins" => c.allowed_cors_origins.iter().map(|o| o.as_str().to_owned()).collect(),
-                _ => c.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
-            }
-        };
-        Self {
-            name: name.to_owned(),
-            description: description.to_owned(),
-            lists: LISTS
-                .iter()
-                .map(|(n, l, h)| ListField { name: n, label: l, hint: h, items: list(n), pending: String::new() })
-                .collect(),
-            grant_types: c.grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
-            response_types: c.response_types.clone(),
-            security_classes: c.security_classes.clone(),
-            auth_method: c.token_endpoint_auth_method.as_str().to_owned(),
-            lifetime: c.access_token_lifetime.map(|l| l.to_string()).unwrap_or_default(),
-            format: serde_json::to_value(c.access_token_format)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            require_consent: c.require_consent,
-            require_pkce: c.require_pkce,
-            labels: c.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "),
-            admin_role: c.admin_role.map(|r| r.as_str().to_owned()).unwrap_or_default(),
-        }
-    }
-
-    fn from_post(pairs: &[(String, String)]) -> Self {
-        let owned = |v: Vec<&str>| v.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
-        Self {
-            name: field(pairs, "name").to_owned(),
-            description: field(pairs, "description").to_owned(),
-            lists: LISTS
-                .iter()
-                .map(|(n, l, h)| ListField {
-                    name: n,
-                    label: l,
-                    hint: h,
-                    items: owned(fields(pairs, n)),
-                    pending: field(pairs, &format!("{n}_new")).trim().to_owned(),
-                })
-                .collect(),
-            grant_types: owned(fields(pairs, "grant_types")),
-            response_types: owned(fields(pairs, "response_types")),
-            security_classes: owned(fields(pairs, "security_classes")),
-            auth_method: field(pairs, "token_endpoint_auth_method").to_owned(),
-            lifetime: field(pairs, "access_token_lifetime").trim().to_owned(),
-            format: field(pairs, "access_token_format").to_owned(),
-            require_consent: field(pairs, "require_consent") == "on",
-            require_pkce: field(pairs, "require_pkce") == "on",
-            labels: field(pairs, "labels").to_owned(),
-            admin_role: field(pairs, "admin_role").to_owned(),
-        }
-    }
-
-    /// Handles an Add or Remove button; `true` when one was pressed.
-    fn list_buttons(&mut self, pairs: &[(String, String)]) -> bool {
-        let add = field(pairs, "add");
-        let remove = field(pairs, "remove");
-        if let Some(l) = self.lists.iter_mut().find(|l| l.name == add) {
-            let v = std::mem::take(&mut l.pending);
-            if !v.is_empty() && !l.items.contains(&v) {
-                l.items.push(v);
-            }
-            return true;
-        }
-        if let Some((name, idx)) = remove.split_once(':')
-            && let Some(l) = self.lists.iter_mut().find(|l| l.name == name)
-        {
-            if let Ok(i) = idx.parse::<usize>()
-                && i < l.items.len()
-            {
-                l.items.remove(i);
-            }
-            return true;
-        }
-        false
-    }
-
-    /// Entries typed but not added count as added.
-    fn take_pending(&mut self) {
-        for l in &mut self.lists {
-            let v = std::mem::take(&mut l.pending);
-            if !v.is_empty() && !l.items.contains(&v) {
-                l.items.push(v);
-            }
-        }
-    }
-
-    /// The configuration fields, as the services take them.
-    fn config_fields(&self, derive_response_types: bool) -> Result<Map<String, Value>, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let mut m = Map::new();
-        for l in &self.lists {
-            m.insert(l.name.into(), json!(l.items));
-        }
-        m.insert("grant_types".into(), json!(self.grant_types));
-        if !(derive_response_types && self.response_types.is_empty()) {
-            m.insert("response_types".into(), json!(self.response_types));
-        }
-        m.insert("security_classes".into(), json!(self.security_classes));
-        if self.auth_method.parse::<TokenEndpointAuthMethod>().is_err() {
-            errors.push(FieldError::new("token_endpoint_auth_method", "choose how the client authenticates"));
-        }
-        m.insert("token_endpoint_auth_method".into(), json!(self.auth_method));
-        match self.lifetime.as_str() {
-            "" => {
-                m.insert("access_token_lifetime".into(), Value::Null);
-            }
-            l => match l.parse::<u32>() {
-                Ok(v) => {
-                    m.insert("access_token_lifetime".into(), json!(v));
-                }
-                Err(_) => errors.push(FieldError::new("access_token_lifetime", "must be a whole number of seconds")),
-            },
-        }
-        if !matches!(self.format.as_str(), "jwt" | "opaque") {
-            errors.push(FieldError::new("access_token_format", "choose JWT or opaque"));
-        }
-        m.insert("access_token_format".into(), json!(self.format));
-        m.insert("require_consent".into(), json!(self.require_consent));
-        m.insert("require_pkce".into(), json!(self.require_pkce));
-        let mut labels = Map::new();
-        for part in self.labels.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            match part.split_once('=') {
-                Some((k, v)) if !k.trim().is_empty() => {
-                    labels.insert(k.trim().to_owned(), json!(v.trim()));
-                }
-                _ => errors.push(FieldError::new("labels", &format!("{part:?} is not key=value"))),
-            }
-        }
-        m.insert("labels".into(), Value::Object(labels));
-        match self.admin_role.as_str() {
-            "" => {
-                m.insert("admin_role".into(), Value::Null);
-            }
-            r if latchkey_core::AdminRole::parse(r).is_ok() => {
-                m.insert("admin_role".into(), json!(r));
-            }
-            _ => errors.push(FieldError::new("admin_role", "choose none, viewer, tenant-admin or owner")),
-        }
-        if errors.is_empty() { Ok(m) } else { Err(errors) }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "console/client_form.html")]
 struct FormPage {
     c: Chrome,
     heading: String,
     kind: String,
+    kind_title: &'static str,
+    /// Every type, for the type switch of the create form (empty on edit).
+    types: Vec<Opt>,
     action: String,
     submit: &'static str,
     cancel: String,
     f: FormState,
+    shape: Shape,
     errors: Vec<FieldError>,
     grants: Vec<Opt>,
     response_types: Vec<Opt>,
     classes: Vec<Opt>,
     scope_names: Vec<String>,
     auth_methods: Vec<Opt>,
-    default_lifetime: u32,
-    max_lifetime: u32,
+    /// The lifetime fields the type uses.
+    lifetimes: Vec<LifetimeField>,
     warning: Option<String>,
     revision: i64,
 }
+
+/// A lifetime field: a duration, empty for the tenant's default.
+struct LifetimeField {
+    name: &'static str,
+    label: &'static str,
+    value: String,
+    default: String,
+    hint: String,
+    advanced: bool,
+}
+
+/// Fields under "Advanced".
+const ADVANCED: [&str; 13] = [
+    "grant_types",
+    "response_types",
+    "post_logout_redirect_uris",
+    "allowed_cors_origins",
+    "audiences",
+    "allowed_groups",
+    "refresh_token_lifetime",
+    "id_token_lifetime",
+    "refresh_token_policy",
+    "access_token_format",
+    "require_pkce",
+    "admin_role",
+    "labels",
+];
 
 impl FormPage {
     /// The first message for a field (`redirect_uris[2]` counts as `redirect_uris`).
@@ -270,6 +111,39 @@ impl FormPage {
             .collect();
         if msgs.is_empty() { None } else { Some(msgs.join("; ")) }
     }
+
+    /// Whether the list field `name` is in the main part (not "Advanced").
+    fn main_list(&self, name: &str) -> bool {
+        list_shown(&self.shape, name) && !ADVANCED.contains(&name)
+    }
+
+    /// Whether the list field `name` is under "Advanced".
+    fn advanced_list(&self, name: &str) -> bool {
+        list_shown(&self.shape, name) && ADVANCED.contains(&name)
+    }
+
+    /// Whether the list field `name` must have an entry.
+    fn required(&self, name: &str) -> bool {
+        name == "redirect_uris" && self.shape.redirect_required
+    }
+
+    /// "Advanced" opens by itself when one of its fields has an error.
+    fn advanced_open(&self) -> bool {
+        self.errors.iter().any(|e| ADVANCED.contains(&e.field.split(['[', '.']).next().unwrap_or("")))
+    }
+
+    /// Whether the key fields start visible (script hides them otherwise).
+    fn private_key_jwt(&self) -> bool {
+        self.f.auth_method == TokenEndpointAuthMethod::PrivateKeyJwt.as_str()
+    }
+
+    /// The only authentication method, when there is no choice.
+    fn fixed_auth(&self) -> Option<&'static str> {
+        match self.shape.auth_methods.as_slice() {
+            [m] => Some(auth_label(*m)),
+            _ => None,
+        }
+    }
 }
 
 /// The console's name of a field, for the error summary.
@@ -280,14 +154,24 @@ fn field_label(f: &str) -> &'static str {
         "redirect_uris" => "Redirect URIs",
         "post_logout_redirect_uris" => "Allowed Logout Redirect URIs",
         "allowed_cors_origins" => "Allowed CORS Origins",
+        "audiences" => "Audiences",
+        "allowed_groups" => "Allowed Groups",
         "grant_types" => "Grant Types",
         "response_types" => "Response Types",
         "scopes" => "Scopes",
         "security_classes" => "Security Classes",
-        "access_token_lifetime" => "Token Lifetime (seconds)",
+        "access_token_lifetime" => "Access Token Lifetime",
+        "refresh_token_lifetime" => "Refresh Token Lifetime",
+        "id_token_lifetime" => "ID Token Lifetime",
+        "refresh_token_policy" => "Refresh Token Reuse Grace",
+        "access_token_format" => "Access Token Format",
         "require_pkce" => "Require PKCE",
         "token_endpoint_auth_method" => "Client Authentication",
+        "jwks" => "JWK Set",
+        "jwks_uri" => "JWK Set URL",
+        "admin_role" => "Admin Role",
         "labels" => "Labels",
+        "force" => "Confirmation",
         _ => "Client",
     }
 }
@@ -301,12 +185,20 @@ fn field_anchor(f: &str) -> &'static str {
         "post_logout_redirect_uris" => "post_logout_redirect_uris_new",
         "allowed_cors_origins" => "allowed_cors_origins_new",
         "scopes" => "scopes_new",
+        "audiences" => "audiences_new",
+        "allowed_groups" => "allowed_groups_new",
         "grant_types" => "grant_types",
         "response_types" => "response_types",
         "security_classes" => "security_classes",
         "access_token_lifetime" => "access_token_lifetime",
+        "refresh_token_lifetime" => "refresh_token_lifetime",
+        "id_token_lifetime" => "id_token_lifetime",
+        "refresh_token_policy" => "refresh_reuse_grace",
+        "access_token_format" => "access_token_format",
         "require_pkce" => "require_pkce",
         "token_endpoint_auth_method" => "token_endpoint_auth_method",
+        "jwks" => "jwks",
+        "jwks_uri" => "jwks_uri",
         "admin_role" => "admin_role",
         "labels" => "labels",
         "force" => "force",
@@ -328,20 +220,26 @@ fn auth_label(m: TokenEndpointAuthMethod) -> &'static str {
     match m {
         TokenEndpointAuthMethod::ClientSecretBasic => "Client secret (HTTP Basic)",
         TokenEndpointAuthMethod::ClientSecretPost => "Client secret (in the form body)",
-        TokenEndpointAuthMethod::ClientSecretJwt => "Client secret JWT (not supported)",
-        TokenEndpointAuthMethod::PrivateKeyJwt => "Private key JWT (keys are set with the API or CLI)",
+        TokenEndpointAuthMethod::ClientSecretJwt => "Client secret JWT",
+        TokenEndpointAuthMethod::PrivateKeyJwt => "Private key JWT",
         TokenEndpointAuthMethod::None => "None — public client with PKCE",
     }
 }
 
 struct Frame {
     heading: String,
-    kind: String,
+    kind: ClientType,
+    /// The create form offers a change of type.
+    creating: bool,
     action: String,
     submit: &'static str,
     cancel: String,
     warning: Option<String>,
     revision: i64,
+}
+
+fn opt(value: &str, label: &str, checked: bool) -> Opt {
+    Opt { value: value.into(), label: label.into(), checked, legacy: false }
 }
 
 async fn render(s: &AppState, cx: &Cx, frame: Frame, f: FormState, errors: Vec<FieldError>) -> Response {
@@ -353,59 +251,103 @@ async fn render(s: &AppState, cx: &Cx, frame: Frame, f: FormState, errors: Vec<F
         Ok(v) => v,
         Err(e) => return cx.app_error(e),
     };
-    let grants = GrantType::ALL
+    let settings = &cx.ctx.settings;
+    let mut shape = Shape::of(frame.kind, settings);
+    if !frame.creating {
+        let browser_lists = f.lists.iter().any(|l| {
+            matches!(l.name, "redirect_uris" | "post_logout_redirect_uris" | "allowed_cors_origins")
+                && !l.items.is_empty()
+        });
+        shape.keep(&f.grant_types, &f.auth_method, browser_lists || !f.response_types.is_empty());
+    }
+    let grants = shape
+        .grants
         .iter()
-        .map(|g| Opt {
-            value: g.as_str().into(),
-            label: grant_label(*g).into(),
-            checked: f.grant_types.iter().any(|x| x == g.as_str()),
-            legacy: g.is_legacy(),
-        })
+        .map(|g| Opt { legacy: g.is_legacy(), ..opt(g.as_str(), grant_label(*g), f.has_grant(*g)) })
         .collect();
     let response_types = RESPONSE_TYPES
         .iter()
-        .map(|r| Opt {
-            value: (*r).into(),
-            label: (*r).into(),
-            checked: f.response_types.iter().any(|x| x == r),
-            legacy: false,
+        .filter(|r| {
+            settings.legacy_grants_enabled
+                || r.split(' ').any(|p| p == "code")
+                || f.response_types.iter().any(|x| x == *r)
         })
+        .map(|r| opt(r, r, f.response_types.iter().any(|x| x == r)))
         .collect();
     let class_opts = classes
         .iter()
-        .map(|c| Opt {
-            value: c.name.clone(),
-            label: if c.description.is_empty() { c.name.clone() } else { format!("{} — {}", c.name, c.description) },
-            checked: f.security_classes.contains(&c.name),
-            legacy: false,
+        .map(|c| {
+            let label =
+                if c.description.is_empty() { c.name.clone() } else { format!("{} — {}", c.name, c.description) };
+            opt(&c.name, &label, f.security_classes.contains(&c.name))
         })
         .collect();
-    let auth_methods = TokenEndpointAuthMethod::ALL
-        .iter()
-        .map(|m| Opt {
-            value: m.as_str().into(),
-            label: auth_label(*m).into(),
-            checked: f.auth_method == m.as_str(),
-            legacy: false,
-        })
-        .collect();
+    let auth_methods =
+        shape.auth_methods.iter().map(|m| opt(m.as_str(), auth_label(*m), f.auth_method == m.as_str())).collect();
+    let types = if frame.creating {
+        ClientType::ALL.iter().map(|t| opt(t.as_str(), type_title(*t), *t == frame.kind)).collect()
+    } else {
+        Vec::new()
+    };
+    let lifetime = |name, label, value: &str, default, max, advanced| LifetimeField {
+        name,
+        label,
+        value: value.to_owned(),
+        default: duration::compact(default),
+        hint: format!(
+            "A duration such as 15m, 1h or 30d, between 1 min and {}; empty uses the tenant default ({}).",
+            duration::human(max),
+            duration::human(default)
+        ),
+        advanced,
+    };
+    let mut lifetimes = vec![lifetime(
+        "access_token_lifetime",
+        "Access Token Lifetime",
+        &f.lifetime,
+        settings.default_access_token_lifetime,
+        settings.max_access_token_lifetime,
+        false,
+    )];
+    if shape.refresh {
+        lifetimes.push(lifetime(
+            "refresh_token_lifetime",
+            "Refresh Token Lifetime",
+            &f.refresh_lifetime,
+            settings.default_refresh_token_lifetime,
+            settings.max_refresh_token_lifetime,
+            true,
+        ));
+    }
+    if shape.users {
+        lifetimes.push(lifetime(
+            "id_token_lifetime",
+            "ID Token Lifetime",
+            &f.id_lifetime,
+            settings.default_id_token_lifetime,
+            settings.max_id_token_lifetime,
+            true,
+        ));
+    }
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = FormPage {
         c: cx.chrome("clients", None),
         heading: frame.heading,
-        kind: frame.kind,
+        kind: frame.kind.as_str().into(),
+        kind_title: type_title(frame.kind),
+        types,
         action: frame.action,
         submit: frame.submit,
         cancel: frame.cancel,
         f,
+        shape,
         errors,
         grants,
         response_types,
         classes: class_opts,
         scope_names: scopes.into_iter().map(|s| s.name).collect(),
         auth_methods,
-        default_lifetime: cx.ctx.settings.default_access_token_lifetime,
-        max_lifetime: cx.ctx.settings.max_access_token_lifetime,
+        lifetimes,
         warning: frame.warning,
         revision: frame.revision,
     };
@@ -415,7 +357,8 @@ async fn render(s: &AppState, cx: &Cx, frame: Frame, f: FormState, errors: Vec<F
 fn create_frame(cx: &Cx, t: ClientType) -> Frame {
     Frame {
         heading: format!("Create Client — {}", type_title(t)),
-        kind: t.as_str().into(),
+        kind: t,
+        creating: true,
         action: format!("{}/console/clients/new/{}", cx.base, t.as_str()),
         submit: "Create Client",
         cancel: format!("{}/console/clients/new", cx.base),
@@ -460,11 +403,22 @@ async fn create(
         return cx.error(404, "There is no such client type.");
     };
     let mut f = FormState::from_post(&pairs);
+    if field(&pairs, "switch_type") == "1" {
+        // The page comes back for the chosen type with what was typed.
+        let Ok(next) = field(&pairs, "type").parse::<ClientType>() else {
+            return render(&s, &cx, create_frame(&cx, t), f, Vec::new()).await;
+        };
+        if next != t {
+            f.take_preset(&next.preset());
+        }
+        return render(&s, &cx, create_frame(&cx, next), f, Vec::new()).await;
+    }
     if f.list_buttons(&pairs) {
         return render(&s, &cx, create_frame(&cx, t), f, Vec::new()).await;
     }
     f.take_pending();
-    let config = match f.config_fields(true) {
+    let shape = Shape::of(t, &cx.ctx.settings);
+    let config = match f.config_fields(&shape, true) {
         Ok(c) => c,
         Err(errors) => return render(&s, &cx, create_frame(&cx, t), f, errors).await,
     };
@@ -477,7 +431,10 @@ async fn create(
     };
     match s.app.clients.create_client(&cx.ctx, &cx.user.actor, new).await {
         Ok(created) => super::client_detail::secret_shown(&cx, &created.client, created.client_secret.as_deref(), true),
-        Err(AppError::Validation(errors)) => render(&s, &cx, create_frame(&cx, t), f, errors).await,
+        Err(AppError::Validation(errors)) => {
+            let errors = in_durations(errors, &cx.ctx.settings);
+            render(&s, &cx, create_frame(&cx, t), f, errors).await
+        }
         Err(AppError::Conflict(m)) => {
             render(&s, &cx, create_frame(&cx, t), f, vec![FieldError::new("name", &super::capitalize(&m))]).await
         }
@@ -495,7 +452,8 @@ fn edit_frame(cx: &Cx, c: &ClientView) -> Frame {
     };
     Frame {
         heading: format!("Edit Client — {}", c.name),
-        kind: c.client_type.as_str().into(),
+        kind: c.client_type,
+        creating: false,
         action: format!("{}/console/clients/{}/edit", cx.base, c.client_id),
         submit: "Save Changes",
         cancel: format!("{}/console/clients/{}", cx.base, c.client_id),
@@ -558,7 +516,16 @@ async fn update(
         let e = FieldError::new("force", "confirm that you want to change this client anyway");
         return render(&s, &cx, frame, f, vec![e]).await;
     }
-    let mut patch = match f.config_fields(false) {
+    // The shape the edit form was shown with: the type's, widened by what
+    // the client already has.
+    let mut shape = Shape::of(c.client_type, &cx.ctx.settings);
+    let current = FormState::from_config(&c.name, &c.description, &c.config);
+    let browser_lists = !c.config.redirect_uris.is_empty()
+        || !c.config.post_logout_redirect_uris.is_empty()
+        || !c.config.allowed_cors_origins.is_empty()
+        || !c.config.response_types.is_empty();
+    shape.keep(&current.grant_types, &current.auth_method, browser_lists);
+    let mut patch = match f.config_fields(&shape, false) {
         Ok(c) => c,
         Err(errors) => return render(&s, &cx, frame, f, errors).await,
     };
@@ -569,7 +536,10 @@ async fn update(
             super::client_detail::secret_shown(&cx, &updated.client, updated.client_secret.as_deref(), false)
         }
         Ok(_) => cx.to(&format!("clients/{id}?m=updated")),
-        Err(AppError::Validation(errors)) => render(&s, &cx, frame, f, errors).await,
+        Err(AppError::Validation(errors)) => {
+            let errors = in_durations(errors, &cx.ctx.settings);
+            render(&s, &cx, frame, f, errors).await
+        }
         Err(e) => cx.app_error(e),
     }
 }

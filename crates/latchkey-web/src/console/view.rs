@@ -86,22 +86,11 @@ pub(crate) fn type_title(t: latchkey_core::ClientType) -> &'static str {
     }
 }
 
-/// A duration in seconds, for people.
-pub(crate) fn seconds(s: u32) -> String {
-    match s {
-        s if s >= 86_400 && s % 86_400 == 0 => format!("{s} s ({} d)", s / 86_400),
-        s if s >= 3600 && s % 3600 == 0 => format!("{s} s ({} h)", s / 3600),
-        s if s >= 60 && s % 60 == 0 => format!("{s} s ({} min)", s / 60),
-        s => format!("{s} s"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn times_are_utc_dates() {
         assert_eq!(super::time(0), "1970-01-01 00:00\u{a0}UTC");
         assert_eq!(super::time(1_795_398_300), "2026-11-23 01:45\u{a0}UTC");
-        assert_eq!(super::seconds(3600), "3600 s (1 h)");
     }
 }

@@ -11,14 +11,14 @@ use serde_json::json;
 use crate::harness::*;
 
 /// A browser: cookies kept by name, redirects not followed.
-struct Browser {
+pub(super) struct Browser {
     http: reqwest::Client,
     cookies: BTreeMap<String, String>,
     set_cookie: Vec<String>,
 }
 
 impl Browser {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self { http: http(), cookies: BTreeMap::new(), set_cookie: Vec::new() }
     }
 
@@ -40,13 +40,13 @@ impl Browser {
         self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
 
-    async fn get(&mut self, url: &str) -> reqwest::Response {
+    pub(super) async fn get(&mut self, url: &str) -> reqwest::Response {
         let r = self.http.get(url).header("cookie", self.cookie_header()).send().await.unwrap();
         self.keep(&r);
         r
     }
 
-    async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub(super) async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let r = self.http.post(url).header("cookie", self.cookie_header()).form(form).send().await.unwrap();
         self.keep(&r);
         r
@@ -67,11 +67,11 @@ impl Browser {
     }
 }
 
-fn location(r: &reqwest::Response) -> String {
+pub(super) fn location(r: &reqwest::Response) -> String {
     r.headers().get("location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
 }
 
-fn field(html: &str, name: &str) -> String {
+pub(super) fn field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no field {name} in\n{html}")) + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
@@ -82,7 +82,7 @@ fn absolute(s: &Server, location: &str) -> String {
 }
 
 /// Signs in to the console as `username`; returns the CSRF token of the session.
-async fn sign_in(s: &Server, b: &mut Browser, username: &str, password: &str) -> String {
+pub(super) async fn sign_in(s: &Server, b: &mut Browser, username: &str, password: &str) -> String {
     let r = b.get(&s.url("/console/clients")).await;
     assert_eq!(r.status().as_u16(), 303);
     let authorize = location(&r);

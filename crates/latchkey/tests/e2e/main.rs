@@ -15,6 +15,7 @@ mod cli_tenants;
 mod client_credentials;
 mod clients_api;
 mod console;
+mod console_client_form;
 mod deploy;
 mod discovery;
 mod doctor;
