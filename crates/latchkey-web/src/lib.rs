@@ -30,6 +30,7 @@ pub mod openapi;
 mod overload;
 mod pages;
 mod remote_browser;
+mod request_span;
 mod scim;
 mod tenant;
 
@@ -175,5 +176,6 @@ pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(request_ids))
+        .layer(axum::middleware::from_fn(request_span::trace))
         .with_state(state)
 }

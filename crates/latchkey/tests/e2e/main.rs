@@ -29,3 +29,4 @@ mod remote_code;
 mod throttle;
 mod tidy;
 mod tls;
+mod traces;
