@@ -73,6 +73,7 @@ pub fn init(c: &Config) -> Result<Telemetry> {
         .with_location(false)
         .with_threads(false)
         .with_tracked_inactivity(false)
+        .with_target(false)
         .with_filter(tracing_subscriber::filter::Targets::new().with_target(target, tracing::Level::TRACE));
     registry.with(traces).init();
     opentelemetry::global::set_text_map_propagator(opentelemetry_sdk::propagation::TraceContextPropagator::new());
