@@ -2,8 +2,9 @@
 //! route that matched (`POST /oauth2/token`, `GET /api/v1/clients/{client_id}`):
 //! the method, the route template, the status and the tenant, never the
 //! path's values, the query, a header or a body. An incoming W3C
-//! `traceparent` becomes its parent. When traces are off, no layer wants
-//! the span and this is one cached check.
+//! `traceparent` becomes its parent. The layer is only there when traces
+//! are on (`HttpOptions::traces`); the check below covers a subscriber
+//! without the OpenTelemetry layer all the same.
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;

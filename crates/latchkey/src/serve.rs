@@ -285,8 +285,9 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
         "latchkey is serving"
     );
     let last = app.clone();
-    let router =
-        latchkey_web::router_with(app, latchkey_web::HttpOptions { max_in_flight: c.max_in_flight_requests.max(1) });
+    let options =
+        latchkey_web::HttpOptions { max_in_flight: c.max_in_flight_requests.max(1), traces: c.otlp_endpoint.is_some() };
+    let router = latchkey_web::router_with(app, options);
     let limits = crate::http::Limits {
         header_timeout: Duration::from_secs(c.http_header_timeout_seconds.max(1)),
         drain: Duration::from_secs(c.shutdown_grace_seconds),
