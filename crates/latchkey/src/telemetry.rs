@@ -21,7 +21,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SamplingDecision, SamplingResult, SdkTracerProvider, ShouldSample,
+};
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -120,9 +122,39 @@ fn provider(c: &Config, endpoint: &str) -> Result<SdkTracerProvider> {
         .build();
     Ok(SdkTracerProvider::builder()
         .with_span_processor(processor)
-        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(c.otlp_sample_ratio))))
+        .with_sampler(RequestsOnly(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(c.otlp_sample_ratio)))))
         .with_resource(resource)
         .build())
+}
+
+/// Traces start at requests: a span with no parent that is not a request
+/// (the store operations of the background tasks: usage, maintenance,
+/// rate-limit sharing) is dropped instead of making a trace of its own
+/// every few seconds. Everything else is decided by `inner`.
+#[derive(Debug, Clone)]
+struct RequestsOnly(Sampler);
+
+impl ShouldSample for RequestsOnly {
+    fn should_sample(
+        &self,
+        parent: Option<&opentelemetry::Context>,
+        trace_id: opentelemetry::trace::TraceId,
+        name: &str,
+        kind: &opentelemetry::trace::SpanKind,
+        attributes: &[opentelemetry::KeyValue],
+        links: &[opentelemetry::trace::Link],
+    ) -> SamplingResult {
+        use opentelemetry::trace::TraceContextExt as _;
+        let root = !parent.is_some_and(opentelemetry::Context::has_active_span);
+        if root && *kind != opentelemetry::trace::SpanKind::Server {
+            return SamplingResult {
+                decision: SamplingDecision::Drop,
+                attributes: Vec::new(),
+                trace_state: opentelemetry::trace::TraceState::default(),
+            };
+        }
+        self.0.should_sample(parent, trace_id, name, kind, attributes, links)
+    }
 }
 
 /// The exporter's HTTP client: reqwest on the server's runtime. The SDK

@@ -262,6 +262,12 @@ async fn traces_go_to_an_otlp_collector_with_routes_db_and_outbound_spans_and_no
     let sent = format!("00-{}-{}-01", hex(&create.trace_id), hex(&outbound.span_id));
     assert!(seen.traceparents.contains(&sent), "{sent} not in {:?}", seen.traceparents);
 
+    // Traces start at requests: the background tasks' store operations
+    // (usage, maintenance) make no root spans of their own.
+    for span in seen.spans.iter().filter(|s| s.parent_span_id.is_empty()) {
+        assert_eq!(span.kind, 2, "a root span that is not a request: {}", span.name);
+    }
+
     // No raw path, query, secret, token, code or password anywhere.
     let code_redirects = ["code=", "probe", "query-value-xyz", web_id];
     for span in &seen.spans {
