@@ -36,6 +36,7 @@ pub mod remote;
 mod rng;
 pub mod scim;
 pub mod sealing;
+pub mod telemetry;
 pub mod tenants;
 pub mod throttle;
 pub mod tokens;

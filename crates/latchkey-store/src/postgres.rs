@@ -182,6 +182,9 @@ impl Store for PgStore {
     }
 }
 
+/// `db.system` of this adapter's spans (OpenTelemetry semantic conventions).
+const DB_SYSTEM: &str = "postgresql";
+
 impl_repos!(PgStore, sqlx::Postgres);
 
 #[cfg(test)]

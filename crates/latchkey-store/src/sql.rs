@@ -173,7 +173,7 @@ pub(crate) const AUDIT_INSERT_COLUMNS: &str = "tenant_id, event_id, occurred_at,
 macro_rules! impl_repos {
     ($store:ident, $db:ty) => {
         mod repos {
-            use super::$store;
+            use super::{DB_SYSTEM, $store};
             use async_trait::async_trait;
             use latchkey_core::{Client, ClientId, ClientStatus, TenantId, UnixTime};
             use sqlx::Row;

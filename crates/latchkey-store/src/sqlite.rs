@@ -247,6 +247,9 @@ impl Store for SqliteStore {
     }
 }
 
+/// `db.system` of this adapter's spans (OpenTelemetry semantic conventions).
+const DB_SYSTEM: &str = "sqlite";
+
 impl_repos!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]

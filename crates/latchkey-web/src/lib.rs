@@ -32,6 +32,7 @@ pub mod openapi;
 mod overload;
 mod pages;
 mod remote_browser;
+mod request_span;
 mod scim;
 mod tenant;
 
@@ -95,11 +96,14 @@ pub const MAX_BODY: usize = 1024 * 1024;
 pub struct HttpOptions {
     /// Requests served at once; more get a fast 503 (`max_in_flight_requests`).
     pub max_in_flight: usize,
+    /// A span per request for OpenTelemetry traces (`otlp_endpoint` is
+    /// set). Off: the layer is not there at all.
+    pub traces: bool,
 }
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        Self { max_in_flight: 1024 }
+        Self { max_in_flight: 1024, traces: false }
     }
 }
 
@@ -178,5 +182,6 @@ pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
         .layer(CatchPanicLayer::custom(error::panic_response))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(request_ids))
+        .layer(tower::util::option_layer(options.traces.then(|| axum::middleware::from_fn(request_span::trace))))
         .with_state(state)
 }

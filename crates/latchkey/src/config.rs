@@ -75,10 +75,21 @@ pub struct Config {
     pub rate_limit_per_source: f64,
     /// Requests a source may make at once above its rate; 0: one second's worth.
     pub rate_limit_per_source_burst: u32,
+    /// OpenTelemetry collector to send traces to over OTLP/HTTP (protobuf),
+    /// e.g. `http://otel-collector:4318` (spans go to `{url}/v1/traces`).
+    /// Default: none, no traces are recorded or sent.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of the traces (default `latchkey`).
+    pub otlp_service_name: String,
+    /// Share of traces recorded, 0.0 to 1.0 (default 1.0), for requests
+    /// that do not arrive with a sampling decision in `traceparent`.
+    pub otlp_sample_ratio: f64,
+    /// Milliseconds between two exports of finished spans (default 5000).
+    pub otlp_export_interval_ms: u64,
 }
 
 /// Every configuration key, as `LATCHKEY_{KEY}` in the environment.
-pub const KEYS: [&str; 25] = [
+pub const KEYS: [&str; 29] = [
     "listen",
     "public_url",
     "data_dir",
@@ -104,6 +115,10 @@ pub const KEYS: [&str; 25] = [
     "rate_limit_per_client_burst",
     "rate_limit_per_source",
     "rate_limit_per_source_burst",
+    "otlp_endpoint",
+    "otlp_service_name",
+    "otlp_sample_ratio",
+    "otlp_export_interval_ms",
 ];
 
 impl Default for Config {
@@ -134,6 +149,10 @@ impl Default for Config {
             rate_limit_per_client_burst: 0,
             rate_limit_per_source: 0.0,
             rate_limit_per_source_burst: 0,
+            otlp_endpoint: None,
+            otlp_service_name: "latchkey".into(),
+            otlp_sample_ratio: 1.0,
+            otlp_export_interval_ms: 5_000,
         }
     }
 }
@@ -170,6 +189,19 @@ impl Config {
             c.tls_cert_file.is_some() == c.tls_key_file.is_some(),
             "tls_cert_file and tls_key_file go together: set both to serve HTTPS, or neither"
         );
+        if let Some(endpoint) = &c.otlp_endpoint {
+            let url = reqwest::Url::parse(endpoint).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+            anyhow::ensure!(
+                url.is_some_and(|u| u.has_host() && u.query().is_none()),
+                "otlp_endpoint must be an http(s) URL of an OTLP/HTTP collector, e.g. http://otel-collector:4318"
+            );
+        }
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&c.otlp_sample_ratio),
+            "otlp_sample_ratio must be a number from 0.0 (no traces) to 1.0 (every trace)"
+        );
+        anyhow::ensure!(c.otlp_export_interval_ms > 0, "otlp_export_interval_ms must be at least 1");
+        anyhow::ensure!(!c.otlp_service_name.trim().is_empty(), "otlp_service_name must not be empty");
         Ok(c)
     }
 

@@ -12,6 +12,7 @@ mod doctor;
 mod http;
 mod master_key;
 mod serve;
+mod telemetry;
 mod tls;
 mod token_cmd;
 

@@ -13,23 +13,10 @@ use latchkey_crypto::MasterKey;
 
 use crate::config::Config;
 
+/// Logs only: the commands other than `serve` export no traces.
 fn init_logging(c: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&c.log_level)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(colour(&std::io::stderr()));
-    if c.log_format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
-
-/// Colour only on a terminal, and never when `NO_COLOR` is set (no-color.org).
-fn colour(stream: &impl std::io::IsTerminal) -> bool {
-    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    let logs_only = Config { otlp_endpoint: None, ..c.clone() };
+    let _ = crate::telemetry::init(&logs_only);
 }
 
 pub(crate) fn uses_data_dir(c: &Config) -> bool {
@@ -215,7 +202,7 @@ fn print_credentials(c: &Config, creds: &InitialCredentials, public_url: &str) -
 
 pub async fn serve(file: Option<&Path>) -> Result<()> {
     let c = Config::load(file)?;
-    init_logging(&c);
+    let telemetry = crate::telemetry::init(&c)?;
     // Bind first: with port 0 the public URL follows the port we got.
     // Check the certificate before anything else: a bad one is a clear error.
     let tls = match c.tls() {
@@ -292,10 +279,18 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
         }
     });
 
-    tracing::info!(%addr, issuer = %public_url, backend = app.kernel.store().backend(), https = tls.is_some(), "latchkey is serving");
+    tracing::info!(
+        %addr,
+        issuer = %public_url,
+        backend = app.kernel.store().backend(),
+        https = tls.is_some(),
+        traces = c.otlp_endpoint.is_some(),
+        "latchkey is serving"
+    );
     let last = app.clone();
-    let router =
-        latchkey_web::router_with(app, latchkey_web::HttpOptions { max_in_flight: c.max_in_flight_requests.max(1) });
+    let options =
+        latchkey_web::HttpOptions { max_in_flight: c.max_in_flight_requests.max(1), traces: c.otlp_endpoint.is_some() };
+    let router = latchkey_web::router_with(app, options);
     let limits = crate::http::Limits {
         header_timeout: Duration::from_secs(c.http_header_timeout_seconds.max(1)),
         drain: Duration::from_secs(c.shutdown_grace_seconds),
@@ -307,6 +302,7 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
         Ok(n) => tracing::info!(records = n, "wrote client usage at shutdown"),
         Err(e) => tracing::warn!(error = %e, "writing client usage at shutdown failed"),
     }
+    telemetry.shutdown().await;
     tracing::info!("stopped");
     Ok(())
 }

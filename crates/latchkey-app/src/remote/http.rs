@@ -323,8 +323,12 @@ pub fn install_tls_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
-/// rustls with the aws-lc-rs provider and the webpki roots, TLS 1.2 and 1.3.
-fn tls_config() -> Result<rustls::ClientConfig, String> {
+/// rustls with the aws-lc-rs provider and the webpki roots, TLS 1.2 and
+/// 1.3 (also the trace exporter's).
+///
+/// # Errors
+/// When the provider refuses the protocol versions.
+pub fn tls_config() -> Result<rustls::ClientConfig, String> {
     let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
@@ -369,7 +373,42 @@ fn refusal_in(e: &(dyn std::error::Error + 'static)) -> Option<String> {
 #[async_trait]
 impl UpstreamHttp for GuardedHttp {
     async fn send(&self, req: UpstreamRequest) -> Result<UpstreamResponse, UpstreamError> {
+        use tracing::Instrument as _;
         let url = check_url(&req.url, &self.allow)?;
+        // A client span per exchange, for traces: method and server only
+        // (never the path, query or credentials).
+        let method = if req.form.is_some() { "POST" } else { "GET" };
+        let span = tracing::info_span!(
+            target: "latchkey_otel",
+            "HTTP",
+            otel.name = method,
+            otel.kind = "client",
+            http.request.method = method,
+            server.address = url.host_str().unwrap_or_default(),
+            server.port = url.port_or_known_default().unwrap_or_default(),
+            http.response.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let result = self.exchange(url, &req, &span).instrument(span.clone()).await;
+        match &result {
+            Ok(resp) => {
+                span.record("http.response.status_code", resp.status);
+            }
+            Err(_) => {
+                span.record("otel.status_code", "error");
+            }
+        }
+        result
+    }
+}
+
+impl GuardedHttp {
+    async fn exchange(
+        &self,
+        url: reqwest::Url,
+        req: &UpstreamRequest,
+        span: &tracing::Span,
+    ) -> Result<UpstreamResponse, UpstreamError> {
         let mut b = match &req.form {
             None => self.client.get(url),
             Some(form) => {
@@ -381,6 +420,9 @@ impl UpstreamHttp for GuardedHttp {
             }
         };
         b = b.header(reqwest::header::ACCEPT, "application/json");
+        let mut trace = reqwest::header::HeaderMap::new();
+        crate::telemetry::inject(span, &mut trace);
+        b = b.headers(trace);
         if let Some(token) = &req.bearer {
             b = b.bearer_auth(token);
         }

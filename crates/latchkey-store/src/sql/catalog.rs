@@ -6,6 +6,7 @@ macro_rules! catalog_repos {
     ($store:ident, $db:ty) => {
         #[async_trait]
         impl TenantRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn bootstrap_tenant(&self, b: &TenantBootstrap) -> Result<bool> {
                 let t = &b.tenant;
                 let tenant = t.tenant_id.as_str();
@@ -52,6 +53,7 @@ macro_rules! catalog_repos {
                 Ok(true)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn get_tenant(&self, tenant: &TenantId) -> Result<Option<TenantRecord>> {
                 let row = sqlx::query(
                     "SELECT tenant_id, display_name, status, settings, key_check, created_at \
@@ -64,6 +66,7 @@ macro_rules! catalog_repos {
                 row.as_ref().map(tenant_from_row).transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_tenants(&self) -> Result<Vec<TenantRecord>> {
                 let rows = sqlx::query(
                     "SELECT tenant_id, display_name, status, settings, key_check, created_at \
@@ -75,6 +78,7 @@ macro_rules! catalog_repos {
                 rows.iter().map(tenant_from_row).collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn update_tenant(
                 &self,
                 t: &TenantRecord,
@@ -101,6 +105,7 @@ macro_rules! catalog_repos {
                 finish(tx, n, by.as_str(), audit, Some(format!("tenant:{}", t.tenant_id))).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn delete_tenant(&self, tenant: &TenantId, by: &TenantId, audit: &AuditRecord) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 // Tables without a foreign key to the tenant (kept apart so
@@ -125,12 +130,14 @@ macro_rules! catalog_repos {
 
         #[async_trait]
         impl KeyRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn insert_signing_key(&self, tenant: &TenantId, key: &SigningKeyRecord) -> Result<()> {
                 let mut tx = self.begin_write().await?;
                 insert_key_tx(&mut tx, tenant.as_str(), key).await?;
                 tx.commit().await.map_err(e)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn rotate_signing_key(
                 &self,
                 tenant: &TenantId,
@@ -167,6 +174,7 @@ macro_rules! catalog_repos {
                 finish(tx, 1, t, audit, None).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_signing_keys(&self, tenant: &TenantId) -> Result<Vec<SigningKeyRecord>> {
                 let rows = sqlx::query(
                     "SELECT kid, alg, purpose, sealed_private, public_jwk, created_at, activated_at, \
@@ -182,6 +190,7 @@ macro_rules! catalog_repos {
 
         #[async_trait]
         impl TokenRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn revoke_jti(
                 &self,
                 tenant: &TenantId,
@@ -205,6 +214,7 @@ macro_rules! catalog_repos {
                 Ok(())
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn jwt_state(
                 &self,
                 tenant: &TenantId,
@@ -245,6 +255,7 @@ macro_rules! catalog_repos {
                 Ok((state, revoked > 0 || (user.is_some() && user_live == 0)))
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_revoked_jtis(&self, now: UnixTime) -> Result<Vec<(String, String, UnixTime)>> {
                 let rows = sqlx::query("SELECT tenant_id, jti, expires_at FROM revoked_jtis WHERE expires_at > $1")
                     .bind(now)
@@ -262,6 +273,7 @@ macro_rules! catalog_repos {
                     .collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn use_assertion_jti(
                 &self,
                 tenant: &TenantId,
@@ -284,6 +296,7 @@ macro_rules! catalog_repos {
                 Ok(n == 1)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn purge_expired(&self, before: UnixTime) -> Result<u64> {
                 let mut n = sqlx::query("DELETE FROM revoked_jtis WHERE expires_at < $1")
                     .bind(before)
@@ -303,6 +316,7 @@ macro_rules! catalog_repos {
 
         #[async_trait]
         impl ScopeRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn insert_scope(&self, tenant: &TenantId, scope: &ScopeRecord, audit: &AuditRecord) -> Result<()> {
                 let mut tx = self.begin_write().await?;
                 insert_scope_tx(&mut tx, tenant.as_str(), scope).await?;
@@ -310,6 +324,7 @@ macro_rules! catalog_repos {
                 tx.commit().await.map_err(e)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_scopes(&self, tenant: &TenantId) -> Result<Vec<ScopeRecord>> {
                 let rows = sqlx::query(
                     "SELECT name, description, created_at, updated_at FROM scopes WHERE tenant_id = $1 ORDER BY name",
@@ -330,6 +345,7 @@ macro_rules! catalog_repos {
                     .collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn update_scope(&self, tenant: &TenantId, scope: &ScopeRecord, audit: &AuditRecord) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let n = sqlx::query(
@@ -346,6 +362,7 @@ macro_rules! catalog_repos {
                 finish(tx, n, tenant.as_str(), audit, None).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn delete_scope(&self, tenant: &TenantId, name: &str, audit: &AuditRecord) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let n = sqlx::query("DELETE FROM scopes WHERE tenant_id = $1 AND name = $2")
@@ -358,6 +375,7 @@ macro_rules! catalog_repos {
                 finish(tx, n, tenant.as_str(), audit, None).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn insert_class(
                 &self,
                 tenant: &TenantId,
@@ -384,6 +402,7 @@ macro_rules! catalog_repos {
                 tx.commit().await.map_err(e)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_classes(&self, tenant: &TenantId) -> Result<Vec<SecurityClassRecord>> {
                 let rows = sqlx::query(
                     "SELECT name, description, scopes, created_at, updated_at FROM security_classes \
@@ -408,6 +427,7 @@ macro_rules! catalog_repos {
                     .collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn update_class(
                 &self,
                 tenant: &TenantId,
@@ -432,6 +452,7 @@ macro_rules! catalog_repos {
                 finish(tx, n, tenant.as_str(), audit, Some(format!("classes:{tenant}"))).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn delete_class(&self, tenant: &TenantId, name: &str, audit: &AuditRecord) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let n = sqlx::query("DELETE FROM security_classes WHERE tenant_id = $1 AND name = $2")

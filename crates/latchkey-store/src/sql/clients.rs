@@ -6,6 +6,7 @@ macro_rules! client_repo {
     ($store:ident, $db:ty) => {
         #[async_trait]
         impl ClientRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn insert_client(&self, c: &Client, secrets: &[SecretRecord], audit: &AuditRecord) -> Result<()> {
                 let mut tx = self.begin_write().await?;
                 insert_client_tx(&mut tx, c, secrets).await?;
@@ -14,6 +15,7 @@ macro_rules! client_repo {
                 tx.commit().await.map_err(e)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn insert_clients(&self, tenant: &TenantId, batch: &[ClientInsert]) -> Result<()> {
                 // Multi-row statements: a batch costs a handful of round trips
                 // instead of three per client. No invalidation is sent: new
@@ -33,6 +35,7 @@ macro_rules! client_repo {
                 tx.commit().await.map_err(e)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn get_client(&self, tenant: &TenantId, id: &ClientId) -> Result<Option<Client>> {
                 let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE tenant_id = $1 AND client_id = $2");
                 let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -44,6 +47,7 @@ macro_rules! client_repo {
                 row.as_ref().map(client_from_row).transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn get_client_with_secrets(
                 &self,
                 tenant: &TenantId,
@@ -64,6 +68,7 @@ macro_rules! client_repo {
                 Ok(Some((client, secrets)))
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_clients(
                 &self,
                 tenant: &TenantId,
@@ -87,6 +92,7 @@ macro_rules! client_repo {
                 rows.iter().map(client_from_row).collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn set_client_status(
                 &self,
                 tenant: &TenantId,
@@ -114,6 +120,7 @@ macro_rules! client_repo {
                 finish(tx, n, tenant.as_str(), audit, Some(format!("client:{tenant}/{id}"))).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn delete_client(&self, tenant: &TenantId, id: &ClientId, audit: &AuditRecord) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let n = sqlx::query("DELETE FROM clients WHERE tenant_id = $1 AND client_id = $2")
@@ -126,6 +133,7 @@ macro_rules! client_repo {
                 finish(tx, n, tenant.as_str(), audit, Some(format!("client:{tenant}/{id}"))).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn search_clients(&self, tenant: &TenantId, query: &ClientQuery, now: UnixTime) -> Result<Vec<Client>> {
                 let _ = now;
                 let Some(needle) = query.q.as_deref().filter(|q| !q.is_empty()).map(str::to_lowercase) else {
@@ -157,6 +165,7 @@ macro_rules! client_repo {
                 self.run_search(tenant, query, &Text::Like(needle), None).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn count_clients(&self, tenant: &TenantId, query: &ClientQuery, cap: u32) -> Result<u64> {
                 let text = match query.q.as_deref().filter(|q| !q.is_empty()).map(str::to_lowercase) {
                     None => Text::None,
@@ -175,6 +184,7 @@ macro_rules! client_repo {
                 Ok(u64::try_from(n).unwrap_or(0))
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn update_client(&self, c: &Client, expected_revision: i64, audit: &AuditRecord) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let n = sqlx::query(
@@ -206,6 +216,7 @@ macro_rules! client_repo {
                 finish(tx, n, c.tenant.as_str(), audit, Some(format!("client:{}/{}", c.tenant, c.client_id))).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn add_secret(
                 &self,
                 tenant: &TenantId,
@@ -290,6 +301,7 @@ macro_rules! client_repo {
                 Ok(true)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn expire_secrets(
                 &self,
                 tenant: &TenantId,
@@ -323,6 +335,7 @@ macro_rules! client_repo {
                 tx.commit().await.map_err(e)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn clients_referencing(&self, tenant: &TenantId, field: &str, value: &str) -> Result<Vec<String>> {
                 let rows = sqlx::query(
                     "SELECT client_id, config FROM clients WHERE tenant_id = $1 AND config LIKE $2 ESCAPE '\\' \
@@ -482,6 +495,7 @@ macro_rules! client_repo {
 
         #[async_trait]
         impl UsageRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn record_usage(&self, usage: &[Usage]) -> Result<()> {
                 if usage.is_empty() {
                     return Ok(());
@@ -515,6 +529,7 @@ macro_rules! client_repo {
                 tx.commit().await.map_err(e)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn add_usage_counts(&self, counts: &[UsageCount]) -> Result<()> {
                 if counts.is_empty() {
                     return Ok(());
@@ -539,6 +554,7 @@ macro_rules! client_repo {
                 tx.commit().await.map_err(e)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn usage_counts(
                 &self,
                 tenant: &TenantId,
@@ -569,6 +585,7 @@ macro_rules! client_repo {
                     .collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn purge_usage_counts(&self, before: UnixTime) -> Result<u64> {
                 let mut tx = self.begin_write().await?;
                 let n = sqlx::query("DELETE FROM client_usage WHERE hour < $1")

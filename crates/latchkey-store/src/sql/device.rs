@@ -48,6 +48,7 @@ macro_rules! device_repos {
 
         #[async_trait]
         impl DeviceRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn insert_device_code(&self, tenant: &TenantId, d: &DeviceRecord) -> Result<()> {
                 let sql = format!(
                     "INSERT INTO device_codes (tenant_id, {DEVICE_COLUMNS}) \
@@ -79,6 +80,7 @@ macro_rules! device_repos {
                 Ok(())
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn get_device_code(&self, tenant: &TenantId, device_hash: &[u8]) -> Result<Option<DeviceRecord>> {
                 let sql =
                     format!("SELECT {DEVICE_COLUMNS} FROM device_codes WHERE tenant_id = $1 AND device_hash = $2");
@@ -91,6 +93,7 @@ macro_rules! device_repos {
                 row.as_ref().map(device_from_row).transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn find_pending_user_code(
                 &self,
                 tenant: &TenantId,
@@ -111,6 +114,7 @@ macro_rules! device_repos {
                 row.as_ref().map(device_from_row).transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn decide_device_code(
                 &self,
                 tenant: &TenantId,
@@ -141,6 +145,7 @@ macro_rules! device_repos {
                 finish(tx, n, tenant.as_str(), audit, None).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_open_device_codes(
                 &self,
                 tenant: &TenantId,
@@ -175,6 +180,7 @@ macro_rules! device_repos {
                 rows.iter().map(device_from_row).collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn revoke_device_code(
                 &self,
                 tenant: &TenantId,
@@ -197,6 +203,7 @@ macro_rules! device_repos {
                 finish(tx, n, tenant.as_str(), audit, None).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn record_device_poll(
                 &self,
                 tenant: &TenantId,
@@ -218,6 +225,7 @@ macro_rules! device_repos {
                 Ok(())
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn redeem_device_code(
                 &self,
                 tenant: &TenantId,

@@ -33,6 +33,7 @@ macro_rules! federation_repos {
 
         #[async_trait]
         impl FederationRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn insert_remote_flow(
                 &self,
                 tenant: &TenantId,
@@ -63,6 +64,7 @@ macro_rules! federation_repos {
                 tx.commit().await.map_err(e)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn take_remote_flow(
                 &self,
                 tenant: &TenantId,
@@ -86,6 +88,7 @@ macro_rules! federation_repos {
                 row.as_ref().map(flow_from_row).transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn purge_remote_flows(&self, tenant: &TenantId, before: UnixTime) -> Result<u64> {
                 let mut tx = self.begin_write().await?;
                 let n = sqlx::query("DELETE FROM remote_flows WHERE tenant_id = $1 AND expires_at < $2")
@@ -99,6 +102,7 @@ macro_rules! federation_repos {
                 Ok(n)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn get_federated_link(
                 &self,
                 tenant: &TenantId,
@@ -120,6 +124,7 @@ macro_rules! federation_repos {
                 .transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_federated_links(&self, tenant: &TenantId, user_id: &str) -> Result<Vec<FederatedLinkRecord>> {
                 let rows = sqlx::query(
                     "SELECT provider, subject, user_id, created_at FROM federated_links \
@@ -133,6 +138,7 @@ macro_rules! federation_repos {
                 rows.iter().map(link_from_row).collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn insert_federated_link(
                 &self,
                 tenant: &TenantId,
@@ -161,6 +167,7 @@ macro_rules! federation_repos {
                 tx.commit().await.map_err(e)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn delete_federated_link(
                 &self,
                 tenant: &TenantId,
@@ -182,6 +189,7 @@ macro_rules! federation_repos {
                 finish(tx, n, t, audit, None).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn users_with_email(&self, tenant: &TenantId, email: &str) -> Result<Vec<String>> {
                 let rows = sqlx::query(
                     "SELECT user_id FROM users WHERE tenant_id = $1 AND LOWER(email) = LOWER($2) \

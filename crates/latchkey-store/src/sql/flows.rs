@@ -126,6 +126,7 @@ macro_rules! flow_repos {
 
         #[async_trait]
         impl crate::SessionRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn insert_session(
                 &self,
                 tenant: &TenantId,
@@ -150,6 +151,7 @@ macro_rules! flow_repos {
                 finish(tx, 1, tenant.as_str(), audit, None).await.map(|_| ())
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn get_session(
                 &self,
                 tenant: &TenantId,
@@ -169,6 +171,7 @@ macro_rules! flow_repos {
                 row.as_ref().map(session_from_row).transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn delete_session(&self, tenant: &TenantId, session_hash: &[u8], audit: &AuditRecord) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let n = sqlx::query("DELETE FROM browser_sessions WHERE tenant_id = $1 AND session_hash = $2")
@@ -181,6 +184,7 @@ macro_rules! flow_repos {
                 finish(tx, n, tenant.as_str(), audit, None).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn purge_expired_flows(&self, before: UnixTime) -> Result<u64> {
                 let mut tx = self.begin_write().await?;
                 let mut total = 0;
@@ -200,6 +204,7 @@ macro_rules! flow_repos {
 
         #[async_trait]
         impl crate::CodeRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn insert_code(&self, tenant: &TenantId, c: &crate::CodeRecord) -> Result<()> {
                 let sql = format!(
                     "INSERT INTO authorization_codes (tenant_id, {CODE_COLUMNS}) \
@@ -231,6 +236,7 @@ macro_rules! flow_repos {
                 Ok(())
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn get_code(&self, tenant: &TenantId, code_hash: &[u8]) -> Result<Option<crate::CodeRecord>> {
                 let sql = format!("SELECT {CODE_COLUMNS} FROM authorization_codes WHERE tenant_id = $1 AND code_hash = $2");
                 let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -242,6 +248,7 @@ macro_rules! flow_repos {
                 row.as_ref().map(code_from_row).transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn redeem_code(
                 &self,
                 tenant: &TenantId,
@@ -280,6 +287,7 @@ macro_rules! flow_repos {
 
         #[async_trait]
         impl crate::RefreshRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn get_refresh(
                 &self,
                 tenant: &TenantId,
@@ -314,6 +322,7 @@ macro_rules! flow_repos {
                 Ok(Some((token, family)))
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn rotate_refresh(
                 &self,
                 tenant: &TenantId,
@@ -388,6 +397,7 @@ macro_rules! flow_repos {
                 Ok(true)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn revoke_family(
                 &self,
                 tenant: &TenantId,
@@ -428,6 +438,7 @@ macro_rules! flow_repos {
                 Ok(live)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn revoke_families_of(
                 &self,
                 tenant: &TenantId,
@@ -439,6 +450,7 @@ macro_rules! flow_repos {
                 Ok(live.into_iter().map(|(_, jti, exp)| (jti, exp)).collect())
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn sign_out_user(
                 &self,
                 tenant: &TenantId,
@@ -520,6 +532,7 @@ macro_rules! flow_repos {
 
         #[async_trait]
         impl crate::ConsentRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn get_consent(
                 &self,
                 tenant: &TenantId,
@@ -539,6 +552,7 @@ macro_rules! flow_repos {
                 row.as_ref().map(consent_from_row).transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn upsert_consent(
                 &self,
                 tenant: &TenantId,
@@ -563,6 +577,7 @@ macro_rules! flow_repos {
                 finish(tx, 1, tenant.as_str(), audit, None).await.map(|_| ())
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_consents(&self, tenant: &TenantId, user_id: &str) -> Result<Vec<crate::ConsentRecord>> {
                 let rows = sqlx::query(
                     "SELECT user_id, client_id, scope, granted_at, updated_at FROM consents \
@@ -576,6 +591,7 @@ macro_rules! flow_repos {
                 rows.iter().map(consent_from_row).collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn delete_consent(
                 &self,
                 tenant: &TenantId,
@@ -595,6 +611,7 @@ macro_rules! flow_repos {
                 finish(tx, n, tenant.as_str(), audit, None).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn cors_origin_registered(&self, tenant: &TenantId, origin: &str) -> Result<bool> {
                 // A substring match narrows the candidates; the parsed
                 // document decides (an origin may also appear elsewhere).

@@ -137,6 +137,7 @@ macro_rules! people_repos {
 
         #[async_trait]
         impl UserRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn get_user_by_username(&self, tenant: &TenantId, username: &str) -> Result<Option<UserRecord>> {
                 let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND username_lower = $2");
                 let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -151,6 +152,7 @@ macro_rules! people_repos {
                 }
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn get_user(&self, tenant: &TenantId, user_id: &str) -> Result<Option<UserRecord>> {
                 let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND user_id = $2");
                 let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -165,6 +167,7 @@ macro_rules! people_repos {
                 }
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn insert_user(&self, tenant: &TenantId, u: &UserRecord, audit: &AuditRecord) -> Result<()> {
                 let mut tx = self.begin_write().await?;
                 insert_user_tx(&mut tx, tenant.as_str(), u).await?;
@@ -172,6 +175,7 @@ macro_rules! people_repos {
                 tx.commit().await.map_err(e)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_users(
                 &self,
                 tenant: &TenantId,
@@ -200,6 +204,7 @@ macro_rules! people_repos {
                 Ok(out)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn update_user(&self, tenant: &TenantId, u: &UserRecord, audit: &AuditRecord) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 if !update_user_tx(&mut tx, tenant.as_str(), u).await? {
@@ -214,6 +219,7 @@ macro_rules! people_repos {
 
         #[async_trait]
         impl AuditRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_audit(&self, tenant: &TenantId, limit: u32) -> Result<Vec<AuditRecord>> {
                 let rows = sqlx::query(
                     "SELECT event_id, occurred_at, actor, actor_type, action, target_type, target_id, source_ip, \
@@ -228,6 +234,7 @@ macro_rules! people_repos {
                 rows.iter().map(audit_from_row).collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn search_audit(&self, tenant: &TenantId, q: &AuditQuery) -> Result<Vec<AuditRecord>> {
                 let mut qb = sqlx::QueryBuilder::<$db>::new(
                     "SELECT event_id, occurred_at, actor, actor_type, action, target_type, target_id, source_ip, \

@@ -7,6 +7,7 @@ macro_rules! rate_repos {
 
         #[async_trait]
         impl RateRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn exchange_rate_counts(
                 &self,
                 node: &str,
@@ -56,6 +57,7 @@ macro_rules! rate_repos {
                     .collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn purge_rate_counts(&self, before: UnixTime) -> Result<u64> {
                 Ok(sqlx::query("DELETE FROM rate_usage WHERE window_start < $1")
                     .bind(before)

@@ -52,6 +52,7 @@ macro_rules! remote_repos {
 
         #[async_trait]
         impl RemoteRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn insert_provider(&self, tenant: &TenantId, p: &ProviderRecord, audit: &AuditRecord) -> Result<()> {
                 let t = tenant.as_str();
                 let mut tx = self.begin_write().await?;
@@ -70,6 +71,7 @@ macro_rules! remote_repos {
                 finish(tx, 1, t, audit, None).await.map(|_| ())
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn get_provider(&self, tenant: &TenantId, name: &str) -> Result<Option<ProviderRecord>> {
                 sqlx::query(
                     "SELECT name, settings, created_at, updated_at FROM remote_providers \
@@ -85,6 +87,7 @@ macro_rules! remote_repos {
                 .transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_providers(&self, tenant: &TenantId) -> Result<Vec<ProviderRecord>> {
                 let rows = sqlx::query(
                     "SELECT name, settings, created_at, updated_at FROM remote_providers \
@@ -97,6 +100,7 @@ macro_rules! remote_repos {
                 rows.iter().map(provider_from_row).collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn update_provider(
                 &self,
                 tenant: &TenantId,
@@ -119,6 +123,7 @@ macro_rules! remote_repos {
                 finish(tx, n, t, audit, None).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn delete_provider(&self, tenant: &TenantId, name: &str, audit: &AuditRecord) -> Result<bool> {
                 let t = tenant.as_str();
                 let mut tx = self.begin_write().await?;
@@ -140,6 +145,7 @@ macro_rules! remote_repos {
                 finish(tx, n, t, audit, None).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn insert_remote_client(
                 &self,
                 tenant: &TenantId,
@@ -169,6 +175,7 @@ macro_rules! remote_repos {
                 finish(tx, 1, t, audit, None).await.map(|_| ())
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn get_remote_client(
                 &self,
                 tenant: &TenantId,
@@ -191,6 +198,7 @@ macro_rules! remote_repos {
                     .transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_remote_clients(&self, tenant: &TenantId) -> Result<Vec<RemoteClientRecord>> {
                 let sql = format!(
                     "SELECT {REMOTE_CLIENT_COLUMNS} FROM remote_clients WHERE tenant_id = $1 ORDER BY namespace, name"
@@ -203,6 +211,7 @@ macro_rules! remote_repos {
                 rows.iter().map(remote_client_from_row).collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn update_remote_client(
                 &self,
                 tenant: &TenantId,
@@ -231,6 +240,7 @@ macro_rules! remote_repos {
                 finish(tx, n, t, audit, None).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn delete_remote_client(
                 &self,
                 tenant: &TenantId,
@@ -258,6 +268,7 @@ macro_rules! remote_repos {
                 finish(tx, n, t, audit, None).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn put_authorization(
                 &self,
                 tenant: &TenantId,
@@ -294,6 +305,7 @@ macro_rules! remote_repos {
                 finish(tx, 1, t, audit, None).await.map(|_| ())
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn get_authorization(
                 &self,
                 tenant: &TenantId,
@@ -316,6 +328,7 @@ macro_rules! remote_repos {
                     .transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_authorizations(&self, tenant: &TenantId) -> Result<Vec<AuthorizationRecord>> {
                 let sql = format!(
                     "SELECT {AUTHORIZATION_COLUMNS} FROM remote_authorizations WHERE tenant_id = $1 \
@@ -329,6 +342,7 @@ macro_rules! remote_repos {
                 rows.iter().map(authorization_from_row).collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn update_authorization(
                 &self,
                 tenant: &TenantId,
@@ -359,6 +373,7 @@ macro_rules! remote_repos {
                 finish(tx, n, t, audit, None).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn delete_authorization(
                 &self,
                 tenant: &TenantId,
@@ -381,6 +396,7 @@ macro_rules! remote_repos {
                 finish(tx, n, t, audit, None).await
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn record_audit(&self, tenant: &TenantId, audit: &AuditRecord) -> Result<()> {
                 let t = tenant.as_str();
                 let tx = self.begin_write().await?;

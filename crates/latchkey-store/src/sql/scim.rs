@@ -59,6 +59,7 @@ macro_rules! scim_repos {
 
         #[async_trait]
         impl crate::ScimRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn scim_external_ids(&self, tenant: &TenantId) -> Result<Vec<(String, String)>> {
                 let rows = sqlx::query("SELECT user_id, external_id FROM scim_users WHERE tenant_id = $1")
                     .bind(tenant.as_str())
@@ -70,6 +71,7 @@ macro_rules! scim_repos {
                     .collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn scim_external_id(&self, tenant: &TenantId, user_id: &str) -> Result<Option<String>> {
                 let row = sqlx::query("SELECT external_id FROM scim_users WHERE tenant_id = $1 AND user_id = $2")
                     .bind(tenant.as_str())
@@ -80,6 +82,7 @@ macro_rules! scim_repos {
                 row.map(|r| r.try_get("external_id").map_err(e)).transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn insert_scim_user(
                 &self,
                 tenant: &TenantId,
@@ -94,6 +97,7 @@ macro_rules! scim_repos {
                 tx.commit().await.map_err(e)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn update_scim_user(
                 &self,
                 tenant: &TenantId,
@@ -123,6 +127,7 @@ macro_rules! scim_repos {
                 Ok(true)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn delete_user(&self, tenant: &TenantId, user_id: &str, audit: &AuditRecord) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let n = sqlx::query("DELETE FROM users WHERE tenant_id = $1 AND user_id = $2")
@@ -141,6 +146,7 @@ macro_rules! scim_repos {
                 Ok(true)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_scim_groups(&self, tenant: &TenantId) -> Result<Vec<crate::ScimGroupRecord>> {
                 let sql = format!("SELECT {GROUP_COLUMNS} FROM scim_groups WHERE tenant_id = $1 ORDER BY display_name");
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -151,6 +157,7 @@ macro_rules! scim_repos {
                 rows.iter().map(group_from_row).collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn get_scim_group(
                 &self,
                 tenant: &TenantId,
@@ -166,6 +173,7 @@ macro_rules! scim_repos {
                 row.as_ref().map(group_from_row).transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn group_members(&self, tenant: &TenantId, name: &str) -> Result<Vec<(String, String)>> {
                 let rows = sqlx::query(
                     "SELECT u.user_id, u.username FROM user_groups g JOIN users u \
@@ -180,6 +188,7 @@ macro_rules! scim_repos {
                 rows.iter().map(|r| Ok((r.try_get("user_id").map_err(e)?, r.try_get("username").map_err(e)?))).collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn insert_scim_group(
                 &self,
                 tenant: &TenantId,
@@ -206,6 +215,7 @@ macro_rules! scim_repos {
                 tx.commit().await.map_err(e)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn update_scim_group(
                 &self,
                 tenant: &TenantId,
@@ -238,6 +248,7 @@ macro_rules! scim_repos {
                 Ok(true)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn delete_scim_group(&self, tenant: &TenantId, group_id: &str, audit: &AuditRecord) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let row = sqlx::query(
@@ -259,6 +270,7 @@ macro_rules! scim_repos {
                 Ok(true)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn record_scim_error(
                 &self,
                 tenant: &TenantId,
@@ -302,6 +314,7 @@ macro_rules! scim_repos {
                 Ok(())
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn list_scim_errors(
                 &self,
                 tenant: &TenantId,

@@ -23,6 +23,7 @@ macro_rules! seal_repos {
 
         #[async_trait]
         impl SealRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn sealed_values(&self, kind: SealedKind) -> Result<Vec<SealedValue>> {
                 let (table, column, keys, hash) = crate::sql::seal::place(kind);
                 let mut cols = vec!["tenant_id"];
@@ -48,6 +49,7 @@ macro_rules! seal_repos {
                     .collect()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn replace_sealed(&self, value: &SealedValue, resealed: &[u8]) -> Result<bool> {
                 let (table, column, keys, hash) = crate::sql::seal::place(value.kind);
                 if keys.len() != value.keys.len() || hash.is_some() != value.hash.is_some() {
@@ -71,6 +73,7 @@ macro_rules! seal_repos {
                 Ok(q.execute(self.writer()).await.map_err(e)?.rows_affected() == 1)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn installation_key(&self, purpose: &str) -> Result<Option<Vec<u8>>> {
                 let row = sqlx::query("SELECT sealed FROM installation_keys WHERE purpose = $1")
                     .bind(purpose)
@@ -80,6 +83,7 @@ macro_rules! seal_repos {
                 row.map(|r| r.try_get("sealed").map_err(e)).transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn put_installation_key(
                 &self,
                 purpose: &str,

@@ -15,6 +15,7 @@ macro_rules! throttle_repos {
 
         #[async_trait]
         impl ThrottleRepo for $store {
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn record_failure(
                 &self,
                 tenant: &TenantId,
@@ -42,6 +43,7 @@ macro_rules! throttle_repos {
                 throttle_from_row(&row)
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn throttle_state(
                 &self,
                 tenant: &TenantId,
@@ -63,6 +65,7 @@ macro_rules! throttle_repos {
                 row.as_ref().map(throttle_from_row).transpose()
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn clear_throttle(&self, tenant: &TenantId, key: &str) -> Result<()> {
                 sqlx::query("DELETE FROM auth_throttle WHERE tenant_id = $1 AND throttle_key = $2")
                     .bind(tenant.as_str())
@@ -73,6 +76,7 @@ macro_rules! throttle_repos {
                 Ok(())
             }
 
+            #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn purge_throttle(&self, before: UnixTime) -> Result<u64> {
                 Ok(sqlx::query("DELETE FROM auth_throttle WHERE last_failure_at < $1")
                     .bind(before)

@@ -30,3 +30,4 @@ mod remote_code;
 mod throttle;
 mod tidy;
 mod tls;
+mod traces;

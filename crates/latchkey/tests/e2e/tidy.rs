@@ -12,7 +12,9 @@
 //!   which the compiler enforces; this test keeps the attribute there);
 //! - no two files of a crate import each other, directly or around a
 //!   circle (a file may read its parent module's shared items);
-//! - `App` only wires the services: one `impl App` block, with `new`.
+//! - `App` only wires the services: one `impl App` block, with `new`;
+//! - every store operation is a span for traces (`#[tracing::instrument]`
+//!   with the `latchkey_otel` target and `skip_all`: no bound values).
 
 use std::path::{Path, PathBuf};
 
@@ -159,6 +161,42 @@ fn tidy_app_only_wires_the_services() {
         vec![vec!["new".to_owned()]],
         "`App` wires the services and does nothing else; put methods on a service: {blocks:?}"
     );
+}
+
+#[test]
+fn tidy_every_store_operation_is_a_trace_span_without_its_arguments() {
+    let dir = root().join("crates/latchkey-store/src/sql");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut indent: Option<String> = None;
+        let mut previous = "";
+        for (n, line) in text.lines().enumerate() {
+            let trimmed = line.trim_start();
+            let here = &line[..line.len() - trimmed.len()];
+            match &indent {
+                None if trimmed.starts_with("impl ") && trimmed.ends_with(" for $store {") => {
+                    indent = Some(here.to_owned());
+                }
+                Some(i) if line == format!("{i}}}") => indent = None,
+                Some(i) if here == format!("{i}    ") && trimmed.starts_with("async fn ") => {
+                    checked += 1;
+                    let attr = previous.trim();
+                    assert!(
+                        attr.starts_with("#[tracing::instrument(target = \"latchkey_otel\", skip_all,")
+                            && attr.contains("db.system = DB_SYSTEM"),
+                        "{}:{}: a store operation without its trace span (copy the attribute of its neighbours)",
+                        rel(&path),
+                        n + 1
+                    );
+                }
+                _ => {}
+            }
+            previous = line;
+        }
+    }
+    assert!(checked > 100, "found too few store operations: {checked}");
 }
 
 #[test]
