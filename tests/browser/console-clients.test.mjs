@@ -339,3 +339,18 @@ test('the client list search matches redirect URIs', async () => {
   assert.equal(await rows.count(), 1);
   assert.match(await rows.first().textContent(), new RegExp(clientId));
 });
+
+test('without script, Enter in a field of the create form saves it, not "Change Type"', async () => {
+  // Browsers submit a form on Enter with its first submit button; without
+  // script the type switch's "Change Type" comes before "Create Client".
+  const plain = await browser.newContext({ javaScriptEnabled: false });
+  const p = await plain.newPage();
+  await signIn(p, server, server.adminUser, server.adminPassword);
+  await p.goto(`${server.base}/console/clients/new/web`);
+  await p.getByLabel('Client Type').selectOption('m2m');
+  await p.getByRole('button', { name: 'Change Type' }).click();
+  await p.getByLabel('Client Name', { exact: true }).fill('Saved by Enter');
+  await p.getByLabel('Client Name', { exact: true }).press('Enter');
+  await p.getByRole('heading', { name: 'Client Successfully Created' }).waitFor({ timeout: 10_000 });
+  await plain.close();
+});
