@@ -168,12 +168,22 @@ export async function startServer({ env = {}, tls = null } = {}) {
   };
 }
 
-/** Debian's Chromium, headless, with the flags this machine needs (and `args`). */
-export function launchBrowser({ args = [] } = {}) {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', ...args],
-  });
+/** Debian's Chromium, headless, with the flags this machine needs (and `args`).
+ * A Chromium that crashes while starting (seen once in a CI run: SIGSEGV at
+ * launch with two test runs and their servers sharing two cores) is started
+ * again, at most twice; a failure after the start is never retried. */
+export async function launchBrowser({ args = [] } = {}) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await chromium.launch({
+        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', ...args],
+      });
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      console.error(`chromium did not start (attempt ${attempt}): ${String(e.message).split('\n')[0]}`);
+    }
+  }
 }
 
 /** Reads a file of this directory (assets served to the browser by tests). */
