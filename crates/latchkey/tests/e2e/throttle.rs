@@ -25,13 +25,12 @@ async fn dated(s: &Server, id: &str, secret: &str, forwarded_for: Option<&str>) 
 }
 
 /// What `check` (the right secret of `id`) gets while the key that wrong
-/// secrets sent as `fail` (at `guesser`) count against is throttled. The
-/// throttle counts whole seconds, and a first delay of 1 s may end a
-/// millisecond after the failure that started it; so the answer counts
-/// only when the server gave it in the same second as a refusal of the
-/// guesser, which proves the key was throttled in that second. A round
-/// that straddles a second is repeated (each counted failure doubles the
-/// delay); nothing sleeps.
+/// secrets sent as `fail` (at `guesser`) count against is throttled. A
+/// first delay of 1 s may end a moment after the failure that started it,
+/// so the answer counts only when the guesser is refused both just before
+/// and just after it, which proves the key was throttled while it was
+/// answered. A round where the delay ended in between is repeated (each
+/// counted failure doubles the delay); nothing sleeps.
 async fn while_throttled(
     guesser: &Server,
     checker: &Server,
@@ -50,13 +49,18 @@ async fn while_throttled(
                 break;
             }
         }
-        let refused_at = refused_at.expect("refused after the free failures");
-        let (status, wait, date) = dated(checker, id, secret, check).await;
-        if date == refused_at {
+        refused_at.expect("refused after the free failures");
+        let (status, wait, _) = dated(checker, id, secret, check).await;
+        // Refused again right after: the delay that refused the guesser
+        // before the check (a refusal does not move it) still ran after
+        // it, so it ran during it. Otherwise the delay ended in between
+        // (a loaded machine): the round is repeated.
+        let (after, _, _) = dated(guesser, id, "lks_wrong", fail).await;
+        if after == 429 {
             return (status, wait);
         }
     }
-    panic!("eight rounds in a row straddled a second");
+    panic!("eight rounds in a row saw the delay end before the check was answered");
 }
 
 const FREE: usize = 10;
