@@ -159,7 +159,10 @@ pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
     site.layer(axum::middleware::from_fn(with_path))
         .layer(axum::middleware::from_fn(error::refuse_nul_in_path))
         .fallback(error::not_found)
-        .layer(axum::middleware::from_fn_with_state(overload::InFlight::new(options.max_in_flight), overload::limit))
+        .layer(axum::middleware::from_fn_with_state(
+            overload::InFlight::new(options.max_in_flight, &state.http),
+            overload::limit,
+        ))
         .layer(tower::util::option_layer(hsts))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::track))
         .layer(axum::middleware::from_fn_with_state(state.clone(), client_address))

@@ -13,20 +13,42 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use latchkey_core::TokenError;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::Semaphore;
 
 use crate::error::{OAuthError, Problem};
+use crate::http_metrics::HttpMetrics;
 
 /// Seconds a refused caller is told to wait.
 const RETRY_AFTER: &str = "1";
 
-/// The permits of one node.
+/// The permits of one node, and the gauge and counter that show them on
+/// `/metrics` (never refused itself, so a monitor, or a test, can see how
+/// many requests hold a slot without taking one).
 #[derive(Clone, Debug)]
-pub(crate) struct InFlight(Arc<Semaphore>);
+pub(crate) struct InFlight {
+    slots: Arc<Semaphore>,
+    in_flight: Gauge,
+    refused: Counter,
+}
 
 impl InFlight {
-    pub(crate) fn new(max: usize) -> Self {
-        Self(Arc::new(Semaphore::new(max.max(1))))
+    pub(crate) fn new(max: usize, metrics: &HttpMetrics) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(max.max(1))),
+            in_flight: metrics.in_flight.clone(),
+            refused: metrics.refused.clone(),
+        }
+    }
+}
+
+/// Counts a request in flight for as long as it holds its permit.
+struct Held<'a>(&'a Gauge);
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 
@@ -35,10 +57,14 @@ pub(crate) async fn limit(State(slots): State<InFlight>, req: Request, next: Nex
     if matches!(path, "/healthz" | "/readyz" | "/metrics") {
         return next.run(req).await;
     }
-    let Ok(permit) = slots.0.clone().try_acquire_owned() else {
+    let Ok(permit) = slots.slots.clone().try_acquire_owned() else {
+        slots.refused.inc();
         return busy(path);
     };
+    slots.in_flight.inc();
+    let held = Held(&slots.in_flight);
     let response = next.run(req).await;
+    drop(held);
     drop(permit);
     response
 }

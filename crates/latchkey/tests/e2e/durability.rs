@@ -81,11 +81,9 @@ async fn sigterm_finishes_requests_in_flight_and_writes_usage_before_exiting() {
         body.len()
     );
     conn.write_all(head.as_bytes()).await.unwrap();
-    // In flight once it holds the only slot (bounded wait).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while http().get(s.url("/.well-known/openid-configuration")).send().await.unwrap().status() != 503 {
-        assert!(std::time::Instant::now() < deadline, "the request never got in flight");
-    }
+    // In flight once it holds the only slot: the node then refuses the next.
+    wait_in_flight(&s, 1).await;
+    assert_eq!(http().get(s.url("/.well-known/openid-configuration")).send().await.unwrap().status(), 503);
     let pid = s.pid().to_string();
     let logs = s.logs.clone();
     let stopping = tokio::spawn(s.terminate());

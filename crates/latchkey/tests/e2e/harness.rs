@@ -283,3 +283,28 @@ pub async fn revoke(s: &Server, id: &str, secret: &str, token: &str) -> u16 {
         .status()
         .as_u16()
 }
+
+/// The value of a counter or gauge on a node's `/metrics` (`name` ends with
+/// the space before the value).
+pub async fn metric(s: &Server, name: &str) -> u64 {
+    let text = http().get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+/// Waits (bounded) until exactly `n` requests hold one of the node's
+/// in-flight slots. `/metrics` never takes a slot, so watching it cannot
+/// race the requests it watches (a probe that took a slot could make a
+/// stalled request arrive to a full node and be refused itself).
+pub async fn wait_in_flight(s: &Server, n: u64) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let now = metric(s, "latchkey_http_requests_in_flight ").await;
+        if now == n {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{now} requests in flight, never {n}; logs:\n{}", s.logs());
+        tokio::task::yield_now().await;
+    }
+}

@@ -178,21 +178,13 @@ async fn pg_only_a_users_tokens_stop_on_every_node_when_disabled_or_reset() {
     }
 }
 
-/// The value of a counter on a node's `/metrics`.
-async fn counter(s: &Server, name: &str) -> u64 {
-    let text = http().get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
-        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
-}
-
 /// Waits (bounded) until a node has exchanged its rate-limit counts `n`
 /// more times (it does about once a second).
 async fn wait_for_syncs(s: &Server, n: u64) {
     let name = "latchkey_rate_limit_syncs_total ";
-    let target = counter(s, name).await + n;
+    let target = metric(s, name).await + n;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    while counter(s, name).await < target {
+    while metric(s, name).await < target {
         assert!(tokio::time::Instant::now() < deadline, "node {} stopped syncing its rate limits", s.base);
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
