@@ -74,6 +74,12 @@ for i in "${!BACKENDS[@]}"; do
   pass="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$WORK/$backend.tap" | tail -1)"
   fail="$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$WORK/$backend.tap" | tail -1)"
   echo "browser-$backend: ${pass:-0} passed, ${fail:-1} failed"
+  # The failures' reasons, for the end of scripts/test.sh's output (a CI
+  # log shows its tail; the extra suite's report comes after this one).
+  if [ "${fail:-1}" != 0 ]; then
+    mkdir -p "$REPO/target/test-failures"
+    sed -n '/failing tests:/,$p' "$WORK/$backend.spec" | head -120 >"$REPO/target/test-failures/browser-$backend.txt"
+  fi
   [ "${pass:-0}" -gt 0 ] || rc=1
 done
 exit "$rc"

@@ -9,6 +9,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
+rm -rf "$REPO/target/test-failures"
 
 banner() { printf '\n==== %s ====\n' "$*"; }
 
@@ -168,6 +169,12 @@ if [ "${LATCHKEY_PACKAGE_TEST:-0}" = 1 ]; then
 fi
 
 banner "summary"
+# Why the browser tests failed, where a CI log's tail shows it.
+for f in "$REPO"/target/test-failures/*.txt; do
+  [ -f "$f" ] || continue
+  echo "---- $(basename "$f" .txt): failing tests"
+  head -60 "$f"
+done
 for n in "${FAILED_NAMES[@]+"${FAILED_NAMES[@]}"}"; do echo "failed: $n"; done
 echo "suites: $PASSED passed, $FAILED failed"
 summary
