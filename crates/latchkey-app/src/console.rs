@@ -14,6 +14,9 @@
 //! **CSRF.** Every console form carries a MAC over the session id
 //! ([`SignInService::console_csrf`](crate::oidc::SignInService::console_csrf)); a token of another session is refused.
 
+use std::sync::Arc;
+
+use latchkey_core::{AdminRole, TenantId};
 use serde::{Deserialize, Serialize};
 
 use crate::AppError;
@@ -63,6 +66,10 @@ pub struct ConsoleUser {
     pub username: String,
     /// The session's id (what CSRF tokens are bound to).
     pub sid: String,
+    /// Signed in to the default tenant and acting here as one of its owners:
+    /// the default tenant's context (the session's home). `None` for a
+    /// session of this tenant itself.
+    pub platform: Option<Arc<TenantContext>>,
     access_token: String,
 }
 
@@ -184,11 +191,47 @@ impl SignInService {
                 actor,
                 username: session.username,
                 sid: session.sid,
+                platform: None,
                 access_token: session.access_token,
             })),
             Err(AppError::Unavailable) => Err(AppError::Unavailable),
             Err(_) => Ok(None),
         }
+    }
+
+    /// An owner of the default tenant, signed in to its console
+    /// (`home_cookie`), on the console of another tenant: the platform's
+    /// owners manage every tenant from one session, with the owner role
+    /// there (what the tenants API already lets them do to whole tenants).
+    /// The home session is checked on every request like any session, so a
+    /// sign-out, a disabled user or a lost owner role (or a token narrowed
+    /// to `admin:read`, which makes them a reader here too) takes effect at
+    /// once in every tenant. No one else's session crosses tenants.
+    ///
+    /// # Errors
+    /// `Unavailable` when the database cannot be reached.
+    pub async fn platform_console_user(
+        &self,
+        ctx: &TenantContext,
+        home_cookie: Option<&str>,
+        source_ip: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<Option<ConsoleUser>, AppError> {
+        if ctx.id == TenantId::default_tenant() || home_cookie.is_none() {
+            return Ok(None);
+        }
+        let home = match self.kernel.tenant(&TenantId::default_tenant()).await {
+            Ok(home) => home,
+            Err(AppError::Unavailable) => return Err(AppError::Unavailable),
+            Err(_) => return Ok(None),
+        };
+        let Some(user) = self.console_user(&home, home_cookie, source_ip, request_id).await? else {
+            return Ok(None);
+        };
+        if user.actor.authority() != Some(AdminRole::Owner) {
+            return Ok(None);
+        }
+        Ok(Some(ConsoleUser { platform: Some(home), ..user }))
     }
 
     /// The CSRF token of a console session.
@@ -214,7 +257,9 @@ impl SignInService {
     /// `Unavailable` when the revocation cannot be stored.
     pub async fn console_signout(&self, ctx: &TenantContext, user: &ConsoleUser) -> Result<(), AppError> {
         let auth = PresentedAuth::None { client_id: CONSOLE_CLIENT_ID.into() };
-        self.tokens.revoke(ctx, &auth, &user.access_token, None).await.map_err(|_| AppError::Unavailable)
+        // A platform owner's session lives in the default tenant.
+        let home = user.platform.as_deref().unwrap_or(ctx);
+        self.tokens.revoke(home, &auth, &user.access_token, None).await.map_err(|_| AppError::Unavailable)
     }
 
     /// Where RP-initiated logout sends the browser after a console sign-out.

@@ -132,16 +132,22 @@ fn is_time_field(field: &str) -> bool {
 struct Names {
     users: HashMap<String, Option<String>>,
     clients: HashMap<String, Option<String>>,
+    /// Users of the default tenant who acted here as its owners, with the
+    /// page of each in the default tenant's console.
+    platform: HashMap<String, (String, String)>,
 }
 
 impl Names {
     async fn of(s: &AppState, cx: &Cx, events: &[AuditView]) -> Self {
-        let mut n = Self { users: HashMap::new(), clients: HashMap::new() };
+        let mut n = Self { users: HashMap::new(), clients: HashMap::new(), platform: HashMap::new() };
         for e in events {
             for (kind, id) in [(e.actor_type.as_str(), &e.actor), (e.target_type.as_str(), &e.target_id)] {
                 match kind {
                     "user" if !n.users.contains_key(id) => {
                         let name = s.app.users.get_user(&cx.ctx, id).await.ok().map(|u| u.username);
+                        if name.is_none() {
+                            n.platform_user(s, id).await;
+                        }
                         n.users.insert(id.clone(), name);
                     }
                     "client" if !n.clients.contains_key(id) => {
@@ -155,8 +161,23 @@ impl Names {
         n
     }
 
+    /// An owner of the default tenant who acted in another tenant.
+    async fn platform_user(&mut self, s: &AppState, id: &str) {
+        let Ok(home) = s.app.kernel.tenant(&latchkey_core::TenantId::default_tenant()).await else { return };
+        if let Ok(u) = s.app.users.get_user(&home, id).await {
+            let page = format!("{}/console/users/{id}", super::base_path(&home));
+            self.platform.insert(id.to_owned(), (format!("{} of the default tenant", u.username), page));
+        }
+    }
+
     /// The name and page of an id of a kind, if it has them.
     fn find(&self, cx: &Cx, kind: &str, id: &str) -> Option<(String, String)> {
+        if kind == "user"
+            && matches!(self.users.get(id), Some(None))
+            && let Some(p) = self.platform.get(id)
+        {
+            return Some(p.clone());
+        }
         let (name, page) = match kind {
             "user" => (self.users.get(id)?.clone()?, format!("{}/console/users/{id}", cx.base)),
             "client" => (self.clients.get(id)?.clone()?, format!("{}/console/clients/{id}", cx.base)),

@@ -150,6 +150,12 @@ fn session_cookie(ctx: &TenantContext) -> String {
     format!("lk_console_{}", ctx.id)
 }
 
+/// The session cookie of the default tenant's console (an owner's there
+/// opens every tenant's console).
+fn home_session_cookie() -> String {
+    format!("lk_console_{}", latchkey_core::TenantId::default_tenant())
+}
+
 fn flow_cookie(ctx: &TenantContext) -> String {
     format!("lk_console_flow_{}", ctx.id)
 }
@@ -208,7 +214,15 @@ impl Cx {
             base: self.base.clone(),
             tenant: self.ctx.id.to_string(),
             user: self.user.username.clone(),
-            role: self.user.actor.role.map(|r| r.as_str().to_owned()).unwrap_or_default(),
+            role: if self.user.platform.is_some() {
+                "owner of the default tenant".to_owned()
+            } else {
+                self.user.actor.role.map(|r| r.as_str().to_owned()).unwrap_or_default()
+            },
+            tenants_href: format!(
+                "{}/console/tenants",
+                self.user.platform.as_deref().map_or_else(|| self.base.clone(), base_path)
+            ),
             csrf: self.csrf.clone(),
             nav,
             can_write: self.can_write(),
@@ -310,12 +324,20 @@ async fn user_of(
 ) -> Result<Cx, Response> {
     let ctx = tenant_ctx(tenant)?;
     let base = base_path(&ctx);
-    let user = s
-        .app
-        .sign_in
-        .console_user(&ctx, cookie(&parts.headers, &session_cookie(&ctx)), source, request_id(&parts.headers))
-        .await
-        .map_err(|_| error_page(503, "The service is temporarily unavailable. Please try again in a moment."))?;
+    let unavailable = |_| error_page(503, "The service is temporarily unavailable. Please try again in a moment.");
+    let own = cookie(&parts.headers, &session_cookie(&ctx));
+    let mut user =
+        s.app.sign_in.console_user(&ctx, own, source.clone(), request_id(&parts.headers)).await.map_err(unavailable)?;
+    if user.is_none() {
+        // An owner of the default tenant, signed in there, manages this one.
+        let home = cookie(&parts.headers, &home_session_cookie());
+        user = s
+            .app
+            .sign_in
+            .platform_console_user(&ctx, home, source, request_id(&parts.headers))
+            .await
+            .map_err(unavailable)?;
+    }
     let Some(user) = user else {
         if !is_get {
             return Err(error_page(401, "Your console session has ended. Open the console again to sign in."));
@@ -332,8 +354,8 @@ async fn user_of(
     };
     let csrf = s.app.sign_in.console_csrf(&ctx, &user);
     let mut cx = Cx { ctx, user, csrf, base, tenants: Vec::new() };
-    if tenant_pages::is_platform_owner(&cx) {
-        let list = s.app.tenants.list_tenants(&cx.ctx, &cx.user.actor).await.unwrap_or_default();
+    if let Some(home) = tenant_pages::platform_home(&cx) {
+        let list = s.app.tenants.list_tenants(&home, &cx.user.actor).await.unwrap_or_default();
         cx.tenants = list.into_iter().map(|t| t.tenant_id).collect();
     }
     Ok(cx)
@@ -468,8 +490,10 @@ async fn signout(
     if let Err(e) = s.app.sign_in.console_signout(&cx.ctx, &cx.user).await {
         return cx.app_error(e);
     }
-    let mut r = see_other(&s.app.sign_in.console_logout_url(&cx.ctx));
-    set_cookie(&mut r, &cx.ctx, &session_cookie(&cx.ctx), "", Some(0));
+    // A platform owner's session is the default tenant's: that one ends.
+    let home = cx.user.platform.clone().unwrap_or_else(|| cx.ctx.clone());
+    let mut r = see_other(&s.app.sign_in.console_logout_url(&home));
+    set_cookie(&mut r, &home, &session_cookie(&home), "", Some(0));
     r
 }
 

@@ -3,6 +3,8 @@
 //! and deleting; and the sidebar's tenant switcher, which opens another
 //! tenant's console under its own issuer (`{base}/t/{tenant}/console/`).
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::{RawPathParams, Request, State};
@@ -12,6 +14,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use latchkey_app::AppError;
 use latchkey_app::admin::tenants::{CreatedTenant, NewTenant, TenantView};
+use latchkey_app::tenants::TenantContext;
 
 use super::catalogue::{self, Catalogue, Incoming};
 use super::confirm::Confirmation;
@@ -29,10 +32,16 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/switch", get(switch))
 }
 
-/// Whether the sidebar offers the tenants page and the switcher.
-pub(crate) fn is_platform_owner(cx: &Cx) -> bool {
-    cx.ctx.id == latchkey_core::TenantId::default_tenant()
-        && cx.user.actor.role == Some(latchkey_core::AdminRole::Owner)
+/// The default tenant's context, for an owner of it (in its console or,
+/// signed in there, in another tenant's): the sidebar then offers the
+/// tenants page and the switcher.
+pub(crate) fn platform_home(cx: &Cx) -> Option<Arc<TenantContext>> {
+    if let Some(home) = &cx.user.platform {
+        return Some(home.clone());
+    }
+    (cx.ctx.id == latchkey_core::TenantId::default_tenant()
+        && cx.user.actor.role == Some(latchkey_core::AdminRole::Owner))
+    .then(|| cx.ctx.clone())
 }
 
 struct TenantRow {
@@ -184,7 +193,10 @@ async fn switch(
     if wanted == cx.ctx.id.as_str() {
         return cx.to("");
     }
-    match s.app.tenants.list_tenants(&cx.ctx, &cx.user.actor).await {
+    let Some(home) = platform_home(&cx) else {
+        return cx.error(403, "Only owners of the default tenant may open other tenants.");
+    };
+    match s.app.tenants.list_tenants(&home, &cx.user.actor).await {
         Ok(list) => match list.into_iter().find(|t| t.tenant_id == wanted) {
             Some(t) => see_other(&format!("{}/console/", t.issuer)),
             None => cx.error(404, "There is no such tenant."),

@@ -20,6 +20,8 @@ pub(crate) struct Chrome {
     pub flash: Option<&'static str>,
     /// Every tenant (owners of the default tenant only; empty otherwise).
     pub tenants: Vec<String>,
+    /// The tenants page (the default tenant's console).
+    pub tenants_href: String,
 }
 
 impl Chrome {

@@ -22,6 +22,11 @@ impl Browser {
         Self { http: http(), cookies: BTreeMap::new(), set_cookie: Vec::new() }
     }
 
+    /// Another browser holding copies of this one's cookies.
+    pub(super) fn from_cookies(other: &Self) -> Self {
+        Self { http: http(), cookies: other.cookies.clone(), set_cookie: Vec::new() }
+    }
+
     fn keep(&mut self, r: &reqwest::Response) {
         for v in r.headers().get_all("set-cookie") {
             let v = v.to_str().unwrap().to_owned();

@@ -16,6 +16,7 @@ mod client_credentials;
 mod clients_api;
 mod console;
 mod console_client_form;
+mod console_tenants;
 mod deploy;
 mod discovery;
 mod doctor;
