@@ -1,4 +1,6 @@
-//! `/healthz` (process up), `/readyz` (database reachable), `/metrics`.
+//! `/healthz` (process up), `/readyz` (database reachable and not
+//! draining), `/metrics`; and `Connection: close` on every HTTP/1 answer of
+//! a draining node.
 
 use axum::Router;
 use axum::extract::State;
@@ -17,7 +19,11 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(s): State<AppState>) -> Response {
-    if s.app.kernel.ready().await {
+    if s.app.kernel.is_draining() {
+        // Shutting down: still serving, but a load balancer should stop
+        // sending new requests here.
+        (StatusCode::SERVICE_UNAVAILABLE, "draining\n").into_response()
+    } else if s.app.kernel.ready().await {
         "ready\n".into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
@@ -34,5 +40,22 @@ async fn metrics(State(s): State<AppState>) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
+    r
+}
+
+/// A draining node closes each HTTP/1 connection after its answer, so no
+/// idle kept-alive connection is left for a client to send a request on
+/// just as the node stops accepting (HTTP/2 connections are closed with
+/// GOAWAY at shutdown).
+pub(crate) async fn close_when_draining(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let http1 = req.version() < axum::http::Version::HTTP_2;
+    let mut r = next.run(req).await;
+    if http1 && s.app.kernel.is_draining() {
+        r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     r
 }

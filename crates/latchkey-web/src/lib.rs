@@ -166,6 +166,7 @@ pub fn router_with(app: Arc<App>, options: HttpOptions) -> Router {
         .layer(tower::util::option_layer(hsts))
         .layer(axum::middleware::from_fn_with_state(state.clone(), http_metrics::track))
         .layer(axum::middleware::from_fn_with_state(state.clone(), client_address))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), health::close_when_draining))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

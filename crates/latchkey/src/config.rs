@@ -47,6 +47,10 @@ pub struct Config {
     pub http_header_timeout_seconds: u64,
     /// Seconds in-flight requests get to finish after SIGTERM (default 10).
     pub shutdown_grace_seconds: u64,
+    /// Seconds a node keeps serving after SIGTERM while `/readyz` says it
+    /// is draining, before it stops accepting (default 0; behind a load
+    /// balancer, a little more than its health-check interval).
+    pub shutdown_delay_seconds: u64,
     /// Seconds between writes of client usage counters and last-used times
     /// (default 5); they are written once more at shutdown.
     pub usage_flush_seconds: u64,
@@ -89,7 +93,7 @@ pub struct Config {
 }
 
 /// Every configuration key, as `LATCHKEY_{KEY}` in the environment.
-pub const KEYS: [&str; 29] = [
+pub const KEYS: [&str; 30] = [
     "listen",
     "public_url",
     "data_dir",
@@ -105,6 +109,7 @@ pub const KEYS: [&str; 29] = [
     "trusted_proxies",
     "http_header_timeout_seconds",
     "shutdown_grace_seconds",
+    "shutdown_delay_seconds",
     "usage_flush_seconds",
     "tls_cert_file",
     "tls_key_file",
@@ -139,6 +144,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             http_header_timeout_seconds: 10,
             shutdown_grace_seconds: 10,
+            shutdown_delay_seconds: 0,
             usage_flush_seconds: 5,
             tls_cert_file: None,
             tls_key_file: None,

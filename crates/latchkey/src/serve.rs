@@ -295,8 +295,20 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
         header_timeout: Duration::from_secs(c.http_header_timeout_seconds.max(1)),
         drain: Duration::from_secs(c.shutdown_grace_seconds),
     };
-    // Stops accepting on SIGTERM, lets requests in flight finish (bounded).
-    crate::http::serve(listener, router, limits, tls, shutdown()).await;
+    // On SIGTERM: draining for `shutdown_delay_seconds` (still serving,
+    // `/readyz` 503, no kept-alive connections), then stops accepting and
+    // lets requests in flight finish (bounded).
+    let delay = Duration::from_secs(c.shutdown_delay_seconds);
+    let draining = last.clone();
+    let stopping = async move {
+        if shutdown().await == Signal::Terminate && !delay.is_zero() {
+            draining.kernel.begin_draining();
+            tracing::info!(seconds = delay.as_secs(), "draining: not ready, still serving");
+            tokio::time::sleep(delay).await;
+        }
+        tracing::info!("no longer accepting connections");
+    };
+    crate::http::serve(listener, router, limits, tls, stopping).await;
     // What this node counted since its last flush.
     match last.tokens.flush_usage().await {
         Ok(n) => tracing::info!(records = n, "wrote client usage at shutdown"),
@@ -307,7 +319,16 @@ pub async fn serve(file: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown() {
+/// What asked the node to stop.
+#[derive(Debug, PartialEq, Eq)]
+enum Signal {
+    /// Ctrl-C at a terminal: stop at once, no draining delay.
+    Interrupt,
+    /// SIGTERM, from systemd or an orchestrator.
+    Terminate,
+}
+
+async fn shutdown() -> Signal {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -319,9 +340,10 @@ async fn shutdown() {
     };
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
+    let signal = tokio::select! {
+        () = ctrl_c => Signal::Interrupt,
+        () = term => Signal::Terminate,
+    };
     tracing::info!("shutting down");
+    signal
 }

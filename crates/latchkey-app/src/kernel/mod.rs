@@ -51,6 +51,10 @@ pub struct Kernel {
     upstream: std::sync::RwLock<Arc<dyn UpstreamHttp>>,
     /// At most this many password hashes at once (argon2id's memory).
     passwords: passwords::PasswordSlots,
+    /// Set when the node is about to stop (SIGTERM with a
+    /// `shutdown_delay_seconds`): it still serves, but says it is not ready
+    /// so a load balancer sends it nothing new.
+    draining: std::sync::atomic::AtomicBool,
 }
 
 impl Kernel {
@@ -79,6 +83,7 @@ impl Kernel {
             metrics: metrics::Metrics::default(),
             upstream: std::sync::RwLock::new(upstream),
             passwords: passwords::PasswordSlots::new(options.password_hash_concurrency, options.password_hash_queue),
+            draining: std::sync::atomic::AtomicBool::new(false),
             options,
         })
     }
@@ -118,6 +123,18 @@ impl Kernel {
     /// `true` when the database answers.
     pub async fn ready(&self) -> bool {
         self.store.ping().await.is_ok()
+    }
+
+    /// From now on the node is leaving: `/readyz` says so (while every
+    /// other request is still served) and connections are not kept alive.
+    pub fn begin_draining(&self) {
+        self.draining.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether [`begin_draining`](Self::begin_draining) was called.
+    #[must_use]
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// A random, URL-safe identifier with `bytes` bytes of entropy.

@@ -28,6 +28,7 @@ mod oidc;
 mod outage;
 mod remote;
 mod remote_code;
+mod rolling;
 mod throttle;
 mod tidy;
 mod tls;
