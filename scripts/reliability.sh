@@ -7,18 +7,20 @@
 #   each, on nightly, from the committed corpus (new inputs go to a temp
 #   dir; a crash's input stays in fuzz/artifacts/<target>/);
 # - http: scripts/http-fuzz.py, HTTP_FUZZ_REQUESTS (default 60000) hostile
-#   requests per backend against a debug build, then the secret-hygiene scan.
+#   requests per backend against a debug build, then the secret-hygiene scan;
+# - overload: scripts/noisy-neighbour.py against a release build (a client
+#   at ten times its rate limit beside one within its own).
 # Each part prints `reliability: {json}` lines; the page is written from them.
 # A part not run keeps its section of the current page.
-# Run by hand: scripts/reliability.sh [--no-write]; RELIABILITY_PARTS="tests fuzz http"
-# (the default) picks parts.
+# Run by hand: scripts/reliability.sh [--no-write]; RELIABILITY_PARTS="tests fuzz http
+# overload" (the default) picks parts.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 WRITE=1
 [ "${1:-}" = "--no-write" ] && WRITE=0
-PARTS=" ${RELIABILITY_PARTS:-tests fuzz http} "
+PARTS=" ${RELIABILITY_PARTS:-tests fuzz http overload} "
 FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
 HTTP_FUZZ_REQUESTS="${HTTP_FUZZ_REQUESTS:-60000}"
 
@@ -87,6 +89,17 @@ if [[ "$PARTS" == *" http "* ]]; then
     grep -q '^http-fuzz: {' "$hf" || echo "reliability: {\"part\": \"http-fuzz\", \"figures\": {\"backend\": \"$backend\", \"ok\": false, \"crashed\": true}}" >>"$OUT"
     rm -f "$hf"
   done
+fi
+
+if [[ "$PARTS" == *" overload "* ]]; then
+  cargo build -q --release -p latchkey
+  echo "reliability.sh: noisy-neighbour" >&2
+  nf="$(mktemp -t latchkey-noisy.XXXXXX)"
+  python3 scripts/noisy-neighbour.py target/release/latchkey >"$nf" 2>&1 || true
+  cat "$nf" >&2
+  sed -n 's/^noisy-neighbour: \({.*}\)$/reliability: {"part": "overload", "figures": \1}/p' "$nf" >>"$OUT"
+  grep -q '^noisy-neighbour: {' "$nf" || echo 'reliability: {"part": "overload", "figures": {"ok": false}}' >>"$OUT"
+  rm -f "$nf"
 fi
 
 python3 - "$OUT" "$WRITE" "$PARTS" <<'PY'
@@ -199,6 +212,28 @@ if "http" in parts:
         out.append(f"| {f['backend']} | {f['requests']} | {f['seconds']} s | {f['requests_per_second']} | {st} | {f['server_errors']} | {f['timeouts']} | {f['panics']} | {mb('rss_before_kib')} / {mb('rss_peak_kib')} / {mb('rss_after_kib')} MiB | {f['credentials']} | {f['leaks']} |")
     sections["Hostile HTTP requests and secret hygiene"] = out
 
+over = [l["figures"] for l in lines if l["part"] == "overload"]
+if "overload" in parts:
+    out = ["## Overload", "",
+           "`scripts/noisy-neighbour.py` starts a release build on SQLite with a per-client rate limit",
+           "(`rate_limit_per_client` = burst = the limit), creates two machine-to-machine clients, and for",
+           "10 s sends paced client_credentials requests: the noisy client at ten times its limit from 4",
+           "keep-alive connections, the calm one at half its own from one. Target: the calm client sees",
+           "only 200s. The in-flight bound (`max_in_flight_requests`, a fast 503) is checked by",
+           "`bad_input.rs` on every run; a flood of 64 concurrent sign-ins (bounded argon2id) is measured",
+           "in docs/benchmarks.md (\"A flood of sign-ins\").",
+           f"Command: `RELIABILITY_PARTS=overload scripts/reliability.sh`; commit `{rev}`.", "",
+           "| client | rate | limit | sent | statuses | p50 | p99 | max |", "|---|---|---|---|---|---|---|---|"]
+    for f in over:
+        if "noisy" not in f:
+            out.append("| the script failed to run | | | | | | | |")
+            continue
+        for who in ("noisy", "calm"):
+            c = f[who]
+            st = ", ".join(f"{k}: {v}" for k, v in c["statuses"].items())
+            out.append(f"| {who} | {c['rate']:g}/s | {f['limit']:g}/s | {c['sent']} | {st} | {c['p50_ms']} ms | {c['p99_ms']} ms | {c['max_ms']} ms |")
+    sections["Overload"] = out
+
 head = ["# Reliability", "",
         "Measured by `scripts/reliability.sh` on the 2-core development machine: the tests in",
         "`crates/latchkey/tests/e2e/oidc/reliability.rs` and `outage.rs` at full size",
@@ -207,13 +242,15 @@ head = ["# Reliability", "",
         "(`latchkey-web/tests/fuzz_corpus.rs`) and runs a short HTTP generator with the secret scan",
         "(`scripts/test-extra.sh`) on every run. Each section names its command and commit.", ""]
 order = ["Races on one-time credentials", "kill -9 under a mixed write load", "Database outage",
-         "Fuzzing the parsers", "Hostile HTTP requests and secret hygiene"]
+         "Fuzzing the parsers", "Hostile HTTP requests and secret hygiene", "Overload"]
 body = []
 for name in order:
     sec = sections.get(name) or old.get(name)
     if sec:
         body += sec + [""]
-body += ["## Concurrent apply", "",
+# Written by hand (their figures come from tests of every run): kept as the
+# page has them, or the text below on a page without them.
+static = ["## Concurrent apply", "",
          "`cli_plan.rs` (`concurrent_apply_of_one_file_from_two_clis_converges`, in every `scripts/test.sh`",
          "run on both backends): two CLIs apply one file (4 scopes, 6 clients) at the same moment, three",
          "rounds from an empty and a partly applied state; both exit 0 and a plan afterwards shows no",
@@ -222,12 +259,15 @@ body += ["## Concurrent apply", "",
          "`durability.rs` (`sigterm_finishes_requests_in_flight_and_writes_usage_before_exiting`, every run,",
          "both backends): on SIGTERM a node stops accepting connections, answers the request in flight",
          "(its body sent after the signal), writes the usage counters and last-used times it held, and",
-         "exits 0 within `shutdown_grace_seconds`. Not measured yet: a rolling restart of two nodes behind",
-         "a load balancer under load.", ""]
-text = "\n".join(head + body)
-print(text)
+         "exits 0 within `shutdown_grace_seconds`; a rolling restart of two nodes is `rolling.rs`.", ""]
+for chunk in "\n".join(static).split("\n## ")[0:]:
+    name = chunk.split("\n", 1)[0].lstrip("# ").strip()
+    body += (old.get(name) or ("## " + chunk.lstrip("# ")).rstrip("\n").split("\n")) + [""]
+text = "\n".join(head + body).rstrip("\n") + "\n"
+print(text, end="")
 if sys.argv[2] == "1":
     open("docs/reliability.md", "w").write(text)
-bad = failed or any(l["figures"].get("crashes") for l in fuzz) or any(not f.get("ok") for f in http)
+bad = (failed or any(l["figures"].get("crashes") for l in fuzz) or any(not f.get("ok") for f in http)
+       or any(not f.get("ok") for f in over))
 sys.exit(1 if bad else 0)
 PY

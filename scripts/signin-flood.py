@@ -107,7 +107,7 @@ def main():
         k, v = kv.split("=", 1)
         env[k] = v
     log = open(os.path.join(work, "server.log"), "w")
-    server = subprocess.Popen([args.binary, "serve"], cwd=work, env=env, stdout=log, stderr=log)
+    server = subprocess.Popen([os.path.abspath(args.binary), "serve"], cwd=work, env=env, stdout=log, stderr=log)
     try:
         for _ in range(300):
             try:
