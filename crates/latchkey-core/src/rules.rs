@@ -84,16 +84,18 @@ fn check_grants(c: &ClientConfig, s: &TenantSettings, e: &mut Vec<FieldError>) {
     if seen.len() != c.grant_types.len() {
         err(e, "grant_types", "a grant type is listed twice");
     }
+    if c.grant_types.contains(&GrantType::TokenExchange) {
+        // Offer only what works: the token endpoint has no token exchange.
+        err(e, "grant_types", "the token-exchange grant (RFC 8693) is not served by this server");
+    }
     if c.grant_types.iter().any(|g| g.is_legacy()) && !s.legacy_grants_enabled {
         err(e, "grant_types", "legacy grants (password, implicit) are disabled in this tenant's settings");
     }
     if c.grant_types.contains(&GrantType::RefreshToken)
-        && !c.grant_types.iter().any(|g| {
-            matches!(
-                g,
-                GrantType::AuthorizationCode | GrantType::DeviceCode | GrantType::Password | GrantType::TokenExchange
-            )
-        })
+        && !c
+            .grant_types
+            .iter()
+            .any(|g| matches!(g, GrantType::AuthorizationCode | GrantType::DeviceCode | GrantType::Password))
     {
         err(e, "grant_types", "refresh_token needs a grant that issues refresh tokens (e.g. authorization_code)");
     }

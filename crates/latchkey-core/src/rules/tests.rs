@@ -87,6 +87,13 @@ fn legacy_grants_need_the_tenant_switch() {
 }
 
 #[test]
+fn a_grant_the_server_does_not_serve_is_refused() {
+    let c = ClientConfig { grant_types: vec![GrantType::TokenExchange], ..ClientConfig::default() };
+    let errors = check_config(&c, &TenantSettings::default());
+    assert!(errors.iter().any(|e| e.field == "grant_types" && e.message.contains("not served")), "{errors:?}");
+}
+
+#[test]
 fn public_clients_always_require_pkce() {
     let mut c = cfg(ClientType::Spa);
     c.require_pkce = false;
