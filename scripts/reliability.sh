@@ -177,7 +177,10 @@ if "fuzz" in parts:
            "signature verifies, sign then verify gives the payload back), SCIM filters (round trip) and",
            "PATCH bodies, and the declarative YAML of `plan`/`apply` (round trip).",
            f"Command: `RELIABILITY_PARTS=fuzz FUZZ_SECONDS={fuzz[0]['figures']['seconds'] if fuzz else 60} scripts/reliability.sh`; commit `{rev}`;",
-           f"nightly build of the fuzz crate: {fuzz[0]['figures']['build_seconds'] if fuzz else '?'} s.", "",
+           f"nightly build of the fuzz crate: {fuzz[0]['figures']['build_seconds'] if fuzz else '?'} s.",
+           "`scripts/test.sh` does not build the fuzz crate (nightly): `latchkey-web/tests/fuzz_corpus.rs`",
+           "(and `fuzz_corpus_replays` in the CLI's `declarative_tests.rs` for `yaml`) replays the corpus",
+           "through the same checks on stable, with fixed-seed mutations (about 2 s).", "",
            "| target | seconds | executions | exec/s | coverage (edges) | features | seed corpus | new inputs | crashes |",
            "|---|---|---|---|---|---|---|---|---|"]
     for l in fuzz:
