@@ -44,10 +44,6 @@ def connector_token(base, admin_token, mode):
 # docs/adr/0015-scim.md): (check, resource type, attribute in the reason).
 # They are printed and counted apart; any other failure fails the suite.
 KNOWN_GAPS = {
-    ("check_add_attribute", "User", "'name'"): "only the display name is stored (no given/family name)",
-    ("check_replace_attribute", "User", "'name'"): "only the display name is stored (no given/family name)",
-    ("check_add_attribute", "User", "'emails'"): "one email per user, without its type",
-    ("check_replace_attribute", "User", "'emails'"): "one email per user, without its type",
     ("check_remove_attribute", "User", "'active'"): "a user is active or disabled; removing 'active' changes nothing",
     ("check_add_attribute", "Group", "'members'"): "members carry the user's name as display (read-only per RFC 7643)",
     ("check_replace_attribute", "Group", "'members'"): "members carry the user's name as display (read-only per RFC 7643)",

@@ -37,7 +37,7 @@ pub use federation::{FederatedLinkRecord, FederationRepo, RemoteFlowRecord};
 pub use postgres::PgStore;
 pub use rate::{RateCount, RateRepo};
 pub use remote::{AuthorizationRecord, ProviderRecord, RemoteClientRecord, RemoteRepo};
-pub use scim::{SCIM_ERRORS_KEPT, ScimErrorRecord, ScimGroupRecord, ScimRepo};
+pub use scim::{SCIM_ERRORS_KEPT, ScimAttributes, ScimErrorRecord, ScimGroupRecord, ScimRepo};
 pub use seal::{SealRepo, SealedKind, SealedValue};
 pub use sqlite::{SqliteStore, sqlite_backup};
 pub use throttle::{ThrottleRepo, ThrottleState};

@@ -6,6 +6,16 @@ use latchkey_core::TenantId;
 
 use crate::{AuditRecord, Result, UserRecord};
 
+/// What SCIM keeps of a user beyond the user row: the connector's
+/// `externalId`, and the `name` object and `emails` list as it wrote them
+/// (JSON), so they read back as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScimAttributes {
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub emails: Option<String>,
+}
+
 /// A SCIM group. Its members are the users whose `groups` hold its
 /// `display_name` (`user_groups`), so clients' `allowed_groups` see them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,10 +47,11 @@ pub const SCIM_ERRORS_KEPT: i64 = 20;
 /// a user, and deleting users. Users themselves are `UserRepo`'s.
 #[async_trait]
 pub trait ScimRepo {
-    /// `(user_id, external_id)` of every user of the tenant that has one.
-    async fn scim_external_ids(&self, tenant: &TenantId) -> Result<Vec<(String, String)>>;
-    async fn scim_external_id(&self, tenant: &TenantId, user_id: &str) -> Result<Option<String>>;
-    /// Inserts a user with its `externalId`, in one transaction.
+    /// `(user_id, attributes)` of every user of the tenant that has any.
+    async fn scim_attributes_all(&self, tenant: &TenantId) -> Result<Vec<(String, ScimAttributes)>>;
+    /// A user's SCIM attributes (empty when it has none).
+    async fn scim_attributes(&self, tenant: &TenantId, user_id: &str) -> Result<ScimAttributes>;
+    /// Inserts a user with its SCIM attributes, in one transaction.
     ///
     /// # Errors
     /// `Conflict` when the username is taken (case-insensitively).
@@ -48,11 +59,11 @@ pub trait ScimRepo {
         &self,
         tenant: &TenantId,
         user: &UserRecord,
-        external_id: Option<&str>,
+        attributes: &ScimAttributes,
         audit: &AuditRecord,
     ) -> Result<()>;
     /// As `UserRepo::update_user`, and also sets the username and the
-    /// `externalId`. Returns `false` when there is no such user.
+    /// SCIM attributes. Returns `false` when there is no such user.
     ///
     /// # Errors
     /// `Conflict` when the new username is taken.
@@ -60,7 +71,7 @@ pub trait ScimRepo {
         &self,
         tenant: &TenantId,
         user: &UserRecord,
-        external_id: Option<&str>,
+        attributes: &ScimAttributes,
         audit: &AuditRecord,
     ) -> Result<bool>;
     /// Deletes a user with its roles, groups, sessions, consents, links and

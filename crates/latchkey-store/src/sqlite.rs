@@ -32,6 +32,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "rate_limits", include_str!("../migrations/sqlite/0016_rate_limits.sql")),
     (17, "installation_keys", include_str!("../migrations/sqlite/0017_installation_keys.sql")),
     (18, "search_redirect_uris", include_str!("../migrations/sqlite/0018_search_redirect_uris.sql")),
+    (19, "scim_profiles", include_str!("../migrations/sqlite/0019_scim_profiles.sql")),
 ];
 
 /// Reads go through `pool`; every write goes through `writer`, a pool of

@@ -81,11 +81,18 @@ fn user_schema(ctx: &TenantContext) -> Value {
     let mut password = attr("password", "string", false, "writeOnly", "none", false);
     password["returned"] = json!("never");
     let mut name = attr("name", "complex", false, "readWrite", "none", false);
-    name["subAttributes"] =
-        json!([sub("formatted", "string"), sub("givenName", "string"), sub("familyName", "string")]);
+    name["subAttributes"] = json!([
+        sub("formatted", "string"),
+        sub("familyName", "string"),
+        sub("givenName", "string"),
+        sub("middleName", "string"),
+        sub("honorificPrefix", "string"),
+        sub("honorificSuffix", "string"),
+    ]);
     let mut emails = attr("emails", "complex", false, "readWrite", "none", false);
     emails["multiValued"] = json!(true);
-    emails["subAttributes"] = json!([sub("value", "string"), sub("type", "string"), sub("primary", "boolean")]);
+    emails["subAttributes"] =
+        json!([sub("value", "string"), sub("display", "string"), sub("type", "string"), sub("primary", "boolean"),]);
     let mut groups = attr("groups", "complex", false, "readOnly", "none", false);
     groups["multiValued"] = json!(true);
     let mut group_ref = attr("$ref", "reference", false, "readOnly", "none", true);

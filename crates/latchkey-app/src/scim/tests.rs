@@ -91,7 +91,11 @@ async fn users_are_created_read_listed_patched_replaced_and_deleted_with_etags_a
     assert_eq!(e.status, 412);
     let patched = scim.patch_user(ctx, &actor, &id, &ops, Some(&made.version)).await.unwrap();
     assert_eq!(patched.body["displayName"], "Alice Liddell");
-    assert_eq!(patched.body["emails"][0]["value"], "al@example.com");
+    let emails = patched.body["emails"].as_array().unwrap();
+    let primary: Vec<&Value> = emails.iter().filter(|e| e["primary"] == true).collect();
+    assert_eq!(primary.len(), 1, "one primary email: {emails:?}");
+    assert_eq!(primary[0]["value"], "al@example.com", "the work email set by a filtered path is the user's");
+    assert_eq!(primary[0]["type"], "work");
     assert!(patched.body.get("externalId").is_none());
     assert_ne!(patched.version, made.version);
     assert_eq!(patched.body["meta"]["lastModified"], latchkey_core::scim::date_time(crate::test_world::START + 5));
@@ -337,4 +341,63 @@ async fn groups_keep_users_groups_in_sync_and_never_touch_a_user_holding_a_role(
     let groups: Vec<&str> =
         events.iter().filter(|e| e.target_type == "group" && e.actor == actor.id).map(|e| e.action.as_str()).collect();
     assert_eq!(groups, vec!["group.delete", "group.update", "group.update", "group.create"]);
+}
+
+/// What a directory writes of a person reads back as written: the `name`
+/// parts and every typed email (Okta and Entra ID send both), with the
+/// primary email as the user's own. A display name or email changed outside
+/// SCIM wins over a stale copy.
+#[tokio::test]
+async fn names_and_typed_emails_read_back_as_the_connector_wrote_them() {
+    let w = world().await;
+    let (ctx, scim) = (&w.ctx, &w.app.scim);
+    let actor = connector(&w, ctx, &["users:read", "users:write"]).await;
+    let name = json!({"givenName": "Grace", "familyName": "Hopper", "middleName": "Brewster", "honorificPrefix": "Rear Admiral"});
+    let emails = json!([
+        {"value": "grace@navy.example", "type": "work", "primary": true},
+        {"value": "grace@home.example", "type": "home"},
+    ]);
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "ghopper", "name": name, "emails": emails,
+    });
+    let made = scim.create_user(ctx, &actor, &body).await.unwrap();
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(made.body["name"], name);
+    assert_eq!(made.body["emails"], emails);
+    assert_eq!(made.body["displayName"], "Grace Hopper", "the display name from the name parts");
+    let user = w.app.users.get_user(ctx, &id).await.unwrap();
+    assert_eq!(user.email.as_deref(), Some("grace@navy.example"), "the primary email is the user's");
+    assert_eq!(scim.get_user(ctx, &id).await.unwrap().body, made.body);
+    let listed = scim.list_users(ctx, &q(r#"emails.value eq "grace@home.example""#)).await.unwrap();
+    assert_eq!(listed["totalResults"], 1, "a filter sees every email");
+
+    // Adding to `emails` adds; adding to `name` sets the parts given.
+    let ops = patch(json!([
+        {"op": "add", "path": "emails", "value": [{"value": "g@cobol.example", "type": "other"}]},
+        {"op": "add", "path": "name", "value": {"honorificSuffix": "PhD"}},
+        {"op": "replace", "path": "emails[type eq \"home\"].value", "value": "grace@arlington.example"},
+    ]));
+    let patched = scim.patch_user(ctx, &actor, &id, &ops, None).await.unwrap();
+    let values: Vec<&str> =
+        patched.body["emails"].as_array().unwrap().iter().map(|e| e["value"].as_str().unwrap()).collect();
+    assert_eq!(values, ["grace@navy.example", "grace@arlington.example", "g@cobol.example"]);
+    assert_eq!(patched.body["name"]["honorificSuffix"], "PhD");
+    assert_eq!(patched.body["name"]["givenName"], "Grace", "the other parts stay");
+    let removed = patch(json!([{"op": "remove", "path": "emails[type eq \"other\"]"}]));
+    let patched = scim.patch_user(ctx, &actor, &id, &removed, None).await.unwrap();
+    assert_eq!(patched.body["emails"].as_array().unwrap().len(), 2);
+
+    // An administrator renames her and changes her email: SCIM shows that,
+    // not the connector's older copy.
+    let admin = crate::admin::Actor::system();
+    let change = crate::admin::users::UserPatch {
+        email: Some("hopper@example.org".into()),
+        display_name: Some("Amazing Grace".into()),
+        ..crate::admin::users::UserPatch::default()
+    };
+    w.app.users.update_user(ctx, &admin, &id, change).await.unwrap();
+    let got = scim.get_user(ctx, &id).await.unwrap().body;
+    assert_eq!(got["name"], json!({"formatted": "Amazing Grace"}));
+    assert_eq!(got["emails"], json!([{"value": "hopper@example.org", "type": "work", "primary": true}]));
 }

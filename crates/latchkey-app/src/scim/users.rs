@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use latchkey_core::UserStatus;
-use latchkey_store::UserRecord;
+use latchkey_store::{ScimAttributes, UserRecord};
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -27,7 +27,16 @@ pub struct UserInput {
     pub email: Option<String>,
     pub active: bool,
     pub password: Option<String>,
+    /// The `name` object as the connector wrote it (its string
+    /// sub-attributes), kept so it reads back as written.
+    pub name: Option<Map<String, Value>>,
+    /// The `emails` list as written (`value`, `type`, `primary`, `display`).
+    pub emails: Option<Vec<Value>>,
 }
+
+/// The sub-attributes of `name` (RFC 7643 §4.1.1).
+const NAME_PARTS: [&str; 6] =
+    ["formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix"];
 
 fn get<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v).filter(|v| !v.is_null())
@@ -71,7 +80,15 @@ pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
     }
     let name = match get(m, "name") {
         None => Map::new(),
-        Some(Value::Object(n)) => n.clone(),
+        Some(Value::Object(n)) => {
+            let mut kept = Map::new();
+            for part in NAME_PARTS {
+                if let Some(v) = string(n, part)?.filter(|v| !v.is_empty()) {
+                    kept.insert(part.to_owned(), json!(v));
+                }
+            }
+            kept
+        }
         Some(_) => return Err(ScimError::invalid_value("name is a complex attribute")),
     };
     let display_name = match string(m, "displayName")? {
@@ -86,40 +103,94 @@ pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
         },
     };
     let active = get(m, "active").map(|v| boolean(v, "active")).transpose()?.unwrap_or(true);
-    let email = match get(m, "emails") {
-        None => None,
-        Some(Value::Array(list)) => {
-            let primary = list.iter().find(|e| e.get("primary").and_then(Value::as_bool) == Some(true));
-            match primary.or(list.first()) {
-                None => None,
-                Some(e) => match e.get("value") {
-                    Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-                    _ => return Err(ScimError::invalid_value("an email's value is a string")),
-                },
-            }
-        }
+    let emails = match get(m, "emails") {
+        None => Vec::new(),
+        Some(Value::Array(list)) => list.iter().map(email_entry).collect::<Result<Vec<_>, _>>()?,
         Some(_) => return Err(ScimError::invalid_value("emails is a list")),
     };
-    Ok(UserInput { user_name, external_id, display_name, email, active, password: string(m, "password")? })
+    let primary = emails.iter().find(|e| e.get("primary").and_then(Value::as_bool) == Some(true));
+    let email = primary.or(emails.first()).and_then(|e| e.get("value")).and_then(Value::as_str).map(str::to_owned);
+    let name = (!name.is_empty()).then_some(name);
+    let emails = (!emails.is_empty()).then_some(emails);
+    let password = string(m, "password")?;
+    Ok(UserInput { user_name, external_id, display_name, email, active, password, name, emails })
 }
 
-/// A user as a SCIM User resource, without `meta`.
+/// One entry of `emails`: a non-empty string `value`, and the `type`,
+/// `primary` and `display` it may carry.
+fn email_entry(e: &Value) -> Result<Value, ScimError> {
+    let e = e.as_object().ok_or_else(|| ScimError::invalid_value("an email is an object"))?;
+    let mut kept = Map::new();
+    match get(e, "value") {
+        Some(Value::String(v)) if !v.is_empty() => kept.insert("value".into(), json!(v)),
+        _ => return Err(ScimError::invalid_value("an email's value is a string")),
+    };
+    for key in ["type", "display"] {
+        if let Some(v) = string(e, key)? {
+            kept.insert(key.into(), json!(v));
+        }
+    }
+    if let Some(p) = get(e, "primary") {
+        kept.insert("primary".into(), json!(boolean(p, "primary")?));
+    }
+    Ok(Value::Object(kept))
+}
+
+/// What SCIM stores of a user beyond the user row. The `name` is stored
+/// with the display name it gave, so a display name changed elsewhere
+/// (the admin API, the console) is not contradicted by a stale `name`.
 #[must_use]
-pub fn user_json(u: &UserRecord, external_id: Option<&str>) -> Value {
+pub fn attributes_of(input: &UserInput) -> ScimAttributes {
+    ScimAttributes {
+        external_id: input.external_id.clone(),
+        name: input.name.as_ref().map(|n| json!({"displayName": input.display_name, "name": n}).to_string()),
+        emails: input.emails.as_ref().map(|l| Value::Array(l.clone()).to_string()),
+    }
+}
+
+/// A user as a SCIM User resource, without `meta`: the `name` and `emails`
+/// as the connector wrote them while they still agree with the user's
+/// display name and email, else as the user row has them.
+#[must_use]
+pub fn user_json(u: &UserRecord, a: &ScimAttributes) -> Value {
     let mut m = Map::new();
     m.insert("schemas".into(), json!([USER_SCHEMA]));
     m.insert("id".into(), json!(u.user_id));
-    if let Some(x) = external_id {
+    if let Some(x) = &a.external_id {
         m.insert("externalId".into(), json!(x));
     }
     m.insert("userName".into(), json!(u.username));
     if !u.display_name.is_empty() {
         m.insert("displayName".into(), json!(u.display_name));
-        m.insert("name".into(), json!({"formatted": u.display_name}));
+    }
+    let written: Option<Value> = a.name.as_deref().and_then(|n| serde_json::from_str(n).ok());
+    let name = written
+        .filter(|w| w.get("displayName").and_then(Value::as_str) == Some(u.display_name.as_str()))
+        .and_then(|w| w.get("name").cloned())
+        .filter(Value::is_object);
+    match name {
+        Some(n) => {
+            m.insert("name".into(), n);
+        }
+        None if !u.display_name.is_empty() => {
+            m.insert("name".into(), json!({"formatted": u.display_name}));
+        }
+        None => {}
     }
     m.insert("active".into(), json!(u.status.is_active()));
-    if let Some(e) = &u.email {
-        m.insert("emails".into(), json!([{"value": e, "type": "work", "primary": true}]));
+    let written: Option<Vec<Value>> = a.emails.as_deref().and_then(|l| serde_json::from_str(l).ok());
+    let emails = written.filter(|list| {
+        let primary = list.iter().find(|e| e.get("primary").and_then(Value::as_bool) == Some(true));
+        primary.or(list.first()).and_then(|e| e.get("value")).and_then(Value::as_str) == u.email.as_deref()
+    });
+    match (emails, &u.email) {
+        (Some(list), _) => {
+            m.insert("emails".into(), Value::Array(list));
+        }
+        (None, Some(e)) => {
+            m.insert("emails".into(), json!([{"value": e, "type": "work", "primary": true}]));
+        }
+        (None, None) => {}
     }
     if !u.groups.is_empty() {
         m.insert("groups".into(), Value::Array(u.groups.iter().map(|g| json!({"display": g})).collect()));
@@ -130,10 +201,10 @@ pub fn user_json(u: &UserRecord, external_id: Option<&str>) -> Value {
 /// Group names to the ids of the SCIM groups over them.
 type GroupIds = HashMap<String, String>;
 
-fn resource(ctx: &TenantContext, u: &UserRecord, external_id: Option<&str>, groups: &GroupIds) -> ScimResource {
+fn resource(ctx: &TenantContext, u: &UserRecord, a: &ScimAttributes, groups: &GroupIds) -> ScimResource {
     let base = base_url(ctx);
     let location = format!("{base}/Users/{}", u.user_id);
-    let mut body = user_json(u, external_id);
+    let mut body = user_json(u, a);
     if let Some(Value::Array(list)) = body.get_mut("groups") {
         for g in list {
             if let Some(id) = g.get("display").and_then(Value::as_str).and_then(|n| groups.get(n)).cloned() {
@@ -177,13 +248,18 @@ fn apply(doc: &mut Map<String, Value>, op: &str, path: Option<&str>, value: Opti
         }
         return Ok(());
     };
-    // `emails[type eq "work"].value`: this server keeps one email.
+    // `emails[type eq "work"].value`: entries of `emails` chosen by a
+    // filter on their `type` or `value`.
+    let mut chosen: Option<(String, String)> = None;
     let (head, sub) = if let Some((attr, rest)) = path.split_once('[') {
         let attr = latchkey_core::scim::attribute_path(attr).map_err(|e| invalid_path(&e.0))?;
-        if attr != "emails" || !rest.contains(']') {
+        let Some((filter, tail)) = rest.split_once(']').filter(|_| attr == "emails") else {
             return Err(invalid_path(&format!("{path} is not a path this server can apply")));
-        }
-        let tail = rest.split_once(']').map_or("", |(_, t)| t).trim_start_matches('.');
+        };
+        chosen = Some(
+            email_filter(filter).ok_or_else(|| invalid_path(&format!("{filter} is not a filter on type or value")))?,
+        );
+        let tail = tail.trim_start_matches('.');
         ("emails".to_owned(), Some(tail.to_ascii_lowercase()).filter(|t| !t.is_empty()))
     } else {
         let p = latchkey_core::scim::attribute_path(path).map_err(|e| invalid_path(&e.0))?;
@@ -193,8 +269,18 @@ fn apply(doc: &mut Map<String, Value>, op: &str, path: Option<&str>, value: Opti
         }
     };
     let Some(key) = canonical(&head)? else { return Ok(()) };
+    let matches = |e: &Value| {
+        chosen.as_ref().is_none_or(|(attr, want)| {
+            e.get(attr).and_then(Value::as_str).is_some_and(|v| v.eq_ignore_ascii_case(want))
+        })
+    };
     if op == "remove" {
         match (key, sub.as_deref()) {
+            ("emails", _) if chosen.is_some() => {
+                if let Some(Value::Array(list)) = doc.get_mut("emails") {
+                    list.retain(|e| !matches(e));
+                }
+            }
             ("name", Some(s)) => {
                 if let Some(Value::Object(n)) = doc.get_mut("name") {
                     n.retain(|k, _| !k.eq_ignore_ascii_case(s));
@@ -216,12 +302,52 @@ fn apply(doc: &mut Map<String, Value>, op: &str, path: Option<&str>, value: Opti
     }
     let value = value.ok_or_else(|| ScimError::invalid_value(format!("{op} needs a value")))?.clone();
     match (key, sub.as_deref()) {
-        ("emails", Some("value")) => {
-            doc.insert("emails".into(), json!([{"value": value, "primary": true}]));
+        ("emails", Some(field)) => {
+            let list = doc.entry("emails").or_insert_with(|| json!([]));
+            if !list.is_array() {
+                *list = json!([]);
+            }
+            let Value::Array(list) = list else { return Ok(()) };
+            let mut hit = false;
+            for e in list.iter_mut().filter(|e| matches(e)) {
+                if let Value::Object(o) = e {
+                    o.insert(field.to_owned(), value.clone());
+                    hit = true;
+                }
+            }
+            if !hit {
+                // Nothing matched: a new entry, and the user's email from now
+                // on (the one primary: the others stop being it).
+                for e in list.iter_mut() {
+                    if let Value::Object(o) = e {
+                        o.remove("primary");
+                    }
+                }
+                let mut e = Map::new();
+                if let Some((attr, want)) = &chosen {
+                    e.insert(attr.clone(), json!(want));
+                }
+                e.insert(field.to_owned(), value);
+                e.insert("primary".into(), json!(true));
+                list.push(Value::Object(e));
+            }
         }
         ("emails", None) => {
-            let list = if value.is_array() { value } else { json!([value]) };
-            doc.insert("emails".into(), list);
+            let new = if let Value::Array(v) = value { v } else { vec![value] };
+            match (op, doc.get_mut("emails")) {
+                // Adding to a multi-valued attribute adds values (RFC 7644
+                // §3.5.2.1); an entry already there is not doubled.
+                ("add", Some(Value::Array(list))) => {
+                    for e in new {
+                        if !list.contains(&e) {
+                            list.push(e);
+                        }
+                    }
+                }
+                _ => {
+                    doc.insert("emails".into(), Value::Array(new));
+                }
+            }
         }
         ("name", Some(s)) => {
             let name = doc.entry("name").or_insert_with(|| json!({}));
@@ -232,15 +358,32 @@ fn apply(doc: &mut Map<String, Value>, op: &str, path: Option<&str>, value: Opti
                 doc.remove("displayName");
             }
         }
-        (k, None) => {
-            if k == "name" {
-                doc.remove("displayName");
+        ("name", None) => {
+            doc.remove("displayName");
+            // Adding to a complex attribute sets the sub-attributes given.
+            match (op, doc.get_mut("name"), value) {
+                ("add", Some(Value::Object(n)), Value::Object(v)) => n.extend(v),
+                (_, _, v) => {
+                    doc.insert("name".into(), v);
+                }
             }
+        }
+        (k, None) => {
             doc.insert(k.to_owned(), value);
         }
         (_, Some(_)) => return Err(invalid_path(&format!("{path} is not a path this server can apply"))),
     }
     Ok(())
+}
+
+/// `type eq "work"` or `value eq "a@example.com"`: the attribute and value
+/// a filter on `emails` entries compares (the only filters applied here).
+fn email_filter(filter: &str) -> Option<(String, String)> {
+    let mut parts = filter.trim().splitn(3, ' ');
+    let attr = parts.next()?.to_ascii_lowercase();
+    let op = parts.next()?;
+    let want = parts.next()?.trim().strip_prefix('"')?.strip_suffix('"')?;
+    (matches!(attr.as_str(), "type" | "value") && op.eq_ignore_ascii_case("eq")).then(|| (attr, want.to_owned()))
 }
 
 fn invalid_path(detail: &str) -> ScimError {
@@ -282,11 +425,11 @@ impl ScimService {
         Ok(groups.into_iter().map(|g| (g.display_name, g.group_id)).collect())
     }
 
-    async fn load(&self, ctx: &TenantContext, id: &str) -> Result<(UserRecord, Option<String>), ScimError> {
+    async fn load(&self, ctx: &TenantContext, id: &str) -> Result<(UserRecord, ScimAttributes), ScimError> {
         let user = self.kernel.store.get_user(&ctx.id, id).await.map_err(crate::AppError::from)?;
         let user = user.ok_or_else(|| ScimError::new(404, None, format!("no user {id}")))?;
-        let ext = self.kernel.store.scim_external_id(&ctx.id, id).await.map_err(crate::AppError::from)?;
-        Ok((user, ext))
+        let attrs = self.kernel.store.scim_attributes(&ctx.id, id).await.map_err(crate::AppError::from)?;
+        Ok((user, attrs))
     }
 
     /// A user the connector may change: it writes, and the user holds no role.
@@ -296,11 +439,11 @@ impl ScimService {
         actor: &Actor,
         id: &str,
         if_match: Option<&str>,
-    ) -> Result<(UserRecord, Option<String>), ScimError> {
+    ) -> Result<(UserRecord, ScimAttributes), ScimError> {
         require_write(actor)?;
         let (user, ext) = self.load(ctx, id).await?;
         actor.require_authority_over(user_authority(&user.roles), "this user")?;
-        check_if_match(if_match, &resource(ctx, &user, ext.as_deref(), &self.group_ids(ctx).await?).version)?;
+        check_if_match(if_match, &resource(ctx, &user, &ext, &self.group_ids(ctx).await?).version)?;
         Ok((user, ext))
     }
 
@@ -308,7 +451,7 @@ impl ScimService {
     /// 404 for an unknown user.
     pub async fn get_user(&self, ctx: &TenantContext, id: &str) -> Result<ScimResource, ScimError> {
         let (user, ext) = self.load(ctx, id).await?;
-        Ok(resource(ctx, &user, ext.as_deref(), &self.group_ids(ctx).await?))
+        Ok(resource(ctx, &user, &ext, &self.group_ids(ctx).await?))
     }
 
     /// Users filtered, sorted and paged (RFC 7644 §3.4.2).
@@ -322,8 +465,9 @@ impl ScimService {
     /// Every user of the tenant as a SCIM resource, by username.
     pub(crate) async fn user_bodies(&self, ctx: &TenantContext) -> Result<Vec<Value>, ScimError> {
         let store = &self.kernel.store;
-        let ext: std::collections::HashMap<String, String> =
-            store.scim_external_ids(&ctx.id).await.map_err(crate::AppError::from)?.into_iter().collect();
+        let ext: std::collections::HashMap<String, ScimAttributes> =
+            store.scim_attributes_all(&ctx.id).await.map_err(crate::AppError::from)?.into_iter().collect();
+        let none = ScimAttributes::default();
         let groups = self.group_ids(ctx).await?;
         let mut all = Vec::new();
         let mut after: Option<String> = None;
@@ -331,7 +475,7 @@ impl ScimService {
             let page = store.list_users(&ctx.id, None, after.as_deref(), 500).await.map_err(crate::AppError::from)?;
             let full = page.len() == 500;
             after = page.last().map(|u| u.username.to_lowercase());
-            all.extend(page.iter().map(|u| resource(ctx, u, ext.get(&u.user_id).map(String::as_str), &groups).body));
+            all.extend(page.iter().map(|u| resource(ctx, u, ext.get(&u.user_id).unwrap_or(&none), &groups).body));
             if !full {
                 break;
             }
@@ -350,6 +494,7 @@ impl ScimService {
         require_write(actor)?;
         let input = parse_user(body)?;
         check_user_fields(&input, actor)?;
+        let attrs = attributes_of(&input);
         let password = input.password.clone().unwrap_or_else(|| self.kernel.random_id(18));
         let now = self.kernel.now();
         let rec = UserRecord {
@@ -365,15 +510,15 @@ impl ScimService {
             updated_at: now,
             token_epoch: self.kernel.new_epoch(),
         };
-        let made = resource(ctx, &rec, input.external_id.as_deref(), &GroupIds::new());
-        let changes = diff(&json!({}), &user_json(&rec, input.external_id.as_deref()));
+        let made = resource(ctx, &rec, &attrs, &GroupIds::new());
+        let changes = diff(&json!({}), &user_json(&rec, &attrs));
         let audit = self.kernel.audit_record(actor, "user.create", "user", &rec.user_id, &changes);
-        self.kernel.store.insert_scim_user(&ctx.id, &rec, input.external_id.as_deref(), &audit).await.map_err(|e| {
-            match crate::AppError::from(e) {
+        self.kernel.store.insert_scim_user(&ctx.id, &rec, &attrs, &audit).await.map_err(
+            |e| match crate::AppError::from(e) {
                 crate::AppError::Conflict(_) => ScimError::new(409, Some("uniqueness"), "userName is taken"),
                 other => other.into(),
-            }
-        })?;
+            },
+        )?;
         Ok(made)
     }
 
@@ -409,7 +554,7 @@ impl ScimService {
         if_match: Option<&str>,
     ) -> Result<ScimResource, ScimError> {
         let (before, ext) = self.load_for_change(ctx, actor, id, if_match).await?;
-        let input = patch_user(&user_json(&before, ext.as_deref()), body)?;
+        let input = patch_user(&user_json(&before, &ext), body)?;
         self.write(ctx, actor, &before, ext, input).await
     }
 
@@ -433,10 +578,11 @@ impl ScimService {
         ctx: &TenantContext,
         actor: &Actor,
         before: &UserRecord,
-        before_ext: Option<String>,
+        before_ext: ScimAttributes,
         input: UserInput,
     ) -> Result<ScimResource, ScimError> {
         check_user_fields(&input, actor)?;
+        let attrs = attributes_of(&input);
         let mut after = before.clone();
         after.username = input.user_name;
         after.email = input.email;
@@ -451,21 +597,19 @@ impl ScimService {
             (false, true) => "user.enable",
             _ => "user.update",
         };
-        let mut changes =
-            diff(&user_json(before, before_ext.as_deref()), &user_json(&after, input.external_id.as_deref()));
+        let mut changes = diff(&user_json(before, &before_ext), &user_json(&after, &attrs));
         if input.password.is_some()
             && let Value::Object(m) = &mut changes
         {
             m.insert("password".into(), json!({"before": "(set)", "after": "(changed)"}));
         }
         let audit = self.kernel.audit_record(actor, action, "user", &before.user_id, &changes);
-        let written =
-            self.kernel.store.update_scim_user(&ctx.id, &after, input.external_id.as_deref(), &audit).await.map_err(
-                |e| match crate::AppError::from(e) {
-                    crate::AppError::Conflict(_) => ScimError::new(409, Some("uniqueness"), "userName is taken"),
-                    other => other.into(),
-                },
-            )?;
+        let written = self.kernel.store.update_scim_user(&ctx.id, &after, &attrs, &audit).await.map_err(|e| {
+            match crate::AppError::from(e) {
+                crate::AppError::Conflict(_) => ScimError::new(409, Some("uniqueness"), "userName is taken"),
+                other => other.into(),
+            }
+        })?;
         if !written {
             return Err(ScimError::new(404, None, format!("no user {}", before.user_id)));
         }
@@ -475,7 +619,7 @@ impl ScimService {
         }
         // Read back: the database moved the token epoch.
         let (user, ext) = self.load(ctx, &before.user_id).await?;
-        Ok(resource(ctx, &user, ext.as_deref(), &self.group_ids(ctx).await?))
+        Ok(resource(ctx, &user, &ext, &self.group_ids(ctx).await?))
     }
 }
 

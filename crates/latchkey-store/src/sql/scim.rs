@@ -1,18 +1,29 @@
 //! `ScimRepo`: what SCIM provisioning stores beyond the user row (the
-//! connector's `externalId`), and deleting a user.
+//! connector's `externalId`, the `name` and `emails` it wrote), and
+//! deleting a user.
 //! Expanded by [`impl_repos!`](super::impl_repos) after `people_repos!`,
 //! whose helpers (`insert_user_tx`, `update_user_tx`) it shares.
 
 macro_rules! scim_repos {
     ($store:ident, $db:ty) => {
-        async fn set_external_id(tx: &mut Tx, tenant: &str, user_id: &str, external_id: Option<&str>) -> Result<()> {
-            sqlx::query("DELETE FROM scim_users WHERE tenant_id = $1 AND user_id = $2")
-                .bind(tenant)
-                .bind(user_id)
-                .execute(&mut **tx)
-                .await
-                .map_err(e)?;
-            if let Some(x) = external_id {
+        async fn set_attributes(
+            tx: &mut Tx,
+            tenant: &str,
+            user_id: &str,
+            a: &crate::ScimAttributes,
+        ) -> Result<()> {
+            for sql in [
+                "DELETE FROM scim_users WHERE tenant_id = $1 AND user_id = $2",
+                "DELETE FROM scim_user_profiles WHERE tenant_id = $1 AND user_id = $2",
+            ] {
+                sqlx::query(sql)
+                    .bind(tenant)
+                    .bind(user_id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(e)?;
+            }
+            if let Some(x) = &a.external_id {
                 sqlx::query("INSERT INTO scim_users (tenant_id, user_id, external_id) VALUES ($1, $2, $3)")
                     .bind(tenant)
                     .bind(user_id)
@@ -20,6 +31,18 @@ macro_rules! scim_repos {
                     .execute(&mut **tx)
                     .await
                     .map_err(e)?;
+            }
+            if a.name.is_some() || a.emails.is_some() {
+                sqlx::query(
+                    "INSERT INTO scim_user_profiles (tenant_id, user_id, name, emails) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(tenant)
+                .bind(user_id)
+                .bind(&a.name)
+                .bind(&a.emails)
+                .execute(&mut **tx)
+                .await
+                .map_err(e)?;
             }
             Ok(())
         }
@@ -60,26 +83,55 @@ macro_rules! scim_repos {
         #[async_trait]
         impl crate::ScimRepo for $store {
             #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
-            async fn scim_external_ids(&self, tenant: &TenantId) -> Result<Vec<(String, String)>> {
+            async fn scim_attributes_all(&self, tenant: &TenantId) -> Result<Vec<(String, crate::ScimAttributes)>> {
+                let mut all: std::collections::BTreeMap<String, crate::ScimAttributes> = Default::default();
                 let rows = sqlx::query("SELECT user_id, external_id FROM scim_users WHERE tenant_id = $1")
                     .bind(tenant.as_str())
                     .fetch_all(&self.pool)
                     .await
                     .map_err(e)?;
-                rows.iter()
-                    .map(|r| Ok((r.try_get("user_id").map_err(e)?, r.try_get("external_id").map_err(e)?)))
-                    .collect()
+                for r in &rows {
+                    all.entry(r.try_get("user_id").map_err(e)?).or_default().external_id =
+                        Some(r.try_get("external_id").map_err(e)?);
+                }
+                let rows = sqlx::query("SELECT user_id, name, emails FROM scim_user_profiles WHERE tenant_id = $1")
+                    .bind(tenant.as_str())
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(e)?;
+                for r in &rows {
+                    let a = all.entry(r.try_get("user_id").map_err(e)?).or_default();
+                    a.name = r.try_get("name").map_err(e)?;
+                    a.emails = r.try_get("emails").map_err(e)?;
+                }
+                Ok(all.into_iter().collect())
             }
 
             #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
-            async fn scim_external_id(&self, tenant: &TenantId, user_id: &str) -> Result<Option<String>> {
+            async fn scim_attributes(&self, tenant: &TenantId, user_id: &str) -> Result<crate::ScimAttributes> {
+                let mut a = crate::ScimAttributes::default();
                 let row = sqlx::query("SELECT external_id FROM scim_users WHERE tenant_id = $1 AND user_id = $2")
                     .bind(tenant.as_str())
                     .bind(user_id)
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(e)?;
-                row.map(|r| r.try_get("external_id").map_err(e)).transpose()
+                if let Some(r) = row {
+                    a.external_id = Some(r.try_get("external_id").map_err(e)?);
+                }
+                let row = sqlx::query(
+                    "SELECT name, emails FROM scim_user_profiles WHERE tenant_id = $1 AND user_id = $2",
+                )
+                .bind(tenant.as_str())
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(e)?;
+                if let Some(r) = row {
+                    a.name = r.try_get("name").map_err(e)?;
+                    a.emails = r.try_get("emails").map_err(e)?;
+                }
+                Ok(a)
             }
 
             #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
@@ -87,12 +139,12 @@ macro_rules! scim_repos {
                 &self,
                 tenant: &TenantId,
                 u: &UserRecord,
-                external_id: Option<&str>,
+                attributes: &crate::ScimAttributes,
                 audit: &AuditRecord,
             ) -> Result<()> {
                 let mut tx = self.begin_write().await?;
                 insert_user_tx(&mut tx, tenant.as_str(), u).await?;
-                set_external_id(&mut tx, tenant.as_str(), &u.user_id, external_id).await?;
+                set_attributes(&mut tx, tenant.as_str(), &u.user_id, attributes).await?;
                 insert_audit(&mut tx, tenant.as_str(), audit).await?;
                 tx.commit().await.map_err(e)
             }
@@ -102,7 +154,7 @@ macro_rules! scim_repos {
                 &self,
                 tenant: &TenantId,
                 u: &UserRecord,
-                external_id: Option<&str>,
+                attributes: &crate::ScimAttributes,
                 audit: &AuditRecord,
             ) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
@@ -121,7 +173,7 @@ macro_rules! scim_repos {
                     tx.rollback().await.map_err(e)?;
                     return Ok(false);
                 }
-                set_external_id(&mut tx, tenant.as_str(), &u.user_id, external_id).await?;
+                set_attributes(&mut tx, tenant.as_str(), &u.user_id, attributes).await?;
                 insert_audit(&mut tx, tenant.as_str(), audit).await?;
                 tx.commit().await.map_err(e)?;
                 Ok(true)
