@@ -400,4 +400,16 @@ async fn names_and_typed_emails_read_back_as_the_connector_wrote_them() {
     let got = scim.get_user(ctx, &id).await.unwrap().body;
     assert_eq!(got["name"], json!({"formatted": "Amazing Grace"}));
     assert_eq!(got["emails"], json!([{"value": "hopper@example.org", "type": "work", "primary": true}]));
+
+    // Bounded: no connector stores a megabyte per person.
+    let many: Vec<Value> = (0..21).map(|i| json!({"value": format!("g{i}@example.com")})).collect();
+    let huge = "x".repeat(256);
+    for bad in [
+        json!({"userName": "big1", "emails": many}),
+        json!({"userName": "big2", "name": {"givenName": huge}}),
+        json!({"userName": "big3", "emails": [{"value": "a@example.com", "type": huge}]}),
+    ] {
+        let e = scim.create_user(ctx, &actor, &bad).await.unwrap_err();
+        assert_eq!((e.status, e.scim_type), (400, Some("invalidValue")), "{bad}");
+    }
 }

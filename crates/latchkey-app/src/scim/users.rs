@@ -34,6 +34,9 @@ pub struct UserInput {
     pub emails: Option<Vec<Value>>,
 }
 
+/// The most emails one user keeps.
+const MAX_EMAILS: usize = 20;
+
 /// The sub-attributes of `name` (RFC 7643 §4.1.1).
 const NAME_PARTS: [&str; 6] =
     ["formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix"];
@@ -84,6 +87,9 @@ pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
             let mut kept = Map::new();
             for part in NAME_PARTS {
                 if let Some(v) = string(n, part)?.filter(|v| !v.is_empty()) {
+                    if v.chars().count() > 255 {
+                        return Err(ScimError::invalid_value(format!("name.{part} is at most 255 characters")));
+                    }
                     kept.insert(part.to_owned(), json!(v));
                 }
             }
@@ -105,6 +111,9 @@ pub fn parse_user(body: &Value) -> Result<UserInput, ScimError> {
     let active = get(m, "active").map(|v| boolean(v, "active")).transpose()?.unwrap_or(true);
     let emails = match get(m, "emails") {
         None => Vec::new(),
+        Some(Value::Array(list)) if list.len() > MAX_EMAILS => {
+            return Err(ScimError::invalid_value(format!("a user has at most {MAX_EMAILS} emails")));
+        }
         Some(Value::Array(list)) => list.iter().map(email_entry).collect::<Result<Vec<_>, _>>()?,
         Some(_) => return Err(ScimError::invalid_value("emails is a list")),
     };
@@ -122,11 +131,14 @@ fn email_entry(e: &Value) -> Result<Value, ScimError> {
     let e = e.as_object().ok_or_else(|| ScimError::invalid_value("an email is an object"))?;
     let mut kept = Map::new();
     match get(e, "value") {
-        Some(Value::String(v)) if !v.is_empty() => kept.insert("value".into(), json!(v)),
-        _ => return Err(ScimError::invalid_value("an email's value is a string")),
+        Some(Value::String(v)) if !v.is_empty() && v.len() <= 254 => kept.insert("value".into(), json!(v)),
+        _ => return Err(ScimError::invalid_value("an email's value is a string of at most 254 characters")),
     };
     for key in ["type", "display"] {
         if let Some(v) = string(e, key)? {
+            if v.chars().count() > 255 {
+                return Err(ScimError::invalid_value(format!("an email's {key} is at most 255 characters")));
+            }
             kept.insert(key.into(), json!(v));
         }
     }
