@@ -111,7 +111,7 @@ fn user_schema(ctx: &TenantContext) -> Value {
             attr("userName", "string", true, "readWrite", "server", false),
             name,
             attr("displayName", "string", false, "readWrite", "none", false),
-            attr("active", "boolean", false, "readWrite", "none", false),
+            attr("active", "boolean", true, "readWrite", "none", false),
             password,
             emails,
             groups,
@@ -127,7 +127,8 @@ fn group_schema(ctx: &TenantContext) -> Value {
     value["returned"] = json!("default");
     let mut reference = attr("$ref", "reference", false, "immutable", "none", true);
     reference["referenceTypes"] = json!(["User"]);
-    members["subAttributes"] = json!([value, reference, attr("display", "string", false, "readOnly", "none", false)]);
+    // As RFC 7643 §8.7.1 has it: a member is its `value` and `$ref`.
+    members["subAttributes"] = json!([value, reference]);
     json!({
         "schemas": [SCHEMA_SCHEMA],
         "id": GROUP_SCHEMA,

@@ -82,10 +82,7 @@ pub fn group_json(ctx: &TenantContext, g: &ScimGroupRecord, members: &[(String, 
     }
     m.insert("displayName".into(), json!(g.display_name));
     let base = base_url(ctx);
-    let list = members
-        .iter()
-        .map(|(id, name)| json!({"value": id, "display": name, "$ref": format!("{base}/Users/{id}")}))
-        .collect();
+    let list = members.iter().map(|(id, _)| json!({"value": id, "$ref": format!("{base}/Users/{id}")})).collect();
     m.insert("members".into(), Value::Array(list));
     Value::Object(m)
 }

@@ -300,7 +300,7 @@ async fn groups_keep_users_groups_in_sync_and_never_touch_a_user_holding_a_role(
     assert_eq!(scim.create_group(ctx, &reader, &body).await.unwrap_err().status, 403);
     let g = scim.create_group(ctx, &actor, &body).await.unwrap();
     let gid = g.body["id"].as_str().unwrap().to_owned();
-    assert_eq!(g.body["members"][0]["display"], "ann");
+    assert_eq!(g.body["members"][0]["value"], ann.as_str());
     assert_eq!(w.app.users.get_user(ctx, &ann).await.unwrap().groups, vec!["eng".to_owned()]);
     let seen = scim.get_user(ctx, &ann).await.unwrap().body;
     assert_eq!(
@@ -412,4 +412,27 @@ async fn names_and_typed_emails_read_back_as_the_connector_wrote_them() {
         let e = scim.create_user(ctx, &actor, &bad).await.unwrap_err();
         assert_eq!((e.status, e.scim_type), (400, Some("invalidValue")), "{bad}");
     }
+}
+
+/// A deprovisioned user stays deprovisioned: removing `active` is refused
+/// (it is required, RFC 7644 §3.5.2.2) instead of reading as the default,
+/// and a replacement that leaves `active` out keeps the status.
+#[tokio::test]
+async fn a_disabled_user_is_never_re_enabled_by_leaving_active_out() {
+    let w = world().await;
+    let (ctx, scim) = (&w.ctx, &w.app.scim);
+    let actor = connector(&w, ctx, &["users:read", "users:write"]).await;
+    let made = scim.create_user(ctx, &actor, &user("gone")).await.unwrap();
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    let off = patch(json!([{"op": "replace", "path": "active", "value": false}]));
+    assert_eq!(scim.patch_user(ctx, &actor, &id, &off, None).await.unwrap().body["active"], false);
+
+    let remove = patch(json!([{"op": "remove", "path": "active"}]));
+    let e = scim.patch_user(ctx, &actor, &id, &remove, None).await.unwrap_err();
+    assert_eq!((e.status, e.scim_type), (400, Some("mutability")));
+    let mut body = user("gone");
+    body.as_object_mut().unwrap().remove("password");
+    let replaced = scim.replace_user(ctx, &actor, &id, &body, None).await.unwrap();
+    assert_eq!(replaced.body["active"], false, "a PUT without active keeps the user disabled");
+    assert_eq!(w.app.users.get_user(ctx, &id).await.unwrap().status, "disabled");
 }

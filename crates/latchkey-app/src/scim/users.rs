@@ -301,6 +301,12 @@ fn apply(doc: &mut Map<String, Value>, op: &str, path: Option<&str>, value: Opti
                     doc.remove("displayName");
                 }
             }
+            // A user is always active or disabled (RFC 7644 §3.5.2.2: a
+            // required attribute is not removed). Removing it used to read
+            // as the default, `true`: a disabled user came back.
+            ("active", _) => {
+                return Err(ScimError::new(400, Some("mutability"), "active is required: set it to true or false"));
+            }
             // One display name stands behind both attributes.
             ("name" | "displayName", _) => {
                 doc.remove("name");
@@ -548,7 +554,12 @@ impl ScimService {
         if_match: Option<&str>,
     ) -> Result<ScimResource, ScimError> {
         let (before, ext) = self.load_for_change(ctx, actor, id, if_match).await?;
-        let input = parse_user(body)?;
+        let mut input = parse_user(body)?;
+        if body.as_object().is_some_and(|m| get(m, "active").is_none()) {
+            // A replacement that does not say keeps the status: leaving
+            // `active` out never re-enables a deprovisioned user.
+            input.active = before.status.is_active();
+        }
         self.write(ctx, actor, &before, ext, input).await
     }
 
