@@ -180,6 +180,19 @@ async fn code_flow_with_login_consent_tokens_and_userinfo() {
     assert_eq!(info.claims["email"], "alice@example.com");
     assert_eq!(info.claims["name"], "Alice");
     assert_eq!(info.claims["sub"], claims.sub);
+    assert!(info.claims.get("given_name").is_none(), "no name parts before a directory gives them");
+
+    // A directory provisions her name parts over SCIM: userinfo names them.
+    let scim_body = serde_json::json!({
+        "userName": "alice", "emails": [{"value": "alice@example.com", "primary": true}],
+        "name": {"givenName": "Alice", "familyName": "Liddell", "middleName": "Pleasance", "formatted": "Alice"},
+    });
+    a.w.app.scim.replace_user(&a.w.ctx, &Actor::system(), &claims.sub, &scim_body, None).await.unwrap();
+    let info = a.w.app.sign_in.userinfo(&a.w.ctx, &t.access_token).await.unwrap();
+    assert_eq!(
+        (&info.claims["given_name"], &info.claims["family_name"], &info.claims["middle_name"]),
+        (&serde_json::json!("Alice"), &serde_json::json!("Liddell"), &serde_json::json!("Pleasance"))
+    );
 
     // Consent is remembered: the next authorization needs no page at all.
     let i = a.authorize(&a.params()).await;

@@ -57,6 +57,22 @@ impl SignInService {
             out.insert("name".into(), json!(name));
             out.insert("preferred_username".into(), json!(user.username));
             out.insert("updated_at".into(), json!(user.updated_at));
+            // The name parts a directory provisioned over SCIM.
+            let attrs = self
+                .kernel
+                .store
+                .scim_attributes(&ctx.id, &user.user_id)
+                .await
+                .map_err(|_| UserinfoError::Unavailable)?;
+            if let Some(Value::Object(parts)) = crate::scim::users::written_name(&user, &attrs) {
+                for (scim, claim) in
+                    [("givenName", "given_name"), ("familyName", "family_name"), ("middleName", "middle_name")]
+                {
+                    if let Some(v) = parts.get(scim).and_then(Value::as_str) {
+                        out.insert(claim.into(), json!(v));
+                    }
+                }
+            }
         }
         if scopes.contains(&"email")
             && let Some(email) = &user.email

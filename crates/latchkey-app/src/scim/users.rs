@@ -175,12 +175,7 @@ pub fn user_json(u: &UserRecord, a: &ScimAttributes) -> Value {
     if !u.display_name.is_empty() {
         m.insert("displayName".into(), json!(u.display_name));
     }
-    let written: Option<Value> = a.name.as_deref().and_then(|n| serde_json::from_str(n).ok());
-    let name = written
-        .filter(|w| w.get("displayName").and_then(Value::as_str) == Some(u.display_name.as_str()))
-        .and_then(|w| w.get("name").cloned())
-        .filter(Value::is_object);
-    match name {
+    match written_name(u, a) {
         Some(n) => {
             m.insert("name".into(), n);
         }
@@ -208,6 +203,17 @@ pub fn user_json(u: &UserRecord, a: &ScimAttributes) -> Value {
         m.insert("groups".into(), Value::Array(u.groups.iter().map(|g| json!({"display": g})).collect()));
     }
     Value::Object(m)
+}
+
+/// The `name` object a connector wrote for a user, while the display name
+/// it gave is still the user's (an administrator may have renamed them).
+#[must_use]
+pub(crate) fn written_name(u: &UserRecord, a: &ScimAttributes) -> Option<Value> {
+    let written: Value = serde_json::from_str(a.name.as_deref()?).ok()?;
+    if written.get("displayName").and_then(Value::as_str) != Some(u.display_name.as_str()) {
+        return None;
+    }
+    written.get("name").cloned().filter(Value::is_object)
 }
 
 /// Group names to the ids of the SCIM groups over them.

@@ -56,7 +56,7 @@ const CLIENT_AUTH: [&str; 3] = ["client_secret_basic", "client_secret_post", "pr
 const CLIENT_AUTH_ALGS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
 
 /// Claims of ID tokens and userinfo responses.
-const CLAIMS: [&str; 16] = [
+const CLAIMS: [&str; 19] = [
     "iss",
     "sub",
     "aud",
@@ -69,6 +69,9 @@ const CLAIMS: [&str; 16] = [
     "c_hash",
     "sid",
     "name",
+    "given_name",
+    "family_name",
+    "middle_name",
     "preferred_username",
     "updated_at",
     "email",
