@@ -88,15 +88,7 @@ pub(crate) async fn token_status(s: &Server, id: &str, secret: &str) -> u16 {
 
 pub(crate) async fn audit_count(s: &Server) -> usize {
     let token = admin_token(s, "admin:read").await;
-    let v: Value = http()
-        .get(s.url("/api/v1/audit-events?limit=500"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = get_json(s.url("/api/v1/audit-events?limit=500"), token).await;
     v["items"].as_array().map_or(0, Vec::len)
 }
 
@@ -449,7 +441,7 @@ async fn cli_apply_batches_creates_and_isolates_a_failing_client() {
         async move {
             let token = admin_token(s, "admin:read").await;
             let url = s.url(&format!("/api/v1/audit-events?target_id={id}&action=client.create"));
-            let v: Value = http().get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+            let v: Value = get_json(url, token).await;
             v["items"][0]["request_id"].as_str().expect("request id").to_owned()
         }
     };

@@ -132,15 +132,7 @@ async fn concurrent_apply_of_one_file_from_two_clis_converges() {
         assert_eq!(o.code, 0, "round {round}: converged, nothing left to change:\n{}", o.stdout);
     }
     let token = admin_token(&s, "admin:read").await;
-    let list: serde_json::Value = http()
-        .get(s.url("/api/v1/clients?limit=500&q=race"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: serde_json::Value = get_json(s.url("/api/v1/clients?limit=500&q=race"), token).await;
     let ids: Vec<&str> = list["items"].as_array().unwrap().iter().map(|c| c["client_id"].as_str().unwrap()).collect();
     assert_eq!(ids.iter().filter(|id| id.starts_with("race-")).count(), 6, "each client once: {ids:?}");
 }

@@ -263,8 +263,7 @@ async fn edit_changes_every_field_the_details_show() {
         .await;
     assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
     let token = admin_token(&s, "admin").await;
-    let list: Value =
-        http().get(s.url("/api/v1/clients?q=Portal")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    let list: Value = get_json(s.url("/api/v1/clients?q=Portal"), token).await;
     let id = list["items"][0]["client_id"].as_str().unwrap().to_owned();
     let edit = page(&mut b, &s, &format!("/console/clients/{id}/edit")).await;
     assert!(edit.contains("Type: Web application"));
@@ -351,15 +350,7 @@ async fn search_finds_clients_by_redirect_uri_in_the_api_and_the_console() {
         ("example.org", vec!["Blog"]),
         ("nowhere.example", vec![]),
     ] {
-        let v: Value = http()
-            .get(s.url(&format!("/api/v1/clients?q={q}")))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v: Value = get_json(s.url(&format!("/api/v1/clients?q={q}")), &token).await;
         assert_eq!(names(v), want, "q={q}");
     }
     let mut b = Browser::new();

@@ -54,15 +54,7 @@ async fn tenant_scopes(s: &Server, t: &str, (id, secret): &(String, String)) -> 
     let (status, body) =
         post_basic(&s.url(&format!("/t/{t}/oauth2/token")), id, secret, &[("grant_type", "client_credentials")]).await;
     assert_eq!(status, 200, "{body}");
-    let v: Value = http()
-        .get(s.url(&format!("/t/{t}/api/v1/scopes")))
-        .bearer_auth(body["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = get_json(s.url(&format!("/t/{t}/api/v1/scopes")), body["access_token"].as_str().unwrap()).await;
     let items = v["items"].as_array().or_else(|| v.as_array()).cloned().unwrap_or_default();
     items.iter().filter_map(|s| s["name"].as_str().map(str::to_owned)).collect()
 }

@@ -120,14 +120,6 @@ async fn sigterm_finishes_requests_in_flight_and_writes_usage_before_exiting() {
     // The next start knows the client was used: written at shutdown.
     let s = Server::start(&install).await;
     let token = admin_token(&s, "admin:read").await;
-    let v: serde_json::Value = http()
-        .get(s.url(&format!("/api/v1/clients/{id}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: serde_json::Value = get_json(s.url(&format!("/api/v1/clients/{id}")), token).await;
     assert!(v["last_used_at"].is_string() || v["last_used_at"].is_number(), "last used, written at shutdown: {v}");
 }

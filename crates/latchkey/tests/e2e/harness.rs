@@ -308,3 +308,8 @@ pub async fn wait_in_flight(s: &Server, n: u64) {
         tokio::task::yield_now().await;
     }
 }
+
+/// GETs `url` with a bearer token; returns the JSON body.
+pub async fn get_json(url: impl reqwest::IntoUrl, token: impl std::fmt::Display) -> Value {
+    http().get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}

@@ -168,7 +168,7 @@ async fn no_secret_reaches_logs_audit_metrics_or_error_bodies() {
     let mut audit = String::new();
     let mut url = s.url("/api/v1/audit-events?limit=500");
     loop {
-        let page: Value = http().get(&url).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+        let page: Value = get_json(&url, &admin).await;
         audit.push_str(&page.to_string());
         match page["next_cursor"].as_str() {
             Some(c) => url = s.url(&format!("/api/v1/audit-events?limit=500&cursor={c}")),

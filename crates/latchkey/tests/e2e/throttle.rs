@@ -117,15 +117,7 @@ async fn forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
-    let events: Value = http()
-        .get(s.url("/api/v1/audit-events?limit=1"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events: Value = get_json(s.url("/api/v1/audit-events?limit=1"), &admin).await;
     assert_eq!(events["items"][0]["source_ip"], "192.0.2.44", "{events}");
 }
 

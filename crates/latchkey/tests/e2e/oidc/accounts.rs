@@ -5,8 +5,7 @@
 use super::*;
 
 async fn alice_id(s: &Server, token: &str) -> String {
-    let users: Value =
-        http().get(s.url("/api/v1/users?q=alice")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    let users: Value = get_json(s.url("/api/v1/users?q=alice"), token).await;
     users["items"][0]["id"].as_str().expect("alice exists").to_owned()
 }
 

@@ -124,8 +124,7 @@ async fn device_flow_with_the_oauth2_crate_and_the_device_page() {
         .await
         .expect("tokens for the device");
     let access = token.access_token().secret().clone();
-    let info: Value =
-        http().get(s.url("/oauth2/userinfo")).bearer_auth(&access).send().await.unwrap().json().await.unwrap();
+    let info: Value = get_json(s.url("/oauth2/userinfo"), &access).await;
     assert_eq!(info["preferred_username"], "alice", "the token is the approving user's: {info}");
     let refresh = token.refresh_token().expect("a refresh token").clone();
     let again = client.exchange_refresh_token(&refresh).request_async(&http()).await.expect("refresh works");
