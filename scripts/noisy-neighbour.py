@@ -26,14 +26,11 @@ import argparse
 import base64
 import http.client
 import json
-import os
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
+
+import bench_server
 
 ADMIN_SECRET = "lks_noisy_neighbour_admin_secret_0123456789abcdef"
 
@@ -105,31 +102,13 @@ def main():
     ap.add_argument("--noisy-threads", type=int, default=4)
     ap.add_argument("--port", type=int, default=3951)
     args = ap.parse_args()
-    binary = os.path.abspath(args.binary)
-
-    work = tempfile.mkdtemp(prefix="latchkey-noisy.")
-    env = dict(os.environ)
-    env.update(
-        LATCHKEY_LISTEN=f"127.0.0.1:{args.port}",
-        LATCHKEY_DATA_DIR=os.path.join(work, "data"),
-        LATCHKEY_BOOTSTRAP_ADMIN_SECRET=ADMIN_SECRET,
-        LATCHKEY_LOG_LEVEL="warn",
-        LATCHKEY_RATE_LIMIT_PER_CLIENT=str(args.limit),
-        LATCHKEY_RATE_LIMIT_PER_CLIENT_BURST=str(int(args.limit)),
-    )
-    log = open(os.path.join(work, "server.log"), "w")
-    server = subprocess.Popen([binary, "serve"], cwd=work, env=env, stdout=log, stderr=log)
-    try:
-        for _ in range(300):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
-                c.request("GET", "/readyz")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit("the server did not start; see " + log.name)
+    env = {
+        "LATCHKEY_BOOTSTRAP_ADMIN_SECRET": ADMIN_SECRET,
+        "LATCHKEY_LOG_LEVEL": "warn",
+        "LATCHKEY_RATE_LIMIT_PER_CLIENT": str(args.limit),
+        "LATCHKEY_RATE_LIMIT_PER_CLIENT_BURST": str(int(args.limit)),
+    }
+    with bench_server.serving(args.binary, args.port, env, "latchkey-noisy."):
         conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=30)
         status, body = token(conn, "latchkey-admin", ADMIN_SECRET, "admin")
         if status != 200:
@@ -172,15 +151,6 @@ def main():
         figures = {"limit": args.limit, "seconds": args.seconds, "noisy": n, "calm": c, "ok": ok}
         print("noisy-neighbour: " + json.dumps(figures))
         return 0 if ok else 1
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-        shutil.rmtree(work, ignore_errors=True)
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -23,17 +23,14 @@ Standard library only. Traffic goes to 127.0.0.1 only; every loop is bounded.
 
 import argparse
 import http.client
-import os
 import re
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
+
+import bench_server
 
 PASSWORD = "flood-password-0123456789"
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # RFC 7636's example
@@ -93,32 +90,16 @@ def main():
     ap.add_argument("--env", action="append", default=[], help="KEY=VALUE for the server (repeatable)")
     args = ap.parse_args()
 
-    work = tempfile.mkdtemp(prefix="latchkey-flood.")
     public = f"http://127.0.0.1:{args.port}"
-    env = dict(os.environ)
-    env.update(
-        LATCHKEY_LISTEN=f"127.0.0.1:{args.port}",
-        LATCHKEY_DATA_DIR=os.path.join(work, "data"),
-        LATCHKEY_BOOTSTRAP_ADMIN_PASSWORD=PASSWORD,
-        LATCHKEY_LOG_LEVEL="warn",
-        LATCHKEY_MAX_IN_FLIGHT_REQUESTS="4096",
-    )
+    env = {
+        "LATCHKEY_BOOTSTRAP_ADMIN_PASSWORD": PASSWORD,
+        "LATCHKEY_LOG_LEVEL": "warn",
+        "LATCHKEY_MAX_IN_FLIGHT_REQUESTS": "4096",
+    }
     for kv in args.env:
         k, v = kv.split("=", 1)
         env[k] = v
-    log = open(os.path.join(work, "server.log"), "w")
-    server = subprocess.Popen([os.path.abspath(args.binary), "serve"], cwd=work, env=env, stdout=log, stderr=log)
-    try:
-        for _ in range(300):
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", args.port, timeout=2)
-                c.request("GET", "/healthz")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit("the server did not start; see " + log.name)
+    with bench_server.serving(args.binary, args.port, env, "latchkey-flood.", ready="/healthz") as server:
         first = sign_in(args.port, public, None)
         if first[0] != 303:
             raise SystemExit(f"a single sign-in answered {first[0]}")
@@ -171,15 +152,6 @@ def main():
             f"after2_mib={after2 / 1024:.1f} after15_mib={after15 / 1024:.1f} "
             + " ".join(f"{k.replace(' ', '_')}={v}" for k, v in sorted(answers.items()))
         )
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-        shutil.rmtree(work, ignore_errors=True)
-
 
 if __name__ == "__main__":
     sys.exit(main())
