@@ -25,7 +25,12 @@ def serving(binary, port, env, prefix, ready="/readyz"):
     full.update(LATCHKEY_LISTEN=f"127.0.0.1:{port}", LATCHKEY_DATA_DIR=os.path.join(work, "data"))
     full.update(env)
     log = open(os.path.join(work, "server.log"), "w")
-    server = subprocess.Popen([os.path.abspath(binary), "serve"], cwd=work, env=full, stdout=log, stderr=log)
+    try:
+        server = subprocess.Popen([os.path.abspath(binary), "serve"], cwd=work, env=full, stdout=log, stderr=log)
+    except OSError:
+        log.close()
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     try:
         for _ in range(300):
             try:
