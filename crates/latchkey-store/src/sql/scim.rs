@@ -80,58 +80,37 @@ macro_rules! scim_repos {
 
         const GROUP_COLUMNS: &str = "group_id, display_name, external_id, created_at, updated_at";
 
+        /// A user's SCIM attributes, from both of their tables in one query.
+        const ATTRIBUTES: &str = "SELECT u.user_id, s.external_id, p.name, p.emails FROM users u \
+             LEFT JOIN scim_users s ON s.tenant_id = u.tenant_id AND s.user_id = u.user_id \
+             LEFT JOIN scim_user_profiles p ON p.tenant_id = u.tenant_id AND p.user_id = u.user_id";
+
+        fn attributes_from_row(r: &DbRow) -> Result<crate::ScimAttributes> {
+            Ok(crate::ScimAttributes {
+                external_id: r.try_get("external_id").map_err(e)?,
+                name: r.try_get("name").map_err(e)?,
+                emails: r.try_get("emails").map_err(e)?,
+            })
+        }
+
         #[async_trait]
         impl crate::ScimRepo for $store {
             #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn scim_attributes_all(&self, tenant: &TenantId) -> Result<Vec<(String, crate::ScimAttributes)>> {
-                let mut all: std::collections::BTreeMap<String, crate::ScimAttributes> = Default::default();
-                let rows = sqlx::query("SELECT user_id, external_id FROM scim_users WHERE tenant_id = $1")
-                    .bind(tenant.as_str())
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(e)?;
-                for r in &rows {
-                    all.entry(r.try_get("user_id").map_err(e)?).or_default().external_id =
-                        Some(r.try_get("external_id").map_err(e)?);
-                }
-                let rows = sqlx::query("SELECT user_id, name, emails FROM scim_user_profiles WHERE tenant_id = $1")
-                    .bind(tenant.as_str())
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(e)?;
-                for r in &rows {
-                    let a = all.entry(r.try_get("user_id").map_err(e)?).or_default();
-                    a.name = r.try_get("name").map_err(e)?;
-                    a.emails = r.try_get("emails").map_err(e)?;
-                }
-                Ok(all.into_iter().collect())
+                let sql = format!(
+                    "{ATTRIBUTES} WHERE u.tenant_id = $1 AND (s.user_id IS NOT NULL OR p.user_id IS NOT NULL) \
+                     ORDER BY u.user_id"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str()).fetch_all(&self.pool).await.map_err(e)?;
+                rows.iter().map(|r| Ok((r.try_get("user_id").map_err(e)?, attributes_from_row(r)?))).collect()
             }
 
             #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
             async fn scim_attributes(&self, tenant: &TenantId, user_id: &str) -> Result<crate::ScimAttributes> {
-                let mut a = crate::ScimAttributes::default();
-                let row = sqlx::query("SELECT external_id FROM scim_users WHERE tenant_id = $1 AND user_id = $2")
-                    .bind(tenant.as_str())
-                    .bind(user_id)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(e)?;
-                if let Some(r) = row {
-                    a.external_id = Some(r.try_get("external_id").map_err(e)?);
-                }
-                let row = sqlx::query(
-                    "SELECT name, emails FROM scim_user_profiles WHERE tenant_id = $1 AND user_id = $2",
-                )
-                .bind(tenant.as_str())
-                .bind(user_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(e)?;
-                if let Some(r) = row {
-                    a.name = r.try_get("name").map_err(e)?;
-                    a.emails = r.try_get("emails").map_err(e)?;
-                }
-                Ok(a)
+                let sql = format!("{ATTRIBUTES} WHERE u.tenant_id = $1 AND u.user_id = $2");
+                let row =
+                    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant.as_str()).bind(user_id).fetch_optional(&self.pool).await.map_err(e)?;
+                row.map_or_else(|| Ok(crate::ScimAttributes::default()), |r| attributes_from_row(&r))
             }
 
             #[tracing::instrument(target = "latchkey_otel", skip_all, fields(otel.kind = "client", db.system = DB_SYSTEM))]
