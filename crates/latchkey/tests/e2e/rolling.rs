@@ -93,6 +93,8 @@ async fn stop_draining(s: Server) {
     loop {
         let r = http().get(&readyz).send().await.unwrap();
         if r.status() == 503 {
+            // A draining node keeps no connection alive.
+            assert_eq!(r.headers().get("connection").map(|v| v.to_str().unwrap()), Some("close"));
             assert_eq!(r.text().await.unwrap(), "draining\n");
             break;
         }
